@@ -1,0 +1,15 @@
+package main
+
+import (
+	"context"
+	"io"
+)
+
+func runSysagent(_ context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("sysagent", "Not built yet in this version.", stderr)
+	fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return notBuiltError("sysagent")
+}

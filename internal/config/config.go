@@ -1,0 +1,182 @@
+// Package config loads the logcollect configuration file (YAML, or the original course
+// project's INI), fills in defaults, applies LOGCOLLECT_* environment overrides and
+// validates every key, naming the key in each error.
+package config
+
+import (
+	"time"
+
+	"github.com/logcollect/logcollect/internal/entry"
+)
+
+// Config is the whole file. Each subcommand reads its own sections.
+type Config struct {
+	Agent      Agent      `yaml:"agent"`
+	Kafka      Kafka      `yaml:"kafka"`
+	Etcd       Etcd       `yaml:"etcd"`
+	Transfer   Transfer   `yaml:"transfer"`
+	OpenSearch OpenSearch `yaml:"opensearch"`
+	Sysagent   Sysagent   `yaml:"sysagent"`
+	HTTP       HTTP       `yaml:"http"`
+	Log        Log        `yaml:"log"`
+}
+
+// Duration is a time.Duration written as "10s".
+type Duration = entry.Duration
+
+// Agent is the agent section: what to tail and where to keep state.
+type Agent struct {
+	ID           string        `yaml:"id"`
+	DataDir      string        `yaml:"data_dir"`
+	AllowedPaths []string      `yaml:"allowed_paths"`
+	Collect      []entry.Entry `yaml:"collect"`
+	Output       string        `yaml:"output"` // kafka | file | stdout
+	OutputFile   string        `yaml:"output_file"`
+
+	MaxOpenFiles       int      `yaml:"max_open_files"`
+	CloseInactive      Duration `yaml:"close_inactive"`
+	CloseRemovedAfter  Duration `yaml:"close_removed_after"`
+	ShutdownTimeout    Duration `yaml:"shutdown_timeout"`
+	ScanInterval       Duration `yaml:"scan_interval"`
+	Watch              string   `yaml:"watch"` // auto | inotify | poll
+	CheckpointInterval Duration `yaml:"checkpoint_interval"`
+	CheckpointPrune    Duration `yaml:"checkpoint_prune_after"`
+	ReadBufferBytes    int      `yaml:"read_buffer_bytes"`
+}
+
+// TLS is shared by every client section.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASL is Kafka's authentication.
+type SASL struct {
+	Mechanism string `yaml:"mechanism"` // "" | PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+	Username  string `yaml:"username"`
+	Password  string `yaml:"password" secret:"true"`
+}
+
+// Kafka is the producer (agent) and consumer (transfer) connection.
+type Kafka struct {
+	Brokers          []string `yaml:"brokers"`
+	Acks             string   `yaml:"acks"`        // all | leader | none
+	Compression      string   `yaml:"compression"` // none | gzip | snappy | lz4 | zstd
+	Partitioner      string   `yaml:"partitioner"` // key | round_robin
+	ClientID         string   `yaml:"client_id"`
+	BatchMaxBytes    int      `yaml:"batch_max_bytes"`
+	Linger           Duration `yaml:"linger"`
+	MaxBufferedBytes int64    `yaml:"max_buffered_bytes"`
+	Topic            string   `yaml:"topic"` // default topic for entries without one (INI compatibility)
+	TLS              TLS      `yaml:"tls"`
+	SASL             SASL     `yaml:"sasl"`
+}
+
+// Etcd is the config center connection.
+type Etcd struct {
+	Endpoints   []string `yaml:"endpoints"`
+	CollectKeys []string `yaml:"collect_keys"`
+	DialTimeout Duration `yaml:"dial_timeout"`
+	LeaseTTL    Duration `yaml:"lease_ttl"`
+	Username    string   `yaml:"username"`
+	Password    string   `yaml:"password" secret:"true"`
+	TLS         TLS      `yaml:"tls"`
+}
+
+// Transfer is the Kafka → OpenSearch consumer.
+type Transfer struct {
+	Group      string   `yaml:"group"`
+	Topics     []string `yaml:"topics"`
+	TopicRegex string   `yaml:"topic_regex"`
+	Sink       string   `yaml:"sink"` // opensearch | file | stdout
+	OutputFile string   `yaml:"output_file"`
+}
+
+// OpenSearch is the transfer's sink.
+type OpenSearch struct {
+	Addresses []string `yaml:"addresses"`
+	Index     string   `yaml:"index"`
+	Username  string   `yaml:"username"`
+	Password  string   `yaml:"password" secret:"true"`
+	TLS       TLS      `yaml:"tls"`
+}
+
+// Sysagent is the host metrics collector.
+type Sysagent struct {
+	Interval         Duration `yaml:"interval"`
+	InfluxDB         InfluxDB `yaml:"influxdb"`
+	PrometheusListen string   `yaml:"prometheus_listen"`
+}
+
+// InfluxDB is where sysagent writes line protocol (1.x database or 2.x org/bucket).
+type InfluxDB struct {
+	URL      string `yaml:"url"`
+	Database string `yaml:"database"`
+	Token    string `yaml:"token" secret:"true"`
+	Org      string `yaml:"org"`
+	Bucket   string `yaml:"bucket"`
+}
+
+// HTTP is the process's API, UI, /metrics and /healthz listener.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Default returns the configuration used when a key is not set.
+func Default() Config {
+	return Config{
+		Agent: Agent{
+			DataDir:            "./data/agent",
+			Output:             "kafka",
+			OutputFile:         "./out.log",
+			MaxOpenFiles:       1024,
+			CloseInactive:      Duration(5 * time.Minute),
+			CloseRemovedAfter:  Duration(time.Hour),
+			ShutdownTimeout:    Duration(10 * time.Second),
+			ScanInterval:       Duration(10 * time.Second),
+			Watch:              "auto",
+			CheckpointInterval: Duration(time.Second),
+			CheckpointPrune:    Duration(72 * time.Hour),
+			ReadBufferBytes:    256 << 10,
+		},
+		Kafka: Kafka{
+			Brokers:          []string{"127.0.0.1:9092"},
+			Acks:             "all",
+			Compression:      "lz4",
+			Partitioner:      "key",
+			ClientID:         "logcollect",
+			BatchMaxBytes:    1 << 20,
+			Linger:           Duration(5 * time.Millisecond),
+			MaxBufferedBytes: 64 << 20,
+		},
+		Etcd: Etcd{
+			Endpoints:   []string{"127.0.0.1:2379"},
+			CollectKeys: []string{"collect_log_conf", "collect_log_{ip}_conf"},
+			DialTimeout: Duration(5 * time.Second),
+			LeaseTTL:    Duration(10 * time.Second),
+		},
+		Transfer: Transfer{
+			Group: "logtransfer",
+			Sink:  "opensearch",
+		},
+		OpenSearch: OpenSearch{
+			Addresses: []string{"http://127.0.0.1:9200"},
+			Index:     "{topic}-{date}",
+		},
+		Sysagent: Sysagent{
+			Interval: Duration(10 * time.Second),
+			InfluxDB: InfluxDB{URL: "http://127.0.0.1:8086", Database: "sysinfo"},
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		Log:  Log{Level: "info", Format: "text"},
+	}
+}

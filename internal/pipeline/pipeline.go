@@ -1,0 +1,42 @@
+// Package pipeline holds the contract between the sources that read logs (the tailing
+// engine) and the outputs that ship them (Kafka, file, stdout): the event, the
+// acknowledgement that moves a file's checkpoint, and the sink interface.
+package pipeline
+
+import (
+	"context"
+	"time"
+)
+
+// Acker receives the acknowledgement of one event. The tailing engine gives each file its
+// own Acker; it advances the file's checkpoint only over contiguous acknowledged ranges, so
+// acknowledgements may arrive in any order.
+type Acker interface {
+	// Ack says the bytes [offset, end) of the file are delivered (or dead-lettered) and
+	// need never be read again.
+	Ack(offset, end int64)
+}
+
+// Event is one log line (or one joined multiline event) read from a file.
+type Event struct {
+	Topic  string
+	Host   string // agent id
+	Path   string
+	FileID string // "dev:inode" or a fingerprint
+	// Offset is the byte offset of the event's first byte in the file; End is the offset
+	// just past its last byte, newline included. The checkpoint moves to End on Ack.
+	Offset    int64
+	End       int64
+	Time      time.Time // when read
+	Fields    map[string]string
+	Line      []byte // without its trailing "\n" or "\r\n"; lines joined by "\n"
+	Truncated bool   // cut at max_line_bytes
+	Ack       Acker
+}
+
+// Sink consumes events. Publish takes ownership of the batch and its line bytes; it may
+// block while the sink is full (backpressure: the files are the buffer) and returns early
+// only when ctx ends. The sink calls ev.Ack.Ack for every event once delivered.
+type Sink interface {
+	Publish(ctx context.Context, batch []Event) error
+}
