@@ -1,0 +1,112 @@
+// Package testenv gives integration tests the addresses of the real services started by
+// scripts/services.sh, and fails the test (never skips it) when a service does not answer.
+// Addresses can be overridden with LOGCOLLECT_TEST_* environment variables.
+package testenv
+
+import (
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func requireTCP(t testing.TB, service, addr string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		t.Fatalf("%s is not reachable at %s (start it with `make services-up`): %v", service, addr, err)
+	}
+	_ = conn.Close()
+}
+
+func requireHTTP(t testing.TB, service, url string) {
+	t.Helper()
+	client := http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("%s is not reachable at %s (start it with `make services-up`): %v", service, url, err)
+	}
+	_ = resp.Body.Close()
+}
+
+// KafkaBrokers returns the brokers of the real Kafka (LOGCOLLECT_TEST_KAFKA, comma-separated).
+func KafkaBrokers(t testing.TB) []string {
+	t.Helper()
+	brokers := strings.Split(env("LOGCOLLECT_TEST_KAFKA", "127.0.0.1:9092"), ",")
+	requireTCP(t, "Kafka", brokers[0])
+	return brokers
+}
+
+// EtcdEndpoints returns the endpoints of the real etcd (LOGCOLLECT_TEST_ETCD).
+func EtcdEndpoints(t testing.TB) []string {
+	t.Helper()
+	eps := strings.Split(env("LOGCOLLECT_TEST_ETCD", "127.0.0.1:2379"), ",")
+	requireTCP(t, "etcd", eps[0])
+	return eps
+}
+
+// OpenSearchURL returns the base URL of the real OpenSearch (LOGCOLLECT_TEST_OPENSEARCH).
+func OpenSearchURL(t testing.TB) string {
+	t.Helper()
+	u := env("LOGCOLLECT_TEST_OPENSEARCH", "http://127.0.0.1:9200")
+	requireHTTP(t, "OpenSearch", u)
+	return u
+}
+
+// InfluxDBURL returns the base URL of the real InfluxDB (LOGCOLLECT_TEST_INFLUXDB).
+func InfluxDBURL(t testing.TB) string {
+	t.Helper()
+	u := env("LOGCOLLECT_TEST_INFLUXDB", "http://127.0.0.1:8086")
+	requireHTTP(t, "InfluxDB", u+"/ping")
+	return u
+}
+
+// RepoRoot returns the repository's top folder (the one holding go.mod).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("testenv: cannot find its own source file")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+	buildOut  []byte
+)
+
+// Binary builds cmd/logcollect once per test process and returns the executable's path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "logcollect-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "logcollect")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/logcollect")
+		cmd.Dir = RepoRoot(t)
+		buildOut, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("build logcollect: %v\n%s", buildErr, buildOut)
+	}
+	return buildPath
+}
