@@ -1,0 +1,399 @@
+// Package checkpoint keeps, per file identity, the offset up to which the output has
+// acknowledged every event (a Watermark), and stores those offsets durably in the agent's
+// data_dir (a Store) so that reading resumes exactly there after any restart, kill -9
+// included.
+package checkpoint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/fileid"
+)
+
+// RegistryFile is the name of the registry inside the store's directory.
+const RegistryFile = "registry.json"
+
+// registryVersion is written in the file; any other version is treated as corrupt.
+const registryVersion = 1
+
+// tempPattern names the temporary files a flush writes before renaming; leftovers of a
+// crash mid-flush are removed by Open.
+const tempPattern = RegistryFile + ".tmp-*"
+
+// State is one file's checkpoint.
+type State struct {
+	Key    string `json:"key"`  // fileid.ID.Key()
+	Path   string `json:"path"` // last path seen, for operators and copytruncate lookups
+	Offset int64  `json:"offset"`
+	Size   int64  `json:"size"` // size when last seen: lag = Size - Offset
+	// Fingerprint is the hex hash of the file's first FingerprintLen bytes (fileid.Prefix);
+	// it equals the ID's fingerprint once FingerprintLen reaches the fingerprint size.
+	Fingerprint    string    `json:"fingerprint"`
+	FingerprintLen int       `json:"fingerprint_len"`
+	Updated        time.Time `json:"updated"` // refreshed by the engine while the file is live; Prune uses it
+}
+
+// Prefix returns the state's fileid.Prefix.
+func (st State) Prefix() fileid.Prefix {
+	return fileid.Prefix{Len: st.FingerprintLen, Sum: st.Fingerprint}
+}
+
+type registry struct {
+	Version int     `json:"version"`
+	Files   []State `json:"files"`
+}
+
+// Store holds the checkpoints of all files in memory and writes them to one registry file
+// in its directory. It is safe for concurrent use.
+type Store struct {
+	dir    string
+	path   string
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	states  map[string]State
+	gen     uint64 // bumped by every change
+	written uint64 // gen of the last successful write
+
+	flushMu sync.Mutex // one write at a time, so an older snapshot never replaces a newer one
+}
+
+// Open loads the registry in dir, creating dir if needed. A registry that cannot be read or
+// decoded (bad JSON, wrong version, truncated) is renamed to registry.json.corrupt-<unix
+// time> with a warning and the store starts empty: a damaged file must never keep the agent
+// from starting. Open fails only when dir cannot be created or written.
+func Open(dir string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		dir:    dir,
+		path:   filepath.Join(dir, RegistryFile),
+		logger: logger.With("component", "checkpoint"),
+		states: make(map[string]State),
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create checkpoint dir %s: %w", dir, err)
+	}
+	if err := s.removeTemps(); err != nil {
+		return nil, err
+	}
+	// Prove the directory writable now rather than at the first flush, seconds later.
+	probe, err := os.CreateTemp(dir, tempPattern)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint dir %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	if err := os.Remove(probe.Name()); err != nil {
+		return nil, fmt.Errorf("remove %s: %w", probe.Name(), err)
+	}
+
+	states, err := readRegistry(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		s.logger.Info("no checkpoint registry yet, starting empty", "path", s.path)
+	case err != nil:
+		aside, mvErr := s.moveAside(time.Now())
+		if mvErr != nil {
+			return nil, fmt.Errorf("registry %s is unusable (%v) and cannot be moved aside: %w", s.path, err, mvErr)
+		}
+		s.logger.Warn("checkpoint registry is corrupt; moved aside, starting with no checkpoints",
+			"path", s.path, "moved_to", aside, "error", err)
+	default:
+		for _, st := range states {
+			s.states[st.Key] = st
+		}
+		s.logger.Info("checkpoint registry loaded", "path", s.path, "files", len(states))
+	}
+	return s, nil
+}
+
+// Path returns the registry file's path.
+func (s *Store) Path() string { return s.path }
+
+func readRegistry(path string) ([]State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err // fs.ErrNotExist is branched on by Open
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var reg registry
+	if err := dec.Decode(&reg); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decode %s: trailing data after the registry object", path)
+	}
+	if reg.Version != registryVersion {
+		return nil, fmt.Errorf("registry %s has version %d, want %d", path, reg.Version, registryVersion)
+	}
+	seen := make(map[string]bool, len(reg.Files))
+	for i, st := range reg.Files {
+		switch {
+		case st.Key == "":
+			return nil, fmt.Errorf("registry %s: file %d has no key", path, i)
+		case st.Offset < 0 || st.Size < 0 || st.FingerprintLen < 0:
+			return nil, fmt.Errorf("registry %s: file %q has a negative offset, size or fingerprint length", path, st.Key)
+		case seen[st.Key]:
+			return nil, fmt.Errorf("registry %s: file %q appears twice", path, st.Key)
+		}
+		seen[st.Key] = true
+	}
+	return reg.Files, nil
+}
+
+// moveAside renames the registry to registry.json.corrupt-<unix time>, adding a counter if
+// that name is taken, and returns the new path.
+func (s *Store) moveAside(now time.Time) (string, error) {
+	base := s.path + ".corrupt-" + strconv.FormatInt(now.Unix(), 10)
+	aside := base
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		aside = base + "-" + strconv.Itoa(i)
+	}
+	if err := os.Rename(s.path, aside); err != nil {
+		return "", fmt.Errorf("rename %s: %w", s.path, err)
+	}
+	return aside, syncDir(s.dir)
+}
+
+func (s *Store) removeTemps() error {
+	temps, err := filepath.Glob(filepath.Join(s.dir, tempPattern))
+	if err != nil {
+		return fmt.Errorf("list temporary registry files: %w", err)
+	}
+	for _, t := range temps {
+		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Get returns the state stored under key.
+func (s *Store) Get(key string) (State, bool) {
+	s.mu.Lock()
+	st, ok := s.states[key]
+	s.mu.Unlock()
+	return st, ok
+}
+
+// Set stores st under st.Key. Setting a state equal to the stored one is not a change.
+func (s *Store) Set(st State) {
+	st.Updated = st.Updated.Round(0) // no monotonic reading: it does not survive a restart
+	s.mu.Lock()
+	if old, ok := s.states[st.Key]; !ok || !sameState(old, st) {
+		s.states[st.Key] = st
+		s.gen++
+	}
+	s.mu.Unlock()
+}
+
+func sameState(a, b State) bool {
+	return a.Key == b.Key && a.Path == b.Path && a.Offset == b.Offset && a.Size == b.Size &&
+		a.Fingerprint == b.Fingerprint && a.FingerprintLen == b.FingerprintLen && a.Updated.Equal(b.Updated)
+}
+
+// Delete removes the state stored under key, if any.
+func (s *Store) Delete(key string) {
+	s.mu.Lock()
+	if _, ok := s.states[key]; ok {
+		delete(s.states, key)
+		s.gen++
+	}
+	s.mu.Unlock()
+}
+
+// All returns a copy of every state, sorted by key.
+func (s *Store) All() []State {
+	s.mu.Lock()
+	all := make([]State, 0, len(s.states))
+	for _, st := range s.states {
+		all = append(all, st)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(all, func(a, b State) int { return strings.Compare(a.Key, b.Key) })
+	return all
+}
+
+// Prune removes the states not updated within olderThan before now and returns how many.
+// The engine refreshes Updated of the files it still sees, so what is pruned is files gone
+// for longer than the horizon.
+func (s *Store) Prune(olderThan time.Duration, now time.Time) int {
+	horizon := now.Add(-olderThan)
+	n := 0
+	s.mu.Lock()
+	for k, st := range s.states {
+		if st.Updated.Before(horizon) {
+			delete(s.states, k)
+			n++
+		}
+	}
+	if n > 0 {
+		s.gen++
+	}
+	s.mu.Unlock()
+	return n
+}
+
+// Lookup finds the checkpoint of the file open as f, whose identity and prefix the engine
+// got from fileid.Of. It returns ok=false when no checkpoint belongs to this file.
+//
+// A file's key changes once: while it is shorter than the fingerprint size its key is
+// "dev:ino:" (no fingerprint), afterwards "dev:ino:<fingerprint>". Lookup tries the full key
+// first, then the short one; a short-key state is trusted only if the file still starts
+// with the bytes hashed in the state's prefix (so a reused inode holding another file is not
+// mistaken for the old one) and that prefix covers everything up to the state's offset
+// (otherwise the check proves nothing about the bytes that would be skipped). When a
+// short-key state matches a file that now has its fingerprint, it is moved to the full key.
+func (s *Store) Lookup(id fileid.ID, p fileid.Prefix, f io.ReaderAt) (State, bool, error) {
+	if id.Fingerprint != "" {
+		if st, ok := s.Get(id.Key()); ok {
+			return st, true, nil
+		}
+	}
+	shortKey := fileid.ID{Dev: id.Dev, Ino: id.Ino}.Key()
+	st, ok := s.Get(shortKey)
+	if !ok {
+		return State{}, false, nil
+	}
+	if int64(st.FingerprintLen) < st.Offset && st.FingerprintLen < p.Len {
+		s.logger.Warn("checkpoint prefix does not cover its offset; not trusted",
+			"key", shortKey, "path", st.Path, "offset", st.Offset, "prefix_len", st.FingerprintLen)
+		return State{}, false, nil
+	}
+	match, err := st.Prefix().Matches(f)
+	if err != nil {
+		return State{}, false, fmt.Errorf("verify checkpoint %s of %s: %w", shortKey, st.Path, err)
+	}
+	if !match {
+		return State{}, false, nil
+	}
+	if id.Fingerprint != "" {
+		st.Key = id.Key()
+		st.Fingerprint, st.FingerprintLen = p.Sum, p.Len
+		s.mu.Lock()
+		delete(s.states, shortKey)
+		s.states[st.Key] = st
+		s.gen++
+		s.mu.Unlock()
+	}
+	return st, true, nil
+}
+
+// Flush writes the registry if anything changed since the last write: to a temporary file
+// in the same directory, fsync, rename over the registry, fsync the directory. A crash at
+// any point leaves either the old or the new registry, never a mix.
+func (s *Store) Flush() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+
+	s.mu.Lock()
+	if s.gen == s.written {
+		s.mu.Unlock()
+		return nil
+	}
+	gen := s.gen
+	reg := registry{Version: registryVersion, Files: make([]State, 0, len(s.states))}
+	for _, st := range s.states {
+		reg.Files = append(reg.Files, st)
+	}
+	s.mu.Unlock()
+	// Sorted so that the file is stable and diffable for operators.
+	slices.SortFunc(reg.Files, func(a, b State) int { return strings.Compare(a.Key, b.Key) })
+
+	data, err := json.Marshal(reg)
+	if err != nil {
+		return fmt.Errorf("encode registry: %w", err)
+	}
+	data = append(data, '\n')
+	if err := s.writeFile(data); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.written = gen // changes made during the write keep the store dirty
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Store) writeFile(data []byte) (err error) {
+	tmp, err := os.CreateTemp(s.dir, tempPattern)
+	if err != nil {
+		return fmt.Errorf("create temporary registry in %s: %w", s.dir, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", tmp.Name(), s.path, err)
+	}
+	return syncDir(s.dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Run flushes every interval until ctx ends, then flushes once more and returns that
+// flush's error. A failed periodic flush is logged and retried at the next tick (the store
+// stays dirty); it does not stop the agent.
+//
+// Cancel Run's ctx only after the engine has stopped and its in-flight acknowledgements are
+// in (or call Flush then), so the final write holds the final offsets.
+func (s *Store) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("checkpoint interval %v: must be positive", interval)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := s.Flush(); err != nil {
+				return fmt.Errorf("final checkpoint write: %w", err)
+			}
+			return nil
+		case <-t.C:
+			if err := s.Flush(); err != nil {
+				s.logger.Warn("checkpoint write failed; retrying at the next tick", "error", err)
+			}
+		}
+	}
+}
