@@ -1,0 +1,117 @@
+package etcdconf
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/logcollect/logcollect/internal/config"
+)
+
+// ErrNoEtcd is returned by NewClient when etcd.endpoints is empty, which means "no etcd,
+// static entries only".
+var ErrNoEtcd = errors.New("etcd.endpoints is empty: no etcd configured")
+
+// Enabled reports whether the config names an etcd to talk to.
+func Enabled(cfg config.Etcd) bool { return len(cfg.Endpoints) > 0 }
+
+// NewClient builds an etcd v3 client from the etcd config section, with TLS and
+// username/password when set. It does not wait for a connection: the first request does,
+// so an agent can start while etcd is down.
+func NewClient(cfg config.Etcd) (*clientv3.Client, error) {
+	if !Enabled(cfg) {
+		return nil, ErrNoEtcd
+	}
+	tlsCfg, err := TLSConfig(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("etcd.tls: %w", err)
+	}
+	dial := time.Duration(cfg.DialTimeout)
+	if dial <= 0 {
+		dial = 5 * time.Second
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: dial,
+		// Keepalive pings detect a dead etcd within seconds, so watches resume quickly
+		// after an outage instead of waiting for TCP to notice.
+		DialKeepAliveTime:    5 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		TLS:                  tlsCfg,
+		Username:             cfg.Username,
+		Password:             cfg.Password,
+		// The client's own zap logs would bypass slog; our callers log what matters.
+		Logger: zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd client for %s: %w", strings.Join(cfg.Endpoints, ","), err)
+	}
+	return cli, nil
+}
+
+// TLSConfig turns the TLS section into a *tls.Config, or nil when TLS is off.
+func TLSConfig(t config.TLS) (*tls.Config, error) {
+	if !t.Enabled {
+		return nil, nil
+	}
+	c := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // the user asked for it
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file %s: %w", t.CAFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("cert_file and key_file must be set together")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load cert_file %s / key_file %s: %w", t.CertFile, t.KeyFile, err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// LocalIP returns the address of the local interface used to reach the first endpoint
+// that resolves: the value of the {ip} placeholder. A UDP "dial" sends nothing; it only
+// asks the kernel which source address it would route from.
+func LocalIP(endpoints []string) (string, error) {
+	var errs []error
+	for _, ep := range endpoints {
+		hostport := ep
+		if u, err := url.Parse(ep); err == nil && u.Host != "" {
+			hostport = u.Host
+		}
+		conn, err := net.Dial("udp", hostport)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("route to %s: %w", ep, err))
+			continue
+		}
+		addr := conn.LocalAddr().(*net.UDPAddr)
+		_ = conn.Close()
+		return addr.IP.String(), nil
+	}
+	if len(errs) == 0 {
+		return "", ErrNoEtcd
+	}
+	return "", errors.Join(errs...)
+}
