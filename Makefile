@@ -1,0 +1,61 @@
+# logcollect — the two commands a new user needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/logcollect
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Packages holding integration tests (build tag `integration`), found rather than listed
+# so a new one is never forgotten.
+INTEGRATION_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
+
+.PHONY: all build run test unit integration lint fmt-check vet staticcheck bench \
+	services-up services-down services-status clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/logcollect
+
+## run: the standalone system on this machine (see README)
+run: build
+	@scripts/run-demo.sh $(BIN)
+
+## test: format, vet, staticcheck, unit tests with -race, then integration tests against
+## the real Kafka, etcd, OpenSearch and InfluxDB (started here when not running).
+test: lint unit integration
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi; echo "gofmt: ok"
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+	$(GO) tool staticcheck -tags integration ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+integration: services-up
+	$(GO) test -race -count=1 -timeout 30m -tags integration $(INTEGRATION_PKGS)
+
+## bench: benchmarks as a table (numbers go to docs/benchmarks.md)
+bench: build
+	@scripts/bench.sh
+
+services-up:
+	@scripts/services.sh up
+
+services-down:
+	@scripts/services.sh down
+
+services-status:
+	@scripts/services.sh status
+
+clean:
+	rm -rf bin data
