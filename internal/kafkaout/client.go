@@ -1,0 +1,170 @@
+package kafkaout
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/logcollect/logcollect/internal/config"
+)
+
+// roundRobinStickyBytes is how many bytes go to one partition before the round_robin
+// partitioner moves on. Switching partitions per record would cut every batch into
+// single-record batches; switching per 64 KiB still spreads the load evenly.
+const roundRobinStickyBytes = 64 << 10
+
+// clientOpts turns the kafka config section into franz-go options. It reads the TLS files,
+// so a wrong path is reported at start-up rather than at the first connection.
+func clientOpts(cfg config.Kafka) ([]kgo.Opt, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("kafka.brokers: at least one broker is required")
+	}
+	for _, b := range cfg.Brokers {
+		if strings.TrimSpace(b) == "" {
+			return nil, errors.New("kafka.brokers: empty broker address")
+		}
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		// The broker decides whether a missing topic may be created
+		// (auto.create.topics.enable); the original project relied on it.
+		kgo.AllowAutoTopicCreation(),
+		// Retries are unlimited by default in franz-go (records wait for Kafka to come
+		// back); an unknown topic still fails after a few metadata loads so that a
+		// typo in one entry's topic does not hold memory forever.
+		kgo.UnknownTopicRetries(4),
+	}
+	if cfg.ClientID != "" {
+		opts = append(opts, kgo.ClientID(cfg.ClientID))
+	}
+
+	switch strings.ToLower(cfg.Acks) {
+	case "", "all":
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	case "leader", "1":
+		// The idempotent producer requires acks=all.
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	case "none", "0":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	default:
+		return nil, fmt.Errorf("kafka.acks: %q is not one of all, leader, none", cfg.Acks)
+	}
+
+	switch strings.ToLower(cfg.Compression) {
+	case "none", "":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.NoCompression()))
+	case "gzip":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.GzipCompression()))
+	case "snappy":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.SnappyCompression()))
+	case "lz4":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.Lz4Compression()))
+	case "zstd":
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.ZstdCompression()))
+	default:
+		return nil, fmt.Errorf("kafka.compression: %q is not one of none, gzip, snappy, lz4, zstd", cfg.Compression)
+	}
+
+	switch strings.ToLower(cfg.Partitioner) {
+	case "", "key":
+		// Murmur2 like the Java client, so the same key lands on the same partition
+		// whichever client wrote it; one file's lines stay in order.
+		opts = append(opts, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	case "round_robin", "roundrobin":
+		opts = append(opts, kgo.RecordPartitioner(kgo.UniformBytesPartitioner(roundRobinStickyBytes, false, false, nil)))
+	default:
+		return nil, fmt.Errorf("kafka.partitioner: %q is not one of key, round_robin", cfg.Partitioner)
+	}
+
+	if cfg.BatchMaxBytes < 0 {
+		return nil, fmt.Errorf("kafka.batch_max_bytes: %d is negative", cfg.BatchMaxBytes)
+	}
+	if cfg.BatchMaxBytes > 0 {
+		opts = append(opts, kgo.ProducerBatchMaxBytes(int32(min(cfg.BatchMaxBytes, 1<<30))))
+	}
+	if cfg.Linger < 0 {
+		return nil, fmt.Errorf("kafka.linger: %s is negative", time.Duration(cfg.Linger))
+	}
+	opts = append(opts, kgo.ProducerLinger(time.Duration(cfg.Linger)))
+
+	if cfg.TLS.Enabled {
+		tc, err := tlsConfig(cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+
+	switch strings.ToUpper(cfg.SASL.Mechanism) {
+	case "":
+	case "PLAIN":
+		opts = append(opts, kgo.SASL(plain.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsMechanism()))
+	case "SCRAM-SHA-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha256Mechanism()))
+	case "SCRAM-SHA-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha512Mechanism()))
+	default:
+		return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", cfg.SASL.Mechanism)
+	}
+	if cfg.SASL.Mechanism != "" && cfg.SASL.Username == "" {
+		return nil, errors.New("kafka.sasl.username: required when kafka.sasl.mechanism is set")
+	}
+	return opts, nil
+}
+
+func tlsConfig(c config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// Explicit opt-in for test clusters with self-signed certificates.
+		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %s holds no PEM certificate", c.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return nil, errors.New("kafka.tls.cert_file and kafka.tls.key_file must be set together")
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.cert_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// kgoLogger forwards franz-go's own logs at debug level: at warn it repeats a line per
+// connection attempt while Kafka is down, and the sink already reports that once per
+// interval.
+type kgoLogger struct{ log *slog.Logger }
+
+func (l kgoLogger) Level() kgo.LogLevel {
+	if l.log.Enabled(context.Background(), slog.LevelDebug) {
+		// kgo's debug level logs every request; info is enough to follow connections.
+		return kgo.LogLevelInfo
+	}
+	return kgo.LogLevelNone
+}
+
+func (l kgoLogger) Log(_ kgo.LogLevel, msg string, keyvals ...any) {
+	l.log.Debug(msg, keyvals...)
+}

@@ -1,0 +1,501 @@
+// Package kafkaout is the agent's Kafka output: a pipeline.Sink that produces each event
+// as one record (ARCHITECTURE.md, "Kafka record written by the agent") with franz-go and
+// acknowledges the event to the tailing engine only once Kafka has it, so checkpoints
+// never run ahead of Kafka.
+//
+// Memory is bounded by kafka.max_buffered_bytes: Publish blocks while that many bytes are
+// in flight, so the files are the buffer while Kafka is slow or down. Records Kafka refuses
+// for good (too large, invalid, topic missing and not creatable) go to a dead-letter file
+// and are acknowledged, so one bad record or topic never stops the pipeline.
+package kafkaout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/pipeline"
+)
+
+// ErrClosed is returned by Publish after Close.
+var ErrClosed = errors.New("kafka sink closed")
+
+var _ pipeline.Sink = (*Sink)(nil)
+
+// Health status values.
+const (
+	StatusOK       = "ok"
+	StatusDegraded = "degraded"
+)
+
+// Health is the sink's state for /healthz.
+type Health struct {
+	Status string `json:"status"` // ok | degraded
+	Reason string `json:"reason,omitempty"`
+	// Since is when the current status began.
+	Since           time.Time `json:"since"`
+	InflightRecords int64     `json:"inflight_records"`
+	InflightBytes   int64     `json:"inflight_bytes"`
+	// TopicErrors maps a topic to its last error, for topics that failed recently.
+	TopicErrors map[string]string `json:"topic_errors,omitempty"`
+}
+
+// Option changes how New builds the sink.
+type Option func(*options)
+
+type options struct {
+	log            *slog.Logger
+	reg            prometheus.Registerer
+	dataDir        string
+	interval       time.Duration
+	badTopicPause  time.Duration
+	extra          []kgo.Opt
+	topicErrorKeep time.Duration
+}
+
+// WithLogger sets the logger; the sink adds component=kafka.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithRegisterer registers the sink's metrics on reg.
+func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
+
+// WithDataDir sets the directory of the dead-letter file (agent.data_dir). Required.
+func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
+
+// WithReportInterval sets how often the sink checks Kafka's health and logs a summary of
+// problems (default 10s): one line per interval, never one per record.
+func WithReportInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
+
+// WithBadTopicPause sets how long records for a topic that was just found missing or
+// forbidden go straight to the dead-letter file before Kafka is asked again (default 30s).
+// Without it, every record of that entry would hold memory for several metadata round
+// trips and could starve the other entries of the byte budget.
+func WithBadTopicPause(d time.Duration) Option { return func(o *options) { o.badTopicPause = d } }
+
+// WithClientOpts appends franz-go options (tests: short backoffs, kfake quirks).
+func WithClientOpts(opts ...kgo.Opt) Option {
+	return func(o *options) { o.extra = append(o.extra, opts...) }
+}
+
+// Sink produces events to Kafka. Create it with New, run Run in its own goroutine, call
+// Publish from the tailing engine, and Close after the sources stopped.
+type Sink struct {
+	log      *slog.Logger
+	client   *kgo.Client
+	budget   *budget
+	dead     *deadLetter
+	metrics  *metrics
+	interval time.Duration
+	badPause time.Duration
+	keepErr  time.Duration
+
+	// prodCtx is given to Produce instead of Publish's context: a record handed to the
+	// producer stays there until Kafka has it or Close gives up, whatever happens to
+	// the caller.
+	prodCtx    context.Context
+	prodCancel context.CancelFunc
+
+	closed   atomic.Bool
+	inflight atomic.Int64
+	// lastAck is the unix nano time of the last record Kafka acknowledged.
+	lastAck atomic.Int64
+
+	topicsMu sync.RWMutex
+	topics   map[string]*topicState
+
+	healthMu   sync.Mutex
+	health     Health
+	lastConnMu sync.Mutex
+	lastConn   error // last broker connection error, for the report line
+}
+
+// topicState caches a topic's metric children and its recent error.
+type topicState struct {
+	name    string
+	records prometheus.Counter
+	bytes   prometheus.Counter
+	dead    prometheus.Counter
+
+	mu        sync.Mutex
+	badUntil  time.Time // records go straight to the dead letter before this
+	badErr    error
+	badKind   string
+	lastErr   error
+	lastErrAt time.Time
+	// errCount counts failed records since the last report line.
+	errCount int64
+}
+
+// New validates the config and builds the sink. It does not connect: franz-go dials on
+// first use.
+func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
+	o := options{
+		log:            slog.Default(),
+		interval:       10 * time.Second,
+		badTopicPause:  30 * time.Second,
+		topicErrorKeep: time.Minute,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.dataDir == "" {
+		return nil, errors.New("kafka sink: data dir for the dead-letter file is required (WithDataDir)")
+	}
+	if o.interval <= 0 {
+		return nil, fmt.Errorf("kafka sink: report interval %s must be positive", o.interval)
+	}
+	if cfg.MaxBufferedBytes <= 0 {
+		return nil, fmt.Errorf("kafka.max_buffered_bytes: %d must be positive", cfg.MaxBufferedBytes)
+	}
+	kopts, err := clientOpts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := o.log.With("component", "kafka")
+	s := &Sink{
+		log:      log,
+		budget:   newBudget(cfg.MaxBufferedBytes),
+		dead:     newDeadLetter(o.dataDir),
+		interval: o.interval,
+		badPause: o.badTopicPause,
+		keepErr:  max(o.topicErrorKeep, 2*o.interval),
+		topics:   make(map[string]*topicState),
+		health:   Health{Status: StatusOK, Since: time.Now()},
+	}
+	reg := o.reg
+	if reg == nil {
+		reg = prometheus.NewRegistry() // metrics nobody scrapes, but no global state
+	}
+	if s.metrics, err = newMetrics(reg, s); err != nil {
+		return nil, err
+	}
+	kopts = append(kopts,
+		// The byte budget is the limit; franz-go's record count must never be reached
+		// first (it would block Produce without honouring Publish's context).
+		kgo.MaxBufferedRecords(int(min(cfg.MaxBufferedBytes/recordOverhead+1024, 1<<30))),
+		kgo.WithLogger(kgoLogger{log}),
+		kgo.WithHooks(connHook{s}),
+	)
+	kopts = append(kopts, o.extra...)
+	s.client, err = kgo.NewClient(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	s.prodCtx, s.prodCancel = context.WithCancel(context.Background())
+	s.lastAck.Store(time.Now().UnixNano())
+	return s, nil
+}
+
+// Publish hands the events to the producer. It blocks while max_buffered_bytes are in
+// flight and returns early only when ctx ends (the events not yet handed over are then
+// never acknowledged and are read again after a restart). Each event is acknowledged once
+// Kafka has it, or once it is in the dead-letter file.
+func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	b := newBatchBuilder(batch)
+	metas := make([]recMeta, len(batch))
+	var now time.Time
+	for i := range batch {
+		ev := &batch[i]
+		ts := s.topic(ev.Topic)
+		rec, cost := b.build(i, ev)
+		if i%256 == 0 {
+			now = time.Now() // a coarse clock is enough for the bad-topic window
+		}
+		if kind, err := ts.isBad(now); err != nil {
+			s.fail(ts, rec, ev.Ack, ev.Offset, ev.End, kind, err)
+			continue
+		}
+		taken, err := s.budget.acquire(ctx, cost)
+		if err != nil {
+			return err
+		}
+		m := &metas[i]
+		*m = recMeta{s: s, ts: ts, ack: ev.Ack, off: ev.Offset, end: ev.End, cost: taken}
+		s.inflight.Add(1)
+		s.client.Produce(s.prodCtx, rec, m.promise)
+	}
+	return nil
+}
+
+// recMeta is what the promise needs to finish one record. m.promise is a method value:
+// one small allocation per record, shared with the batch's slice.
+type recMeta struct {
+	s        *Sink
+	ts       *topicState
+	ack      pipeline.Acker
+	off, end int64
+	cost     int64
+}
+
+func (m *recMeta) promise(r *kgo.Record, err error) {
+	s := m.s
+	defer func() {
+		s.budget.release(m.cost)
+		s.inflight.Add(-1)
+	}()
+	if err == nil {
+		s.lastAck.Store(time.Now().UnixNano())
+		m.ts.records.Inc()
+		m.ts.bytes.Add(float64(len(r.Value)))
+		if !r.Timestamp.IsZero() {
+			s.metrics.latency.Observe(time.Since(r.Timestamp).Seconds())
+		}
+		if m.ack != nil {
+			m.ack.Ack(m.off, m.end)
+		}
+		return
+	}
+	if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// Shutdown gave up on it: no ack, the checkpoint stays before it and the line
+		// is read again after the restart.
+		s.metrics.errors.WithLabelValues(kindAborted).Inc()
+		return
+	}
+	kind := classify(err)
+	if topicWide(kind) {
+		m.ts.markBad(time.Now().Add(s.badPause), kind, err)
+	}
+	s.fail(m.ts, r, m.ack, m.off, m.end, kind, err)
+}
+
+// fail dead-letters a refused record and acknowledges it so the pipeline moves on. When
+// the dead-letter file cannot be written the event is not acknowledged: the file's
+// checkpoint stays before it and the line is sent again after a restart.
+func (s *Sink) fail(ts *topicState, r *kgo.Record, ack pipeline.Acker, off, end int64, kind string, err error) {
+	s.metrics.errors.WithLabelValues(kind).Inc()
+	if ts.noteErr(kind, err, s.keepErr) {
+		s.log.Error("record refused by kafka, writing it to the dead-letter file", "topic", r.Topic,
+			"key", string(r.Key), "kind", kind, "err", err, "file", s.dead.path)
+	}
+	if werr := s.dead.write(r, kind, err); werr != nil {
+		s.metrics.errors.WithLabelValues(kindDeadLetter).Inc()
+		s.log.Error("dead-letter write failed; event left unacknowledged", "topic", r.Topic, "err", werr)
+		return
+	}
+	ts.dead.Inc()
+	if ack != nil {
+		ack.Ack(off, end)
+	}
+}
+
+func classify(err error) string {
+	switch {
+	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+		return kindTooLarge
+	case errors.Is(err, kerr.InvalidRecord), errors.Is(err, kerr.CorruptMessage),
+		errors.Is(err, kerr.InvalidTimestamp), errors.Is(err, kerr.InvalidRequiredAcks):
+		return kindInvalidRecord
+	case errors.Is(err, kerr.UnknownTopicOrPartition), errors.Is(err, kerr.UnknownTopicID):
+		return kindUnknownTopic
+	case errors.Is(err, kerr.InvalidTopicException):
+		return kindInvalidTopic
+	case errors.Is(err, kerr.TopicAuthorizationFailed), errors.Is(err, kerr.ClusterAuthorizationFailed),
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
+		return kindAuthorization
+	default:
+		return kindOther
+	}
+}
+
+// topicWide says whether an error is about the topic rather than the record.
+func topicWide(kind string) bool {
+	return kind == kindUnknownTopic || kind == kindInvalidTopic || kind == kindAuthorization
+}
+
+func (s *Sink) topic(name string) *topicState {
+	s.topicsMu.RLock()
+	ts := s.topics[name]
+	s.topicsMu.RUnlock()
+	if ts != nil {
+		return ts
+	}
+	s.topicsMu.Lock()
+	defer s.topicsMu.Unlock()
+	if ts = s.topics[name]; ts == nil {
+		ts = &topicState{
+			name:    name,
+			records: s.metrics.records.WithLabelValues(name),
+			bytes:   s.metrics.bytes.WithLabelValues(name),
+			dead:    s.metrics.deadLetter.WithLabelValues(name),
+		}
+		s.topics[name] = ts
+	}
+	return ts
+}
+
+func (t *topicState) isBad(now time.Time) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.badErr == nil || !now.Before(t.badUntil) {
+		return "", nil
+	}
+	return t.badKind, t.badErr
+}
+
+func (t *topicState) markBad(until time.Time, kind string, err error) {
+	t.mu.Lock()
+	t.badUntil, t.badKind, t.badErr = until, kind, fmt.Errorf("topic %q unavailable, not retried until %s: %w", t.name, until.UTC().Format(time.RFC3339), err)
+	t.mu.Unlock()
+}
+
+// noteErr records a failure and says whether it is the topic's first in a while, which
+// is logged at once; later ones are summed up once per interval.
+func (t *topicState) noteErr(kind string, err error, keep time.Duration) bool {
+	t.mu.Lock()
+	first := t.lastErr == nil || time.Since(t.lastErrAt) >= keep
+	t.lastErr, t.lastErrAt = fmt.Errorf("%s: %w", kind, err), time.Now()
+	if !first {
+		t.errCount++
+	}
+	t.mu.Unlock()
+	return first
+}
+
+// Run watches Kafka's health until ctx ends: it sets the /healthz status and logs one line
+// per interval while Kafka does not acknowledge or a topic fails. It does not flush; Close
+// does, after the sources stopped.
+func (s *Sink) Run(ctx context.Context) error {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.check(ctx)
+		}
+	}
+}
+
+func (s *Sink) check(ctx context.Context) {
+	now := time.Now()
+	inflight := s.inflight.Load()
+	var reason string
+	if inflight > 0 {
+		if stalled := now.Sub(time.Unix(0, s.lastAck.Load())); stalled >= s.interval {
+			reason = fmt.Sprintf("kafka has acknowledged nothing for %s; %d records (%d bytes) wait, reading is paused when %d bytes are in flight",
+				stalled.Round(time.Second), inflight, s.budget.inUse(), s.budget.limit)
+			if err := s.connErr(); err != nil {
+				reason += "; last connection error: " + err.Error()
+			}
+		}
+	} else {
+		pctx, cancel := context.WithTimeout(ctx, s.interval)
+		err := s.client.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			reason = "kafka unreachable: " + err.Error()
+		}
+	}
+
+	topicErrs := s.topicReport(now)
+
+	s.healthMu.Lock()
+	prev := s.health
+	h := Health{Status: StatusOK, Since: prev.Since, InflightRecords: inflight, InflightBytes: s.budget.inUse(), TopicErrors: topicErrs}
+	if reason != "" {
+		h.Status, h.Reason = StatusDegraded, reason
+	} else if len(topicErrs) > 0 {
+		h.Status, h.Reason = StatusDegraded, fmt.Sprintf("%d topic(s) failing; see topic_errors", len(topicErrs))
+	}
+	if h.Status != prev.Status {
+		h.Since = now
+	}
+	s.health = h
+	s.healthMu.Unlock()
+
+	switch {
+	case reason != "":
+		s.log.Warn("kafka degraded, retrying with backoff", "reason", reason)
+	case prev.Status == StatusDegraded && prev.Reason != "" && len(topicErrs) == 0:
+		s.log.Info("kafka healthy again", "degraded_for", now.Sub(prev.Since).Round(time.Second))
+	}
+}
+
+// topicReport logs one line per failing topic per interval and returns the topics whose
+// last error is recent.
+func (s *Sink) topicReport(now time.Time) map[string]string {
+	s.topicsMu.RLock()
+	defer s.topicsMu.RUnlock()
+	var out map[string]string
+	for name, ts := range s.topics {
+		ts.mu.Lock()
+		if ts.lastErr != nil && now.Sub(ts.lastErrAt) < s.keepErr {
+			if out == nil {
+				out = make(map[string]string)
+			}
+			out[name] = ts.lastErr.Error()
+			if ts.errCount > 0 {
+				s.log.Error("records refused by kafka, written to the dead-letter file", "topic", name,
+					"records", ts.errCount, "last_err", ts.lastErr, "file", s.dead.path)
+			}
+		}
+		ts.errCount = 0
+		ts.mu.Unlock()
+	}
+	return out
+}
+
+// Health reports the state for /healthz.
+func (s *Sink) Health() Health {
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	h := s.health
+	h.InflightRecords = s.inflight.Load()
+	h.InflightBytes = s.budget.inUse()
+	return h
+}
+
+// Close flushes every record already handed to the producer, waiting until ctx ends
+// (agent.shutdown_timeout), then closes the client and the dead-letter file. Records
+// still not acknowledged when ctx ends are not acknowledged at all: they are read again
+// after the restart. Call it after the sources stopped publishing.
+func (s *Sink) Close(ctx context.Context) error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	if err := s.client.Flush(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("flush kafka producer (%d records not acknowledged, they will be read again): %w", s.inflight.Load(), err))
+	}
+	s.prodCancel()
+	s.client.Close()
+	if err := s.dead.close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Sink) connErr() error {
+	s.lastConnMu.Lock()
+	defer s.lastConnMu.Unlock()
+	return s.lastConn
+}
+
+// connHook records the last broker connection error for the report line and counts it.
+type connHook struct{ s *Sink }
+
+func (h connHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	h.s.lastConnMu.Lock()
+	h.s.lastConn = err
+	h.s.lastConnMu.Unlock()
+	if err != nil {
+		h.s.metrics.errors.WithLabelValues(kindBrokerConnect).Inc()
+	}
+}
