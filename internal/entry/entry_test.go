@@ -1,0 +1,102 @@
+package entry
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseList(t *testing.T) {
+	tests := []struct {
+		name    string
+		json    string
+		allowed []string
+		want    string // error substring; "" means valid
+		count   int
+	}{
+		{"original format", `[{"path":"/var/log/a.log","topic":"a_log"}]`, nil, "", 1},
+		{"empty list", `[]`, nil, "", 0},
+		{"all options", `[{"path":"/var/log/app/*.log","topic":"app","exclude":["*.gz"],"start":"beginning",
+			"multiline":{"pattern":"^\\s","match":"after","max_lines":5,"timeout":"2s"},
+			"include_lines":["ERROR"],"exclude_lines":["^DEBUG"],"fields":{"service":"x"},"max_line_bytes":100}]`, nil, "", 1},
+		{"bad json", `[{"path":`, nil, "decode entries", 0},
+		{"not a list", `{"path":"/a","topic":"t"}`, nil, "decode entries", 0},
+		{"trailing data", `[] []`, nil, "trailing data", 0},
+		{"missing topic", `[{"path":"/a.log"}]`, nil, "topic: required", 0},
+		{"missing path", `[{"topic":"t"}]`, nil, "path: required", 0},
+		{"relative path", `[{"path":"a.log","topic":"t"}]`, nil, "must be absolute", 0},
+		{"unknown field", `[{"path":"/a.log","topic":"t","colour":"red"}]`, nil, "unknown field", 0},
+		{"bad regex", `[{"path":"/a.log","topic":"t","exclude_lines":["("]}]`, nil, "exclude_lines", 0},
+		{"bad multiline", `[{"path":"/a.log","topic":"t","multiline":{"pattern":"x","match":"middle"}}]`, nil, "multiline.match", 0},
+		{"multiline without pattern", `[{"path":"/a.log","topic":"t","multiline":{}}]`, nil, "multiline.pattern: required", 0},
+		{"bad timeout", `[{"path":"/a.log","topic":"t","multiline":{"pattern":"x","timeout":"soon"}}]`, nil, "invalid duration", 0},
+		{"bad start", `[{"path":"/a.log","topic":"t","start":"middle"}]`, nil, "start: must be one of", 0},
+		{"duplicate path", `[{"path":"/a.log","topic":"t"},{"path":"/a.log","topic":"u"}]`, nil, "listed twice", 0},
+		{"outside allowlist", `[{"path":"/etc/shadow","topic":"t"}]`, []string{"/var/log/**"}, "outside agent.allowed_paths", 0},
+		{"inside allowlist", `[{"path":"/var/log/nginx/*.log","topic":"t"}]`, []string{"/var/log/**"}, "", 1},
+		{"allowlist glob match", `[{"path":"/srv/app.log","topic":"t"}]`, []string{"/srv/*.log"}, "", 1},
+		{"whole value rejected", `[{"path":"/a.log","topic":"t"},{"path":"/b.log"}]`, nil, "topic: required", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseList([]byte(tt.json), tt.allowed)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("error %v, want %q", err, tt.want)
+				}
+				if got != nil {
+					t.Fatalf("a rejected value must return no entries, got %v", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tt.count {
+				t.Fatalf("%d entries, want %d", len(got), tt.count)
+			}
+		})
+	}
+}
+
+func TestWithDefaults(t *testing.T) {
+	e := Entry{Path: "/a", Topic: "t", Multiline: &Multiline{Pattern: "x"}}.WithDefaults()
+	if e.Start != StartEnd || e.MaxLineBytes != DefaultMaxLineBytes {
+		t.Errorf("defaults: %+v", e)
+	}
+	if e.Multiline.Match != MatchAfter || e.Multiline.MaxLines != 500 || time.Duration(e.Multiline.Timeout) != 2*time.Second {
+		t.Errorf("multiline defaults: %+v", e.Multiline)
+	}
+}
+
+func TestMergeHostKeyWins(t *testing.T) {
+	static := []Entry{{Path: "/a", Topic: "static"}, {Path: "/s", Topic: "s"}}
+	global := []Entry{{Path: "/a", Topic: "global"}, {Path: "/g", Topic: "g"}}
+	host := []Entry{{Path: "/a", Topic: "host"}}
+	got := Merge(static, global, host)
+	if len(got) != 3 {
+		t.Fatalf("merged %d entries: %v", len(got), got)
+	}
+	want := map[string]string{"/a": "host", "/g": "g", "/s": "s"}
+	for i, e := range got {
+		if want[e.Path] != e.Topic {
+			t.Errorf("%s → %s, want %s", e.Path, e.Topic, want[e.Path])
+		}
+		if i > 0 && got[i-1].Path >= e.Path {
+			t.Errorf("not sorted by path: %v", got)
+		}
+	}
+}
+
+func TestEqual(t *testing.T) {
+	a := Entry{Path: "/a", Topic: "t"}
+	if !Equal(a, Entry{Path: "/a", Topic: "t", Start: StartEnd, MaxLineBytes: DefaultMaxLineBytes}) {
+		t.Error("an entry equals itself with its defaults spelled out")
+	}
+	if Equal(a, Entry{Path: "/a", Topic: "u"}) {
+		t.Error("different topics must differ")
+	}
+	if Equal(a, Entry{Path: "/a", Topic: "t", Fields: map[string]string{"k": "v"}}) {
+		t.Error("different fields must differ")
+	}
+}
