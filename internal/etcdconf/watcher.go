@@ -281,9 +281,9 @@ func (s *state) set(key string, value []byte, exists bool, modRev int64) bool {
 	if err != nil {
 		if modRev != ks.rejectedRev {
 			ks.rejectedRev = modRev
-			s.w.m.rejected.WithLabelValues(key).Inc()
 			s.w.log.Error("collect entries rejected; the key keeps its previous value",
 				"key", key, "mod_revision", modRev, "reason", err)
+			s.w.m.rejected.WithLabelValues(key).Inc()
 		}
 		return false
 	}
@@ -413,6 +413,11 @@ func (s *state) watch(ctx context.Context, rev int64) error {
 	retry.Stop()
 	defer retry.Stop()
 	for {
+		if s.pending {
+			// The engine refused the latest snapshot: offer it again even if etcd stays
+			// quiet, since the cause (say, a full disk) may pass.
+			retry.Reset(w.opts.MaxBackoff)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -445,9 +450,6 @@ func (s *state) watch(ctx context.Context, rev int64) error {
 				s.reconcile("etcd")
 				s.saveCache()
 			}
-		}
-		if s.pending {
-			retry.Reset(w.opts.MaxBackoff)
 		}
 	}
 }
