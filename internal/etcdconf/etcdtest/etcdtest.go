@@ -16,12 +16,11 @@ import (
 
 // Server is one embedded etcd member with a fixed client address.
 type Server struct {
-	t          testing.TB
-	dir        string
-	clientURL  url.URL
-	peerURL    url.URL
-	etcd       *embed.Etcd
-	clientPort string
+	t         testing.TB
+	dir       string
+	clientURL url.URL
+	peerURL   url.URL
+	etcd      *embed.Etcd
 }
 
 // Start starts an embedded etcd on free 127.0.0.1 ports and stops it when the test ends.
