@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 
 	"github.com/logcollect/logcollect/internal/entry"
 )
@@ -48,6 +49,9 @@ func NewReader(r io.Reader, offset int64, maxLineBytes, bufSize int) *Reader {
 	if bufSize <= 0 {
 		bufSize = DefaultBufSize
 	}
+	// Keep maxLine+1+bufSize, the largest the buffer can grow to, from overflowing int.
+	maxLineBytes = min(maxLineBytes, math.MaxInt/2)
+	bufSize = min(bufSize, math.MaxInt/4)
 	return &Reader{
 		rd:      r,
 		buf:     make([]byte, bufSize),

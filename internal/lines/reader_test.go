@@ -435,3 +435,16 @@ func TestReaderNoAllocPerLine(t *testing.T) {
 		t.Errorf("reading 1000 lines allocated %.1f times, want 0", allocs)
 	}
 }
+
+// TestReaderHugeLimit checks that an absurd max_line_bytes does not overflow the buffer
+// arithmetic: lines still come back whole.
+func TestReaderHugeLimit(t *testing.T) {
+	r := NewReader(&chunkReader{data: []byte("abc\ndef"), sizes: []int{2}}, 0, int(^uint(0)>>1), 2)
+	lines, err := readAll(t, r)
+	if !errors.Is(err, io.EOF) || len(lines) != 1 || lines[0] != (got{"abc", 0, 4, false}) {
+		t.Fatalf("got %+v %v, want one line \"abc\" 0-4 and io.EOF", lines, err)
+	}
+	if line, _, end, ok := r.Partial(); !ok || string(line) != "def" || end != 7 {
+		t.Fatalf("Partial = %q end %d ok=%v, want \"def\" 7 true", line, end, ok)
+	}
+}
