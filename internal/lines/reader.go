@@ -187,6 +187,16 @@ func (r *Reader) Reset(rd io.Reader, offset int64) {
 	r.err = nil
 }
 
+// ResetWithLimit is Reset with a new max_line_bytes (<= 0 means entry.DefaultMaxLineBytes),
+// for a Reader reused across entries with different limits (a pool of read buffers).
+func (r *Reader) ResetWithLimit(rd io.Reader, offset int64, maxLineBytes int) {
+	if maxLineBytes <= 0 {
+		maxLineBytes = entry.DefaultMaxLineBytes
+	}
+	r.maxLine = min(maxLineBytes, math.MaxInt/2)
+	r.Reset(rd, offset)
+}
+
 // Offset returns the file offset of the first byte not yet returned as part of a line:
 // where reading would resume if the pending partial line were dropped.
 func (r *Reader) Offset() int64 { return r.off }

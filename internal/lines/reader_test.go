@@ -448,3 +448,25 @@ func TestReaderHugeLimit(t *testing.T) {
 		t.Fatalf("Partial = %q end %d ok=%v, want \"def\" 7 true", line, end, ok)
 	}
 }
+
+func TestReaderResetWithLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit int
+		want  got
+	}{
+		{"smaller limit cuts", 3, got{"abc", 0, 7, true}},
+		{"larger limit keeps the line whole", 100, got{"abcdef", 0, 7, false}},
+		{"zero means the default", 0, got{"abcdef", 0, 7, false}},
+	}
+	r := NewReader(nil, 0, 4, 2)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r.ResetWithLimit(&chunkReader{data: []byte("abcdef\n"), sizes: []int{1, 2}}, 0, tc.limit)
+			lines, err := readAll(t, r)
+			if !errors.Is(err, io.EOF) || len(lines) != 1 || lines[0] != tc.want {
+				t.Fatalf("got %+v %v, want %+v and io.EOF", lines, err, tc.want)
+			}
+		})
+	}
+}
