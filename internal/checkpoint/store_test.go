@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -489,5 +491,60 @@ func TestStoreRunSurvivesFailedFlush(t *testing.T) {
 	}
 	if err := s.Run(t.Context(), 0); err == nil {
 		t.Error("Run with interval 0: want an error")
+	}
+}
+
+func statRegistry(s *Store) (int64, error) {
+	fi, err := os.Stat(s.Path())
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// TestStoreIncrementalFlush: flushes reuse the encoding of unchanged files and the sorted
+// order of an unchanged key set; after random changes between flushes, the registry on disk
+// must still equal the store's content exactly.
+func TestStoreIncrementalFlush(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	r := rand.New(rand.NewPCG(11, 12))
+	model := map[string]State{}
+	for round := range 30 {
+		for range r.IntN(40) {
+			key := "k" + strconv.Itoa(r.IntN(60))
+			switch r.IntN(4) {
+			case 0:
+				s.Delete(key)
+				delete(model, key)
+			default:
+				st := State{Key: key, Path: "/p/" + key, Offset: r.Int64N(1000), Updated: t0.Add(time.Duration(r.IntN(3)) * time.Second)}
+				s.Set(st)
+				model[key] = st
+			}
+		}
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reg registry
+		if err := json.Unmarshal(data, &reg); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		got := reg.Files
+		if len(got) != len(model) {
+			t.Fatalf("round %d: %d states on disk, want %d", round, len(got), len(model))
+		}
+		for i, st := range got {
+			if want := model[st.Key]; !sameState(st, want) {
+				t.Fatalf("round %d: on disk %+v, want %+v", round, st, want)
+			}
+			if i > 0 && got[i-1].Key >= st.Key {
+				t.Fatalf("round %d: registry not sorted at %q", round, st.Key)
+			}
+		}
 	}
 }
