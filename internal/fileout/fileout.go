@@ -1,0 +1,98 @@
+// Package fileout holds the debugging and test outputs of the agent: `output: file`
+// appends one line per event to a file, `output: stdout` writes them to standard output.
+// Each line is the event's bytes exactly, followed by "\n". Events are acknowledged once
+// their batch has been written to the file (the buffer flushed), not fsynced: these
+// outputs are for tests, debugging and benchmarks, where the page cache is enough.
+package fileout
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/logcollect/logcollect/internal/pipeline"
+)
+
+var _ pipeline.Sink = (*Writer)(nil)
+
+// Writer is a pipeline.Sink writing lines to an io.Writer. Publish is synchronous: when
+// it returns, the batch is written and acknowledged, so nothing is ever in flight.
+type Writer struct {
+	mu     sync.Mutex
+	bw     *bufio.Writer
+	closer io.Closer
+	name   string
+}
+
+// New returns a sink writing to w.
+func New(w io.Writer, name string) *Writer {
+	return &Writer{bw: bufio.NewWriterSize(w, 256<<10), name: name}
+}
+
+// Open returns a sink appending to the file at path, created 0644 if missing.
+func Open(path string) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open output file %s: %w", path, err)
+	}
+	w := New(f, path)
+	w.closer = f
+	return w, nil
+}
+
+// Stdout returns a sink writing to standard output.
+func Stdout() *Writer { return New(os.Stdout, "stdout") }
+
+// Publish writes the batch, flushes it and acknowledges every event. Consecutive events
+// of one file with adjacent ranges are acknowledged as one range: the watermark treats
+// them the same, and it saves a lock and a checkpoint update per line.
+func (w *Writer) Publish(ctx context.Context, batch []pipeline.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	for i := range batch {
+		_, _ = w.bw.Write(batch[i].Line)
+		_ = w.bw.WriteByte('\n')
+	}
+	err := w.bw.Flush()
+	w.mu.Unlock()
+	if err != nil {
+		// Not acknowledged: the lines are read again after a restart.
+		return fmt.Errorf("write %s: %w", w.name, err)
+	}
+	ackBatch(batch)
+	return nil
+}
+
+// ackBatch acknowledges the events, merging adjacent ranges of the same acker.
+func ackBatch(batch []pipeline.Event) {
+	for i := 0; i < len(batch); {
+		a, from, to := batch[i].Ack, batch[i].Offset, batch[i].End
+		j := i + 1
+		for j < len(batch) && batch[j].Ack == a && batch[j].Offset == to {
+			to = batch[j].End
+			j++
+		}
+		if a != nil {
+			a.Ack(from, to)
+		}
+		i = j
+	}
+}
+
+// Close flushes and closes the file.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.bw.Flush()
+	if w.closer != nil {
+		if cerr := w.closer.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

@@ -1,0 +1,508 @@
+package tail
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/checkpoint"
+	"github.com/logcollect/logcollect/internal/fileid"
+	"github.com/logcollect/logcollect/internal/lines"
+	"github.com/logcollect/logcollect/internal/multiline"
+	"github.com/logcollect/logcollect/internal/pipeline"
+)
+
+func (r *runner) newJoiner() *multiline.Joiner {
+	j, err := multiline.New(*r.spec.e.Multiline, r.spec.e.MaxLineBytes)
+	if err != nil {
+		// compile already built one from the same settings; this cannot fail.
+		panic(fmt.Sprintf("multiline settings accepted at Update now refused: %v", err))
+	}
+	return j
+}
+
+// batch collects events for one Publish. Line bytes are copied into one arena per batch,
+// so a batch costs two allocations however many lines it holds.
+type batch struct {
+	r        *runner
+	path     string
+	fileID   string
+	wm       *checkpoint.Watermark
+	events   []pipeline.Event
+	arena    []byte
+	now      time.Time
+	evCap    int
+	arenaCap int
+	dropFrom int64
+	dropTo   int64
+	lastEnd  int64 // end of the last event or dropped range added
+	nLines   int
+	nBytes   int64
+	nTrunc   int
+}
+
+func (r *runner) newBatch(path, fileID string, wm *checkpoint.Watermark) *batch {
+	return &batch{r: r, path: path, fileID: fileID, wm: wm, evCap: 64, arenaCap: 16 << 10, dropFrom: -1}
+}
+
+// line takes one line (or joined event) through keep_empty and the line filters.
+func (b *batch) line(line []byte, off, end int64, truncated bool) {
+	s := &b.r.spec
+	if (len(line) == 0 && !s.e.KeepEmpty) || (s.filter != nil && !s.filter.Keep(line)) {
+		b.drop(off, end)
+		return
+	}
+	if len(b.arena)+len(line) > cap(b.arena) {
+		n := b.arenaCap
+		if len(line) > n {
+			n = len(line)
+		}
+		b.arena = make([]byte, 0, n)
+	}
+	if b.events == nil {
+		b.events = make([]pipeline.Event, 0, b.evCap)
+		b.now = time.Now()
+	}
+	start := len(b.arena)
+	b.arena = append(b.arena, line...)
+	b.events = append(b.events, pipeline.Event{
+		Topic:     s.e.Topic,
+		Host:      b.r.e.cfg.AgentID,
+		Path:      b.path,
+		FileID:    b.fileID,
+		Offset:    off,
+		End:       end,
+		Time:      b.now,
+		Fields:    s.e.Fields,
+		Line:      b.arena[start:len(b.arena):len(b.arena)],
+		Truncated: truncated,
+		Ack:       b.wm,
+	})
+	b.lastEnd = end
+}
+
+// drop acknowledges a skipped range at once, so the watermark passes it; contiguous
+// skipped lines are acknowledged as one range.
+func (b *batch) drop(off, end int64) {
+	if b.dropFrom >= 0 && b.dropTo == off {
+		b.dropTo = end
+	} else {
+		b.flushDrop()
+		b.dropFrom, b.dropTo = off, end
+	}
+	b.lastEnd = end
+}
+
+func (b *batch) flushDrop() {
+	if b.dropFrom >= 0 {
+		b.wm.Ack(b.dropFrom, b.dropTo)
+		b.dropFrom = -1
+	}
+}
+
+func (b *batch) full() bool {
+	return len(b.events) >= b.r.e.cfg.BatchEvents || len(b.arena) >= b.r.e.cfg.BatchBytes
+}
+
+// publish hands the batch to the sink and counts what was read.
+func (b *batch) publish(ctx context.Context, f *file) error {
+	b.flushDrop()
+	if b.nLines > 0 {
+		b.r.linesC.Add(float64(b.nLines))
+		b.r.bytesC.Add(float64(b.nBytes))
+		b.nLines, b.nBytes = 0, 0
+	}
+	if b.nTrunc > 0 {
+		b.r.e.m.truncated.Add(float64(b.nTrunc))
+		b.nTrunc = 0
+	}
+	evs := b.events
+	b.events, b.arena = nil, nil
+	if len(evs) > 0 {
+		if err := b.r.e.deps.Sink.Publish(ctx, evs); err != nil {
+			return err
+		}
+		// Grow the next batch's buffers towards what this file produces per read.
+		b.evCap = clampInt(2*len(evs), 64, b.r.e.cfg.BatchEvents)
+		b.arenaCap = clampInt(2*int(evs[len(evs)-1].End-evs[0].Offset), 16<<10, b.r.e.cfg.BatchBytes)
+	}
+	if f != nil && b.lastEnd > f.published.Load() {
+		f.published.Store(b.lastEnd)
+	}
+	return nil
+}
+
+func clampInt(v, lo, hi int) int {
+	return max(lo, min(v, hi))
+}
+
+// harvest reads one open file until it is stopped, idle, removed or must yield its
+// descriptor. It owns f's reading fields while it runs.
+func (r *runner) harvest(ctx context.Context, f *file) exitReason {
+	e := r.e
+	fh, err := os.Open(f.path)
+	if err != nil {
+		e.reportError(f.path, errReason(err), err)
+		return exitError
+	}
+	defer fh.Close()
+	fi, err := fh.Stat()
+	if err != nil {
+		e.reportError(f.path, "stat", err)
+		return exitError
+	}
+	if dev, ino := fileid.FromInfo(fi); (devIno{dev, ino}) != f.dk {
+		return exitMoved
+	}
+	e.m.filesOpen.Inc()
+	defer e.m.filesOpen.Dec()
+
+	// Changed while closed? A smaller size is a truncation; other first bytes mean the
+	// content was replaced (truncated and written past the old size).
+	replaced := fi.Size() < f.offset
+	if !replaced && f.id.Fingerprint != "" {
+		fp, err := fileid.Fingerprint(fh, e.cfg.FingerprintBytes)
+		replaced = err == nil && fp != f.id.Fingerprint
+	}
+	if replaced {
+		r.newGeneration(ctx, fh, f, fi.Size())
+	}
+	if _, err := fh.Seek(f.offset, io.SeekStart); err != nil {
+		e.reportError(f.path, "read", err)
+		return exitError
+	}
+	rd := e.readers.Get().(*lines.Reader)
+	defer e.readers.Put(rd)
+	rd.Reset(fh, f.offset)
+	g, wm := f.current()
+	b := r.newBatch(f.path, f.id.String(), wm)
+
+	backoff := e.cfg.PollMin
+	lastData := time.Now()
+	lastPush := time.Time{}
+	var mlTimeout time.Duration
+	if f.joiner != nil {
+		mlTimeout = time.Duration(r.spec.e.Multiline.Timeout)
+	}
+	finish := func(reason exitReason) exitReason {
+		f.size, f.modTime = fi.Size(), fi.ModTime()
+		return reason
+	}
+	for {
+		gotData := false
+		for {
+			if ctx.Err() != nil {
+				return finish(r.stopReason(f))
+			}
+			line, off, end, trunc, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				_ = b.publish(ctx, f)
+				e.reportError(f.path, "read", err)
+				return finish(exitError)
+			}
+			gotData = true
+			f.offset = end
+			b.nLines++
+			b.nBytes += end - off
+			if trunc {
+				b.nTrunc++
+			}
+			if f.joiner != nil {
+				lastPush = time.Now()
+				if ev, ok := f.joiner.Push(line, off, end, trunc); ok {
+					b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
+				}
+			} else {
+				b.line(line, off, end, trunc)
+			}
+			if b.full() {
+				if err := b.publish(ctx, f); err != nil {
+					return finish(r.stopReason(f))
+				}
+			}
+		}
+		if err := b.publish(ctx, f); err != nil {
+			return finish(r.stopReason(f))
+		}
+		now := time.Now()
+		if gotData {
+			lastData = now
+			backoff = e.cfg.PollMin
+		}
+
+		fi, err = fh.Stat()
+		if err != nil {
+			e.reportError(f.path, "stat", err)
+			return exitError
+		}
+		size := fi.Size()
+		g.setSize(size)
+		_, _, pend, hasPartial := rd.Partial()
+		readTo := f.offset
+		if hasPartial {
+			readTo = pend
+		}
+		if size < f.offset {
+			// Truncated (copytruncate) while open: finish the old generation, then
+			// read the file again from its beginning.
+			r.flushJoiner(f, b)
+			if err := b.publish(ctx, f); err != nil {
+				return finish(r.stopReason(f))
+			}
+			r.newGeneration(ctx, fh, f, size)
+			if _, err := fh.Seek(0, io.SeekStart); err != nil {
+				e.reportError(f.path, "read", err)
+				return finish(exitError)
+			}
+			rd.Reset(fh, 0)
+			g, wm = f.current()
+			b = r.newBatch(f.path, f.id.String(), wm)
+			continue
+		}
+		if size > readTo {
+			continue // it grew while we read
+		}
+		if f.id.Fingerprint == "" {
+			// A short file: keep the checkpoint's prefix covering what was read, and
+			// move to the full key once the fingerprint is complete.
+			if p, err := fileid.ReadPrefix(fh, e.cfg.FingerprintBytes); err == nil && p.Len > g.prefixLen() {
+				if p.Complete(e.cfg.FingerprintBytes) {
+					f.id.Fingerprint = p.Sum
+				}
+				g.rekey(f.id, p, f.path, wm.Offset())
+				b.fileID = f.id.String()
+			}
+		}
+		idle := now.Sub(lastData)
+		pendingML := f.joiner != nil && f.joiner.Pending()
+		if pendingML && now.Sub(lastPush) >= mlTimeout {
+			r.flushJoiner(f, b)
+			if err := b.publish(ctx, f); err != nil {
+				return finish(r.stopReason(f))
+			}
+			pendingML = false
+		}
+		switch {
+		case nlink(fi) == 0:
+			// Deleted: everything readable is read; close now to free the disk space.
+			e.m.rotations.Inc()
+			r.closeForGood(ctx, f, rd, b)
+			return finish(exitRemoved)
+		case f.gone.Load() && idle >= e.cfg.CloseInactive:
+			r.closeForGood(ctx, f, rd, b)
+			return finish(exitGone)
+		case !pendingML && e.waiting.Load() > 0:
+			return finish(exitYield)
+		case idle >= e.cfg.CloseInactive:
+			r.flushJoiner(f, b)
+			_ = b.publish(ctx, f)
+			return finish(exitInactive)
+		}
+
+		wait := backoff
+		if pendingML {
+			wait = min(wait, max(mlTimeout-now.Sub(lastPush), time.Millisecond))
+		}
+		if !gotData {
+			backoff = min(2*backoff, e.cfg.PollMax)
+		}
+		if !sleep(ctx, wait, f.wake, e.cfg.PollMin) {
+			return finish(r.stopReason(f))
+		}
+	}
+}
+
+// sleep waits for d or a wake-up, but at least minGap, so a file written line by line
+// is read in batches rather than once per write. It returns false when ctx ended.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}, minGap time.Duration) bool {
+	start := time.Now()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	case <-wake:
+	}
+	if rest := minGap - time.Since(start); rest > 0 {
+		t.Reset(rest)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
+func (r *runner) stopReason(f *file) exitReason {
+	if f.forced {
+		return exitForced
+	}
+	return exitStopped
+}
+
+func (r *runner) flushJoiner(f *file, b *batch) {
+	if f.joiner == nil {
+		return
+	}
+	if ev, ok := f.joiner.Flush(); ok {
+		b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
+	}
+}
+
+// closeForGood emits what is left of a file that will not be read again: the pending
+// multiline group and the incomplete last line.
+func (r *runner) closeForGood(ctx context.Context, f *file, rd *lines.Reader, b *batch) {
+	line, off, end, ok := rd.Partial()
+	if f.joiner != nil {
+		if ok {
+			if ev, done := f.joiner.Push(line, off, end, end-off > int64(len(line))); done {
+				b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
+			}
+			ok = false
+			f.offset = end
+		}
+		r.flushJoiner(f, b)
+	}
+	if ok {
+		b.line(line, off, end, end-off > int64(len(line)))
+		f.offset = end
+	}
+	_ = b.publish(ctx, f)
+}
+
+// newGeneration starts the file over from offset 0 after a truncation or replacement.
+// With copytruncate, the lines written between the old read position and the copy are
+// read from the copy first, so nothing is lost; the copy then keeps the old checkpoint, so
+// an entry whose glob matches it does not ship it again.
+func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size int64) {
+	e := r.e
+	e.m.rotations.Inc()
+	oldG, oldWM := f.current()
+	handed := false
+	if f.id.Fingerprint != "" && size < f.offset {
+		handed = r.readCopy(ctx, f, oldG, oldWM)
+	}
+	if !handed {
+		oldG.retire()
+	}
+	id, p, err := fileid.Of(fh, e.cfg.FingerprintBytes)
+	if err != nil {
+		id = fileid.ID{Dev: f.dk.dev, Ino: f.dk.ino}
+	}
+	e.log.Info("file truncated or replaced, reading it again from the start",
+		"entry", r.spec.e.Path, "path", f.path, "old_offset", f.offset, "size", size, "copy_read", handed)
+	f.id = id
+	f.offset = 0
+	if f.joiner != nil {
+		f.joiner = r.newJoiner()
+	}
+	g, wm := newGen(e.deps.Store, id, p, f.path, size, 0)
+	f.setGen(g, wm)
+	f.published.Store(0)
+}
+
+// readCopy finds the copy of a truncated file beside it (same fingerprint, at least as
+// long as what was read) and reads the lines between the old offset and its end.
+func (r *runner) readCopy(ctx context.Context, f *file, oldG *gen, oldWM *checkpoint.Watermark) bool {
+	e := r.e
+	ents, err := os.ReadDir(filepath.Dir(f.path))
+	if err != nil {
+		return false
+	}
+	var best string
+	var bestFI os.FileInfo
+	var bestID fileid.ID
+	var bestPrefix fileid.Prefix
+	for _, de := range ents {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(filepath.Dir(f.path), de.Name())
+		fi, err := os.Stat(p)
+		if err != nil || fi.Size() < f.offset {
+			continue
+		}
+		dev, ino := fileid.FromInfo(fi)
+		if (devIno{dev, ino}) == f.dk {
+			continue
+		}
+		if bestFI != nil && !fi.ModTime().After(bestFI.ModTime()) {
+			continue
+		}
+		ch, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		id, prefix, err := fileid.Of(ch, e.cfg.FingerprintBytes)
+		_ = ch.Close()
+		if err != nil || id.Fingerprint != f.id.Fingerprint {
+			continue
+		}
+		best, bestFI, bestID, bestPrefix = p, fi, id, prefix
+	}
+	if bestFI == nil {
+		return false
+	}
+	ch, err := os.Open(best)
+	if err != nil {
+		return false
+	}
+	defer ch.Close()
+	if _, err := ch.Seek(f.offset, io.SeekStart); err != nil {
+		return false
+	}
+	oldG.rekey(bestID, bestPrefix, best, oldWM.Offset())
+	rd := lines.NewReader(ch, f.offset, r.spec.e.MaxLineBytes, 64<<10)
+	b := r.newBatch(best, bestID.String(), oldWM)
+	n := 0
+	end := f.offset
+	for {
+		line, off, lend, trunc, err := rd.Next()
+		if err != nil {
+			break
+		}
+		n++
+		end = lend
+		b.nLines++
+		b.nBytes += lend - off
+		if f.joiner != nil {
+			if ev, ok := f.joiner.Push(line, off, lend, trunc); ok {
+				b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
+			}
+		} else {
+			b.line(line, off, lend, trunc)
+		}
+		if b.full() {
+			if err := b.publish(ctx, nil); err != nil {
+				return true
+			}
+		}
+	}
+	r.flushJoiner(f, b)
+	if line, off, pend, ok := rd.Partial(); ok {
+		b.line(line, off, pend, pend-off > int64(len(line)))
+		end = pend
+	}
+	if err := b.publish(ctx, nil); err != nil {
+		return true
+	}
+	e.log.Info("read the end of a truncated file from its copy", "path", f.path, "copy", best,
+		"from", f.offset, "to", end, "lines", n)
+	h := handoff{dk: devIno{bestID.Dev, bestID.Ino}, path: best, id: bestID, size: end,
+		modTime: bestFI.ModTime(), g: oldG, wm: oldWM}
+	select {
+	case r.handoffs <- h:
+	case <-r.stopped:
+	case <-ctx.Done():
+	}
+	return true
+}

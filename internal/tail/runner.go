@@ -1,0 +1,528 @@
+package tail
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/logcollect/logcollect/internal/checkpoint"
+	"github.com/logcollect/logcollect/internal/entry"
+	"github.com/logcollect/logcollect/internal/fileid"
+)
+
+// shadowGrace is how long a new file that starts like a file being read (the copy a
+// copytruncate is making) waits for that file's truncation before it is read on its own.
+const shadowGrace = 30 * time.Second
+
+// exitReason says why a harvester stopped.
+type exitReason int
+
+const (
+	exitStopped  exitReason = iota // the entry or the engine stops
+	exitInactive                   // close_inactive elapsed at the end of the file
+	exitYield                      // other files wait for a descriptor
+	exitRemoved                    // deleted and read to its end: closed for good
+	exitGone                       // renamed out of the entry and inactive: closed for good
+	exitForced                     // close_removed_after elapsed with data unread
+	exitMoved                      // the path names another file now
+	exitError                      // logged and counted
+)
+
+// handoff gives the rest of a truncated file's generation to the copy it was read from.
+type handoff struct {
+	dk      devIno
+	path    string
+	id      fileid.ID
+	size    int64
+	modTime time.Time
+	g       *gen // the truncated file's old generation, now the copy's
+	wm      *checkpoint.Watermark
+}
+
+// runner discovers and reads the files of one entry.
+type runner struct {
+	e      *Engine
+	spec   spec
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	linesC   prometheus.Counter
+	bytesC   prometheus.Counter
+	events   chan fsnotify.Event
+	kick     chan struct{}
+	touch    chan struct{}
+	finished chan *file
+	handoffs chan handoff
+	stopped  chan struct{} // closed when the runner no longer receives from its channels
+	files    map[devIno]*file
+	byPath   map[string]*file
+	queue    []*file
+	watched  map[string]bool
+	scanned  bool // the initial scan is done: files found from now on are new
+	lagMu    sync.Mutex
+	lagFiles map[devIno]*file
+}
+
+func newRunner(e *Engine, s spec) *runner {
+	ctx, cancel := context.WithCancel(e.runCtx)
+	return &runner{
+		e: e, spec: s, ctx: ctx, cancel: cancel,
+		linesC:   e.m.lines.WithLabelValues(s.e.Path),
+		bytesC:   e.m.bytes.WithLabelValues(s.e.Path),
+		events:   make(chan fsnotify.Event, 1024),
+		kick:     make(chan struct{}, 1),
+		touch:    make(chan struct{}, 1),
+		finished: make(chan *file),
+		handoffs: make(chan handoff),
+		stopped:  make(chan struct{}),
+		files:    map[devIno]*file{},
+		byPath:   map[string]*file{},
+		watched:  map[string]bool{},
+		lagFiles: map[devIno]*file{},
+	}
+}
+
+func (r *runner) kickScan() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// notify receives an inotify event for one of the runner's directories. It never blocks
+// the watcher: when the queue is full, a rescan finds what the events would have said.
+func (r *runner) notify(ev fsnotify.Event) {
+	select {
+	case r.events <- ev:
+	default:
+		r.kickScan()
+	}
+}
+
+func (r *runner) scanInterval() time.Duration {
+	if r.e.poll.Load() {
+		return min(r.e.cfg.ScanInterval, r.e.cfg.PollScanInterval)
+	}
+	return r.e.cfg.ScanInterval
+}
+
+func (r *runner) run() {
+	defer r.shutdown()
+	r.scan()
+	scanT := time.NewTimer(r.scanInterval())
+	defer scanT.Stop()
+	soon := time.NewTimer(time.Hour)
+	soon.Stop()
+	defer soon.Stop()
+	soonArmed := false
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-scanT.C:
+			r.scan()
+			scanT.Reset(r.scanInterval())
+		case <-soon.C:
+			soonArmed = false
+			r.scan()
+		case <-r.kick:
+			r.scan()
+		case ev := <-r.events:
+			if ev.Has(fsnotify.Write) {
+				if f := r.byPath[ev.Name]; f != nil {
+					r.changed(f)
+					continue
+				}
+			}
+			// Creations, renames and removals: rescan shortly, once for a burst of events.
+			if !soonArmed {
+				soon.Reset(50 * time.Millisecond)
+				soonArmed = true
+			}
+		case f := <-r.finished:
+			r.onFinished(f)
+		case h := <-r.handoffs:
+			r.onHandoff(h)
+		case <-r.touch:
+			for _, f := range r.files {
+				g, wm := f.current()
+				g.touch(wm.Offset())
+			}
+		case <-retry.C:
+			// Descriptors freed by other entries are not announced to this one.
+			if len(r.queue) > 0 {
+				r.drainQueue()
+			}
+			r.expireShadows()
+		}
+	}
+}
+
+// changed handles a write to a known file: wake its harvester or open it again.
+func (r *runner) changed(f *file) {
+	if f.running {
+		select {
+		case f.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if f.shadowOf == nil {
+		r.want(f)
+	}
+}
+
+// scan matches the entry's glob and decides from stat data alone what changed.
+func (r *runner) scan() {
+	initial := !r.scanned
+	r.scanned = true
+	paths, dirs := r.spec.pat.expand()
+	r.watchDirs(dirs)
+	now := time.Now()
+	seen := make(map[devIno]bool, len(r.files))
+	byPath := make(map[string]*file, len(paths))
+	for _, p := range paths {
+		fi, err := os.Stat(p) // follows symlinks: identity is the target's
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				r.e.reportError(p, errReason(err), err)
+			}
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			reason := "not_regular"
+			if fi.IsDir() {
+				reason = "directory"
+			}
+			r.e.reportError(p, reason, errors.New("not a regular file: "+fi.Mode().Type().String()))
+			continue
+		}
+		dev, ino := fileid.FromInfo(fi)
+		dk := devIno{dev, ino}
+		if seen[dk] {
+			continue // a second path (symlink) to a file already handled
+		}
+		seen[dk] = true
+		f := r.files[dk]
+		if f == nil {
+			f = r.discover(p, fi, dk, initial, now)
+			if f == nil {
+				continue
+			}
+		} else if !f.running {
+			f.path = p
+		}
+		byPath[p] = f
+		if !f.goneSince.IsZero() {
+			f.goneSince = time.Time{}
+			f.gone.Store(false)
+		}
+		g, _ := f.current()
+		g.setSize(fi.Size())
+		if f.running || f.queued || f.shadowOf != nil {
+			continue
+		}
+		if fi.Size() != f.size || !fi.ModTime().Equal(f.modTime) {
+			r.want(f)
+		}
+	}
+	// Keep the resolved paths of symlinks so inotify writes on targets find their file.
+	for p, f := range r.byPath {
+		if _, ok := byPath[p]; !ok && seen[f.dk] && r.files[f.dk] == f {
+			byPath[p] = f
+		}
+	}
+	r.byPath = byPath
+	for dk, f := range r.files {
+		if seen[dk] {
+			continue
+		}
+		if f.goneSince.IsZero() {
+			f.goneSince = now
+			f.gone.Store(true)
+			if f.running {
+				r.e.m.rotations.Inc()
+			}
+		}
+		switch {
+		case !f.running && !f.queued:
+			r.forget(f)
+		case f.running && now.Sub(f.goneSince) >= r.e.cfg.CloseRemovedAfter && !f.forced:
+			f.forced = true
+			f.cancel()
+		}
+	}
+	r.drainQueue()
+}
+
+// watchDirs adds inotify watches for the directories where new matches can appear.
+func (r *runner) watchDirs(dirs []string) {
+	w := r.e.watcher
+	if w == nil || r.e.poll.Load() {
+		return
+	}
+	for _, d := range dirs {
+		if r.watched[d] {
+			continue
+		}
+		if err := w.add(d, r); err != nil {
+			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
+				r.e.fallbackToPoll(err)
+				return
+			}
+			continue // the directory vanished; the next scan tries again
+		}
+		r.watched[d] = true
+	}
+}
+
+// discover registers a file seen for the first time and decides where reading starts.
+func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now time.Time) *file {
+	if !r.e.claim(dk, r) {
+		return nil
+	}
+	fh, err := os.Open(p)
+	if err != nil {
+		r.e.release(dk, r)
+		r.e.reportError(p, errReason(err), err)
+		return nil
+	}
+	id, prefix, err := fileid.Of(fh, r.e.cfg.FingerprintBytes)
+	if err != nil {
+		_ = fh.Close()
+		r.e.release(dk, r)
+		r.e.reportError(p, "read", err)
+		return nil
+	}
+	size := fi.Size()
+	start, why := r.startOffset(fh, id, prefix, dk, size, initial)
+	_ = fh.Close()
+	r.e.clearError(p)
+	g, wm := newGen(r.e.deps.Store, id, prefix, p, size, start)
+	f := &file{dk: dk, g: g, wm: wm, path: p, id: id, offset: start, size: size, modTime: fi.ModTime()}
+	f.published.Store(start)
+	if r.spec.hasMult {
+		f.joiner = r.newJoiner()
+	}
+	r.files[dk] = f
+	r.lagMu.Lock()
+	r.lagFiles[dk] = f
+	r.lagMu.Unlock()
+	r.e.log.Debug("file found", "entry", r.spec.e.Path, "path", p, "file_id", id.String(), "offset", start, "why", why)
+	if !initial && id.Fingerprint != "" {
+		for _, o := range r.files {
+			if o != f && o.id.Fingerprint == id.Fingerprint {
+				f.shadowOf, f.shadowAt = o, now
+				return f
+			}
+		}
+	}
+	if r.e.cfg.Watch != WatchPoll {
+		if real, err := filepath.EvalSymlinks(p); err == nil && real != p {
+			r.byPath[real] = f
+			r.watchDirs([]string{filepath.Dir(real)})
+		}
+	}
+	if size > start {
+		r.want(f)
+	}
+	return f
+}
+
+// startOffset applies the checkpoint, or the entry's start setting to a file without one.
+func (r *runner) startOffset(fh *os.File, id fileid.ID, p fileid.Prefix, dk devIno, size int64, initial bool) (int64, string) {
+	st, ok, err := r.e.deps.Store.Lookup(id, p, fh)
+	if err != nil {
+		r.e.log.Warn("checkpoint lookup failed; treating the file as new", "path", fh.Name(), "err", err)
+	}
+	if ok {
+		if st.Offset <= size {
+			return st.Offset, "checkpoint"
+		}
+		return 0, "checkpoint past the end: truncated while stopped"
+	}
+	if len(r.e.known[dk]) > 0 {
+		// The inode held another content before: this is a truncated, rewritten or new
+		// file, not one that was there unread when the entry was applied.
+		return 0, "inode reused or file rewritten"
+	}
+	if initial && r.spec.e.Start == entry.StartEnd {
+		return size, "start: end"
+	}
+	return 0, "start: beginning or new file"
+}
+
+// want opens the file when a descriptor is free, or queues it.
+func (r *runner) want(f *file) {
+	if f.running || f.queued {
+		return
+	}
+	select {
+	case r.e.slots <- struct{}{}:
+		r.startHarvester(f)
+	default:
+		f.queued = true
+		r.queue = append(r.queue, f)
+		r.e.waiting.Add(1)
+	}
+}
+
+func (r *runner) drainQueue() {
+	for len(r.queue) > 0 {
+		f := r.queue[0]
+		if r.files[f.dk] != f || f.running {
+			r.queue = r.queue[1:]
+			f.queued = false
+			r.e.waiting.Add(-1)
+			continue
+		}
+		select {
+		case r.e.slots <- struct{}{}:
+		default:
+			return
+		}
+		r.queue = r.queue[1:]
+		f.queued = false
+		r.e.waiting.Add(-1)
+		r.startHarvester(f)
+	}
+}
+
+func (r *runner) startHarvester(f *file) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	f.cancel = cancel
+	f.done = make(chan struct{})
+	f.wake = make(chan struct{}, 1)
+	f.running = true
+	go func() {
+		f.reason = r.harvest(ctx, f) // read by the runner after it receives f
+		close(f.done)
+		<-r.e.slots
+		select {
+		case r.finished <- f:
+		case <-r.stopped:
+		}
+	}()
+}
+
+func (r *runner) onFinished(f *file) {
+	reason := f.reason
+	f.running = false
+	f.cancel()
+	switch reason {
+	case exitRemoved, exitGone, exitForced:
+		r.forget(f)
+	case exitMoved:
+		r.kickScan()
+	case exitStopped:
+		if !f.goneSince.IsZero() {
+			r.forget(f)
+		}
+	}
+	r.drainQueue()
+}
+
+func (r *runner) onHandoff(h handoff) {
+	if !r.spec.pat.match(h.path) {
+		return // the copy is not one of this entry's files: nothing would read it again
+	}
+	f := r.files[h.dk]
+	if f == nil {
+		if !r.e.claim(h.dk, r) {
+			return
+		}
+		f = &file{dk: h.dk}
+		r.files[h.dk] = f
+		r.lagMu.Lock()
+		r.lagFiles[h.dk] = f
+		r.lagMu.Unlock()
+	} else if f.running || f.queued {
+		return // already read on its own (found before the truncation was seen)
+	}
+	f.setGen(h.g, h.wm)
+	f.path, f.id, f.size, f.modTime, f.offset = h.path, h.id, h.size, h.modTime, h.size
+	f.published.Store(h.size)
+	f.shadowOf = nil
+	if r.spec.hasMult {
+		f.joiner = r.newJoiner()
+	}
+}
+
+// expireShadows lets a suspected copy be read on its own when no truncation followed.
+func (r *runner) expireShadows() {
+	now := time.Now()
+	for _, f := range r.files {
+		if f.shadowOf != nil && (now.Sub(f.shadowAt) >= shadowGrace || r.files[f.shadowOf.dk] != f.shadowOf) {
+			f.shadowOf = nil
+			if f.size > f.offset {
+				r.want(f)
+			}
+		}
+	}
+}
+
+func (r *runner) forget(f *file) {
+	if r.files[f.dk] != f {
+		return
+	}
+	delete(r.files, f.dk)
+	r.lagMu.Lock()
+	delete(r.lagFiles, f.dk)
+	r.lagMu.Unlock()
+	r.e.release(f.dk, r)
+}
+
+// shutdown stops the harvesters, waits up to shutdown_timeout for their in-flight events
+// to be acknowledged and releases the files.
+func (r *runner) shutdown() {
+	r.cancel()
+	close(r.stopped)
+	for _, f := range r.files {
+		if f.running {
+			<-f.done
+		}
+	}
+	r.e.waiting.Add(-int64(len(r.queue)))
+	r.queue = nil
+	ctx, cancel := context.WithTimeout(context.Background(), r.e.cfg.ShutdownTimeout)
+	defer cancel()
+	unacked := 0
+	for _, f := range r.files {
+		_, wm := f.current()
+		if err := wm.Wait(ctx, f.published.Load()); err != nil {
+			unacked++
+		}
+	}
+	if unacked > 0 {
+		r.e.log.Warn("stopped before every in-flight event was acknowledged; they are read again after restart",
+			"entry", r.spec.e.Path, "files", unacked, "shutdown_timeout", r.e.cfg.ShutdownTimeout)
+	}
+	for _, f := range r.files {
+		r.e.release(f.dk, r)
+	}
+	if w := r.e.watcher; w != nil {
+		w.remove(r)
+	}
+	r.e.kickAll()
+}
+
+func errReason(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return "permission"
+	case errors.Is(err, syscall.EISDIR):
+		return "directory"
+	default:
+		return "open"
+	}
+}
