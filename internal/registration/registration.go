@@ -1,0 +1,304 @@
+// Package registration announces a live agent in etcd: a record under
+// /logcollect/agents/<id> attached to a lease that the agent keeps alive. The record
+// disappears by itself within the lease TTL when the agent dies, is written again under a
+// new lease when the lease is lost (a long etcd outage), and is deleted on clean shutdown.
+package registration
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Prefix is where live agents are listed, one key per agent id.
+const Prefix = "/logcollect/agents/"
+
+// Key returns the registration key of an agent.
+func Key(id string) string { return Prefix + id }
+
+// Record is the JSON value of a registration key.
+type Record struct {
+	ID          string    `json:"id"`
+	Hostname    string    `json:"hostname"`
+	IP          string    `json:"ip"`
+	Version     string    `json:"version"`
+	StartedAt   time.Time `json:"started_at"`
+	CollectKeys []string  `json:"collect_keys"`
+	Files       []string  `json:"files"`
+}
+
+// Options configure a Registrar.
+type Options struct {
+	Client *clientv3.Client
+	// Record is what is announced; ID is required. Files can change later with SetFiles.
+	Record Record
+	// TTL of the lease: how long a dead agent stays listed. Default 10s.
+	TTL time.Duration
+	// MinBackoff and MaxBackoff pace retries while etcd is unreachable; default 200ms, 5s.
+	MinBackoff, MaxBackoff time.Duration
+	Logger                 *slog.Logger
+	Registerer             prometheus.Registerer
+}
+
+// Registrar keeps one agent's record alive. Build it with New, then call Run once.
+type Registrar struct {
+	opts   Options
+	log    *slog.Logger
+	update chan struct{}
+
+	mu  sync.Mutex
+	rec Record
+
+	registrations prometheus.Counter
+	leaseLost     prometheus.Counter
+	registered    prometheus.Gauge
+}
+
+// New validates the options and allocates; it does not talk to etcd.
+func New(opts Options) (*Registrar, error) {
+	if opts.Client == nil {
+		return nil, errors.New("registration: no etcd client")
+	}
+	if opts.Record.ID == "" {
+		return nil, errors.New("registration: agent id is empty")
+	}
+	if strings.Contains(opts.Record.ID, "/") {
+		return nil, fmt.Errorf("registration: agent id %q must not contain '/'", opts.Record.ID)
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = 10 * time.Second
+	}
+	if opts.TTL < time.Second {
+		return nil, fmt.Errorf("registration: lease TTL %v is below etcd's 1s granularity", opts.TTL)
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 200 * time.Millisecond
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(5*time.Second, opts.MinBackoff)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	r := &Registrar{
+		opts:   opts,
+		log:    opts.Logger.With("component", "registration", "id", opts.Record.ID),
+		update: make(chan struct{}, 1),
+		rec:    opts.Record,
+		registrations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logcollect_registration_registrations_total",
+			Help: "Times the agent record was written under a new lease.",
+		}),
+		leaseLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logcollect_registration_lease_lost_total",
+			Help: "Times the registration lease expired or was revoked while the agent ran.",
+		}),
+		registered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logcollect_registration_registered",
+			Help: "1 while the agent record is in etcd under a live lease.",
+		}),
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{r.registrations, r.leaseLost, r.registered} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("register registration metrics: %w", err)
+			}
+		}
+	}
+	return r, nil
+}
+
+// SetFiles replaces the list of files the agent reads; the record is rewritten soon after.
+func (r *Registrar) SetFiles(files []string) {
+	files = slices.Clone(files)
+	sort.Strings(files)
+	r.mu.Lock()
+	same := slices.Equal(files, r.rec.Files)
+	r.rec.Files = files
+	r.mu.Unlock()
+	if same {
+		return
+	}
+	select {
+	case r.update <- struct{}{}:
+	default: // an update is already pending; it will carry these files
+	}
+}
+
+func (r *Registrar) value() (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, err := json.Marshal(r.rec)
+	if err != nil {
+		return "", fmt.Errorf("encode agent record: %w", err)
+	}
+	return string(b), nil
+}
+
+// Run keeps the record registered until ctx ends, then revokes the lease (which deletes
+// the record) and returns nil.
+func (r *Registrar) Run(ctx context.Context) error {
+	for {
+		lease, ka, stopKA, ok := r.registerUntilOK(ctx)
+		if !ok {
+			return nil
+		}
+		lost := r.keepAlive(ctx, lease, ka)
+		stopKA()
+		r.registered.Set(0)
+		if !lost {
+			r.deregister(ctx, lease)
+			return nil
+		}
+		r.leaseLost.Inc()
+		r.log.Warn("registration lease lost; registering again", "lease", fmt.Sprintf("%x", int64(lease)))
+	}
+}
+
+// registerUntilOK grants a lease, writes the record under it and starts the keepalive,
+// retrying with backoff; ok is false when ctx ended first.
+func (r *Registrar) registerUntilOK(ctx context.Context) (clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc, bool) {
+	delay := r.opts.MinBackoff
+	for attempt := 1; ; attempt++ {
+		lease, ka, stop, err := r.register(ctx)
+		if err == nil {
+			r.registrations.Inc()
+			r.registered.Set(1)
+			r.log.Info("agent registered", "key", Key(r.opts.Record.ID), "lease", fmt.Sprintf("%x", int64(lease)), "ttl", r.opts.TTL)
+			return lease, ka, stop, true
+		}
+		if ctx.Err() != nil {
+			return 0, nil, nil, false
+		}
+		d := delay/2 + rand.N(delay/2+1)
+		r.log.Warn("agent registration failed; retrying", "attempt", attempt, "next_in", d, "err", err)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, nil, nil, false
+		case <-t.C:
+		}
+		delay = min(delay*2, r.opts.MaxBackoff)
+	}
+}
+
+func (r *Registrar) register(ctx context.Context) (clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc, error) {
+	cli := r.opts.Client
+	rctx, cancel := context.WithTimeout(ctx, r.opts.TTL)
+	defer cancel()
+	grant, err := cli.Grant(rctx, int64(r.opts.TTL/time.Second))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("grant lease: %w", err)
+	}
+	val, err := r.value()
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if _, err := cli.Put(rctx, Key(r.opts.Record.ID), val, clientv3.WithLease(grant.ID)); err != nil {
+		_ = r.revoke(ctx, grant.ID)
+		return 0, nil, nil, fmt.Errorf("put %s: %w", Key(r.opts.Record.ID), err)
+	}
+	// The keepalive runs until we stop it, not until rctx's timeout.
+	kctx, stop := context.WithCancel(ctx)
+	ka, err := cli.KeepAlive(kctx, grant.ID)
+	if err != nil {
+		stop()
+		_ = r.revoke(ctx, grant.ID)
+		return 0, nil, nil, fmt.Errorf("keep lease alive: %w", err)
+	}
+	return grant.ID, ka, stop, nil
+}
+
+// keepAlive drains keepalive responses and rewrites the record when it changes. It returns
+// true when the lease is lost, false when ctx ended.
+func (r *Registrar) keepAlive(ctx context.Context, lease clientv3.LeaseID, ka <-chan *clientv3.LeaseKeepAliveResponse) bool {
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case _, ok := <-ka:
+			// The client closes the channel when the lease expired or was revoked, or
+			// when it could not renew it within the TTL.
+			if !ok {
+				return ctx.Err() == nil
+			}
+		case <-r.update:
+			if err := r.put(ctx, lease); err != nil {
+				r.log.Warn("updating the agent record failed; retrying", "err", err)
+				retry.Reset(r.opts.MaxBackoff)
+			}
+		case <-retry.C:
+			if err := r.put(ctx, lease); err != nil {
+				r.log.Warn("updating the agent record failed; retrying", "err", err)
+				retry.Reset(r.opts.MaxBackoff)
+			}
+		}
+	}
+}
+
+func (r *Registrar) put(ctx context.Context, lease clientv3.LeaseID) error {
+	val, err := r.value()
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, r.opts.TTL)
+	defer cancel()
+	if _, err := r.opts.Client.Put(pctx, Key(r.opts.Record.ID), val, clientv3.WithLease(lease)); err != nil {
+		return fmt.Errorf("put %s: %w", Key(r.opts.Record.ID), err)
+	}
+	return nil
+}
+
+// deregister revokes the lease on clean shutdown, which deletes the record at once.
+func (r *Registrar) deregister(ctx context.Context, lease clientv3.LeaseID) {
+	if err := r.revoke(ctx, lease); err != nil {
+		r.log.Warn("deregistration failed; the record expires with its lease", "ttl", r.opts.TTL, "err", err)
+		return
+	}
+	r.log.Info("agent deregistered", "key", Key(r.opts.Record.ID))
+}
+
+func (r *Registrar) revoke(ctx context.Context, lease clientv3.LeaseID) error {
+	// ctx is usually cancelled by now: shutdown must still reach etcd, briefly.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, err := r.opts.Client.Revoke(rctx, lease)
+	if err != nil {
+		return fmt.Errorf("revoke lease %x: %w", int64(lease), err)
+	}
+	return nil
+}
+
+// List returns the live agents, sorted by id. A record that cannot be decoded is listed
+// with its id only, so an operator still sees that the agent is there.
+func List(ctx context.Context, cli *clientv3.Client) ([]Record, error) {
+	resp, err := cli.Get(ctx, Prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", Prefix, err)
+	}
+	out := make([]Record, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var rec Record
+		if err := json.Unmarshal(kv.Value, &rec); err != nil || rec.ID == "" {
+			rec = Record{ID: strings.TrimPrefix(string(kv.Key), Prefix)}
+		}
+		out = append(out, rec)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
