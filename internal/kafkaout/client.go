@@ -42,7 +42,11 @@ func clientOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 		// Retries are unlimited by default in franz-go (records wait for Kafka to come
 		// back); an unknown topic still fails after a few metadata loads so that a
 		// typo in one entry's topic does not hold memory forever.
-		kgo.UnknownTopicRetries(4),
+		kgo.UnknownTopicRetries(3),
+		// Metadata is cheap; refreshing it at most every second (instead of 5s) lets a
+		// missing topic fail within seconds instead of tens of seconds, while its
+		// records hold part of the byte budget.
+		kgo.MetadataMinAge(time.Second),
 	}
 	if cfg.ClientID != "" {
 		opts = append(opts, kgo.ClientID(cfg.ClientID))

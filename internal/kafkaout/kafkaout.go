@@ -107,6 +107,8 @@ type Sink struct {
 
 	closed   atomic.Bool
 	inflight atomic.Int64
+	// drained gets a signal when the last in-flight record finishes after Close began.
+	drained chan struct{}
 	// lastAck is the unix nano time of the last record Kafka acknowledged.
 	lastAck atomic.Int64
 
@@ -170,6 +172,7 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 		badPause: o.badTopicPause,
 		keepErr:  max(o.topicErrorKeep, 2*o.interval),
 		topics:   make(map[string]*topicState),
+		drained:  make(chan struct{}, 1),
 		health:   Health{Status: StatusOK, Since: time.Now()},
 	}
 	reg := o.reg
@@ -247,7 +250,12 @@ func (m *recMeta) promise(r *kgo.Record, err error) {
 	s := m.s
 	defer func() {
 		s.budget.release(m.cost)
-		s.inflight.Add(-1)
+		if s.inflight.Add(-1) == 0 && s.closed.Load() {
+			select {
+			case s.drained <- struct{}{}:
+			default:
+			}
+		}
 	}()
 	if err == nil {
 		s.lastAck.Store(time.Now().UnixNano())
@@ -390,7 +398,7 @@ func (s *Sink) check(ctx context.Context) {
 	if inflight > 0 {
 		if stalled := now.Sub(time.Unix(0, s.lastAck.Load())); stalled >= s.interval {
 			reason = fmt.Sprintf("kafka has acknowledged nothing for %s; %d records (%d bytes) wait, reading is paused when %d bytes are in flight",
-				stalled.Round(time.Second), inflight, s.budget.inUse(), s.budget.limit)
+				stalled.Round(time.Millisecond), inflight, s.budget.inUse(), s.budget.limit)
 			if err := s.connErr(); err != nil {
 				reason += "; last connection error: " + err.Error()
 			}
@@ -476,6 +484,18 @@ func (s *Sink) Close(ctx context.Context) error {
 	}
 	s.prodCancel()
 	s.client.Close()
+	// Close fails what is still buffered, but the promises may run after it returns;
+	// wait for them so the in-flight count and the dead-letter file are final.
+	wait := time.NewTimer(5 * time.Second)
+	defer wait.Stop()
+	for s.inflight.Load() > 0 {
+		select {
+		case <-s.drained:
+		case <-wait.C:
+			errs = append(errs, fmt.Errorf("kafka producer: %d records still unfinished after close", s.inflight.Load()))
+			return errors.Join(errs...)
+		}
+	}
 	if err := s.dead.close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -1,0 +1,173 @@
+package kafkaout
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/pipeline"
+)
+
+// ackLog is a pipeline.Acker that remembers every acknowledged range.
+type ackLog struct {
+	mu    sync.Mutex
+	acked map[[2]int64]int // [offset,end] → times acknowledged
+	n     int
+}
+
+func newAckLog() *ackLog { return &ackLog{acked: make(map[[2]int64]int)} }
+
+func (a *ackLog) Ack(offset, end int64) {
+	a.mu.Lock()
+	a.acked[[2]int64{offset, end}]++
+	a.n++
+	a.mu.Unlock()
+}
+
+func (a *ackLog) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n
+}
+
+func (a *ackLog) has(offset, end int64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.acked[[2]int64{offset, end}] > 0
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// fileEvents makes n events of one file, each line "<path> line <i>" plus padding.
+func fileEvents(topic, host, path string, from, n int, ack pipeline.Acker, fields map[string]string) []pipeline.Event {
+	evs := make([]pipeline.Event, 0, n)
+	var off int64
+	for i := 0; i < from+n; i++ {
+		line := fmt.Appendf(nil, "%s line %07d some padding to look like a log line", path, i)
+		end := off + int64(len(line)) + 1
+		if i >= from {
+			evs = append(evs, pipeline.Event{
+				Topic: topic, Host: host, Path: path, FileID: "8:1234",
+				Offset: off, End: end, Time: time.Date(2026, 11, 25, 14, 0, 0, i, time.UTC),
+				Fields: fields, Line: line, Ack: ack,
+			})
+		}
+		off = end
+	}
+	return evs
+}
+
+func testConfig(brokers []string) config.Kafka {
+	cfg := config.Default().Kafka
+	cfg.Brokers = brokers
+	cfg.Linger = config.Duration(time.Millisecond)
+	return cfg
+}
+
+// fastRetry keeps reconnects quick so outage tests stay short.
+func fastRetry() Option {
+	return WithClientOpts(kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }))
+}
+
+func newTestSink(t *testing.T, cfg config.Kafka, opts ...Option) *Sink {
+	t.Helper()
+	all := append([]Option{WithDataDir(t.TempDir()), WithReportInterval(100 * time.Millisecond), fastRetry(),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
+	s, err := New(cfg, all...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer ccancel()
+		_ = s.Close(cctx)
+	})
+	return s
+}
+
+// consumed is a record read back from Kafka.
+type consumed struct {
+	Partition int32
+	Offset    int64
+	Key       string
+	Value     string
+	Headers   map[string]string
+}
+
+// consumeAll reads topic from the start until it has n records or the deadline passes.
+func consumeAll(t testing.TB, brokers []string, topic string, n int, within time.Duration) []consumed {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatalf("consumer: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	var out []consumed
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records from %s before the deadline", len(out), n, topic)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			h := make(map[string]string, len(r.Headers))
+			for _, hd := range r.Headers {
+				h[hd.Key] = string(hd.Value)
+			}
+			out = append(out, consumed{r.Partition, r.Offset, string(r.Key), string(r.Value), h})
+		})
+	}
+	return out
+}
+
+func counterValue(t testing.TB, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func histogramCount(t testing.TB, g prometheus.Gatherer, name string) uint64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
