@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/logcollect/logcollect/internal/fileid"
@@ -84,6 +85,15 @@ type Store struct {
 	keysGen  uint64 // bumped when a key is added or removed
 
 	flushMu sync.Mutex // one write at a time, so an older snapshot never replaces a newer one
+
+	stats storeStats
+}
+
+// storeStats are the counters behind the metrics (metrics.go), atomics so that keeping
+// them costs next to nothing.
+type storeStats struct {
+	writes, writeErrors, corrupt, pruned atomic.Uint64
+	lastWriteNanos, registryBytes        atomic.Int64
 }
 
 // Open loads the registry in dir, creating dir if needed. A registry that cannot be read or
@@ -125,6 +135,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		if mvErr != nil {
 			return nil, fmt.Errorf("registry %s is unusable (%v) and cannot be moved aside: %w", s.path, err, mvErr)
 		}
+		s.stats.corrupt.Add(1)
 		s.logger.Warn("checkpoint registry is corrupt; moved aside, starting with no checkpoints",
 			"path", s.path, "moved_to", aside, "error", err)
 	default:
@@ -278,6 +289,7 @@ func (s *Store) Prune(olderThan time.Duration, now time.Time) int {
 	if n > 0 {
 		s.gen++
 		s.keysGen++
+		s.stats.pruned.Add(uint64(n))
 	}
 	s.mu.Unlock()
 	return n
@@ -388,8 +400,12 @@ func (s *Store) Flush() error {
 	data = append(data, "]}\n"...)
 
 	if err := s.writeFile(data); err != nil {
+		s.stats.writeErrors.Add(1)
 		return err
 	}
+	s.stats.writes.Add(1)
+	s.stats.lastWriteNanos.Store(time.Now().UnixNano())
+	s.stats.registryBytes.Store(int64(len(data)))
 	s.mu.Lock()
 	s.written = gen // changes made during the write keep the store dirty
 	for _, sn := range snap {
