@@ -39,7 +39,7 @@ type Engine struct {
 	// their file give theirs up while it is not zero, so idle files cannot starve busy ones.
 	waiting atomic.Int64
 	poll    atomic.Bool // polling mode: inotify is off or failed
-	readers sync.Pool   // *lines.Reader, so idle files hold no read buffer
+	readers sync.Map    // max_line_bytes -> *sync.Pool of *lines.Reader: idle files hold no buffer
 
 	mu      sync.Mutex
 	desired map[string]spec
@@ -85,7 +85,6 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		owners:  map[devIno]*runner{},
 		errSeen: map[string]string{},
 	}
-	e.readers.New = func() any { return lines.NewReader(nil, 0, 0, cfg.ReadBufferBytes) }
 	m, err := newMetrics(deps.Registerer, e)
 	if err != nil {
 		return nil, fmt.Errorf("tail: register metrics: %w", err)
@@ -279,6 +278,17 @@ func (e *Engine) release(dk devIno, r *runner) {
 		delete(e.owners, dk)
 	}
 	e.mu.Unlock()
+}
+
+// readerPool returns the pool of line readers cutting lines at maxLine.
+func (e *Engine) readerPool(maxLine int) *sync.Pool {
+	if p, ok := e.readers.Load(maxLine); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := e.readers.LoadOrStore(maxLine, &sync.Pool{New: func() any {
+		return lines.NewReader(nil, 0, maxLine, e.cfg.ReadBufferBytes)
+	}})
+	return p.(*sync.Pool)
 }
 
 // kickAll asks every running entry for a rescan, e.g. when a stopping entry released files.

@@ -174,8 +174,9 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		e.reportError(f.path, "read", err)
 		return exitError
 	}
-	rd := e.readers.Get().(*lines.Reader)
-	defer e.readers.Put(rd)
+	pool := e.readerPool(r.spec.e.MaxLineBytes)
+	rd := pool.Get().(*lines.Reader)
+	defer pool.Put(rd)
 	rd.Reset(fh, f.offset)
 	g, wm := f.current()
 	b := r.newBatch(f.path, f.id.String(), wm)
