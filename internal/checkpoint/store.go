@@ -37,8 +37,10 @@ const tempPattern = RegistryFile + ".tmp-*"
 
 // State is one file's checkpoint.
 type State struct {
-	Key    string `json:"key"`  // fileid.ID.Key()
-	Path   string `json:"path"` // last path seen, for operators and copytruncate lookups
+	Key string `json:"key"` // fileid.ID.Key()
+	// Path is the last path seen, for operators and copytruncate lookups. JSON carries only
+	// UTF-8: bytes of a path that are not valid UTF-8 come back as U+FFFD after a restart.
+	Path   string `json:"path"`
 	Offset int64  `json:"offset"`
 	Size   int64  `json:"size"` // size when last seen: lag = Size - Offset
 	// Fingerprint is the hex hash of the file's first FingerprintLen bytes (fileid.Prefix);
