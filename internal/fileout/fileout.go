@@ -32,15 +32,36 @@ func New(w io.Writer, name string) *Writer {
 	return &Writer{bw: bufio.NewWriterSize(w, 256<<10), name: name}
 }
 
-// Open returns a sink appending to the file at path, created 0644 if missing.
+// Open returns a sink appending to the file at path, created 0644 if missing. When the
+// file does not end in a newline (a previous run was killed in the middle of a write),
+// one is added, so the torn line stays apart from the lines written now.
 func Open(path string) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
+		return nil, fmt.Errorf("open output file %s: %w", path, err)
+	}
+	if err := endLine(f); err != nil {
+		_ = f.Close()
 		return nil, fmt.Errorf("open output file %s: %w", path, err)
 	}
 	w := New(f, path)
 	w.closer = f
 	return w, nil
+}
+
+func endLine(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 || !fi.Mode().IsRegular() {
+		return err
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, fi.Size()-1); err != nil {
+		return err
+	}
+	if last[0] != '\n' {
+		_, err = f.Write([]byte{'\n'})
+	}
+	return err
 }
 
 // Stdout returns a sink writing to standard output.

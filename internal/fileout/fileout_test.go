@@ -128,3 +128,24 @@ func BenchmarkPublish(b *testing.B) {
 		}
 	}
 }
+
+func TestOpenEndsATornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.log")
+	if err := os.WriteFile(path, []byte("whole\ntor"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Publish(context.Background(), []pipeline.Event{{Line: []byte("next"), End: 5, Ack: &ackRec{}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if string(got) != "whole\ntor\nnext\n" {
+		t.Fatalf("file = %q", got)
+	}
+}
