@@ -21,11 +21,6 @@ import (
 	"github.com/logcollect/logcollect/internal/entry"
 )
 
-// ApplyFunc receives each new whole snapshot of desired entries, sorted by path. It is
-// called from Run's goroutine only, one call at a time. An error means the snapshot was not
-// applied and the previous one keeps running; Run logs it and tries again later.
-type ApplyFunc func([]entry.Entry) error
-
 // Options configure a Watcher.
 type Options struct {
 	// Client talks to etcd; nil means no etcd: only the static entries are applied.
@@ -99,7 +94,7 @@ type keyState struct {
 // state belongs to one Run call.
 type state struct {
 	w       *Watcher
-	apply   ApplyFunc
+	apply   func([]entry.Entry) error
 	keys    map[string]*keyState
 	rev     int64
 	applied []entry.Entry
@@ -111,7 +106,11 @@ type state struct {
 
 // Run applies the entries and follows etcd until ctx ends, then returns nil. If etcd cannot
 // be read at start, the cached entries are applied first and etcd is retried with backoff.
-func (w *Watcher) Run(ctx context.Context, apply ApplyFunc) error {
+//
+// apply receives each new whole snapshot of desired entries, sorted by path, from Run's
+// goroutine only, one call at a time. An error means the snapshot was not applied and the
+// previous one keeps running; Run logs it and offers the snapshot again later.
+func (w *Watcher) Run(ctx context.Context, apply func([]entry.Entry) error) error {
 	if apply == nil {
 		return errors.New("etcdconf: Run needs an apply function")
 	}
