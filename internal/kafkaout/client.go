@@ -23,9 +23,21 @@ import (
 // single-record batches; switching per 64 KiB still spreads the load evenly.
 const roundRobinStickyBytes = 64 << 10
 
-// clientOpts turns the kafka config section into franz-go options. It reads the TLS files,
-// so a wrong path is reported at start-up rather than at the first connection.
-func clientOpts(cfg config.Kafka) ([]kgo.Opt, error) {
+// defaultBatchMaxBytes is franz-go's default, Kafka's default max.message.bytes minus the
+// batch overhead.
+const defaultBatchMaxBytes = 1000012
+
+// batchMaxBytes is the configured batch cap, within franz-go's bounds.
+func batchMaxBytes(cfg config.Kafka) int32 {
+	if cfg.BatchMaxBytes <= 0 {
+		return defaultBatchMaxBytes
+	}
+	return int32(max(min(cfg.BatchMaxBytes, 1<<30), minBatchBytes))
+}
+
+// connOpts are the options shared by the producer and the admin client that reads topic
+// limits: brokers, client id, TLS and SASL.
+func connOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	if len(cfg.Brokers) == 0 {
 		return nil, errors.New("kafka.brokers: at least one broker is required")
 	}
@@ -34,8 +46,37 @@ func clientOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 			return nil, errors.New("kafka.brokers: empty broker address")
 		}
 	}
+	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}
+	if cfg.ClientID != "" {
+		opts = append(opts, kgo.ClientID(cfg.ClientID))
+	}
+	if cfg.TLS.Enabled {
+		tc, err := tlsConfig(cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	switch strings.ToUpper(cfg.SASL.Mechanism) {
+	case "":
+	case "PLAIN":
+		opts = append(opts, kgo.SASL(plain.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsMechanism()))
+	case "SCRAM-SHA-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha256Mechanism()))
+	case "SCRAM-SHA-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha512Mechanism()))
+	default:
+		return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", cfg.SASL.Mechanism)
+	}
+	if cfg.SASL.Mechanism != "" && cfg.SASL.Username == "" {
+		return nil, errors.New("kafka.sasl.username: required when kafka.sasl.mechanism is set")
+	}
+	return opts, nil
+}
+
+// producerOpts turns the producer keys of the kafka config section into franz-go options.
+func producerOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
 		// The broker decides whether a missing topic may be created
 		// (auto.create.topics.enable); the original project relied on it.
 		kgo.AllowAutoTopicCreation(),
@@ -48,10 +89,6 @@ func clientOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 		// records hold part of the byte budget.
 		kgo.MetadataMinAge(time.Second),
 	}
-	if cfg.ClientID != "" {
-		opts = append(opts, kgo.ClientID(cfg.ClientID))
-	}
-
 	switch strings.ToLower(cfg.Acks) {
 	case "", "all":
 		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
@@ -93,36 +130,11 @@ func clientOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	if cfg.BatchMaxBytes < 0 {
 		return nil, fmt.Errorf("kafka.batch_max_bytes: %d is negative", cfg.BatchMaxBytes)
 	}
-	if cfg.BatchMaxBytes > 0 {
-		opts = append(opts, kgo.ProducerBatchMaxBytes(int32(min(cfg.BatchMaxBytes, 1<<30))))
-	}
 	if cfg.Linger < 0 {
 		return nil, fmt.Errorf("kafka.linger: %s is negative", time.Duration(cfg.Linger))
 	}
 	opts = append(opts, kgo.ProducerLinger(time.Duration(cfg.Linger)))
 
-	if cfg.TLS.Enabled {
-		tc, err := tlsConfig(cfg.TLS)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, kgo.DialTLSConfig(tc))
-	}
-
-	switch strings.ToUpper(cfg.SASL.Mechanism) {
-	case "":
-	case "PLAIN":
-		opts = append(opts, kgo.SASL(plain.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsMechanism()))
-	case "SCRAM-SHA-256":
-		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha256Mechanism()))
-	case "SCRAM-SHA-512":
-		opts = append(opts, kgo.SASL(scram.Auth{User: cfg.SASL.Username, Pass: cfg.SASL.Password}.AsSha512Mechanism()))
-	default:
-		return nil, fmt.Errorf("kafka.sasl.mechanism: %q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512", cfg.SASL.Mechanism)
-	}
-	if cfg.SASL.Mechanism != "" && cfg.SASL.Username == "" {
-		return nil, errors.New("kafka.sasl.username: required when kafka.sasl.mechanism is set")
-	}
 	return opts, nil
 }
 

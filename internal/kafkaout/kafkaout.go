@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -92,6 +93,7 @@ func WithClientOpts(opts ...kgo.Opt) Option {
 type Sink struct {
 	log      *slog.Logger
 	client   *kgo.Client
+	admin    *kgo.Client // reads topic limits; separate so it never waits on the producer
 	budget   *budget
 	dead     *deadLetter
 	metrics  *metrics
@@ -159,7 +161,11 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 	if cfg.MaxBufferedBytes <= 0 {
 		return nil, fmt.Errorf("kafka.max_buffered_bytes: %d must be positive", cfg.MaxBufferedBytes)
 	}
-	kopts, err := clientOpts(cfg)
+	conn, err := connOpts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	prod, err := producerOpts(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +188,15 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 	if s.metrics, err = newMetrics(reg, s); err != nil {
 		return nil, err
 	}
+	log.Debug("kafka sink", "brokers", cfg.Brokers, "acks", cfg.Acks, "compression", cfg.Compression)
+	s.admin, err = kgo.NewClient(append(append([]kgo.Opt{}, conn...), o.extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka admin client: %w", err)
+	}
+	limits := &topicLimits{admin: kadm.NewClient(s.admin), def: batchMaxBytes(cfg), log: log, timeout: 5 * time.Second, m: make(map[string]int32)}
+	kopts := append(append([]kgo.Opt{}, conn...), prod...)
 	kopts = append(kopts,
+		kgo.ProducerBatchMaxBytesFn(limits.limit),
 		// The byte budget is the limit; franz-go's record count must never be reached
 		// first (it would block Produce without honouring Publish's context).
 		kgo.MaxBufferedRecords(int(min(cfg.MaxBufferedBytes/recordOverhead+1024, 1<<30))),
@@ -192,6 +206,7 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 	kopts = append(kopts, o.extra...)
 	s.client, err = kgo.NewClient(kopts...)
 	if err != nil {
+		s.admin.Close()
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	s.prodCtx, s.prodCancel = context.WithCancel(context.Background())
@@ -484,6 +499,7 @@ func (s *Sink) Close(ctx context.Context) error {
 	}
 	s.prodCancel()
 	s.client.Close()
+	s.admin.Close()
 	// Close fails what is still buffered, but the promises may run after it returns;
 	// wait for them so the in-flight count and the dead-letter file are final.
 	wait := time.NewTimer(5 * time.Second)

@@ -1,0 +1,365 @@
+// Command benchkafka measures the agent's Kafka sink (internal/kafkaout) against the
+// practical ceiling on the same machine, broker and topic configuration: kcat -P -l
+// (librdkafka) producing the same file. Each producer runs in its own process so that CPU
+// time and peak RSS come from getrusage of that process alone.
+//
+//	benchkafka -brokers 127.0.0.1:9092 -lines 2000000 -codecs none,lz4,zstd
+//
+// It prints a Markdown table; scripts/bench-kafka.sh runs it for `make bench`.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafkaout"
+	"github.com/logcollect/logcollect/internal/pipeline"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "benchkafka:", err)
+		os.Exit(1)
+	}
+}
+
+type params struct {
+	brokers    string
+	file       string
+	lines      int
+	codecs     string
+	partitions int
+	linger     time.Duration
+	batchBytes int
+	kcat       string
+	skipKcat   bool
+	// child mode: produce file to topic with the sink and exit.
+	child       bool
+	topic       string
+	codec       string
+	partitioner string
+}
+
+func run(args []string) error {
+	var p params
+	fs := flag.NewFlagSet("benchkafka", flag.ContinueOnError)
+	fs.StringVar(&p.brokers, "brokers", "127.0.0.1:9092", "Kafka brokers, comma-separated")
+	fs.StringVar(&p.file, "file", "", "log file to produce (generated when missing)")
+	fs.IntVar(&p.lines, "lines", 2_000_000, "lines to generate when -file is missing")
+	fs.StringVar(&p.codecs, "codecs", "none,gzip,snappy,lz4,zstd", "compression codecs to measure")
+	fs.IntVar(&p.partitions, "partitions", 3, "partitions of each benchmark topic")
+	fs.DurationVar(&p.linger, "linger", 5*time.Millisecond, "producer linger, both producers")
+	fs.IntVar(&p.batchBytes, "batch-bytes", 1<<20, "max batch bytes, both producers")
+	fs.StringVar(&p.kcat, "kcat", "kcat", "kcat binary")
+	fs.BoolVar(&p.skipKcat, "skip-kcat", false, "measure only the sink")
+	fs.StringVar(&p.partitioner, "partitioner", "key", "sink partitioner: key | round_robin")
+	fs.BoolVar(&p.child, "child", false, "internal: run the sink producer")
+	fs.StringVar(&p.topic, "topic", "", "internal: topic of the child run")
+	fs.StringVar(&p.codec, "codec", "", "internal: codec of the child run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if p.child {
+		return runSink(p)
+	}
+	return runBench(p)
+}
+
+// genFile writes n lines of about 120 bytes that look like access logs: varied enough
+// that compression ratios are realistic.
+func genFile(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	paths := []string{"/api/v1/orders", "/api/v1/cart", "/static/app.js", "/login", "/api/v1/items?page=", "/healthz"}
+	methods := []string{"GET", "GET", "GET", "POST", "PUT"}
+	codes := []int{200, 200, 200, 200, 201, 304, 404, 500}
+	t := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		t = t.Add(time.Duration(r.IntN(2000)) * time.Microsecond)
+		line := fmt.Sprintf("10.%d.%d.%d - - [%s] \"%s %s%d HTTP/1.1\" %d %d %dms req=%08x",
+			r.IntN(256), r.IntN(256), r.IntN(256), t.Format("02/Jan/2006:15:04:05.000"),
+			methods[r.IntN(len(methods))], paths[r.IntN(len(paths))], r.IntN(1000),
+			codes[r.IntN(len(codes))], r.IntN(50000), r.IntN(900), i)
+		for len(line) < 118 {
+			line += " -"
+		}
+		if _, err := w.WriteString(line + "\n"); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+type result struct {
+	name      string
+	lines     int
+	bytes     int64
+	wall      time.Duration
+	cpu       time.Duration
+	maxRSSKiB int64
+}
+
+func (r result) linesPerSec() float64 { return float64(r.lines) / r.wall.Seconds() }
+func (r result) mbPerSec() float64    { return float64(r.bytes) / 1e6 / r.wall.Seconds() }
+func (r result) cpuPerLine() float64  { return float64(r.cpu.Microseconds()) / float64(r.lines) }
+
+func runBench(p params) error {
+	if p.file == "" {
+		dir, err := os.MkdirTemp("", "benchkafka-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		p.file = filepath.Join(dir, "bench.log")
+	}
+	if _, err := os.Stat(p.file); errors.Is(err, os.ErrNotExist) {
+		if err := genFile(p.file, p.lines); err != nil {
+			return err
+		}
+	}
+	lines, size, err := countLines(p.file)
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	brokers := strings.Split(p.brokers, ",")
+	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	admin := kadm.NewClient(adm)
+
+	fmt.Printf("## Kafka output: %d lines, %.1f MB (%s), %d partitions, acks=all, linger %s, batch %d B\n\n",
+		lines, float64(size)/1e6, filepath.Base(p.file), p.partitions, p.linger, p.batchBytes)
+	fmt.Println("| producer | codec | lines/s | MB/s | CPU µs/line | peak RSS MiB | vs kcat lines/s | vs kcat CPU/line |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|")
+	for _, codec := range strings.Split(p.codecs, ",") {
+		var kc *result
+		if !p.skipKcat {
+			topic, err := newTopic(admin, "bench-kcat-"+codec, p.partitions)
+			if err != nil {
+				return err
+			}
+			args := []string{"-P", "-b", p.brokers, "-t", topic, "-l",
+				"-X", "acks=all", "-X", "enable.idempotence=true",
+				"-X", "linger.ms=" + strconv.FormatInt(p.linger.Milliseconds(), 10),
+				"-X", "batch.size=" + strconv.Itoa(p.batchBytes),
+				"-X", "compression.codec=" + codec, p.file}
+			r, err := measure("kcat", exec.Command(p.kcat, args...), lines, size)
+			if err != nil {
+				return err
+			}
+			if err := expectRecords(admin, topic, lines); err != nil {
+				return fmt.Errorf("kcat %s: %w", codec, err)
+			}
+			kc = &r
+			printRow(r, codec, nil)
+		}
+		topic, err := newTopic(admin, "bench-sink-"+codec, p.partitions)
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(self, "-child", "-brokers", p.brokers, "-file", p.file, "-topic", topic,
+			"-codec", codec, "-linger", p.linger.String(), "-batch-bytes", strconv.Itoa(p.batchBytes),
+			"-partitioner", p.partitioner)
+		r, err := measure("logcollect kafkaout", cmd, lines, size)
+		if err != nil {
+			return err
+		}
+		if err := expectRecords(admin, topic, lines); err != nil {
+			return fmt.Errorf("sink %s: %w", codec, err)
+		}
+		printRow(r, codec, kc)
+	}
+	return nil
+}
+
+func printRow(r result, codec string, base *result) {
+	vsLines, vsCPU := "", ""
+	if base != nil {
+		vsLines = fmt.Sprintf("%.0f%%", 100*r.linesPerSec()/base.linesPerSec())
+		vsCPU = fmt.Sprintf("%.0f%%", 100*r.cpuPerLine()/base.cpuPerLine())
+	}
+	fmt.Printf("| %s | %s | %.0f | %.1f | %.2f | %.0f | %s | %s |\n", r.name, codec, r.linesPerSec(),
+		r.mbPerSec(), r.cpuPerLine(), float64(r.maxRSSKiB)/1024, vsLines, vsCPU)
+}
+
+func measure(name string, cmd *exec.Cmd, lines int, size int64) (result, error) {
+	var stderr bytes.Buffer
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%s: %w: %s", name, err, stderr.String())
+	}
+	wall := time.Since(start)
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return result{}, errors.New("no rusage on this platform")
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return result{name: name, lines: lines, bytes: size, wall: wall, cpu: cpu, maxRSSKiB: ru.Maxrss}, nil
+}
+
+func newTopic(admin *kadm.Client, prefix string, partitions int) (string, error) {
+	name := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := admin.CreateTopic(ctx, int32(partitions), 1, nil, name); err != nil {
+		return "", fmt.Errorf("create topic %s: %w", name, err)
+	}
+	return name, nil
+}
+
+// expectRecords checks that the topic holds exactly n records: a run that lost or
+// duplicated records does not count.
+func expectRecords(admin *kadm.Client, topic string, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := admin.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	if total != int64(n) {
+		return fmt.Errorf("topic %s holds %d records, want %d", topic, total, n)
+	}
+	return nil
+}
+
+func countLines(path string) (int, int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	return bytes.Count(b, []byte{'\n'}), int64(len(b)), nil
+}
+
+// countAcker counts acknowledgements and closes done at the expected number.
+type countAcker struct {
+	n    atomic.Int64
+	want int64
+	done chan struct{}
+}
+
+func (a *countAcker) Ack(_, _ int64) {
+	if a.n.Add(1) == a.want {
+		close(a.done)
+	}
+}
+
+// runSink is the child: it reads the file the way the tailing engine does (large reads,
+// lines sliced out of the read buffer, batches of events) and publishes it.
+func runSink(p params) error {
+	lines, _, err := countLines(p.file)
+	if err != nil {
+		return err
+	}
+	cfg := config.Default().Kafka
+	cfg.Brokers = strings.Split(p.brokers, ",")
+	cfg.Compression = p.codec
+	cfg.Linger = config.Duration(p.linger)
+	cfg.BatchMaxBytes = p.batchBytes
+	cfg.Partitioner = p.partitioner
+	dir, err := os.MkdirTemp("", "benchkafka-child-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sink, err := kafkaout.New(cfg, kafkaout.WithDataDir(dir), kafkaout.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = sink.Run(ctx) }()
+
+	ack := &countAcker{want: int64(lines), done: make(chan struct{})}
+	f, err := os.Open(p.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	host, _ := os.Hostname()
+	const readSize = 1 << 20
+	const batchLines = 1024
+	var carry []byte
+	var off int64
+	batch := make([]pipeline.Event, 0, batchLines)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := sink.Publish(ctx, batch)
+		batch = make([]pipeline.Event, 0, batchLines) // Publish owns the old one
+		return err
+	}
+	for {
+		buf := make([]byte, len(carry), len(carry)+readSize)
+		copy(buf, carry)
+		n, rerr := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		now := time.Now()
+		for {
+			i := bytes.IndexByte(buf, '\n')
+			if i < 0 {
+				break
+			}
+			batch = append(batch, pipeline.Event{Topic: p.topic, Host: host, Path: p.file, FileID: "1:1",
+				Offset: off, End: off + int64(i) + 1, Time: now, Line: buf[:i:i], Ack: ack})
+			off += int64(i) + 1
+			buf = buf[i+1:]
+			if len(batch) == batchLines {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		carry = buf
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	<-ack.done
+	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer ccancel()
+	return sink.Close(cctx)
+}
