@@ -1,0 +1,3 @@
+// Package e2e holds end-to-end tests of the real logcollect binary (build tag
+// integration): rotation with the real logrotate, SIGKILL crash recovery, and many files.
+package e2e
