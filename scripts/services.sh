@@ -114,6 +114,14 @@ after_ready() {
 			--data-urlencode 'q=CREATE DATABASE sysinfo' ||
 			die "influxdb: CREATE DATABASE sysinfo failed (log: $(logfile influxdb))"
 		;;
+	opensearch)
+		# One node cannot hold replicas: without this every new index stays yellow. A legacy
+		# template (order -1) only fills in a default; any template of the project wins over it.
+		curl -fsS --max-time 10 -o /dev/null -XPUT http://127.0.0.1:9200/_template/logcollect-dev-no-replicas \
+			-H 'Content-Type: application/json' \
+			-d '{"index_patterns":["*"],"order":-1,"settings":{"number_of_replicas":0}}' ||
+			die "opensearch: setting the no-replicas template failed (log: $(logfile opensearch))"
+		;;
 	esac
 }
 
@@ -350,7 +358,7 @@ appender.file.name = file
 appender.file.fileName = $LOGS/opensearch.log
 appender.file.filePattern = $LOGS/opensearch.log.%i
 appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d{ISO8601}][%-5p][%c{1.}] [%node_name]%marker %m%n
+appender.file.layout.pattern = [%d{ISO8601}][%-5p][%c{1.}] %marker%m%n
 appender.file.policies.type = Policies
 appender.file.policies.size.type = SizeBasedTriggeringPolicy
 appender.file.policies.size.size = 50MB
@@ -364,7 +372,7 @@ EOF
 	spawn opensearch java -Xms512m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
 		-Dfile.encoding=UTF-8 -Djava.io.tmpdir="$d/tmp" \
 		-Dlog4j2.configurationFile="$d/config/log4j2.properties" \
-		-Dlog4j2.disable.jmx=true \
+		-Dlog4j2.disable.jmx=true -Dlog4j.shutdownHookEnabled=false \
 		-cp "$CACHE/opensearch-launcher-classes:$CACHE/opensearch-lib/*" \
 		org.logcollect.devtools.OpenSearchLauncher "$d"
 }
