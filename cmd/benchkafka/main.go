@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -57,6 +58,8 @@ type params struct {
 	topic       string
 	codec       string
 	partitioner string
+	expect      int
+	cpuProfile  string
 }
 
 func run(args []string) error {
@@ -75,6 +78,8 @@ func run(args []string) error {
 	fs.BoolVar(&p.child, "child", false, "internal: run the sink producer")
 	fs.StringVar(&p.topic, "topic", "", "internal: topic of the child run")
 	fs.StringVar(&p.codec, "codec", "", "internal: codec of the child run")
+	fs.IntVar(&p.expect, "expect", 0, "internal: lines in -file, for the child run")
+	fs.StringVar(&p.cpuProfile, "cpuprofile", "", "write the sink's CPU profile here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -191,7 +196,7 @@ func runBench(p params) error {
 		}
 		cmd := exec.Command(self, "-child", "-brokers", p.brokers, "-file", p.file, "-topic", topic,
 			"-codec", codec, "-linger", p.linger.String(), "-batch-bytes", strconv.Itoa(p.batchBytes),
-			"-partitioner", p.partitioner)
+			"-partitioner", p.partitioner, "-expect", strconv.Itoa(lines), "-cpuprofile", p.cpuProfile)
 		r, err := measure("logcollect kafkaout", cmd, lines, size)
 		if err != nil {
 			return err
@@ -259,11 +264,25 @@ func expectRecords(admin *kadm.Client, topic string, n int) error {
 }
 
 func countLines(path string) (int, int64, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read %s: %w", path, err)
+		return 0, 0, err
 	}
-	return bytes.Count(b, []byte{'\n'}), int64(len(b)), nil
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	var lines int
+	var size int64
+	for {
+		n, err := f.Read(buf)
+		lines += bytes.Count(buf[:n], []byte{'\n'})
+		size += int64(n)
+		if err == io.EOF {
+			return lines, size, nil
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("read %s: %w", path, err)
+		}
+	}
 }
 
 // countAcker counts acknowledgements and closes done at the expected number.
@@ -282,9 +301,16 @@ func (a *countAcker) Ack(_, _ int64) {
 // runSink is the child: it reads the file the way the tailing engine does (large reads,
 // lines sliced out of the read buffer, batches of events) and publishes it.
 func runSink(p params) error {
-	lines, _, err := countLines(p.file)
-	if err != nil {
-		return err
+	lines := p.expect
+	if p.cpuProfile != "" {
+		f, err := os.Create(p.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := config.Default().Kafka
 	cfg.Brokers = strings.Split(p.brokers, ",")

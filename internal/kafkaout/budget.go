@@ -3,17 +3,22 @@ package kafkaout
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // budget is a byte semaphore: the sum of the costs of the records handed to the producer
 // and not yet acknowledged stays at or below limit. When it is full, Publish blocks, the
 // tailing engine stops reading, and the files stay the buffer.
+//
+// It is taken and given back once per record, so the common path is one atomic
+// operation; the mutex is only for waiters.
 type budget struct {
-	mu    sync.Mutex
-	limit int64
-	used  int64
-	// wake is closed (and replaced) on every release, so all waiters re-check; a nil
-	// channel means nobody waits.
+	limit   int64
+	used    atomic.Int64
+	waiters atomic.Int32
+
+	mu sync.Mutex
+	// wake is closed (and replaced) by a release while someone waits.
 	wake chan struct{}
 }
 
@@ -21,36 +26,67 @@ func newBudget(limit int64) *budget {
 	return &budget{limit: limit}
 }
 
+// tryTake takes n bytes if they fit, or if nothing is in flight (so a cost clamped to the
+// limit always gets through alone).
+func (b *budget) tryTake(n int64) bool {
+	for {
+		cur := b.used.Load()
+		if cur+n > b.limit && cur != 0 {
+			return false
+		}
+		if b.used.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
 // acquire takes n bytes, waiting until they are free or ctx ends. A single cost larger
 // than the whole budget is clamped to it, so a huge line is still sent (alone). It returns
 // the amount taken, which the caller must release.
 func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
-	if n > b.limit {
-		n = b.limit
+	n = min(n, b.limit)
+	if b.tryTake(n) {
+		return n, nil
 	}
 	for {
 		b.mu.Lock()
-		if b.used+n <= b.limit {
-			b.used += n
-			b.mu.Unlock()
-			return n, nil
-		}
 		if b.wake == nil {
 			b.wake = make(chan struct{})
 		}
 		wake := b.wake
+		b.waiters.Add(1)
 		b.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-wake:
+		// Check again after registering: a release between the first try and the
+		// registration would not have woken us.
+		ok := b.tryTake(n)
+		if !ok {
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			}
+		}
+		b.waiters.Add(-1)
+		if ok {
+			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if b.tryTake(n) {
+			return n, nil
 		}
 	}
 }
 
 func (b *budget) release(n int64) {
+	used := b.used.Add(-n)
+	// Wake waiters only once an eighth of the budget is free: waking the publisher for
+	// every acknowledged record would cost a lock and a context switch per record, and
+	// refilling in larger steps batches better.
+	if b.waiters.Load() == 0 || used > b.limit-b.limit/8 {
+		return
+	}
 	b.mu.Lock()
-	b.used -= n
 	if b.wake != nil {
 		close(b.wake)
 		b.wake = nil
@@ -58,8 +94,4 @@ func (b *budget) release(n int64) {
 	b.mu.Unlock()
 }
 
-func (b *budget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}
+func (b *budget) inUse() int64 { return b.used.Load() }

@@ -157,8 +157,16 @@ func TestRecordFormat(t *testing.T) {
 	if n := counterValue(t, s.metrics.bytes.WithLabelValues("web_log")); n != float64(len("first line\r")+len("multi\n  line event")) {
 		t.Errorf("sent_bytes_total = %v", n)
 	}
-	if n := histogramCount(t, reg, "logcollect_kafka_produce_latency_seconds"); n != 3 {
-		t.Errorf("latency histogram holds %d observations, want 3", n)
+	if n := histogramCount(t, reg, "logcollect_kafka_produce_latency_seconds"); n != 0 {
+		t.Errorf("latency histogram holds %d observations, want 0 (1 in %d records is sampled)", n, latencySampleEvery)
+	}
+	more := fileEvents("web_log", "agent-1", "/var/log/c.log", 0, latencySampleEvery, acks, nil)
+	if err := s.Publish(context.Background(), more); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "more acks", func() bool { return acks.count() == 3+latencySampleEvery })
+	if n := histogramCount(t, reg, "logcollect_kafka_produce_latency_seconds"); n != 1 {
+		t.Errorf("latency histogram holds %d observations, want 1", n)
 	}
 }
 

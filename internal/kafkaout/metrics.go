@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer, s *Sink) (*metrics, error) {
 		}, []string{"topic"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "logcollect_kafka_produce_latency_seconds",
-			Help:    "Time from handing a record to the producer until Kafka acknowledged it.",
+			Help:    "Time from handing a record to the producer until Kafka acknowledged it (one record in 64 is sampled).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}),
 	}

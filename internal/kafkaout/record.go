@@ -43,6 +43,9 @@ type batchBuilder struct {
 
 	lastHost, lastPath, lastFileID string
 	host, path, fileID, key        []byte
+	// The engine stamps every event of one read with the same time: format it once.
+	lastTime time.Time
+	ts       []byte
 }
 
 func newBatchBuilder(batch []pipeline.Event) *batchBuilder {
@@ -77,19 +80,23 @@ func (b *batchBuilder) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
 	}
 	start := len(b.scratch)
 	b.scratch = strconv.AppendInt(b.scratch, ev.Offset, 10)
-	mid := len(b.scratch)
-	b.scratch = ev.Time.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
 	end := len(b.scratch)
+	if b.ts == nil || !ev.Time.Equal(b.lastTime) {
+		b.lastTime = ev.Time
+		mid := len(b.scratch)
+		b.scratch = ev.Time.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
+		b.ts = b.scratch[mid:len(b.scratch):len(b.scratch)]
+	}
 
 	h0 := len(b.hdrs)
 	b.hdrs = append(b.hdrs,
 		kgo.RecordHeader{Key: hdrHost, Value: b.host},
 		kgo.RecordHeader{Key: hdrPath, Value: b.path},
-		kgo.RecordHeader{Key: hdrOffset, Value: b.scratch[start:mid:mid]},
+		kgo.RecordHeader{Key: hdrOffset, Value: b.scratch[start:end:end]},
 		kgo.RecordHeader{Key: hdrFileID, Value: b.fileID},
-		kgo.RecordHeader{Key: hdrTS, Value: b.scratch[mid:end:end]},
+		kgo.RecordHeader{Key: hdrTS, Value: b.ts},
 	)
-	cost := int64(recordOverhead + len(ev.Line) + len(b.key) + (end - start))
+	cost := int64(recordOverhead + len(ev.Line) + len(b.key) + (end - start) + len(b.ts))
 	for k, v := range ev.Fields {
 		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrFieldPrefix + k, Value: []byte(v)})
 		cost += int64(len(k) + len(v) + len(hdrFieldPrefix))
@@ -102,5 +109,8 @@ func (b *batchBuilder) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
 	r.Key = b.key
 	r.Value = ev.Line
 	r.Headers = hdrs
+	// The record's timestamp is when the line was read; setting it also spares franz-go
+	// a clock read per record.
+	r.Timestamp = ev.Time
 	return r, cost
 }
