@@ -5,6 +5,7 @@
 #   scripts/services.sh up     [service...]   install what is missing, start, wait until ready
 #   scripts/services.sh down   [service...]   stop by pid (TERM, wait, KILL)
 #   scripts/services.sh status [service...]   running/stopped, pid, address (exit 1 if any stopped)
+#   scripts/services.sh install [service...]  only the install part of up (packages, jars, launcher)
 #
 # Services: etcd kafka opensearch influxdb (default: all). Safe to run twice, and by two
 # people at once (a lock serialises up/down). Scratch data, logs and pid files live in
@@ -97,11 +98,11 @@ ready_kafka() {
 	port_open 9092 || return 1
 	# A metadata round trip, not just an open port: the broker answers only once it has
 	# caught up with the controller.
-	kcat -b 127.0.0.1:9092 -L -m 3 2>/dev/null | grep -q '1 brokers:'
+	kcat -b 127.0.0.1:9092 -L -m 2 2>/dev/null | grep -q '1 brokers:'
 }
 
 ready_opensearch() {
-	curl -fsS --max-time 5 'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=3s' >/dev/null 2>&1
+	curl -fsS --max-time 3 'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=1s' >/dev/null 2>&1
 }
 
 ready_influxdb() { curl -fsS --max-time 2 -o /dev/null http://127.0.0.1:8086/ping 2>/dev/null; }
@@ -456,6 +457,20 @@ cmd_up() {
 	return $rc
 }
 
+cmd_install() {
+	local s
+	mkdir -p "$DIR" "$LOGS" "$CACHE"
+	exec 9>"$DIR/.lock"
+	flock -w 900 9 || die "another services.sh holds $DIR/.lock"
+	install_packages "$@"
+	for s in "$@"; do
+		case $s in
+		kafka | opensearch) "install_$s" ;;
+		esac
+	done
+	log "installed: $*"
+}
+
 stop_one() {
 	local svc=$1 pid i grace
 	if ! pid=$(pid_of "$svc"); then
@@ -512,7 +527,7 @@ cmd_status() {
 }
 
 usage() {
-	sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -529,6 +544,7 @@ main() {
 	up) cmd_up "${services[@]}" ;;
 	down) cmd_down "${services[@]}" ;;
 	status) cmd_status "${services[@]}" ;;
+	install) cmd_install "${services[@]}" ;;
 	*) usage ;;
 	esac
 }
