@@ -13,6 +13,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/logcollect/logcollect/internal/config"
 )
@@ -51,6 +53,12 @@ func NewClient(cfg config.Etcd) (*clientv3.Client, error) {
 		Password:             cfg.Password,
 		// The client's own zap logs would bypass slog; our callers log what matters.
 		Logger: zap.NewNop(),
+		// gRPC's default reconnect backoff grows to two minutes; capped at 2s, an agent
+		// resumes its watch within about two seconds of etcd coming back.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+			MinConnectTimeout: dial,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd client for %s: %w", strings.Join(cfg.Endpoints, ","), err)
