@@ -141,8 +141,19 @@ apt_install() {
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$LOGS/apt.log" 2>&1 || die "apt-get update failed, see $LOGS/apt.log"
 		APT_UPDATED=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >>"$LOGS/apt.log" 2>&1 ||
-		die "apt-get install ${missing[*]} failed, see $LOGS/apt.log"
+	# Debian's etcd-server and influxdb would start system-wide daemons on the same ports
+	# (InfluxDB on all interfaces); a policy-rc.d that says 101 keeps maintainer scripts from
+	# starting anything, the usual way in containers. Ours is removed again afterwards.
+	local policy=/usr/sbin/policy-rc.d own_policy=0
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\n# services.sh: no daemon starts during package installation\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		own_policy=1
+	fi
+	local rc=0
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >>"$LOGS/apt.log" 2>&1 || rc=$?
+	((own_policy)) && rm -f "$policy"
+	((rc == 0)) || die "apt-get install ${missing[*]} failed, see $LOGS/apt.log"
 }
 
 install_packages() {
@@ -195,11 +206,13 @@ install_opensearch() {
 	check_java
 	fetch_jars opensearch opensearch-launcher
 	local src=$REPO/tools/opensearch-launcher/src/main/java classes=$CACHE/opensearch-launcher-classes sum
-	sum=$(cat "$REPO/tools/opensearch-launcher/pom.xml" $(find "$src" -name '*.java' | sort) | sha256sum | cut -d' ' -f1)
+	local sources=()
+	mapfile -t sources < <(find "$src" -name '*.java' | sort)
+	sum=$(cat "$REPO/tools/opensearch-launcher/pom.xml" "${sources[@]}" | sha256sum | cut -d' ' -f1)
 	[[ -f $classes/.stamp && $(<"$classes/.stamp") == "$sum" ]] && return 0
 	rm -rf "$classes"
 	mkdir -p "$classes"
-	javac --release 17 -nowarn -cp "$CACHE/opensearch-lib/*" -d "$classes" $(find "$src" -name '*.java') \
+	javac --release 17 -nowarn -cp "$CACHE/opensearch-lib/*" -d "$classes" "${sources[@]}" \
 		>"$LOGS/javac-opensearch-launcher.log" 2>&1 ||
 		die "compiling the OpenSearch launcher failed, see $LOGS/javac-opensearch-launcher.log"
 	echo "$sum" >"$classes/.stamp"
@@ -217,6 +230,7 @@ spawn() {
 	rm -f "$pf"
 	# The child writes its own pid and then execs: the pid file names the service itself,
 	# not a wrapper. fd 9 (the lock) is closed, or the service would hold the lock forever.
+	# shellcheck disable=SC2016 # $$ and $@ are the child's, expanded by the inner bash
 	setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pf" "$@" \
 		</dev/null >>"$(consolefile "$svc")" 2>&1 9>&- &
 	local i
