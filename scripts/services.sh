@@ -489,7 +489,11 @@ stop_one() {
 	local svc=$1 pid i grace
 	if ! pid=$(pid_of "$svc"); then
 		rm -f "$(pidfile "$svc")"
-		log "$svc not running"
+		if port_open "$(port_of "$svc")"; then
+			log "$svc not started from $DIR; left alone what answers on $(address_of "$svc")"
+		else
+			log "$svc not running"
+		fi
 		return 0
 	fi
 	case $svc in kafka | opensearch) grace=60 ;; *) grace=15 ;; esac
