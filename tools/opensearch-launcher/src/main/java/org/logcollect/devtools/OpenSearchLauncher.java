@@ -12,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
+import org.opensearch.index.mapper.MapperExtrasPlugin;
+import org.opensearch.index.reindex.ReindexPlugin;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
 import org.opensearch.plugins.Plugin;
@@ -56,7 +58,9 @@ public final class OpenSearchLauncher {
         Environment env = InternalSettingsPreparer.prepareEnvironment(
                 base, Collections.emptyMap(), config, () -> "logcollect-dev");
 
-        List<Class<? extends Plugin>> plugins = List.of(Netty4Plugin.class, CommonAnalysisPlugin.class);
+        // The modules of a real distribution that logcollect and its tests rely on; see pom.xml.
+        List<Class<? extends Plugin>> plugins = List.of(
+                Netty4Plugin.class, CommonAnalysisPlugin.class, ReindexPlugin.class, MapperExtrasPlugin.class);
         Node node = new ClasspathPluginNode(env, plugins);
 
         CountDownLatch stopped = new CountDownLatch(1);
