@@ -188,7 +188,7 @@ fetch_jars() {
 	stamp=$out/.stamp
 	sum=$(sha256sum "$pom" | cut -d' ' -f1)
 	[[ -f $stamp && $(<"$stamp") == "$sum" ]] && return 0
-	log "fetching $name jars with Maven (first use only)"
+	log "fetching $name jars with Maven (first use, or its pom changed)"
 	rm -rf "$out"
 	mkdir -p "$out"
 	mvn -B -q -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
