@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -21,25 +22,40 @@ type Server struct {
 	clientURL url.URL
 	peerURL   url.URL
 	etcd      *embed.Etcd
+	tls       transport.TLSInfo
 }
 
 // Start starts an embedded etcd on free 127.0.0.1 ports and stops it when the test ends.
 // Register client cleanups after calling Start so that clients close before the server.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartTLS(t, "", "") }
+
+// StartTLS is Start with the client port serving TLS with the given PEM certificate and
+// key (both empty: plain HTTP).
+func StartTLS(t testing.TB, certFile, keyFile string) *Server {
 	t.Helper()
+	scheme := "http"
+	if certFile != "" {
+		scheme = "https"
+	}
 	s := &Server{
 		t:         t,
 		dir:       t.TempDir(),
-		clientURL: url.URL{Scheme: "http", Host: freeAddr(t)},
+		clientURL: url.URL{Scheme: scheme, Host: freeAddr(t)},
 		peerURL:   url.URL{Scheme: "http", Host: freeAddr(t)},
+		tls:       transport.TLSInfo{CertFile: certFile, KeyFile: keyFile},
 	}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-// Endpoints returns the client endpoints to dial.
-func (s *Server) Endpoints() []string { return []string{s.clientURL.Host} }
+// Endpoints returns the client endpoints to dial (https:// URLs when serving TLS).
+func (s *Server) Endpoints() []string {
+	if s.clientURL.Scheme == "https" {
+		return []string{s.clientURL.String()}
+	}
+	return []string{s.clientURL.Host}
+}
 
 // Client returns a client closed when the test ends (before the server stops).
 func (s *Server) Client() *clientv3.Client {
@@ -80,6 +96,8 @@ func (s *Server) Restart() {
 	cfg.ListenPeerUrls = []url.URL{s.peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{s.peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.ClientTLSInfo = s.tls
+	cfg.BcryptCost = 4 // the minimum: password checks in auth tests stay fast under -race
 	var (
 		e   *embed.Etcd
 		err error
