@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -382,71 +383,183 @@ func (p *tcpProxy) restore() {
 	p.serve(ln)
 }
 
-// TestEtcdOutage: the agent loses etcd for 20 s while its entry keeps flowing; entries
-// changed meanwhile are applied after it reconnects; an agent that starts while etcd is
-// unreachable runs on its cached entries.
+// privateEtcd is a real etcd process of this test alone (the Debian binary), so the test
+// can stop it without disturbing other tests that use the shared one.
+type privateEtcd struct {
+	t            *testing.T
+	dir          string
+	client, peer string
+	cmd          *exec.Cmd
+	done         chan error
+	log          *etcdLogBuffer
+}
+
+func startPrivateEtcd(t *testing.T) *privateEtcd {
+	t.Helper()
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	dir := filepath.Join(t.TempDir(), "etcd")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e := &privateEtcd{t: t, dir: dir, client: free(), peer: free(), log: &etcdLogBuffer{}}
+	e.start()
+	t.Cleanup(func() {
+		e.stop()
+		if t.Failed() {
+			t.Logf("private etcd log (tail):\n%s", tail(e.log.String(), 3000))
+		}
+	})
+	return e
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func (e *privateEtcd) start() {
+	e.t.Helper()
+	c, p := "http://"+e.client, "http://"+e.peer
+	e.cmd = exec.Command("etcd", "--name", "e2e", "--data-dir", e.dir,
+		"--listen-client-urls", c, "--advertise-client-urls", c,
+		"--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
+		"--initial-cluster", "e2e="+p, "--logger=zap", "--log-outputs=stderr")
+	e.cmd.Stderr = e.log
+	if err := e.cmd.Start(); err != nil {
+		e.t.Fatalf("start etcd (Debian package etcd-server): %v", err)
+	}
+	e.done = make(chan error, 1)
+	go func() { e.done <- e.cmd.Wait() }()
+	etcdEventually(e.t, 20*time.Second, func() bool {
+		cl := http.Client{Timeout: time.Second}
+		resp, err := cl.Get(c + "/health")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return bytes.Contains(b, []byte(`"health":"true"`))
+	}, "private etcd healthy")
+}
+
+func (e *privateEtcd) stop() {
+	if e.cmd == nil {
+		return
+	}
+	_ = e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		_ = e.cmd.Process.Kill()
+		<-e.done
+	}
+	e.cmd = nil
+}
+
+// TestEtcdOutage: entries changed while the agent is cut off from etcd are applied after
+// it reconnects; etcd stopped for 20 s while entries change nowhere loses no line; an
+// agent that starts while etcd is unreachable runs on its cached entries and catches up.
 func TestEtcdOutage(t *testing.T) {
-	eps := testenv.EtcdEndpoints(t)
+	etcd := startPrivateEtcd(t)
+	eps := []string{etcd.client}
 	cli := etcdClient(t, eps)
 	global, host, templates := uniqueKeys(t, cli)
-	proxy := newTCPProxy(t, eps[0])
+	proxy := newTCPProxy(t, etcd.client)
 	dir := t.TempDir()
-	aPath, bPath := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
-	for _, p := range []string{aPath, bPath} {
+	aPath, bPath, cPath := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log"), filepath.Join(dir, "c.log")
+	for _, p := range []string{aPath, bPath, cPath} {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	out := filepath.Join(dir, "out.log")
-	etcdctlCmd(t, eps, "put", global, entryJSON(aPath, "a_log"))
+	// start: beginning for b and c, so the test need not know when the agent first looked.
+	bc := func(paths ...string) string {
+		var parts []string
+		for _, p := range paths {
+			parts = append(parts, fmt.Sprintf(`{"path":%q,"topic":"bc_log","start":"beginning"}`, p))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	// put waits for the test's own client to reconnect after an etcd restart.
+	put := func(key, val string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if _, err := cli.Put(ctx, key, val); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(global, entryJSON(aPath, "a_log"))
 	cfg := etcdAgentConfig(t, dir, "e2e-outage", []string{proxy.addr}, templates)
 	agent := startEtcdAgent(t, cfg)
 	agent.waitLog(appliedMsg, 1, 10*time.Second)
 
 	stopWriter := startNumberWriter(t, aPath, 0)
 	etcdEventually(t, 5*time.Second, func() bool { return outCount(t, out) > 0 }, "first line")
-
-	proxy.cut()
-	cutAt := time.Now()
-	// While cut off: the host key gains b.log.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	// start: beginning, so the test need not know when the agent first looked at b.log.
-	bEntry := fmt.Sprintf(`[{"path":%q,"topic":"b_log","start":"beginning"}]`, bPath)
-	if _, err := cli.Put(ctx, host, bEntry); err != nil {
-		t.Fatal(err)
-	}
-	for time.Since(cutAt) < 20*time.Second {
+	flowing := func(what string) {
+		t.Helper()
 		n := outCount(t, out)
-		etcdEventually(t, 5*time.Second, func() bool { return outCount(t, out) > n }, "lines flowing while etcd is unreachable")
-		time.Sleep(time.Second) // pacing of the 20 s outage
+		etcdEventually(t, 5*time.Second, func() bool { return outCount(t, out) > n }, what)
+	}
+
+	// 1. Cut off: the host key gains b.log meanwhile.
+	proxy.cut()
+	put(host, bc(bPath))
+	for range 3 {
+		flowing("lines flowing while the agent is cut off")
+		time.Sleep(time.Second) // pacing of the cut-off
 	}
 	proxy.restore()
 	restored := time.Now()
 	agent.waitLog("source=etcd entries=2", 1, 10*time.Second)
-	t.Logf("change made during the outage applied %v after etcd came back", time.Since(restored))
-	appendLine(t, bPath, "B-after-outage")
-	waitOutLine(t, out, "B-after-outage", 5*time.Second)
+	t.Logf("change made while cut off applied %v after reconnection", time.Since(restored))
+	appendLine(t, bPath, "B-after-cut")
+	waitOutLine(t, out, "B-after-cut", 5*time.Second)
+
+	// 2. etcd stopped for 20 s; nothing changes; lines keep flowing.
+	etcd.stop()
+	stopped := time.Now()
+	for time.Since(stopped) < 20*time.Second {
+		flowing("lines flowing while etcd is stopped")
+		time.Sleep(time.Second) // pacing of the 20 s outage
+	}
+	etcd.start()
+	restarted := time.Now()
+	put(host, bc(bPath, cPath))
+	agent.waitLog("source=etcd entries=3", 1, 10*time.Second)
+	t.Logf("first change after the etcd restart applied %v after the restart", time.Since(restarted))
+	appendLine(t, cPath, "C-after-restart")
+	waitOutLine(t, out, "C-after-restart", 5*time.Second)
 
 	n := stopWriter()
 	got := waitEtcdOutput(t, out, n, 10*time.Second)
 	requireExactlyOnce(t, got, got[0], n)
 	agent.stop()
 
-	// Restart while etcd is unreachable: the cache brings back both entries.
+	// 3. Restart while etcd is unreachable: the cache brings back all three entries.
 	proxy.cut()
 	agent2 := startEtcdAgent(t, cfg)
-	agent2.waitLog("source=cache entries=2", 1, 15*time.Second)
-	appendLine(t, bPath, "B-from-cache")
-	waitOutLine(t, out, "B-from-cache", 5*time.Second)
-	// etcd back: a change made meanwhile is caught up.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel2()
-	if _, err := cli.Delete(ctx2, host); err != nil {
+	agent2.waitLog("source=cache entries=3", 1, 15*time.Second)
+	appendLine(t, cPath, "C-from-cache")
+	waitOutLine(t, out, "C-from-cache", 5*time.Second)
+	// etcd reachable again: a change made meanwhile is caught up.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := cli.Delete(ctx, host); err != nil {
 		t.Fatal(err)
 	}
 	proxy.restore()
-	agent2.waitLog(`source=etcd entries=1`, 1, 15*time.Second)
+	agent2.waitLog("source=etcd entries=1", 1, 15*time.Second)
 	agent2.stop()
 }
 
