@@ -743,3 +743,104 @@ func BenchmarkEtcdPutToFirstLine(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(pct(1), "max-ms")
 }
+
+// BenchmarkEtcdApply1000Entries puts 1,000 new entries at once (one file each, one line
+// each) and measures, through the real binary, the time until every first line is at the
+// output, and the agent's peak resident memory.
+func BenchmarkEtcdApply1000Entries(b *testing.B) {
+	eps := testenv.EtcdEndpoints(b)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	key := fmt.Sprintf("collect_log_conf_bench1000_%d", time.Now().UnixNano())
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_, _ = cli.Delete(ctx, key)
+	}()
+	const n = 1000
+	var worst time.Duration
+	var peakKB int
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		out := filepath.Join(dir, "out.log")
+		logs := filepath.Join(dir, "logs")
+		if err := os.Mkdir(logs, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		var parts []string
+		for i := range n {
+			p := filepath.Join(logs, fmt.Sprintf("f%04d.log", i))
+			if err := os.WriteFile(p, fmt.Appendf(nil, "line-of-%04d\n", i), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			parts = append(parts, fmt.Sprintf(`{"path":%q,"topic":"bench","start":"beginning"}`, p))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err := cli.Put(ctx, key, "[]")
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg := fmt.Sprintf("agent: {id: bench1000, data_dir: %s, output: file, output_file: %s, max_open_files: 2048}\n"+
+			"etcd: {endpoints: [%s], collect_keys: [%s], dial_timeout: 1s}\n",
+			filepath.Join(dir, "data"), out, eps[0], key)
+		cfgPath := filepath.Join(dir, "agent.yaml")
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(testenv.Binary(b), "agent", "--config", cfgPath)
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		// Let the agent come up on the empty key first.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "data", "etcd_entries.json")); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatal("agent did not read etcd within 10s")
+			}
+			time.Sleep(10 * time.Millisecond) // polling interval
+		}
+		b.StartTimer()
+		start := time.Now()
+		ctx, cancel = context.WithTimeout(context.Background(), 3*time.Second)
+		_, err = cli.Put(ctx, key, "["+strings.Join(parts, ",")+"]")
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		deadline = start.Add(60 * time.Second)
+		for {
+			data, _ := os.ReadFile(out)
+			if bytes.Count(data, []byte("\n")) >= n {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("only %d of %d lines at the output after 60s", bytes.Count(data, []byte("\n")), n)
+			}
+			time.Sleep(5 * time.Millisecond) // polling interval of the output file
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		worst = max(worst, took)
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err == nil {
+			for _, l := range strings.Split(string(st), "\n") {
+				var kb int
+				if _, err := fmt.Sscanf(l, "VmHWM: %d kB", &kb); err == nil {
+					peakKB = max(peakKB, kb)
+				}
+			}
+		}
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
+	b.ReportMetric(float64(peakKB)/1024, "peak-rss-MB")
+}
