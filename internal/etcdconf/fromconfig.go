@@ -1,8 +1,10 @@
 package etcdconf
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -26,11 +28,42 @@ func AgentVars(cfg config.Config) (Vars, error) {
 	if Enabled(cfg.Etcd) {
 		ip, err := LocalIP(cfg.Etcd.Endpoints)
 		if err != nil {
-			return Vars{}, fmt.Errorf("etcd.endpoints: find the local address for {ip}: %w", err)
+			// An endpoint name that does not resolve right now (DNS down with etcd) must
+			// not keep the agent from starting on its cache: fall back to the first
+			// global unicast address, which is the routed one on most hosts.
+			fallback, ferr := firstGlobalIP()
+			if ferr != nil {
+				return Vars{}, fmt.Errorf("etcd.endpoints: find the local address for {ip}: %w", errors.Join(err, ferr))
+			}
+			ip = fallback
 		}
 		v.IP = ip
 	}
 	return v, nil
+}
+
+func firstGlobalIP() (string, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", fmt.Errorf("list interface addresses: %w", err)
+	}
+	var v6 string
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok || !ipn.IP.IsGlobalUnicast() {
+			continue
+		}
+		if ipn.IP.To4() != nil {
+			return ipn.IP.String(), nil
+		}
+		if v6 == "" {
+			v6 = ipn.IP.String()
+		}
+	}
+	if v6 != "" {
+		return v6, nil
+	}
+	return "", errors.New("no global unicast interface address")
 }
 
 // FromConfig builds an agent's Watcher from its config: the collect keys expanded with
