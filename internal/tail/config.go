@@ -75,7 +75,7 @@ func (c Config) withDefaults() Config {
 		c.BatchBytes = 1 << 20
 	}
 	if c.PollMin == 0 {
-		c.PollMin = 250 * time.Millisecond
+		c.PollMin = 500 * time.Millisecond
 	}
 	if c.PollMax == 0 {
 		c.PollMax = time.Second

@@ -39,7 +39,7 @@ type Engine struct {
 	// their file give theirs up while it is not zero, so idle files cannot starve busy ones.
 	waiting atomic.Int64
 	poll    atomic.Bool // polling mode: inotify is off or failed
-	readers sync.Map    // max_line_bytes -> *sync.Pool of *lines.Reader: idle files hold no buffer
+	readers sync.Map    // poolKey -> *sync.Pool of *lines.Reader: idle files hold no buffer
 
 	mu      sync.Mutex
 	desired map[string]spec
@@ -280,13 +280,28 @@ func (e *Engine) release(dk devIno, r *runner) {
 	e.mu.Unlock()
 }
 
-// readerPool returns the pool of line readers cutting lines at maxLine.
-func (e *Engine) readerPool(maxLine int) *sync.Pool {
-	if p, ok := e.readers.Load(maxLine); ok {
+// smallReadBuffer is the read buffer of a file with little unread data: a thousand files
+// written a few lines a second must not each take read_buffer_bytes while they read.
+const smallReadBuffer = 16 << 10
+
+type poolKey struct {
+	maxLine int
+	small   bool
+}
+
+// readerPool returns the pool of line readers cutting lines at maxLine, with a small
+// buffer when unread is small.
+func (e *Engine) readerPool(maxLine int, unread int64) *sync.Pool {
+	k := poolKey{maxLine, unread < 4*smallReadBuffer && e.cfg.ReadBufferBytes > smallReadBuffer}
+	if p, ok := e.readers.Load(k); ok {
 		return p.(*sync.Pool)
 	}
-	p, _ := e.readers.LoadOrStore(maxLine, &sync.Pool{New: func() any {
-		return lines.NewReader(nil, 0, maxLine, e.cfg.ReadBufferBytes)
+	size := e.cfg.ReadBufferBytes
+	if k.small {
+		size = smallReadBuffer
+	}
+	p, _ := e.readers.LoadOrStore(k, &sync.Pool{New: func() any {
+		return lines.NewReader(nil, 0, maxLine, size)
 	}})
 	return p.(*sync.Pool)
 }
@@ -317,6 +332,17 @@ func (e *Engine) clearError(path string) {
 	e.mu.Lock()
 	delete(e.errSeen, path)
 	e.mu.Unlock()
+}
+
+// warnOnce logs a warning the first time only.
+func (e *Engine) warnOnce(msg string, err error) {
+	e.mu.Lock()
+	seen := e.errSeen["\x00"+msg] != ""
+	e.errSeen["\x00"+msg] = "warned"
+	e.mu.Unlock()
+	if !seen {
+		e.log.Warn(msg, "err", err)
+	}
 }
 
 func (e *Engine) fallbackToPoll(err error) {

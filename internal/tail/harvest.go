@@ -45,7 +45,7 @@ type batch struct {
 }
 
 func (r *runner) newBatch(path, fileID string, wm *checkpoint.Watermark) *batch {
-	return &batch{r: r, path: path, fileID: fileID, wm: wm, evCap: 64, arenaCap: 16 << 10, dropFrom: -1}
+	return &batch{r: r, path: path, fileID: fileID, wm: wm, evCap: 8, arenaCap: 1 << 10, dropFrom: -1}
 }
 
 // line takes one line (or joined event) through keep_empty and the line filters.
@@ -126,8 +126,8 @@ func (b *batch) publish(ctx context.Context, f *file) error {
 			return err
 		}
 		// Grow the next batch's buffers towards what this file produces per read.
-		b.evCap = clampInt(2*len(evs), 64, b.r.e.cfg.BatchEvents)
-		b.arenaCap = clampInt(2*int(evs[len(evs)-1].End-evs[0].Offset), 16<<10, b.r.e.cfg.BatchBytes)
+		b.evCap = clampInt(2*len(evs), 8, b.r.e.cfg.BatchEvents)
+		b.arenaCap = clampInt(2*int(evs[len(evs)-1].End-evs[0].Offset), 1<<10, b.r.e.cfg.BatchBytes)
 	}
 	if f != nil && b.lastEnd > f.published.Load() {
 		f.published.Store(b.lastEnd)
@@ -174,9 +174,13 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		e.reportError(f.path, "read", err)
 		return exitError
 	}
-	pool := e.readerPool(r.spec.e.MaxLineBytes)
+	pool := e.readerPool(r.spec.e.MaxLineBytes, fi.Size()-f.offset)
 	rd := pool.Get().(*lines.Reader)
-	defer pool.Put(rd)
+	defer func() {
+		if rd != nil {
+			pool.Put(rd)
+		}
+	}()
 	rd.Reset(fh, f.offset)
 	g, wm := f.current()
 	b := r.newBatch(f.path, f.id.String(), wm)
@@ -192,8 +196,34 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		f.size, f.modTime = fi.Size(), fi.ModTime()
 		return reason
 	}
+	// restart finishes the current generation and reads the file again from 0.
+	restart := func(size int64) bool {
+		r.flushJoiner(f, b)
+		if err := b.publish(ctx, f); err != nil {
+			return false
+		}
+		r.newGeneration(ctx, fh, f, size)
+		if _, err := fh.Seek(0, io.SeekStart); err != nil {
+			e.reportError(f.path, "read", err)
+			return false
+		}
+		if rd == nil {
+			rd = pool.Get().(*lines.Reader)
+		}
+		rd.Reset(fh, 0)
+		g, wm = f.current()
+		b = r.newBatch(f.path, f.id.String(), wm)
+		return true
+	}
 	for {
 		gotData := false
+		if rd == nil {
+			// Given back while waiting: nothing was buffered, and the descriptor's
+			// position is f.offset.
+			pool = e.readerPool(r.spec.e.MaxLineBytes, fi.Size()-f.offset)
+			rd = pool.Get().(*lines.Reader)
+			rd.Reset(fh, f.offset)
+		}
 		for {
 			if ctx.Err() != nil {
 				return finish(r.stopReason(f))
@@ -252,18 +282,9 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		if size < f.offset {
 			// Truncated (copytruncate) while open: finish the old generation, then
 			// read the file again from its beginning.
-			r.flushJoiner(f, b)
-			if err := b.publish(ctx, f); err != nil {
-				return finish(r.stopReason(f))
-			}
-			r.newGeneration(ctx, fh, f, size)
-			if _, err := fh.Seek(0, io.SeekStart); err != nil {
-				e.reportError(f.path, "read", err)
+			if !restart(size) {
 				return finish(exitError)
 			}
-			rd.Reset(fh, 0)
-			g, wm = f.current()
-			b = r.newBatch(f.path, f.id.String(), wm)
 			continue
 		}
 		if size > readTo {
@@ -313,10 +334,41 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		if !gotData {
 			backoff = min(2*backoff, e.cfg.PollMax)
 		}
-		if !sleep(ctx, wait, f.wake, e.cfg.PollMin) {
+		if !hasPartial {
+			// An idle file holds no read buffer: 1,000 open files must not cost 1,000
+			// buffers.
+			pool.Put(rd)
+			rd = nil
+		}
+		// After a read with data, wait at least PollMin even when woken, so a file
+		// written line by line is read in batches; an idle file is read on its first write.
+		minGap := time.Duration(0)
+		if gotData {
+			minGap = e.cfg.PollMin
+		}
+		if !sleep(ctx, wait, f.wake, minGap) {
 			return finish(r.stopReason(f))
 		}
+		// Before reading on: a file truncated and written past the old offset while we
+		// slept has other first bytes; reading on at the old offset would skip the start
+		// of its new content.
+		if fi2, err := fh.Stat(); err == nil && (fi2.Size() < f.offset || !prefixMatches(fh, g)) {
+			fi = fi2
+			if !restart(fi2.Size()) {
+				return finish(exitError)
+			}
+		}
 	}
+}
+
+// prefixMatches reports whether the file still starts with the bytes the generation
+// was identified by (an error counts as a match: only a proven change restarts a file).
+func prefixMatches(fh *os.File, g *gen) bool {
+	g.mu.Lock()
+	p := g.prefix
+	g.mu.Unlock()
+	ok, err := p.Matches(fh)
+	return err != nil || ok
 }
 
 // sleep waits for d or a wake-up, but at least minGap, so a file written line by line
@@ -389,7 +441,7 @@ func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size i
 	e.m.rotations.Inc()
 	oldG, oldWM := f.current()
 	handed := false
-	if f.id.Fingerprint != "" && size < f.offset {
+	if f.id.Fingerprint != "" {
 		handed = r.readCopy(ctx, f, oldG, oldWM)
 	}
 	if !handed {

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logcollect/logcollect/internal/checkpoint"
@@ -56,7 +55,7 @@ type runner struct {
 
 	linesC   prometheus.Counter
 	bytesC   prometheus.Counter
-	events   chan fsnotify.Event
+	events   chan fsEvent
 	kick     chan struct{}
 	touch    chan struct{}
 	finished chan *file
@@ -65,7 +64,7 @@ type runner struct {
 	files    map[devIno]*file
 	byPath   map[string]*file
 	queue    []*file
-	watched  map[string]bool
+	shadows  int  // files with shadowOf set
 	scanned  bool // the initial scan is done: files found from now on are new
 	lagMu    sync.Mutex
 	lagFiles map[devIno]*file
@@ -77,7 +76,7 @@ func newRunner(e *Engine, s spec) *runner {
 		e: e, spec: s, ctx: ctx, cancel: cancel,
 		linesC:   e.m.lines.WithLabelValues(s.e.Path),
 		bytesC:   e.m.bytes.WithLabelValues(s.e.Path),
-		events:   make(chan fsnotify.Event, 1024),
+		events:   make(chan fsEvent, 1024),
 		kick:     make(chan struct{}, 1),
 		touch:    make(chan struct{}, 1),
 		finished: make(chan *file),
@@ -85,7 +84,6 @@ func newRunner(e *Engine, s spec) *runner {
 		stopped:  make(chan struct{}),
 		files:    map[devIno]*file{},
 		byPath:   map[string]*file{},
-		watched:  map[string]bool{},
 		lagFiles: map[devIno]*file{},
 	}
 }
@@ -99,7 +97,7 @@ func (r *runner) kickScan() {
 
 // notify receives an inotify event for one of the runner's directories. It never blocks
 // the watcher: when the queue is full, a rescan finds what the events would have said.
-func (r *runner) notify(ev fsnotify.Event) {
+func (r *runner) notify(ev fsEvent) {
 	select {
 	case r.events <- ev:
 	default:
@@ -138,11 +136,11 @@ func (r *runner) run() {
 		case <-r.kick:
 			r.scan()
 		case ev := <-r.events:
-			if ev.Has(fsnotify.Write) {
+			if ev.Write {
 				if f := r.byPath[ev.Name]; f != nil {
 					r.changed(f)
-					continue
 				}
+				continue
 			}
 			// Creations, renames and removals: rescan shortly, once for a burst of events.
 			if !soonArmed {
@@ -163,7 +161,9 @@ func (r *runner) run() {
 			if len(r.queue) > 0 {
 				r.drainQueue()
 			}
-			r.expireShadows()
+			if r.shadows > 0 {
+				r.expireShadows()
+			}
 		}
 	}
 }
@@ -272,17 +272,13 @@ func (r *runner) watchDirs(dirs []string) {
 		return
 	}
 	for _, d := range dirs {
-		if r.watched[d] {
-			continue
-		}
 		if err := w.add(d, r); err != nil {
 			if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
 				r.e.fallbackToPoll(err)
 				return
 			}
-			continue // the directory vanished; the next scan tries again
+			// The directory vanished; the next scan tries again.
 		}
-		r.watched[d] = true
 	}
 }
 
@@ -323,6 +319,7 @@ func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now
 		for _, o := range r.files {
 			if o != f && o.id.Fingerprint == id.Fingerprint {
 				f.shadowOf, f.shadowAt = o, now
+				r.shadows++
 				return f
 			}
 		}
@@ -335,6 +332,8 @@ func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now
 	}
 	if size > start {
 		r.want(f)
+	} else {
+		r.watchIdle(f)
 	}
 	return f
 }
@@ -398,7 +397,25 @@ func (r *runner) drainQueue() {
 	}
 }
 
+// watchIdle asks inotify for the next write to a file that has no harvester.
+func (r *runner) watchIdle(f *file) {
+	if w := r.e.watcher; w != nil && !r.e.poll.Load() {
+		w.watchFile(f.path, r)
+		// A write between the harvester's last look and the watch has no event.
+		if fi, err := os.Stat(f.path); err == nil && fi.Size() != f.size && f.shadowOf == nil {
+			r.want(f)
+		}
+	}
+}
+
+func (r *runner) unwatchIdle(f *file) {
+	if w := r.e.watcher; w != nil {
+		w.unwatchFile(f.path)
+	}
+}
+
 func (r *runner) startHarvester(f *file) {
+	r.unwatchIdle(f)
 	ctx, cancel := context.WithCancel(r.ctx)
 	f.cancel = cancel
 	f.done = make(chan struct{})
@@ -428,6 +445,8 @@ func (r *runner) onFinished(f *file) {
 		if !f.goneSince.IsZero() {
 			r.forget(f)
 		}
+	case exitInactive, exitYield, exitError:
+		r.watchIdle(f)
 	}
 	r.drainQueue()
 }
@@ -452,7 +471,10 @@ func (r *runner) onHandoff(h handoff) {
 	f.setGen(h.g, h.wm)
 	f.path, f.id, f.size, f.modTime, f.offset = h.path, h.id, h.size, h.modTime, h.size
 	f.published.Store(h.size)
-	f.shadowOf = nil
+	if f.shadowOf != nil {
+		f.shadowOf = nil
+		r.shadows--
+	}
 	if r.spec.hasMult {
 		f.joiner = r.newJoiner()
 	}
@@ -464,6 +486,7 @@ func (r *runner) expireShadows() {
 	for _, f := range r.files {
 		if f.shadowOf != nil && (now.Sub(f.shadowAt) >= shadowGrace || r.files[f.shadowOf.dk] != f.shadowOf) {
 			f.shadowOf = nil
+			r.shadows--
 			if f.size > f.offset {
 				r.want(f)
 			}
@@ -476,6 +499,11 @@ func (r *runner) forget(f *file) {
 		return
 	}
 	delete(r.files, f.dk)
+	if f.shadowOf != nil {
+		f.shadowOf = nil
+		r.shadows--
+	}
+	r.unwatchIdle(f)
 	r.lagMu.Lock()
 	delete(r.lagFiles, f.dk)
 	r.lagMu.Unlock()

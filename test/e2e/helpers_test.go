@@ -48,12 +48,20 @@ func agentConfig(t *testing.T, dir string, maxOpen int, closeInactive string, en
 	for _, e := range entries {
 		fmt.Fprintf(&b, "    - %s\n", e)
 	}
-	b.WriteString("log: {level: info}\n")
+	b.WriteString("log: {level: " + logLevel() + "}\n")
 	path := filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// logLevel is the agent's log level: info, or LOGCOLLECT_E2E_LOG_LEVEL.
+func logLevel() string {
+	if l := os.Getenv("LOGCOLLECT_E2E_LOG_LEVEL"); l != "" {
+		return l
+	}
+	return "info"
 }
 
 func startAgent(t *testing.T, cfg string) *agentProc {
@@ -71,8 +79,18 @@ func startAgent(t *testing.T, cfg string) *agentProc {
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
+		if t.Failed() {
+			t.Logf("agent log (pid %d):\n%s", cmd.Process.Pid, lastBytes(stderr.String(), 4000))
+		}
 	})
 	return p
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
 }
 
 // stop sends SIGTERM and requires a clean exit 0.

@@ -39,8 +39,11 @@ func TestLogrotate(t *testing.T) {
 
 			stop := make(chan struct{})
 			total := runWriter(t, logPath, 10, 2*time.Millisecond, stop) // ~5,000 lines/s
+			// Rotations 1.2 s apart: a file being read is checked for truncation at least
+			// every 500 ms while it grows; two copytruncates within one check would leave
+			// the generation between them unseen (see the tail package comment).
 			for i := range 6 {
-				time.Sleep(400 * time.Millisecond) // let lines pile up between rotations
+				time.Sleep(1200 * time.Millisecond) // let lines pile up between rotations
 				out, err := exec.Command(logrotateBin, "-f", "-s", filepath.Join(dir, "state"), conf).CombinedOutput()
 				if err != nil {
 					t.Fatalf("logrotate run %d: %v\n%s", i, err, out)

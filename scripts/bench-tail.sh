@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Tailing engine benchmarks with the real binary and `output: file`; prints Markdown.
+#  1. Throughput: one file of LINES (default 2,000,000) lines of ~120 bytes, read from the
+#     beginning: lines/s, MB/s, CPU µs per line and peak RSS, beside the floor measured in
+#     the same run (a plain Go bufio line copy of the same file).
+#  2. Idle load: FILES (default 1,000) files each written at RATE (default 10) lines/s for
+#     IDLE_SECONDS (default 60): the agent's CPU % of one core and RSS.
+# Usage: scripts/bench-tail.sh   (env: BIN, LINES, FILES, RATE, IDLE_SECONDS, SKIP_IDLE=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin/logcollect}
+LINES=${LINES:-2000000}
+FILES=${FILES:-1000}
+RATE=${RATE:-10}
+IDLE_SECONDS=${IDLE_SECONDS:-60}
+HZ=$(getconf CLK_TCK)
+
+work=$(mktemp -d)
+agent_pid=""
+cleanup() {
+  if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+chmod 700 "$work"
+
+if [ ! -x "$BIN" ]; then go build -o "$BIN" ./cmd/logcollect; fi
+go build -o "$work/benchtool" ./scripts/benchtool
+
+# cpu_ticks PID: user+system clock ticks so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# status_kib PID FIELD: a /proc/PID/status field in KiB (VmHWM, VmRSS).
+status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
+now_ns() { date +%s%N; }
+
+# agent_config DIR GLOB MAX_OPEN: a config file reading GLOB into DIR/out.log.
+agent_config() {
+  cat > "$1/agent.yaml" <<YAML
+agent:
+  id: bench
+  data_dir: $1/data
+  output: file
+  output_file: $1/out.log
+  max_open_files: $3
+  collect:
+    - {path: '$2', topic: bench, start: beginning}
+log: {level: warn}
+YAML
+}
+
+# ---- 1. throughput -------------------------------------------------------------------
+mkdir -p "$work/t/logs"
+"$work/benchtool" gen "$LINES" "$work/t/logs/big.log"
+size=$(stat -c %s "$work/t/logs/big.log")
+cat "$work/t/logs/big.log" > /dev/null # same page-cache state for both runs
+
+floor_out=$( { /usr/bin/time -f '%e %U %S %M' "$work/benchtool" floor "$work/t/logs/big.log" "$work/t/floor.out" 2>&1 >/dev/null; } | tail -1)
+read -r f_wall f_user f_sys f_rss <<<"$floor_out"
+
+agent_config "$work/t" "$work/t/logs/*.log" 1024
+start=$(now_ns)
+"$BIN" agent --config "$work/t/agent.yaml" 2>"$work/t/agent.err" &
+agent_pid=$!
+# The agent has finished the file when the output holds as many bytes as the input.
+while [ "$(stat -c %s "$work/t/out.log" 2>/dev/null || echo 0)" -lt "$size" ]; do
+  if ! kill -0 "$agent_pid" 2>/dev/null; then echo "agent died:"; cat "$work/t/agent.err"; exit 1; fi
+  sleep 0.02
+done
+end=$(now_ns)
+a_ticks=$(cpu_ticks "$agent_pid")
+a_rss=$(status_kib "$agent_pid" VmHWM)
+kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=""
+out_lines=$(wc -l < "$work/t/out.log")
+if [ "$out_lines" -ne "$LINES" ]; then echo "agent output has $out_lines lines, want $LINES" >&2; exit 1; fi
+
+awk -v lines="$LINES" -v size="$size" -v hz="$HZ" \
+    -v fw="$f_wall" -v fu="$f_user" -v fs="$f_sys" -v frss="$f_rss" \
+    -v aw="$(( (end - start) / 1000 ))" -v aticks="$a_ticks" -v arss="$a_rss" 'BEGIN {
+  fcpu = (fu + fs) * 1e6 / lines; acpu = aticks / hz * 1e6 / lines
+  awall = aw / 1e6
+  if (fw <= 0) fw = 0.01
+  printf "## Tailing: one file, %d lines of ~%d bytes, from the beginning, output: file\n\n", lines, size / lines
+  printf "| run | lines/s | MB/s | CPU µs/line | peak RSS MiB |\n|---|---:|---:|---:|---:|\n"
+  printf "| floor (Go bufio line copy) | %.0f | %.1f | %.3f | %.1f |\n", lines / fw, size / fw / 1e6, fcpu, frss / 1024
+  printf "| logcollect agent | %.0f | %.1f | %.3f | %.1f |\n", lines / awall, size / awall / 1e6, acpu, arss / 1024
+  printf "| agent / floor | %.2f× | | %.2f× | |\n\n", (lines / awall) / (lines / fw), acpu / fcpu
+  printf "Agent wall time includes its start-up; targets: ≥ 2,000,000 lines/s and ≤ 3× the floor CPU per line.\n"
+}'
+rm -rf "$work/t"
+
+# ---- 2. idle load --------------------------------------------------------------------
+if [ "${SKIP_IDLE:-0}" = 1 ]; then exit 0; fi
+mkdir -p "$work/i/logs"
+for i in $(seq 0 $((FILES - 1))); do printf '' > "$(printf '%s/i/logs/f%04d.log' "$work" "$i")"; done
+agent_config "$work/i" "$work/i/logs/*.log" 1024
+"$BIN" agent --config "$work/i/agent.yaml" 2>"$work/i/agent.err" &
+agent_pid=$!
+sleep 2 # start-up and discovery are not part of the steady state
+t0=$(cpu_ticks "$agent_pid"); s0=$(now_ns)
+written=$("$work/benchtool" write "$work/i/logs" "$FILES" "$RATE" "$IDLE_SECONDS")
+t1=$(cpu_ticks "$agent_pid"); s1=$(now_ns)
+rss=$(status_kib "$agent_pid" VmRSS); hwm=$(status_kib "$agent_pid" VmHWM)
+# Let the last lines arrive before counting.
+for _ in $(seq 1 50); do
+  [ "$(wc -l < "$work/i/out.log" 2>/dev/null || echo 0)" -ge "$written" ] && break
+  sleep 0.1
+done
+delivered=$(wc -l < "$work/i/out.log" 2>/dev/null || echo 0)
+kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=""
+awk -v files="$FILES" -v rate="$RATE" -v secs="$IDLE_SECONDS" -v hz="$HZ" -v dt="$((t1 - t0))" \
+    -v ns="$((s1 - s0))" -v rss="$rss" -v hwm="$hwm" -v w="$written" -v d="$delivered" 'BEGIN {
+  printf "\n## Tailing: %d files, each written at %d lines/s for %d s, output: file\n\n", files, rate, secs
+  printf "| agent CPU (%% of one core) | RSS MiB (end) | peak RSS MiB | lines written | lines delivered |\n|---:|---:|---:|---:|---:|\n"
+  printf "| %.2f | %.1f | %.1f | %d | %d |\n\n", dt / hz / (ns / 1e9) * 100, rss / 1024, hwm / 1024, w, d
+  printf "Targets: < 5%% of one core, < 64 MiB.\n"
+}'
