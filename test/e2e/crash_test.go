@@ -81,9 +81,9 @@ func TestCrashRecovery(t *testing.T) {
 	for k := range n {
 		want[k] = true
 	}
-	got := waitOutput(t, filepath.Join(dir, "out.log"), want, 60*time.Second, where)
+	waitOutput(t, filepath.Join(dir, "out.log"), want, 60*time.Second, where)
 	agent.stop()
-	got = numbers(t, filepath.Join(dir, "out.log"))
+	got := numbers(t, filepath.Join(dir, "out.log"))
 	dups := len(got) - n
 	// In flight per kill: at most what was read since the last checkpoint write (1 s of
 	// writing) plus what was read while that write ran; allow two seconds of writing.
