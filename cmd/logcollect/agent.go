@@ -4,31 +4,45 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/agent"
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/entry"
+	"github.com/logcollect/logcollect/internal/etcdconf"
+	"github.com/logcollect/logcollect/internal/httpapi"
+	"github.com/logcollect/logcollect/internal/kafkaout"
+	"github.com/logcollect/logcollect/internal/logging"
+	"github.com/logcollect/logcollect/internal/registration"
 )
 
 func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("agent", `Tail the log files of the collect entries (agent.collect) and ship every line to
-the configured output (agent.output: kafka, file or stdout). Reading resumes after a
-restart, kill -9 included, exactly where the output last acknowledged, from the
-checkpoints in agent.data_dir. SIGINT/SIGTERM stop reading, wait up to
-agent.shutdown_timeout for in-flight lines to be acknowledged, save the checkpoints
-and exit 0.
+	fs := newFlagSet("agent", `Tail the log files of the collect entries and ship every line to the configured
+output (agent.output: kafka, file or stdout). Entries come from agent.collect and, when
+etcd.endpoints is set, from the etcd keys in etcd.collect_keys, watched and applied
+within a second. Reading resumes after a restart, kill -9 included, exactly where the
+output last acknowledged, from the checkpoints in agent.data_dir. SIGINT/SIGTERM stop
+reading, wait up to agent.shutdown_timeout for in-flight lines to be acknowledged, save
+the checkpoints and exit 0. /metrics and /healthz are served on http.listen.
 
-Example config (output to a file, for a first try):
+Example config (output to a file, no etcd, for a first try):
   agent:
     data_dir: ./data/agent
     output: file
     output_file: ./out.log
     collect:
       - {path: /var/log/nginx/*.log, topic: web_log, start: beginning}
+  etcd:
+    endpoints: []
 
 Example:
-  logcollect agent --config logcollect.yaml`, stderr)
+  logcollect agent --config logcollect.yaml
+  logcollect agent --config config.ini     # the original course project's file`, stderr)
 	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -38,32 +52,116 @@ Example:
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
-		return fmt.Errorf("load %s: %w", *path, err)
+		return err
 	}
-	logger := agentLogger(cfg.Log, stderr)
-	a, err := agent.New(cfg, agent.Deps{Logger: logger})
+	logger := logging.New(cfg.Log, stderr)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	checks := map[string]httpapi.Check{}
+
+	deps := agent.Deps{Logger: logger, Registerer: reg}
+	var kafkaSink *kafkaout.Sink
+	if cfg.Agent.Output == "kafka" {
+		kafkaSink, err = kafkaout.New(cfg.Kafka, kafkaout.WithLogger(logger), kafkaout.WithRegisterer(reg),
+			kafkaout.WithDataDir(cfg.Agent.DataDir))
+		if err != nil {
+			return fmt.Errorf("kafka output: %w", err)
+		}
+		deps.Sink = kafkaSink
+		checks["kafka"] = func() error {
+			if h := kafkaSink.Health(); h.Status != kafkaout.StatusOK {
+				return fmt.Errorf("%s", h.Reason)
+			}
+			return nil
+		}
+	}
+
+	var cli *clientv3.Client
+	if etcdconf.Enabled(cfg.Etcd) {
+		if cli, err = etcdconf.NewClient(cfg.Etcd); err != nil {
+			return err
+		}
+		defer cli.Close()
+	}
+	vars, err := etcdconf.AgentVars(cfg)
 	if err != nil {
 		return err
 	}
-	return a.Run(ctx)
+	// Without etcd the watcher serves the static agent.collect entries alone.
+	src, err := etcdconf.FromConfig(cfg, cli, vars, logger, reg)
+	if err != nil {
+		return err
+	}
+	var registrar *registration.Registrar
+	if cli != nil {
+		registrar, err = registration.New(registration.Options{
+			Client: cli,
+			Record: registration.Record{ID: vars.ID, Hostname: vars.Hostname, IP: vars.IP, Version: version,
+				StartedAt: time.Now().UTC(), CollectKeys: etcdconf.ExpandKeys(cfg.Etcd.CollectKeys, vars)},
+			TTL:        time.Duration(cfg.Etcd.LeaseTTL),
+			Logger:     logger,
+			Registerer: reg,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	deps.Source = entrySource{src: src, reg: registrar}
+	a, err := agent.New(cfg, deps)
+	if err != nil {
+		return err
+	}
+
+	var srv *httpapi.Server
+	if cfg.HTTP.Listen != "" {
+		srv = httpapi.New(cfg.HTTP.Listen, reg, checks, logger)
+		if _, err := srv.Listen(); err != nil {
+			return err
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := a.Run(gctx)
+		if kafkaSink != nil {
+			// The engine already waited for in-flight acknowledgements; this flushes
+			// anything still queued in the producer before the process exits.
+			closeCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Agent.ShutdownTimeout))
+			defer cancel()
+			if cerr := kafkaSink.Close(closeCtx); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+		return err
+	})
+	if registrar != nil {
+		g.Go(func() error { return registrar.Run(gctx) })
+	}
+	if srv != nil {
+		g.Go(func() error { return srv.Run(gctx) })
+	}
+	return g.Wait()
 }
 
-// agentLogger builds the process logger from the log section.
-func agentLogger(c config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	switch strings.ToLower(c.Level) {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+// entrySource tells the registration which entries the agent collects after each apply.
+type entrySource struct {
+	src *etcdconf.Watcher
+	reg *registration.Registrar
 }
+
+func (s entrySource) Run(ctx context.Context, apply func([]entry.Entry) error) error {
+	return s.src.Run(ctx, func(list []entry.Entry) error {
+		if err := apply(list); err != nil {
+			return err
+		}
+		if s.reg != nil {
+			paths := make([]string, len(list))
+			for i, e := range list {
+				paths[i] = e.Path
+			}
+			s.reg.SetFiles(paths)
+		}
+		return nil
+	})
+}
+

@@ -69,11 +69,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 		err := c.run(ctx, args[1:], stdout, stderr)
 		var nb notBuiltError
+		var coded interface{ ExitCode() int }
 		switch {
 		case err == nil:
 			return 0
 		case errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.As(err, &coded):
+			// ctl distinguishes a lost race (conflict) from other failures.
+			fmt.Fprintf(stderr, "logcollect %s: %v\n", c.name, err)
+			return coded.ExitCode()
 		case errors.As(err, &nb):
 			fmt.Fprintln(stderr, err)
 			return exitNotBuilt

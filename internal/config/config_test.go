@@ -88,6 +88,9 @@ sysagent:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Agent.DataDir != "/srv/conf/data/agent" {
+		t.Errorf("default data_dir must be relative to the config file, got %q", cfg.Agent.DataDir)
+	}
 	if got := cfg.Agent.Collect[0].Path; got != "/srv/conf/logs/app.log" {
 		t.Errorf("relative collect path resolved to %q", got)
 	}

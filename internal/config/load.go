@@ -49,22 +49,46 @@ func Parse(data []byte, name string, lookup func(string) (string, bool)) (Config
 	if err := applyEnv(&cfg, lookup); err != nil {
 		return Config{}, err
 	}
-	base := filepath.Dir(name)
-	for i, e := range cfg.Agent.Collect {
-		// A static entry may be written relative to the config file, which keeps example
-		// configs usable from any working directory; etcd entries must be absolute.
-		if e.Path != "" && !filepath.IsAbs(e.Path) {
-			abs, err := filepath.Abs(filepath.Join(base, e.Path))
-			if err != nil {
-				return Config{}, fmt.Errorf("agent.collect[%d].path: %w", i, err)
-			}
-			cfg.Agent.Collect[i].Path = abs
-		}
+	if err := resolvePaths(&cfg, filepath.Dir(name)); err != nil {
+		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// resolvePaths makes every relative file path absolute against the config file's folder
+// (defaults included), so a config behaves the same from any working directory.
+func resolvePaths(cfg *Config, base string) error {
+	paths := map[string]*string{
+		"agent.data_dir":           &cfg.Agent.DataDir,
+		"agent.output_file":        &cfg.Agent.OutputFile,
+		"transfer.output_file":     &cfg.Transfer.OutputFile,
+		"kafka.tls.ca_file":        &cfg.Kafka.TLS.CAFile,
+		"kafka.tls.cert_file":      &cfg.Kafka.TLS.CertFile,
+		"kafka.tls.key_file":       &cfg.Kafka.TLS.KeyFile,
+		"etcd.tls.ca_file":         &cfg.Etcd.TLS.CAFile,
+		"etcd.tls.cert_file":       &cfg.Etcd.TLS.CertFile,
+		"etcd.tls.key_file":        &cfg.Etcd.TLS.KeyFile,
+		"opensearch.tls.ca_file":   &cfg.OpenSearch.TLS.CAFile,
+		"opensearch.tls.cert_file": &cfg.OpenSearch.TLS.CertFile,
+		"opensearch.tls.key_file":  &cfg.OpenSearch.TLS.KeyFile,
+	}
+	for i := range cfg.Agent.Collect {
+		paths[fmt.Sprintf("agent.collect[%d].path", i)] = &cfg.Agent.Collect[i].Path
+	}
+	for key, p := range paths {
+		if *p == "" || filepath.IsAbs(*p) || *p == "-" {
+			continue
+		}
+		abs, err := filepath.Abs(filepath.Join(base, *p))
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		*p = abs
+	}
+	return nil
 }
 
 func decodeYAML(data []byte, cfg *Config) error {
