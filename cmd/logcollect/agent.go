@@ -164,4 +164,3 @@ func (s entrySource) Run(ctx context.Context, apply func([]entry.Entry) error) e
 		return nil
 	})
 }
-
