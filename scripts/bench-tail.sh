@@ -49,42 +49,52 @@ YAML
 }
 
 # ---- 1. throughput -------------------------------------------------------------------
+# RUNS runs of each, alternating, best of each kept: the machine is shared and noisy.
+RUNS=${RUNS:-3}
 mkdir -p "$work/t/logs"
 "$work/benchtool" gen "$LINES" "$work/t/logs/big.log"
 size=$(stat -c %s "$work/t/logs/big.log")
-cat "$work/t/logs/big.log" > /dev/null # same page-cache state for both runs
+cat "$work/t/logs/big.log" > /dev/null # same page-cache state for both
 
-floor_out=$( { /usr/bin/time -f '%e %U %S %M' "$work/benchtool" floor "$work/t/logs/big.log" "$work/t/floor.out" 2>&1 >/dev/null; } | tail -1)
-read -r f_wall f_user f_sys f_rss <<<"$floor_out"
+best_f_wall=0; best_f_cpu=0; best_f_rss=0; best_a_wall=0; best_a_cpu=0; best_a_rss=0
+minv() { if [ "$1" = 0 ] || [ "$2" -lt "$1" ]; then echo "$2"; else echo "$1"; fi; }
+for run in $(seq 1 "$RUNS"); do
+  rm -f "$work/t/floor.out"
+  read -r f_wall_ns f_cpu_us f_rss_kib _ < <("$work/benchtool" floor "$work/t/logs/big.log" "$work/t/floor.out")
+  best_f_wall=$(minv "$best_f_wall" "$f_wall_ns"); best_f_cpu=$(minv "$best_f_cpu" "$f_cpu_us")
+  best_f_rss=$(minv "$best_f_rss" "$f_rss_kib")
 
-agent_config "$work/t" "$work/t/logs/*.log" 1024
-start=$(now_ns)
-"$BIN" agent --config "$work/t/agent.yaml" 2>"$work/t/agent.err" &
-agent_pid=$!
-# The agent has finished the file when the output holds as many bytes as the input.
-while [ "$(stat -c %s "$work/t/out.log" 2>/dev/null || echo 0)" -lt "$size" ]; do
-  if ! kill -0 "$agent_pid" 2>/dev/null; then echo "agent died:"; cat "$work/t/agent.err"; exit 1; fi
-  sleep 0.02
+  rm -rf "$work/t/data" "$work/t/out.log"
+  agent_config "$work/t" "$work/t/logs/*.log" 1024
+  start=$(now_ns)
+  "$BIN" agent --config "$work/t/agent.yaml" 2>"$work/t/agent.err" &
+  agent_pid=$!
+  # The agent has finished the file when the output holds as many bytes as the input.
+  while [ "$(stat -c %s "$work/t/out.log" 2>/dev/null || echo 0)" -lt "$size" ]; do
+    if ! kill -0 "$agent_pid" 2>/dev/null; then echo "agent died:"; cat "$work/t/agent.err"; exit 1; fi
+    sleep 0.01
+  done
+  end=$(now_ns)
+  a_cpu_us=$(( $(cpu_ticks "$agent_pid") * 1000000 / HZ ))
+  a_rss=$(status_kib "$agent_pid" VmHWM)
+  kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=""
+  out_lines=$(wc -l < "$work/t/out.log")
+  if [ "$out_lines" -ne "$LINES" ]; then echo "agent output has $out_lines lines, want $LINES" >&2; exit 1; fi
+  best_a_wall=$(minv "$best_a_wall" "$((end - start))"); best_a_cpu=$(minv "$best_a_cpu" "$a_cpu_us")
+  best_a_rss=$(minv "$best_a_rss" "$a_rss")
 done
-end=$(now_ns)
-a_ticks=$(cpu_ticks "$agent_pid")
-a_rss=$(status_kib "$agent_pid" VmHWM)
-kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=""
-out_lines=$(wc -l < "$work/t/out.log")
-if [ "$out_lines" -ne "$LINES" ]; then echo "agent output has $out_lines lines, want $LINES" >&2; exit 1; fi
 
-awk -v lines="$LINES" -v size="$size" -v hz="$HZ" \
-    -v fw="$f_wall" -v fu="$f_user" -v fs="$f_sys" -v frss="$f_rss" \
-    -v aw="$(( (end - start) / 1000 ))" -v aticks="$a_ticks" -v arss="$a_rss" 'BEGIN {
-  fcpu = (fu + fs) * 1e6 / lines; acpu = aticks / hz * 1e6 / lines
-  awall = aw / 1e6
-  if (fw <= 0) fw = 0.01
-  printf "## Tailing: one file, %d lines of ~%d bytes, from the beginning, output: file\n\n", lines, size / lines
+awk -v lines="$LINES" -v size="$size" -v runs="$RUNS" \
+    -v fw="$best_f_wall" -v fc="$best_f_cpu" -v frss="$best_f_rss" \
+    -v aw="$best_a_wall" -v ac="$best_a_cpu" -v arss="$best_a_rss" 'BEGIN {
+  fws = fw / 1e9; aws = aw / 1e9
+  printf "## Tailing: one file, %d lines of ~%d bytes, from the beginning, output: file (best of %d)\n\n", lines, size / lines, runs
   printf "| run | lines/s | MB/s | CPU µs/line | peak RSS MiB |\n|---|---:|---:|---:|---:|\n"
-  printf "| floor (Go bufio line copy) | %.0f | %.1f | %.3f | %.1f |\n", lines / fw, size / fw / 1e6, fcpu, frss / 1024
-  printf "| logcollect agent | %.0f | %.1f | %.3f | %.1f |\n", lines / awall, size / awall / 1e6, acpu, arss / 1024
-  printf "| agent / floor | %.2f× | | %.2f× | |\n\n", (lines / awall) / (lines / fw), acpu / fcpu
-  printf "Agent wall time includes its start-up; targets: ≥ 2,000,000 lines/s and ≤ 3× the floor CPU per line.\n"
+  printf "| floor (Go bufio line copy) | %.0f | %.1f | %.3f | %.1f |\n", lines / fws, size / fws / 1e6, fc / lines, frss / 1024
+  printf "| logcollect agent | %.0f | %.1f | %.3f | %.1f |\n", lines / aws, size / aws / 1e6, ac / lines, arss / 1024
+  printf "| agent / floor | %.2f× | | %.2f× | |\n\n", (lines / aws) / (lines / fws), (ac / lines) / (fc / lines)
+  printf "Agent wall time includes its start-up and is read by polling the output size every 10 ms;\n"
+  printf "its CPU comes from /proc (10 ms ticks). Targets: ≥ 2,000,000 lines/s, ≤ 3× the floor CPU per line.\n"
 }'
 rm -rf "$work/t"
 

@@ -260,6 +260,15 @@ func (e *Engine) pruneLoop(ctx context.Context) {
 	}
 }
 
+// takeKnown returns, once, the checkpoints the inode had when the engine started.
+func (e *Engine) takeKnown(dk devIno) []checkpoint.State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.known[dk]
+	delete(e.known, dk)
+	return st
+}
+
 // claim makes r the reader of the file; false when another entry already reads it.
 func (e *Engine) claim(dk devIno, r *runner) bool {
 	e.mu.Lock()

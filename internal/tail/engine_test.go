@@ -344,3 +344,26 @@ func TestShutdownWaitsForInFlightAcks(t *testing.T) {
 	}
 	e.requireCheckpoint("a.log", 0)
 }
+
+func TestCopyTruncateWhileStoppedReadsTheCopyAtStart(t *testing.T) {
+	e := newEnv(t)
+	header := strings.Repeat("h", 1100) + "\n"
+	e.write("app.log", header+numbered("a", 1, 10))
+	e.start(ent(e.path("app.log")))
+	e.sink.waitN(t, 11)
+	e.stop()
+	e.append("app.log", numbered("a", 11, 20))
+	data, err := os.ReadFile(e.path("app.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.path("app.log.1"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.truncate("app.log")
+	e.append("app.log", numbered("b", 1, 3))
+	e.start(ent(e.path("app.log")))
+	got := e.sink.waitN(t, 24)
+	want := append(splitLines(numbered("a", 11, 20)), splitLines(numbered("b", 1, 3))...)
+	requireLines(t, got[11:], want...)
+}

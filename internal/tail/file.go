@@ -132,6 +132,9 @@ type file struct {
 	shadowAt  time.Time // when the shadow was found; it becomes a normal file after a while
 	goneSince time.Time // when the last scan no longer found it (zero: present)
 	forced    bool      // closed by close_removed_after
+	// recover is the checkpoint of this inode's previous content, truncated while the
+	// agent was down; the harvester looks for its copytruncate copy first.
+	recover *checkpoint.State
 
 	gone      atomic.Bool  // runner → harvester: no longer at a matched path
 	published atomic.Int64 // end of the last batch the sink accepted

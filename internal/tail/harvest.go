@@ -160,6 +160,18 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 	e.m.filesOpen.Inc()
 	defer e.m.filesOpen.Dec()
 
+	if st := f.recover; st != nil {
+		// Truncated by copytruncate while the agent was down: the lines between the
+		// checkpoint and the truncation are in the copy, if it is still beside the file.
+		f.recover = nil
+		g0 := &gen{store: e.deps.Store, key: st.Key, path: st.Path, prefix: st.Prefix(), size: st.Size}
+		wm0 := checkpoint.NewWatermark(st.Offset, g0.advance)
+		if r.readCopy(ctx, f, st.Fingerprint, st.Offset, g0, wm0) {
+			e.m.rotations.Inc()
+		} else {
+			g0.retire()
+		}
+	}
 	// Changed while closed? A smaller size is a truncation; other first bytes mean the
 	// content was replaced (truncated and written past the old size).
 	replaced := fi.Size() < f.offset
@@ -194,6 +206,15 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 	}
 	finish := func(reason exitReason) exitReason {
 		f.size, f.modTime = fi.Size(), fi.ModTime()
+		if reason == exitForced {
+			var unread int64
+			if st, err := fh.Stat(); err == nil && st.Size() > f.offset {
+				unread = st.Size() - f.offset
+			}
+			e.m.unreadBytes.Add(float64(unread))
+			e.log.Warn("removed file closed before it was read to its end (close_removed_after)",
+				"path", f.path, "unread_bytes", unread, "close_removed_after", e.cfg.CloseRemovedAfter)
+		}
 		return reason
 	}
 	// restart finishes the current generation and reads the file again from 0.
@@ -442,7 +463,7 @@ func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size i
 	oldG, oldWM := f.current()
 	handed := false
 	if f.id.Fingerprint != "" {
-		handed = r.readCopy(ctx, f, oldG, oldWM)
+		handed = r.readCopy(ctx, f, f.id.Fingerprint, f.offset, oldG, oldWM)
 	}
 	if !handed {
 		oldG.retire()
@@ -463,9 +484,9 @@ func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size i
 	f.published.Store(0)
 }
 
-// readCopy finds the copy of a truncated file beside it (same fingerprint, at least as
-// long as what was read) and reads the lines between the old offset and its end.
-func (r *runner) readCopy(ctx context.Context, f *file, oldG *gen, oldWM *checkpoint.Watermark) bool {
+// readCopy finds the copy of a truncated file beside it (fingerprint fp, at least `from`
+// bytes long) and reads the lines between from and its end.
+func (r *runner) readCopy(ctx context.Context, f *file, fp string, from int64, oldG *gen, oldWM *checkpoint.Watermark) bool {
 	e := r.e
 	ents, err := os.ReadDir(filepath.Dir(f.path))
 	if err != nil {
@@ -481,7 +502,7 @@ func (r *runner) readCopy(ctx context.Context, f *file, oldG *gen, oldWM *checkp
 		}
 		p := filepath.Join(filepath.Dir(f.path), de.Name())
 		fi, err := os.Stat(p)
-		if err != nil || fi.Size() < f.offset {
+		if err != nil || fi.Size() < from {
 			continue
 		}
 		dev, ino := fileid.FromInfo(fi)
@@ -497,7 +518,7 @@ func (r *runner) readCopy(ctx context.Context, f *file, oldG *gen, oldWM *checkp
 		}
 		id, prefix, err := fileid.Of(ch, e.cfg.FingerprintBytes)
 		_ = ch.Close()
-		if err != nil || id.Fingerprint != f.id.Fingerprint {
+		if err != nil || id.Fingerprint != fp {
 			continue
 		}
 		best, bestFI, bestID, bestPrefix = p, fi, id, prefix
@@ -510,14 +531,14 @@ func (r *runner) readCopy(ctx context.Context, f *file, oldG *gen, oldWM *checkp
 		return false
 	}
 	defer ch.Close()
-	if _, err := ch.Seek(f.offset, io.SeekStart); err != nil {
+	if _, err := ch.Seek(from, io.SeekStart); err != nil {
 		return false
 	}
 	oldG.rekey(bestID, bestPrefix, best, oldWM.Offset())
-	rd := lines.NewReader(ch, f.offset, r.spec.e.MaxLineBytes, 64<<10)
+	rd := lines.NewReader(ch, from, r.spec.e.MaxLineBytes, 64<<10)
 	b := r.newBatch(best, bestID.String(), oldWM)
 	n := 0
-	end := f.offset
+	end := from
 	for {
 		line, off, lend, trunc, err := rd.Next()
 		if err != nil {
@@ -549,7 +570,7 @@ func (r *runner) readCopy(ctx context.Context, f *file, oldG *gen, oldWM *checkp
 		return true
 	}
 	e.log.Info("read the end of a truncated file from its copy", "path", f.path, "copy", best,
-		"from", f.offset, "to", end, "lines", n)
+		"from", from, "to", end, "lines", n)
 	h := handoff{dk: devIno{bestID.Dev, bestID.Ino}, path: best, id: bestID, size: end,
 		modTime: bestFI.ModTime(), g: oldG, wm: oldWM}
 	select {

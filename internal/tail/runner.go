@@ -64,10 +64,13 @@ type runner struct {
 	files    map[devIno]*file
 	byPath   map[string]*file
 	queue    []*file
-	shadows  int  // files with shadowOf set
-	scanned  bool // the initial scan is done: files found from now on are new
-	lagMu    sync.Mutex
-	lagFiles map[devIno]*file
+	shadows  int // files with shadowOf set
+	// pendingRecover carries the old checkpoints of the inode being discovered from
+	// startOffset to discover.
+	pendingRecover []checkpoint.State
+	scanned        bool // the initial scan is done: files found from now on are new
+	lagMu          sync.Mutex
+	lagFiles       map[devIno]*file
 }
 
 func newRunner(e *Engine, s spec) *runner {
@@ -306,6 +309,15 @@ func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now
 	r.e.clearError(p)
 	g, wm := newGen(r.e.deps.Store, id, prefix, p, size, start)
 	f := &file{dk: dk, g: g, wm: wm, path: p, id: id, offset: start, size: size, modTime: fi.ModTime()}
+	if why == whyReused {
+		for _, st := range r.pendingRecover {
+			if st.Offset > 0 && st.Prefix().Complete(r.e.cfg.FingerprintBytes) && st.Fingerprint != id.Fingerprint {
+				f.recover = &st
+				break
+			}
+		}
+	}
+	r.pendingRecover = nil
 	f.published.Store(start)
 	if r.spec.hasMult {
 		f.joiner = r.newJoiner()
@@ -330,13 +342,15 @@ func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now
 			r.watchDirs([]string{filepath.Dir(real)})
 		}
 	}
-	if size > start {
+	if size > start || f.recover != nil {
 		r.want(f)
 	} else {
 		r.watchIdle(f)
 	}
 	return f
 }
+
+const whyReused = "inode reused or file truncated while stopped"
 
 // startOffset applies the checkpoint, or the entry's start setting to a file without one.
 func (r *runner) startOffset(fh *os.File, id fileid.ID, p fileid.Prefix, dk devIno, size int64, initial bool) (int64, string) {
@@ -350,10 +364,11 @@ func (r *runner) startOffset(fh *os.File, id fileid.ID, p fileid.Prefix, dk devI
 		}
 		return 0, "checkpoint past the end: truncated while stopped"
 	}
-	if len(r.e.known[dk]) > 0 {
+	if old := r.e.takeKnown(dk); len(old) > 0 {
+		r.pendingRecover = old
 		// The inode held another content before: this is a truncated, rewritten or new
 		// file, not one that was there unread when the entry was applied.
-		return 0, "inode reused or file rewritten"
+		return 0, whyReused
 	}
 	if initial && r.spec.e.Start == entry.StartEnd {
 		return size, "start: end"
