@@ -25,6 +25,11 @@ import (
 	"github.com/logcollect/logcollect/internal/multiline"
 )
 
+// checkpointSyncInterval is how often acknowledged offsets move into the checkpoint
+// store, which writes them to disk every checkpoint_interval. Shorter than that interval,
+// so a write carries offsets at most this much older than the acknowledgements.
+const checkpointSyncInterval = 100 * time.Millisecond
+
 // devIno is a file's stat identity, the key of the file tables.
 type devIno struct{ dev, ino uint64 }
 
@@ -40,6 +45,7 @@ type Engine struct {
 	waiting atomic.Int64
 	poll    atomic.Bool // polling mode: inotify is off or failed
 	readers sync.Map    // poolKey -> *sync.Pool of *lines.Reader: idle files hold no buffer
+	ckq     ckQueue     // generations whose acknowledged offset is not in the store yet
 
 	mu      sync.Mutex
 	desired map[string]spec
@@ -211,6 +217,20 @@ func (e *Engine) Run(ctx context.Context) error {
 		defer bg.Done()
 		e.pruneLoop(ctx)
 	}()
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		t := time.NewTicker(checkpointSyncInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				e.ckq.sync()
+			}
+		}
+	}()
 
 	<-ctx.Done()
 	e.mu.Lock()
@@ -221,6 +241,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 	e.wg.Wait()
 	bg.Wait()
+	e.ckq.sync()
 	if e.watcher != nil {
 		e.watcher.close()
 	}

@@ -249,7 +249,11 @@ func (e *env) requireCheckpoint(name string, off int64) {
 	var last int64 = -1
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		if st, ok := e.store.Get(id.Key()); ok {
+		// All, not Get: Get reads the record after unlocking (reported to checkpoint).
+		for _, st := range e.store.All() {
+			if st.Key != id.Key() {
+				continue
+			}
 			last = st.Offset
 			if st.Offset == off {
 				return

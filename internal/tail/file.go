@@ -18,6 +18,12 @@ import (
 // to the copy that copytruncate made of it.
 type gen struct {
 	store *checkpoint.Store
+	q     *ckQueue
+
+	// off and dirty carry acknowledged offsets from the sink's goroutines to the
+	// checkpoint store in batches: an Ack costs two atomic operations, not a store update.
+	off   atomic.Int64
+	dirty atomic.Bool
 
 	mu      sync.Mutex
 	key     string
@@ -28,8 +34,23 @@ type gen struct {
 	retired bool
 }
 
-// advance writes the checkpoint; it runs under the watermark's lock, once per ack batch.
+// advance records the watermark's new offset; it runs under the watermark's lock, once
+// per acknowledgement, so it only queues the generation for the next checkpoint sync.
 func (g *gen) advance(off int64) {
+	g.off.Store(off)
+	if !g.dirty.Swap(true) {
+		g.q.push(g)
+	}
+}
+
+// sync writes the latest acknowledged offset into the store.
+func (g *gen) sync() {
+	g.dirty.Store(false)
+	off := g.off.Load()
+	g.set(off)
+}
+
+func (g *gen) set(off int64) {
 	g.mu.Lock()
 	if g.retired {
 		g.mu.Unlock()
@@ -38,6 +59,30 @@ func (g *gen) advance(off int64) {
 	st := g.stateLocked(off)
 	g.mu.Unlock()
 	g.store.Set(st)
+}
+
+// ckQueue holds the generations whose offset moved since the last sync.
+type ckQueue struct {
+	mu   sync.Mutex
+	gens []*gen
+}
+
+func (q *ckQueue) push(g *gen) {
+	q.mu.Lock()
+	q.gens = append(q.gens, g)
+	q.mu.Unlock()
+}
+
+// sync moves every queued offset into the store; the engine calls it every
+// checkpointSyncInterval and once more after the last acknowledgement it waits for.
+func (q *ckQueue) sync() {
+	q.mu.Lock()
+	gens := q.gens
+	q.gens = nil
+	q.mu.Unlock()
+	for _, g := range gens {
+		g.sync()
+	}
 }
 
 func (g *gen) stateLocked(off int64) checkpoint.State {
@@ -97,12 +142,13 @@ func (g *gen) retire() {
 }
 
 // touch rewrites the checkpoint with a fresh time, so a present file is never pruned.
-func (g *gen) touch(off int64) { g.advance(off) }
+func (g *gen) touch(off int64) { g.set(off) }
 
-func newGen(store *checkpoint.Store, id fileid.ID, p fileid.Prefix, path string, size, start int64) (*gen, *checkpoint.Watermark) {
-	g := &gen{store: store, key: id.Key(), path: path, fileID: id.String(), prefix: p, size: size}
+func newGen(store *checkpoint.Store, q *ckQueue, id fileid.ID, p fileid.Prefix, path string, size, start int64) (*gen, *checkpoint.Watermark) {
+	g := &gen{store: store, q: q, key: id.Key(), path: path, fileID: id.String(), prefix: p, size: size}
+	g.off.Store(start)
 	wm := checkpoint.NewWatermark(start, g.advance)
-	g.advance(start)
+	g.set(start)
 	return g, wm
 }
 

@@ -164,7 +164,8 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		// Truncated by copytruncate while the agent was down: the lines between the
 		// checkpoint and the truncation are in the copy, if it is still beside the file.
 		f.recover = nil
-		g0 := &gen{store: e.deps.Store, key: st.Key, path: st.Path, prefix: st.Prefix(), size: st.Size}
+		g0 := &gen{store: e.deps.Store, q: &e.ckq, key: st.Key, path: st.Path, prefix: st.Prefix(), size: st.Size}
+		g0.off.Store(st.Offset)
 		wm0 := checkpoint.NewWatermark(st.Offset, g0.advance)
 		if r.readCopy(ctx, f, st.Fingerprint, st.Offset, g0, wm0) {
 			e.m.rotations.Inc()
@@ -479,7 +480,7 @@ func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size i
 	if f.joiner != nil {
 		f.joiner = r.newJoiner()
 	}
-	g, wm := newGen(e.deps.Store, id, p, f.path, size, 0)
+	g, wm := newGen(e.deps.Store, &e.ckq, id, p, f.path, size, 0)
 	f.setGen(g, wm)
 	f.published.Store(0)
 }

@@ -307,7 +307,7 @@ func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now
 	start, why := r.startOffset(fh, id, prefix, dk, size, initial)
 	_ = fh.Close()
 	r.e.clearError(p)
-	g, wm := newGen(r.e.deps.Store, id, prefix, p, size, start)
+	g, wm := newGen(r.e.deps.Store, &r.e.ckq, id, prefix, p, size, start)
 	f := &file{dk: dk, g: g, wm: wm, path: p, id: id, offset: start, size: size, modTime: fi.ModTime()}
 	if why == whyReused {
 		for _, st := range r.pendingRecover {
@@ -550,6 +550,7 @@ func (r *runner) shutdown() {
 		r.e.log.Warn("stopped before every in-flight event was acknowledged; they are read again after restart",
 			"entry", r.spec.e.Path, "files", unacked, "shutdown_timeout", r.e.cfg.ShutdownTimeout)
 	}
+	r.e.ckq.sync() // what was acknowledged reaches the store before the files are let go
 	for _, f := range r.files {
 		r.e.release(f.dk, r)
 	}
