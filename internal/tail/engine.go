@@ -7,6 +7,18 @@
 // rescans, opening and closing); one harvester goroutine per open file reads and
 // publishes. The engine owns what entries share: the descriptor budget, file ownership
 // (a file matched by two entries is read once), the inotify watcher and the metrics.
+//
+// Known limits, by design or not yet handled:
+//   - A truncation is seen when the size drops below the read offset or the first bytes
+//     change; a file truncated and rewritten with the same first 1 KiB and past the old
+//     offset within one poll (500 ms while it grows) is not seen as truncated.
+//   - copytruncate: the copy is found by fingerprint beside the file. Two copytruncates
+//     of one file within one poll leave the generation between them unread (it is in the
+//     newer copy, whose fingerprint is not known).
+//   - A file renamed out of the entry's glob is read to its end and closed after
+//     close_inactive; if the agent is down meanwhile, what it gained after the checkpoint
+//     is not read (its new name is not matched).
+//   - Files shorter than the fingerprint (1 KiB) identify by device+inode and a prefix hash.
 package tail
 
 import (

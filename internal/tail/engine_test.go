@@ -367,3 +367,19 @@ func TestCopyTruncateWhileStoppedReadsTheCopyAtStart(t *testing.T) {
 	want := append(splitLines(numbered("a", 11, 20)), splitLines(numbered("b", 1, 3))...)
 	requireLines(t, got[11:], want...)
 }
+
+func TestRemovedFileClosedAfterCloseRemovedAfterWhenOutputIsDown(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.CloseRemovedAfter = 300 * time.Millisecond
+	e.cfg.ScanInterval = 50 * time.Millisecond
+	e.cfg.BatchEvents = 2
+	e.sink.block = true
+	e.write("a.log", numbered("x", 1, 10))
+	e.start(ent(e.path("a.log")))
+	eventually(t, "file open", func() bool { return value(t, e.eng.m.filesOpen) == 1 })
+	e.remove("a.log")
+	eventually(t, "file closed although the output is down", func() bool { return value(t, e.eng.m.filesOpen) == 0 })
+	if n := value(t, e.eng.m.unreadBytes); n <= 0 {
+		t.Fatalf("unread bytes counted: %v", n)
+	}
+}

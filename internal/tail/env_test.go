@@ -38,12 +38,17 @@ type fakeSink struct {
 	recs   []rec
 	notify chan struct{}
 	hold   bool             // keep acks back (output down)
+	block  bool             // Publish blocks until its context ends (output down, full)
 	held   []pipeline.Event // events not acked while hold is set
 }
 
 func newFakeSink() *fakeSink { return &fakeSink{notify: make(chan struct{}, 1)} }
 
 func (s *fakeSink) Publish(ctx context.Context, batch []pipeline.Event) error {
+	if s.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	s.mu.Lock()
 	for _, ev := range batch {
 		s.recs = append(s.recs, rec{Path: ev.Path, Line: string(ev.Line), Offset: ev.Offset, End: ev.End,
