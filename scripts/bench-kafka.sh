@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Kafka output benchmark, called by scripts/bench.sh (`make bench`): the agent's Kafka sink
+# (internal/kafkaout, driven by cmd/benchkafka) against kcat -P -l producing the same file
+# to the same broker with the same topic settings, acks=all, for each compression codec.
+# Prints a Markdown table: lines/s, MB/s, CPU µs per line and peak RSS of each producer
+# process, the topic's size in Kafka, and the sink relative to plain kcat.
+#
+# Needs the real Kafka (scripts/services.sh up kafka) and kcat. Knobs (environment):
+#   KAFKA_BENCH_LINES   lines of ~120 bytes to generate (default 2000000)
+#   KAFKA_BENCH_CODECS  codecs (default none,gzip,snappy,lz4,zstd)
+#   KAFKA_BENCH_REPEAT  runs per producer and codec, median reported (default 3)
+#   KAFKA_BENCH_BROKERS brokers (default 127.0.0.1:9092)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+brokers=${KAFKA_BENCH_BROKERS:-127.0.0.1:9092}
+command -v kcat >/dev/null || { echo "bench-kafka.sh: kcat is not installed (scripts/services.sh up kafka installs it)" >&2; exit 1; }
+kcat -b "$brokers" -L -m 5 >/dev/null 2>&1 || { echo "bench-kafka.sh: Kafka is not reachable at $brokers (scripts/services.sh up kafka)" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/benchkafka" ./cmd/benchkafka
+"$work/benchkafka" -brokers "$brokers" -file "$work/bench.log" \
+	-lines "${KAFKA_BENCH_LINES:-2000000}" \
+	-codecs "${KAFKA_BENCH_CODECS:-none,gzip,snappy,lz4,zstd}" \
+	-repeat "${KAFKA_BENCH_REPEAT:-3}"
+echo
+echo "CPU µs/line and peak RSS are getrusage of the producer process alone (the broker runs on the same cores)."
+echo "'kcat, key + 5 headers' ships the sink's key and same-size static headers: the same bytes per record."
