@@ -111,6 +111,7 @@ type Sink struct {
 	prodCtx    context.Context
 	prodCancel context.CancelFunc
 
+	pool     sync.Pool // *batchBuf
 	closed   atomic.Bool
 	inflight atomic.Int64
 	// drained gets a signal when the last in-flight record finishes after Close began.
@@ -238,8 +239,8 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	b := newBatchBuilder(batch)
-	metas := make([]recMeta, len(batch))
+	b := s.getBatch(batch)
+	defer s.done(b) // Publish's hold on the batch
 	now := time.Now()
 	handed := now.UnixNano()
 	var ts *topicState
@@ -263,18 +264,20 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 		if err != nil {
 			return err
 		}
-		m := &metas[i]
-		*m = recMeta{s: s, ts: ts, ack: ev.Ack, off: ev.Offset, end: ev.End, cost: taken, handed: handed}
+		m := &b.metas[i]
+		m.s, m.b, m.ts, m.ack, m.off, m.end, m.cost, m.handed = s, b, ts, ev.Ack, ev.Offset, ev.End, taken, handed
 		s.inflight.Add(1)
-		s.client.Produce(s.prodCtx, rec, m.promise)
+		b.pending.Add(1)
+		s.client.Produce(s.prodCtx, rec, m.fn)
 	}
 	return nil
 }
 
-// recMeta is what the promise needs to finish one record. m.promise is a method value:
-// one small allocation per record, shared with the batch's slice.
+// recMeta is what the promise needs to finish one record.
 type recMeta struct {
+	fn       func(*kgo.Record, error) // m.promise, bound once per pooled slot
 	s        *Sink
+	b        *batchBuf
 	ts       *topicState
 	ack      pipeline.Acker
 	off, end int64
@@ -283,15 +286,17 @@ type recMeta struct {
 }
 
 func (m *recMeta) promise(r *kgo.Record, err error) {
-	s := m.s
+	s, b, cost := m.s, m.b, m.cost
 	defer func() {
-		s.budget.release(m.cost)
+		// m belongs to the batch: nothing may touch it once the batch is recycled.
+		s.budget.release(cost)
 		if s.inflight.Add(-1) == 0 && s.closed.Load() {
 			select {
 			case s.drained <- struct{}{}:
 			default:
 			}
 		}
+		s.done(b)
 	}()
 	if err == nil {
 		if s.acked.Add(1)%latencySampleEvery == 0 {

@@ -2,6 +2,7 @@ package kafkaout
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -33,13 +34,19 @@ const (
 	headerOverhead = 40
 )
 
-// batchBuilder turns a batch of events into records with few allocations: one slice of
-// records, one of headers and one scratch buffer per batch, and byte slices for host, path,
-// file id and key shared by consecutive events of the same file. franz-go only reads them.
-type batchBuilder struct {
+// batchBuf turns a batch of events into records with few allocations: one slice of
+// records, one of headers, one scratch buffer and one of promise state per batch, and byte
+// slices for host, path, file id and key shared by consecutive events of the same file
+// (franz-go only reads them). Once every record of the batch is finished, the slices go
+// back to the sink's pool: at hundreds of thousands of lines a second, allocating them
+// anew was a large part of the garbage collector's work.
+type batchBuf struct {
 	recs    []kgo.Record
 	hdrs    []kgo.RecordHeader
 	scratch []byte
+	metas   []recMeta
+	// pending counts records not yet finished, plus one held by Publish while it runs.
+	pending atomic.Int32
 
 	lastHost, lastPath, lastFileID string
 	host, path, fileID, key        []byte
@@ -48,20 +55,55 @@ type batchBuilder struct {
 	ts       []byte
 }
 
-func newBatchBuilder(batch []pipeline.Event) *batchBuilder {
+// getBatch takes a batchBuf from the pool, sized for batch.
+func (s *Sink) getBatch(batch []pipeline.Event) *batchBuf {
+	n := len(batch)
 	nh := 0
 	for i := range batch {
 		nh += fixedHeaders + len(batch[i].Fields)
 	}
-	return &batchBuilder{
-		recs:    make([]kgo.Record, len(batch)),
-		hdrs:    make([]kgo.RecordHeader, 0, nh),
-		scratch: make([]byte, 0, len(batch)*scratchPerEvent),
+	b, _ := s.pool.Get().(*batchBuf)
+	if b == nil {
+		b = &batchBuf{}
 	}
+	if cap(b.recs) < n {
+		b.recs = make([]kgo.Record, n)
+		b.metas = make([]recMeta, n)
+		for i := range b.metas {
+			b.metas[i].fn = b.metas[i].promise // one closure per slot, reused
+		}
+	}
+	b.recs, b.metas = b.recs[:n], b.metas[:n]
+	if cap(b.hdrs) < nh {
+		b.hdrs = make([]kgo.RecordHeader, 0, nh)
+	}
+	if cap(b.scratch) < n*scratchPerEvent {
+		b.scratch = make([]byte, 0, n*scratchPerEvent)
+	}
+	b.hdrs, b.scratch = b.hdrs[:0], b.scratch[:0]
+	b.pending.Store(1)
+	return b
+}
+
+// done finishes one pending record (or Publish's hold) and recycles the batch after the last.
+func (s *Sink) done(b *batchBuf) {
+	if b.pending.Add(-1) != 0 {
+		return
+	}
+	// Drop every reference to line bytes and events before pooling.
+	clear(b.recs)
+	clear(b.hdrs)
+	for i := range b.metas {
+		b.metas[i] = recMeta{fn: b.metas[i].fn}
+	}
+	b.lastHost, b.lastPath, b.lastFileID = "", "", ""
+	b.host, b.path, b.fileID, b.key, b.ts = nil, nil, nil, nil, nil
+	b.lastTime = time.Time{}
+	s.pool.Put(b)
 }
 
 // build fills record i from ev and returns it with its cost for the byte budget.
-func (b *batchBuilder) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
+func (b *batchBuf) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
 	if ev.Host != b.lastHost || ev.Path != b.lastPath || b.key == nil {
 		b.lastHost, b.lastPath = ev.Host, ev.Path
 		b.host = []byte(ev.Host)
