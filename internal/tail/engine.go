@@ -357,14 +357,15 @@ func (e *Engine) kickAll() {
 	}
 }
 
-// reportError logs a file problem once per path and reason, and counts every occurrence.
+// reportError logs and counts a file problem once per path and reason: a rescan meeting
+// the same unreadable file every few seconds neither floods the log nor the counter.
 func (e *Engine) reportError(path, reason string, err error) {
-	e.m.readErrors.WithLabelValues(reason).Inc()
 	e.mu.Lock()
 	seen := e.errSeen[path] == reason
 	e.errSeen[path] = reason
 	e.mu.Unlock()
 	if !seen {
+		e.m.readErrors.WithLabelValues(reason).Inc()
 		e.log.Warn("cannot read file; other files carry on", "path", path, "reason", reason, "err", err)
 	}
 }

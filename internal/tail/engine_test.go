@@ -383,3 +383,45 @@ func TestRemovedFileClosedAfterCloseRemovedAfterWhenOutputIsDown(t *testing.T) {
 		t.Fatalf("unread bytes counted: %v", n)
 	}
 }
+
+func TestMetricsAreRegistered(t *testing.T) {
+	e := newEnv(t)
+	e.write("a.log", "0123456789\nx\n")
+	e.start(ent(e.path("a.log"), func(en *entry.Entry) { en.MaxLineBytes = 4 }))
+	e.sink.waitN(t, 2)
+	// Errors are counted once per path and reason, however many rescans meet them.
+	if err := os.Mkdir(e.path("d.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.eng.Update([]entry.Entry{ent(e.path("a.log"), func(en *entry.Entry) { en.MaxLineBytes = 4 }), ent(e.path("d.log"))}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "directory reported", func() bool { return value(t, e.eng.m.readErrors.WithLabelValues("directory")) == 1 })
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	for _, want := range []string{"logcollect_tail_lines_total", "logcollect_tail_bytes_total",
+		"logcollect_tail_files_open", "logcollect_tail_lag_bytes", "logcollect_tail_truncated_lines_total",
+		"logcollect_tail_rotations_total", "logcollect_tail_read_errors_total",
+		"logcollect_tail_removed_unread_bytes_total", "logcollect_tail_scans_total"} {
+		if !names[want] {
+			t.Errorf("metric %s not gathered (have %v)", want, names)
+		}
+	}
+	if v := value(t, e.eng.m.truncated); v != 1 {
+		t.Errorf("truncated lines = %v, want 1", v)
+	}
+	if v := value(t, e.eng.m.lines.WithLabelValues(e.path("a.log"))); v != 2 {
+		t.Errorf("lines = %v, want 2", v)
+	}
+	scans := value(t, e.eng.m.scans)
+	eventually(t, "more rescans", func() bool { return value(t, e.eng.m.scans) >= scans+4 })
+	if v := value(t, e.eng.m.readErrors.WithLabelValues("directory")); v != 1 {
+		t.Errorf("directory errors = %v, want 1", v)
+	}
+}

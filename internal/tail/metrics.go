@@ -12,6 +12,7 @@ type metrics struct {
 	rotations   prometheus.Counter
 	readErrors  *prometheus.CounterVec
 	unreadBytes prometheus.Counter
+	scans       prometheus.Counter
 	lagDesc     *prometheus.Desc
 	engine      *Engine
 }
@@ -46,6 +47,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) (*metrics, error) {
 			Name: "logcollect_tail_removed_unread_bytes_total",
 			Help: "Bytes of removed files left unread when close_removed_after forced them closed.",
 		}),
+		scans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logcollect_tail_scans_total",
+			Help: "Glob rescans of the entries (periodic, after directory events, or kicked).",
+		}),
 		lagDesc: prometheus.NewDesc("logcollect_tail_lag_bytes",
 			"Bytes of a file not yet acknowledged by the output (size - checkpoint).",
 			[]string{"path"}, nil),
@@ -55,7 +60,7 @@ func newMetrics(reg prometheus.Registerer, e *Engine) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.lines, m.bytes, m.filesOpen, m.truncated,
-		m.rotations, m.readErrors, m.unreadBytes, lagCollector{m}} {
+		m.rotations, m.readErrors, m.unreadBytes, m.scans, lagCollector{m}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

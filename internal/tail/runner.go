@@ -189,6 +189,7 @@ func (r *runner) changed(f *file) {
 func (r *runner) scan() {
 	initial := !r.scanned
 	r.scanned = true
+	r.e.m.scans.Inc()
 	paths, dirs := r.spec.pat.expand()
 	r.watchDirs(dirs)
 	now := time.Now()
