@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -514,6 +515,25 @@ func (s *Sink) Health() Health {
 	h.InflightRecords = s.inflight.Load()
 	h.InflightBytes = s.budget.inUse()
 	return h
+}
+
+// Check is the /healthz check (httpapi.Check): nil while Kafka acknowledges and no topic
+// fails, else an error saying what is wrong.
+func (s *Sink) Check() error {
+	h := s.Health()
+	if h.Status == StatusOK {
+		return nil
+	}
+	msg := h.Reason
+	topics := make([]string, 0, len(h.TopicErrors))
+	for t := range h.TopicErrors {
+		topics = append(topics, t)
+	}
+	slices.Sort(topics)
+	for _, t := range topics {
+		msg += fmt.Sprintf("; topic %s: %s", t, h.TopicErrors[t])
+	}
+	return fmt.Errorf("kafka %s since %s: %s", h.Status, h.Since.UTC().Format(time.RFC3339), msg)
 }
 
 // Close flushes every record already handed to the producer, waiting until ctx ends

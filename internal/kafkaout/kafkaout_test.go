@@ -291,7 +291,7 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 			t.Fatalf("event at %d never acknowledged", ev.Offset)
 		}
 	}
-	eventually(t, 5*time.Second, "healthy again", func() bool { return s.Health().Status == StatusOK })
+	eventually(t, 5*time.Second, "healthy again", func() bool { return s.Health().Status == StatusOK && s.Check() == nil })
 
 	got := consumeAll(t, c.ListenAddrs(), "app_log", total+10, 20*time.Second)
 	seen := map[string]int{}
@@ -427,6 +427,9 @@ func TestMissingTopicDoesNotBlockOthers(t *testing.T) {
 		h := s.Health()
 		return h.Status == StatusDegraded && h.TopicErrors["missing"] != "" && h.TopicErrors["good"] == ""
 	})
+	if err := s.Check(); err == nil || !strings.Contains(err.Error(), `topic missing: unknown_topic`) {
+		t.Errorf("Check() = %v, want it to name the missing topic", err)
+	}
 }
 
 func TestCloseFlushesEverything(t *testing.T) {
