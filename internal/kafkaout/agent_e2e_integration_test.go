@@ -1,0 +1,465 @@
+//go:build integration
+
+package kafkaout
+
+// End-to-end tests through the real `logcollect agent` binary with agent.output: kafka
+// and the real Kafka: the INI example, SIGKILL during a long run, and a broker outage.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/testenv"
+)
+
+type agentProc struct {
+	cmd    *exec.Cmd
+	stderr string
+	done   chan error
+}
+
+// startAgent runs `logcollect agent -config cfg` in dir with extra environment.
+func startAgent(t *testing.T, dir, cfg string, env ...string) *agentProc {
+	t.Helper()
+	bin := testenv.Binary(t)
+	cmd := exec.Command(bin, "agent", "-config", cfg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	errPath := filepath.Join(dir, fmt.Sprintf("agent-%d.stderr", time.Now().UnixNano()))
+	f, err := os.Create(errPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = f
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	_ = f.Close()
+	p := &agentProc{cmd: cmd, stderr: errPath, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+func (p *agentProc) log() string {
+	b, _ := os.ReadFile(p.stderr)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *agentProc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("agent exited with %v after SIGTERM; log:\n%s", err, p.log())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("agent did not exit within 30s of SIGTERM; log:\n%s", p.log())
+	}
+}
+
+func (p *agentProc) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	err := <-p.done
+	p.done <- err
+}
+
+// rssBytes reads VmRSS of a running process.
+func rssBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+func endOffsetsTotal(t *testing.T, adm *kadm.Client, topic string) int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return -1
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			total += o.Offset
+		}
+	})
+	return total
+}
+
+// lineCounter consumes a topic in the background and counts distinct source offsets.
+type lineCounter struct {
+	mu      sync.Mutex
+	seen    map[string]int // offset header → copies
+	records int
+	values  map[string]bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+func countLines(t *testing.T, brokers []string, topic string, keepValues bool) *lineCounter {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	lc := &lineCounter{seen: map[string]int{}, values: map[string]bool{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(lc.done)
+		defer cl.Close()
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			lc.mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) {
+				lc.records++
+				for _, h := range r.Headers {
+					if h.Key == hdrOffset {
+						lc.seen[string(h.Value)]++
+					}
+				}
+				if keepValues {
+					lc.values[string(r.Value)] = true
+				}
+			})
+			lc.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-lc.done })
+	return lc
+}
+
+func (lc *lineCounter) distinct() int {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return len(lc.seen)
+}
+
+func (lc *lineCounter) duplicates() int {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.records - len(lc.seen)
+}
+
+func (lc *lineCounter) hasValue(v string) bool {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.values[v]
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func appendLines(t *testing.T, path string, from, n int, pad string) {
+	t.Helper()
+	if err := writeLines(path, from, n, pad); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeLines appends lines "line <i> <pad>"; safe to call from any goroutine.
+func writeLines(path string, from, n int, pad string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for i := from; i < from+n; i++ {
+		fmt.Fprintf(w, "line %09d %s\n", i, pad)
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// The original course project's INI file ships the file's new lines to the topic.
+func TestIntegrationAgentINIExample(t *testing.T) {
+	brokers := testenv.KafkaBrokers(t)
+	dir := t.TempDir()
+	topic := fmt.Sprintf("ini_example_%d", time.Now().UnixNano()) // created by the broker on first use
+	logPath := filepath.Join(dir, "app.log")
+	appendLines(t, logPath, 0, 100, "old, written before the agent started: not shipped")
+	ini := fmt.Sprintf("[kafka]\naddress = %s\ntopic = %s\nchan_size = 100000\n\n[collect]\nlogfile_path = ./app.log\n", brokers[0], topic)
+	if err := os.WriteFile(filepath.Join(dir, "config.ini"), []byte(ini), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lc := countLines(t, brokers, topic, true)
+	p := startAgent(t, dir, "config.ini", "LOGCOLLECT_HTTP_LISTEN="+freePort(t))
+
+	// The agent starts new files at their end: write a probe line until one arrives, so
+	// the test knows the agent follows the file.
+	deadline := time.Now().Add(60 * time.Second)
+	next := 1000
+	for lc.distinct() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no line reached topic %s within 60s; agent log:\n%s", topic, p.log())
+		}
+		appendLines(t, logPath, next, 1, "probe")
+		next++
+		time.Sleep(200 * time.Millisecond) // pacing the probes, not synchronisation
+	}
+	const n = 5000
+	appendLines(t, logPath, 10000, n, "new")
+	eventually(t, 60*time.Second, "the new lines in Kafka", func() bool {
+		return lc.hasValue(fmt.Sprintf("line %09d new", 10000+n-1))
+	})
+	for i := 10000; i < 10000+n; i++ {
+		if v := fmt.Sprintf("line %09d new", i); !lc.hasValue(v) {
+			t.Fatalf("%q missing from Kafka", v)
+		}
+	}
+	if lc.hasValue(fmt.Sprintf("line %09d old, written before the agent started: not shipped", 0)) {
+		t.Errorf("a line written before the agent started was shipped (start: end expected)")
+	}
+	p.stop(t)
+}
+
+func e2eYAML(brokers []string, dataDir, logPath, topic, listen string) string {
+	return fmt.Sprintf(`agent:
+  id: e2e-agent
+  data_dir: %s
+  output: kafka
+  collect:
+    - {path: %s, topic: %s, start: beginning}
+kafka:
+  brokers: [%s]
+etcd:
+  endpoints: []
+http:
+  listen: %s
+log:
+  level: info
+`, dataDir, logPath, topic, strings.Join(brokers, ", "), listen)
+}
+
+// SIGKILL five times during a 1,000,000-line run: every line arrives; duplicates reported.
+func TestIntegrationAgentSIGKILL(t *testing.T) {
+	brokers := testenv.KafkaBrokers(t)
+	dir := t.TempDir()
+	topic := createTopic(t, brokers, "e2e-sigkill", 3, nil)
+	logPath := filepath.Join(dir, "big.log")
+	cfgPath := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(cfgPath, []byte(e2eYAML(brokers, filepath.Join(dir, "data"), logPath, topic, "127.0.0.1:0")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const total, kills = 1_000_000, 5
+	pad := strings.Repeat("x", 100) // ~120-byte lines
+
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+
+	// The writer appends while the agent runs and is killed.
+	writerDone := make(chan error, 1)
+	appendLines(t, logPath, 0, 1000, pad)
+	go func() {
+		for i := 1000; i < total; i += 9000 {
+			if err := writeLines(logPath, i, min(9000, total-i), pad); err != nil {
+				writerDone <- err
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // a steady writer, not synchronisation
+		}
+		writerDone <- nil
+	}()
+
+	p := startAgent(t, dir, cfgPath)
+	start := time.Now()
+	for k := 1; k <= kills; k++ {
+		want := int64(k * total / (kills + 1))
+		eventually(t, 120*time.Second, fmt.Sprintf("%d records before kill %d", want, k), func() bool {
+			return endOffsetsTotal(t, adm, topic) >= want
+		})
+		p.kill(t)
+		p = startAgent(t, dir, cfgPath)
+	}
+	if err := <-writerDone; err != nil {
+		t.Fatal(err)
+	}
+	lc := countLines(t, brokers, topic, false)
+	eventually(t, 180*time.Second, "every line in Kafka", func() bool { return lc.distinct() >= total })
+	elapsed := time.Since(start)
+	p.stop(t)
+	if d := lc.distinct(); d != total {
+		t.Fatalf("%d distinct lines in Kafka, want %d", d, total)
+	}
+	t.Logf("SIGKILL x%d during %d lines: all arrived in %s, %d duplicates (%.3f%%)",
+		kills, total, elapsed.Round(time.Millisecond), lc.duplicates(), 100*float64(lc.duplicates())/total)
+}
+
+// The broker is stopped for 30 s while lines are written at a high rate, then started:
+// every line arrives, the agent's RSS stays under 150 MiB, /healthz reports degraded.
+// It stops the shared broker with scripts/services.sh and always starts it again.
+func TestIntegrationAgentBrokerOutage(t *testing.T) {
+	brokers := testenv.KafkaBrokers(t)
+	root := testenv.RepoRoot(t)
+	services := func(action string) error {
+		cmd := exec.Command(filepath.Join(root, "scripts", "services.sh"), action, "kafka")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("services.sh %s kafka: %w\n%s", action, err, out)
+		}
+		return nil
+	}
+	t.Cleanup(func() {
+		if err := services("up"); err != nil {
+			t.Errorf("Kafka left stopped: %v", err)
+		}
+	})
+
+	dir := t.TempDir()
+	topic := createTopic(t, brokers, "e2e-outage", 3, nil)
+	logPath := filepath.Join(dir, "busy.log")
+	listen := freePort(t)
+	cfgPath := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(cfgPath, []byte(e2eYAML(brokers, filepath.Join(dir, "data"), logPath, topic, listen)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, logPath, 0, 1, "first")
+	p := startAgent(t, dir, cfgPath)
+
+	// Writer: 20,000 lines/s of ~120 bytes until stopped.
+	pad := strings.Repeat("y", 100)
+	stopWriter := make(chan struct{})
+	written := make(chan int, 1)
+	writeErr := make(chan error, 1)
+	go func() {
+		n := 1
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopWriter:
+				written <- n
+				return
+			case <-tick.C:
+				if err := writeLines(logPath, n, 1000, pad); err != nil {
+					writeErr <- err
+					written <- n
+					return
+				}
+				n += 1000
+			}
+		}
+	}()
+	// RSS sampler.
+	var maxRSS int64
+	var rssMu sync.Mutex
+	stopRSS := make(chan struct{})
+	rssDone := make(chan struct{})
+	go func() {
+		defer close(rssDone)
+		for {
+			select {
+			case <-stopRSS:
+				return
+			case <-time.After(100 * time.Millisecond):
+				r := rssBytes(p.cmd.Process.Pid)
+				rssMu.Lock()
+				maxRSS = max(maxRSS, r)
+				rssMu.Unlock()
+			}
+		}
+	}()
+
+	healthz := func() (int, string) {
+		resp, err := http.Get("http://" + listen + "/healthz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b := make([]byte, 2000)
+		n, _ := resp.Body.Read(b)
+		return resp.StatusCode, string(b[:n])
+	}
+
+	time.Sleep(5 * time.Second) // run at full rate before the outage (a phase of the scenario)
+	if err := services("down"); err != nil {
+		t.Fatal(err)
+	}
+	outageStart := time.Now()
+	sawDegraded := false
+	for time.Since(outageStart) < 30*time.Second {
+		if code, body := healthz(); code == http.StatusServiceUnavailable && strings.Contains(body, "degraded") {
+			sawDegraded = true
+		}
+		time.Sleep(500 * time.Millisecond) // polling /healthz through the outage
+	}
+	if err := services("up"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second) // writing on after the broker is back (a phase of the scenario)
+	close(stopWriter)
+	total := <-written
+	select {
+	case err := <-writeErr:
+		t.Fatal(err)
+	default:
+	}
+
+	lc := countLines(t, brokers, topic, false)
+	eventually(t, 180*time.Second, "every line in Kafka", func() bool { return lc.distinct() >= total })
+	close(stopRSS)
+	<-rssDone
+	p.stop(t)
+	if d := lc.distinct(); d != total {
+		t.Fatalf("%d distinct lines in Kafka, want %d", d, total)
+	}
+	t.Logf("broker outage 30s: %d lines written, all arrived, %d duplicates, agent peak RSS %.1f MiB",
+		total, lc.duplicates(), float64(maxRSS)/(1<<20))
+	if maxRSS >= 150<<20 {
+		t.Errorf("agent RSS peaked at %.1f MiB, want < 150 MiB", float64(maxRSS)/(1<<20))
+	}
+	if !sawDegraded {
+		t.Errorf("/healthz never reported degraded during the 30s outage")
+	}
+}
