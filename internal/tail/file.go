@@ -63,8 +63,9 @@ func (g *gen) set(off int64) {
 
 // ckQueue holds the generations whose offset moved since the last sync.
 type ckQueue struct {
-	mu   sync.Mutex
-	gens []*gen
+	syncMu sync.Mutex // one sync at a time: a sync returns only when the store has everything queued before it
+	mu     sync.Mutex
+	gens   []*gen
 }
 
 func (q *ckQueue) push(g *gen) {
@@ -76,6 +77,8 @@ func (q *ckQueue) push(g *gen) {
 // sync moves every queued offset into the store; the engine calls it every
 // checkpointSyncInterval and once more after the last acknowledgement it waits for.
 func (q *ckQueue) sync() {
+	q.syncMu.Lock()
+	defer q.syncMu.Unlock()
 	q.mu.Lock()
 	gens := q.gens
 	q.gens = nil
