@@ -435,6 +435,9 @@ func (s *Sink) Run(ctx context.Context) error {
 }
 
 func (s *Sink) check(ctx context.Context) {
+	if s.closed.Load() {
+		return // shutting down: a failed ping now would only be noise
+	}
 	now := time.Now()
 	inflight := s.inflight.Load()
 	if acked := s.acked.Load(); acked != s.lastAcked || s.wasIdle {
