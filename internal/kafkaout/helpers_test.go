@@ -104,7 +104,7 @@ func newTestSink(t *testing.T, cfg config.Kafka, opts ...Option) *Sink {
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
-		cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
 		defer ccancel()
 		_ = s.Close(cctx)
 	})
