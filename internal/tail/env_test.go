@@ -3,6 +3,7 @@ package tail
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,7 +156,11 @@ func (e *env) start(entries ...entry.Entry) {
 	}
 	e.store = st
 	e.reg = prometheus.NewRegistry()
-	eng, err := New(e.cfg, Deps{Sink: e.sink, Store: st, Registerer: e.reg})
+	var logger *slog.Logger
+	if os.Getenv("TAIL_TEST_DEBUG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	eng, err := New(e.cfg, Deps{Sink: e.sink, Store: st, Registerer: e.reg, Logger: logger})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -50,15 +50,14 @@ func (g *gen) sync() {
 	g.set(off)
 }
 
+// set writes the state. The store is updated under g.mu so that a set and a rekey of
+// the same generation reach the store in the order they took the lock.
 func (g *gen) set(off int64) {
 	g.mu.Lock()
-	if g.retired {
-		g.mu.Unlock()
-		return
+	defer g.mu.Unlock()
+	if !g.retired {
+		g.store.Set(g.stateLocked(off))
 	}
-	st := g.stateLocked(off)
-	g.mu.Unlock()
-	g.store.Set(st)
 }
 
 // ckQueue holds the generations whose offset moved since the last sync.
@@ -124,24 +123,24 @@ func (g *gen) setSize(n int64) {
 // checkpoint.Store.Lookup needs to trust the checkpoint after a restart.
 func (g *gen) rekey(id fileid.ID, p fileid.Prefix, path string, off int64) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	old := g.key
 	g.key, g.prefix, g.fileID = id.Key(), p, id.String()
 	g.path = path
-	st := g.stateLocked(off)
-	g.mu.Unlock()
-	if old != st.Key {
+	if old != g.key {
 		g.store.Delete(old)
 	}
-	g.store.Set(st)
+	if !g.retired {
+		g.store.Set(g.stateLocked(max(off, g.off.Load())))
+	}
 }
 
 // retire stops the generation writing its checkpoint and deletes it.
 func (g *gen) retire() {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.retired = true
-	key := g.key
-	g.mu.Unlock()
-	g.store.Delete(key)
+	g.store.Delete(g.key)
 }
 
 // touch rewrites the checkpoint with a fresh time, so a present file is never pruned.

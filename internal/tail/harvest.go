@@ -175,12 +175,7 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 	}
 	// Changed while closed? A smaller size is a truncation; other first bytes mean the
 	// content was replaced (truncated and written past the old size).
-	replaced := fi.Size() < f.offset
-	if !replaced && f.id.Fingerprint != "" {
-		fp, err := fileid.Fingerprint(fh, e.cfg.FingerprintBytes)
-		replaced = err == nil && fp != f.id.Fingerprint
-	}
-	if replaced {
+	if g0, _ := f.current(); fi.Size() < f.offset || !prefixMatches(fh, g0) {
 		r.newGeneration(ctx, fh, f, fi.Size())
 	}
 	if _, err := fh.Seek(f.offset, io.SeekStart); err != nil {
@@ -237,6 +232,21 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		b = r.newBatch(f.path, f.id.String(), wm)
 		return true
 	}
+	// coverPrefix keeps a short file's checkpoint prefix covering what was read: the
+	// checkpoint's prefix must cover what it acknowledges (checkpoint.Store.Lookup trusts
+	// no more after a restart), so it is extended before lines are published; the key
+	// becomes the full one once the fingerprint is complete.
+	coverPrefix := func() {
+		if f.id.Fingerprint != "" || f.offset <= int64(g.prefixLen()) {
+			return
+		}
+		if p, err := fileid.ReadPrefix(fh, e.cfg.FingerprintBytes); err == nil && p.Len > g.prefixLen() {
+			if p.Complete(e.cfg.FingerprintBytes) {
+				f.id.Fingerprint = p.Sum
+			}
+			g.rekey(f.id, p, f.path, wm.Offset())
+		}
+	}
 	for {
 		gotData := false
 		if rd == nil {
@@ -275,11 +285,13 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 				b.line(line, off, end, trunc)
 			}
 			if b.full() {
+				coverPrefix()
 				if err := b.publish(ctx, f); err != nil {
 					return finish(r.stopReason(f))
 				}
 			}
 		}
+		coverPrefix()
 		if err := b.publish(ctx, f); err != nil {
 			return finish(r.stopReason(f))
 		}
@@ -311,17 +323,6 @@ func (r *runner) harvest(ctx context.Context, f *file) exitReason {
 		}
 		if size > readTo {
 			continue // it grew while we read
-		}
-		if f.id.Fingerprint == "" {
-			// A short file: keep the checkpoint's prefix covering what was read, and
-			// move to the full key once the fingerprint is complete.
-			if p, err := fileid.ReadPrefix(fh, e.cfg.FingerprintBytes); err == nil && p.Len > g.prefixLen() {
-				if p.Complete(e.cfg.FingerprintBytes) {
-					f.id.Fingerprint = p.Sum
-				}
-				g.rekey(f.id, p, f.path, wm.Offset())
-				b.fileID = f.id.String()
-			}
 		}
 		idle := now.Sub(lastData)
 		pendingML := f.joiner != nil && f.joiner.Pending()
