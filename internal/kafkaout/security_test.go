@@ -136,4 +136,3 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
-
