@@ -89,6 +89,10 @@ func (w *Writer) Publish(ctx context.Context, batch []pipeline.Event) error {
 	return nil
 }
 
+// DoneOnReturn reports that the Writer keeps nothing of a batch once Publish returned,
+// so the tailing engine may reuse the batch's memory.
+func (w *Writer) DoneOnReturn() bool { return true }
+
 // ackBatch acknowledges the events, merging adjacent ranges of the same acker.
 func ackBatch(batch []pipeline.Event) {
 	for i := 0; i < len(batch); {

@@ -58,6 +58,7 @@ type Engine struct {
 	poll    atomic.Bool // polling mode: inotify is off or failed
 	readers sync.Map    // poolKey -> *sync.Pool of *lines.Reader: idle files hold no buffer
 	ckq     ckQueue     // generations whose acknowledged offset is not in the store yet
+	reuse   bool        // the sink is a syncSink: batches are reused
 
 	mu      sync.Mutex
 	desired map[string]spec
@@ -102,6 +103,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		runners: map[string]*runner{},
 		owners:  map[devIno]*runner{},
 		errSeen: map[string]string{},
+	}
+	if s, ok := deps.Sink.(syncSink); ok && s.DoneOnReturn() {
+		e.reuse = true
 	}
 	m, err := newMetrics(deps.Registerer, e)
 	if err != nil {

@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"context"
 	"os"
 	"strings"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/logcollect/logcollect/internal/checkpoint"
 	"github.com/logcollect/logcollect/internal/entry"
 )
 
@@ -424,4 +426,37 @@ func TestMetricsAreRegistered(t *testing.T) {
 	if v := value(t, e.eng.m.readErrors.WithLabelValues("directory")); v != 1 {
 		t.Errorf("directory errors = %v, want 1", v)
 	}
+}
+
+// syncFake is a sink done with each batch on return, so the engine reuses batch memory.
+type syncFake struct{ *fakeSink }
+
+func (syncFake) DoneOnReturn() bool { return true }
+
+func TestBatchMemoryReusedWithASyncSink(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.BatchEvents = 7
+	e.cfg.BatchBytes = 64
+	s := syncFake{e.sink}
+	e.write("a.log", numbered("line", 1, 500))
+	st, err := checkpoint.Open(e.dataDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := New(e.cfg, Deps{Sink: s, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !eng.reuse {
+		t.Fatal("a sync sink did not enable batch reuse")
+	}
+	if err := eng.Update([]entry.Entry{ent(e.path("a.log"))}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = eng.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	e.append("a.log", numbered("line", 501, 600))
+	requireLines(t, e.sink.waitN(t, 600), splitLines(numbered("line", 1, 600))...)
 }
