@@ -6,6 +6,8 @@
 //	benchkafka -brokers 127.0.0.1:9092 -lines 2000000 -codecs none,lz4,zstd
 //
 // It prints a Markdown table; scripts/bench-kafka.sh runs it for `make bench`.
+// BENCHKAFKA_LEVEL=<n> runs the sink's gzip/lz4/zstd at franz-go compression level n (an
+// experiment: there is no config key for the level).
 package main
 
 import (
@@ -375,7 +377,19 @@ func runSink(p params) error {
 	}
 	defer os.RemoveAll(dir)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sink, err := kafkaout.New(cfg, kafkaout.WithDataDir(dir), kafkaout.WithLogger(log))
+	opts := []kafkaout.Option{kafkaout.WithDataDir(dir), kafkaout.WithLogger(log)}
+	if lvl := os.Getenv("BENCHKAFKA_LEVEL"); lvl != "" {
+		// Experiment: the codec at another level (franz-go's WithLevel), not a config key.
+		n, err := strconv.Atoi(lvl)
+		if err != nil {
+			return fmt.Errorf("BENCHKAFKA_LEVEL: %w", err)
+		}
+		codecs := map[string]kgo.CompressionCodec{"gzip": kgo.GzipCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
+		if c, ok := codecs[p.codec]; ok {
+			opts = append(opts, kafkaout.WithClientOpts(kgo.ProducerBatchCompression(c.WithLevel(n))))
+		}
+	}
+	sink, err := kafkaout.New(cfg, opts...)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +171,23 @@ func histogramCount(t testing.TB, g prometheus.Gatherer, name string) uint64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
+}
+
+// logBuf is a concurrency-safe log destination for asserting on log lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *logBuf) count(substr string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Count(string(l.b), substr)
 }

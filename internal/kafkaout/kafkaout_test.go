@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -237,7 +238,8 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 	cfg := testConfig(c.ListenAddrs())
 	const budgetBytes = 256 << 10
 	cfg.MaxBufferedBytes = budgetBytes
-	s := newTestSink(t, cfg)
+	logs := &logBuf{}
+	s := newTestSink(t, cfg, WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	acks := newAckLog()
 
 	// Warm up so the producer id and metadata are known, then take the broker down.
@@ -247,6 +249,7 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "warm-up acks", func() bool { return acks.count() == 10 })
 	down.Store(true)
+	outageStart := time.Now()
 
 	const total = 20000
 	evs := fileEvents("app_log", "h1", "/logs/a.log", 10, total, acks, nil)
@@ -281,6 +284,7 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 		return strings.Contains(s.Health().Reason, "acknowledged nothing")
 	})
 
+	outage := time.Since(outageStart)
 	down.Store(false)
 	if err := <-pubDone; err != nil {
 		t.Fatalf("Publish: %v", err)
@@ -292,6 +296,13 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 		}
 	}
 	eventually(t, 5*time.Second, "healthy again", func() bool { return s.Health().Status == StatusOK && s.Check() == nil })
+	eventually(t, 5*time.Second, "a recovery log line", func() bool { return logs.count("kafka healthy again") >= 1 })
+	// One warning per report interval (100ms here) until Kafka acknowledges again, never
+	// one per record (20,000 records waited).
+	degradedFor := time.Since(outageStart)
+	if n, most := logs.count("kafka degraded"), int(degradedFor/(100*time.Millisecond))+3; n == 0 || n > most {
+		t.Errorf("%d 'kafka degraded' log lines in %s (outage %s), want 1..%d", n, degradedFor.Round(time.Millisecond), outage.Round(time.Millisecond), most)
+	}
 
 	got := consumeAll(t, c.ListenAddrs(), "app_log", total+10, 20*time.Second)
 	seen := map[string]int{}
