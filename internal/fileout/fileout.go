@@ -22,6 +22,7 @@ var _ pipeline.Sink = (*Writer)(nil)
 // it returns, the batch is written and acknowledged, so nothing is ever in flight.
 type Writer struct {
 	mu     sync.Mutex
+	out    io.Writer
 	bw     *bufio.Writer
 	closer io.Closer
 	name   string
@@ -29,7 +30,7 @@ type Writer struct {
 
 // New returns a sink writing to w.
 func New(w io.Writer, name string) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, 256<<10), name: name}
+	return &Writer{out: w, bw: bufio.NewWriterSize(w, 256<<10), name: name}
 }
 
 // Open returns a sink appending to the file at path, created 0644 if missing. When the
@@ -80,9 +81,15 @@ func (w *Writer) Publish(ctx context.Context, batch []pipeline.Event) error {
 		_ = w.bw.WriteByte('\n')
 	}
 	err := w.bw.Flush()
+	if err != nil {
+		// bufio keeps a write error for ever; start clean so that a retry of this
+		// batch (the engine retries, the lines being unacknowledged) can succeed once
+		// the cause (a full disk) is gone. Part of the batch may have been written:
+		// at least once, not exactly once.
+		w.bw.Reset(w.out)
+	}
 	w.mu.Unlock()
 	if err != nil {
-		// Not acknowledged: the lines are read again after a restart.
 		return fmt.Errorf("write %s: %w", w.name, err)
 	}
 	ackBatch(batch)

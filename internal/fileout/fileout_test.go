@@ -2,6 +2,7 @@ package fileout
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -147,5 +148,39 @@ func TestOpenEndsATornLine(t *testing.T) {
 	got, _ := os.ReadFile(path)
 	if string(got) != "whole\ntor\nnext\n" {
 		t.Fatalf("file = %q", got)
+	}
+}
+
+// flaky fails its first write, then works.
+type flaky struct {
+	failed bool
+	got    []byte
+}
+
+func (f *flaky) Write(p []byte) (int, error) {
+	if !f.failed {
+		f.failed = true
+		return 0, errors.New("no space left on device")
+	}
+	f.got = append(f.got, p...)
+	return len(p), nil
+}
+
+func TestWriteErrorIsReturnedNotAckedAndRetryWorks(t *testing.T) {
+	out := &flaky{}
+	w := New(out, "flaky")
+	a := &ackRec{}
+	batch := []pipeline.Event{{Line: []byte("x"), Offset: 0, End: 2, Ack: a}}
+	if err := w.Publish(context.Background(), batch); err == nil {
+		t.Fatal("write error not returned")
+	}
+	if len(a.ranges) != 0 {
+		t.Fatalf("acked after a failed write: %v", a.ranges)
+	}
+	if err := w.Publish(context.Background(), batch); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if string(out.got) != "x\n" || len(a.ranges) != 1 {
+		t.Fatalf("after retry: file %q acks %v", out.got, a.ranges)
 	}
 }

@@ -460,3 +460,15 @@ func TestBatchMemoryReusedWithASyncSink(t *testing.T) {
 	e.append("a.log", numbered("line", 501, 600))
 	requireLines(t, e.sink.waitN(t, 600), splitLines(numbered("line", 1, 600))...)
 }
+
+func TestSinkErrorsAreRetriedWithoutLoss(t *testing.T) {
+	e := newEnv(t)
+	e.sink.fails = 2
+	e.write("a.log", numbered("x", 1, 5))
+	e.start(ent(e.path("a.log")))
+	requireLines(t, e.sink.waitN(t, 5), splitLines(numbered("x", 1, 5))...)
+	if n := value(t, e.eng.m.publishErrors); n != 2 {
+		t.Fatalf("publish errors = %v, want 2", n)
+	}
+	e.requireCheckpoint("a.log", 20)
+}

@@ -2,6 +2,7 @@ package tail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -40,6 +41,7 @@ type fakeSink struct {
 	notify chan struct{}
 	hold   bool             // keep acks back (output down)
 	block  bool             // Publish blocks until its context ends (output down, full)
+	fails  int              // refuse this many batches with an error first
 	held   []pipeline.Event // events not acked while hold is set
 }
 
@@ -51,6 +53,11 @@ func (s *fakeSink) Publish(ctx context.Context, batch []pipeline.Event) error {
 		return ctx.Err()
 	}
 	s.mu.Lock()
+	if s.fails > 0 {
+		s.fails--
+		s.mu.Unlock()
+		return errors.New("output refused the batch")
+	}
 	for _, ev := range batch {
 		s.recs = append(s.recs, rec{Path: ev.Path, Line: string(ev.Line), Offset: ev.Offset, End: ev.End,
 			Fields: ev.Fields, Topic: ev.Topic, Host: ev.Host, Truncated: ev.Truncated, FileID: ev.FileID})

@@ -130,7 +130,7 @@ func (b *batch) publish(ctx context.Context, f *file) error {
 	evs, arena := b.events, b.arena
 	b.events, b.arena = nil, nil
 	if len(evs) > 0 {
-		if err := b.r.e.deps.Sink.Publish(ctx, evs); err != nil {
+		if err := b.r.e.publish(ctx, evs); err != nil {
 			return err
 		}
 		// Grow the next batch's buffers towards what this file produces per read.
@@ -145,6 +145,29 @@ func (b *batch) publish(ctx context.Context, f *file) error {
 		f.published.Store(b.lastEnd)
 	}
 	return nil
+}
+
+// publish hands a batch to the sink. A sink error other than the end of ctx (a full
+// disk under output: file) is retried with backoff: the lines stay unacknowledged and
+// the file is the buffer, so nothing is lost and nothing is skipped.
+func (e *Engine) publish(ctx context.Context, evs []pipeline.Event) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := e.deps.Sink.Publish(ctx, evs)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		e.m.publishErrors.Inc()
+		e.warnOnce("output refused a batch; retrying until it takes it", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
 }
 
 func clampInt(v, lo, hi int) int {

@@ -5,16 +5,17 @@ import (
 )
 
 type metrics struct {
-	lines       *prometheus.CounterVec
-	bytes       *prometheus.CounterVec
-	filesOpen   prometheus.Gauge
-	truncated   prometheus.Counter
-	rotations   prometheus.Counter
-	readErrors  *prometheus.CounterVec
-	unreadBytes prometheus.Counter
-	scans       prometheus.Counter
-	lagDesc     *prometheus.Desc
-	engine      *Engine
+	lines         *prometheus.CounterVec
+	bytes         *prometheus.CounterVec
+	filesOpen     prometheus.Gauge
+	truncated     prometheus.Counter
+	rotations     prometheus.Counter
+	readErrors    *prometheus.CounterVec
+	unreadBytes   prometheus.Counter
+	scans         prometheus.Counter
+	publishErrors prometheus.Counter
+	lagDesc       *prometheus.Desc
+	engine        *Engine
 }
 
 func newMetrics(reg prometheus.Registerer, e *Engine) (*metrics, error) {
@@ -51,6 +52,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) (*metrics, error) {
 			Name: "logcollect_tail_scans_total",
 			Help: "Glob rescans of the entries (periodic, after directory events, or kicked).",
 		}),
+		publishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logcollect_tail_publish_errors_total",
+			Help: "Batches the output refused (retried with backoff until taken).",
+		}),
 		lagDesc: prometheus.NewDesc("logcollect_tail_lag_bytes",
 			"Bytes of a file not yet acknowledged by the output (size - checkpoint).",
 			[]string{"path"}, nil),
@@ -60,7 +65,7 @@ func newMetrics(reg prometheus.Registerer, e *Engine) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.lines, m.bytes, m.filesOpen, m.truncated,
-		m.rotations, m.readErrors, m.unreadBytes, m.scans, lagCollector{m}} {
+		m.rotations, m.readErrors, m.unreadBytes, m.scans, m.publishErrors, lagCollector{m}} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
