@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,11 +70,12 @@ Example:
 			return fmt.Errorf("kafka output: %w", err)
 		}
 		deps.Sink = kafkaSink
-		checks["kafka"] = func() error {
-			if h := kafkaSink.Health(); h.Status != kafkaout.StatusOK {
-				return fmt.Errorf("%s", h.Reason)
-			}
-			return nil
+		checks["kafka"] = kafkaSink.Check
+		// The byte budget bounds what the agent holds for Kafka, but the garbage collector
+		// lets the heap grow to twice the live set; a soft limit keeps RSS near the budget
+		// during an outage. An operator's GOMEMLIMIT wins.
+		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+			debug.SetMemoryLimit(cfg.Kafka.MaxBufferedBytes + 64<<20)
 		}
 	}
 

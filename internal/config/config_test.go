@@ -18,7 +18,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatalf("empty file: %v", err)
 	}
 	def := Default()
-	if cfg.Kafka.Acks != "all" || cfg.Kafka.Compression != "lz4" || cfg.Agent.MaxOpenFiles != 1024 {
+	if cfg.Kafka.Acks != "all" || cfg.Kafka.Compression != "snappy" || cfg.Agent.MaxOpenFiles != 1024 {
 		t.Fatalf("defaults not applied: %+v", cfg.Kafka)
 	}
 	if time.Duration(cfg.Sysagent.Interval) != 10*time.Second || cfg.OpenSearch.Index != def.OpenSearch.Index {
