@@ -44,6 +44,7 @@ agent:
   max_open_files: $3
   collect:
     - {path: '$2', topic: bench, start: beginning}
+etcd: {endpoints: []}
 log: {level: warn}
 YAML
 }
