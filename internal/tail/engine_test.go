@@ -472,3 +472,20 @@ func TestSinkErrorsAreRetriedWithoutLoss(t *testing.T) {
 	}
 	e.requireCheckpoint("a.log", 20)
 }
+
+func TestCloseInactiveAndReopenOnChange(t *testing.T) {
+	for _, watch := range []string{WatchAuto, WatchPoll} {
+		t.Run(watch, func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.Watch = watch
+			e.cfg.CloseInactive = 100 * time.Millisecond
+			e.cfg.ScanInterval = time.Hour // inotify (auto) or the 1 s poll rescan must notice
+			e.write("a.log", "x 1\n")
+			e.start(ent(e.path("a.log")))
+			e.sink.waitN(t, 1)
+			eventually(t, "idle file closed", func() bool { return value(t, e.eng.m.filesOpen) == 0 })
+			e.append("a.log", "x 2\n")
+			requireLines(t, e.sink.waitN(t, 2), "x 1", "x 2")
+		})
+	}
+}
