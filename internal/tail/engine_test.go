@@ -489,3 +489,25 @@ func TestCloseInactiveAndReopenOnChange(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckpointsOfGoneFilesArePrunedPresentOnesKept(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.CheckpointPrune = 300 * time.Millisecond
+	e.cfg.ScanInterval = 50 * time.Millisecond
+	e.write("keep.log", "k\n")
+	e.write("gone.log", "g\n")
+	e.start(ent(e.path("*.log")))
+	e.sink.waitN(t, 2)
+	e.requireCheckpoint("keep.log", 2)
+	e.remove("gone.log")
+	eventually(t, "only the present file's checkpoint left", func() bool {
+		all := e.store.All()
+		return len(all) == 1 && all[0].Path == e.path("keep.log")
+	})
+	// Still kept after several prune periods: the engine refreshes present files.
+	scans := value(t, e.eng.m.scans)
+	eventually(t, "a second of rescans", func() bool { return value(t, e.eng.m.scans) >= scans+20 })
+	if all := e.store.All(); len(all) != 1 || all[0].Offset != 2 {
+		t.Fatalf("checkpoints: %+v", all)
+	}
+}
