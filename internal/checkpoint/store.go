@@ -216,11 +216,12 @@ func (s *Store) removeTemps() error {
 // Get returns the state stored under key.
 func (s *Store) Get(key string) (State, bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	r, ok := s.states[key]
-	s.mu.Unlock()
 	if !ok {
 		return State{}, false
 	}
+	// Copy the state under the lock: Set updates the same record in place.
 	return r.st, true
 }
 
