@@ -124,19 +124,8 @@ Example:
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		err := a.Run(gctx)
-		if kafkaSink != nil {
-			// The engine already waited for in-flight acknowledgements; this flushes
-			// anything still queued in the producer before the process exits.
-			closeCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Agent.ShutdownTimeout))
-			defer cancel()
-			if cerr := kafkaSink.Close(closeCtx); cerr != nil && err == nil {
-				err = cerr
-			}
-		}
-		return err
-	})
+	// The agent flushes and closes the Kafka sink before its final checkpoint write.
+	g.Go(func() error { return a.Run(gctx) })
 	if registrar != nil {
 		g.Go(func() error { return registrar.Run(gctx) })
 	}

@@ -41,7 +41,8 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// Sink receives the events. When nil it is built from agent.output (file or stdout);
 	// output: kafka needs the caller to pass the Kafka producer here. A sink with a
-	// `Run(ctx) error` method is run before the engine and stopped after it.
+	// `Run(ctx) error` method is run before the engine and stopped after it; one with
+	// `Close(ctx) error` is flushed and closed before the final checkpoint write.
 	Sink pipeline.Sink
 	// Source, when set, replaces the static agent.collect entries with its snapshots.
 	Source EntrySource
@@ -130,6 +131,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open checkpoints: %w", err)
 	}
+	if a.deps.Registerer != nil {
+		if err := store.Register(a.deps.Registerer); err != nil {
+			return fmt.Errorf("checkpoint metrics: %w", err)
+		}
+	}
 	sink, closer, err := a.sink()
 	if err != nil {
 		return err
@@ -199,6 +205,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	stopSink()
 	if err := <-sinkDone; err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
 		runErr = fmt.Errorf("output: %w", err)
+	}
+	// A sink that buffers (Kafka) flushes what it was handed before the final checkpoint
+	// write, so the acknowledgements it still receives are saved too.
+	if fc, ok := sink.(interface{ Close(context.Context) error }); ok {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(a.cfg.Agent.ShutdownTimeout))
+		err := fc.Close(closeCtx)
+		cancel()
+		if err != nil && runErr == nil {
+			runErr = fmt.Errorf("close output: %w", err)
+		}
 	}
 	if closer != nil {
 		if err := closer.Close(); err != nil && runErr == nil {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"github.com/logcollect/logcollect/internal/await"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,13 +34,7 @@ func testCfg(t *testing.T) (config.Config, string) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
-	}
+	await.Until(t, 10*time.Second, what, cond)
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {

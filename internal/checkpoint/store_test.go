@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/logcollect/logcollect/internal/await"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -50,16 +51,9 @@ func mustOpen(t *testing.T, dir string) *Store {
 	return s
 }
 
-// eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // polling interval, not synchronisation
-	}
+	await.Until(t, 5*time.Second, what, cond)
 }
 
 func exists(path string) bool {

@@ -5,6 +5,7 @@ package etcdconf
 import (
 	"context"
 	"fmt"
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"os"
 	"os/exec"
 	"strings"
@@ -77,7 +78,7 @@ func TestIntegrationRealEtcd(t *testing.T) {
 		t.Fatalf("snapshot = %s", got)
 	}
 	etcdctl(t, eps, "put", global, `[{"path":"/var/log/a.log","topic":}]`)
-	waitFor(t, 2*time.Second, func() bool { return value(h.w.m.rejected.WithLabelValues(global)) == 1 }, "rejection counted")
+	waitFor(t, 2*time.Second, func() bool { return metrictest.Value(t, h.w.m.rejected.WithLabelValues(global)) == 1 }, "rejection counted")
 	if logs := h.logs.String(); !strings.Contains(logs, "key="+global) || !strings.Contains(logs, "decode entries") {
 		t.Fatalf("rejection not logged with key and reason:\n%s", logs)
 	}

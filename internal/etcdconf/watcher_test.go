@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
@@ -250,7 +251,7 @@ func TestRunRejectsInvalidValuesAndKeepsPrevious(t *testing.T) {
 	for i, b := range bad {
 		put(t, cli, globalKey, b.value)
 		waitFor(t, time.Second, func() bool {
-			return value(h.w.m.rejected.WithLabelValues(globalKey)) == float64(i+1)
+			return metrictest.Value(t, h.w.m.rejected.WithLabelValues(globalKey)) == float64(i+1)
 		}, b.name+": rejected counter")
 		logs := h.logs.String()
 		if !strings.Contains(logs, "key="+globalKey) || !strings.Contains(logs, b.reason) {
@@ -258,7 +259,7 @@ func TestRunRejectsInvalidValuesAndKeepsPrevious(t *testing.T) {
 		}
 	}
 	h.none(100 * time.Millisecond)
-	if n := value(h.w.m.rejected.WithLabelValues(hostKey)); n != 0 {
+	if n := metrictest.Value(t, h.w.m.rejected.WithLabelValues(hostKey)); n != 0 {
 		t.Fatalf("host key rejected %v times, want 0", n)
 	}
 	// The host key changes while the global key holds a bad value: the global key's last
@@ -301,7 +302,7 @@ func TestRunSurvivesOutageAndStartsFromCache(t *testing.T) {
 	if got := paths(h2.next(3 * time.Second)); got != "/var/log/b.log→b_log" {
 		t.Fatalf("snapshot from cache = %s", got)
 	}
-	if v := value(h2.w.m.fromCache); v != 1 {
+	if v := metrictest.Value(t, h2.w.m.fromCache); v != 1 {
 		t.Fatalf("from_cache = %v, want 1", v)
 	}
 	srv.Restart()
@@ -309,7 +310,7 @@ func TestRunSurvivesOutageAndStartsFromCache(t *testing.T) {
 	if got := paths(h2.next(5 * time.Second)); got != "/var/log/c.log→c_log" {
 		t.Fatalf("snapshot after etcd came back = %s", got)
 	}
-	if v := value(h2.w.m.fromCache); v != 0 {
+	if v := metrictest.Value(t, h2.w.m.fromCache); v != 0 {
 		t.Fatalf("from_cache = %v, want 0", v)
 	}
 }
@@ -349,7 +350,7 @@ func TestRunRetriesFailedApply(t *testing.T) {
 	if got := paths(h.next(2 * time.Second)); got != "/var/log/a.log→a" {
 		t.Fatalf("snapshot = %s", got)
 	}
-	if n := value(h.w.m.applyErrors); n != 2 {
+	if n := metrictest.Value(t, h.w.m.applyErrors); n != 2 {
 		t.Fatalf("apply errors = %v, want 2", n)
 	}
 }
@@ -420,26 +421,7 @@ func TestWriteCacheIsAtomic(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, bounded by the deadline
-	}
-}
-
-// value reads a counter or gauge.
-func value(c prometheus.Metric) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		return -1
-	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
-	}
-	return m.Gauge.GetValue()
+	await.Until(t, within, what, cond)
 }

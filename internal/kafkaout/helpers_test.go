@@ -3,6 +3,8 @@ package kafkaout
 import (
 	"context"
 	"fmt"
+	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"io"
 	"log/slog"
 	"strings"
@@ -11,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/logcollect/logcollect/internal/config"
@@ -46,16 +47,9 @@ func (a *ackLog) has(offset, end int64) bool {
 	return a.acked[[2]int64{offset, end}] > 0
 }
 
-// eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
+	await.Until(t, within, what, cond)
 }
 
 // fileEvents makes n events of one file, each line "<path> line <i>" plus padding.
@@ -149,14 +143,7 @@ func consumeAll(t testing.TB, brokers []string, topic string, n int, within time
 	return out
 }
 
-func counterValue(t testing.TB, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m.GetCounter().GetValue()
-}
+func counterValue(t testing.TB, c prometheus.Counter) float64 { return metrictest.Value(t, c) }
 
 func histogramCount(t testing.TB, g prometheus.Gatherer, name string) uint64 {
 	t.Helper()

@@ -3,6 +3,8 @@ package registration
 import (
 	"context"
 	"encoding/json"
+	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"log/slog"
 	"slices"
 	"strings"
@@ -10,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -83,24 +84,7 @@ func get(t *testing.T, cli *clientv3.Client) (Record, int64, bool) {
 
 func waitFor(t *testing.T, within time.Duration, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, bounded by the deadline
-	}
-}
-
-func value(c prometheus.Metric) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		return -1
-	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
-	}
-	return m.Gauge.GetValue()
+	await.Until(t, within, what, cond)
 }
 
 func TestRegisterUpdateDeregister(t *testing.T) {
@@ -146,10 +130,10 @@ func TestReRegistersAfterLeaseRevoked(t *testing.T) {
 		_, l, ok := get(t, cli)
 		return ok && l != lease
 	}, "registration under a new lease")
-	if n := value(run.r.leaseLost); n != 1 {
+	if n := metrictest.Value(t, run.r.leaseLost); n != 1 {
 		t.Fatalf("lease_lost_total = %v, want 1", n)
 	}
-	if n := value(run.r.registrations); n != 2 {
+	if n := metrictest.Value(t, run.r.registrations); n != 2 {
 		t.Fatalf("registrations_total = %v, want 2", n)
 	}
 }
@@ -158,13 +142,13 @@ func TestReRegistersAfterOutageLongerThanTTL(t *testing.T) {
 	srv := etcdtest.Start(t)
 	cli := srv.Client()
 	run := start(t, cli, time.Second)
-	waitFor(t, 2*time.Second, func() bool { return value(run.r.registered) == 1 }, "registration")
+	waitFor(t, 2*time.Second, func() bool { return metrictest.Value(t, run.r.registered) == 1 }, "registration")
 	srv.Stop()
-	waitFor(t, 5*time.Second, func() bool { return value(run.r.registered) == 0 }, "lease loss noticed")
+	waitFor(t, 5*time.Second, func() bool { return metrictest.Value(t, run.r.registered) == 0 }, "lease loss noticed")
 	srv.Restart()
 	waitFor(t, 10*time.Second, func() bool {
 		_, _, ok := get(t, cli)
-		return ok && value(run.r.registrations) == 2
+		return ok && metrictest.Value(t, run.r.registrations) == 2
 	}, "registration after etcd came back")
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/logcollect/logcollect/internal/checkpoint"
 	"github.com/logcollect/logcollect/internal/entry"
@@ -111,16 +112,9 @@ func linesOf(rs []rec) []string {
 	return out
 }
 
-// eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", waitTimeout, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
-	}
+	await.Until(t, waitTimeout, what, cond)
 }
 
 // env is a file scenario: a directory, a store, a sink and an engine.
@@ -283,18 +277,7 @@ func (e *env) requireCheckpoint(name string, off int64) {
 	}
 }
 
-// value reads a counter or gauge.
-func value(t *testing.T, m prometheus.Metric) float64 {
-	t.Helper()
-	var d dto.Metric
-	if err := m.Write(&d); err != nil {
-		t.Fatal(err)
-	}
-	if d.Counter != nil {
-		return d.Counter.GetValue()
-	}
-	return d.Gauge.GetValue()
-}
+func value(t *testing.T, m prometheus.Metric) float64 { return metrictest.Value(t, m) }
 
 // requireLines checks the exact sequence of lines.
 func requireLines(t *testing.T, got []rec, want ...string) {
