@@ -230,9 +230,11 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 }
 
 // Publish hands the events to the producer. It blocks while max_buffered_bytes are in
-// flight and returns early only when ctx ends (the events not yet handed over are then
-// never acknowledged and are read again after a restart). Each event is acknowledged once
-// Kafka has it, or once it is in the dead-letter file.
+// flight and returns early only when ctx ends before any record of the batch was handed
+// over (the batch is then never acknowledged and is read again after a restart); once one
+// record is handed over, the whole batch is, so the caller can wait for all of its
+// acknowledgements. Each event is acknowledged once Kafka has it, or once it is in the
+// dead-letter file.
 func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -244,6 +246,7 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	defer s.done(b) // Publish's hold on the batch
 	now := time.Now()
 	handed := now.UnixNano()
+	handedAny := false
 	var ts *topicState
 	for i := range batch {
 		ev := &batch[i]
@@ -263,8 +266,16 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 		}
 		taken, err := s.budget.acquire(ctx, cost)
 		if err != nil {
-			return err
+			if !handedAny {
+				return err // nothing of the batch was handed over: the engine reads it again
+			}
+			// Part of the batch is with the producer already. Returning now would leave
+			// the engine unaware of those records, so their acknowledgements could come
+			// after its final checkpoint and be read again after the restart. Hand over
+			// the rest too, over the budget by at most this one batch.
+			taken = s.budget.force(cost)
 		}
+		handedAny = true
 		m := &b.metas[i]
 		m.s, m.b, m.ts, m.ack, m.off, m.end, m.cost, m.handed = s, b, ts, ev.Ack, ev.Offset, ev.End, taken, handed
 		s.inflight.Add(1)

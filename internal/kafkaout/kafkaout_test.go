@@ -507,11 +507,28 @@ func TestPublishHonoursContext(t *testing.T) {
 	cfg.MaxBufferedBytes = 8 << 10
 	s := newTestSink(t, cfg)
 	acks := newAckLog()
+
+	// A batch whose first records fit is handed over whole, even when ctx ends on the
+	// way: the caller must be able to wait for every acknowledgement of a batch it saw
+	// accepted.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	err := s.Publish(ctx, fileEvents("app_log", "h1", "/logs/a.log", 0, 1000, acks, nil))
+	first := fileEvents("app_log", "h1", "/logs/a.log", 0, 1000, acks, nil)
+	if err := s.Publish(ctx, first); err != nil {
+		t.Fatalf("Publish of a batch partly handed over: %v, want nil", err)
+	}
+	// With the budget full, a new batch hands nothing over and returns with ctx.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	err := s.Publish(ctx2, fileEvents("app_log", "h1", "/logs/a.log", 1000, 10, acks, nil))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Publish with a full budget: %v, want DeadlineExceeded", err)
 	}
-	down.Store(false) // let Close flush what was handed over
+	down.Store(false)
+	eventually(t, 20*time.Second, "every event of the first batch acknowledged", func() bool { return acks.count() == len(first) })
+	for _, ev := range first {
+		if !acks.has(ev.Offset, ev.End) {
+			t.Fatalf("event at %d not acknowledged", ev.Offset)
+		}
+	}
 }
