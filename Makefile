@@ -45,7 +45,7 @@ integration: services-up
 	$(GO) test -race -count=1 -timeout 30m -tags integration $(INTEGRATION_PKGS)
 
 ## bench: benchmarks as a table (numbers go to docs/benchmarks.md)
-bench: build
+bench: build services-up
 	@scripts/bench.sh
 
 services-up:

@@ -5,7 +5,7 @@
 # with the date, the machine and this command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-benchtime=${BENCHTIME:-1x}
+benchtime=${BENCHTIME:-1s}
 echo "# logcollect benchmarks — $(date -u +%F) — $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 echo
 echo "## Go benchmarks (go test -bench, benchtime=$benchtime)"
@@ -18,6 +18,17 @@ go test -run='^$' -bench=. -benchtime="$benchtime" -benchmem ./... 2>/dev/null |
     name=$1; ns=""; extra=""
     for (i=3; i<=NF; i+=2) { if ($(i+1)=="ns/op") ns=$i; else extra=extra $i " " $(i+1) "; " }
     printf "| %s | %s | %s | %s |\n", pkg, name, ns, extra
+  }'
+echo
+echo "## Config center end to end (real binary, real etcd; go test -tags integration -bench Etcd -benchtime=100x ./test/e2e)"
+echo
+echo "| benchmark | ns/op | metrics |"
+echo "|---|---:|---|"
+go test -tags integration -run='^$' -bench=Etcd -benchtime=100x ./test/e2e 2>/dev/null | awk '
+  /^Benchmark/ {
+    name=$1; ns=""; extra=""
+    for (i=3; i<=NF; i+=2) { if ($(i+1)=="ns/op") ns=$i; else extra=extra $i " " $(i+1) "; " }
+    printf "| %s | %s | %s |\n", name, ns, extra
   }'
 for script in scripts/bench-tail.sh scripts/bench-kafka.sh; do
   if [ -x "$script" ]; then
