@@ -12,13 +12,22 @@ echo "## Go benchmarks (go test -bench, benchtime=$benchtime)"
 echo
 echo "| package | benchmark | ns/op | extra metrics |"
 echo "|---|---|---:|---|"
-go test -run='^$' -bench=. -benchtime="$benchtime" -benchmem ./... 2>/dev/null | awk '
+raw=$(mktemp)
+trap 'rm -f "$raw"' EXIT
+rc=0
+go test -run='^$' -bench=. -benchtime="$benchtime" -benchmem ./... >"$raw" 2>&1 || rc=$?
+awk '
   /^pkg: / { pkg=$2; sub("github.com/logcollect/logcollect/", "", pkg) }
-  /^Benchmark/ {
+  /^Benchmark/ && /ns\/op/ {
     name=$1; ns=""; extra=""
     for (i=3; i<=NF; i+=2) { if ($(i+1)=="ns/op") ns=$i; else extra=extra $i " " $(i+1) "; " }
     printf "| %s | %s | %s | %s |\n", pkg, name, ns, extra
-  }'
+  }' "$raw"
+if ((rc != 0)); then
+  echo "a Go benchmark failed:" >&2
+  grep -E -A3 '^(--- FAIL|FAIL|panic)' "$raw" >&2
+  exit 1
+fi
 echo
 echo "## Config center end to end (real binary, real etcd; go test -tags integration -bench Etcd -benchtime=100x ./test/e2e)"
 echo
