@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"github.com/logcollect/logcollect/internal/await"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/checkpoint"
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/entry"

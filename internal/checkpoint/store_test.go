@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/logcollect/logcollect/internal/await"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/fileid"
 )
 

@@ -1,13 +1,10 @@
 package etcdconf
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"google.golang.org/grpc/backoff"
 
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/tlsconf"
 )
 
 // ErrNoEtcd is returned by NewClient when etcd.endpoints is empty, which means "no etcd,
@@ -33,7 +31,7 @@ func NewClient(cfg config.Etcd) (*clientv3.Client, error) {
 	if !Enabled(cfg) {
 		return nil, ErrNoEtcd
 	}
-	tlsCfg, err := TLSConfig(cfg.TLS)
+	tlsCfg, err := tlsconf.Client(cfg.TLS)
 	if err != nil {
 		return nil, fmt.Errorf("etcd.tls: %w", err)
 	}
@@ -64,39 +62,6 @@ func NewClient(cfg config.Etcd) (*clientv3.Client, error) {
 		return nil, fmt.Errorf("etcd client for %s: %w", strings.Join(cfg.Endpoints, ","), err)
 	}
 	return cli, nil
-}
-
-// TLSConfig turns the TLS section into a *tls.Config, or nil when TLS is off.
-func TLSConfig(t config.TLS) (*tls.Config, error) {
-	if !t.Enabled {
-		return nil, nil
-	}
-	c := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // the user asked for it
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read ca_file %s: %w", t.CAFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", t.CAFile)
-		}
-		c.RootCAs = pool
-	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, errors.New("cert_file and key_file must be set together")
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("load cert_file %s / key_file %s: %w", t.CertFile, t.KeyFile, err)
-		}
-		c.Certificates = []tls.Certificate{cert}
-	}
-	return c, nil
 }
 
 // LocalIP returns the address of the local interface used to reach the first endpoint

@@ -5,7 +5,6 @@ package etcdconf
 import (
 	"context"
 	"fmt"
-	"github.com/logcollect/logcollect/internal/metrictest"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 

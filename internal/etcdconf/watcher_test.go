@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/metrictest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,8 +18,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 
+	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/entry"
 	"github.com/logcollect/logcollect/internal/etcdconf/etcdtest"
+	"github.com/logcollect/logcollect/internal/metrictest"
 )
 
 func TestMain(m *testing.M) {

@@ -2,12 +2,9 @@ package kafkaout
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/tlsconf"
 )
 
 // roundRobinStickyBytes is how many bytes go to one partition before the round_robin
@@ -51,9 +49,9 @@ func connOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.ClientID(cfg.ClientID))
 	}
 	if cfg.TLS.Enabled {
-		tc, err := tlsConfig(cfg.TLS)
+		tc, err := tlsconf.Client(cfg.TLS)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("kafka.tls: %w", err)
 		}
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
@@ -136,36 +134,6 @@ func producerOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	opts = append(opts, kgo.ProducerLinger(time.Duration(cfg.Linger)))
 
 	return opts, nil
-}
-
-func tlsConfig(c config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		// Explicit opt-in for test clusters with self-signed certificates.
-		InsecureSkipVerify: c.InsecureSkipVerify, //nolint:gosec
-	}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka.tls.ca_file: %s holds no PEM certificate", c.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		return nil, errors.New("kafka.tls.cert_file and kafka.tls.key_file must be set together")
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.cert_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // kgoLogger forwards franz-go's own logs at debug level: at warn it repeats a line per

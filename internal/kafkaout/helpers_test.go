@@ -3,8 +3,6 @@ package kafkaout
 import (
 	"context"
 	"fmt"
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/metrictest"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,7 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"github.com/logcollect/logcollect/internal/pipeline"
 )
 

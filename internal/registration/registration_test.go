@@ -3,8 +3,6 @@ package registration
 import (
 	"context"
 	"encoding/json"
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/metrictest"
 	"log/slog"
 	"slices"
 	"strings"
@@ -16,7 +14,9 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
+	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/etcdconf/etcdtest"
+	"github.com/logcollect/logcollect/internal/metrictest"
 )
 
 func TestMain(m *testing.M) {

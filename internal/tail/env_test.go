@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/metrictest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,9 +14,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/checkpoint"
 	"github.com/logcollect/logcollect/internal/entry"
 	"github.com/logcollect/logcollect/internal/fileid"
+	"github.com/logcollect/logcollect/internal/metrictest"
 	"github.com/logcollect/logcollect/internal/pipeline"
 )
 
