@@ -31,9 +31,9 @@ func NewClient(cfg config.Etcd) (*clientv3.Client, error) {
 	if !Enabled(cfg) {
 		return nil, ErrNoEtcd
 	}
-	tlsCfg, err := tlsconf.Client(cfg.TLS)
+	tlsCfg, err := tlsconf.Client("etcd.tls", cfg.TLS)
 	if err != nil {
-		return nil, fmt.Errorf("etcd.tls: %w", err)
+		return nil, err
 	}
 	dial := time.Duration(cfg.DialTimeout)
 	if dial <= 0 {

@@ -49,9 +49,9 @@ func connOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.ClientID(cfg.ClientID))
 	}
 	if cfg.TLS.Enabled {
-		tc, err := tlsconf.Client(cfg.TLS)
+		tc, err := tlsconf.Client("kafka.tls", cfg.TLS)
 		if err != nil {
-			return nil, fmt.Errorf("kafka.tls: %w", err)
+			return nil, err
 		}
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}

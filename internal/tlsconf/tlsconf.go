@@ -5,16 +5,15 @@ package tlsconf
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/logcollect/logcollect/internal/config"
 )
 
-// Client returns the client TLS configuration, or nil when t is not enabled. Errors name
-// the key inside the section (ca_file, cert_file, key_file); the caller adds the section.
-func Client(t config.TLS) (*tls.Config, error) {
+// Client returns the client TLS configuration, or nil when t is not enabled. section is the
+// section's key ("kafka.tls"), so that errors name the whole key.
+func Client(section string, t config.TLS) (*tls.Config, error) {
 	if !t.Enabled {
 		return nil, nil
 	}
@@ -26,21 +25,21 @@ func Client(t config.TLS) (*tls.Config, error) {
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("read ca_file %s: %w", t.CAFile, err)
+			return nil, fmt.Errorf("%s.ca_file: read %s: %w", section, t.CAFile, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificate found", t.CAFile)
+			return nil, fmt.Errorf("%s.ca_file: %s holds no PEM certificate", section, t.CAFile)
 		}
 		c.RootCAs = pool
 	}
 	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, errors.New("cert_file and key_file must be set together")
+		return nil, fmt.Errorf("%s.cert_file and %s.key_file must be set together", section, section)
 	}
 	if t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("load cert_file %s / key_file %s: %w", t.CertFile, t.KeyFile, err)
+			return nil, fmt.Errorf("%s.cert_file %s / %s.key_file %s: %w", section, t.CertFile, section, t.KeyFile, err)
 		}
 		c.Certificates = []tls.Certificate{cert}
 	}

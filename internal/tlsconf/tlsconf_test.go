@@ -21,24 +21,24 @@ func TestClient(t *testing.T) {
 		tls  config.TLS
 		want string
 	}{
-		{"missing ca file", config.TLS{Enabled: true, CAFile: "/nonexistent/ca.pem"}, "read ca_file"},
-		{"ca not pem", config.TLS{Enabled: true, CAFile: notPEM}, "no PEM certificate"},
-		{"cert without key", config.TLS{Enabled: true, CertFile: pair.CertFile}, "together"},
-		{"key is not the cert's", config.TLS{Enabled: true, CertFile: pair.CertFile, KeyFile: notPEM}, "load cert_file"},
+		{"missing ca file", config.TLS{Enabled: true, CAFile: "/nonexistent/ca.pem"}, "kafka.tls.ca_file: read"},
+		{"ca not pem", config.TLS{Enabled: true, CAFile: notPEM}, "holds no PEM certificate"},
+		{"cert without key", config.TLS{Enabled: true, CertFile: pair.CertFile}, "kafka.tls.cert_file and kafka.tls.key_file must be set together"},
+		{"key is not the cert's", config.TLS{Enabled: true, CertFile: pair.CertFile, KeyFile: notPEM}, "kafka.tls.cert_file "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Client(tt.tls)
+			_, err := Client("kafka.tls", tt.tls)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Client err = %v, want %q", err, tt.want)
 			}
 		})
 	}
-	c, err := Client(config.TLS{Enabled: true, CAFile: pair.CertFile, CertFile: pair.CertFile, KeyFile: pair.KeyFile, InsecureSkipVerify: true})
+	c, err := Client("kafka.tls", config.TLS{Enabled: true, CAFile: pair.CertFile, CertFile: pair.CertFile, KeyFile: pair.KeyFile, InsecureSkipVerify: true})
 	if err != nil || c.RootCAs == nil || len(c.Certificates) != 1 || !c.InsecureSkipVerify {
 		t.Fatalf("good TLS config: %v %+v", err, c)
 	}
-	if c, err := Client(config.TLS{CAFile: "/nonexistent"}); c != nil || err != nil {
+	if c, err := Client("kafka.tls", config.TLS{CAFile: "/nonexistent"}); c != nil || err != nil {
 		t.Fatalf("disabled TLS must give nil, nil: %v %v", c, err)
 	}
 }
