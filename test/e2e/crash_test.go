@@ -46,7 +46,7 @@ func crashRecovery(t *testing.T, mode string) {
 	cfg := agentConfig(t, dir, 64, "2s", fmt.Sprintf("{path: '%s', topic: app, start: beginning}", glob))
 
 	stop := make(chan struct{})
-	total := runWriter(t, logPath, linesPerTick, tick, stop)
+	total := runWriter(t, logPath, 0, linesPerTick, tick, stop)
 	var rotWG sync.WaitGroup
 	rotWG.Add(1)
 	rotations := 0

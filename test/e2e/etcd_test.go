@@ -269,7 +269,7 @@ func waitEtcdOutput(t *testing.T, out string, n int, within time.Duration) []int
 // cleanup) ends the writer and returns the next number it would have written.
 func startNumberWriter(t *testing.T, path string, first int) (stop func() int) {
 	stopc := make(chan struct{})
-	total := runWriterFrom(t, path, first, stopc)
+	total := runWriter(t, path, first, 5, 10*time.Millisecond, stopc)
 	var once sync.Once
 	var n int
 	stop = func() int {
@@ -278,31 +278,6 @@ func startNumberWriter(t *testing.T, path string, first int) (stop func() int) {
 	}
 	t.Cleanup(func() { stop() })
 	return stop
-}
-
-// runWriterFrom appends numbered lines starting at first, until stop closes.
-func runWriterFrom(t *testing.T, path string, first int, stop <-chan struct{}) <-chan int {
-	out := make(chan int, 1)
-	go func() {
-		w := &writer{path: path, next: first}
-		tk := time.NewTicker(10 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				if w.f != nil {
-					_ = w.f.Close()
-				}
-				out <- w.next
-				return
-			case <-tk.C:
-				if err := w.write(5); err != nil {
-					t.Errorf("writer: %v", err)
-				}
-			}
-		}
-	}()
-	return out
 }
 
 // tcpProxy forwards to etcd and can cut the agent off: the agent sees etcd down while

@@ -203,11 +203,12 @@ func (w *writer) write(n int) error {
 	return err
 }
 
-// runWriter writes `perTick` lines every tick until stop is closed; it returns how many.
-func runWriter(t *testing.T, path string, perTick int, tick time.Duration, stop <-chan struct{}) <-chan int {
+// runWriter writes `perTick` numbered lines, starting at first, every tick until stop is
+// closed; it returns the next number it would have written.
+func runWriter(t *testing.T, path string, first, perTick int, tick time.Duration, stop <-chan struct{}) <-chan int {
 	out := make(chan int, 1)
 	go func() {
-		w := &writer{path: path}
+		w := &writer{path: path, next: first}
 		tk := time.NewTicker(tick)
 		defer tk.Stop()
 		for {

@@ -38,7 +38,7 @@ func TestLogrotate(t *testing.T) {
 			agent := startAgent(t, cfg)
 
 			stop := make(chan struct{})
-			total := runWriter(t, logPath, 10, 2*time.Millisecond, stop) // ~5,000 lines/s
+			total := runWriter(t, logPath, 0, 10, 2*time.Millisecond, stop) // ~5,000 lines/s
 			// Rotations 1.2 s apart: a file being read is checked for truncation at least
 			// every 500 ms while it grows; two copytruncates within one check would leave
 			// the generation between them unseen (see the tail package comment).
