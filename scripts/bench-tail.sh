@@ -45,6 +45,7 @@ agent:
   collect:
     - {path: '$2', topic: bench, start: beginning}
 etcd: {endpoints: []}
+http: {listen: "127.0.0.1:0"}
 log: {level: warn}
 YAML
 }

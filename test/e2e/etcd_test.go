@@ -72,6 +72,7 @@ etcd:
   collect_keys: %s
   dial_timeout: 1s
   lease_ttl: 2s
+http: {listen: "127.0.0.1:0"}
 log: {level: info}
 `, id, filepath.Join(dir, "data"), filepath.Join(dir, "out.log"), q(endpoints), q(keys))
 	path := filepath.Join(dir, "agent.yaml")
@@ -670,7 +671,7 @@ func BenchmarkEtcdPutToFirstLine(b *testing.B) {
 	dir := b.TempDir()
 	out := filepath.Join(dir, "out.log")
 	cfg := fmt.Sprintf("agent: {id: bench, data_dir: %s, output: file, output_file: %s, scan_interval: 1s}\n"+
-		"etcd: {endpoints: [%s], collect_keys: [%s], dial_timeout: 1s}\n",
+		"etcd: {endpoints: [%s], collect_keys: [%s], dial_timeout: 1s}\nhttp: {listen: \"127.0.0.1:0\"}\n",
 		filepath.Join(dir, "data"), out, eps[0], key)
 	cfgPath := filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -761,7 +762,7 @@ func BenchmarkEtcdApply1000Entries(b *testing.B) {
 			b.Fatal(err)
 		}
 		cfg := fmt.Sprintf("agent: {id: bench1000, data_dir: %s, output: file, output_file: %s, max_open_files: 2048}\n"+
-			"etcd: {endpoints: [%s], collect_keys: [%s], dial_timeout: 1s}\n",
+			"etcd: {endpoints: [%s], collect_keys: [%s], dial_timeout: 1s}\nhttp: {listen: \"127.0.0.1:0\"}\n",
 			filepath.Join(dir, "data"), out, eps[0], key)
 		cfgPath := filepath.Join(dir, "agent.yaml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {

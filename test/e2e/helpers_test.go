@@ -50,6 +50,8 @@ func agentConfig(t *testing.T, dir string, maxOpen int, closeInactive string, en
 	}
 	// No etcd: the static entries alone, whatever runs on this machine.
 	b.WriteString("etcd: {endpoints: []}\n")
+	// A free port: agents of other tests (and `make run`) may hold the default one.
+	b.WriteString("http: {listen: \"127.0.0.1:0\"}\n")
 	b.WriteString("log: {level: " + logLevel() + "}\n")
 	path := filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
