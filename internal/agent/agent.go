@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -65,40 +64,19 @@ func New(cfg config.Config, deps Deps) (*Agent, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Agent.ID == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return nil, fmt.Errorf("agent.id: not set and no hostname: %w", err)
-		}
-		cfg.Agent.ID = h
+	if err := cfg.Agent.FillID(); err != nil {
+		return nil, err
 	}
-	if cfg.Agent.DataDir == "" {
-		return nil, errors.New("agent.data_dir: required")
+	// The same checks as config.Load, for callers that build the config by hand.
+	if err := cfg.Agent.Validate(); err != nil {
+		return nil, err
 	}
-	if deps.Sink == nil {
-		switch cfg.Agent.Output {
-		case "file":
-			if cfg.Agent.OutputFile == "" {
-				return nil, errors.New("agent.output_file: required with output: file")
-			}
-		case "stdout":
-		case "kafka":
-			return nil, errors.New("agent.output: kafka needs the Kafka producer passed as the sink")
-		default:
-			return nil, fmt.Errorf("agent.output: must be one of kafka, file, stdout, got %q", cfg.Agent.Output)
-		}
-	}
-	if time.Duration(cfg.Agent.CheckpointInterval) <= 0 {
-		return nil, errors.New("agent.checkpoint_interval: must be positive")
+	if deps.Sink == nil && cfg.Agent.Output == "kafka" {
+		return nil, errors.New("agent.output: kafka needs the Kafka producer passed as the sink")
 	}
 	tcfg := tail.FromAgent(cfg.Agent)
 	if err := tcfg.Validate(); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
-	}
-	for _, e := range cfg.Agent.Collect {
-		if err := e.Validate(cfg.Agent.AllowedPaths); err != nil {
-			return nil, fmt.Errorf("agent.collect: %w", err)
-		}
 	}
 	return &Agent{cfg: cfg, tcfg: tcfg, deps: deps, log: deps.Logger.With("component", "agent"),
 		pending: cfg.Agent.Collect}, nil

@@ -24,12 +24,8 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if cfg.Agent.ID == "" {
-		host, err := os.Hostname()
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: agent.id: not set and the hostname is unknown: %w", path, err)
-		}
-		cfg.Agent.ID = host
+	if err := cfg.Agent.FillID(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
@@ -105,6 +101,19 @@ func decodeYAML(data []byte, cfg *Config) error {
 		return errors.New("more than one YAML document; logcollect reads one")
 	}
 	return decodeNode(&doc, reflect.ValueOf(cfg).Elem(), "")
+}
+
+// FillID sets agent.id to the hostname when it is not set (its documented default).
+func (a *Agent) FillID() error {
+	if a.ID != "" {
+		return nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("agent.id: not set and the hostname is unknown: %w", err)
+	}
+	a.ID = host
+	return nil
 }
 
 // Masked returns a copy with every secret replaced by "***", for printing.
