@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/atomicfile"
 	"github.com/logcollect/logcollect/internal/fileid"
 )
 
@@ -30,10 +31,6 @@ const RegistryFile = "registry.json"
 
 // registryVersion is written in the file; any other version is treated as corrupt.
 const registryVersion = 1
-
-// tempPattern names the temporary files a flush writes before renaming; leftovers of a
-// crash mid-flush are removed by Open.
-const tempPattern = RegistryFile + ".tmp-*"
 
 // State is one file's checkpoint.
 type State struct {
@@ -119,7 +116,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	// Prove the directory writable now rather than at the first flush, seconds later.
-	probe, err := os.CreateTemp(dir, tempPattern)
+	probe, err := os.CreateTemp(dir, atomicfile.TempPattern(RegistryFile))
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint dir %s is not writable: %w", dir, err)
 	}
@@ -201,7 +198,7 @@ func (s *Store) moveAside(now time.Time) (string, error) {
 }
 
 func (s *Store) removeTemps() error {
-	temps, err := filepath.Glob(filepath.Join(s.dir, tempPattern))
+	temps, err := filepath.Glob(filepath.Join(s.dir, atomicfile.TempPattern(RegistryFile)))
 	if err != nil {
 		return fmt.Errorf("list temporary registry files: %w", err)
 	}
@@ -402,7 +399,7 @@ func (s *Store) Flush() error {
 	}
 	data = append(data, "]}\n"...)
 
-	if err := s.writeFile(data); err != nil {
+	if err := atomicfile.Write(s.path, data, 0o600); err != nil {
 		s.stats.writeErrors.Add(1)
 		return err
 	}
@@ -435,32 +432,6 @@ type snapshot struct {
 	enc   []byte
 	ver   uint64
 	fresh bool // enc was encoded by this flush
-}
-
-func (s *Store) writeFile(data []byte) (err error) {
-	tmp, err := os.CreateTemp(s.dir, tempPattern)
-	if err != nil {
-		return fmt.Errorf("create temporary registry in %s: %w", s.dir, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", tmp.Name(), s.path, err)
-	}
-	return syncDir(s.dir)
 }
 
 // syncDir makes a rename in dir durable.
