@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Real services for development, integration tests and CI, all on 127.0.0.1:
-#   etcd 2379, Kafka 9092 (controller 9093), OpenSearch 9200, InfluxDB 8086.
+#   etcd 2379, Kafka 9092 (controller 9093), OpenSearch 9200, InfluxDB 8086,
+#   Prometheus 9090 (scrapes the targets tests write into $LOGCOLLECT_SERVICES_DIR/prometheus/targets).
 #
 #   scripts/services.sh up     [service...]   install what is missing, start, wait until ready
 #   scripts/services.sh down   [service...]   stop by pid (TERM, wait, KILL)
 #   scripts/services.sh status [service...]   running/stopped, pid, address (exit 1 if any stopped)
 #   scripts/services.sh install [service...]  only the install part of up (packages, jars, launcher)
 #
-# Services: etcd kafka opensearch influxdb (default: all). Safe to run twice, and by two
+# Services: etcd kafka opensearch influxdb prometheus (default: all). Safe to run twice, and by two
 # people at once (a lock serialises up/down). Scratch data, logs and pid files live in
 # $LOGCOLLECT_SERVICES_DIR (default <repo>/.services). See docs/services.md.
 set -euo pipefail
@@ -16,7 +17,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${LOGCOLLECT_SERVICES_DIR:-$REPO/.services}
 CACHE=$DIR/cache
 LOGS=$DIR/logs
-ALL_SERVICES=(etcd kafka opensearch influxdb)
+ALL_SERVICES=(etcd kafka opensearch influxdb prometheus)
 
 KAFKA_VERSION=4.4.0
 OPENSEARCH_VERSION=2.19.6
@@ -30,6 +31,7 @@ timeout_for() {
 	fi
 	case $1 in
 	etcd | influxdb) echo 30 ;;
+	prometheus) echo 30 ;;
 	kafka) echo 120 ;;
 	opensearch) echo 300 ;;
 	esac
@@ -41,6 +43,7 @@ address_of() {
 	kafka) echo "127.0.0.1:9092" ;;
 	opensearch) echo "http://127.0.0.1:9200" ;;
 	influxdb) echo "http://127.0.0.1:8086" ;;
+	prometheus) echo "http://127.0.0.1:9090" ;;
 	esac
 }
 
@@ -50,6 +53,7 @@ port_of() {
 	kafka) echo 9092 ;;
 	opensearch) echo 9200 ;;
 	influxdb) echo 8086 ;;
+	prometheus) echo 9090 ;;
 	esac
 }
 
@@ -107,6 +111,8 @@ ready_opensearch() {
 
 ready_influxdb() { curl -fsS --max-time 2 -o /dev/null http://127.0.0.1:8086/ping 2>/dev/null; }
 
+ready_prometheus() { curl -fsS --max-time 2 -o /dev/null http://127.0.0.1:9090/-/ready 2>/dev/null; }
+
 # after_ready runs once a service answers: things it must hold before tests use it.
 after_ready() {
 	case $1 in
@@ -162,6 +168,7 @@ install_packages() {
 		case $s in
 		etcd) want+=(etcd-server etcd-client) ;;
 		influxdb) want+=(influxdb) ;;
+		prometheus) want+=(prometheus) ;;
 		kafka) want+=(kcat) ;;
 		esac
 		case $s in
@@ -277,6 +284,29 @@ bind-address = "127.0.0.1:8088"
   store-enabled = false
 EOF
 	spawn influxdb influxd -config "$d/influxdb.conf"
+}
+
+# Prometheus is shared like the others, so it scrapes whatever targets tests put into
+# $DIR/prometheus/targets/*.json (file_sd: a test writes its own file with its own port and
+# removes it afterwards). A short interval keeps tests quick; Prometheus still takes ~10 s
+# after start (or after a new targets file) before the first scrape of a target.
+start_prometheus() {
+	local d=$DIR/prometheus
+	mkdir -p "$d/data" "$d/targets"
+	cat >"$d/prometheus.yml" <<EOF
+# Written by scripts/services.sh on every start; edit the script, not this file.
+global:
+  scrape_interval: 2s
+  scrape_timeout: 1s
+  evaluation_interval: 15s
+scrape_configs:
+  - job_name: logcollect
+    file_sd_configs:
+      - files: ["$d/targets/*.json"]
+        refresh_interval: 1s
+EOF
+	spawn prometheus prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
+		--storage.tsdb.retention.time=1d --web.listen-address=127.0.0.1:9090 --log.level=warn
 }
 
 start_kafka() {
@@ -433,7 +463,7 @@ cmd_up() {
 	done
 
 	# Slowest first, so OpenSearch boots while Kafka's jars are fetched and etcd comes up.
-	local order=(opensearch kafka etcd influxdb)
+	local order=(opensearch kafka etcd influxdb prometheus)
 	for s in "${order[@]}"; do
 		[[ " ${to_start[*]} " == *" $s "* ]] || continue
 		if port_open "$(port_of "$s")"; then
