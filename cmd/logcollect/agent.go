@@ -99,7 +99,7 @@ Example:
 	if cli != nil {
 		registrar, err = registration.New(registration.Options{
 			Client: cli,
-			Record: registration.Record{ID: vars.ID, Hostname: vars.Hostname, IP: vars.IP, Version: version,
+			Record: registration.Record{ID: vars.ID, Role: "agent", Hostname: vars.Hostname, IP: vars.IP, Version: version,
 				StartedAt: time.Now().UTC(), CollectKeys: etcdconf.ExpandKeys(cfg.Etcd.CollectKeys, vars)},
 			TTL:        time.Duration(cfg.Etcd.LeaseTTL),
 			Logger:     logger,
@@ -113,6 +113,17 @@ Example:
 	a, err := agent.New(cfg, deps)
 	if err != nil {
 		return err
+	}
+
+	// agent.sysmetrics: the host metrics collector in the same process (one per host).
+	var sysRunners []func(context.Context) error
+	if cfg.Agent.Sysmetrics {
+		sys, runners, err := newSysagent(cfg, reg, logger)
+		if err != nil {
+			return err
+		}
+		checks["influxdb"] = sys.Check
+		sysRunners = runners
 	}
 
 	var srv *httpapi.Server
@@ -131,6 +142,9 @@ Example:
 	}
 	if srv != nil {
 		g.Go(func() error { return srv.Run(gctx) })
+	}
+	for _, run := range sysRunners {
+		g.Go(func() error { return run(gctx) })
 	}
 	return g.Wait()
 }

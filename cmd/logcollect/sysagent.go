@@ -2,14 +2,125 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/etcdconf"
+	"github.com/logcollect/logcollect/internal/httpapi"
+	"github.com/logcollect/logcollect/internal/logging"
+	"github.com/logcollect/logcollect/internal/registration"
+	"github.com/logcollect/logcollect/internal/sysagent"
 )
 
-func runSysagent(_ context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("sysagent", "Not built yet in this version.", stderr)
-	fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
+func runSysagent(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlagSet("sysagent", `Collect host metrics (cpu, load, mem, disk, diskio, net, system) every
+sysagent.interval and write them to InfluxDB (1.x: sysagent.influxdb.database, created
+when missing; 2.x: bucket, org and token). While InfluxDB is down up to
+sysagent.buffer_points points are kept, the oldest dropped past that. With
+sysagent.prometheus_listen set, /metrics there also serves the logcollect_host_* metrics.
+/metrics and /healthz are served on http.listen. When etcd.endpoints is set, the process
+registers under /logcollect/agents/<id>-sysagent with role sysagent.
+
+Example config:
+  sysagent:
+    interval: 10s
+    influxdb: {url: "http://127.0.0.1:8086", database: sysinfo}
+    prometheus_listen: 127.0.0.1:9101
+  etcd:
+    endpoints: []
+
+Example:
+  logcollect sysagent --config examples/sysagent.yaml`, stderr)
+	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return notBuiltError("sysagent")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(cfg.Log, stderr)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	sys, runners, err := newSysagent(cfg, reg, logger)
+	if err != nil {
+		return err
+	}
+	if cfg.HTTP.Listen != "" {
+		srv := httpapi.New(cfg.HTTP.Listen, reg, map[string]httpapi.Check{"influxdb": sys.Check}, logger)
+		if _, err := srv.Listen(); err != nil {
+			return err
+		}
+		runners = append(runners, srv.Run)
+	}
+	if etcdconf.Enabled(cfg.Etcd) {
+		registrar, cli, err := sysagentRegistrar(cfg, reg, logger)
+		if err != nil {
+			return err
+		}
+		defer cli.Close()
+		runners = append(runners, registrar.Run)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, run := range runners {
+		g.Go(func() error { return run(gctx) })
+	}
+	return g.Wait()
+}
+
+// newSysagent builds the collector and its outputs on reg, and returns it with what must
+// run: the collector and, when sysagent.prometheus_listen is set, its /metrics listener
+// (bound now, so a busy port fails at start-up). `agent` with agent.sysmetrics calls it too.
+func newSysagent(cfg config.Config, reg *prometheus.Registry, logger *slog.Logger) (*sysagent.Sysagent, []func(context.Context) error, error) {
+	sys, err := sysagent.New(cfg.Sysagent, sysagent.Deps{Logger: logger, Registerer: reg})
+	if err != nil {
+		return nil, nil, err
+	}
+	runners := []func(context.Context) error{sys.Run}
+	if l := cfg.Sysagent.PrometheusListen; l != "" && l != cfg.HTTP.Listen {
+		srv := httpapi.New(l, reg, map[string]httpapi.Check{"influxdb": sys.Check}, logger)
+		if _, err := srv.Listen(); err != nil {
+			return nil, nil, fmt.Errorf("sysagent.prometheus_listen: %w", err)
+		}
+		runners = append(runners, srv.Run)
+	}
+	return sys, runners, nil
+}
+
+// sysagentRegistrar announces the process in etcd with role sysagent. Its id is the
+// agent id with "-sysagent", so an agent and a sysagent on one host keep two records.
+func sysagentRegistrar(cfg config.Config, reg prometheus.Registerer, logger *slog.Logger) (*registration.Registrar, *clientv3.Client, error) {
+	vars, err := etcdconf.AgentVars(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cli, err := etcdconf.NewClient(cfg.Etcd)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := registration.New(registration.Options{
+		Client: cli,
+		Record: registration.Record{ID: vars.ID + "-sysagent", Role: "sysagent", Hostname: vars.Hostname, IP: vars.IP,
+			Version: version, StartedAt: time.Now().UTC()},
+		TTL:        time.Duration(cfg.Etcd.LeaseTTL),
+		Logger:     logger,
+		Registerer: reg,
+	})
+	if err != nil {
+		_ = cli.Close()
+		return nil, nil, err
+	}
+	return r, cli, nil
 }

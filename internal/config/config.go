@@ -42,6 +42,8 @@ type Agent struct {
 	CheckpointInterval Duration `yaml:"checkpoint_interval"`
 	CheckpointPrune    Duration `yaml:"checkpoint_prune_after"`
 	ReadBufferBytes    int      `yaml:"read_buffer_bytes"`
+	// Sysmetrics runs the host metrics collector (the sysagent section) inside the agent.
+	Sysmetrics bool `yaml:"sysmetrics"`
 }
 
 // TLS is shared by every client section.
@@ -109,6 +111,10 @@ type Sysagent struct {
 	Interval         Duration `yaml:"interval"`
 	InfluxDB         InfluxDB `yaml:"influxdb"`
 	PrometheusListen string   `yaml:"prometheus_listen"`
+	// Host is the host tag of every point; empty means the hostname.
+	Host string `yaml:"host"`
+	// BufferPoints bounds the points held while InfluxDB is down; the oldest go first.
+	BufferPoints int `yaml:"buffer_points"`
 }
 
 // InfluxDB is where sysagent writes line protocol (1.x database or 2.x org/bucket).
@@ -175,6 +181,8 @@ func Default() Config {
 		Sysagent: Sysagent{
 			Interval: Duration(10 * time.Second),
 			InfluxDB: InfluxDB{URL: "http://127.0.0.1:8086", Database: "sysinfo"},
+			// About 50 minutes of a small host's points at the 10 s interval, a few MiB.
+			BufferPoints: 10000,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:8080"},
 		Log:  Log{Level: "info", Format: "text"},

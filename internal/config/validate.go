@@ -191,6 +191,15 @@ func (s Sysagent) Validate() error {
 		if err := httpURL(s.InfluxDB.URL); err != nil {
 			errs = append(errs, fmt.Errorf("sysagent.influxdb.url: %w", err))
 		}
+		switch {
+		case s.InfluxDB.Bucket != "" && s.InfluxDB.Org == "":
+			errs = append(errs, errors.New("sysagent.influxdb.org: required with sysagent.influxdb.bucket (InfluxDB 2.x)"))
+		case s.InfluxDB.Bucket == "" && s.InfluxDB.Database == "":
+			errs = append(errs, errors.New("sysagent.influxdb.database: required (InfluxDB 1.x), or set bucket and org (2.x); an empty url turns InfluxDB off"))
+		}
+	}
+	if s.BufferPoints <= 0 {
+		errs = append(errs, fmt.Errorf("sysagent.buffer_points: must be positive (got %d)", s.BufferPoints))
 	}
 	if s.PrometheusListen != "" {
 		if _, _, err := net.SplitHostPort(s.PrometheusListen); err != nil {

@@ -24,8 +24,8 @@ type Config struct {
 type Deps struct {
 	Writers []Writer
 	Logger  *slog.Logger
-	// Registerer, when set, gets the logcollect_host_* metrics (the last interval's values)
-	// and the collector's own error counter.
+	// Registerer, when set, gets the collector's own error counters. The host values
+	// themselves are served by PromCollector, registered where the caller wants them.
 	Registerer prometheus.Registerer
 	// Source defaults to GopsutilSource; tests pass fixtures.
 	Source Source
@@ -104,7 +104,7 @@ func New(cfg Config, deps Deps) (*Collector, error) {
 		}),
 	}
 	if deps.Registerer != nil {
-		for _, col := range []prometheus.Collector{c.callErrors, c.writeErrors, newPromCollector(c)} {
+		for _, col := range []prometheus.Collector{c.callErrors, c.writeErrors} {
 			if err := deps.Registerer.Register(col); err != nil {
 				return nil, fmt.Errorf("register host metrics: %w", err)
 			}
@@ -112,6 +112,9 @@ func New(cfg Config, deps Deps) (*Collector, error) {
 	}
 	return c, nil
 }
+
+// PromCollector serves the last interval's values as logcollect_host_* metrics.
+func (c *Collector) PromCollector() prometheus.Collector { return newPromCollector(c) }
 
 // Host is the host tag the collector puts on its points.
 func (c *Collector) Host() string { return c.cfg.Host }

@@ -30,6 +30,7 @@ func Key(id string) string { return Prefix + id }
 // Record is the JSON value of a registration key.
 type Record struct {
 	ID          string    `json:"id"`
+	Role        string    `json:"role,omitempty"` // agent, transfer, sysagent, standalone
 	Hostname    string    `json:"hostname"`
 	IP          string    `json:"ip"`
 	Version     string    `json:"version"`
