@@ -119,9 +119,18 @@ func (c *Collector) PromCollector() prometheus.Collector { return newPromCollect
 // Host is the host tag the collector puts on its points.
 func (c *Collector) Host() string { return c.cfg.Host }
 
-// Run primes the counters, then collects every interval until ctx ends. The priming read
-// means the first interval's points already carry rates.
+// Run collects every interval until ctx ends. Collections are aligned to multiples of the
+// interval (10:00:00, 10:00:10 …) and stamped with that boundary: a late tick still gets
+// its own timestamp, so two intervals never share one (InfluxDB would keep only the last).
+// A priming read at the first boundary means the first points written already have rates.
 func (c *Collector) Run(ctx context.Context) error {
+	wait := time.NewTimer(c.now().Truncate(c.cfg.Interval).Add(c.cfg.Interval).Sub(c.now()))
+	select {
+	case <-ctx.Done():
+		wait.Stop()
+		return nil
+	case <-wait.C:
+	}
 	c.Collect(ctx)
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
@@ -147,7 +156,7 @@ func (c *Collector) write(ctx context.Context, points []Point) {
 // Collect reads every metric once and returns the points. A failing call is counted
 // (and logged the first time) and its measurement is left out; the rest is reported.
 func (c *Collector) Collect(ctx context.Context) []Point {
-	at := c.now().Truncate(time.Second)
+	at := c.now().Truncate(c.cfg.Interval)
 	var s snapshot
 	c.cpu.begin()
 	c.diskio.begin()
