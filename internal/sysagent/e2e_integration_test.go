@@ -80,6 +80,7 @@ http:
 }
 
 func TestAgentSysmetricsEndToEnd(t *testing.T) {
+	t.Parallel()
 	r := startPipeline(t)
 	// Three intervals: three cpu points of this host (the database did not exist before).
 	await.Until(t, 30*time.Second, "three intervals of cpu points in InfluxDB", func() bool {

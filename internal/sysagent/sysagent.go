@@ -71,11 +71,14 @@ func New(cfg config.Sysagent, deps Deps) (*Sysagent, error) {
 	return s, nil
 }
 
-// InfluxConfig is the InfluxDB writer's configuration from the sysagent section.
+// InfluxConfig is the InfluxDB writer's configuration from the sysagent section. Retries
+// back off up to one interval (within 1–30 s): a recovered InfluxDB gets the buffer about
+// as soon as it would get the next interval's points.
 func InfluxConfig(cfg config.Sysagent) influx.Config {
 	return influx.Config{
 		URL: cfg.InfluxDB.URL, Database: cfg.InfluxDB.Database, Org: cfg.InfluxDB.Org,
 		Bucket: cfg.InfluxDB.Bucket, Token: cfg.InfluxDB.Token, BufferPoints: cfg.BufferPoints,
+		MaxBackoff: min(30*time.Second, max(time.Second, time.Duration(cfg.Interval))),
 	}
 }
 
