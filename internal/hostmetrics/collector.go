@@ -120,8 +120,9 @@ func (c *Collector) PromCollector() prometheus.Collector { return newPromCollect
 func (c *Collector) Host() string { return c.cfg.Host }
 
 // Run collects every interval until ctx ends. Collections are aligned to multiples of the
-// interval (10:00:00, 10:00:10 …) and stamped with that boundary: a late tick still gets
-// its own timestamp, so two intervals never share one (InfluxDB would keep only the last).
+// interval (10:00:00, 10:00:10 …) and stamped with the boundary of the tick, not of the
+// moment it is handled: a tick handled late still gets its own timestamp, so two intervals
+// never share one (InfluxDB would keep only the last).
 // A priming read at the first boundary means the first points written already have rates.
 func (c *Collector) Run(ctx context.Context) error {
 	wait := time.NewTimer(c.now().Truncate(c.cfg.Interval).Add(c.cfg.Interval).Sub(c.now()))
@@ -138,8 +139,8 @@ func (c *Collector) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
-			c.write(ctx, c.Collect(ctx))
+		case tick := <-t.C:
+			c.write(ctx, c.collectAt(ctx, tick))
 		}
 	}
 }
@@ -155,8 +156,10 @@ func (c *Collector) write(ctx context.Context, points []Point) {
 
 // Collect reads every metric once and returns the points. A failing call is counted
 // (and logged the first time) and its measurement is left out; the rest is reported.
-func (c *Collector) Collect(ctx context.Context) []Point {
-	at := c.now().Truncate(c.cfg.Interval)
+func (c *Collector) Collect(ctx context.Context) []Point { return c.collectAt(ctx, c.now()) }
+
+func (c *Collector) collectAt(ctx context.Context, now time.Time) []Point {
+	at := now.Truncate(c.cfg.Interval)
 	var s snapshot
 	c.cpu.begin()
 	c.diskio.begin()

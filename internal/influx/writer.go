@@ -58,6 +58,11 @@ type Writer struct {
 	mu    sync.Mutex
 	lines [][]byte // encoded points, oldest first
 	first uint64   // sequence number of lines[0]
+	// inflightEnd is the sequence number after the batch being sent (0: none). Lines of it
+	// pushed out of a full buffer meanwhile are counted as dropped only if the send fails
+	// (inflightDropped), so a delivered point is never also counted as dropped.
+	inflightEnd     uint64
+	inflightDropped int
 	// lastErr is the last write's failure (nil after a success), for /healthz.
 	lastErr error
 
@@ -173,8 +178,13 @@ func (w *Writer) WritePoints(_ context.Context, points []hostmetrics.Point) erro
 		n := copy(w.lines, w.lines[over:])
 		clear(w.lines[n:])
 		w.lines = w.lines[:n]
+		inflight := 0
+		if w.inflightEnd > w.first {
+			inflight = min(over, int(w.inflightEnd-w.first))
+		}
 		w.first += uint64(over)
-		w.dropped.WithLabelValues("buffer_full").Add(float64(over))
+		w.inflightDropped += inflight
+		w.dropped.WithLabelValues("buffer_full").Add(float64(over - inflight))
 	}
 	w.buffered.Set(float64(len(w.lines)))
 	w.mu.Unlock()
@@ -258,11 +268,15 @@ func (w *Writer) sendBatch(ctx context.Context) (sent bool, err error) {
 	n := min(len(w.lines), w.cfg.BatchPoints)
 	batch := append([][]byte(nil), w.lines[:n]...)
 	seq := w.first
+	if n > 0 {
+		w.inflightEnd = seq + uint64(n)
+	}
 	w.mu.Unlock()
 	if n == 0 {
 		return false, nil
 	}
 	err = w.send(ctx, batch)
+	w.settleInflight(err)
 	var rejected *rejectedError
 	switch {
 	case err == nil:
@@ -289,6 +303,18 @@ func (w *Writer) sendBatch(ctx context.Context) (sent bool, err error) {
 	w.setErr(nil)
 	w.ack(seq + uint64(n))
 	return true, nil
+}
+
+// settleInflight ends a send: lines of the batch pushed out of the buffer meanwhile were
+// lost only if it failed (a rejected batch is counted whole as rejected).
+func (w *Writer) settleInflight(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var rejected *rejectedError
+	if err != nil && !errors.As(err, &rejected) {
+		w.dropped.WithLabelValues("buffer_full").Add(float64(w.inflightDropped))
+	}
+	w.inflightEnd, w.inflightDropped = 0, 0
 }
 
 // ack removes the lines before sequence number end, minding those already dropped.

@@ -170,6 +170,33 @@ func TestOutageBuffersAndDropsOldest(t *testing.T) {
 	}
 }
 
+// A full buffer pushing out lines that are being sent: if the send succeeds they were
+// delivered, and are not counted as dropped too.
+func TestLinesDeliveredWhileDroppedAreNotCounted(t *testing.T) {
+	f := &fakeInflux{}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/write" {
+			once.Do(func() {
+				close(entered)
+				<-release
+			})
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	w := startWriter(t, Config{URL: srv.URL, Database: "db", BufferPoints: 4}, nil)
+	_ = w.WritePoints(context.Background(), points(0, 4))
+	<-entered                                             // the 4 points are in flight
+	_ = w.WritePoints(context.Background(), points(4, 3)) // pushes 3 of them out
+	close(release)
+	await.Until(t, 5*time.Second, "all 7 points delivered", func() bool { return len(f.got()) == 7 })
+	if got := metrictest.Value(t, w.dropped.WithLabelValues("buffer_full")); got != 0 {
+		t.Errorf("dropped %v, want 0: every point was delivered", got)
+	}
+}
+
 func TestRejectedBatchIsDroppedNotRetried(t *testing.T) {
 	f := &fakeInflux{status: http.StatusBadRequest}
 	srv := httptest.NewServer(f)

@@ -7,12 +7,12 @@ package sysagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/hostmetrics"
@@ -93,14 +93,20 @@ func (s *Sysagent) Check() error {
 	return s.influx.Check()
 }
 
-// Run collects and writes until ctx ends; the InfluxDB writer then sends what is left.
+// Run collects and writes until ctx ends. The InfluxDB writer outlives the collector: it
+// is stopped only after the last interval was handed over, and then sends what is left.
 func (s *Sysagent) Run(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
+	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWriter()
+	writerDone := make(chan error, 1)
 	if s.influx != nil {
-		g.Go(func() error { return s.influx.Run(gctx) })
+		go func() { writerDone <- s.influx.Run(writerCtx) }()
+	} else {
+		writerDone <- nil
 	}
-	g.Go(func() error { return s.collector.Run(gctx) })
-	if err := g.Wait(); err != nil {
+	err := s.collector.Run(ctx)
+	stopWriter()
+	if err = errors.Join(err, <-writerDone); err != nil {
 		return fmt.Errorf("sysagent: %w", err)
 	}
 	return nil
