@@ -168,7 +168,7 @@ install_packages() {
 		case $s in
 		etcd) want+=(etcd-server etcd-client) ;;
 		influxdb) want+=(influxdb) ;;
-		prometheus) want+=(prometheus) ;;
+		prometheus) want+=(prometheus prometheus-node-exporter) ;; # node_exporter: make bench
 		kafka) want+=(kcat) ;;
 		esac
 		case $s in
