@@ -118,11 +118,12 @@ Example:
 	// agent.sysmetrics: the host metrics collector in the same process (one per host).
 	var sysRunners []func(context.Context) error
 	if cfg.Agent.Sysmetrics {
-		sys, runners, err := newSysagent(cfg, reg, logger)
+		// InfluxDB's health stays off the agent's /healthz: an InfluxDB outage must not get
+		// the log shipper restarted by a supervisor (its metrics show the outage).
+		_, runners, err := newSysagent(cfg, reg, logger)
 		if err != nil {
 			return err
 		}
-		checks["influxdb"] = sys.Check
 		sysRunners = runners
 	}
 
