@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -255,4 +256,25 @@ func appendLines(t *testing.T, path string, lines ...string) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// metric returns the value of an unlabelled metric on /metrics (0 when absent).
+func (p *proc) metric(name string) float64 {
+	p.t.Helper()
+	resp, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		p.t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				p.t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	return 0
 }
