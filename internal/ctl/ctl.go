@@ -575,11 +575,9 @@ func (c *cmd) listKeys(ctx context.Context) ([]keyInfo, error) {
 				continue
 			}
 			seen[k] = true
-			ki := keyInfo{key: k, current: current{exists: true, modRev: kv.ModRevision, raw: kv.Value}}
-			if len(strings.TrimSpace(string(kv.Value))) > 0 {
-				ki.entries, ki.err = entry.ParseList(kv.Value, c.cfg.Agent.AllowedPaths)
-			}
-			out = append(out, ki)
+			cur := entryedit.Parse(kv.Value, kv.ModRevision, c.cfg.Agent.AllowedPaths)
+			out = append(out, keyInfo{key: k, current: current{exists: true, modRev: cur.Revision, raw: cur.Raw,
+				entries: cur.Entries, err: cur.Err}})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
