@@ -158,6 +158,10 @@ func (s *Store) loadPart(p *part) error {
 // Run writes the appended rows and applies the retention until ctx ends; then it writes
 // what was already handed over and returns. Call Close after Run returned.
 func (s *Store) Run(ctx context.Context) error {
+	// A store that was down for days drops what expired before taking new rows.
+	if err := s.Retain(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		s.log.Warn("retention pass failed", "error", err)
+	}
 	tick := time.NewTicker(s.cfg.RetentionInterval)
 	defer tick.Stop()
 	for {
