@@ -46,12 +46,16 @@ test('buildQuery puts the typed query first and groups an OR', () => {
 });
 
 test('errorPosition points into the typed query', () => {
-  assert.equal(errorPosition('q: position 7: unbalanced quote', 'error "x'), 6);
+  assert.equal(errorPosition('q: position 6: unbalanced quote', 'error "x'), 6);
   const f = [{ field: 'host', value: 'h', exclude: false }];
   // With an OR and filters the query was sent as "(...)": one character later.
-  assert.equal(errorPosition('q: position 8: unbalanced quote', 'a OR "x', f), 6);
+  assert.equal(errorPosition('q: position 7: unbalanced quote', 'a OR "x', f), 6);
+  // The server counts bytes; the input counts UTF-16 units.
+  assert.equal(errorPosition('q: position 6: unbalanced quote', 'é ü "x'), 4);
   assert.equal(errorPosition('q: unexpected end', 'x'), -1);
   assert.equal(errorPosition('q: position 99: x', 'short'), -1);
+  // An error in a filter clause (after the typed query) is not placed in the box.
+  assert.equal(errorPosition('q: position 12: x', 'ab', f), -1);
 });
 
 test('toggleFilter: click filters, again removes, shift inverts', () => {

@@ -72,12 +72,18 @@ export function typedOffset(q, filters = []) {
   return /\bOR\b/.test(typed) && filters.length ? 1 : 0;
 }
 
-// errorPosition reads the 1-based position from a query error ("q: position 7: unbalanced
-// quote") and returns the 0-based index in the typed query, or -1 when there is none.
+// errorPosition reads the position of a query error ("q: position 7: unbalanced quote": a
+// 0-based byte offset in the query the server got, which is buildQuery's result) and
+// returns the index in the typed query (UTF-16 units, as JavaScript indexes strings), or -1
+// when the message has none or it points outside what the user typed.
 export function errorPosition(message, q, filters = []) {
   const m = /\bposition (\d+)\b/.exec(message ?? '');
   if (!m) return -1;
-  const i = Number(m[1]) - 1 - typedOffset(q, filters);
+  const sent = buildQuery(q, filters);
+  const bytes = new TextEncoder().encode(sent);
+  const at = Number(m[1]);
+  if (at > bytes.length) return -1;
+  const i = new TextDecoder().decode(bytes.slice(0, at)).length - typedOffset(q, filters);
   const typed = (q ?? '').trim();
   return i >= 0 && i <= typed.length ? i : -1;
 }
