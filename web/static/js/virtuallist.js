@@ -105,8 +105,11 @@ export class VirtualList {
   update() {
     const c = this.container;
     const n = this.items.length;
+    // Read the geometry before writing anything: a read after a write forces a layout.
+    const top = c.scrollTop;
+    const height = c.clientHeight || 600;
     this.spacer.style.height = `${n * this.rowHeight}px`;
-    const { start, end } = visibleRange(c.scrollTop, c.clientHeight || 600, this.rowHeight, n);
+    const { start, end } = visibleRange(top, height, this.rowHeight, n);
     for (const [i, e] of this.rendered) {
       if (i < start || i >= end) {
         e.remove();
@@ -121,7 +124,7 @@ export class VirtualList {
       frag.append(row);
     }
     c.append(frag);
-    if (this.onNearEnd && n > 0 && nearEnd(c.scrollTop, c.clientHeight, this.rowHeight, n)) this.onNearEnd();
+    if (this.onNearEnd && n > 0 && nearEnd(top, height, this.rowHeight, n)) this.onNearEnd();
   }
 
   destroy() {

@@ -41,9 +41,18 @@ export function mount(root, { navigate }) {
     el('h4', {}, 'Search syntax'),
     el('table', { class: 'help-table' }, SYNTAX_HELP.map(([ex, what]) => el('tr', {}, el('td', {}, el('code', {}, ex)), el('td', {}, what)))),
     el('p', { class: 'muted' }, 'Click a value on the left to filter by it; shift-click to exclude it.'));
-  helpPop.addEventListener('close', () => { helpPop.hidden = true; });
+  const closeHelp = (ev) => {
+    if (ev?.target && helpPop.parentElement.contains(ev.target)) return;
+    helpPop.hidden = true;
+    document.removeEventListener('mousedown', closeHelp, true);
+  };
+  helpPop.addEventListener('close', () => closeHelp());
   const helpBtn = el('button', { type: 'button', class: 'btn btn-icon', title: 'Search syntax', 'aria-label': 'Search syntax',
-    onclick: () => { helpPop.hidden = !helpPop.hidden; } }, '?');
+    onclick: () => {
+      if (!helpPop.hidden) return closeHelp();
+      helpPop.hidden = false;
+      document.addEventListener('mousedown', closeHelp, true);
+    } }, '?');
   const picker = createTimePicker({ onChange: (r) => go({ ...state, from: r.from, to: r.to }) });
   const runBtn = el('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'run' }, 'Search');
   const form = el('form', { class: 'toolbar', role: 'search', onsubmit: (ev) => { ev.preventDefault(); submit(); } },
@@ -191,6 +200,7 @@ export function mount(root, { navigate }) {
   }
 
   function showError(e) {
+    facets.replaceChildren(el('p', { class: 'muted facets-empty' }, 'Fields appear here when the query runs.'));
     hits = [];
     cursor = '';
     list.setItems(hits);
