@@ -19,6 +19,7 @@ type Config struct {
 	Sysagent   Sysagent   `yaml:"sysagent"`
 	HTTP       HTTP       `yaml:"http"`
 	Log        Log        `yaml:"log"`
+	Store      Store      `yaml:"store"`
 }
 
 // Duration is a time.Duration written as "10s".
@@ -122,7 +123,23 @@ type InfluxDB struct {
 
 // HTTP is the process's API, UI, /metrics and /healthz listener.
 type HTTP struct {
-	Listen string `yaml:"listen"`
+	Listen string   `yaml:"listen"`
+	Auth   HTTPAuth `yaml:"auth"`
+}
+
+// HTTPAuth protects the standalone's API and UI: a bearer token, or basic auth. It is
+// required when http.listen is not a loopback address.
+type HTTPAuth struct {
+	Token    string `yaml:"token" secret:"true"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password" secret:"true"`
+}
+
+// Store is the embedded log store of `logcollect standalone`.
+type Store struct {
+	Path      string   `yaml:"path"`
+	Retention Duration `yaml:"retention"` // 0: keep forever
+	MaxBytes  int64    `yaml:"max_bytes"` // 0: no size limit
 }
 
 // Log configures log/slog.
@@ -176,7 +193,8 @@ func Default() Config {
 			Interval: Duration(10 * time.Second),
 			InfluxDB: InfluxDB{URL: "http://127.0.0.1:8086", Database: "sysinfo"},
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8080"},
-		Log:  Log{Level: "info", Format: "text"},
+		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
+		Log:   Log{Level: "info", Format: "text"},
+		Store: Store{Path: "./data/store", Retention: Duration(7 * 24 * time.Hour)},
 	}
 }

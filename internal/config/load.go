@@ -60,6 +60,7 @@ func resolvePaths(cfg *Config, base string) error {
 	paths := map[string]*string{
 		"agent.data_dir":           &cfg.Agent.DataDir,
 		"agent.output_file":        &cfg.Agent.OutputFile,
+		"store.path":               &cfg.Store.Path,
 		"transfer.output_file":     &cfg.Transfer.OutputFile,
 		"kafka.tls.ca_file":        &cfg.Kafka.TLS.CAFile,
 		"kafka.tls.cert_file":      &cfg.Kafka.TLS.CertFile,

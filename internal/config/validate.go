@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Validate checks every section and returns all problems at once, each naming its key.
@@ -21,6 +22,7 @@ func (c Config) Validate() error {
 		c.Sysagent.Validate(),
 		c.HTTP.Validate(),
 		c.Log.Validate(),
+		c.Store.Validate(),
 	)
 }
 
@@ -208,7 +210,29 @@ func (h HTTP) Validate() error {
 	if _, _, err := net.SplitHostPort(h.Listen); err != nil {
 		return fmt.Errorf("http.listen: must be host:port (got %q)", h.Listen)
 	}
+	a := h.Auth
+	switch {
+	case a.Token != "" && (a.Username != "" || a.Password != ""):
+		return errors.New("http.auth: set either token or username and password, not both")
+	case (a.Username == "") != (a.Password == ""):
+		return errors.New("http.auth: username and password go together")
+	}
 	return nil
+}
+
+// Validate checks the store section.
+func (s Store) Validate() error {
+	var errs []error
+	if s.Path == "" {
+		errs = append(errs, errors.New("store.path: must not be empty"))
+	}
+	if s.Retention < 0 {
+		errs = append(errs, fmt.Errorf("store.retention: must not be negative (got %s)", time.Duration(s.Retention)))
+	}
+	if s.MaxBytes < 0 {
+		errs = append(errs, fmt.Errorf("store.max_bytes: must not be negative (got %d)", s.MaxBytes))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate checks the log section.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/entry"
+	"github.com/logcollect/logcollect/internal/entryedit"
 	"github.com/logcollect/logcollect/internal/etcdconf"
 	"github.com/logcollect/logcollect/internal/registration"
 )
@@ -284,19 +285,11 @@ type current struct {
 func (c *cmd) read(ctx context.Context, key string) (current, error) {
 	rctx, cancel := c.reqCtx(ctx)
 	defer cancel()
-	resp, err := c.cli.Get(rctx, key)
+	cur, err := entryedit.Read(rctx, c.cli, key, c.cfg.Agent.AllowedPaths)
 	if err != nil {
-		return current{}, c.etcdErr("read "+key, err)
+		return current{}, c.etcdErr("read "+key, errors.Unwrap(err))
 	}
-	if len(resp.Kvs) == 0 {
-		return current{}, nil
-	}
-	kv := resp.Kvs[0]
-	cur := current{exists: true, modRev: kv.ModRevision, raw: kv.Value}
-	if len(strings.TrimSpace(string(kv.Value))) > 0 {
-		cur.entries, cur.err = entry.ParseList(kv.Value, c.cfg.Agent.AllowedPaths)
-	}
-	return cur, nil
+	return current{exists: cur.Exists, modRev: cur.Revision, raw: cur.Raw, entries: cur.Entries, err: cur.Err}, nil
 }
 
 // write stores value if the key's mod revision is still rev (0: the key must not exist);
@@ -304,43 +297,20 @@ func (c *cmd) read(ctx context.Context, key string) (current, error) {
 func (c *cmd) write(ctx context.Context, key string, value []byte, rev int64, force bool) (int64, error) {
 	rctx, cancel := c.reqCtx(ctx)
 	defer cancel()
-	if force {
-		resp, err := c.cli.Put(rctx, key, string(value))
-		if err != nil {
-			return 0, c.etcdErr("write "+key, err)
-		}
-		return resp.Header.Revision, nil
-	}
-	resp, err := c.cli.Txn(rctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-		Then(clientv3.OpPut(key, string(value))).
-		Else(clientv3.OpGet(key)).
-		Commit()
-	if err != nil {
-		return 0, c.etcdErr("write "+key, err)
-	}
-	if !resp.Succeeded {
-		now := int64(0)
-		if rr := resp.Responses[0].GetResponseRange(); rr != nil && len(rr.Kvs) > 0 {
-			now = rr.Kvs[0].ModRevision
-		}
+	written, err := entryedit.Write(rctx, c.cli, key, value, rev, force)
+	var conflict *entryedit.ConflictError
+	switch {
+	case errors.As(err, &conflict):
 		return 0, fmt.Errorf("%w: %s changed since it was read (mod_revision %d, expected %d); nothing written. "+
 			"Read it again with 'logcollect ctl entries get --key %s', or overwrite with --force",
-			ErrConflict, key, now, rev, key)
+			ErrConflict, key, conflict.Current, rev, key)
+	case err != nil:
+		return 0, c.etcdErr("write "+key, errors.Unwrap(err))
 	}
-	return resp.Header.Revision, nil
+	return written, nil
 }
 
-func encodeEntries(list []entry.Entry) ([]byte, error) {
-	if list == nil {
-		list = []entry.Entry{}
-	}
-	b, err := json.Marshal(list)
-	if err != nil {
-		return nil, fmt.Errorf("encode entries: %w", err)
-	}
-	return b, nil
-}
+func encodeEntries(list []entry.Entry) ([]byte, error) { return entryedit.Encode(list) }
 
 func (c *cmd) entriesGet(ctx context.Context, args []string) error {
 	fs := c.flags("entries get", "[--key K]")

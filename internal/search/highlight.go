@@ -1,0 +1,120 @@
+package search
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Tok is one word of a text: a run of letters and digits, as the store's full-text index
+// splits text (SQLite FTS5's unicode61 tokenizer), folded to lower case.
+type Tok struct {
+	Start, End int // byte offsets in the text
+	Word       string
+}
+
+// Tokens splits s into words.
+func Tokens(s string) []Tok {
+	var out []Tok
+	start := -1
+	for i, r := range s {
+		word := unicode.IsLetter(r) || unicode.IsNumber(r)
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			out = append(out, Tok{start, i, strings.ToLower(s[start:i])})
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, Tok{start, len(s), strings.ToLower(s[start:])})
+	}
+	return out
+}
+
+// Terms returns the text nodes of q that make a line match (those not under a NOT).
+func Terms(q *Node) []*Node {
+	var out []*Node
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		switch n.Kind {
+		case Text:
+			out = append(out, n)
+		case And, Or:
+			for _, k := range n.Kids {
+				walk(k)
+			}
+		}
+	}
+	walk(q)
+	return out
+}
+
+// Highlight returns the [start, end) ranges of msg matched by the terms, in UTF-16 code
+// units (what JavaScript strings index), sorted and merged.
+func Highlight(terms []*Node, msg string) [][2]int {
+	if len(terms) == 0 {
+		return [][2]int{}
+	}
+	toks := Tokens(msg)
+	var spans [][2]int // byte offsets
+	for _, t := range terms {
+		want := Tokens(t.Value)
+		if len(want) == 0 {
+			continue
+		}
+		for i := 0; i+len(want) <= len(toks); i++ {
+			ok := true
+			for j, w := range want {
+				got := toks[i+j].Word
+				last := j == len(want)-1
+				if !(got == w.Word || (last && t.Prefix && strings.HasPrefix(got, w.Word))) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				spans = append(spans, [2]int{toks[i].Start, toks[i+len(want)-1].End})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return [][2]int{}
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	merged := spans[:1]
+	for _, s := range spans[1:] {
+		last := &merged[len(merged)-1]
+		if s[0] <= last[1] {
+			last[1] = max(last[1], s[1])
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return toUTF16(msg, merged)
+}
+
+// toUTF16 converts sorted byte offsets of s to UTF-16 code unit offsets.
+func toUTF16(s string, spans [][2]int) [][2]int {
+	out := make([][2]int, len(spans))
+	// Each offset is a rune boundary (token edges are), so one walk over the runes does.
+	units, bytesDone := 0, 0
+	conv := func(b int) int {
+		for bytesDone < b {
+			r, w := utf8.DecodeRuneInString(s[bytesDone:])
+			if r >= 0x10000 {
+				units += 2
+			} else {
+				units++
+			}
+			bytesDone += w
+		}
+		return units
+	}
+	for k, sp := range spans {
+		out[k] = [2]int{conv(sp[0]), conv(sp[1])}
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package sqlitestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Retain drops what is older than the retention, then, oldest first, what exceeds
+// max_bytes: whole days while more than one is left, then the oldest rows of the last.
+func (s *Store) Retain(ctx context.Context, now time.Time) error {
+	if s.cfg.Retention > 0 {
+		cutoff := now.Add(-s.cfg.Retention).UnixNano()
+		for _, p := range s.snapshot() {
+			switch {
+			case (p.day+1)*dayNanos <= cutoff:
+				if err := s.dropPart(p); err != nil {
+					return err
+				}
+			case p.day*dayNanos < cutoff:
+				if err := p.deleteBefore(ctx, cutoff); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if s.cfg.MaxBytes <= 0 {
+		return nil
+	}
+	for range 64 { // each round frees a day or a tenth of the oldest day
+		used := s.diskBytes()
+		if used <= s.cfg.MaxBytes {
+			return nil
+		}
+		parts := s.snapshot()
+		if len(parts) == 0 {
+			return nil
+		}
+		if len(parts) > 1 {
+			if err := s.dropPart(parts[0]); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := parts[0].deleteOldestFraction(ctx, 0.1+float64(used-s.cfg.MaxBytes)/float64(used)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropPart closes and removes one day.
+func (s *Store) dropPart(p *part) error {
+	s.mu.Lock()
+	for i, x := range s.parts {
+		if x == p {
+			s.parts = append(s.parts[:i:i], s.parts[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	// Queries still running on it fail with "database is closed"; a retention pass is rare.
+	if err := p.db.Close(); err != nil {
+		s.log.Warn("close dropped day", "path", p.path, "error", err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(p.path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", p.path+suffix, err)
+		}
+	}
+	s.m.droppedDays.Inc()
+	s.log.Info("retention dropped a day", "path", p.path)
+	return nil
+}
+
+// deleteBefore deletes the rows and points older than cutoff (ns).
+func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
+	id, err := p.idAt(ctx, cutoff)
+	if err != nil {
+		return err
+	}
+	if _, err := p.db.ExecContext(ctx, `DELETE FROM points WHERE ts < ?`, cutoff); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	return p.deleteBelow(ctx, id)
+}
+
+// deleteOldestFraction deletes that fraction of the day's rows, oldest first.
+func (p *part) deleteOldestFraction(ctx context.Context, frac float64) error {
+	var lo, hi, n int64
+	if err := p.db.QueryRowContext(ctx, `SELECT coalesce(min(id),0), coalesce(max(id),0), count(*) FROM logs`).Scan(&lo, &hi, &n); err != nil {
+		return fmt.Errorf("size retention in %s: %w", p.path, err)
+	}
+	if n == 0 {
+		_, err := p.db.ExecContext(ctx, `DELETE FROM points`)
+		return err
+	}
+	cut := lo + max(1, int64(float64(hi-lo+1)*min(frac, 1)))
+	var ts int64
+	err := p.db.QueryRowContext(ctx, `SELECT coalesce(max(ts), 0) FROM logs WHERE id < ?`, cut).Scan(&ts)
+	if err != nil {
+		return fmt.Errorf("size retention in %s: %w", p.path, err)
+	}
+	if _, err := p.db.ExecContext(ctx, `DELETE FROM points WHERE ts <= ?`, ts); err != nil {
+		return fmt.Errorf("size retention in %s: %w", p.path, err)
+	}
+	return p.deleteBelow(ctx, cut)
+}
+
+// deleteBelow deletes rows with id < id and gives the pages back to the file system.
+func (p *part) deleteBelow(ctx context.Context, id int64) error {
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin %s: %w", p.path, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM fts WHERE rowid < ?`, id); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM logs WHERE id < ?`, id); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit %s: %w", p.path, err)
+	}
+	for _, q := range []string{`PRAGMA incremental_vacuum`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := p.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s in %s: %w", q, p.path, err)
+		}
+	}
+	return nil
+}
+
+// diskBytes is the size of the store's files.
+func (s *Store) diskBytes() int64 {
+	var n int64
+	for _, p := range s.snapshot() {
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(p.path + suffix); err == nil {
+				n += fi.Size()
+			}
+		}
+	}
+	return n
+}
+
+type metrics struct {
+	rows, duplicates, writeErrors, droppedDays prometheus.Counter
+	commitSeconds                              prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
+	m := &metrics{
+		rows: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_rows_total",
+			Help: "Log lines committed to the store."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_duplicates_skipped_total",
+			Help: "Lines re-read after a restart that the store already held, skipped."}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_write_errors_total",
+			Help: "Failed commits (retried)."}),
+		droppedDays: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_retention_dropped_days_total",
+			Help: "Day partitions removed by the retention."}),
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logcollect_store_commit_seconds",
+			Help: "Time of one group commit.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	disk := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logcollect_store_disk_bytes",
+		Help: "Size of the store's files."}, func() float64 { return float64(s.diskBytes()) })
+	for _, c := range []prometheus.Collector{m.rows, m.duplicates, m.writeErrors, m.droppedDays, m.commitSeconds, disk} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register store metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,140 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/search"
+	"github.com/logcollect/logcollect/internal/store"
+)
+
+// open opens a store in a temporary dir and runs its writer until the test ends.
+func open(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	s, err := Open(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// appendSync appends rows and waits for their commit.
+func appendSync(t testing.TB, s *Store, rows []store.Row) {
+	t.Helper()
+	done := make(chan struct{})
+	if err := s.Append(context.Background(), rows, func() { close(done) }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("append not committed within 30s")
+	}
+}
+
+func mustParse(t testing.TB, q string) *search.Node {
+	t.Helper()
+	n, err := search.Parse(q)
+	if err != nil {
+		t.Fatalf("parse %q: %v", q, err)
+	}
+	return n
+}
+
+// rowsAt makes n rows of one file, one per millisecond from start.
+func rowsAt(start time.Time, first, n int, msg func(i int) string) []store.Row {
+	rows := make([]store.Row, n)
+	for i := range rows {
+		k := first + i
+		rows[i] = store.Row{Time: start.Add(time.Duration(k) * time.Millisecond), Host: "h1", Path: "/var/log/a.log",
+			Topic: "a", FileID: "1:2", Offset: int64(k * 10), End: int64(k*10 + 10), Message: msg(k)}
+	}
+	return rows
+}
+
+func TestSearchForms(t *testing.T) {
+	s := open(t, Config{})
+	base := time.Now().Add(-time.Minute).Truncate(time.Second)
+	msgs := []string{
+		"GET /index.html 200 client 10.0.0.1",
+		"GET /login 500 error database timeout",
+		"POST /api/orders 201 checkout ok",
+		"warning: disk almost full on /dev/sda1",
+		"error: connection refused by 10.0.0.2",
+	}
+	rows := rowsAt(base, 0, len(msgs), func(i int) string { return msgs[i] })
+	rows[2].Fields = map[string]string{"service": "checkout"}
+	rows[3].Host = "h2"
+	appendSync(t, s, rows)
+	from, to := base.Add(-time.Hour), base.Add(time.Hour)
+	for _, tc := range []struct {
+		q    string
+		want []int
+	}{
+		{"", []int{4, 3, 2, 1, 0}},
+		{"error", []int{4, 1}},
+		{"error database", []int{1}},
+		{`"connection refused"`, []int{4}},
+		{`"refused connection"`, nil},
+		{"10.0.0.1", []int{0}},
+		{"error OR warning", []int{4, 3, 1}},
+		{"error NOT database", []int{4}},
+		{"NOT error", []int{3, 2, 0}},
+		{"-error", []int{3, 2, 0}},
+		{"data*", []int{1}},
+		{"host:h2", []int{3}},
+		{"host:h2 OR checkout", []int{3, 2}},
+		{"service:checkout", []int{2}},
+		{"path:/var/log/*.log error", []int{4, 1}},
+		{"(error OR warning) NOT host:h2", []int{4, 1}},
+	} {
+		t.Run(tc.q, func(t *testing.T) {
+			res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, tc.q), From: from, To: to, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, r := range res.Rows {
+				got = append(got, int(r.Offset/10))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// accessLine is a synthetic access-log line (the benchmarks' data).
+func accessLine(i int) string {
+	return fmt.Sprintf(`10.%d.%d.%d - - [01/Dec/2026:08:00:00 +0000] "GET /api/v1/items/%d HTTP/1.1" %d %d "-" "Mozilla/5.0 (X11; Linux x86_64) curl/8.5"`,
+		i%7, (i/7)%251, i%253, i%10007, []int{200, 200, 200, 304, 404, 500}[i%6], 100+i%9000)
+}
+
+func BenchmarkAppend(b *testing.B) {
+	s := open(b, Config{})
+	const batch = 4096
+	start := time.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += batch {
+		n := min(batch, b.N-i)
+		appendSync(b, s, rowsAt(start, i, n, accessLine))
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}

@@ -1,0 +1,280 @@
+//go:build integration
+
+// Package standalone_test runs the real `logcollect standalone` binary (temporary data
+// dir, random free ports for HTTP and the embedded etcd) and checks its HTTP API.
+package standalone_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/testenv"
+)
+
+// proc is one run of the standalone.
+type proc struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	base     string // http://127.0.0.1:port
+	etcd     string // 127.0.0.1:port
+	out, err *syncBuffer
+	done     chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// opts are one start's addresses and arguments; the same opts restart on the same data.
+type opts struct {
+	dataDir, httpAddr, etcdAddr string
+	args                        []string
+}
+
+func newOpts(t *testing.T, args ...string) opts {
+	return opts{dataDir: t.TempDir(), httpAddr: freePort(t), etcdAddr: freePort(t), args: args}
+}
+
+// start runs the binary and waits until it printed its URL and answers /healthz.
+func start(t *testing.T, o opts) *proc {
+	t.Helper()
+	p := startNoWait(t, o)
+	await.Until(t, 30*time.Second, "the standalone to print its URL", func() bool {
+		select {
+		case err := <-p.done:
+			t.Fatalf("standalone exited early: %v\nstderr:\n%s", err, p.err.String())
+		default:
+		}
+		return strings.Contains(p.out.String(), "open http://")
+	})
+	await.Until(t, 10*time.Second, "/healthz", func() bool {
+		resp, err := http.Get(p.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return p
+}
+
+func startNoWait(t *testing.T, o opts) *proc {
+	t.Helper()
+	args := append([]string{"standalone", "--data-dir", o.dataDir, "--http-listen", o.httpAddr, "--etcd-listen", o.etcdAddr}, o.args...)
+	cmd := exec.Command(testenv.Binary(t), args...)
+	p := &proc{t: t, cmd: cmd, base: "http://" + o.httpAddr, etcd: o.etcdAddr, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.out, p.err
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { p.kill() })
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			p.t.Fatalf("standalone exited with %v after SIGTERM\nstderr:\n%s", err, tail(p.err.String()))
+		}
+	case <-time.After(30 * time.Second):
+		p.t.Fatalf("standalone did not stop within 30s of SIGTERM\nstderr:\n%s", tail(p.err.String()))
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	err := <-p.done
+	p.done <- err
+}
+
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "..." + s[len(s)-4000:]
+	}
+	return s
+}
+
+// get fetches path and decodes the JSON answer into v (when not nil); it returns the status.
+func (p *proc) get(path string, v any) int {
+	p.t.Helper()
+	resp, err := http.Get(p.base + path)
+	if err != nil {
+		p.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			p.t.Fatalf("GET %s: decode %q: %v", path, body, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// put sends a JSON body as a same-origin browser would.
+func (p *proc) put(path string, body any, v any, headers map[string]string) int {
+	p.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPut, p.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	for k, val := range headers {
+		req.Header.Set(k, val)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatalf("PUT %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			p.t.Fatalf("PUT %s: decode %q: %v", path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type hit struct {
+	Time      string            `json:"time"`
+	Host      string            `json:"host"`
+	Path      string            `json:"path"`
+	Topic     string            `json:"topic"`
+	Offset    int64             `json:"offset"`
+	FileID    string            `json:"file_id"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields"`
+	Highlight [][2]int          `json:"highlight"`
+}
+
+type searchResp struct {
+	Hits    []hit  `json:"hits"`
+	Cursor  string `json:"cursor"`
+	Total   int64  `json:"total"`
+	Buckets []struct {
+		Time  string `json:"time"`
+		Count int64  `json:"count"`
+	} `json:"buckets"`
+	StepMS int64  `json:"step_ms"`
+	Error  string `json:"error"`
+	Param  string `json:"param"`
+}
+
+// search runs a query over the last hour.
+func (p *proc) search(q string, extra string) searchResp {
+	p.t.Helper()
+	var r searchResp
+	if code := p.get("/api/search?from=now-1h&q="+url.QueryEscape(q)+extra, &r); code != 200 {
+		p.t.Fatalf("search %q: status %d: %s", q, code, r.Error)
+	}
+	return r
+}
+
+// allHits pages through every hit of q (limit per page) and returns them newest first.
+func (p *proc) allHits(q string, limit int) []hit {
+	p.t.Helper()
+	var all []hit
+	cursor := ""
+	for page := 0; ; page++ {
+		extra := fmt.Sprintf("&limit=%d", limit)
+		if cursor != "" {
+			extra += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := p.search(q, extra)
+		all = append(all, r.Hits...)
+		if r.Cursor == "" {
+			return all
+		}
+		cursor = r.Cursor
+		if page > 100000 {
+			p.t.Fatal("too many pages")
+		}
+	}
+}
+
+func appendLines(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriter(f)
+	for _, l := range lines {
+		w.WriteString(l + "\n")
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// metric returns the value of an unlabelled metric on /metrics (0 when absent).
+func (p *proc) metric(name string) float64 {
+	p.t.Helper()
+	resp, err := http.Get(p.base + "/metrics")
+	if err != nil {
+		p.t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				p.t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
