@@ -329,10 +329,13 @@ test('hosts page shows the host and its charts (or says plainly that there are n
   await shot('10-hosts');
 });
 
-test('agents page lists the standalone', async () => {
+test('agents page lists the standalone's agent and its files', async () => {
   await page.goto(`${base}/agents`);
-  await page.locator('[data-testid=agents] tbody tr').first().waitFor();
-  assert.match(await page.locator('[data-testid=agents] tbody').textContent(), /agent|standalone/);
+  const row = page.locator('[data-testid=agents] tbody tr').first();
+  await row.waitFor();
+  assert.match(await row.textContent(), /agent/);
+  await row.locator('[data-testid=files]').click();
+  await page.locator('[data-testid=agents] .file-list li', { hasText: 'app.log' }).waitFor();
   await shot('11-agents');
 });
 

@@ -6,7 +6,7 @@ import { nearEnd, visibleRange } from '../static/js/virtuallist.js';
 import { CHARTS, align, chartData, seriesName } from '../static/js/metrics.js';
 import { formatBytes, segments } from '../static/js/format.js';
 import { keepNewest } from '../static/js/pages/tail.js';
-import { fileList } from '../static/js/pages/agents.js';
+import { fileList, roleOf } from '../static/js/pages/agents.js';
 
 test('a drag becomes a range of whole seconds, either direction', () => {
   const from = Date.parse('2026-12-01T08:00:00Z');
@@ -88,4 +88,10 @@ test('the tail keeps only the newest lines', () => {
 test('agent files in any shape', () => {
   assert.deepEqual(fileList(['/a', { path: '/b', offset: 3 }, { x: 1 }]), ['/a', '/b', '{"x":1}']);
   assert.deepEqual(fileList(undefined), []);
+});
+
+test('a registration without a role is an agent when it has collect keys', () => {
+  assert.equal(roleOf({ role: 'transfer' }), 'transfer');
+  assert.equal(roleOf({ collect_keys: [] }), 'agent');
+  assert.equal(roleOf({}), 'unknown');
 });

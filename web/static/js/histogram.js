@@ -107,6 +107,7 @@ export function createHistogram({ onZoom }) {
     el: root,
     // render draws the buckets over [fromMs, toMs); the domain widens to whole buckets.
     render(buckets, stepMs, fromMs, toMs) {
+      tip.hidden = true;
       const bs = (buckets ?? []).map((b) => ({ t: Date.parse(b.time), count: b.count }));
       const step = stepMs || (bs.length > 1 ? bs[1].t - bs[0].t : (toMs - fromMs) / 60);
       const from = bs.length ? Math.min(fromMs, bs[0].t) : fromMs;

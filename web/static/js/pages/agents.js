@@ -8,6 +8,12 @@ import { formatTime, relativeTime } from '../timerange.js';
 
 const REFRESH_MS = 5000;
 
+// roleOf is a registration's role; records written before roles existed (the agent's) have
+// none, and are agents when they carry collect keys.
+export function roleOf(a) {
+  return a.role || (Array.isArray(a.collect_keys) ? 'agent' : 'unknown');
+}
+
 // fileList reads a registration's files, whatever their shape: strings, or objects with a path.
 export function fileList(files) {
   if (!Array.isArray(files)) return [];
@@ -34,7 +40,7 @@ export function mount(root) {
     abort = new AbortController();
     try {
       const res = await apiGet('/api/agents', {}, abort.signal);
-      const agents = (res.agents ?? []).slice().sort((a, b) => `${a.role}${a.id}`.localeCompare(`${b.role}${b.id}`));
+      const agents = (res.agents ?? []).slice().sort((a, b) => `${roleOf(a)}${a.id}`.localeCompare(`${roleOf(b)}${b.id}`));
       const now = Date.now();
       note.hidden = agents.length > 0;
       note.textContent = 'No live components are registered in etcd.';
@@ -42,13 +48,13 @@ export function mount(root) {
         const files = fileList(a.files);
         const started = a.started_at ? Date.parse(a.started_at) : NaN;
         const row = el('tr', { dataset: { id: a.id } },
-          el('td', {}, el('span', { class: `role role-${a.role}` }, a.role)),
+          el('td', {}, el('span', { class: `role role-${roleOf(a)}` }, roleOf(a))),
           el('td', { class: 'mono' }, a.id),
           el('td', {}, a.hostname ?? ''),
           el('td', { class: 'mono' }, a.ip ?? ''),
           el('td', { class: 'mono' }, a.version ?? ''),
           el('td', { title: a.started_at ?? '' }, Number.isNaN(started) ? '' : `${relativeTime(started, now)} · ${formatTime(started, false)}`),
-          el('td', {}, files.length ? el('button', { type: 'button', class: 'btn btn-small', onclick: () => {
+          el('td', {}, files.length ? el('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'files', onclick: () => {
             if (open.has(a.id)) open.delete(a.id);
             else open.add(a.id);
             load();
