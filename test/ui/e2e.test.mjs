@@ -29,6 +29,8 @@ const run = Math.random().toString(36).slice(2, 8);
 const WORD = `zebra${run}`;
 const TAILWORD = `otter${run}`;
 const NEWWORD = `walrus${run}`;
+const BULKWORD = `bison${run}`;
+const BULK = 450; // more than two pages of 200
 
 let tmp;
 let logDir;
@@ -119,6 +121,7 @@ before(async () => {
   // A file created after start-up is read from its beginning.
   appendLines(path.join(logDir, 'app.log'), Array.from({ length: 40 }, (_, i) =>
     `2026-12-01T08:00:${String(i).padStart(2, '0')}Z INFO request ${i} served${i === 20 ? ` ${WORD} found here` : ''}`));
+  appendLines(path.join(logDir, 'bulk.log'), Array.from({ length: BULK }, (_, i) => `bulk line ${i} ${BULKWORD}`));
 
   context = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
     executablePath: CHROMIUM,
@@ -129,6 +132,7 @@ before(async () => {
     colorScheme: 'light',
   });
   context.setDefaultTimeout(STEP_TIMEOUT);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   page = context.pages()[0] ?? await context.newPage();
   const watch = (p) => p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   watch(page);
@@ -160,6 +164,37 @@ test('find a line by a word', async () => {
   // Facets come from /api/fields: the file's path is offered as a filter.
   await page.locator('[data-testid=facets] .facet[data-field=path] .facet-value', { hasText: 'app.log' }).waitFor();
   await shot('01-search');
+  // Click a facet value: a filter; shift-click another: an exclusion (here: nothing left).
+  await page.locator('[data-testid=facets] .facet[data-field=path] .facet-value', { hasText: 'app.log' }).click();
+  await page.locator('[data-testid=filters] .pill', { hasText: 'app.log' }).waitFor();
+  assert.match(decodeURIComponent(page.url()), /[?&]f=path:\/.*app\.log/);
+  await page.locator('[data-testid=results] .hit', { hasText: WORD }).waitFor();
+  await page.locator('[data-testid=facets] .facet[data-field=topic] .facet-value', { hasText: 'e2e_log' }).click({ modifiers: ['Shift'] });
+  await page.locator('[data-testid=filters] .pill-exclude', { hasText: 'e2e_log' }).waitFor();
+  await page.locator('[data-testid=results-status] .empty').waitFor();
+  await shot('01b-filters');
+  await page.goBack();
+  await page.locator('[data-testid=filters] .pill-exclude').waitFor({ state: 'detached' });
+  await page.locator('[data-testid=filters] .pill-x').click();
+  await until('no filters in the URL', () => !new URL(page.url()).searchParams.has('f'));
+});
+
+test('infinite scroll pages through every hit with the cursor', async () => {
+  await searchFor(BULKWORD, `bulk line ${BULK - 1} `);
+  const list = page.locator('[data-testid=results]');
+  assert.equal(await page.locator('[data-testid=total]').textContent(), String(BULK));
+  assert.equal(await list.getAttribute('data-count'), '200');
+  for (const want of ['400', String(BULK)]) {
+    const answered = page.waitForResponse((r) => r.url().includes('cursor='));
+    await list.evaluate((e) => { e.scrollTop = e.scrollHeight; });
+    await answered;
+    await until(`${want} hits listed`, async () => (await list.getAttribute('data-count')) === want);
+  }
+  // The oldest line is at the bottom, and only the rows in view are in the page.
+  await list.evaluate((e) => { e.scrollTop = e.scrollHeight; });
+  await page.locator('[data-testid=results] .hit', { hasText: 'bulk line 0 ' }).waitFor();
+  assert.ok(await page.locator('[data-testid=results] .hit').count() < 100, 'rows are virtualised');
+  await shot('01c-scrolled');
 });
 
 test('a query syntax error is shown where it is', async () => {
@@ -221,6 +256,9 @@ test('open a hit in context', async () => {
   assert.match(lines[at - 1], /request 19 served/, 'in file order: the line before');
   assert.match(lines[at + 1], /request 21 served/, 'in file order: the line after');
   await shot('04-context');
+  await detail.locator('button', { hasText: '← Line' }).click();
+  await detail.locator('[data-testid=copy-line]').click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), '2026-12-01T08:00:20Z INFO request 20 served ' + `${WORD} found here`);
   await page.keyboard.press('Escape');
   await detail.waitFor({ state: 'hidden' });
 });
@@ -303,6 +341,18 @@ test('a conflict is shown with the new value and can be resolved', async () => {
   await editor.waitFor({ state: 'hidden' });
   await page.locator('[data-testid=entries] tr', { hasText: `${path.sep}mine${path.sep}` }).waitFor();
   assert.equal(await page.locator('[data-testid=entries] tr', { hasText: 'theirs' }).count(), 1, 'both changes are kept');
+  // The JSON editor: a client-side JSON error, then the server's validation error.
+  await page.locator('[data-testid=edit-json]').click();
+  const json = editor.locator('[data-testid=json]');
+  await json.fill('[{"path": ');
+  await editor.locator('[data-testid=save]').click();
+  await until('the JSON error', async () => /JSON/.test(await editor.locator('[data-testid=form-error]').textContent()));
+  await json.fill('[{"path": "relative.log", "topic": "x"}]');
+  await editor.locator('[data-testid=save]').click();
+  await until('the server error naming the entry', async () => /entries\[0\]\.path/.test(await editor.locator('[data-testid=form-error]').textContent()));
+  await shot('09b-json-error');
+  await page.keyboard.press('Escape');
+  await editor.waitFor({ state: 'hidden' });
 });
 
 test('hosts page shows the host and its charts (or says plainly that there are no metrics)', async () => {
@@ -338,6 +388,15 @@ test('agents page lists the standalone agent and its files', async () => {
   // The registration lists the agent's entry paths.
   await page.locator('[data-testid=agents] .file-list li', { hasText: `${logDir}/*.log` }).waitFor();
   await shot('11-agents');
+});
+
+test('on a laptop screen the line panel fits beside the list', async () => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto(`${base}/search?q=${BULKWORD}`);
+  await page.locator('[data-testid=results] .hit').first().click();
+  await page.locator('[data-testid=detail]').waitFor();
+  await shot('13-laptop');
+  await page.setViewportSize({ width: 1440, height: 900 });
 });
 
 test('dark mode follows the system setting', async () => {

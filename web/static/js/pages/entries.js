@@ -202,7 +202,8 @@ export function mount(root) {
   }
 
   function showTopError(ed, msg, param) {
-    ed.topError.replaceChildren(param ? el('code', {}, param) : '', param ? ' ' : '', msg);
+    const text = param && msg.startsWith(`${param}: `) ? msg.slice(param.length + 2) : msg;
+    ed.topError.replaceChildren(param ? el('code', {}, `${param}: `) : '', text);
     ed.topError.hidden = false;
   }
 

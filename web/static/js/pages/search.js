@@ -155,6 +155,7 @@ export function mount(root, { navigate }) {
     cursor = res.cursor ?? '';
     selected = -1;
     list.setItems(hits);
+    listEl.dataset.count = String(hits.length);
     hist.render(res.buckets, res.step_ms, range.fromMs, range.toMs);
     const total = res.total ?? hits.length;
     summary.replaceChildren(
@@ -190,6 +191,7 @@ export function mount(root, { navigate }) {
       }, signal);
       cursor = res.cursor ?? '';
       hits.push(...(res.hits ?? []));
+      listEl.dataset.count = String(hits.length);
       list.update();
       setStatus();
     } catch (e) {
