@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/entry"
 )
 
 // paramError is a bad request parameter, answered with a 400 naming it.
@@ -45,16 +47,9 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("not a time: %q (use RFC 3339, Unix milliseconds, now or now-15m)", s)
 }
 
-// parseDuration reads 15m, 2h, 7d, 30s (and Go durations).
+// parseDuration reads 30s, 15m, 2h, 7d (and Go durations).
 func parseDuration(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		v, err := strconv.ParseFloat(n, 64)
-		if err != nil || v < 0 {
-			return 0, fmt.Errorf("not a duration: %q (use 30s, 15m, 2h or 7d)", s)
-		}
-		return time.Duration(v * float64(24*time.Hour)), nil
-	}
-	d, err := time.ParseDuration(s)
+	d, err := entry.ParseDuration(s)
 	if err != nil || d < 0 {
 		return 0, fmt.Errorf("not a duration: %q (use 30s, 15m, 2h or 7d)", s)
 	}

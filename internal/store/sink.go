@@ -15,6 +15,9 @@ type Sink struct {
 	store Store
 }
 
+// reserved are the names of a row's own fields, which parsed fields may not take.
+var reserved = []string{"host", "path", "topic", "file_id", "offset", "time", "message"}
+
 // NewSink returns a pipeline.Sink writing to s.
 func NewSink(s Store) *Sink { return &Sink{store: s} }
 
@@ -25,6 +28,9 @@ func (k *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 		ev := &batch[i]
 		msg := string(ev.Line)
 		fields := ParseFields(msg)
+		for _, k := range reserved { // a line's own "path=" must not shadow the file's path
+			delete(fields, k)
+		}
 		if len(ev.Fields) > 0 {
 			if fields == nil {
 				fields = make(map[string]string, len(ev.Fields))
