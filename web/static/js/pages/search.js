@@ -17,9 +17,11 @@ export const SYNTAX_HELP = [
   ['timeout error', 'lines with both words'],
   ['"connection refused"', 'an exact phrase'],
   ['host:web1', 'a field: host, path, topic or a parsed field'],
+  ['path:*/nginx/*.log', 'a field by glob (field:pre* by prefix)'],
   ['error OR warn', 'either word'],
-  ['NOT debug', 'lines without the word'],
-  ['time*', 'a word prefix'],
+  ['NOT debug', 'lines without the word (also -debug)'],
+  ['data*', 'a word prefix'],
+  ['(error OR warn) host:web1', 'grouping'],
 ];
 
 export function mount(root, { navigate }) {
