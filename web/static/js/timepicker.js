@@ -19,6 +19,7 @@ export function createTimePicker({ presets = PRESETS, onChange }) {
     el('h4', {}, 'Custom range'),
     el('label', {}, 'From', fromIn),
     el('label', {}, 'To', toIn),
+    el('div', { class: 'hint' }, 'Relative (now-2h) or a local time (2026-12-01 08:00).'),
     err,
     el('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply'));
   const pop = el('div', { class: 'popover tp-pop', hidden: true, 'data-closable': true, role: 'dialog', 'aria-label': 'Time range' }, list, form);
