@@ -75,7 +75,7 @@ test('segments cut a message by highlight ranges in UTF-16 units', () => {
 });
 
 test('formatBytes', () => {
-  assert.deepEqual([0, 1023, 1536, 10 * 1024 ** 3, 150 * 1024 ** 2].map(formatBytes), ['0 B', '1023 B', '1.5 KiB', '10.0 GiB', '150 MiB']);
+  assert.deepEqual([0, 1023, 1536, 10 * 1024 ** 3, 150 * 1024 ** 2].map(formatBytes), ['0 B', '1023 B', '1.5 KiB', '10 GiB', '150 MiB']);
 });
 
 test('the tail keeps only the newest lines', () => {

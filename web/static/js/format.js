@@ -61,7 +61,7 @@ export function formatBytes(n) {
     v /= 1024;
     i++;
   }
-  const s = v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1);
+  const s = v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, '');
   return `${n < 0 ? '-' : ''}${s} ${units[i]}`;
 }
 

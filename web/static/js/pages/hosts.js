@@ -10,6 +10,8 @@ import { createTimePicker } from '../timepicker.js';
 import { PRESETS, formatTime, isRelative, parseDuration, relativeTime, resolveRange } from '../timerange.js';
 import { hostsStateToParams, parseHostsState } from '../urlstate.js';
 
+// Tick steps for byte axes: 1, 2, 5, 10… of each binary unit, so labels read "4 MiB".
+const BYTE_INCRS = [1, 1024, 1024 ** 2, 1024 ** 3, 1024 ** 4].flatMap((u) => [1, 2, 5, 10, 20, 50, 100, 200, 500].map((m) => m * u));
 const REFRESH = ['off', '10s', '30s', '1m', '5m'];
 const PALETTE = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#475569'];
 
@@ -130,13 +132,16 @@ export function mount(root, { navigate }) {
       scales: { x: { time: true, range: [fromMs / 1000, toMs / 1000] }, y: { range: (u, min, max) => [0, chart.max ?? Math.max(max * 1.1, chart.unit === 'percent' ? 1 : 0.01)] } },
       axes: [
         { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } },
-        { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, size: 70, values: (u, vals) => vals.map(fmt) },
+        { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, size: 84, values: (u, vals) => vals.map(fmt),
+          incrs: chart.unit.startsWith('bytes') ? BYTE_INCRS : undefined },
       ],
       series: [
         { value: (u, v) => (v == null ? '' : formatTime(v * 1000, false)) },
         ...labels.map((label, i) => ({
           label, stroke: PALETTE[i % PALETTE.length], width: 1.5, fill: labels.length === 1 ? `${PALETTE[0]}22` : undefined,
-          value: (u, v) => (v == null ? '–' : fmt(v)), spanGaps: false, points: { show: false },
+          // uPlot's default shows the points while they are sparse (a collector that just
+          // started has a few at the right edge of the range).
+          value: (u, v) => (v == null ? '–' : fmt(v)), spanGaps: false,
         })),
       ],
     };
