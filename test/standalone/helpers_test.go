@@ -28,7 +28,7 @@ import (
 
 // proc is one run of the standalone.
 type proc struct {
-	t        *testing.T
+	t        testing.TB
 	cmd      *exec.Cmd
 	base     string // http://127.0.0.1:port
 	etcd     string // 127.0.0.1:port
@@ -53,7 +53,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,12 +69,12 @@ type opts struct {
 	args                        []string
 }
 
-func newOpts(t *testing.T, args ...string) opts {
+func newOpts(t testing.TB, args ...string) opts {
 	return opts{dataDir: t.TempDir(), httpAddr: freePort(t), etcdAddr: freePort(t), args: args}
 }
 
 // start runs the binary and waits until it printed its URL and answers /healthz.
-func start(t *testing.T, o opts) *proc {
+func start(t testing.TB, o opts) *proc {
 	t.Helper()
 	p := startNoWait(t, o)
 	await.Until(t, 30*time.Second, "the standalone to print its URL", func() bool {
@@ -96,7 +96,7 @@ func start(t *testing.T, o opts) *proc {
 	return p
 }
 
-func startNoWait(t *testing.T, o opts) *proc {
+func startNoWait(t testing.TB, o opts) *proc {
 	t.Helper()
 	args := append([]string{"standalone", "--data-dir", o.dataDir, "--http-listen", o.httpAddr, "--etcd-listen", o.etcdAddr}, o.args...)
 	cmd := exec.Command(testenv.Binary(t), args...)
@@ -214,7 +214,10 @@ type searchResp struct {
 func (p *proc) search(q string, extra string) searchResp {
 	p.t.Helper()
 	var r searchResp
-	if code := p.get("/api/search?from=now-1h&q="+url.QueryEscape(q)+extra, &r); code != 200 {
+	if !strings.Contains(extra, "from=") {
+		extra += "&from=now-1h"
+	}
+	if code := p.get("/api/search?q="+url.QueryEscape(q)+extra, &r); code != 200 {
 		p.t.Fatalf("search %q: status %d: %s", q, code, r.Error)
 	}
 	return r
@@ -242,7 +245,7 @@ func (p *proc) allHits(q string, limit int) []hit {
 	}
 }
 
-func appendLines(t *testing.T, path string, lines ...string) {
+func appendLines(t testing.TB, path string, lines ...string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {

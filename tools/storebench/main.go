@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/loadgen"
 	"github.com/logcollect/logcollect/internal/search"
 	"github.com/logcollect/logcollect/internal/store"
 	"github.com/logcollect/logcollect/internal/store/sqlitestore"
@@ -26,16 +27,7 @@ import (
 	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
 )
 
-// line is the i-th synthetic access-log line: 7 hosts' worth of client IPs, 10007 paths,
-// six statuses; every 100,000th line carries the rare word "zebrafish".
-func line(i int) string {
-	extra := ""
-	if i%100000 == 7 {
-		extra = " zebrafish"
-	}
-	return fmt.Sprintf(`10.%d.%d.%d - - [01/Dec/2026:08:00:00 +0000] "GET /api/v1/items/%d HTTP/1.1" %d %d "-" "Mozilla/5.0 (X11; Linux x86_64) curl/8.5"%s`,
-		i%7, (i/7)%251, i%253, i%10007, []int{200, 200, 200, 304, 404, 500}[i%6], 100+i%9000, extra)
-}
+func line(i int) string { return loadgen.AccessLine(i) }
 
 func host(i int) string { return fmt.Sprintf("web%d", i%4) }
 

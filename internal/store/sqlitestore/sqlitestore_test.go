@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/loadgen"
 	"github.com/logcollect/logcollect/internal/search"
 	"github.com/logcollect/logcollect/internal/store"
 )
@@ -121,11 +122,7 @@ func TestSearchForms(t *testing.T) {
 	}
 }
 
-// accessLine is a synthetic access-log line (the benchmarks' data).
-func accessLine(i int) string {
-	return fmt.Sprintf(`10.%d.%d.%d - - [01/Dec/2026:08:00:00 +0000] "GET /api/v1/items/%d HTTP/1.1" %d %d "-" "Mozilla/5.0 (X11; Linux x86_64) curl/8.5"`,
-		i%7, (i/7)%251, i%253, i%10007, []int{200, 200, 200, 304, 404, 500}[i%6], 100+i%9000)
-}
+func accessLine(i int) string { return loadgen.AccessLine(i) }
 
 func BenchmarkAppend(b *testing.B) {
 	s := open(b, Config{})
