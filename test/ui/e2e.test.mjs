@@ -7,22 +7,16 @@
 //
 //   LOGCOLLECT_BIN   the binary (default: ../../bin/logcollect, as `make build` puts it)
 //   CHROMIUM         the browser (default: /usr/bin/chromium)
+// (harness.mjs starts both.)
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ARTIFACTS, appendLines, launchBrowser, startStandalone, until } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.LOGCOLLECT_BIN || path.resolve(here, '../../bin/logcollect');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARTIFACTS = path.join(here, 'artifacts');
-const STEP_TIMEOUT = 15_000;
+const STEP_TIMEOUT = 15_000; // each step's element waits; until() has the same default
 
 // Words the index sees as one token each (letters and digits only), unique to this run.
 const run = Math.random().toString(36).slice(2, 8);
@@ -34,43 +28,11 @@ const BULK = 450; // more than two pages of 200
 
 let tmp;
 let logDir;
-let proc;
-let procLog;
+let standalone;
 let base;
 let context;
 let page;
 const problems = []; // uncaught page errors, checked at the end
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// until polls fn (async, returns a truthy value when done) until it does or the deadline.
-async function until(what, fn, timeoutMs = STEP_TIMEOUT, everyMs = 100) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-function appendLines(file, lines) {
-  fs.appendFileSync(file, lines.map((l) => `${l}\n`).join(''));
-}
 
 async function shot(name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
@@ -99,38 +61,17 @@ async function searchFor(q, text) {
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   for (const f of fs.readdirSync(ARTIFACTS)) fs.rmSync(path.join(ARTIFACTS, f), { force: true });
-  assert.ok(fs.existsSync(BIN), `${BIN} does not exist: run make build (or set LOGCOLLECT_BIN)`);
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} does not exist: apt-get install chromium (or set CHROMIUM)`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'logcollect-ui-'));
   logDir = path.join(tmp, 'logs');
   fs.mkdirSync(logDir);
-  const [httpPort, etcdPort] = [await freePort(), await freePort()];
-  base = `http://127.0.0.1:${httpPort}`;
-  procLog = fs.openSync(path.join(ARTIFACTS, 'standalone.log'), 'w');
-  proc = spawn(BIN, ['standalone',
-    '--data-dir', path.join(tmp, 'data'),
-    '--collect', `${logDir}/*.log=e2e_log`,
-    '--http-listen', `127.0.0.1:${httpPort}`,
-    '--etcd-listen', `127.0.0.1:${etcdPort}`,
-  ], { stdio: ['ignore', procLog, procLog] });
-  const exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve(`exited (${code ?? sig})`)));
-  await until('the standalone to answer /healthz', () => Promise.race([
-    exited.then((why) => { throw new Error(`standalone ${why}; see artifacts/standalone.log`); }),
-    fetch(`${base}/healthz`).then((r) => r.ok),
-  ]), 30_000);
+  standalone = await startStandalone(tmp, logDir);
+  base = standalone.base;
   // A file created after start-up is read from its beginning.
   appendLines(path.join(logDir, 'app.log'), Array.from({ length: 40 }, (_, i) =>
     `2026-12-01T08:00:${String(i).padStart(2, '0')}Z INFO request ${i} served${i === 20 ? ` ${WORD} found here` : ''}`));
   appendLines(path.join(logDir, 'bulk.log'), Array.from({ length: BULK }, (_, i) => `bulk line ${i} ${BULKWORD}`));
 
-  context = await chromium.launchPersistentContext(path.join(tmp, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run'],
-    viewport: { width: 1440, height: 900 },
-    colorScheme: 'light',
-  });
+  context = await launchBrowser(tmp);
   context.setDefaultTimeout(STEP_TIMEOUT);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   page = context.pages()[0] ?? await context.newPage();
@@ -141,14 +82,7 @@ before(async () => {
 
 after(async () => {
   await context?.close();
-  if (proc && proc.exitCode === null) {
-    const gone = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await gone;
-    clearTimeout(t);
-  }
-  if (procLog) fs.closeSync(procLog);
+  await standalone?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -125,6 +125,7 @@ export function mount(root, { navigate }) {
   }
 
   async function run() {
+    const t0 = performance.now();
     abort?.abort();
     abort = new AbortController();
     const signal = abort.signal;
@@ -165,6 +166,10 @@ export function mount(root, { navigate }) {
       ` ${total === 1 ? 'hit' : 'hits'}`,
       el('span', { class: 'muted' }, ` · ${describeRange(state)} · ${res.took_ms ?? 0} ms`));
     setStatus();
+    // Painted: tell whoever listens (the UI bench, tests) how long it took.
+    requestAnimationFrame(() => document.dispatchEvent(new CustomEvent('lc:results', {
+      detail: { ms: performance.now() - t0, tookMs: res.took_ms, total, hits: hits.length },
+    })));
     const fields = await fieldsReq;
     if (signal.aborted) return;
     renderFacets(fields instanceof Error ? null : fields);
