@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { axisTicks, niceMax, selectionRange } from '../static/js/histogram.js';
 import { nearEnd, visibleRange } from '../static/js/virtuallist.js';
-import { CHARTS, align, chartData, seriesName } from '../static/js/metrics.js';
+import { CHARTS, align, chartData, lastIndexes, seriesName } from '../static/js/metrics.js';
 import { formatBytes, segments } from '../static/js/format.js';
 import { keepNewest } from '../static/js/pages/tail.js';
 import { fileList, roleOf } from '../static/js/pages/agents.js';
@@ -94,4 +94,9 @@ test('a registration without a role is an agent when it has collect keys', () =>
   assert.equal(roleOf({ role: 'transfer' }), 'transfer');
   assert.equal(roleOf({ collect_keys: [] }), 'agent');
   assert.equal(roleOf({}), 'unknown');
+});
+
+test('lastIndexes: the newest value of each series, for the legend', () => {
+  assert.deepEqual(lastIndexes([[1, 2, 3], [1, null, null], [null, 20, 30], [null, null, null]]), [2, 0, 2, null]);
+  assert.deepEqual(lastIndexes([[]]), [null]);
 });

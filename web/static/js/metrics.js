@@ -70,3 +70,15 @@ export function chartData(chart, answers) {
   }
   return { labels, data: align(points) };
 }
+
+// lastIndexes is, per column of align's output, the index of its newest value (null when
+// it has none); the x column gets the newest of them. The legend shows these values while
+// the pointer is off the chart, so a chart says where each series stands now.
+export function lastIndexes(data) {
+  const ys = data.slice(1).map((col) => {
+    for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null) return i;
+    return null;
+  });
+  const known = ys.filter((i) => i !== null);
+  return [known.length ? Math.max(...known) : null, ...ys];
+}

@@ -5,7 +5,7 @@
 import uPlot from '../../vendor/uplot/uPlot.esm.js';
 import { apiGet } from '../api.js';
 import { el, formatBytes } from '../format.js';
-import { CHARTS, chartData } from '../metrics.js';
+import { CHARTS, chartData, lastIndexes } from '../metrics.js';
 import { createTimePicker } from '../timepicker.js';
 import { PRESETS, formatTime, isRelative, parseDuration, relativeTime, resolveRange } from '../timerange.js';
 import { hostsStateToParams, parseHostsState } from '../urlstate.js';
@@ -124,8 +124,11 @@ export function mount(root, { navigate }) {
     const fmt = axisValue(chart.unit);
     const axisColor = css('--muted');
     const gridColor = css('--grid');
+    const last = lastIndexes(data);
+    const showLast = (u) => { if (u.cursor.idx == null) u.setLegend({ idxs: last }, false); };
     const opts = {
       width: plotEl.clientWidth || 400,
+      hooks: { ready: [showLast], setCursor: [showLast] },
       height: 180,
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
