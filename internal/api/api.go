@@ -92,6 +92,8 @@ func New(d Deps) (*API, error) {
 	})
 	if d.UI != nil {
 		a.mux.Handle("/", d.UI)
+	} else {
+		a.mux.HandleFunc("GET /{$}", placeholder)
 	}
 	return a, nil
 }
@@ -99,6 +101,19 @@ func New(d Deps) (*API, error) {
 // Handler returns the API with authentication and the same-origin check for writes.
 // Mount it at "/" (it serves /api/... and the UI); /healthz and /metrics stay outside.
 func (a *API) Handler() http.Handler { return a.guard(a.mux) }
+
+// placeholder is / when no web UI is built in: where to go instead of a bare 404.
+func placeholder(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = fmt.Fprint(w, `<!doctype html><title>logcollect standalone</title>
+<h1>logcollect standalone</h1>
+<p>The web UI is not built into this binary. The search API is here:
+<ul><li><a href="/api/search?q=&amp;from=now-1h">/api/search?q=&amp;from=now-1h</a> (newest first, with a histogram)
+<li><a href="/api/fields?from=now-1h">/api/fields</a> (top values of host, path, topic and parsed fields)
+<li><a href="/api/entries">/api/entries</a> (what is collected) · <a href="/api/agents">/api/agents</a> · <a href="/api/hosts">/api/hosts</a>
+<li><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></ul>
+<p>The query language is in docs/search.md, the API in docs/api.md.`)
+}
 
 // ---- responses ----
 

@@ -208,6 +208,9 @@ func TestAPI(t *testing.T) {
 		if len(agents.Agents) != 1 || agents.Agents[0].ID != "h1" {
 			t.Errorf("agents = %+v", agents)
 		}
+		if code := p.get("/", nil); code != 200 {
+			t.Errorf("GET / = %d, want the UI (or the placeholder page)", code)
+		}
 	})
 
 	t.Run("bad parameters are 400 with a message", func(t *testing.T) {

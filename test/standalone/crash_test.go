@@ -94,6 +94,17 @@ func TestKill9ExactlyOnce(t *testing.T) {
 	if skipped == 0 {
 		t.Error("no re-read line was skipped: the kills did not exercise the exactly-once path")
 	}
+	// A clean stop (SIGTERM) and a restart change nothing: the agent's final checkpoint
+	// covers every stored line.
+	p.stop()
+	p = start(t, o)
+	appendLines(t, logPath, fmt.Sprintf("L%09d after the clean restart", n))
+	await.Until(t, 10*time.Second, "the line written after the restart", func() bool {
+		return p.search("", "").Total == int64(n+1)
+	})
+	if got := p.metric("logcollect_store_duplicates_skipped_total"); got != 0 {
+		t.Errorf("%v lines re-read after a clean stop; the final checkpoint should cover them all", got)
+	}
 	p.stop()
 }
 

@@ -48,8 +48,9 @@ type Store struct {
 	log *slog.Logger
 	m   *metrics
 
-	mu    sync.RWMutex
-	parts []*part // oldest first
+	mu       sync.RWMutex
+	parts    []*part    // oldest first
+	createMu sync.Mutex // one day created at a time
 	// changed is closed and replaced at each commit of new rows.
 	changed chan struct{}
 
@@ -287,17 +288,17 @@ func (s *Store) commit(rows []*store.Row) error {
 	return nil
 }
 
-// partFor returns the day's partition, creating it.
+// partFor returns the day's partition, creating it. The writer and WritePoints may ask
+// for a new day at once: creation is serialised so a day is opened once.
 func (s *Store) partFor(day int64) (*part, error) {
-	s.mu.RLock()
-	for i := len(s.parts) - 1; i >= 0; i-- {
-		if s.parts[i].day == day {
-			p := s.parts[i]
-			s.mu.RUnlock()
-			return p, nil
-		}
+	if p := s.findPart(day); p != nil {
+		return p, nil
 	}
-	s.mu.RUnlock()
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	if p := s.findPart(day); p != nil {
+		return p, nil
+	}
 	p, err := openPart(filepath.Join(s.cfg.Dir, dayName(day)), day)
 	if err != nil {
 		return nil, err
@@ -307,6 +308,17 @@ func (s *Store) partFor(day int64) (*part, error) {
 	slices.SortFunc(s.parts, func(a, b *part) int { return int(a.day - b.day) })
 	s.mu.Unlock()
 	return p, nil
+}
+
+func (s *Store) findPart(day int64) *part {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i := len(s.parts) - 1; i >= 0; i-- {
+		if s.parts[i].day == day {
+			return s.parts[i]
+		}
+	}
+	return nil
 }
 
 // LastSeq is the newest stored row's Seq.
