@@ -22,7 +22,7 @@ run: build
 
 ## test: format, vet, staticcheck, unit tests with -race, then integration tests against
 ## the real Kafka, etcd, OpenSearch and InfluxDB (started here when not running).
-test: lint unit integration
+test: lint unit integration ui-test
 
 lint: fmt-check vet staticcheck
 
@@ -43,6 +43,11 @@ unit:
 
 integration: services-up
 	$(GO) test -race -count=1 -timeout 30m -tags integration $(INTEGRATION_PKGS)
+
+## ui-test: the web UI's client unit tests, then its browser test against a real standalone
+.PHONY: ui-test
+ui-test:
+	@scripts/ui-test.sh
 
 ## bench: benchmarks as a table (numbers go to docs/benchmarks.md)
 bench: build services-up

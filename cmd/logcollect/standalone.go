@@ -9,6 +9,7 @@ import (
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/logging"
 	"github.com/logcollect/logcollect/internal/standalone"
+	"github.com/logcollect/logcollect/web"
 )
 
 // listFlag collects a repeated flag.
@@ -51,5 +52,6 @@ Examples:
 	}
 	logger := logging.New(cfg.Log, stderr)
 	return standalone.Run(ctx, standalone.Options{Config: cfg, DataDir: *dataDir, Collect: collect,
-		HTTPListen: *httpListen, EtcdListen: *etcdListen, Version: version, Logger: logger, Stdout: stdout})
+		HTTPListen: *httpListen, EtcdListen: *etcdListen, Version: version, Logger: logger, Stdout: stdout,
+		UI: web.Handler()})
 }
