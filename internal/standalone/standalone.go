@@ -32,10 +32,12 @@ import (
 	"github.com/logcollect/logcollect/internal/entry"
 	"github.com/logcollect/logcollect/internal/entryedit"
 	"github.com/logcollect/logcollect/internal/etcdconf"
+	"github.com/logcollect/logcollect/internal/hostmetrics"
 	"github.com/logcollect/logcollect/internal/httpapi"
 	"github.com/logcollect/logcollect/internal/registration"
 	"github.com/logcollect/logcollect/internal/store"
 	"github.com/logcollect/logcollect/internal/store/sqlitestore"
+	"github.com/logcollect/logcollect/internal/sysagent"
 )
 
 // DefaultEtcdListen is the embedded etcd's client address, where etcdctl and
@@ -57,15 +59,18 @@ type Options struct {
 	Stdout io.Writer
 	// UI is served at / when set (the web UI's embedded assets).
 	UI http.Handler
-	// HostMetrics, when set, is started with a writer into the store: the seam for the
-	// host-metrics collector (hostmetrics.New with this writer among its Writers).
-	HostMetrics func(w PointWriter) (interface{ Run(context.Context) error }, error)
 }
 
-// PointWriter puts host-metric points into the store (a hostmetrics.Writer once the
-// collector's Point is converted to store.Point, field by field: the shapes are equal).
-type PointWriter interface {
-	WritePoints(ctx context.Context, points []store.Point) error
+// storePoints hands the host-metrics collector's points to the store; the two Point types
+// have the same shape, so each converts as it is.
+type storePoints struct{ st store.Store }
+
+func (w storePoints) WritePoints(ctx context.Context, points []hostmetrics.Point) error {
+	out := make([]store.Point, len(points))
+	for i, p := range points {
+		out[i] = store.Point(p)
+	}
+	return w.st.WritePoints(ctx, out)
 }
 
 // DefaultEntries is what runs when no entry is configured anywhere.
@@ -147,7 +152,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	registrar, err := registration.New(registration.Options{Client: cli,
-		Record: registration.Record{ID: vars.ID, Hostname: vars.Hostname, IP: vars.IP, Version: o.Version,
+		Record: registration.Record{ID: vars.ID, Role: "standalone", Hostname: vars.Hostname, IP: vars.IP, Version: o.Version,
 			StartedAt: time.Now().UTC(), CollectKeys: keys},
 		TTL: time.Duration(cfg.Etcd.LeaseTTL), Logger: log, Registerer: reg})
 	if err != nil {
@@ -170,11 +175,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("--http-listen: %w", err)
 	}
-	var collector interface{ Run(context.Context) error }
-	if o.HostMetrics != nil {
-		if collector, err = o.HostMetrics(st); err != nil {
-			return fmt.Errorf("host metrics: %w", err)
-		}
+	collector, err := newHostMetrics(cfg, st, log, reg)
+	if err != nil {
+		return err
 	}
 
 	// The store's writer outlives the agent: it commits (and so acknowledges) the agent's
@@ -196,9 +199,7 @@ func Run(ctx context.Context, o Options) error {
 		a.Close() // ends live tails, so the HTTP shutdown does not wait for them
 		return nil
 	})
-	if collector != nil {
-		g.Go(func() error { return collector.Run(gctx) })
-	}
+	g.Go(func() error { return collector.Run(gctx) })
 	runErr := g.Wait()
 	stopStore()
 	if err := <-storeDone; err != nil && runErr == nil {
@@ -206,6 +207,24 @@ func Run(ctx context.Context, o Options) error {
 	}
 	log.Info("standalone stopped", "err", runErr)
 	return runErr
+}
+
+// newHostMetrics is the sysagent's collector writing into the store (and its error counters
+// on /metrics). The standalone needs no InfluxDB, so none is written to: sysagent.influxdb
+// is for `logcollect sysagent` and the agent's sysmetrics.
+func newHostMetrics(cfg config.Config, st store.Store, log *slog.Logger, reg prometheus.Registerer) (*sysagent.Sysagent, error) {
+	sc := cfg.Sysagent
+	sc.InfluxDB.URL = ""
+	sc.PrometheusListen = ""
+	if sc.Host == "" {
+		sc.Host = cfg.Agent.ID
+	}
+	s, err := sysagent.New(sc, sysagent.Deps{Logger: log.With("component", "hostmetrics"), Registerer: reg,
+		Writers: []hostmetrics.Writer{storePoints{st: st}}})
+	if err != nil {
+		return nil, fmt.Errorf("host metrics: %w", err)
+	}
+	return s, nil
 }
 
 // checkListen refuses a non-loopback HTTP address without http.auth.
