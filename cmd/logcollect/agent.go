@@ -118,6 +118,9 @@ Example:
 	var srv *httpapi.Server
 	if cfg.HTTP.Listen != "" {
 		srv = httpapi.New(cfg.HTTP.Listen, reg, checks, logger)
+		if cfg.HTTP.Pprof {
+			srv.EnablePprof()
+		}
 		if _, err := srv.Listen(); err != nil {
 			return err
 		}

@@ -123,6 +123,9 @@ type InfluxDB struct {
 // HTTP is the process's API, UI, /metrics and /healthz listener.
 type HTTP struct {
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiler at /debug/pprof/ on http.listen (off by default: it
+	// shows the process's internals and costs CPU while a profile runs).
+	Pprof bool `yaml:"pprof"`
 }
 
 // Log configures log/slog.

@@ -285,6 +285,11 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	return nil
 }
 
+// DoneOnReturn says the sink keeps nothing of a batch, line bytes included, once Publish
+// returned (it copies what its records need), so the tailing engine reuses the batch's
+// memory for its next one.
+func (s *Sink) DoneOnReturn() bool { return true }
+
 // recMeta is what the promise needs to finish one record.
 type recMeta struct {
 	fn       func(*kgo.Record, error) // m.promise, bound once per pooled slot
