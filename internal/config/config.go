@@ -147,7 +147,7 @@ func Default() Config {
 			ShutdownTimeout:    Duration(10 * time.Second),
 			ScanInterval:       Duration(10 * time.Second),
 			Watch:              "auto",
-			CheckpointInterval: Duration(time.Second),
+			CheckpointInterval: Duration(50 * time.Millisecond),
 			CheckpointPrune:    Duration(72 * time.Hour),
 			ReadBufferBytes:    256 << 10,
 		},

@@ -40,7 +40,7 @@ import (
 // checkpointSyncInterval is how often acknowledged offsets move into the checkpoint
 // store, which writes them to disk every checkpoint_interval. Shorter than that interval,
 // so a write carries offsets at most this much older than the acknowledgements.
-const checkpointSyncInterval = 100 * time.Millisecond
+const checkpointSyncInterval = 20 * time.Millisecond
 
 // devIno is a file's stat identity, the key of the file tables.
 type devIno struct{ dev, ino uint64 }
