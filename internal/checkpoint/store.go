@@ -89,7 +89,8 @@ type Store struct {
 	// jdirty holds the keys changed since they were last journaled, each with the gen
 	// of its change: a registry write clears those it covers.
 	jdirty map[string]uint64
-	epoch  uint64 // the journal's epoch, the registry's journal_epoch
+	epoch  uint64        // the journal's epoch, the registry's journal_epoch
+	kick   chan struct{} // a change was made: Run journals it within its interval
 
 	// flushMu: one registry or journal write at a time, so an older snapshot never
 	// replaces a newer one and a frame never lands in a journal being reset.
@@ -136,6 +137,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		logger: logger.With("component", "checkpoint"),
 		states: make(map[string]*record),
 		jdirty: make(map[string]uint64),
+		kick:   make(chan struct{}, 1),
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create checkpoint dir %s: %w", dir, err)
@@ -338,6 +340,15 @@ func (s *Store) setLocked(st State) {
 	}
 	s.gen++
 	s.jdirty[st.Key] = s.gen
+	s.poke()
+}
+
+// poke tells Run that a change waits for the journal. It never blocks.
+func (s *Store) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 func sameState(a, b State) bool {
@@ -353,6 +364,7 @@ func (s *Store) Delete(key string) {
 		s.gen++
 		s.keysGen++
 		s.jdirty[key] = s.gen
+		s.poke()
 	}
 	s.mu.Unlock()
 }
@@ -387,6 +399,7 @@ func (s *Store) Prune(olderThan time.Duration, now time.Time) int {
 		s.gen++
 		s.keysGen++
 		s.stats.pruned.Add(uint64(n))
+		s.poke()
 	}
 	s.mu.Unlock()
 	return n
@@ -607,10 +620,11 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Run appends the changed checkpoints to the journal every interval and writes the
-// registry every foldInterval (or once the journal holds foldBytes) until ctx ends, then
-// writes the registry once more and returns that write's error. A failed periodic write is
-// logged and retried at the next tick (the store stays dirty); it does not stop the agent.
+// Run appends changed checkpoints to the journal within interval of the change (and no
+// more often than once per interval), and writes the registry every foldInterval (or once
+// the journal holds foldBytes) until ctx ends, then writes the registry once more and
+// returns that write's error. A quiet store writes nothing. A failed write is logged and
+// retried a second later (the store stays dirty); it does not stop the agent.
 //
 // Cancel Run's ctx only after the engine has stopped and its in-flight acknowledgements are
 // in (or call Flush then), so the final write holds the final offsets.
@@ -618,18 +632,37 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return fmt.Errorf("checkpoint interval %v: must be positive", interval)
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	fold := time.NewTicker(foldInterval)
+	defer fold.Stop()
+	gap := time.NewTimer(interval)
+	defer gap.Stop()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			if err := s.Flush(); err != nil {
 				return fmt.Errorf("final checkpoint write: %w", err)
 			}
 			return nil
-		case <-t.C:
-			if err := s.tick(); err != nil {
-				s.logger.Warn("checkpoint write failed; retrying at the next tick", "error", err)
+		case <-fold.C:
+			err = s.Flush()
+		case <-s.kick:
+			err = s.tick()
+			// Gather what changes during the next interval into one write.
+			gap.Reset(interval)
+			select {
+			case <-ctx.Done():
+			case <-gap.C:
+			}
+		}
+		if err != nil {
+			// Retry in a second, not every interval: a full disk must not flood the log.
+			s.logger.Warn("checkpoint write failed; retrying in a second", "error", err)
+			gap.Reset(max(interval, time.Second))
+			select {
+			case <-ctx.Done():
+			case <-gap.C:
+				s.poke()
 			}
 		}
 	}

@@ -147,7 +147,7 @@ func Default() Config {
 			ShutdownTimeout:    Duration(10 * time.Second),
 			ScanInterval:       Duration(10 * time.Second),
 			Watch:              "auto",
-			CheckpointInterval: Duration(50 * time.Millisecond),
+			CheckpointInterval: Duration(10 * time.Millisecond),
 			CheckpointPrune:    Duration(72 * time.Hour),
 			ReadBufferBytes:    256 << 10,
 		},
@@ -159,7 +159,7 @@ func Default() Config {
 			ClientID:         "logcollect",
 			BatchMaxBytes:    1 << 20,
 			Linger:           Duration(5 * time.Millisecond),
-			MaxBufferedBytes: 64 << 20,
+			MaxBufferedBytes: 16 << 20,
 		},
 		Etcd: Etcd{
 			Endpoints:   []string{"127.0.0.1:2379"},
