@@ -113,6 +113,7 @@ type Sink struct {
 	prodCancel context.CancelFunc
 
 	pool     sync.Pool // *batchBuf
+	acks     ackRun    // owned by the promises, which franz-go calls serially
 	closed   atomic.Bool
 	inflight atomic.Int64
 	// drained gets a signal when the last in-flight record finishes after Close began.
@@ -278,6 +279,8 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 		handedAny = true
 		m := &b.metas[i]
 		m.s, m.b, m.ts, m.ack, m.off, m.end, m.cost, m.handed = s, b, ts, ev.Ack, ev.Offset, ev.End, taken, handed
+		m.seq, m.idx, m.last = b.seq, i, i == len(batch)-1
+		m.cont = i > 0 && ev.Offset == batch[i-1].End && sameRangeAcker(ev.Ack, batch[i-1].Ack)
 		s.inflight.Add(1)
 		b.pending.Add(1)
 		s.client.Produce(s.prodCtx, rec, m.fn)
@@ -300,14 +303,65 @@ type recMeta struct {
 	off, end int64
 	cost     int64
 	handed   int64 // unix nano when the batch was handed over, for the latency metric
+	seq      uint64
+	idx      int
+	cont     bool // the event before it in the batch has the same Acker and ends where it starts
+	last     bool // the batch's last event
+}
+
+// rangeAcker is an Acker for which one Ack over the ranges of consecutive events is the
+// same as one Ack per event (checkpoint.Watermark keeps the union of acknowledged
+// ranges). Other Ackers get one Ack per event, as pipeline.Sink promises.
+type rangeAcker interface {
+	pipeline.Acker
+	AcceptsRanges()
+}
+
+// sameRangeAcker reports whether a and b are the same rangeAcker. Implementations are
+// pointers, so comparing them cannot panic.
+func sameRangeAcker(a, b pipeline.Acker) bool {
+	_, ok := a.(rangeAcker)
+	return ok && a == b
+}
+
+// ackRun gathers the acknowledgements of consecutive records of one batch into one Ack
+// call: one Watermark lock per batch instead of one per line. franz-go calls all promises
+// serially, so the run needs no lock; it is owned by the promise path.
+type ackRun struct {
+	ack      pipeline.Acker
+	from, to int64
+	b        *batchBuf // with seq and next: the run goes on only with the record after
+	seq      uint64    // the one it ended with, in the same use of the same batch
+	next     int
+}
+
+func (a *ackRun) add(m *recMeta) {
+	if a.ack != nil && m.cont && a.b == m.b && a.seq == m.seq && a.next == m.idx {
+		a.to, a.next = m.end, m.idx+1
+		return
+	}
+	a.flush()
+	a.ack, a.from, a.to, a.b, a.seq, a.next = m.ack, m.off, m.end, m.b, m.seq, m.idx+1
+}
+
+func (a *ackRun) flush() {
+	if a.ack != nil {
+		a.ack.Ack(a.from, a.to)
+		a.ack, a.b = nil, nil
+	}
 }
 
 func (m *recMeta) promise(r *kgo.Record, err error) {
-	s, b, cost := m.s, m.b, m.cost
+	s, b, cost, last := m.s, m.b, m.cost, m.last
 	defer func() {
 		// m belongs to the batch: nothing may touch it once the batch is recycled.
 		s.budget.release(cost)
-		if s.inflight.Add(-1) == 0 && s.closed.Load() {
+		idle := s.inflight.Add(-1) == 0
+		if last || idle {
+			// The end of a batch, or nothing more coming: acknowledge what is gathered.
+			s.acks.flush()
+		}
+		if idle && s.closed.Load() {
 			select {
 			case s.drained <- struct{}{}:
 			default:
@@ -322,7 +376,7 @@ func (m *recMeta) promise(r *kgo.Record, err error) {
 		m.ts.records.Inc()
 		m.ts.bytes.Add(float64(len(r.Value)))
 		if m.ack != nil {
-			m.ack.Ack(m.off, m.end)
+			s.acks.add(m)
 		}
 		return
 	}

@@ -53,6 +53,7 @@ type batchBuf struct {
 	metas   []recMeta
 	// pending counts records not yet finished, plus one held by Publish while it runs.
 	pending atomic.Int32
+	seq     uint64 // bumped by every use, so an ackRun never spans two uses
 
 	lastHost, lastPath, lastFileID string
 	host, path, fileID, key        []byte
@@ -92,6 +93,7 @@ func (s *Sink) getBatch(batch []pipeline.Event) *batchBuf {
 	}
 	b.hdrs, b.scratch, b.arena = b.hdrs[:0], b.scratch[:0], b.arena[:0]
 	b.pending.Store(1)
+	b.seq++
 	return b
 }
 
