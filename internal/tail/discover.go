@@ -139,6 +139,8 @@ func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now
 	if !r.e.claim(dk, r) {
 		return nil
 	}
+	r.e.probeMu.Lock()
+	defer r.e.probeMu.Unlock()
 	fh, err := os.Open(p)
 	if err != nil {
 		r.e.release(dk, r)

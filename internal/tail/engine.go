@@ -53,7 +53,11 @@ type Engine struct {
 	deps  Deps
 	log   *slog.Logger
 	m     *metrics
-	slots chan struct{} // one token per open descriptor, max_open_files in all
+	slots chan struct{} // one token per harvester's descriptor: max_open_files - 1 (see probeMu)
+	// probeMu guards the one descriptor kept outside the harvesters' slots: a file opened
+	// to identify it when found, or a copytruncate copy looked for and read. Together
+	// they never exceed max_open_files (with max_open_files: 1 the probe is one more).
+	probeMu sync.Mutex
 	// waiting counts files that have data but no descriptor; harvesters at the end of
 	// their file give theirs up while it is not zero, so idle files cannot starve busy ones.
 	waiting atomic.Int64
@@ -100,7 +104,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		cfg:     cfg,
 		deps:    deps,
 		log:     deps.Logger.With("component", "tail"),
-		slots:   make(chan struct{}, cfg.MaxOpenFiles),
+		slots:   make(chan struct{}, max(cfg.MaxOpenFiles-1, 1)),
 		desired: map[string]spec{},
 		runners: map[string]*runner{},
 		owners:  map[devIno]*runner{},

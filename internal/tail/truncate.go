@@ -46,23 +46,12 @@ func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size i
 // bytes long), reads the lines between from and its end, and hands the old generation
 // to the runner as the copy's checkpoint.
 func (r *runner) readCopy(ctx context.Context, f *file, fp string, from int64, oldG *gen, oldWM *checkpoint.Watermark) bool {
-	c, ok := r.findCopy(f, fp, from)
-	if !ok {
-		return false
+	c, end, n, found, done := r.readCopyProbe(ctx, f, fp, from, oldG, oldWM)
+	if !found || !done {
+		return found
 	}
-	ch, err := os.Open(c.path)
-	if err != nil {
-		return false
-	}
-	defer ch.Close()
-	if _, err := ch.Seek(from, io.SeekStart); err != nil {
-		return false
-	}
-	oldG.rekey(c.id, c.prefix, c.path, oldWM.Offset())
-	end, n, ok := r.readCopyLines(ctx, f, ch, c, from, oldWM)
-	if !ok {
-		return true
-	}
+	// The probe descriptor is given back before the handoff: the runner may be waiting
+	// for it in discover.
 	r.e.log.Info("read the end of a truncated file from its copy", "path", f.path, "copy", c.path,
 		"from", from, "to", end, "lines", n)
 	h := handoff{dk: devIno{c.id.Dev, c.id.Ino}, path: c.path, id: c.id, size: end,
@@ -73,6 +62,28 @@ func (r *runner) readCopy(ctx context.Context, f *file, fp string, from int64, o
 	case <-ctx.Done():
 	}
 	return true
+}
+
+// readCopyProbe finds and reads the copy with the probe descriptor (Engine.probeMu).
+// found says a copy was found and opened; done that its lines were all published.
+func (r *runner) readCopyProbe(ctx context.Context, f *file, fp string, from int64, oldG *gen, oldWM *checkpoint.Watermark) (c copyFile, end int64, n int, found, done bool) {
+	r.e.probeMu.Lock()
+	defer r.e.probeMu.Unlock()
+	c, ok := r.findCopy(f, fp, from)
+	if !ok {
+		return c, 0, 0, false, false
+	}
+	ch, err := os.Open(c.path)
+	if err != nil {
+		return c, 0, 0, false, false
+	}
+	defer ch.Close()
+	if _, err := ch.Seek(from, io.SeekStart); err != nil {
+		return c, 0, 0, false, false
+	}
+	oldG.rekey(c.id, c.prefix, c.path, oldWM.Offset())
+	end, n, done = r.readCopyLines(ctx, f, ch, c, from, oldWM)
+	return c, end, n, true, done
 }
 
 // copyFile is a copytruncate copy found beside a truncated file.
