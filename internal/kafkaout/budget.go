@@ -90,14 +90,6 @@ func (b *budget) acquire(ctx context.Context, n int64) (int64, error) {
 	}
 }
 
-// force takes n bytes (clamped like acquire) without waiting, even over the limit: for the
-// rest of a batch whose first records were already handed to the producer.
-func (b *budget) force(n int64) int64 {
-	n = min(n, b.limit)
-	b.used.Add(n)
-	return n
-}
-
 func (b *budget) release(n int64) {
 	used := b.used.Add(-n)
 	// Wake waiters only once an eighth of the budget is free: waking the publisher for

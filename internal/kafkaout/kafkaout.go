@@ -231,10 +231,9 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 }
 
 // Publish hands the events to the producer. It blocks while max_buffered_bytes are in
-// flight and returns early only when ctx ends before any record of the batch was handed
-// over (the batch is then never acknowledged and is read again after a restart); once one
-// record is handed over, the whole batch is, so the caller can wait for all of its
-// acknowledgements. Each event is acknowledged once Kafka has it, or once it is in the
+// flight and returns early only when ctx ends before the batch was handed over (the batch
+// is then never acknowledged and is read again after a restart); a batch is handed over
+// whole, so the caller can wait for all of its acknowledgements. Each event is acknowledged once Kafka has it, or once it is in the
 // dead-letter file.
 func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	if s.closed.Load() {
@@ -245,10 +244,44 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	}
 	b := s.getBatch(batch)
 	defer s.done(b) // Publish's hold on the batch
+	total := s.buildAll(b, batch)
+	if total == 0 {
+		return nil // empty, or every record dead-lettered already
+	}
+	// One budget take for the whole batch, not one per record: all of it is handed over
+	// or none (then the engine reads it again), so the caller can wait for every
+	// acknowledgement of a batch it saw accepted.
+	taken, err := s.budget.acquire(ctx, total)
+	if err != nil {
+		return err
+	}
+	if taken < total {
+		shareClamped(b, batch, total, taken)
+	}
+	handed := time.Now().UnixNano()
+	for i := range batch {
+		m := &b.metas[i]
+		if m.ts == nil {
+			continue // dead-lettered by buildAll
+		}
+		ev := &batch[i]
+		m.s, m.b, m.ack, m.off, m.end, m.handed = s, b, ev.Ack, ev.Offset, ev.End, handed
+		m.seq, m.idx, m.last = b.seq, i, i == len(batch)-1
+		m.cont = i > 0 && ev.Offset == batch[i-1].End && sameRangeAcker(ev.Ack, batch[i-1].Ack)
+		s.inflight.Add(1)
+		b.pending.Add(1)
+		s.client.Produce(s.prodCtx, &b.recs[i], m.fn)
+	}
+	return nil
+}
+
+// buildAll builds the batch's records and returns the sum of their budget costs. A record
+// for a topic found bad a moment ago goes to the dead letter at once and costs nothing; the
+// others get their topic and cost in their recMeta.
+func (s *Sink) buildAll(b *batchBuf, batch []pipeline.Event) int64 {
 	now := time.Now()
-	handed := now.UnixNano()
-	handedAny := false
 	var ts *topicState
+	var total int64
 	for i := range batch {
 		ev := &batch[i]
 		if ts == nil || ts.name != ev.Topic {
@@ -265,27 +298,31 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 			s.fail(ts, rec, ev.Ack, ev.Offset, ev.End, kind, err)
 			continue
 		}
-		taken, err := s.budget.acquire(ctx, cost)
-		if err != nil {
-			if !handedAny {
-				return err // nothing of the batch was handed over: the engine reads it again
-			}
-			// Part of the batch is with the producer already. Returning now would leave
-			// the engine unaware of those records, so their acknowledgements could come
-			// after its final checkpoint and be read again after the restart. Hand over
-			// the rest too, over the budget by at most this one batch.
-			taken = s.budget.force(cost)
-		}
-		handedAny = true
 		m := &b.metas[i]
-		m.s, m.b, m.ts, m.ack, m.off, m.end, m.cost, m.handed = s, b, ts, ev.Ack, ev.Offset, ev.End, taken, handed
-		m.seq, m.idx, m.last = b.seq, i, i == len(batch)-1
-		m.cont = i > 0 && ev.Offset == batch[i-1].End && sameRangeAcker(ev.Ack, batch[i-1].Ack)
-		s.inflight.Add(1)
-		b.pending.Add(1)
-		s.client.Produce(s.prodCtx, rec, m.fn)
+		m.ts, m.cost = ts, cost
+		total += cost
 	}
-	return nil
+	return total
+}
+
+// shareClamped spreads a budget take clamped below the batch's cost (a batch larger than
+// the whole budget goes alone) over its records in proportion, so that what their
+// promises give back is exactly what was taken.
+func shareClamped(b *batchBuf, batch []pipeline.Event, total, taken int64) {
+	var given int64
+	last := -1
+	for i := range batch {
+		m := &b.metas[i]
+		if m.ts == nil {
+			continue
+		}
+		m.cost = int64(float64(m.cost) * float64(taken) / float64(total))
+		given += m.cost
+		last = i
+	}
+	if last >= 0 {
+		b.metas[last].cost += taken - given
+	}
 }
 
 // DoneOnReturn says the sink keeps nothing of a batch, line bytes included, once Publish
