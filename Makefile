@@ -8,7 +8,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # so a new one is never forgotten.
 INTEGRATION_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build run test unit integration lint fmt-check vet staticcheck bench \
+.PHONY: all build run test unit integration lint fmt-check vet staticcheck tidy-check bench \
 	services-up services-down services-status clean
 
 all: build
@@ -24,7 +24,7 @@ run: build
 ## the real Kafka, etcd, OpenSearch and InfluxDB (started here when not running).
 test: lint unit integration ui-test
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck tidy-check
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -37,6 +37,10 @@ vet:
 staticcheck:
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags integration ./...
+
+## tidy-check: fails when `go mod tidy` would change go.mod or go.sum (prints the diff).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go mod tidy would change go.mod/go.sum (diff above): run go mod tidy"; exit 1; }; echo "go mod tidy: ok"
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...

@@ -3,13 +3,16 @@
 # (internal/kafkaout, driven by cmd/benchkafka) against kcat -P -l producing the same file
 # to the same broker with the same topic settings, acks=all, for each compression codec.
 # Prints a Markdown table: lines/s, MB/s, CPU µs per line and peak RSS of each producer
-# process, the topic's size in Kafka, and the sink relative to plain kcat.
+# process, the topic's size in Kafka, and the sink relative to plain kcat. Then a second
+# table: the real `logcollect agent` binary (defaults except the broker) tailing the same
+# file into Kafka beside `kcat -P -l` of it, alternating in the same run.
 #
 # Needs the real Kafka (scripts/services.sh up kafka) and kcat. Knobs (environment):
 #   KAFKA_BENCH_LINES   lines of ~120 bytes to generate (default 2000000)
 #   KAFKA_BENCH_CODECS  codecs (default none,gzip,snappy,lz4,zstd)
 #   KAFKA_BENCH_REPEAT  runs per producer and codec, median reported (default 3)
 #   KAFKA_BENCH_BROKERS brokers (default 127.0.0.1:9092)
+#   BIN                 the logcollect binary for the agent table (default bin/logcollect)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +23,8 @@ kcat -b "$brokers" -L -m 5 >/dev/null 2>&1 || { echo "bench-kafka.sh: Kafka is n
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/benchkafka" ./cmd/benchkafka
+BIN=${BIN:-bin/logcollect}
+if [ ! -x "$BIN" ]; then go build -o "$BIN" ./cmd/logcollect; fi
 "$work/benchkafka" -brokers "$brokers" -file "$work/bench.log" \
 	-lines "${KAFKA_BENCH_LINES:-2000000}" \
 	-codecs "${KAFKA_BENCH_CODECS:-none,gzip,snappy,lz4,zstd}" \
@@ -27,3 +32,6 @@ go build -o "$work/benchkafka" ./cmd/benchkafka
 echo
 echo "CPU µs/line and peak RSS are getrusage of the producer process alone (the broker runs on the same cores)."
 echo "'kcat, key + 5 headers' ships the sink's key and same-size static headers: the same bytes per record."
+echo
+"$work/benchkafka" -brokers "$brokers" -file "$work/bench.log" -codecs "" -agent "$BIN" \
+	-repeat "${KAFKA_BENCH_REPEAT:-3}"

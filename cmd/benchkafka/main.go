@@ -66,6 +66,7 @@ type params struct {
 	partitioner string
 	expect      int
 	cpuProfile  string
+	agent       string // the logcollect binary for the agent table; "" skips it
 }
 
 func run(args []string) error {
@@ -88,6 +89,7 @@ func run(args []string) error {
 	fs.StringVar(&p.codec, "codec", "", "internal: codec of the child run")
 	fs.IntVar(&p.expect, "expect", 0, "internal: lines in -file, for the child run")
 	fs.StringVar(&p.cpuProfile, "cpuprofile", "", "write the sink's CPU profile here")
+	fs.StringVar(&p.agent, "agent", "", "logcollect binary: also measure `logcollect agent` beside `kcat -P -l` (empty: skip)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -161,10 +163,6 @@ func runBench(p params) error {
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
 	brokers := strings.Split(p.brokers, ",")
 	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
@@ -173,6 +171,27 @@ func runBench(p params) error {
 	defer adm.Close()
 	admin := kadm.NewClient(adm)
 
+	if p.codecs != "" {
+		if err := runCodecBench(p, admin, lines, size); err != nil {
+			return err
+		}
+	}
+	if p.agent != "" {
+		if p.codecs != "" {
+			fmt.Println()
+		}
+		return runAgentBench(p, admin, lines, size)
+	}
+	return nil
+}
+
+// runCodecBench is the sink table: for each codec, kcat, kcat with the sink's bytes, and
+// the sink driven by this program's child.
+func runCodecBench(p params, admin *kadm.Client, lines int, size int64) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
 	fmt.Printf("## Kafka output: %d lines, %.1f MB (%s), %d partitions, acks=all, linger %s, batch %d B\n\n",
 		lines, float64(size)/1e6, filepath.Base(p.file), p.partitions, p.linger, p.batchBytes)
 	fmt.Println("| producer | codec | lines/s | MB/s | CPU µs/line | peak RSS MiB | bytes in Kafka | vs kcat lines/s | vs kcat CPU/line |")

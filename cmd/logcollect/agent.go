@@ -71,11 +71,10 @@ Example:
 		}
 		deps.Sink = kafkaSink
 		checks["kafka"] = kafkaSink.Check
-		// The byte budget bounds what the agent holds for Kafka, but the garbage collector
-		// lets the heap grow to twice the live set; a soft limit keeps RSS near the budget
-		// during an outage. An operator's GOMEMLIMIT wins.
+		// A ceiling on the heap well above its steady state (kafkaout.SoftMemoryLimit).
+		// An operator's GOMEMLIMIT wins.
 		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-			debug.SetMemoryLimit(cfg.Kafka.MaxBufferedBytes + 64<<20)
+			debug.SetMemoryLimit(kafkaout.SoftMemoryLimit(cfg.Kafka.MaxBufferedBytes))
 		}
 	}
 
@@ -130,6 +129,9 @@ Example:
 	var srv *httpapi.Server
 	if cfg.HTTP.Listen != "" {
 		srv = httpapi.New(cfg.HTTP.Listen, reg, checks, logger)
+		if cfg.HTTP.Pprof {
+			srv.EnablePprof()
+		}
 		if _, err := srv.Listen(); err != nil {
 			return err
 		}

@@ -12,12 +12,18 @@ import (
 	"testing"
 )
 
-const crashChildEnv = "LOGCOLLECT_CHECKPOINT_CRASH_DIR"
+const (
+	crashChildEnv = "LOGCOLLECT_CHECKPOINT_CRASH_DIR"
+	// crashModeEnv=journal: the child appends to the journal after each step and writes
+	// the registry only every 16th, as Run does.
+	crashModeEnv = "LOGCOLLECT_CHECKPOINT_CRASH_MODE"
+)
 
 // crashChild opens the store in dir, then advances the offset of one "hot" file and
-// rewrites many others forever, flushing after each step and printing the hot offset once
-// its flush has returned (so it is durable). It runs until killed.
+// rewrites many others forever, writing after each step and printing the hot offset once
+// its write has returned (so it survives a kill). It runs until killed.
 func crashChild(dir string) int {
+	journal := os.Getenv(crashModeEnv) == "journal"
 	s, err := Open(dir, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -31,7 +37,11 @@ func crashChild(dir string) int {
 		for i := range 2000 {
 			s.Set(State{Key: "cold-" + strconv.Itoa(i), Path: "/var/log/cold.log", Offset: off * int64(i)})
 		}
-		if err := s.Flush(); err != nil {
+		write := s.Flush
+		if journal && off%16 != 0 {
+			write = s.WriteJournal
+		}
+		if err := write(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -42,14 +52,21 @@ func crashChild(dir string) int {
 
 // TestStoreSurvivesKill kills a flushing process with SIGKILL at random moments and checks
 // that each restart finds a valid registry (never moved aside as corrupt) holding at least
-// the last offset the process had reported durable, and that offsets never go back.
+// the last offset the process had reported durable, and that offsets never go back; with
+// the journal, kills land in journal appends and registry writes alike.
 func TestStoreSurvivesKill(t *testing.T) {
+	for _, mode := range []string{"registry", "journal"} {
+		t.Run(mode, func(t *testing.T) { storeSurvivesKill(t, mode) })
+	}
+}
+
+func storeSurvivesKill(t *testing.T, mode string) {
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 3))
 	durable := int64(0)
 	for round := range 6 {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashModeEnv+"="+mode)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -60,6 +77,9 @@ func TestStoreSurvivesKill(t *testing.T) {
 		}
 		sc := bufio.NewScanner(stdout)
 		flushes := 1 + r.IntN(8)
+		if mode == "journal" {
+			flushes = 1 + r.IntN(40) // cheaper writes: more of them, some folds among them
+		}
 		for range flushes {
 			if !sc.Scan() {
 				cmd.Process.Kill()

@@ -62,8 +62,11 @@ type record struct {
 }
 
 type registry struct {
-	Version int     `json:"version"`
-	Files   []State `json:"files"`
+	Version int `json:"version"`
+	// JournalEpoch is the epoch of the journal that continues this registry; a journal
+	// of another epoch was folded into it already (or belongs to another registry).
+	JournalEpoch uint64  `json:"journal_epoch"`
+	Files        []State `json:"files"`
 }
 
 // Store holds the checkpoints of all files in memory and writes them to one registry file
@@ -83,22 +86,46 @@ type Store struct {
 	orderGen uint64
 	keysGen  uint64 // bumped when a key is added or removed
 
-	flushMu sync.Mutex // one write at a time, so an older snapshot never replaces a newer one
+	// jdirty holds the keys changed since they were last journaled, each with the gen
+	// of its change: a registry write clears those it covers.
+	jdirty map[string]uint64
+	epoch  uint64        // the journal's epoch, the registry's journal_epoch
+	kick   chan struct{} // a change was made: Run journals it within its interval
+
+	// flushMu: one registry or journal write at a time, so an older snapshot never
+	// replaces a newer one and a frame never lands in a journal being reset.
+	flushMu  sync.Mutex
+	jpath    string
+	jbuf     []byte // reused frame buffer
+	jsize    int64  // bytes in the journal
+	jbroken  bool   // a journal write failed: the journal may end torn, fold before appending
+	lastFold time.Time
 
 	stats storeStats
 }
 
+// foldInterval and foldBytes say when Run writes the registry and starts a new journal:
+// often enough that the journal stays short to replay, rarely enough that the registry's
+// fsyncs and full encoding are not paid every checkpoint interval.
+const (
+	foldInterval = 10 * time.Second
+	foldBytes    = 8 << 20
+)
+
 // storeStats are the counters behind the metrics (metrics.go), atomics so that keeping
 // them costs next to nothing.
 type storeStats struct {
-	writes, writeErrors, corrupt, pruned atomic.Uint64
-	lastWriteNanos, registryBytes        atomic.Int64
+	writes, writeErrors, corrupt, pruned        atomic.Uint64
+	journalWrites, journalErrors, journalTorn   atomic.Uint64
+	lastWriteNanos, registryBytes, journalBytes atomic.Int64
 }
 
-// Open loads the registry in dir, creating dir if needed. A registry that cannot be read or
-// decoded (bad JSON, wrong version, truncated) is renamed to registry.json.corrupt-<unix
-// time> with a warning and the store starts empty: a damaged file must never keep the agent
-// from starting. Open fails only when dir cannot be created or written.
+// Open loads the registry in dir, creating dir if needed, and replays the journal over it
+// (see JournalFile): its intact frames are applied, a torn or corrupt frame and all after
+// it are ignored with a warning. A registry that cannot be read or decoded (bad JSON,
+// wrong version, truncated) is renamed to registry.json.corrupt-<unix time> with a warning
+// and the store starts empty: a damaged file must never keep the agent from starting.
+// Open fails only when dir cannot be created or written.
 func Open(dir string, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -106,8 +133,11 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 	s := &Store{
 		dir:    dir,
 		path:   filepath.Join(dir, RegistryFile),
+		jpath:  filepath.Join(dir, JournalFile),
 		logger: logger.With("component", "checkpoint"),
 		states: make(map[string]*record),
+		jdirty: make(map[string]uint64),
+		kick:   make(chan struct{}, 1),
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create checkpoint dir %s: %w", dir, err)
@@ -125,7 +155,8 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("remove %s: %w", probe.Name(), err)
 	}
 
-	states, err := readRegistry(s.path)
+	states, epoch, err := readRegistry(s.path)
+	registryOK := err == nil || errors.Is(err, fs.ErrNotExist)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		s.logger.Info("no checkpoint registry yet, starting empty", "path", s.path)
@@ -141,43 +172,108 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		for _, st := range states {
 			s.states[st.Key] = &record{st: st}
 		}
+		s.epoch = epoch
 		s.logger.Info("checkpoint registry loaded", "path", s.path, "files", len(states))
 	}
+	if err := s.replayJournal(registryOK); err != nil {
+		return nil, err
+	}
+	s.lastFold = time.Now()
 	return s, nil
+}
+
+// replayJournal applies the journal of the registry's epoch and leaves a journal that
+// can be appended to: an empty one of the current epoch.
+func (s *Store) replayJournal(registryOK bool) error {
+	jc, err := readJournal(s.jpath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return s.resetJournalFile()
+	case err != nil:
+		s.stats.journalTorn.Add(1)
+		s.logger.Warn("checkpoint journal unreadable; ignored", "path", s.jpath, "error", err)
+		return s.resetJournalFile()
+	case !registryOK || jc.epoch != s.epoch:
+		// Folded into the registry already (a crash between the registry write and the
+		// journal reset), or the registry it continued is gone.
+		s.logger.Info("checkpoint journal of another registry; ignored", "path", s.jpath,
+			"journal_epoch", jc.epoch, "registry_epoch", s.epoch)
+		return s.resetJournalFile()
+	}
+	if jc.torn {
+		s.stats.journalTorn.Add(1)
+		s.logger.Warn("checkpoint journal ends with a torn or corrupt frame; it and anything after it are ignored",
+			"path", s.jpath, "intact_bytes", jc.valid, "frames", len(jc.frames))
+	}
+	if len(jc.frames) == 0 {
+		if jc.torn {
+			return s.resetJournalFile()
+		}
+		s.jsize = jc.valid
+		return nil
+	}
+	ops := 0
+	for _, fr := range jc.frames {
+		for _, op := range fr {
+			if op.del {
+				delete(s.states, op.st.Key)
+			} else {
+				s.states[op.st.Key] = &record{st: op.st}
+			}
+			ops++
+		}
+	}
+	s.gen++
+	s.keysGen++
+	s.logger.Info("checkpoint journal replayed", "path", s.jpath, "frames", len(jc.frames), "changes", ops)
+	// Fold what was replayed into the registry, which starts a fresh journal.
+	if err := s.Flush(); err != nil {
+		return fmt.Errorf("fold the replayed checkpoint journal: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) resetJournalFile() error {
+	if err := resetJournal(s.jpath, s.epoch); err != nil {
+		return err
+	}
+	s.jsize = journalHeaderSize
+	s.stats.journalBytes.Store(s.jsize)
+	return nil
 }
 
 // Path returns the registry file's path.
 func (s *Store) Path() string { return s.path }
 
-func readRegistry(path string) ([]State, error) {
+func readRegistry(path string) ([]State, uint64, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err // fs.ErrNotExist is branched on by Open
+		return nil, 0, err // fs.ErrNotExist is branched on by Open
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var reg registry
 	if err := dec.Decode(&reg); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, 0, fmt.Errorf("decode %s: %w", path, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("decode %s: trailing data after the registry object", path)
+		return nil, 0, fmt.Errorf("decode %s: trailing data after the registry object", path)
 	}
 	if reg.Version != registryVersion {
-		return nil, fmt.Errorf("registry %s has version %d, want %d", path, reg.Version, registryVersion)
+		return nil, 0, fmt.Errorf("registry %s has version %d, want %d", path, reg.Version, registryVersion)
 	}
 	seen := make(map[string]bool, len(reg.Files))
 	for i, st := range reg.Files {
 		switch {
 		case st.Key == "":
-			return nil, fmt.Errorf("registry %s: file %d has no key", path, i)
+			return nil, 0, fmt.Errorf("registry %s: file %d has no key", path, i)
 		case st.Offset < 0 || st.Size < 0 || st.FingerprintLen < 0:
-			return nil, fmt.Errorf("registry %s: file %q has a negative offset, size or fingerprint length", path, st.Key)
+			return nil, 0, fmt.Errorf("registry %s: file %q has a negative offset, size or fingerprint length", path, st.Key)
 		case seen[st.Key]:
-			return nil, fmt.Errorf("registry %s: file %q appears twice", path, st.Key)
+			return nil, 0, fmt.Errorf("registry %s: file %q appears twice", path, st.Key)
 		}
 		seen[st.Key] = true
 	}
-	return reg.Files, nil
+	return reg.Files, reg.JournalEpoch, nil
 }
 
 // moveAside renames the registry to registry.json.corrupt-<unix time>, adding a counter if
@@ -243,6 +339,16 @@ func (s *Store) setLocked(st State) {
 		r.ver++
 	}
 	s.gen++
+	s.jdirty[st.Key] = s.gen
+	s.poke()
+}
+
+// poke tells Run that a change waits for the journal. It never blocks.
+func (s *Store) poke() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 func sameState(a, b State) bool {
@@ -257,6 +363,8 @@ func (s *Store) Delete(key string) {
 		delete(s.states, key)
 		s.gen++
 		s.keysGen++
+		s.jdirty[key] = s.gen
+		s.poke()
 	}
 	s.mu.Unlock()
 }
@@ -283,6 +391,7 @@ func (s *Store) Prune(olderThan time.Duration, now time.Time) int {
 	for k, r := range s.states {
 		if r.st.Updated.Before(horizon) {
 			delete(s.states, k)
+			s.jdirty[k] = s.gen + 1
 			n++
 		}
 	}
@@ -290,6 +399,7 @@ func (s *Store) Prune(olderThan time.Duration, now time.Time) int {
 		s.gen++
 		s.keysGen++
 		s.stats.pruned.Add(uint64(n))
+		s.poke()
 	}
 	s.mu.Unlock()
 	return n
@@ -336,24 +446,30 @@ func (s *Store) Lookup(id fileid.ID, p fileid.Prefix, f io.ReaderAt) (State, boo
 		s.setLocked(st)
 		s.gen++
 		s.keysGen++
+		s.jdirty[shortKey] = s.gen
 		s.mu.Unlock()
 	}
 	return st, true, nil
 }
 
-// Flush writes the registry if anything changed since the last write: to a temporary file
-// in the same directory, fsync, rename over the registry, fsync the directory. A crash at
-// any point leaves either the old or the new registry, never a mix.
+// Flush writes the registry if anything changed since the last write ("folds" the
+// journal into it): to a temporary file in the same directory, fsync, rename over the
+// registry, fsync the directory; then it starts a new, empty journal. A crash at any point
+// leaves either the old or the new registry, never a mix, and never a journal replayed
+// over a registry that already holds it.
 func (s *Store) Flush() error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	return s.flushLocked()
+}
 
+func (s *Store) flushLocked() error {
 	s.mu.Lock()
-	if s.gen == s.written {
+	if s.gen == s.written && !s.jbroken {
 		s.mu.Unlock()
 		return nil
 	}
-	gen, keysGen := s.gen, s.keysGen
+	gen, keysGen, epoch := s.gen, s.keysGen, s.epoch+1
 	// Copy under the lock, encode outside it: Set runs on the engine's paths.
 	sorted := s.orderGen == keysGen && s.order != nil
 	order := s.order
@@ -390,6 +506,8 @@ func (s *Store) Flush() error {
 	data := make([]byte, 0, size+64)
 	data = append(data, `{"version":`...)
 	data = strconv.AppendInt(data, registryVersion, 10)
+	data = append(data, `,"journal_epoch":`...)
+	data = strconv.AppendUint(data, epoch, 10)
 	data = append(data, `,"files":[`...)
 	for i := range snap {
 		if i > 0 {
@@ -406,8 +524,15 @@ func (s *Store) Flush() error {
 	s.stats.writes.Add(1)
 	s.stats.lastWriteNanos.Store(time.Now().UnixNano())
 	s.stats.registryBytes.Store(int64(len(data)))
+	s.lastFold = time.Now()
 	s.mu.Lock()
 	s.written = gen // changes made during the write keep the store dirty
+	s.epoch = epoch
+	for k, g := range s.jdirty {
+		if g <= gen {
+			delete(s.jdirty, k) // in the registry now
+		}
+	}
 	for _, sn := range snap {
 		if sn.fresh && sn.rec.ver == sn.ver {
 			sn.rec.enc = sn.enc
@@ -421,6 +546,54 @@ func (s *Store) Flush() error {
 		s.orderGen = keysGen
 	}
 	s.mu.Unlock()
+	// The registry holds everything journaled so far; the old journal's epoch no longer
+	// matches it, so even if this reset is lost the old frames are not replayed.
+	if err := s.resetJournalFile(); err != nil {
+		s.jbroken = true
+		s.stats.journalErrors.Add(1)
+		return err
+	}
+	s.jbroken = false
+	return nil
+}
+
+// WriteJournal appends the checkpoints changed since the last journal or registry write
+// to the journal, as one frame with one write and no fsync: cheap enough to run every
+// 100 ms. After a failed append (the journal may end with a torn frame) it writes the
+// registry instead, which starts a new journal.
+func (s *Store) WriteJournal() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	if s.jbroken {
+		return s.flushLocked()
+	}
+	s.mu.Lock()
+	if len(s.jdirty) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	buf := append(s.jbuf[:0], make([]byte, frameHeaderSize)...)
+	for k := range s.jdirty {
+		if r, ok := s.states[k]; ok {
+			buf = appendSetOp(buf, r.st)
+		} else {
+			buf = appendDeleteOp(buf, k)
+		}
+	}
+	clear(s.jdirty)
+	s.mu.Unlock()
+	frame := sealFrame(buf)
+	if cap(buf) <= 1<<20 {
+		s.jbuf = buf // keep a buffer of everyday size, not one of a burst
+	}
+	if err := appendJournal(s.jpath, frame); err != nil {
+		s.jbroken = true // the changes are in memory: the registry write will carry them
+		s.stats.journalErrors.Add(1)
+		return err
+	}
+	s.jsize += int64(len(frame))
+	s.stats.journalWrites.Add(1)
+	s.stats.journalBytes.Store(s.jsize)
 	return nil
 }
 
@@ -447,9 +620,11 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Run flushes every interval until ctx ends, then flushes once more and returns that
-// flush's error. A failed periodic flush is logged and retried at the next tick (the store
-// stays dirty); it does not stop the agent.
+// Run appends changed checkpoints to the journal within interval of the change (and no
+// more often than once per interval), and writes the registry every foldInterval (or once
+// the journal holds foldBytes) until ctx ends, then writes the registry once more and
+// returns that write's error. A quiet store writes nothing. A failed write is logged and
+// retried a second later (the store stays dirty); it does not stop the agent.
 //
 // Cancel Run's ctx only after the engine has stopped and its in-flight acknowledgements are
 // in (or call Flush then), so the final write holds the final offsets.
@@ -457,19 +632,49 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return fmt.Errorf("checkpoint interval %v: must be positive", interval)
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
+	fold := time.NewTicker(foldInterval)
+	defer fold.Stop()
+	gap := time.NewTimer(interval)
+	defer gap.Stop()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			if err := s.Flush(); err != nil {
 				return fmt.Errorf("final checkpoint write: %w", err)
 			}
 			return nil
-		case <-t.C:
-			if err := s.Flush(); err != nil {
-				s.logger.Warn("checkpoint write failed; retrying at the next tick", "error", err)
+		case <-fold.C:
+			err = s.Flush()
+		case <-s.kick:
+			err = s.tick()
+			// Gather what changes during the next interval into one write.
+			gap.Reset(interval)
+			select {
+			case <-ctx.Done():
+			case <-gap.C:
+			}
+		}
+		if err != nil {
+			// Retry in a second, not every interval: a full disk must not flood the log.
+			s.logger.Warn("checkpoint write failed; retrying in a second", "error", err)
+			gap.Reset(max(interval, time.Second))
+			select {
+			case <-ctx.Done():
+			case <-gap.C:
+				s.poke()
 			}
 		}
 	}
+}
+
+// tick is one periodic write: the journal, or the registry when it is time to fold.
+func (s *Store) tick() error {
+	s.flushMu.Lock()
+	fold := time.Since(s.lastFold) >= foldInterval || s.jsize >= foldBytes
+	s.flushMu.Unlock()
+	if fold {
+		return s.Flush()
+	}
+	return s.WriteJournal()
 }

@@ -79,6 +79,11 @@ func (w *Watermark) Ack(offset, end int64) {
 	w.mu.Unlock()
 }
 
+// AcceptsRanges marks the Watermark as an Acker that takes one Ack covering several
+// consecutive events as well as one per event (it keeps the union of acknowledged
+// ranges), so a sink may gather acknowledgements before calling it.
+func (w *Watermark) AcceptsRanges() {}
+
 // Offset returns the watermark: every byte before it is acknowledged.
 func (w *Watermark) Offset() int64 { return w.published.Load() }
 

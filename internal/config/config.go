@@ -131,6 +131,9 @@ type InfluxDB struct {
 type HTTP struct {
 	Listen string   `yaml:"listen"`
 	Auth   HTTPAuth `yaml:"auth"`
+	// Pprof serves Go's profiler at /debug/pprof/ on http.listen (off by default: it
+	// shows the process's internals and costs CPU while a profile runs).
+	Pprof bool `yaml:"pprof"`
 }
 
 // HTTPAuth protects the standalone's API and UI: a bearer token, or basic auth. It is
@@ -167,7 +170,7 @@ func Default() Config {
 			ShutdownTimeout:    Duration(10 * time.Second),
 			ScanInterval:       Duration(10 * time.Second),
 			Watch:              "auto",
-			CheckpointInterval: Duration(time.Second),
+			CheckpointInterval: Duration(10 * time.Millisecond),
 			CheckpointPrune:    Duration(72 * time.Hour),
 			ReadBufferBytes:    256 << 10,
 		},
@@ -179,7 +182,7 @@ func Default() Config {
 			ClientID:         "logcollect",
 			BatchMaxBytes:    1 << 20,
 			Linger:           Duration(5 * time.Millisecond),
-			MaxBufferedBytes: 64 << 20,
+			MaxBufferedBytes: 16 << 20,
 		},
 		Etcd: Etcd{
 			Endpoints:   []string{"127.0.0.1:2379"},

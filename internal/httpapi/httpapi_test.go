@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -71,4 +72,23 @@ func get(t *testing.T, url string, wantStatus int) string {
 		t.Fatalf("GET %s: status %d, want %d: %s", url, resp.StatusCode, wantStatus, b)
 	}
 	return string(b)
+}
+
+// The profiler is served only when enabled (http.pprof).
+func TestPprofOptIn(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		s := New("127.0.0.1:0", prometheus.NewRegistry(), nil, slog.New(slog.DiscardHandler))
+		if enabled {
+			s.EnablePprof()
+		}
+		rec := httptest.NewRecorder()
+		s.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))
+		want := http.StatusNotFound
+		if enabled {
+			want = http.StatusOK
+		}
+		if rec.Code != want {
+			t.Errorf("pprof enabled=%v: GET /debug/pprof/ = %d, want %d", enabled, rec.Code, want)
+		}
+	}
 }

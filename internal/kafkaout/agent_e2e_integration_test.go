@@ -280,7 +280,8 @@ log:
 `, dataDir, logPath, topic, strings.Join(brokers, ", "), listen)
 }
 
-// SIGKILL five times during a 1,000,000-line run: every line arrives; duplicates reported.
+// SIGKILL five times during a 1,000,000-line run: every line arrives; at most 0.1 s of
+// traffic is sent twice per kill.
 func TestIntegrationAgentSIGKILL(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
 	dir := t.TempDir()
@@ -315,6 +316,11 @@ func TestIntegrationAgentSIGKILL(t *testing.T) {
 	}()
 
 	p := startAgent(t, dir, cfgPath)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log of the last agent:\n%s", p.log())
+		}
+	})
 	start := time.Now()
 	var atKill []int64
 	for k := 1; k <= kills; k++ {
@@ -322,8 +328,10 @@ func TestIntegrationAgentSIGKILL(t *testing.T) {
 		// (so each kill interrupts real work, not a process still starting up).
 		before := endOffsetsTotal(t, adm, topic)
 		time.Sleep(2 * time.Second) // the scenario's kill interval
+		// Or everything is in Kafka already: the agent may finish before the last kills.
 		eventually(t, 60*time.Second, fmt.Sprintf("progress before kill %d", k), func() bool {
-			return endOffsetsTotal(t, adm, topic) > before
+			n := endOffsetsTotal(t, adm, topic)
+			return n > before || n >= total
 		})
 		p.kill(t)
 		atKill = append(atKill, endOffsetsTotal(t, adm, topic))
@@ -340,8 +348,15 @@ func TestIntegrationAgentSIGKILL(t *testing.T) {
 	if d := lc.distinct(); d != total {
 		t.Fatalf("%d distinct lines in Kafka, want %d", d, total)
 	}
-	t.Logf("SIGKILL x%d during %d lines: all arrived in %s, %d duplicates (%.3f%%)",
-		kills, total, elapsed.Round(time.Millisecond), lc.duplicates(), 100*float64(lc.duplicates())/total)
+	// The promise (docs/tailing.md): a kill re-sends at most about 0.1 s of traffic,
+	// the lines acknowledged since the last checkpoint save; the writer's 90,000 lines/s
+	// make that 9,000 lines per kill.
+	bound := kills * 9000
+	t.Logf("SIGKILL x%d during %d lines: all arrived in %s, %d duplicates (%.3f%%, bound %d)",
+		kills, total, elapsed.Round(time.Millisecond), lc.duplicates(), 100*float64(lc.duplicates())/total, bound)
+	if d := lc.duplicates(); d > bound {
+		t.Errorf("%d duplicates after %d kills: more than 0.1 s of traffic (%d) per kill", d, kills, bound)
+	}
 }
 
 // The broker is stopped for 30 s while lines are written at a high rate, then started:

@@ -118,7 +118,7 @@ func producerOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	case "", "key":
 		// Murmur2 like the Java client, so the same key lands on the same partition
 		// whichever client wrote it; one file's lines stay in order.
-		opts = append(opts, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+		opts = append(opts, kgo.RecordPartitioner(keyPartitioner{kgo.StickyKeyPartitioner(nil)}))
 	case "round_robin", "roundrobin":
 		opts = append(opts, kgo.RecordPartitioner(kgo.UniformBytesPartitioner(roundRobinStickyBytes, false, false, nil)))
 	default:
@@ -151,4 +151,42 @@ func (l kgoLogger) Level() kgo.LogLevel {
 
 func (l kgoLogger) Log(_ kgo.LogLevel, msg string, keyvals ...any) {
 	l.log.Debug(msg, keyvals...)
+}
+
+// keyPartitioner is franz-go's key partitioner (murmur2, as the Java client) with the
+// last key's partition remembered per topic: the records of one batch share one key
+// slice (batchBuf.build), so hashing it again for each record was pure cost.
+type keyPartitioner struct{ kgo.Partitioner }
+
+func (p keyPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	return &keyTopicPartitioner{TopicPartitioner: p.Partitioner.ForTopic(topic)}
+}
+
+// keyTopicPartitioner is used by one record at a time (kgo.Partitioner's contract).
+type keyTopicPartitioner struct {
+	kgo.TopicPartitioner
+	// lastKey is held, so its memory cannot be reused for another key while it is
+	// compared by address; key bytes are never changed once a record uses them.
+	lastKey []byte
+	lastN   int
+	lastP   int
+}
+
+func (p *keyTopicPartitioner) Partition(r *kgo.Record, n int) int {
+	k := r.Key
+	if len(k) > 0 && len(k) == len(p.lastKey) && &k[0] == &p.lastKey[0] && n == p.lastN {
+		return p.lastP
+	}
+	part := p.TopicPartitioner.Partition(r, n)
+	if len(k) > 0 {
+		p.lastKey, p.lastN, p.lastP = k, n, part
+	}
+	return part
+}
+
+// OnNewBatch forwards to the wrapped partitioner (sticky for records without a key).
+func (p *keyTopicPartitioner) OnNewBatch() {
+	if nb, ok := p.TopicPartitioner.(kgo.TopicPartitionerOnNewBatch); ok {
+		nb.OnNewBatch()
+	}
 }

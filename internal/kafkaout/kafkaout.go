@@ -113,6 +113,7 @@ type Sink struct {
 	prodCancel context.CancelFunc
 
 	pool     sync.Pool // *batchBuf
+	acks     ackRun    // owned by the promises, which franz-go calls serially
 	closed   atomic.Bool
 	inflight atomic.Int64
 	// drained gets a signal when the last in-flight record finishes after Close began.
@@ -230,10 +231,9 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 }
 
 // Publish hands the events to the producer. It blocks while max_buffered_bytes are in
-// flight and returns early only when ctx ends before any record of the batch was handed
-// over (the batch is then never acknowledged and is read again after a restart); once one
-// record is handed over, the whole batch is, so the caller can wait for all of its
-// acknowledgements. Each event is acknowledged once Kafka has it, or once it is in the
+// flight and returns early only when ctx ends before the batch was handed over (the batch
+// is then never acknowledged and is read again after a restart); a batch is handed over
+// whole, so the caller can wait for all of its acknowledgements. Each event is acknowledged once Kafka has it, or once it is in the
 // dead-letter file.
 func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	if s.closed.Load() {
@@ -244,10 +244,44 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	}
 	b := s.getBatch(batch)
 	defer s.done(b) // Publish's hold on the batch
+	total := s.buildAll(b, batch)
+	if total == 0 {
+		return nil // empty, or every record dead-lettered already
+	}
+	// One budget take for the whole batch, not one per record: all of it is handed over
+	// or none (then the engine reads it again), so the caller can wait for every
+	// acknowledgement of a batch it saw accepted.
+	taken, err := s.budget.acquire(ctx, total)
+	if err != nil {
+		return err
+	}
+	if taken < total {
+		shareClamped(b, batch, total, taken)
+	}
+	handed := time.Now().UnixNano()
+	for i := range batch {
+		m := &b.metas[i]
+		if m.ts == nil {
+			continue // dead-lettered by buildAll
+		}
+		ev := &batch[i]
+		m.s, m.b, m.ack, m.off, m.end, m.handed = s, b, ev.Ack, ev.Offset, ev.End, handed
+		m.seq, m.idx, m.last = b.seq, i, i == len(batch)-1
+		m.cont = i > 0 && ev.Offset == batch[i-1].End && sameRangeAcker(ev.Ack, batch[i-1].Ack)
+		s.inflight.Add(1)
+		b.pending.Add(1)
+		s.client.Produce(s.prodCtx, &b.recs[i], m.fn)
+	}
+	return nil
+}
+
+// buildAll builds the batch's records and returns the sum of their budget costs. A record
+// for a topic found bad a moment ago goes to the dead letter at once and costs nothing; the
+// others get their topic and cost in their recMeta.
+func (s *Sink) buildAll(b *batchBuf, batch []pipeline.Event) int64 {
 	now := time.Now()
-	handed := now.UnixNano()
-	handedAny := false
 	var ts *topicState
+	var total int64
 	for i := range batch {
 		ev := &batch[i]
 		if ts == nil || ts.name != ev.Topic {
@@ -264,26 +298,37 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 			s.fail(ts, rec, ev.Ack, ev.Offset, ev.End, kind, err)
 			continue
 		}
-		taken, err := s.budget.acquire(ctx, cost)
-		if err != nil {
-			if !handedAny {
-				return err // nothing of the batch was handed over: the engine reads it again
-			}
-			// Part of the batch is with the producer already. Returning now would leave
-			// the engine unaware of those records, so their acknowledgements could come
-			// after its final checkpoint and be read again after the restart. Hand over
-			// the rest too, over the budget by at most this one batch.
-			taken = s.budget.force(cost)
-		}
-		handedAny = true
 		m := &b.metas[i]
-		m.s, m.b, m.ts, m.ack, m.off, m.end, m.cost, m.handed = s, b, ts, ev.Ack, ev.Offset, ev.End, taken, handed
-		s.inflight.Add(1)
-		b.pending.Add(1)
-		s.client.Produce(s.prodCtx, rec, m.fn)
+		m.ts, m.cost = ts, cost
+		total += cost
 	}
-	return nil
+	return total
 }
+
+// shareClamped spreads a budget take clamped below the batch's cost (a batch larger than
+// the whole budget goes alone) over its records in proportion, so that what their
+// promises give back is exactly what was taken.
+func shareClamped(b *batchBuf, batch []pipeline.Event, total, taken int64) {
+	var given int64
+	last := -1
+	for i := range batch {
+		m := &b.metas[i]
+		if m.ts == nil {
+			continue
+		}
+		m.cost = int64(float64(m.cost) * float64(taken) / float64(total))
+		given += m.cost
+		last = i
+	}
+	if last >= 0 {
+		b.metas[last].cost += taken - given
+	}
+}
+
+// DoneOnReturn says the sink keeps nothing of a batch, line bytes included, once Publish
+// returned (it copies what its records need), so the tailing engine reuses the batch's
+// memory for its next one.
+func (s *Sink) DoneOnReturn() bool { return true }
 
 // recMeta is what the promise needs to finish one record.
 type recMeta struct {
@@ -295,14 +340,75 @@ type recMeta struct {
 	off, end int64
 	cost     int64
 	handed   int64 // unix nano when the batch was handed over, for the latency metric
+	seq      uint64
+	idx      int
+	cont     bool // the event before it in the batch has the same Acker and ends where it starts
+	last     bool // the batch's last event
+}
+
+// rangeAcker is an Acker for which one Ack over the ranges of consecutive events is the
+// same as one Ack per event (checkpoint.Watermark keeps the union of acknowledged
+// ranges). Other Ackers get one Ack per event, as pipeline.Sink promises.
+type rangeAcker interface {
+	pipeline.Acker
+	AcceptsRanges()
+}
+
+// sameRangeAcker reports whether a and b are the same rangeAcker. Implementations are
+// pointers, so comparing them cannot panic.
+func sameRangeAcker(a, b pipeline.Acker) bool {
+	_, ok := a.(rangeAcker)
+	return ok && a == b
+}
+
+// ackRun gathers the acknowledgements of consecutive records of one batch into one Ack
+// call: one Watermark lock per batch instead of one per line. franz-go calls all promises
+// serially, so the run needs no lock; it is owned by the promise path.
+type ackRun struct {
+	ack      pipeline.Acker
+	from, to int64
+	b        *batchBuf // with seq and next: the run goes on only with the record after
+	seq      uint64    // the one it ended with, in the same use of the same batch
+	next     int
+	n        int // records gathered
+}
+
+// ackRunMax bounds how many acknowledged records wait in a run: a kill re-sends what
+// Kafka acknowledged but the watermark did not get yet, so the run is handed on every
+// ackRunMax records as well as at the end of its batch (one lock per 256 lines instead of
+// per line is most of the gain).
+const ackRunMax = 256
+
+func (a *ackRun) add(m *recMeta) {
+	if a.ack != nil && m.cont && a.b == m.b && a.seq == m.seq && a.next == m.idx {
+		a.to, a.next = m.end, m.idx+1
+		if a.n++; a.n >= ackRunMax {
+			a.flush()
+		}
+		return
+	}
+	a.flush()
+	a.ack, a.from, a.to, a.b, a.seq, a.next, a.n = m.ack, m.off, m.end, m.b, m.seq, m.idx+1, 1
+}
+
+func (a *ackRun) flush() {
+	if a.ack != nil {
+		a.ack.Ack(a.from, a.to)
+		a.ack, a.b = nil, nil
+	}
 }
 
 func (m *recMeta) promise(r *kgo.Record, err error) {
-	s, b, cost := m.s, m.b, m.cost
+	s, b, cost, last := m.s, m.b, m.cost, m.last
 	defer func() {
 		// m belongs to the batch: nothing may touch it once the batch is recycled.
 		s.budget.release(cost)
-		if s.inflight.Add(-1) == 0 && s.closed.Load() {
+		idle := s.inflight.Add(-1) == 0
+		if last || idle {
+			// The end of a batch, or nothing more coming: acknowledge what is gathered.
+			s.acks.flush()
+		}
+		if idle && s.closed.Load() {
 			select {
 			case s.drained <- struct{}{}:
 			default:
@@ -317,7 +423,7 @@ func (m *recMeta) promise(r *kgo.Record, err error) {
 		m.ts.records.Inc()
 		m.ts.bytes.Add(float64(len(r.Value)))
 		if m.ack != nil {
-			m.ack.Ack(m.off, m.end)
+			s.acks.add(m)
 		}
 		return
 	}

@@ -35,18 +35,25 @@ const (
 )
 
 // batchBuf turns a batch of events into records with few allocations: one slice of
-// records, one of headers, one scratch buffer and one of promise state per batch, and byte
-// slices for host, path, file id and key shared by consecutive events of the same file
-// (franz-go only reads them). Once every record of the batch is finished, the slices go
-// back to the sink's pool: at hundreds of thousands of lines a second, allocating them
-// anew was a large part of the garbage collector's work.
+// records, one of headers, one scratch buffer, one arena of line bytes and one of promise
+// state per batch, and byte slices for host, path, file id and key shared by consecutive
+// events of the same file (franz-go only reads them). Once every record of the batch is
+// finished, the slices go back to the sink's pool: at hundreds of thousands of lines a
+// second, allocating them anew was a large part of the garbage collector's work.
+//
+// The line bytes are copied into the arena (a memmove, ~0.01 µs per line), so that the
+// sink keeps nothing of the engine's batch once Publish returns (DoneOnReturn) and the
+// engine reuses its batch memory too: the whole path then allocates next to nothing per
+// line, which is what keeps the garbage collector quiet and the heap near the budget.
 type batchBuf struct {
 	recs    []kgo.Record
 	hdrs    []kgo.RecordHeader
 	scratch []byte
+	arena   []byte
 	metas   []recMeta
 	// pending counts records not yet finished, plus one held by Publish while it runs.
 	pending atomic.Int32
+	seq     uint64 // bumped by every use, so an ackRun never spans two uses
 
 	lastHost, lastPath, lastFileID string
 	host, path, fileID, key        []byte
@@ -58,9 +65,10 @@ type batchBuf struct {
 // getBatch takes a batchBuf from the pool, sized for batch.
 func (s *Sink) getBatch(batch []pipeline.Event) *batchBuf {
 	n := len(batch)
-	nh := 0
+	nh, nb := 0, 0
 	for i := range batch {
 		nh += fixedHeaders + len(batch[i].Fields)
+		nb += len(batch[i].Line)
 	}
 	b, _ := s.pool.Get().(*batchBuf)
 	if b == nil {
@@ -80,8 +88,12 @@ func (s *Sink) getBatch(batch []pipeline.Event) *batchBuf {
 	if cap(b.scratch) < n*scratchPerEvent {
 		b.scratch = make([]byte, 0, n*scratchPerEvent)
 	}
-	b.hdrs, b.scratch = b.hdrs[:0], b.scratch[:0]
+	if cap(b.arena) < nb {
+		b.arena = make([]byte, 0, nb)
+	}
+	b.hdrs, b.scratch, b.arena = b.hdrs[:0], b.scratch[:0], b.arena[:0]
 	b.pending.Store(1)
+	b.seq++
 	return b
 }
 
@@ -146,10 +158,15 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
 	hdrs := b.hdrs[h0:len(b.hdrs):len(b.hdrs)]
 	cost += int64(len(hdrs) * headerOverhead)
 
+	// Sized by getBatch for the whole batch: never reallocated, so earlier records'
+	// values stay valid.
+	v0 := len(b.arena)
+	b.arena = append(b.arena, ev.Line...)
+
 	r := &b.recs[i]
 	r.Topic = ev.Topic
 	r.Key = b.key
-	r.Value = ev.Line
+	r.Value = b.arena[v0:len(b.arena):len(b.arena)]
 	r.Headers = hdrs
 	// The record's timestamp is when the line was read; setting it also spares franz-go
 	// a clock read per record.

@@ -37,10 +37,12 @@ import (
 	"github.com/logcollect/logcollect/internal/multiline"
 )
 
-// checkpointSyncInterval is how often acknowledged offsets move into the checkpoint
-// store, which writes them to disk every checkpoint_interval. Shorter than that interval,
-// so a write carries offsets at most this much older than the acknowledgements.
-const checkpointSyncInterval = 100 * time.Millisecond
+// checkpointSyncGap is the shortest time between two moves of acknowledged offsets into
+// the checkpoint store. A move starts as soon as an acknowledgement arrives after a quiet
+// spell (the store then saves it within agent.checkpoint_interval); under a steady stream
+// of acknowledgements they are gathered for this long, so the cost stays a few hundred
+// small moves a second whatever the line rate.
+const checkpointSyncGap = 2 * time.Millisecond
 
 // devIno is a file's stat identity, the key of the file tables.
 type devIno struct{ dev, ino uint64 }
@@ -51,7 +53,11 @@ type Engine struct {
 	deps  Deps
 	log   *slog.Logger
 	m     *metrics
-	slots chan struct{} // one token per open descriptor, max_open_files in all
+	slots chan struct{} // one token per harvester's descriptor: max_open_files - 1 (see probeMu)
+	// probeMu guards the one descriptor kept outside the harvesters' slots: a file opened
+	// to identify it when found, or a copytruncate copy looked for and read. Together
+	// they never exceed max_open_files (with max_open_files: 1 the probe is one more).
+	probeMu sync.Mutex
 	// waiting counts files that have data but no descriptor; harvesters at the end of
 	// their file give theirs up while it is not zero, so idle files cannot starve busy ones.
 	waiting atomic.Int64
@@ -98,12 +104,13 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		cfg:     cfg,
 		deps:    deps,
 		log:     deps.Logger.With("component", "tail"),
-		slots:   make(chan struct{}, cfg.MaxOpenFiles),
+		slots:   make(chan struct{}, max(cfg.MaxOpenFiles-1, 1)),
 		desired: map[string]spec{},
 		runners: map[string]*runner{},
 		owners:  map[devIno]*runner{},
 		errSeen: map[string]string{},
 	}
+	e.ckq.kick = make(chan struct{}, 1)
 	if s, ok := deps.Sink.(syncSink); ok && s.DoneOnReturn() {
 		e.reuse = true
 	}
@@ -236,16 +243,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	bg.Add(1)
 	go func() {
 		defer bg.Done()
-		t := time.NewTicker(checkpointSyncInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				e.ckq.sync()
-			}
-		}
+		e.ckq.run(ctx)
 	}()
 
 	<-ctx.Done()

@@ -65,12 +65,41 @@ type ckQueue struct {
 	syncMu sync.Mutex // one sync at a time: a sync returns only when the store has everything queued before it
 	mu     sync.Mutex
 	gens   []*gen
+	kick   chan struct{} // a generation was queued into an empty queue
 }
 
 func (q *ckQueue) push(g *gen) {
 	q.mu.Lock()
+	first := len(q.gens) == 0
 	q.gens = append(q.gens, g)
 	q.mu.Unlock()
+	if first {
+		select {
+		case q.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run syncs soon after each acknowledgement, at most once per checkpointSyncGap, until
+// ctx ends.
+func (q *ckQueue) run(ctx context.Context) {
+	gap := time.NewTimer(checkpointSyncGap)
+	defer gap.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.kick:
+		}
+		q.sync()
+		gap.Reset(checkpointSyncGap)
+		select {
+		case <-ctx.Done():
+			return
+		case <-gap.C:
+		}
+	}
 }
 
 // sync moves every queued offset into the store; the engine calls it every

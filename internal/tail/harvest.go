@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/logcollect/logcollect/internal/checkpoint"
 	"github.com/logcollect/logcollect/internal/fileid"
 	"github.com/logcollect/logcollect/internal/lines"
 	"github.com/logcollect/logcollect/internal/multiline"
-	"github.com/logcollect/logcollect/internal/pipeline"
 )
 
 func (r *runner) newJoiner() *multiline.Joiner {
@@ -24,399 +23,369 @@ func (r *runner) newJoiner() *multiline.Joiner {
 	return j
 }
 
-// syncSink is implemented by sinks that are done with a batch, line bytes included, when
-// Publish returns (the file and stdout outputs write synchronously). The engine then
-// reuses the batch's memory for the next one instead of allocating, which halves the
-// garbage per line.
-type syncSink interface{ DoneOnReturn() bool }
+// harvester is one run of reading an open file: the state harvest's steps share.
+type harvester struct {
+	r  *runner
+	e  *Engine
+	f  *file
+	fh *os.File
+	fi os.FileInfo // the last stat of fh
 
-// batch collects events for one Publish. Line bytes are copied into one arena per batch,
-// so a batch costs two allocations however many lines it holds.
-type batch struct {
-	r        *runner
-	path     string
-	fileID   string
-	wm       *checkpoint.Watermark
-	events   []pipeline.Event
-	arena    []byte
-	now      time.Time
-	evCap    int
-	arenaCap int
-	dropFrom int64
-	dropTo   int64
-	lastEnd  int64 // end of the last event or dropped range added
-	nLines   int
-	nBytes   int64
-	nTrunc   int
-}
+	pool *sync.Pool
+	rd   *lines.Reader // nil while waiting with nothing buffered: given back to pool
+	g    *gen
+	wm   *checkpoint.Watermark
+	b    *batch
 
-func (r *runner) newBatch(path, fileID string, wm *checkpoint.Watermark) *batch {
-	return &batch{r: r, path: path, fileID: fileID, wm: wm, evCap: 8, arenaCap: 1 << 10, dropFrom: -1}
-}
-
-// line takes one line (or joined event) through keep_empty and the line filters.
-func (b *batch) line(line []byte, off, end int64, truncated bool) {
-	s := &b.r.spec
-	if (len(line) == 0 && !s.e.KeepEmpty) || (s.filter != nil && !s.filter.Keep(line)) {
-		b.drop(off, end)
-		return
-	}
-	if len(b.arena)+len(line) > cap(b.arena) {
-		n := b.arenaCap
-		if len(line) > n {
-			n = len(line)
-		}
-		b.arena = make([]byte, 0, n)
-	}
-	if len(b.events) == 0 {
-		if b.events == nil {
-			b.events = make([]pipeline.Event, 0, b.evCap)
-		}
-		b.now = time.Now()
-	}
-	start := len(b.arena)
-	b.arena = append(b.arena, line...)
-	b.events = append(b.events, pipeline.Event{
-		Topic:     s.e.Topic,
-		Host:      b.r.e.cfg.AgentID,
-		Path:      b.path,
-		FileID:    b.fileID,
-		Offset:    off,
-		End:       end,
-		Time:      b.now,
-		Fields:    s.e.Fields,
-		Line:      b.arena[start:len(b.arena):len(b.arena)],
-		Truncated: truncated,
-		Ack:       b.wm,
-	})
-	b.lastEnd = end
-}
-
-// drop acknowledges a skipped range at once, so the watermark passes it; contiguous
-// skipped lines are acknowledged as one range.
-func (b *batch) drop(off, end int64) {
-	if b.dropFrom >= 0 && b.dropTo == off {
-		b.dropTo = end
-	} else {
-		b.flushDrop()
-		b.dropFrom, b.dropTo = off, end
-	}
-	b.lastEnd = end
-}
-
-func (b *batch) flushDrop() {
-	if b.dropFrom >= 0 {
-		b.wm.Ack(b.dropFrom, b.dropTo)
-		b.dropFrom = -1
-	}
-}
-
-func (b *batch) full() bool {
-	return len(b.events) >= b.r.e.cfg.BatchEvents || len(b.arena) >= b.r.e.cfg.BatchBytes
-}
-
-// publish hands the batch to the sink and counts what was read.
-func (b *batch) publish(ctx context.Context, f *file) error {
-	b.flushDrop()
-	if b.nLines > 0 {
-		b.r.linesC.Add(float64(b.nLines))
-		b.r.bytesC.Add(float64(b.nBytes))
-		b.nLines, b.nBytes = 0, 0
-	}
-	if b.nTrunc > 0 {
-		b.r.e.m.truncated.Add(float64(b.nTrunc))
-		b.nTrunc = 0
-	}
-	evs, arena := b.events, b.arena
-	b.events, b.arena = nil, nil
-	if len(evs) > 0 {
-		if err := b.r.e.publish(ctx, evs); err != nil {
-			return err
-		}
-		// Grow the next batch's buffers towards what this file produces per read.
-		b.evCap = clampInt(2*len(evs), 8, b.r.e.cfg.BatchEvents)
-		b.arenaCap = clampInt(2*int(evs[len(evs)-1].End-evs[0].Offset), 1<<10, b.r.e.cfg.BatchBytes)
-		if b.r.e.reuse && cap(evs) >= b.evCap {
-			// The sink is done with the batch: its memory serves the next one.
-			b.events, b.arena = evs[:0], arena[:0]
-		}
-	}
-	if f != nil && b.lastEnd > f.published.Load() {
-		f.published.Store(b.lastEnd)
-	}
-	return nil
-}
-
-// publish hands a batch to the sink. A sink error other than the end of ctx (a full
-// disk under output: file) is retried with backoff: the lines stay unacknowledged and
-// the file is the buffer, so nothing is lost and nothing is skipped.
-func (e *Engine) publish(ctx context.Context, evs []pipeline.Event) error {
-	wait := 100 * time.Millisecond
-	for {
-		err := e.deps.Sink.Publish(ctx, evs)
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		e.m.publishErrors.Inc()
-		e.warnOnce("output refused a batch; retrying until it takes it", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		wait = min(2*wait, 10*time.Second)
-	}
-}
-
-func clampInt(v, lo, hi int) int {
-	return max(lo, min(v, hi))
+	backoff   time.Duration // the next wait at the end of the file
+	lastData  time.Time     // when a read last returned lines
+	lastPush  time.Time     // when a line last went into the multiline joiner
+	mlTimeout time.Duration
 }
 
 // harvest reads one open file until it is stopped, idle, removed or must yield its
-// descriptor. It owns f's reading fields while it runs.
+// descriptor. It owns f's reading fields while it runs. Each round: read and publish
+// what is there, look at what the file did meanwhile (truncated, grown), decide whether
+// to stay, then wait for more.
 func (r *runner) harvest(ctx context.Context, f *file) exitReason {
+	h, reason, ok := r.openHarvest(f)
+	if !ok {
+		return reason
+	}
+	defer h.close()
+	h.recoverCopy(ctx)
+	if reason, ok := h.start(ctx); !ok {
+		return reason
+	}
+	for {
+		gotData, reason, done := h.readAvailable(ctx)
+		if done {
+			return reason
+		}
+		now := time.Now()
+		if gotData {
+			h.lastData = now
+			h.backoff = h.e.cfg.PollMin
+		}
+		switch next, reason := h.checkFile(ctx); next {
+		case stepExit:
+			return reason
+		case stepRead:
+			continue
+		}
+		pendingML, reason, done := h.decide(ctx, now)
+		if done {
+			return reason
+		}
+		if reason, done := h.wait(ctx, now, gotData, pendingML); done {
+			return reason
+		}
+	}
+}
+
+// step is what a harvest round does next.
+type step int
+
+const (
+	stepIdle step = iota // at the end of the file: decide, then wait
+	stepRead             // more to read at once
+	stepExit             // the harvest ends
+)
+
+// openHarvest opens f and checks that its path still names the same file.
+func (r *runner) openHarvest(f *file) (*harvester, exitReason, bool) {
 	e := r.e
 	fh, err := os.Open(f.path)
 	if err != nil {
 		e.reportError(f.path, errReason(err), err)
-		return exitError
+		return nil, exitError, false
 	}
-	defer fh.Close()
 	fi, err := fh.Stat()
 	if err != nil {
+		_ = fh.Close()
 		e.reportError(f.path, "stat", err)
-		return exitError
+		return nil, exitError, false
 	}
 	if dev, ino := fileid.FromInfo(fi); (devIno{dev, ino}) != f.dk {
-		return exitMoved
+		_ = fh.Close()
+		return nil, exitMoved, false
 	}
 	e.m.filesOpen.Inc()
-	defer e.m.filesOpen.Dec()
+	return &harvester{r: r, e: e, f: f, fh: fh, fi: fi}, 0, true
+}
 
-	if st := f.recover; st != nil {
-		// Truncated by copytruncate while the agent was down: the lines between the
-		// checkpoint and the truncation are in the copy, if it is still beside the file.
-		f.recover = nil
-		g0 := &gen{store: e.deps.Store, q: &e.ckq, key: st.Key, path: st.Path, prefix: st.Prefix(), size: st.Size}
-		g0.off.Store(st.Offset)
-		wm0 := checkpoint.NewWatermark(st.Offset, g0.advance)
-		if r.readCopy(ctx, f, st.Fingerprint, st.Offset, g0, wm0) {
-			e.m.rotations.Inc()
-		} else {
-			g0.retire()
-		}
+// close gives the reader back and closes the file.
+func (h *harvester) close() {
+	if h.rd != nil {
+		h.pool.Put(h.rd)
 	}
-	// Changed while closed? A smaller size is a truncation; other first bytes mean the
-	// content was replaced (truncated and written past the old size).
-	if g0, _ := f.current(); fi.Size() < f.offset || !prefixMatches(fh, g0) {
-		r.newGeneration(ctx, fh, f, fi.Size())
+	h.e.m.filesOpen.Dec()
+	_ = h.fh.Close()
+}
+
+// recoverCopy reads what the agent missed of this inode's previous content: truncated by
+// copytruncate while the agent was down, the lines between the checkpoint and the
+// truncation are in the copy, if it is still beside the file.
+func (h *harvester) recoverCopy(ctx context.Context) {
+	st := h.f.recover
+	if st == nil {
+		return
 	}
-	if _, err := fh.Seek(f.offset, io.SeekStart); err != nil {
+	e := h.e
+	h.f.recover = nil
+	g0 := &gen{store: e.deps.Store, q: &e.ckq, key: st.Key, path: st.Path, prefix: st.Prefix(), size: st.Size}
+	g0.off.Store(st.Offset)
+	wm0 := checkpoint.NewWatermark(st.Offset, g0.advance)
+	if h.r.readCopy(ctx, h.f, st.Fingerprint, st.Offset, g0, wm0) {
+		e.m.rotations.Inc()
+	} else {
+		g0.retire()
+	}
+}
+
+// start positions the reader where the file's checkpoint says, after checking whether
+// the file changed while it was closed: a smaller size is a truncation; other first bytes
+// mean the content was replaced (truncated and written past the old size).
+func (h *harvester) start(ctx context.Context) (exitReason, bool) {
+	e, f := h.e, h.f
+	if g0, _ := f.current(); h.fi.Size() < f.offset || !prefixMatches(h.fh, g0) {
+		h.r.newGeneration(ctx, h.fh, f, h.fi.Size())
+	}
+	if _, err := h.fh.Seek(f.offset, io.SeekStart); err != nil {
 		e.reportError(f.path, "read", err)
-		return exitError
+		return exitError, false
 	}
-	pool := e.readerPool(r.spec.e.MaxLineBytes, fi.Size()-f.offset)
-	rd := pool.Get().(*lines.Reader)
-	defer func() {
-		if rd != nil {
-			pool.Put(rd)
-		}
-	}()
-	rd.Reset(fh, f.offset)
-	g, wm := f.current()
-	b := r.newBatch(f.path, f.id.String(), wm)
-
-	backoff := e.cfg.PollMin
-	lastData := time.Now()
-	lastPush := time.Time{}
-	var mlTimeout time.Duration
+	h.takeReader(f.offset)
+	h.g, h.wm = f.current()
+	h.b = h.r.newBatch(f.path, f.id.String(), h.wm)
+	h.backoff = e.cfg.PollMin
+	h.lastData = time.Now()
 	if f.joiner != nil {
-		mlTimeout = time.Duration(r.spec.e.Multiline.Timeout)
+		h.mlTimeout = time.Duration(h.r.spec.e.Multiline.Timeout)
 	}
-	finish := func(reason exitReason) exitReason {
-		f.size, f.modTime = fi.Size(), fi.ModTime()
-		if reason == exitForced {
-			var unread int64
-			if st, err := fh.Stat(); err == nil && st.Size() > f.offset {
-				unread = st.Size() - f.offset
-			}
-			e.m.unreadBytes.Add(float64(unread))
-			e.log.Warn("removed file closed before it was read to its end (close_removed_after)",
-				"path", f.path, "unread_bytes", unread, "close_removed_after", e.cfg.CloseRemovedAfter)
-		}
-		return reason
-	}
-	// restart finishes the current generation and reads the file again from 0.
-	restart := func(size int64) bool {
-		r.flushJoiner(f, b)
-		if err := b.publish(ctx, f); err != nil {
-			return false
-		}
-		r.newGeneration(ctx, fh, f, size)
-		if _, err := fh.Seek(0, io.SeekStart); err != nil {
-			e.reportError(f.path, "read", err)
-			return false
-		}
-		if rd == nil {
-			rd = pool.Get().(*lines.Reader)
-		}
-		rd.Reset(fh, 0)
-		g, wm = f.current()
-		b = r.newBatch(f.path, f.id.String(), wm)
-		return true
-	}
-	// coverPrefix keeps a short file's checkpoint prefix covering what was read: the
-	// checkpoint's prefix must cover what it acknowledges (checkpoint.Store.Lookup trusts
-	// no more after a restart), so it is extended before lines are published; the key
-	// becomes the full one once the fingerprint is complete.
-	coverPrefix := func() {
-		if f.id.Fingerprint != "" || f.offset <= int64(g.prefixLen()) {
-			return
-		}
-		if p, err := fileid.ReadPrefix(fh, e.cfg.FingerprintBytes); err == nil && p.Len > g.prefixLen() {
-			if p.Complete(e.cfg.FingerprintBytes) {
-				f.id.Fingerprint = p.Sum
-			}
-			g.rekey(f.id, p, f.path, wm.Offset())
-		}
+	return 0, true
+}
+
+// takeReader takes a line reader from the pool, sized for what is left to read, and
+// points it at the descriptor's position off.
+func (h *harvester) takeReader(off int64) {
+	h.pool = h.e.readerPool(h.r.spec.e.MaxLineBytes, h.fi.Size()-h.f.offset)
+	h.rd = h.pool.Get().(*lines.Reader)
+	h.rd.Reset(h.fh, off)
+}
+
+// readAvailable reads and publishes every complete line up to the end of the file, in
+// batches. done says the harvest ends (stopped, or a read error), with its reason.
+func (h *harvester) readAvailable(ctx context.Context) (gotData bool, reason exitReason, done bool) {
+	f, b := h.f, h.b
+	if h.rd == nil {
+		// Given back while waiting: nothing was buffered, and the descriptor's position
+		// is f.offset.
+		h.takeReader(f.offset)
 	}
 	for {
-		gotData := false
-		if rd == nil {
-			// Given back while waiting: nothing was buffered, and the descriptor's
-			// position is f.offset.
-			pool = e.readerPool(r.spec.e.MaxLineBytes, fi.Size()-f.offset)
-			rd = pool.Get().(*lines.Reader)
-			rd.Reset(fh, f.offset)
+		if ctx.Err() != nil {
+			return gotData, h.finish(h.r.stopReason(f)), true
 		}
-		for {
-			if ctx.Err() != nil {
-				return finish(r.stopReason(f))
-			}
-			line, off, end, trunc, err := rd.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				_ = b.publish(ctx, f)
-				e.reportError(f.path, "read", err)
-				return finish(exitError)
-			}
-			gotData = true
-			f.offset = end
-			b.nLines++
-			b.nBytes += end - off
-			if trunc {
-				b.nTrunc++
-			}
-			if f.joiner != nil {
-				lastPush = time.Now()
-				if ev, ok := f.joiner.Push(line, off, end, trunc); ok {
-					b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
-				}
-			} else {
-				b.line(line, off, end, trunc)
-			}
-			if b.full() {
-				coverPrefix()
-				if err := b.publish(ctx, f); err != nil {
-					return finish(r.stopReason(f))
-				}
-			}
+		line, off, end, trunc, err := h.rd.Next()
+		if err == io.EOF {
+			break
 		}
-		coverPrefix()
-		if err := b.publish(ctx, f); err != nil {
-			return finish(r.stopReason(f))
-		}
-		now := time.Now()
-		if gotData {
-			lastData = now
-			backoff = e.cfg.PollMin
-		}
-
-		fi, err = fh.Stat()
 		if err != nil {
-			e.reportError(f.path, "stat", err)
-			return exitError
-		}
-		size := fi.Size()
-		g.setSize(size)
-		_, _, pend, hasPartial := rd.Partial()
-		readTo := f.offset
-		if hasPartial {
-			readTo = pend
-		}
-		if size < f.offset {
-			// Truncated (copytruncate) while open: finish the old generation, then
-			// read the file again from its beginning.
-			if !restart(size) {
-				return finish(exitError)
-			}
-			continue
-		}
-		if size > readTo {
-			continue // it grew while we read
-		}
-		idle := now.Sub(lastData)
-		pendingML := f.joiner != nil && f.joiner.Pending()
-		if pendingML && now.Sub(lastPush) >= mlTimeout {
-			r.flushJoiner(f, b)
-			if err := b.publish(ctx, f); err != nil {
-				return finish(r.stopReason(f))
-			}
-			pendingML = false
-		}
-		switch {
-		case nlink(fi) == 0:
-			// Deleted: everything readable is read; close now to free the disk space.
-			e.m.rotations.Inc()
-			r.closeForGood(ctx, f, rd, b)
-			return finish(exitRemoved)
-		case f.gone.Load() && idle >= e.cfg.CloseInactive:
-			r.closeForGood(ctx, f, rd, b)
-			return finish(exitGone)
-		case !pendingML && e.waiting.Load() > 0:
-			return finish(exitYield)
-		case idle >= e.cfg.CloseInactive:
-			r.flushJoiner(f, b)
 			_ = b.publish(ctx, f)
-			return finish(exitInactive)
+			h.e.reportError(f.path, "read", err)
+			return gotData, h.finish(exitError), true
 		}
-
-		wait := backoff
-		if pendingML {
-			wait = min(wait, max(mlTimeout-now.Sub(lastPush), time.Millisecond))
-		}
-		if !gotData {
-			backoff = min(2*backoff, e.cfg.PollMax)
-		}
-		if !hasPartial {
-			// An idle file holds no read buffer: 1,000 open files must not cost 1,000
-			// buffers.
-			pool.Put(rd)
-			rd = nil
-		}
-		// After a read with data, wait at least PollMin even when woken, so a file
-		// written line by line is read in batches; an idle file is read on its first write.
-		minGap := time.Duration(0)
-		if gotData {
-			minGap = e.cfg.PollMin
-		}
-		if !sleep(ctx, wait, f.wake, minGap) {
-			return finish(r.stopReason(f))
-		}
-		// Before reading on: a file truncated and written past the old offset while we
-		// slept has other first bytes; reading on at the old offset would skip the start
-		// of its new content.
-		if fi2, err := fh.Stat(); err == nil && (fi2.Size() < f.offset || !prefixMatches(fh, g)) {
-			fi = fi2
-			if !restart(fi2.Size()) {
-				return finish(exitError)
+		gotData = true
+		h.add(line, off, end, trunc)
+		if b.full() {
+			h.coverPrefix()
+			if err := b.publish(ctx, f); err != nil {
+				return gotData, h.finish(h.r.stopReason(f)), true
 			}
 		}
 	}
+	h.coverPrefix()
+	if err := b.publish(ctx, f); err != nil {
+		return gotData, h.finish(h.r.stopReason(f)), true
+	}
+	return gotData, 0, false
+}
+
+// add counts a line read and puts it into the batch, through the multiline joiner when
+// the entry has one.
+func (h *harvester) add(line []byte, off, end int64, trunc bool) {
+	f, b := h.f, h.b
+	f.offset = end
+	b.nLines++
+	b.nBytes += end - off
+	if trunc {
+		b.nTrunc++
+	}
+	if f.joiner == nil {
+		b.line(line, off, end, trunc)
+		return
+	}
+	h.lastPush = time.Now()
+	if ev, ok := f.joiner.Push(line, off, end, trunc); ok {
+		b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
+	}
+}
+
+// coverPrefix keeps a short file's checkpoint prefix covering what was read: the
+// checkpoint's prefix must cover what it acknowledges (checkpoint.Store.Lookup trusts no
+// more after a restart), so it is extended before lines are published; the key becomes
+// the full one once the fingerprint is complete.
+func (h *harvester) coverPrefix() {
+	f, e := h.f, h.e
+	if f.id.Fingerprint != "" || f.offset <= int64(h.g.prefixLen()) {
+		return
+	}
+	if p, err := fileid.ReadPrefix(h.fh, e.cfg.FingerprintBytes); err == nil && p.Len > h.g.prefixLen() {
+		if p.Complete(e.cfg.FingerprintBytes) {
+			f.id.Fingerprint = p.Sum
+		}
+		h.g.rekey(f.id, p, f.path, h.wm.Offset())
+	}
+}
+
+// checkFile looks at the file after a read to its end: truncated (copytruncate) while
+// open, it finishes the old generation and reads the file again from its beginning;
+// grown while we read, it reads on.
+func (h *harvester) checkFile(ctx context.Context) (step, exitReason) {
+	f := h.f
+	fi, err := h.fh.Stat()
+	if err != nil {
+		h.e.reportError(f.path, "stat", err)
+		return stepExit, exitError
+	}
+	h.fi = fi
+	size := fi.Size()
+	h.g.setSize(size)
+	readTo := f.offset
+	if _, _, pend, hasPartial := h.rd.Partial(); hasPartial {
+		readTo = pend
+	}
+	switch {
+	case size < f.offset:
+		if !h.restart(ctx, size) {
+			return stepExit, h.finish(exitError)
+		}
+		return stepRead, 0
+	case size > readTo:
+		return stepRead, 0
+	}
+	return stepIdle, 0
+}
+
+// decide runs at the end of the file: it sends a multiline event whose timeout passed,
+// and says whether the harvest ends here (deleted, renamed away and inactive, its
+// descriptor wanted by a waiting file, inactive). pendingML says a multiline event is
+// still being gathered.
+func (h *harvester) decide(ctx context.Context, now time.Time) (pendingML bool, reason exitReason, done bool) {
+	r, e, f, b := h.r, h.e, h.f, h.b
+	idle := now.Sub(h.lastData)
+	pendingML = f.joiner != nil && f.joiner.Pending()
+	if pendingML && now.Sub(h.lastPush) >= h.mlTimeout {
+		r.flushJoiner(f, b)
+		if err := b.publish(ctx, f); err != nil {
+			return false, h.finish(r.stopReason(f)), true
+		}
+		pendingML = false
+	}
+	switch {
+	case nlink(h.fi) == 0:
+		// Deleted: everything readable is read; close now to free the disk space.
+		e.m.rotations.Inc()
+		r.closeForGood(ctx, f, h.rd, b)
+		return pendingML, h.finish(exitRemoved), true
+	case f.gone.Load() && idle >= e.cfg.CloseInactive:
+		r.closeForGood(ctx, f, h.rd, b)
+		return pendingML, h.finish(exitGone), true
+	case !pendingML && e.waiting.Load() > 0:
+		return pendingML, h.finish(exitYield), true
+	case idle >= e.cfg.CloseInactive:
+		r.flushJoiner(f, b)
+		_ = b.publish(ctx, f)
+		return pendingML, h.finish(exitInactive), true
+	}
+	return pendingML, 0, false
+}
+
+// wait sleeps until the file is worth reading again: a backoff that doubles while the
+// file stays idle, shortened for a multiline timeout, cut short by a write. Then it
+// checks that the file was not truncated and rewritten meanwhile.
+func (h *harvester) wait(ctx context.Context, now time.Time, gotData, pendingML bool) (exitReason, bool) {
+	e, f := h.e, h.f
+	wait := h.backoff
+	if pendingML {
+		wait = min(wait, max(h.mlTimeout-now.Sub(h.lastPush), time.Millisecond))
+	}
+	if !gotData {
+		h.backoff = min(2*h.backoff, e.cfg.PollMax)
+	}
+	if _, _, _, hasPartial := h.rd.Partial(); !hasPartial {
+		// An idle file holds no read buffer: 1,000 open files must not cost 1,000
+		// buffers.
+		h.pool.Put(h.rd)
+		h.rd = nil
+	}
+	// After a read with data, wait at least PollMin even when woken, so a file written
+	// line by line is read in batches; an idle file is read on its first write.
+	minGap := time.Duration(0)
+	if gotData {
+		minGap = e.cfg.PollMin
+	}
+	if !sleep(ctx, wait, f.wake, minGap) {
+		return h.finish(h.r.stopReason(f)), true
+	}
+	// Before reading on: a file truncated and written past the old offset while we slept
+	// has other first bytes; reading on at the old offset would skip the start of its new
+	// content.
+	if fi2, err := h.fh.Stat(); err == nil && (fi2.Size() < f.offset || !prefixMatches(h.fh, h.g)) {
+		h.fi = fi2
+		if !h.restart(ctx, fi2.Size()) {
+			return h.finish(exitError), true
+		}
+	}
+	return 0, false
+}
+
+// restart finishes the current generation and reads the file again from 0.
+func (h *harvester) restart(ctx context.Context, size int64) bool {
+	r, f := h.r, h.f
+	r.flushJoiner(f, h.b)
+	if err := h.b.publish(ctx, f); err != nil {
+		return false
+	}
+	r.newGeneration(ctx, h.fh, f, size)
+	if _, err := h.fh.Seek(0, io.SeekStart); err != nil {
+		h.e.reportError(f.path, "read", err)
+		return false
+	}
+	if h.rd == nil {
+		h.rd = h.pool.Get().(*lines.Reader)
+	}
+	h.rd.Reset(h.fh, 0)
+	h.g, h.wm = f.current()
+	h.b = r.newBatch(f.path, f.id.String(), h.wm)
+	return true
+}
+
+// finish records what the runner needs to know of the file when it is idle again.
+func (h *harvester) finish(reason exitReason) exitReason {
+	e, f := h.e, h.f
+	f.size, f.modTime = h.fi.Size(), h.fi.ModTime()
+	if reason == exitForced {
+		var unread int64
+		if st, err := h.fh.Stat(); err == nil && st.Size() > f.offset {
+			unread = st.Size() - f.offset
+		}
+		e.m.unreadBytes.Add(float64(unread))
+		e.log.Warn("removed file closed before it was read to its end (close_removed_after)",
+			"path", f.path, "unread_bytes", unread, "close_removed_after", e.cfg.CloseRemovedAfter)
+	}
+	return reason
 }
 
 // prefixMatches reports whether the file still starts with the bytes the generation
@@ -488,132 +457,4 @@ func (r *runner) closeForGood(ctx context.Context, f *file, rd *lines.Reader, b 
 		f.offset = end
 	}
 	_ = b.publish(ctx, f)
-}
-
-// newGeneration starts the file over from offset 0 after a truncation or replacement.
-// With copytruncate, the lines written between the old read position and the copy are
-// read from the copy first, so nothing is lost; the copy then keeps the old checkpoint, so
-// an entry whose glob matches it does not ship it again.
-func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size int64) {
-	e := r.e
-	e.m.rotations.Inc()
-	oldG, oldWM := f.current()
-	handed := false
-	if f.id.Fingerprint != "" {
-		handed = r.readCopy(ctx, f, f.id.Fingerprint, f.offset, oldG, oldWM)
-	}
-	if !handed {
-		oldG.retire()
-	}
-	id, p, err := fileid.Of(fh, e.cfg.FingerprintBytes)
-	if err != nil {
-		id = fileid.ID{Dev: f.dk.dev, Ino: f.dk.ino}
-	}
-	e.log.Info("file truncated or replaced, reading it again from the start",
-		"entry", r.spec.e.Path, "path", f.path, "old_offset", f.offset, "size", size, "copy_read", handed)
-	f.id = id
-	f.offset = 0
-	if f.joiner != nil {
-		f.joiner = r.newJoiner()
-	}
-	g, wm := newGen(e.deps.Store, &e.ckq, id, p, f.path, size, 0)
-	f.setGen(g, wm)
-	f.published.Store(0)
-}
-
-// readCopy finds the copy of a truncated file beside it (fingerprint fp, at least `from`
-// bytes long) and reads the lines between from and its end.
-func (r *runner) readCopy(ctx context.Context, f *file, fp string, from int64, oldG *gen, oldWM *checkpoint.Watermark) bool {
-	e := r.e
-	ents, err := os.ReadDir(filepath.Dir(f.path))
-	if err != nil {
-		return false
-	}
-	var best string
-	var bestFI os.FileInfo
-	var bestID fileid.ID
-	var bestPrefix fileid.Prefix
-	for _, de := range ents {
-		if !de.Type().IsRegular() {
-			continue
-		}
-		p := filepath.Join(filepath.Dir(f.path), de.Name())
-		fi, err := os.Stat(p)
-		if err != nil || fi.Size() < from {
-			continue
-		}
-		dev, ino := fileid.FromInfo(fi)
-		if (devIno{dev, ino}) == f.dk {
-			continue
-		}
-		if bestFI != nil && !fi.ModTime().After(bestFI.ModTime()) {
-			continue
-		}
-		ch, err := os.Open(p)
-		if err != nil {
-			continue
-		}
-		id, prefix, err := fileid.Of(ch, e.cfg.FingerprintBytes)
-		_ = ch.Close()
-		if err != nil || id.Fingerprint != fp {
-			continue
-		}
-		best, bestFI, bestID, bestPrefix = p, fi, id, prefix
-	}
-	if bestFI == nil {
-		return false
-	}
-	ch, err := os.Open(best)
-	if err != nil {
-		return false
-	}
-	defer ch.Close()
-	if _, err := ch.Seek(from, io.SeekStart); err != nil {
-		return false
-	}
-	oldG.rekey(bestID, bestPrefix, best, oldWM.Offset())
-	rd := lines.NewReader(ch, from, r.spec.e.MaxLineBytes, 64<<10)
-	b := r.newBatch(best, bestID.String(), oldWM)
-	n := 0
-	end := from
-	for {
-		line, off, lend, trunc, err := rd.Next()
-		if err != nil {
-			break
-		}
-		n++
-		end = lend
-		b.nLines++
-		b.nBytes += lend - off
-		if f.joiner != nil {
-			if ev, ok := f.joiner.Push(line, off, lend, trunc); ok {
-				b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
-			}
-		} else {
-			b.line(line, off, lend, trunc)
-		}
-		if b.full() {
-			if err := b.publish(ctx, nil); err != nil {
-				return true
-			}
-		}
-	}
-	r.flushJoiner(f, b)
-	if line, off, pend, ok := rd.Partial(); ok {
-		b.line(line, off, pend, pend-off > int64(len(line)))
-		end = pend
-	}
-	if err := b.publish(ctx, nil); err != nil {
-		return true
-	}
-	e.log.Info("read the end of a truncated file from its copy", "path", f.path, "copy", best,
-		"from", from, "to", end, "lines", n)
-	h := handoff{dk: devIno{bestID.Dev, bestID.Ino}, path: best, id: bestID, size: end,
-		modTime: bestFI.ModTime(), g: oldG, wm: oldWM}
-	select {
-	case r.handoffs <- h:
-	case <-r.stopped:
-	case <-ctx.Done():
-	}
-	return true
 }

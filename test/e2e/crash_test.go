@@ -14,8 +14,8 @@ import (
 
 // TestCrashRecovery kills the real agent with SIGKILL at random moments while lines are
 // written fast and the file rotates, restarting it each time. At the end no line is
-// missing; duplicates are reported and must stay within the in-flight window (what was
-// read since the last checkpoint write) per kill.
+// missing; duplicates are reported and must stay within 0.1 s of writing per kill (what
+// was delivered since the last checkpoint save).
 //
 //   - rename: rename + create every 700 ms; the glob matches the rotated files.
 //   - copytruncate: copy + truncate every 1.5 s; the entry is the live file only, so the
@@ -71,8 +71,8 @@ func crashRecovery(t *testing.T, mode string) {
 	agent := startAgent(t, cfg)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for i := range kills {
-		// A random moment, at least 1.1 s after the start, so that each run has written
-		// a checkpoint (every second) and the in-flight window stays one interval.
+		// A random moment, at least 1.1 s after the start, so that each run has read and
+		// saved checkpoints before it is killed.
 		time.Sleep(time.Duration(1100+rng.IntN(1400)) * time.Millisecond)
 		agent.kill()
 		t.Logf("kill %d: SIGKILL sent", i+1)
@@ -97,11 +97,13 @@ func crashRecovery(t *testing.T, mode string) {
 	agent.stop()
 	got := numbers(t, filepath.Join(dir, "out.log"))
 	dups := len(got) - len(want)
-	// In flight per kill: what was read after the last checkpoint write that reached the
-	// disk, i.e. at most one checkpoint interval (1 s) plus the 100 ms sync of acked
-	// offsets; reading keeps up with writing, so that is about 1.1 s of writing. Bound:
-	// 1.5 s of writing per kill.
-	bound := kills * 3 * int(time.Second/tick) * linesPerTick / 2
+	// Re-sent per kill: what was delivered after the last checkpoint save that reached
+	// the journal, i.e. the lines acknowledged in the last checkpoint_interval (10 ms)
+	// plus the 2 ms sync of acked offsets: 0.1 s of writing per kill is the promise
+	// (docs/tailing.md). A busy file is read every 0.5 s in one batch, so a kill that
+	// lands in the few ms after a batch re-sends that whole batch; the bound allows one.
+	rate := int(time.Second/tick) * linesPerTick
+	bound := kills*rate/10 + rate/2
 	t.Logf("crash test (%s): %d kills, %d rotations, %d lines written, %d on disk, %d delivered, %d duplicates (bound %d)",
 		mode, kills, rotations, n, len(want), len(got), dups, bound)
 	if dups > bound {

@@ -40,7 +40,6 @@ func agentConfig(t *testing.T, dir string, maxOpen int, closeInactive string, en
   scan_interval: 1s
   close_inactive: %s
   close_removed_after: 1m
-  checkpoint_interval: 1s
   shutdown_timeout: 5s
   max_open_files: %d
   collect:
