@@ -242,7 +242,7 @@ func (ix *Indexer) split(ctx context.Context, docs []document.Document, pending 
 }
 
 type bulkResponse struct {
-	Errors bool                     `json:"errors"`
+	Errors bool                    `json:"errors"`
 	Items  []map[string]itemResult `json:"items"`
 }
 
