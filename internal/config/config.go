@@ -100,6 +100,7 @@ type Transfer struct {
 	DLQTopic         string      `yaml:"dlq_topic"` // {topic} expands; "" turns the dead-letter topic off
 	ShutdownTimeout  Duration    `yaml:"shutdown_timeout"`
 	CommitInterval   Duration    `yaml:"commit_interval"`
+	SessionTimeout   Duration    `yaml:"session_timeout"` // how long a dead instance keeps its partitions
 }
 
 // ParseRule turns the lines of the matching topics into fields.
@@ -201,6 +202,7 @@ func Default() Config {
 			DLQTopic:         "{topic}.dlq",
 			ShutdownTimeout:  Duration(30 * time.Second),
 			CommitInterval:   Duration(time.Second),
+			SessionTimeout:   Duration(45 * time.Second),
 		},
 		OpenSearch: OpenSearch{
 			Addresses:       []string{"http://127.0.0.1:9200"},

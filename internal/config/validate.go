@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Validate checks every section and returns all problems at once, each naming its key.
@@ -173,6 +174,9 @@ func (t Transfer) Validate() error {
 	errs = append(errs, oneOf("transfer.start", t.Start, "earliest", "latest"),
 		positive("transfer.shutdown_timeout", t.ShutdownTimeout),
 		positive("transfer.commit_interval", t.CommitInterval))
+	if t.SessionTimeout < Duration(6*time.Second) || t.SessionTimeout > Duration(30*time.Minute) {
+		errs = append(errs, fmt.Errorf("transfer.session_timeout: must be between 6s and 30m, the broker's defaults (got %s)", time.Duration(t.SessionTimeout)))
+	}
 	if t.MaxBufferedBytes < 1<<20 {
 		errs = append(errs, fmt.Errorf("transfer.max_buffered_bytes: must be at least 1MiB (got %d)", t.MaxBufferedBytes))
 	}

@@ -141,6 +141,8 @@ func (c *Consumer) clientOpts() []kgo.Opt {
 		kgo.ConsumerGroup(c.cfg.Group),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),
+		kgo.SessionTimeout(time.Duration(c.cfg.SessionTimeout)),
+		kgo.HeartbeatInterval(time.Duration(c.cfg.SessionTimeout)/10),
 		kgo.ConsumeResetOffset(start),
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),
@@ -258,10 +260,11 @@ func (c *Consumer) poll(ctx context.Context) error {
 				p.setHighWatermark(fp.HighWatermark)
 			}
 		})
-		full := c.add(fetches)
-		for _, b := range full {
+		for _, b := range c.add(fetches) {
 			c.batches <- b
 		}
+		// The open batch waits at most flush_interval after its first record.
+		var due *batch
 		c.mu.Lock()
 		switch {
 		case c.open == nil:
@@ -269,16 +272,12 @@ func (c *Consumer) poll(ctx context.Context) error {
 		case flushAt.IsZero():
 			flushAt = time.Now().Add(c.batching.FlushInterval)
 		case !time.Now().Before(flushAt):
-			full = append(full[:0], c.takeOpen())
+			due = c.takeOpen()
 			flushAt = time.Time{}
-		default:
-			full = full[:0]
 		}
 		c.mu.Unlock()
-		for _, b := range full {
-			if b != nil {
-				c.batches <- b
-			}
+		if due != nil {
+			c.batches <- due
 		}
 		if c.budget.inUse() >= c.budget.max {
 			c.m.paused.Set(1)
