@@ -176,7 +176,7 @@ func (ix *Indexer) send(ctx context.Context, docs []document.Document, pending [
 		return nil, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
-	resp, err := ix.client.Perform(req)
+	resp, err := ix.client.Stream(req)
 	ix.m.duration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		ix.m.requests.WithLabelValues("error").Inc()

@@ -175,7 +175,7 @@ func (ix *Indexer) do(ctx context.Context, method, path string, body any) (int, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := ix.client.Perform(req)
+	resp, err := ix.client.Stream(req)
 	if err != nil {
 		ix.setErr(err)
 		return 0, nil, fmt.Errorf("%s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)

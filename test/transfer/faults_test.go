@@ -27,6 +27,7 @@ import (
 // /healthz says so, committed offsets never run ahead of what is indexed, memory stays
 // bounded, and after the cut exactly N documents are there.
 func TestOpenSearchOutage(t *testing.T) {
+	t.Parallel() // mostly waiting: overlaps the others
 	e := newEnv(t, "outage")
 	topic := e.name
 	e.createTopic(topic, 3)
@@ -177,10 +178,11 @@ func (th *throttler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // A proxy answers 429 to a fifth of the bulk requests and to a quarter of the items of
 // the others: all is retried, exactly N documents.
 func TestBulk429Retried(t *testing.T) {
+	t.Parallel() // mostly waiting: overlaps the others
 	e := newEnv(t, "throttle")
 	topic := e.name
 	e.createTopic(topic, 3)
-	const n = 10_000
+	const n = 5_000
 	newProducer(t, e.brokers).produce(topic, "h429", "/var/log/429.log", 0, n)
 	target, _ := url.Parse(e.osURL)
 	th := &throttler{target: target, rp: httputil.NewSingleHostReverseProxy(target), itemShare: 0.25}

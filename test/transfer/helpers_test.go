@@ -253,23 +253,6 @@ func (e *env) committed(group, topic string) int64 {
 	return n
 }
 
-// endOffsets returns the topic's end offsets summed over partitions.
-func (e *env) endOffsets(topic string) int64 {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ends, err := e.adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return -1
-	}
-	var n int64
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			n += o.Offset
-		}
-	})
-	return n
-}
-
 // producer writes agent-shaped records (value the line, headers host, path, offset,
 // file_id, ts) straight to Kafka.
 type producer struct {

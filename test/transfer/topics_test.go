@@ -18,6 +18,7 @@ import (
 // dead-letter topic with its reason; every other document is indexed and the offset moves
 // on. On a second topic, nginx lines get typed fields and a bad line parse_error.
 func TestDeadLetterAndParsing(t *testing.T) {
+	t.Parallel() // mostly waiting: overlaps the others
 	e := newEnv(t, "dlq")
 	jsonTopic, nginxTopic := e.name+"-json", e.name+"-nginx"
 	e.createTopic(jsonTopic, 1) // one partition: the conflicting document comes after the first
@@ -131,6 +132,7 @@ func consumeAll(t *testing.T, brokers []string, topic string, n int) []*kgo.Reco
 // A topic created after the transfer started that matches topic_regex is consumed within
 // 15 s; its dead-letter topic is not.
 func TestTopicRegexFindsNewTopic(t *testing.T) {
+	t.Parallel() // mostly waiting: overlaps the others
 	e := newEnv(t, "regex")
 	listen := freeAddr(t)
 	cfg := e.transferConfig("transfer.yaml", fmt.Sprintf("topic_regex: '^%s-.*'", e.name), e.osURL, listen, "")
