@@ -136,8 +136,8 @@ func (ix *Indexer) putPolicy(ctx context.Context) error {
 			return fmt.Errorf("decode ISM policy %s: %w", ix.cfg.Template, err)
 		}
 		path += fmt.Sprintf("?if_seq_no=%d&if_primary_term=%d", cur.SeqNo, cur.PrimaryTerm)
-	case code == http.StatusNotFound && bytes.Contains(body, []byte("policy")):
-		// Not there yet: created below.
+	case code == http.StatusNotFound && !bytes.Contains(body, []byte("no handler found")):
+		// "Policy not found": created below.
 	case code == http.StatusNotFound || code == http.StatusBadRequest || code == http.StatusMethodNotAllowed:
 		ix.log.Warn("the cluster has no ISM plugin: opensearch.retention is not enforced (on Elasticsearch use an ILM policy, see docs/transfer.md)",
 			"retention", ix.cfg.Retention, "err", truncate(body, 200))
