@@ -99,7 +99,7 @@ Example:
 	if cli != nil {
 		registrar, err = registration.New(registration.Options{
 			Client: cli,
-			Record: registration.Record{ID: vars.ID, Hostname: vars.Hostname, IP: vars.IP, Version: version,
+			Record: registration.Record{ID: vars.ID, Role: "agent", Hostname: vars.Hostname, IP: vars.IP, Version: version,
 				StartedAt: time.Now().UTC(), CollectKeys: etcdconf.ExpandKeys(cfg.Etcd.CollectKeys, vars)},
 			TTL:        time.Duration(cfg.Etcd.LeaseTTL),
 			Logger:     logger,
