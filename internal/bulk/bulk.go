@@ -258,6 +258,10 @@ type itemResult struct {
 // shard not available) are retried, other 4xx (mapping conflict, bad document) are
 // refused for good.
 func (ix *Indexer) items(body []byte, pending []int) ([]int, []document.Rejection, error) {
+	// The common case needs no decoding: filter_path puts "errors" first.
+	if head := body[:min(len(body), 32)]; bytes.Contains(head, []byte(`"errors":false`)) {
+		return nil, nil, nil
+	}
 	var br bulkResponse
 	if err := json.Unmarshal(body, &br); err != nil {
 		return nil, nil, fmt.Errorf("decode bulk response: %w", err)

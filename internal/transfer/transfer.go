@@ -115,7 +115,7 @@ func New(cfg config.Transfer, b Batching, deps Deps) (*Consumer, error) {
 		log:      deps.Logger.With("component", "transfer", "group", cfg.Group),
 		budget:   newBudget(cfg.MaxBufferedBytes),
 		dlq:      parseDLQName(cfg.DLQTopic),
-		batches:  make(chan *batch),
+		batches:  make(chan *batch, b.Concurrency), // one batch ready for each request in flight
 		commitCh: make(chan struct{}, 1),
 		parts:    map[topicPartition]*partition{},
 	}
