@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/bulk"
@@ -20,7 +18,6 @@ import (
 	"github.com/logcollect/logcollect/internal/etcdconf"
 	"github.com/logcollect/logcollect/internal/httpapi"
 	"github.com/logcollect/logcollect/internal/kafkaout"
-	"github.com/logcollect/logcollect/internal/logging"
 	"github.com/logcollect/logcollect/internal/registration"
 	"github.com/logcollect/logcollect/internal/transfer"
 )
@@ -50,19 +47,10 @@ Example config:
 Example:
   logcollect transfer --config transfer.yaml`, stderr)
 	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	cfg, err := config.Load(*path)
+	cfg, logger, reg, err := loadCommand(fs, path, args, stderr)
 	if err != nil {
 		return err
 	}
-	logger := logging.New(cfg.Log, stderr)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	checks := map[string]httpapi.Check{}
 
 	var sink transfer.Sink

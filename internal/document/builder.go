@@ -11,18 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafkaout"
 	"github.com/logcollect/logcollect/internal/parse"
-)
-
-// Header names of the agent's Kafka record (ARCHITECTURE.md, "Kafka record written by the
-// agent").
-const (
-	hdrHost        = "host"
-	hdrPath        = "path"
-	hdrOffset      = "offset"
-	hdrFileID      = "file_id"
-	hdrTS          = "ts"
-	hdrFieldPrefix = "f."
 )
 
 // Builder makes documents from records, parsing the lines of the topics that have a
@@ -74,20 +64,20 @@ func (b *Builder) Build(r *kgo.Record) Document {
 	var ts string
 	for _, h := range r.Headers {
 		switch h.Key {
-		case hdrHost:
+		case kafkaout.HeaderHost:
 			d.Host = validString(h.Value)
-		case hdrPath:
+		case kafkaout.HeaderPath:
 			d.Path = validString(h.Value)
-		case hdrFileID:
+		case kafkaout.HeaderFileID:
 			d.FileID = validString(h.Value)
-		case hdrOffset:
+		case kafkaout.HeaderOffset:
 			if off, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil && off >= 0 {
 				d.Offset = off
 			}
-		case hdrTS:
+		case kafkaout.HeaderTS:
 			ts = string(h.Value)
 		default:
-			if name, ok := strings.CutPrefix(h.Key, hdrFieldPrefix); ok && name != "" {
+			if name, ok := strings.CutPrefix(h.Key, kafkaout.HeaderFieldPrefix); ok && name != "" {
 				if d.Fields == nil {
 					d.Fields = map[string]string{}
 				}
