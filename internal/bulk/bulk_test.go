@@ -280,3 +280,35 @@ func TestIndexName(t *testing.T) {
 		t.Errorf("fixed = %s", got)
 	}
 }
+
+// Without the ISM plugin, retention is skipped with a warning, not an error.
+func TestSetupWithoutISM(t *testing.T) {
+	mux := http.NewServeMux()
+	var puts []string
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_plugins/") {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"no handler found for uri [/_plugins/_ism/policies/logcollect] and method [GET]"}`))
+			return
+		}
+		puts = append(puts, r.Method+" "+r.URL.Path)
+		_, _ = w.Write([]byte(`{"acknowledged":true}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cfg := config.Default().OpenSearch
+	cfg.Addresses = []string{srv.URL}
+	cfg.Retention = "7d"
+	ix, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ix.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(puts) != "[PUT /_index_template/logcollect]" {
+		t.Errorf("requests %v", puts)
+	}
+}
