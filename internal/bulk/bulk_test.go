@@ -3,6 +3,7 @@ package bulk
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -310,5 +311,37 @@ func TestSetupWithoutISM(t *testing.T) {
 	}
 	if fmt.Sprint(puts) != "[PUT /_index_template/logcollect]" {
 		t.Errorf("requests %v", puts)
+	}
+}
+
+// opensearch.compress sends gzip bodies.
+func TestWriteGzip(t *testing.T) {
+	var encodings []string
+	f := &fakeOS{stored: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encodings = append(encodings, r.Header.Get("Content-Encoding"))
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			r.Body = io.NopCloser(zr)
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := config.Default().OpenSearch
+	cfg.Addresses = []string{srv.URL}
+	cfg.Compress = true
+	ix, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Write(context.Background(), docs(5)); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.stored) != 5 || fmt.Sprint(encodings) != "[gzip]" {
+		t.Errorf("stored %d, encodings %v", len(f.stored), encodings)
 	}
 }
