@@ -190,3 +190,10 @@ func (p *keyTopicPartitioner) OnNewBatch() {
 		nb.OnNewBatch()
 	}
 }
+
+// ClientOpts are the connection options of every logcollect Kafka client (brokers,
+// client id, TLS, SASL), for the transfer's consumer and dead-letter producer.
+func ClientOpts(cfg config.Kafka) ([]kgo.Opt, error) { return connOpts(cfg) }
+
+// KgoLogger is the franz-go logger of every logcollect Kafka client (see kgoLogger).
+func KgoLogger(log *slog.Logger) kgo.Logger { return kgoLogger{log} }

@@ -30,13 +30,17 @@ func Key(id string) string { return Prefix + id }
 // Record is the JSON value of a registration key.
 type Record struct {
 	ID          string    `json:"id"`
-	Role        string    `json:"role,omitempty"` // agent, transfer, sysagent, standalone
 	Hostname    string    `json:"hostname"`
 	IP          string    `json:"ip"`
 	Version     string    `json:"version"`
 	StartedAt   time.Time `json:"started_at"`
 	CollectKeys []string  `json:"collect_keys"`
 	Files       []string  `json:"files"`
+	// Role is agent, transfer, sysagent or standalone; empty in records of older agents.
+	Role string `json:"role,omitempty"`
+	// Group and Topics are a transfer's consumer group and topics (or topic regex).
+	Group  string   `json:"group,omitempty"`
+	Topics []string `json:"topics,omitempty"`
 }
 
 // Options configure a Registrar.
