@@ -1,0 +1,284 @@
+//go:build integration
+
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
+)
+
+// topicConsumer reads a topic from its start in the background and keeps, per source file
+// (the record's path header), the line numbers in the order Kafka holds them.
+type topicConsumer struct {
+	mu        sync.Mutex
+	perFile   map[string][]int
+	partition map[string]int32 // file → the partition its records are in
+	records   int
+	bad       []string // records that are not a numbered line
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+func consumeTopic(t *testing.T, brokers []string, topic string) *topicConsumer {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &topicConsumer{perFile: map[string][]int{}, partition: map[string]int32{}, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		defer cl.Close()
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			c.mu.Lock()
+			fs.EachRecord(func(r *kgo.Record) {
+				c.records++
+				path := ""
+				for _, h := range r.Headers {
+					if h.Key == "path" {
+						path = string(h.Value)
+					}
+				}
+				n, ok := e2etest.ParseLine(r.Value)
+				if !ok || path == "" {
+					c.bad = append(c.bad, fmt.Sprintf("p%d@%d %q path=%q", r.Partition, r.Offset, e2etest.Tail(string(r.Value), 40), path))
+					return
+				}
+				c.perFile[path] = append(c.perFile[path], n)
+				c.partition[path] = r.Partition
+			})
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-c.done })
+	return c
+}
+
+func (c *topicConsumer) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.records
+}
+
+// lines returns a copy of one file's numbers and the partition holding them.
+func (c *topicConsumer) lines(path string) ([]int, int32, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.partition[path]
+	return append([]int(nil), c.perFile[path]...), p, ok
+}
+
+// requireInOrder checks that a file's lines in Kafka are exactly 0..n-1 in order: none
+// lost, none twice, none out of place.
+func requireInOrder(t *testing.T, file string, got []int, n int) {
+	t.Helper()
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("%s: record %d in Kafka is line %d, want %d (lines in Kafka: %d, written: %d)", file, i, v, i, len(got), n)
+		}
+	}
+	if len(got) != n {
+		t.Fatalf("%s: %d lines in Kafka, %d written", file, len(got), n)
+	}
+}
+
+func createReplicatedTopic(t *testing.T, adm *kadm.Client, prefix string) string {
+	t.Helper()
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	minISR := "2"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopic(ctx, 3, 3, map[string]*string{"min.insync.replicas": &minISR}, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic %s: %v", name, err)
+	}
+	return name
+}
+
+// leaderOf returns the node id leading one partition of a topic, once at least isr
+// replicas are in sync.
+func leaderOf(t *testing.T, adm *kadm.Client, topic string, partition int32, isr int) int32 {
+	t.Helper()
+	var leader int32 = -1
+	await.Until(t, 30*time.Second, fmt.Sprintf("%s[%d] with a leader and %d in-sync replicas", topic, partition, isr), func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		md, err := adm.Metadata(ctx, topic)
+		if err != nil {
+			return false
+		}
+		p, ok := md.Topics[topic].Partitions[partition]
+		if !ok || p.Err != nil || p.Leader < 0 || len(p.ISR) < isr {
+			return false
+		}
+		leader = p.Leader
+		return true
+	})
+	return leader
+}
+
+func kafkaAgentConfig(t *testing.T, dir, topic string, brokers, files []string, listen string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "agent:\n  id: cluster-kafka\n  data_dir: %s\n  output: kafka\n  checkpoint_interval: 1s\n  collect:\n", filepath.Join(dir, "data"))
+	for _, f := range files {
+		fmt.Fprintf(&b, "    - {path: %s, topic: %s, start: beginning}\n", f, topic)
+	}
+	fmt.Fprintf(&b, "kafka:\n  brokers: [%s]\n  acks: all\n", strings.Join(brokers, ", "))
+	fmt.Fprintf(&b, "etcd: {endpoints: []}\nhttp: {listen: %q}\nlog: {level: info}\n", listen)
+	path := filepath.Join(dir, "agent.yaml")
+	e2etest.WriteFile(t, path, b.String())
+	return path
+}
+
+// TestKafkaLeaderKilled: the agent ships 20,000 lines/s (two files, 10,000 each) with
+// acks=all to a topic with replication factor 3 and min.insync.replicas=2; the broker
+// leading the first file's partition is killed with SIGKILL mid-stream and started again
+// 20 s later. Every line ends up in the topic exactly once and in file order, the agent
+// never restarts, and its metrics show that it had to retry.
+func TestKafkaLeaderKilled(t *testing.T) {
+	brokers := kafkaCluster(t)
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+	topic := createReplicatedTopic(t, adm, "cluster_leader_kill")
+
+	dir := t.TempDir()
+	files := []string{filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")}
+	listen := e2etest.FreeAddr(t)
+	agent := e2etest.Start(t, dir, "agent", "--config", kafkaAgentConfig(t, dir, topic, brokers, files, listen))
+	cons := consumeTopic(t, brokers, topic)
+
+	const perTick, tick, pad = 100, 10 * time.Millisecond, 110 // 10,000 lines/s per file, ~120 B each
+	stop := make(chan struct{})
+	var written []<-chan int
+	began := time.Now()
+	for _, f := range files {
+		written = append(written, e2etest.RunWriter(t, f, 0, perTick, pad, tick, stop))
+	}
+	stopped := false
+	stopWriters := func() []int {
+		if !stopped {
+			close(stop)
+			stopped = true
+		}
+		var n []int
+		for _, w := range written {
+			n = append(n, <-w)
+		}
+		return n
+	}
+	defer func() {
+		if !stopped {
+			stopWriters()
+		}
+	}()
+
+	// Full speed for a few seconds, then the first file's leader dies.
+	await.Until(t, 30*time.Second, "lines of both files in Kafka", func() bool {
+		_, _, okA := cons.lines(files[0])
+		_, _, okB := cons.lines(files[1])
+		return okA && okB && cons.count() >= 40000
+	})
+	_, part, _ := cons.lines(files[0])
+	victim := leaderOf(t, adm, topic, part, 3)
+	before, err := e2etest.Metrics(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters.kill(t, "kafka", int(victim))
+	killed := time.Now()
+	t.Logf("killed node %d, leader of %s[%d], %s after the writers started", victim, topic, part, killed.Sub(began).Round(time.Millisecond))
+
+	// The other two brokers take over: lines keep arriving while the node is down.
+	atKill := cons.count()
+	await.Until(t, 15*time.Second, "lines arriving again after the kill", func() bool {
+		_, p, _ := cons.lines(files[0])
+		return cons.count() > atKill+50000 && leaderOf(t, adm, topic, p, 2) != victim
+	})
+	t.Logf("%d records more within %s of the kill", cons.count()-atKill, time.Since(killed).Round(time.Millisecond))
+	// Waiting out the scenario's 20 s outage while lines flow; the assertions are below.
+	time.Sleep(time.Until(killed.Add(20 * time.Second)))
+	// The node comes back while the writers go on; its catching up overlaps the drain.
+	var backAfter time.Duration
+	restarted := make(chan error, 1)
+	go func() {
+		_, err := clusters.start("kafka")
+		backAfter = time.Since(killed)
+		restarted <- err
+	}()
+	time.Sleep(3 * time.Second) // writing on while the node starts (a phase of the scenario)
+	n := stopWriters()
+	elapsed := time.Since(began)
+	rate := float64(n[0]+n[1]) / elapsed.Seconds()
+	t.Logf("written: %d + %d lines in %s (%.0f lines/s)", n[0], n[1], elapsed.Round(time.Millisecond), rate)
+	if rate < 18000 {
+		t.Errorf("the writers managed only %.0f lines/s, want ~20,000", rate)
+	}
+
+	await.Until(t, 90*time.Second, "every line in Kafka", func() bool {
+		a, _, _ := cons.lines(files[0])
+		b, _, _ := cons.lines(files[1])
+		return len(a) >= n[0] && len(b) >= n[1]
+	})
+	t.Logf("every line in Kafka %s after the writers stopped", time.Since(began.Add(elapsed)).Round(time.Millisecond))
+	for i, f := range files {
+		got, _, _ := cons.lines(f)
+		requireInOrder(t, filepath.Base(f), got, n[i])
+	}
+	if len(cons.bad) > 0 {
+		t.Fatalf("%d records are not lines of the writers, first: %s", len(cons.bad), cons.bad[0])
+	}
+	if !agent.Running() {
+		t.Fatal("the agent exited")
+	}
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("node %d answering again %s after the kill", victim, backAfter.Round(time.Millisecond))
+	leaderOf(t, adm, topic, part, 3) // the restarted node caught up and is in sync again
+
+	after, err := e2etest.Metrics(listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("agent metrics before → after the kill: %s", metricDiff(before, after, "logcollect_kafka_"))
+	// franz-go retries without limit; what the agent counts of it are the failed
+	// connections to the dead broker until the controllers fenced it.
+	const retries = `logcollect_kafka_errors_total{kind="broker_connect"}`
+	if after[retries] <= before[retries] {
+		t.Errorf("%s did not grow (%g → %g): the retries are not visible in the agent's metrics", retries, before[retries], after[retries])
+	}
+	agent.Stop()
+}
+
+// metricDiff lists the samples with a prefix whose value changed.
+func metricDiff(before, after map[string]float64, prefix string) string {
+	var out []string
+	for k, v := range after {
+		if strings.HasPrefix(k, prefix) && v != before[k] && !strings.Contains(k, "_bucket") {
+			out = append(out, fmt.Sprintf("%s %g→%g", k, before[k], v))
+		}
+	}
+	return strings.Join(out, ", ")
+}

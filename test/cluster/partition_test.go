@@ -1,0 +1,94 @@
+//go:build integration
+
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
+)
+
+// TestEtcdMemberPartitioned: the agent lists three etcd endpoints, each a proxy in front of
+// one member, but only the first is reachable when it starts, so it is connected through
+// that member alone. That member is then partitioned away (its proxy drops every byte and
+// keeps the connections open, as a network partition does) while the other two become
+// reachable. The agent must notice on its own, fail over to the other endpoints, apply the
+// entry changed meanwhile, stay registered (or register again) and lose no line.
+func TestEtcdMemberPartitioned(t *testing.T) {
+	eps := etcdCluster(t)
+	cli := etcdClient(t, eps)
+	proxies := make([]*e2etest.Proxy, len(eps))
+	addrs := make([]string, len(eps))
+	for i, ep := range eps {
+		proxies[i] = e2etest.NewProxy(t, ep)
+		addrs[i] = proxies[i].Addr()
+	}
+	proxies[1].Cut()
+	proxies[2].Cut()
+
+	key := fmt.Sprintf("collect_log_conf_cluster_partition%d", time.Now().UnixNano())
+	dir := t.TempDir()
+	tailed := filepath.Join(dir, "a.log")
+	e2etest.WriteFile(t, tailed, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Put(ctx, key, fmt.Sprintf(`[{"path":%q,"topic":"a","start":"beginning"}]`, tailed)); err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("cluster-etcd-partition-%d", time.Now().UnixNano())
+	const leaseTTL = 10 * time.Second // the default
+	agent := e2etest.Start(t, dir, "agent", "--config", etcdAgentConfig(t, dir, id, addrs, key, leaseTTL))
+	agent.WaitLog("source=etcd entries=1", 1, 10*time.Second)
+	await.Until(t, 5*time.Second, "the agent's registration", func() bool { return registered(t, cli, id) })
+	if proxies[0].Open() == 0 || proxies[1].Accepted() != 0 || proxies[2].Accepted() != 0 {
+		t.Fatalf("want the agent connected through member 1 only; connections open/accepted: %d/%d, %d/%d, %d/%d",
+			proxies[0].Open(), proxies[0].Accepted(), proxies[1].Open(), proxies[1].Accepted(), proxies[2].Open(), proxies[2].Accepted())
+	}
+
+	stopWriter := make(chan struct{})
+	written := e2etest.RunWriter(t, tailed, 0, 5, 0, 10*time.Millisecond, stopWriter) // 500 lines/s
+	defer func() {
+		if stopWriter != nil {
+			close(stopWriter)
+		}
+	}()
+	entry0, marker0 := markerFile(t, dir, "before")
+	entry1, marker1 := markerFile(t, dir, "during")
+	out := watchOutput(t, filepath.Join(dir, "out.log"), marker0, marker1)
+	at := ctlAdd(t, eps[1], key, entry0)
+	t.Logf("through member 1, a change applied in %s", out.await(t, marker0, 5*time.Second).Sub(at).Round(time.Millisecond))
+
+	proxies[0].Blackhole()
+	proxies[1].Restore()
+	proxies[2].Restore()
+	cut := time.Now()
+	at = ctlAdd(t, eps[2], key, entry1)
+	// The agent's gRPC keepalive (5 s, 3 s timeout) finds the silent connection dead; its
+	// watch then resumes through another member.
+	applied := out.await(t, marker1, 20*time.Second)
+	t.Logf("member 1 partitioned: the change made %s later applied %s after the partition",
+		at.Sub(cut).Round(time.Millisecond), applied.Sub(cut).Round(time.Millisecond))
+	if proxies[1].Open()+proxies[2].Open() == 0 {
+		t.Errorf("the agent has no connection through members 2 and 3")
+	}
+
+	await.Until(t, leaseTTL+5*time.Second, "the agent registered through members 2 and 3", func() bool { return registered(t, cli, id) })
+	// Still registered a whole lease TTL later: the keepalives go through the other members.
+	time.Sleep(leaseTTL) // outliving the lease is the point
+	if !registered(t, cli, id) {
+		t.Errorf("the agent's record is gone %s after the partition", time.Since(cut).Round(time.Millisecond))
+	}
+	t.Logf("registration: %d lease(s) lost and registered again", agent.LogCount("registration lease lost"))
+	close(stopWriter)
+	stopWriter = nil
+	requireEveryLine(t, filepath.Join(dir, "out.log"), <-written)
+	if !agent.Running() {
+		t.Fatal("the agent exited")
+	}
+	agent.Stop()
+}
