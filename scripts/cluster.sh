@@ -83,9 +83,11 @@ ready_etcd_node() {
 # kafka_jvm sets JVM to the java command line of node $1 (an array: the classpath holds a *).
 kafka_jvm() {
 	local d=$DIR/kafka-$1
-	# Three JVMs share two cores with everything else: small heaps, few GC threads.
-	JVM=(java -Xms256m -Xmx384m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:ParallelGCThreads=2 \
-		-XX:ConcGCThreads=1 -Djava.awt.headless=true -Djava.io.tmpdir="$d" \
+	# Three JVMs share two cores with everything else: small heaps, the serial collector
+	# (no GC threads) and the C1 compiler only. C1 alone halves the CPU a node burns to
+	# start (~5 s instead of ~10 s each) and is fast enough for test traffic.
+	JVM=(java -Xms256m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+		-Djava.awt.headless=true -Djava.io.tmpdir="$d" \
 		-Dlog4j2.configurationFile="$d/log4j2.properties" -Dkafka.logs.dir="$LOGS" \
 		-cp "$CACHE/kafka-lib/*")
 }

@@ -9,11 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
 // The clusters are started on first use (a run of the etcd tests alone never starts Kafka)
@@ -114,6 +117,27 @@ func (c *clusterSet) kill(t testing.TB, name string, n int) {
 	if out, err := exec.Command(c.script, "kill", name, fmt.Sprint(n)).CombinedOutput(); err != nil {
 		t.Fatalf("scripts/cluster.sh kill %s %d: %v\n%s", name, n, err, out)
 	}
+}
+
+// pids returns the pid of each running node of a cluster, by node number.
+func (c *clusterSet) pids(name string) map[int]int {
+	out := map[int]int{}
+	for n := 1; n <= 3; n++ {
+		b, err := os.ReadFile(filepath.Join(c.env["CLUSTER_DIR"], fmt.Sprintf("%s-%d", name, n), "pid"))
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && perr == nil {
+			out[n] = pid
+		}
+	}
+	return out
+}
+
+// cpuSeconds sums the CPU time the given processes used so far.
+func cpuSeconds(pids map[int]int) float64 {
+	var s float64
+	for _, pid := range pids {
+		s += e2etest.CPUSeconds(pid)
+	}
+	return s
 }
 
 // kafka returns the brokers of the running 3-node Kafka cluster, starting it on first use.
