@@ -135,31 +135,13 @@ background.threads=4
 log.retention.hours=24
 log.segment.bytes=104857600
 EOF
-	cat >"$d/log4j2.properties" <<EOF
-# Written by scripts/cluster.sh: the node logs to a file, not to the terminal.
-status = warn
-appender.file.type = RollingFile
-appender.file.name = file
-appender.file.fileName = $LOGS/kafka-$n.log
-appender.file.filePattern = $LOGS/kafka-$n.log.%i
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-appender.file.policies.type = Policies
-appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 20MB
-appender.file.strategy.type = DefaultRolloverStrategy
-appender.file.strategy.max = 2
-rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
-logger.state.name = state.change.logger
-logger.state.level = warn
-EOF
+	kafka_log4j2 "$LOGS/kafka-$n.log" 20MB >"$d/log4j2.properties"
 }
 
 # format_kafka formats every node's storage once, all with one cluster id, in parallel.
 format_kafka() {
 	local n id pids=() rc=0 p
-	id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+	id=$(kraft_cluster_id)
 	for n in "${NODES[@]}"; do
 		[[ -f $DIR/kafka-$n/data/meta.properties ]] && continue
 		kafka_jvm "$n"
