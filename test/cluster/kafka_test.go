@@ -169,8 +169,6 @@ func TestKafkaLeaderKilled(t *testing.T) {
 	agent := e2etest.Start(t, dir, "agent", "--config", kafkaAgentConfig(t, dir, topic, brokers, files, listen))
 	cons := consumeTopic(t, brokers, topic)
 
-	brokerPids := clusters.pids("kafka")
-	cpuBefore := cpuSeconds(brokerPids)
 	const perTick, tick, pad = 100, 10 * time.Millisecond, 110 // 10,000 lines/s per file, ~120 B each
 	stop := make(chan struct{})
 	var written []<-chan int
@@ -208,8 +206,9 @@ func TestKafkaLeaderKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	brokerPids := clusters.pids("kafka")
 	delete(brokerPids, int(victim)) // its CPU time dies with it; the survivors' is counted
-	cpuBefore = cpuSeconds(brokerPids)
+	cpuBefore := cpuSeconds(brokerPids)
 	clusters.kill(t, "kafka", int(victim))
 	killed := time.Now()
 	t.Logf("killed node %d, leader of %s[%d], %s after the writers started", victim, topic, part, killed.Sub(began).Round(time.Millisecond))
