@@ -6,12 +6,14 @@ package e2etest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,4 +216,30 @@ func CPUSeconds(pid int) float64 {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100
+}
+
+// EtcdAgentConfig writes dir/agent.yaml for an agent with output: file (dir/out.log) whose
+// entries come from the given etcd endpoints and collect keys only, and returns its path.
+func EtcdAgentConfig(t testing.TB, dir, id string, endpoints, keys []string, leaseTTL time.Duration) string {
+	t.Helper()
+	q := func(l []string) string { b, _ := json.Marshal(l); return string(b) }
+	cfg := fmt.Sprintf(`agent:
+  id: %s
+  data_dir: %s
+  output: file
+  output_file: %s
+  scan_interval: 1s
+  checkpoint_interval: 1s
+  shutdown_timeout: 5s
+etcd:
+  endpoints: %s
+  collect_keys: %s
+  dial_timeout: 1s
+  lease_ttl: %s
+http: {listen: "127.0.0.1:0"}
+log: {level: info}
+`, id, filepath.Join(dir, "data"), filepath.Join(dir, "out.log"), q(endpoints), q(keys), leaseTTL)
+	path := filepath.Join(dir, "agent.yaml")
+	WriteFile(t, path, cfg)
+	return path
 }

@@ -5,7 +5,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -74,32 +73,6 @@ func memberID(t *testing.T, cli *clientv3.Client, ep string) uint64 {
 	}
 	memberIDs.Store(ep, st.Header.MemberId)
 	return st.Header.MemberId
-}
-
-// etcdAgentConfig writes the config of an agent with output: file whose entries come from
-// one collect key only.
-func etcdAgentConfig(t *testing.T, dir, id string, endpoints []string, key string, leaseTTL time.Duration) string {
-	t.Helper()
-	eps, _ := json.Marshal(endpoints)
-	cfg := fmt.Sprintf(`agent:
-  id: %s
-  data_dir: %s
-  output: file
-  output_file: %s
-  scan_interval: 1s
-  checkpoint_interval: 1s
-  shutdown_timeout: 5s
-etcd:
-  endpoints: %s
-  collect_keys: [%s]
-  dial_timeout: 1s
-  lease_ttl: %s
-http: {listen: "127.0.0.1:0"}
-log: {level: info}
-`, id, filepath.Join(dir, "data"), filepath.Join(dir, "out.log"), eps, key, leaseTTL)
-	path := filepath.Join(dir, "agent.yaml")
-	e2etest.WriteFile(t, path, cfg)
-	return path
 }
 
 // markerFile writes a log file holding one marker line and returns the entry that
@@ -208,6 +181,47 @@ func requireEveryLine(t *testing.T, out string, n int) {
 	}
 }
 
+// etcdAgent is an agent fed by one collect key of its own, which holds an entry for
+// dir/a.log; a writer appends 500 numbered lines/s to that file from the start.
+type etcdAgent struct {
+	*e2etest.Proc
+	id, key, dir string
+	stopWriter   func() int // stops the writer, returns how many lines it wrote
+}
+
+func startEtcdAgent(t *testing.T, cli *clientv3.Client, endpoints []string, name string, leaseTTL time.Duration) *etcdAgent {
+	t.Helper()
+	a := &etcdAgent{
+		id:  fmt.Sprintf("cluster-%s-%d", name, time.Now().UnixNano()),
+		key: fmt.Sprintf("collect_log_conf_cluster_%s%d", name, time.Now().UnixNano()),
+		dir: t.TempDir(),
+	}
+	tailed := filepath.Join(a.dir, "a.log")
+	e2etest.WriteFile(t, tailed, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Put(ctx, a.key, fmt.Sprintf(`[{"path":%q,"topic":"a","start":"beginning"}]`, tailed)); err != nil {
+		t.Fatal(err)
+	}
+	a.Proc = e2etest.Start(t, a.dir, "agent", "--config", e2etest.EtcdAgentConfig(t, a.dir, a.id, endpoints, []string{a.key}, leaseTTL))
+	a.WaitLog("source=etcd entries=1", 1, 10*time.Second)
+	await.Until(t, 5*time.Second, "the agent's registration", func() bool { return registered(t, cli, a.id) })
+
+	stop := make(chan struct{})
+	written := e2etest.RunWriter(t, tailed, 0, 5, 0, 10*time.Millisecond, stop)
+	var once sync.Once
+	n := 0
+	a.stopWriter = func() int {
+		once.Do(func() { close(stop); n = <-written })
+		return n
+	}
+	t.Cleanup(func() { a.stopWriter() })
+	return a
+}
+
+// out is the agent's output file.
+func (a *etcdAgent) out() string { return filepath.Join(a.dir, "out.log") }
+
 // TestEtcdLeaderKilled: the etcd leader is killed with SIGKILL while collect entries are
 // changed with `logcollect ctl` through another member. The agent, which lists all three
 // members, applies every change within 2 s of the new leader's election (or of the change,
@@ -215,35 +229,16 @@ func requireEveryLine(t *testing.T, out string, n int) {
 func TestEtcdLeaderKilled(t *testing.T) {
 	eps := etcdCluster(t)
 	cli := etcdClient(t, eps)
-	key := fmt.Sprintf("collect_log_conf_cluster_leader%d", time.Now().UnixNano())
-	dir := t.TempDir()
-	tailed := filepath.Join(dir, "a.log")
-	e2etest.WriteFile(t, tailed, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Put(ctx, key, fmt.Sprintf(`[{"path":%q,"topic":"a","start":"beginning"}]`, tailed)); err != nil {
-		t.Fatal(err)
-	}
-	id := fmt.Sprintf("cluster-etcd-leader-%d", time.Now().UnixNano())
 	const leaseTTL = 3 * time.Second
-	agent := e2etest.Start(t, dir, "agent", "--config", etcdAgentConfig(t, dir, id, eps, key, leaseTTL))
-	agent.WaitLog("source=etcd entries=1", 1, 10*time.Second)
-	await.Until(t, 5*time.Second, "the agent's registration", func() bool { return registered(t, cli, id) })
-
-	stopWriter := make(chan struct{})
-	written := e2etest.RunWriter(t, tailed, 0, 5, 0, 10*time.Millisecond, stopWriter) // 500 lines/s
-	defer func() {
-		if stopWriter != nil {
-			close(stopWriter)
-		}
-	}()
+	agent := startEtcdAgent(t, cli, eps, "leader", leaseTTL)
+	key, dir, id := agent.key, agent.dir, agent.id
 
 	const changes = 5
 	entries, markers := make([]string, changes), make([]string, changes)
 	for i := range changes {
 		entries[i], markers[i] = markerFile(t, dir, fmt.Sprintf("c%d", i))
 	}
-	out := watchOutput(t, filepath.Join(dir, "out.log"), markers...)
+	out := watchOutput(t, agent.out(), markers...)
 
 	lead := leader(t, cli, eps)
 	through := eps[(lead+1)%len(eps)] // ctl talks to a follower that stays up
@@ -306,9 +301,7 @@ func TestEtcdLeaderKilled(t *testing.T) {
 		t.Errorf("the agent's record %s is gone %s after the election", registration.Key(id), leaseTTL+time.Second)
 	}
 	t.Logf("registration: %d lease(s) lost and registered again", agent.LogCount("registration lease lost"))
-	close(stopWriter)
-	stopWriter = nil
-	requireEveryLine(t, filepath.Join(dir, "out.log"), <-written)
+	requireEveryLine(t, agent.out(), agent.stopWriter())
 	if !agent.Running() {
 		t.Fatal("the agent exited")
 	}

@@ -3,13 +3,9 @@
 package cluster
 
 import (
-	"context"
-	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
@@ -31,35 +27,17 @@ func TestEtcdMemberPartitioned(t *testing.T) {
 	proxies[1].Cut()
 	proxies[2].Cut()
 
-	key := fmt.Sprintf("collect_log_conf_cluster_partition%d", time.Now().UnixNano())
-	dir := t.TempDir()
-	tailed := filepath.Join(dir, "a.log")
-	e2etest.WriteFile(t, tailed, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Put(ctx, key, fmt.Sprintf(`[{"path":%q,"topic":"a","start":"beginning"}]`, tailed)); err != nil {
-		t.Fatal(err)
-	}
-	id := fmt.Sprintf("cluster-etcd-partition-%d", time.Now().UnixNano())
 	const leaseTTL = 10 * time.Second // the default
-	agent := e2etest.Start(t, dir, "agent", "--config", etcdAgentConfig(t, dir, id, addrs, key, leaseTTL))
-	agent.WaitLog("source=etcd entries=1", 1, 10*time.Second)
-	await.Until(t, 5*time.Second, "the agent's registration", func() bool { return registered(t, cli, id) })
+	agent := startEtcdAgent(t, cli, addrs, "partition", leaseTTL)
+	key, dir, id := agent.key, agent.dir, agent.id
 	if proxies[0].Open() == 0 || proxies[1].Accepted() != 0 || proxies[2].Accepted() != 0 {
 		t.Fatalf("want the agent connected through member 1 only; connections open/accepted: %d/%d, %d/%d, %d/%d",
 			proxies[0].Open(), proxies[0].Accepted(), proxies[1].Open(), proxies[1].Accepted(), proxies[2].Open(), proxies[2].Accepted())
 	}
 
-	stopWriter := make(chan struct{})
-	written := e2etest.RunWriter(t, tailed, 0, 5, 0, 10*time.Millisecond, stopWriter) // 500 lines/s
-	defer func() {
-		if stopWriter != nil {
-			close(stopWriter)
-		}
-	}()
 	entry0, marker0 := markerFile(t, dir, "before")
 	entry1, marker1 := markerFile(t, dir, "during")
-	out := watchOutput(t, filepath.Join(dir, "out.log"), marker0, marker1)
+	out := watchOutput(t, agent.out(), marker0, marker1)
 	at := ctlAdd(t, eps[1], key, entry0)
 	t.Logf("through member 1, a change applied in %s", out.await(t, marker0, 5*time.Second).Sub(at).Round(time.Millisecond))
 
@@ -68,7 +46,7 @@ func TestEtcdMemberPartitioned(t *testing.T) {
 	proxies[2].Restore()
 	cut := time.Now()
 	at = ctlAdd(t, eps[2], key, entry1)
-	// The agent's gRPC keepalive (5 s, 3 s timeout) finds the silent connection dead; its
+	// The agent's gRPC keepalive (10 s, 3 s timeout) finds the silent connection dead; its
 	// watch then resumes through another member.
 	applied := out.await(t, marker1, 20*time.Second)
 	t.Logf("member 1 partitioned: the change made %s later applied %s after the partition",
@@ -88,9 +66,7 @@ func TestEtcdMemberPartitioned(t *testing.T) {
 	if n := agent.LogCount("registration lease lost"); n != 0 {
 		t.Errorf("the registration lease was lost %d times during the partition, want 0", n)
 	}
-	close(stopWriter)
-	stopWriter = nil
-	requireEveryLine(t, filepath.Join(dir, "out.log"), <-written)
+	requireEveryLine(t, agent.out(), agent.stopWriter())
 	if !agent.Running() {
 		t.Fatal("the agent exited")
 	}

@@ -27,34 +27,6 @@ import (
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 
-// etcdAgentConfig writes the config of an agent with output: file whose entries come from
-// the given etcd endpoints and collect keys only.
-func etcdAgentConfig(t *testing.T, dir, id string, endpoints, keys []string) string {
-	t.Helper()
-	q := func(l []string) string { b, _ := json.Marshal(l); return string(b) }
-	cfg := fmt.Sprintf(`agent:
-  id: %s
-  data_dir: %s
-  output: file
-  output_file: %s
-  scan_interval: 1s
-  checkpoint_interval: 1s
-  shutdown_timeout: 5s
-etcd:
-  endpoints: %s
-  collect_keys: %s
-  dial_timeout: 1s
-  lease_ttl: 2s
-http: {listen: "127.0.0.1:0"}
-log: {level: info}
-`, id, filepath.Join(dir, "data"), filepath.Join(dir, "out.log"), q(endpoints), q(keys))
-	path := filepath.Join(dir, "agent.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // startEtcdAgent runs the real agent with a config file.
 func startEtcdAgent(t *testing.T, cfg string) *e2etest.Proc {
 	t.Helper()
@@ -145,7 +117,7 @@ func TestEtcdHotReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.log")
-	agent := startEtcdAgent(t, etcdAgentConfig(t, dir, "e2e-hot", eps, templates))
+	agent := startEtcdAgent(t, e2etest.EtcdAgentConfig(t, dir, "e2e-hot", eps, templates, 2*time.Second))
 	agent.WaitLog(appliedMsg, 1, 10*time.Second)
 
 	stopWriter := startNumberWriter(t, logPath, 0) // ~500 lines/s
@@ -324,7 +296,7 @@ func TestEtcdOutage(t *testing.T) {
 		}
 	}
 	put(global, entryJSON(aPath, "a_log"))
-	cfg := etcdAgentConfig(t, dir, "e2e-outage", []string{proxy.Addr()}, templates)
+	cfg := e2etest.EtcdAgentConfig(t, dir, "e2e-outage", []string{proxy.Addr()}, templates, 2*time.Second)
 	agent := startEtcdAgent(t, cfg)
 	agent.WaitLog(appliedMsg, 1, 10*time.Second)
 
@@ -446,7 +418,7 @@ func TestEtcdCtlAgents(t *testing.T) {
 	_, _, templates := uniqueKeys(t, cli)
 	dir := t.TempDir()
 	id := fmt.Sprintf("e2e-agents-%d", time.Now().UnixNano())
-	agent := startEtcdAgent(t, etcdAgentConfig(t, dir, id, eps, templates))
+	agent := startEtcdAgent(t, e2etest.EtcdAgentConfig(t, dir, id, eps, templates, 2*time.Second))
 
 	ctlAgents := func() []map[string]any {
 		t.Helper()
