@@ -215,7 +215,8 @@ func TestKafkaLeaderKilled(t *testing.T) {
 
 	// The other two brokers take over: lines keep arriving while the node is down.
 	atKill := cons.count()
-	await.Until(t, 15*time.Second, "lines arriving again after the kill", func() bool {
+	// Within the 20 s the node stays down.
+	await.Until(t, 19*time.Second, "lines arriving again after the kill", func() bool {
 		_, p, _ := cons.lines(files[0])
 		return cons.count() > atKill+50000 && leaderOf(t, adm, topic, p, 2) != victim
 	})
