@@ -8,18 +8,14 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/agent"
-	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/entry"
 	"github.com/logcollect/logcollect/internal/etcdconf"
 	"github.com/logcollect/logcollect/internal/httpapi"
 	"github.com/logcollect/logcollect/internal/kafkaout"
-	"github.com/logcollect/logcollect/internal/logging"
 	"github.com/logcollect/logcollect/internal/registration"
 )
 
@@ -46,19 +42,10 @@ Example:
   logcollect agent --config logcollect.yaml
   logcollect agent --config config.ini     # the original course project's file`, stderr)
 	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	cfg, err := config.Load(*path)
+	cfg, logger, reg, err := loadCommand(fs, path, args, stderr)
 	if err != nil {
 		return err
 	}
-	logger := logging.New(cfg.Log, stderr)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	checks := map[string]httpapi.Check{}
 
 	deps := agent.Deps{Logger: logger, Registerer: reg}
@@ -99,7 +86,7 @@ Example:
 	if cli != nil {
 		registrar, err = registration.New(registration.Options{
 			Client: cli,
-			Record: registration.Record{ID: vars.ID, Hostname: vars.Hostname, IP: vars.IP, Version: version,
+			Record: registration.Record{ID: vars.ID, Role: "agent", Hostname: vars.Hostname, IP: vars.IP, Version: version,
 				StartedAt: time.Now().UTC(), CollectKeys: etcdconf.ExpandKeys(cfg.Etcd.CollectKeys, vars)},
 			TTL:        time.Duration(cfg.Etcd.LeaseTTL),
 			Logger:     logger,

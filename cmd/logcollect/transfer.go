@@ -3,13 +3,163 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/logcollect/logcollect/internal/bulk"
+	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/docfile"
+	"github.com/logcollect/logcollect/internal/etcdconf"
+	"github.com/logcollect/logcollect/internal/httpapi"
+	"github.com/logcollect/logcollect/internal/kafkaout"
+	"github.com/logcollect/logcollect/internal/registration"
+	"github.com/logcollect/logcollect/internal/transfer"
 )
 
-func runTransfer(_ context.Context, args []string, _, stderr io.Writer) error {
-	fs := newFlagSet("transfer", "Not built yet in this version.", stderr)
-	fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
-	if err := fs.Parse(args); err != nil {
+func runTransfer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("transfer", `Consume the Kafka topics in transfer.topics (or matching transfer.topic_regex) as the
+consumer group transfer.group and index every line into OpenSearch (transfer.sink:
+opensearch; or file / stdout for debugging). Offsets are committed only after the sink
+accepted the documents, and each document's _id comes from the record, so a restart —
+kill -9 included — never loses a line and never indexes one twice. Start more instances
+with the same group to scale out. SIGINT/SIGTERM drain and commit (up to
+transfer.shutdown_timeout). /metrics and /healthz are served on http.listen.
+
+Example config:
+  kafka:
+    brokers: ["127.0.0.1:9092"]
+  transfer:
+    group: logtransfer
+    topics: [web_log]
+    parse:
+      - {topic: web_log, format: nginx_combined}
+  opensearch:
+    addresses: ["http://127.0.0.1:9200"]
+    index: "{topic}-{date}"
+    retention: 14d
+
+Example:
+  logcollect transfer --config transfer.yaml`, stderr)
+	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
+	cfg, logger, reg, err := loadCommand(fs, path, args, stderr)
+	if err != nil {
 		return err
 	}
-	return notBuiltError("transfer")
+	checks := map[string]httpapi.Check{}
+
+	var sink transfer.Sink
+	var indexer *bulk.Indexer
+	switch cfg.Transfer.Sink {
+	case "opensearch":
+		indexer, err = bulk.New(cfg.OpenSearch, bulk.Deps{Logger: logger, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		sink = indexer
+		checks["opensearch"] = indexer.Check
+	case "file", "stdout":
+		out := "-"
+		if cfg.Transfer.Sink == "file" {
+			out = cfg.Transfer.OutputFile
+		}
+		f, err := docfile.Open(out, stdout)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sink = f
+	}
+	kopts, err := kafkaout.ClientOpts(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	consumer, err := transfer.New(cfg.Transfer, transfer.Batching{
+		MaxDocs: cfg.OpenSearch.BulkMaxDocs, MaxBytes: cfg.OpenSearch.BulkMaxBytes,
+		FlushInterval: time.Duration(cfg.OpenSearch.FlushInterval), Concurrency: cfg.OpenSearch.BulkConcurrency,
+	}, transfer.Deps{Sink: sink, KafkaOpts: kopts, Logger: logger, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	checks["kafka"] = consumer.Check
+	// The byte budget bounds the documents held; the soft limit keeps the heap near it
+	// during an OpenSearch outage. An operator's GOMEMLIMIT wins.
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(2*cfg.Transfer.MaxBufferedBytes + 64<<20)
+	}
+
+	registrar, closeEtcd, err := transferRegistrar(cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer closeEtcd()
+
+	var srv *httpapi.Server
+	if cfg.HTTP.Listen != "" {
+		srv = httpapi.New(cfg.HTTP.Listen, reg, checks, logger)
+		if _, err := srv.Listen(); err != nil {
+			return err
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	if srv != nil {
+		g.Go(func() error { return srv.Run(gctx) })
+	}
+	if registrar != nil {
+		g.Go(func() error { return registrar.Run(gctx) })
+	}
+	g.Go(func() error {
+		// The template must exist before the first document creates an index.
+		if indexer != nil {
+			if err := indexer.Setup(gctx); err != nil {
+				if gctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+		return consumer.Run(gctx)
+	})
+	return g.Wait()
+}
+
+// transferRegistrar announces the transfer in etcd when etcd.endpoints is set.
+func transferRegistrar(cfg config.Config, logger *slog.Logger, reg prometheus.Registerer) (*registration.Registrar, func(), error) {
+	if !etcdconf.Enabled(cfg.Etcd) {
+		return nil, func() {}, nil
+	}
+	cli, err := etcdconf.NewClient(cfg.Etcd)
+	if err != nil {
+		return nil, nil, err
+	}
+	vars, err := etcdconf.AgentVars(cfg)
+	if err != nil {
+		_ = cli.Close()
+		return nil, nil, err
+	}
+	topics := cfg.Transfer.Topics
+	if cfg.Transfer.TopicRegex != "" {
+		topics = []string{cfg.Transfer.TopicRegex}
+	}
+	r, err := registration.New(registration.Options{
+		Client: cli,
+		// Several transfers may run on one host: the pid keeps their ids apart.
+		Record: registration.Record{ID: vars.Hostname + "-transfer-" + strconv.Itoa(os.Getpid()), Role: "transfer",
+			Hostname: vars.Hostname, IP: vars.IP, Version: version, StartedAt: time.Now().UTC(),
+			Group: cfg.Transfer.Group, Topics: topics},
+		TTL:        time.Duration(cfg.Etcd.LeaseTTL),
+		Logger:     logger,
+		Registerer: reg,
+	})
+	if err != nil {
+		_ = cli.Close()
+		return nil, nil, err
+	}
+	return r, func() { _ = cli.Close() }, nil
 }

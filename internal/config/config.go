@@ -93,6 +93,23 @@ type Transfer struct {
 	TopicRegex string   `yaml:"topic_regex"`
 	Sink       string   `yaml:"sink"` // opensearch | file | stdout
 	OutputFile string   `yaml:"output_file"`
+
+	Start            string      `yaml:"start"` // earliest | latest
+	MaxBufferedBytes int64       `yaml:"max_buffered_bytes"`
+	Parse            []ParseRule `yaml:"parse"`
+	DLQTopic         string      `yaml:"dlq_topic"` // {topic} expands; "" turns the dead-letter topic off
+	ShutdownTimeout  Duration    `yaml:"shutdown_timeout"`
+	CommitInterval   Duration    `yaml:"commit_interval"`
+	SessionTimeout   Duration    `yaml:"session_timeout"` // how long a dead instance keeps its partitions
+}
+
+// ParseRule turns the lines of the matching topics into fields.
+type ParseRule struct {
+	Topic      string `yaml:"topic" json:"topic"`   // a topic name or a glob (web_*)
+	Format     string `yaml:"format" json:"format"` // json | logfmt | regex | nginx_combined | apache_combined
+	Pattern    string `yaml:"pattern" json:"pattern"`
+	TimeField  string `yaml:"time_field" json:"time_field"`   // parsed field that becomes @timestamp
+	TimeLayout string `yaml:"time_layout" json:"time_layout"` // Go layout of that field; default RFC 3339
 }
 
 // OpenSearch is the transfer's sink.
@@ -102,6 +119,19 @@ type OpenSearch struct {
 	Username  string   `yaml:"username"`
 	Password  string   `yaml:"password" secret:"true"`
 	TLS       TLS      `yaml:"tls"`
+
+	BulkMaxBytes    int      `yaml:"bulk_max_bytes"`
+	BulkMaxDocs     int      `yaml:"bulk_max_docs"`
+	FlushInterval   Duration `yaml:"flush_interval"`
+	BulkConcurrency int      `yaml:"bulk_concurrency"`
+	Compress        bool     `yaml:"compress"` // gzip request bodies
+	RequestTimeout  Duration `yaml:"request_timeout"`
+	MaxRetryBackoff Duration `yaml:"max_retry_backoff"`
+	Retention       string   `yaml:"retention"` // e.g. 14d; "" keeps indices forever
+	Template        string   `yaml:"template"`  // name of the index template and ISM policy; "" installs none
+	Shards          int      `yaml:"shards"`
+	Replicas        int      `yaml:"replicas"`
+	RefreshInterval string   `yaml:"refresh_interval"`
 }
 
 // Sysagent is the host metrics collector.
@@ -165,12 +195,28 @@ func Default() Config {
 			LeaseTTL:    Duration(10 * time.Second),
 		},
 		Transfer: Transfer{
-			Group: "logtransfer",
-			Sink:  "opensearch",
+			Group:            "logtransfer",
+			Sink:             "opensearch",
+			Start:            "earliest",
+			MaxBufferedBytes: 64 << 20,
+			DLQTopic:         "{topic}.dlq",
+			ShutdownTimeout:  Duration(30 * time.Second),
+			CommitInterval:   Duration(time.Second),
+			SessionTimeout:   Duration(45 * time.Second),
 		},
 		OpenSearch: OpenSearch{
-			Addresses: []string{"http://127.0.0.1:9200"},
-			Index:     "{topic}-{date}",
+			Addresses:       []string{"http://127.0.0.1:9200"},
+			Index:           "{topic}-{date}",
+			BulkMaxBytes:    5 << 20,
+			BulkMaxDocs:     5000,
+			FlushInterval:   Duration(time.Second),
+			BulkConcurrency: 2,
+			RequestTimeout:  Duration(60 * time.Second),
+			MaxRetryBackoff: Duration(10 * time.Second),
+			Template:        "logcollect",
+			Shards:          1,
+			Replicas:        0,
+			RefreshInterval: "1s",
 		},
 		Sysagent: Sysagent{
 			Interval: Duration(10 * time.Second),

@@ -6,8 +6,11 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Validate checks every section and returns all problems at once, each naming its key.
@@ -18,6 +21,7 @@ func (c Config) Validate() error {
 		c.Etcd.Validate(),
 		c.Transfer.Validate(),
 		c.OpenSearch.Validate(),
+		c.transferBudget(),
 		c.Sysagent.Validate(),
 		c.HTTP.Validate(),
 		c.Log.Validate(),
@@ -167,7 +171,56 @@ func (t Transfer) Validate() error {
 	if t.Sink == "file" && t.OutputFile == "" {
 		errs = append(errs, errors.New("transfer.output_file: required when transfer.sink is file"))
 	}
+	errs = append(errs, oneOf("transfer.start", t.Start, "earliest", "latest"),
+		positive("transfer.shutdown_timeout", t.ShutdownTimeout),
+		positive("transfer.commit_interval", t.CommitInterval))
+	if t.SessionTimeout < Duration(6*time.Second) || t.SessionTimeout > Duration(30*time.Minute) {
+		errs = append(errs, fmt.Errorf("transfer.session_timeout: must be between 6s and 30m, the broker's defaults (got %s)", time.Duration(t.SessionTimeout)))
+	}
+	if t.MaxBufferedBytes < 1<<20 {
+		errs = append(errs, fmt.Errorf("transfer.max_buffered_bytes: must be at least 1MiB (got %d)", t.MaxBufferedBytes))
+	}
+	for i, r := range t.Parse {
+		errs = append(errs, r.validate(fmt.Sprintf("transfer.parse[%d]", i)))
+	}
 	return errors.Join(errs...)
+}
+
+// parseFormats are the values of transfer.parse[].format.
+var parseFormats = []string{"json", "logfmt", "regex", "nginx_combined", "apache_combined"}
+
+func (r ParseRule) validate(key string) error {
+	errs := []error{oneOf(key+".format", r.Format, parseFormats...)}
+	if r.Topic == "" {
+		errs = append(errs, fmt.Errorf("%s.topic: required", key))
+	} else if _, err := path.Match(r.Topic, ""); err != nil {
+		errs = append(errs, fmt.Errorf("%s.topic: bad glob %q: %w", key, r.Topic, err))
+	}
+	switch {
+	case r.Format == "regex" && r.Pattern == "":
+		errs = append(errs, fmt.Errorf("%s.pattern: required when format is regex", key))
+	case r.Format == "regex":
+		re, err := regexp.Compile(r.Pattern)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.pattern: %w", key, err))
+		} else if !slices.ContainsFunc(re.SubexpNames(), func(n string) bool { return n != "" }) {
+			errs = append(errs, fmt.Errorf("%s.pattern: needs at least one named group such as (?P<status>\\d+)", key))
+		}
+	case r.Pattern != "":
+		errs = append(errs, fmt.Errorf("%s.pattern: only used with format regex", key))
+	}
+	if r.TimeLayout != "" && r.TimeField == "" && r.Format != "nginx_combined" && r.Format != "apache_combined" {
+		errs = append(errs, fmt.Errorf("%s.time_layout: set time_field too", key))
+	}
+	return errors.Join(errs...)
+}
+
+// transferBudget checks the keys of two sections that bound the transfer's memory together.
+func (c Config) transferBudget() error {
+	if c.Transfer.MaxBufferedBytes < 2*int64(c.OpenSearch.BulkMaxBytes) {
+		return fmt.Errorf("transfer.max_buffered_bytes: must be at least twice opensearch.bulk_max_bytes (%d)", c.OpenSearch.BulkMaxBytes)
+	}
+	return nil
 }
 
 // Validate checks the opensearch section.
@@ -181,8 +234,40 @@ func (o OpenSearch) Validate() error {
 	if o.Index == "" {
 		errs = append(errs, errors.New("opensearch.index: required"))
 	}
+	if o.BulkMaxBytes < 4096 {
+		errs = append(errs, fmt.Errorf("opensearch.bulk_max_bytes: must be at least 4096 (got %d)", o.BulkMaxBytes))
+	}
+	if o.BulkMaxDocs < 1 {
+		errs = append(errs, fmt.Errorf("opensearch.bulk_max_docs: must be at least 1 (got %d)", o.BulkMaxDocs))
+	}
+	if o.BulkConcurrency < 1 || o.BulkConcurrency > 64 {
+		errs = append(errs, fmt.Errorf("opensearch.bulk_concurrency: must be 1..64 (got %d)", o.BulkConcurrency))
+	}
+	errs = append(errs, positive("opensearch.flush_interval", o.FlushInterval),
+		positive("opensearch.request_timeout", o.RequestTimeout),
+		positive("opensearch.max_retry_backoff", o.MaxRetryBackoff))
+	if o.Retention != "" && !retentionRe.MatchString(o.Retention) {
+		errs = append(errs, fmt.Errorf("opensearch.retention: must be a number of days or hours such as 14d or 36h (got %q)", o.Retention))
+	}
+	if o.Retention != "" && o.Template == "" {
+		errs = append(errs, errors.New("opensearch.retention: needs opensearch.template (the policy's name)"))
+	}
+	if o.Template != "" && !indexNameRe.MatchString(o.Template) {
+		errs = append(errs, fmt.Errorf("opensearch.template: lowercase letters, digits, - and _ only (got %q)", o.Template))
+	}
+	if o.Shards < 1 {
+		errs = append(errs, fmt.Errorf("opensearch.shards: must be at least 1 (got %d)", o.Shards))
+	}
+	if o.Replicas < 0 {
+		errs = append(errs, fmt.Errorf("opensearch.replicas: must not be negative (got %d)", o.Replicas))
+	}
 	return errors.Join(append(errs, o.TLS.validate("opensearch.tls"))...)
 }
+
+var (
+	retentionRe = regexp.MustCompile(`^[1-9][0-9]*[dh]$`)
+	indexNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+)
 
 // Validate checks the sysagent section.
 func (s Sysagent) Validate() error {

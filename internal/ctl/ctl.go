@@ -687,13 +687,13 @@ func (c *cmd) agents(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tHOSTNAME\tIP\tVERSION\tSTARTED\tFILES")
+	fmt.Fprintln(tw, "ID\tROLE\tHOSTNAME\tIP\tVERSION\tSTARTED\tFILES")
 	for _, a := range list {
 		started := "-"
 		if !a.StartedAt.IsZero() {
 			started = a.StartedAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", a.ID, dash(a.Hostname), dash(a.IP), dash(a.Version), started, len(a.Files))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", a.ID, dash(a.Role), dash(a.Hostname), dash(a.IP), dash(a.Version), started, len(a.Files))
 	}
 	return tw.Flush()
 }

@@ -152,3 +152,10 @@ func (l kgoLogger) Level() kgo.LogLevel {
 func (l kgoLogger) Log(_ kgo.LogLevel, msg string, keyvals ...any) {
 	l.log.Debug(msg, keyvals...)
 }
+
+// ClientOpts are the connection options of every logcollect Kafka client (brokers,
+// client id, TLS, SASL), for the transfer's consumer and dead-letter producer.
+func ClientOpts(cfg config.Kafka) ([]kgo.Opt, error) { return connOpts(cfg) }
+
+// KgoLogger is the franz-go logger of every logcollect Kafka client (see kgoLogger).
+func KgoLogger(log *slog.Logger) kgo.Logger { return kgoLogger{log} }

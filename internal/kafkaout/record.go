@@ -10,14 +10,24 @@ import (
 	"github.com/logcollect/logcollect/internal/pipeline"
 )
 
-// Header names of the Kafka record (ARCHITECTURE.md, "Kafka record written by the agent").
+// Header names of the Kafka record (ARCHITECTURE.md, "Kafka record written by the agent"),
+// exported for the transfer that reads them.
 const (
-	hdrHost        = "host"
-	hdrPath        = "path"
-	hdrOffset      = "offset"
-	hdrFileID      = "file_id"
-	hdrTS          = "ts"
-	hdrFieldPrefix = "f."
+	HeaderHost        = "host"
+	HeaderPath        = "path"
+	HeaderOffset      = "offset"
+	HeaderFileID      = "file_id"
+	HeaderTS          = "ts"
+	HeaderFieldPrefix = "f."
+)
+
+const (
+	hdrHost        = HeaderHost
+	hdrPath        = HeaderPath
+	hdrOffset      = HeaderOffset
+	hdrFileID      = HeaderFileID
+	hdrTS          = HeaderTS
+	hdrFieldPrefix = HeaderFieldPrefix
 )
 
 const (

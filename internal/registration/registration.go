@@ -37,6 +37,11 @@ type Record struct {
 	StartedAt   time.Time `json:"started_at"`
 	CollectKeys []string  `json:"collect_keys"`
 	Files       []string  `json:"files"`
+	// Role is agent, transfer, sysagent or standalone; empty in records of older agents.
+	Role string `json:"role,omitempty"`
+	// Group and Topics are a transfer's consumer group and topics (or topic regex).
+	Group  string   `json:"group,omitempty"`
+	Topics []string `json:"topics,omitempty"`
 }
 
 // Options configure a Registrar.

@@ -1,0 +1,159 @@
+package document
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/config"
+)
+
+func agentRecord(value string, hdrs ...string) *kgo.Record {
+	r := &kgo.Record{Topic: "web_log", Partition: 2, Offset: 77, Value: []byte(value),
+		Timestamp: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)}
+	for i := 0; i+1 < len(hdrs); i += 2 {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: hdrs[i], Value: []byte(hdrs[i+1])})
+	}
+	return r
+}
+
+var fullHeaders = []string{"host", "h1", "path", "/var/log/a.log", "offset", "1234", "file_id", "8:99",
+	"ts", "2026-12-01T08:00:00.123456789Z", "f.service", "checkout"}
+
+func decode(t *testing.T, d Document) map[string]any {
+	t.Helper()
+	b := d.AppendJSON(nil)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	return m
+}
+
+func TestBuildAgentRecord(t *testing.T) {
+	b, _ := NewBuilder(nil)
+	d := b.Build(agentRecord(`a "quoted" line	with tab`, fullHeaders...))
+	m := decode(t, d)
+	want := map[string]any{"@timestamp": "2026-12-01T08:00:00.123456789Z", "message": "a \"quoted\" line\twith tab",
+		"host": "h1", "path": "/var/log/a.log", "file_id": "8:99", "offset": float64(1234), "topic": "web_log",
+		"fields": map[string]any{"service": "checkout"}, "kafka": map[string]any{"partition": float64(2), "offset": float64(77)}}
+	if len(m) != len(want) {
+		t.Errorf("document %v, want %v", m, want)
+	}
+	for k, v := range want {
+		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
+			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
+		}
+	}
+	if d.ID != FileIdentityID("h1", "8:99", 1234) {
+		t.Errorf("_id %s is not the file identity id", d.ID)
+	}
+	// Redelivered at another Kafka offset (a retried produce): the same _id.
+	r2 := agentRecord(`a "quoted" line	with tab`, fullHeaders...)
+	r2.Offset = 900
+	if b.Build(r2).ID != d.ID {
+		t.Error("the same line at another Kafka offset got another _id")
+	}
+	other := b.Build(agentRecord("x", "host", "h1", "path", "/var/log/a.log", "offset", "1235", "file_id", "8:99"))
+	if other.ID == d.ID || len(d.ID) != 22 {
+		t.Errorf("ids %q %q", d.ID, other.ID)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestBuildForeignRecord(t *testing.T) {
+	b, _ := NewBuilder(nil)
+	d := b.Build(agentRecord("from another producer", "offset", "notanumber"))
+	m := decode(t, d)
+	if d.ID != RecordID("web_log", 2, 77) {
+		t.Errorf("_id of a record without file headers: %s", d.ID)
+	}
+	if _, ok := m["offset"]; ok || m["host"] != nil {
+		t.Errorf("absent headers should be left out: %v", m)
+	}
+	if m["@timestamp"] != "2026-12-01T07:00:00Z" {
+		t.Errorf("@timestamp %v, want the record timestamp", m["@timestamp"])
+	}
+}
+
+func TestBuildInvalidUTF8(t *testing.T) {
+	b, _ := NewBuilder(nil)
+	d := b.Build(agentRecord("bad \xff\xfe end\x01", fullHeaders...))
+	m := decode(t, d)
+	if m["message"] != "bad \uFFFD end\x01" || m["invalid_utf8"] != true {
+		t.Errorf("message %q invalid_utf8 %v", m["message"], m["invalid_utf8"])
+	}
+}
+
+func TestBuildParsed(t *testing.T) {
+	b, err := NewBuilder([]config.ParseRule{{Topic: "web_*", Format: "json", TimeField: "time"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := b.Build(agentRecord(`{"time":"2026-11-30T10:00:00Z","message":"inner","status":200,"nested":{"a":[1]}}`, fullHeaders...))
+	m := decode(t, d)
+	if m["@timestamp"] != "2026-11-30T10:00:00Z" {
+		t.Errorf("@timestamp %v, want the parsed time", m["@timestamp"])
+	}
+	if m["parsed_message"] != "inner" || m["status"] != float64(200) || mustJSON(m["nested"]) != `{"a":[1]}` {
+		t.Errorf("parsed fields: %v", m)
+	}
+	if !strings.HasPrefix(m["message"].(string), `{"time"`) {
+		t.Errorf("message must stay the whole line: %v", m["message"])
+	}
+	bad := b.Build(agentRecord("not json", fullHeaders...))
+	if mb := decode(t, bad); mb["parse_error"] != true || mb["message"] != "not json" {
+		t.Errorf("a bad line: %v", mb)
+	}
+	// A topic without a rule is not parsed.
+	r := agentRecord(`{"a":1}`, fullHeaders...)
+	r.Topic = "app_log"
+	if d := b.Build(r); d.Parsed != nil || d.ParseError {
+		t.Errorf("app_log was parsed: %+v", d)
+	}
+}
+
+// AppendString agrees with encoding/json on every string, control and non-ASCII included.
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "plain", "q\"b\\s/", "\x00\x1f\u007f", "\n\r\t", "日本語 é", "\u2028\u2029", "bad\xffbyte"} {
+		var back string
+		if err := json.Unmarshal(AppendString(nil, s), &back); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want {
+			t.Errorf("%q round-tripped to %q", s, back)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	f.Add("a\"b")
+	f.Add("\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		var back string
+		if err := json.Unmarshal(AppendString(nil, s), &back); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want && !strings.Contains(s, "\xef\xbf\xbd") {
+			t.Errorf("%q round-tripped to %q", s, back)
+		}
+	})
+}
+
+func BenchmarkBuildAndEncode(b *testing.B) {
+	bl, _ := NewBuilder(nil)
+	r := agentRecord(`127.0.0.1 - - [01/Dec/2026:09:00:00 +0000] "GET /item/1 HTTP/1.1" 200 512 "-" "curl/8"`, fullHeaders...)
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		d := bl.Build(r)
+		buf = d.AppendJSON(buf[:0])
+	}
+}

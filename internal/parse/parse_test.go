@@ -1,0 +1,114 @@
+package parse
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/config"
+)
+
+func fieldMap(fs []Field) map[string]any {
+	m := map[string]any{}
+	for _, f := range fs {
+		m[f.Name] = f.Value
+	}
+	return m
+}
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name string
+		rule config.ParseRule
+		line string
+		want map[string]any
+	}{
+		{"nginx combined", config.ParseRule{Format: "nginx_combined"},
+			`10.0.0.1 - alice [01/Dec/2026:10:11:12 +0100] "GET /a?b=1 HTTP/1.1" 200 5120 "https://r/" "Mozilla/5.0 (X11; Linux)"`,
+			map[string]any{"remote_addr": "10.0.0.1", "remote_user": "alice", "time_local": "01/Dec/2026:10:11:12 +0100",
+				"request": "GET /a?b=1 HTTP/1.1", "method": "GET", "url": "/a?b=1", "protocol": "HTTP/1.1",
+				"status": int64(200), "body_bytes_sent": int64(5120), "http_referer": "https://r/", "http_user_agent": "Mozilla/5.0 (X11; Linux)"}},
+		{"nginx dashes", config.ParseRule{Format: "nginx_combined"},
+			`::1 - - [01/Dec/2026:10:11:12 +0000] "-" 400 - "-" "-"`,
+			map[string]any{"remote_addr": "::1", "time_local": "01/Dec/2026:10:11:12 +0000",
+				"status": int64(400), "body_bytes_sent": int64(0)}},
+		{"apache combined", config.ParseRule{Format: "apache_combined"},
+			`192.168.1.9 ident frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 304 2326 "http://www.example.com/start.html" "Mozilla/4.08"`,
+			map[string]any{"remote_addr": "192.168.1.9", "ident": "ident", "remote_user": "frank", "time_local": "10/Oct/2000:13:55:36 -0700",
+				"request": "GET /apache_pb.gif HTTP/1.0", "method": "GET", "url": "/apache_pb.gif", "protocol": "HTTP/1.0",
+				"status": int64(304), "body_bytes_sent": int64(2326), "http_referer": "http://www.example.com/start.html", "http_user_agent": "Mozilla/4.08"}},
+		{"json", config.ParseRule{Format: "json"}, ` {"level":"warn","n":12345678901234567,"o":{"a":[1,"x"]},"ok":true}`,
+			map[string]any{"level": "warn", "n": json.Number("12345678901234567"), "o": map[string]any{"a": []any{json.Number("1"), "x"}}, "ok": true}},
+		{"logfmt", config.ParseRule{Format: "logfmt"}, `level=info msg="hello \"w\" world" took=12ms flag`,
+			map[string]any{"level": "info", "msg": `hello "w" world`, "took": "12ms", "flag": true}},
+		{"regex", config.ParseRule{Format: "regex", Pattern: `^(?P<level>[A-Z]+) (?P<code>\d+)`}, "ERROR 42 boom",
+			map[string]any{"level": "ERROR", "code": "42"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := New(c.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := p.Parse(c.line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fieldMap(fs); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got  %#v\nwant %#v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestParseFailures(t *testing.T) {
+	cases := []struct {
+		format, line string
+	}{
+		{"nginx_combined", "not an access log"},
+		{"apache_combined", `1.2.3.4 - - [x] "GET / HTTP/1.1" abc 1 "-" "-"`},
+		{"json", `["an array"]`},
+		{"json", `{"a":1} trailing`},
+		{"json", `{"a":`},
+		{"logfmt", `=value`},
+		{"logfmt", `k="unterminated`},
+		{"logfmt", `   `},
+	}
+	for _, c := range cases {
+		p, err := New(config.ParseRule{Format: c.format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Parse(c.line); !errors.Is(err, ErrNoMatch) {
+			t.Errorf("%s %q: err %v, want ErrNoMatch", c.format, c.line, err)
+		}
+	}
+}
+
+func TestTime(t *testing.T) {
+	p, _ := New(config.ParseRule{Format: "nginx_combined"})
+	fs, err := p.Parse(`1.1.1.1 - - [01/Dec/2026:10:11:12 +0100] "GET / HTTP/1.1" 200 1 "-" "-"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := p.Time(fs)
+	if want := time.Date(2026, 12, 1, 9, 11, 12, 0, time.UTC); !ok || !got.Equal(want) {
+		t.Errorf("nginx time %v %v, want %v", got, ok, want)
+	}
+	j, _ := New(config.ParseRule{Format: "json", TimeField: "ts"})
+	for line, want := range map[string]time.Time{
+		`{"ts":"2026-12-01T08:00:00.5Z"}`: time.Date(2026, 12, 1, 8, 0, 0, 5e8, time.UTC),
+		`{"ts":1764576000000}`:            time.UnixMilli(1764576000000).UTC(),
+	} {
+		fs, _ := j.Parse(line)
+		if got, ok := j.Time(fs); !ok || !got.Equal(want) {
+			t.Errorf("%s: %v %v, want %v", line, got, ok, want)
+		}
+	}
+	fs, _ = j.Parse(`{"ts":"yesterday"}`)
+	if _, ok := j.Time(fs); ok {
+		t.Error("an unparsable time was accepted")
+	}
+}

@@ -1,0 +1,93 @@
+package transfer
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	records      prometheus.Counter
+	written      prometheus.Counter
+	deadLettered *prometheus.CounterVec
+	parseErrors  *prometheus.CounterVec
+	invalidUTF8  prometheus.Counter
+	commits      *prometheus.CounterVec
+	bufBytes     prometheus.GaugeFunc
+	paused       prometheus.Gauge
+	rebalances   *prometheus.CounterVec
+}
+
+func newMetrics(c *Consumer) metrics {
+	return metrics{
+		records: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logcollect_transfer_records_total",
+			Help: "Kafka records read.",
+		}),
+		written: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logcollect_transfer_documents_written_total",
+			Help: "Documents the sink accepted.",
+		}),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logcollect_transfer_dead_lettered_total",
+			Help: "Documents the sink refused for good, written to the dead-letter topic (result=written) or only logged when transfer.dlq_topic is empty (result=logged).",
+		}, []string{"result"}),
+		parseErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logcollect_transfer_parse_errors_total",
+			Help: "Lines of a topic with a parse rule that did not parse (indexed as plain text, parse_error: true).",
+		}, []string{"topic"}),
+		invalidUTF8: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logcollect_transfer_invalid_utf8_total",
+			Help: "Lines that were not valid UTF-8 (indexed with the bad bytes replaced, invalid_utf8: true).",
+		}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logcollect_transfer_commits_total",
+			Help: "Offset commits, by result.",
+		}, []string{"result"}),
+		bufBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "logcollect_transfer_inflight_bytes",
+			Help: "Bytes of documents read from Kafka and not yet accepted by the sink (bounded by transfer.max_buffered_bytes).",
+		}, func() float64 { return float64(c.budget.inUse()) }),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logcollect_transfer_fetch_paused",
+			Help: "1 while fetching waits because transfer.max_buffered_bytes are in flight.",
+		}),
+		rebalances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logcollect_transfer_partitions_changes_total",
+			Help: "Partitions assigned, revoked and lost in rebalances.",
+		}, []string{"change"}),
+	}
+}
+
+func (m metrics) register(r prometheus.Registerer, lag prometheus.Collector) error {
+	for _, c := range []prometheus.Collector{m.records, m.written, m.deadLettered, m.parseErrors, m.invalidUTF8,
+		m.commits, m.bufBytes, m.paused, m.rebalances, lag} {
+		if err := r.Register(c); err != nil {
+			return fmt.Errorf("register transfer metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// lagCollector reports high watermark − committed offset of each assigned partition.
+type lagCollector struct {
+	c    *Consumer
+	desc *prometheus.Desc
+}
+
+func newLagCollector(c *Consumer) *lagCollector {
+	return &lagCollector{c: c, desc: prometheus.NewDesc("logcollect_transfer_consumer_lag",
+		"Records of an assigned partition not yet committed: high watermark − committed offset.",
+		[]string{"topic", "partition"}, nil)}
+}
+
+func (l *lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- l.desc }
+
+func (l *lagCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range l.c.assigned() {
+		if lag, ok := p.lag(); ok {
+			ch <- prometheus.MustNewConstMetric(l.desc, prometheus.GaugeValue, float64(lag), p.topic, strconv.Itoa(int(p.id)))
+		}
+	}
+}
