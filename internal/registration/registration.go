@@ -288,7 +288,9 @@ func (r *Registrar) put(ctx context.Context, lease clientv3.LeaseID) error {
 	if err != nil {
 		return err
 	}
-	pctx, cancel := context.WithTimeout(ctx, r.opts.TTL)
+	// Short like a renewal: keepAlive waits for it, and a put stuck on a silent member
+	// for a whole TTL would cost the lease (seen in test/cluster).
+	pctx, cancel := context.WithTimeout(ctx, r.requestTimeout())
 	defer cancel()
 	if _, err := r.opts.Client.Put(pctx, Key(r.opts.Record.ID), val, clientv3.WithLease(lease)); err != nil {
 		return fmt.Errorf("put %s: %w", Key(r.opts.Record.ID), err)
