@@ -318,17 +318,22 @@ cluster_main() {
 		[[ $c == kafka || $c == etcd ]] || die "unknown cluster '$c' (known: kafka etcd)"
 	done
 	mkdir -p "$DIR" "$LOGS"
-	exec 9>"$DIR/.lock"
-	flock -w 900 9 || die "another cluster.sh holds $DIR/.lock"
 	local rc=0
-	case $cmd in
-	up) for c in "${clusters[@]}"; do cluster_up "$c" || rc=1; done ;;
-	down) for c in "${clusters[@]}"; do cluster_down "$c" || rc=1; done ;;
-	status) for c in "${clusters[@]}"; do cluster_status "$c" || rc=1; done ;;
-	clean) for c in "${clusters[@]}"; do cluster_clean "$c" || rc=1; done ;;
-	kill) kill_node "$1" "$2" ;;
-	*) cluster_usage ;;
-	esac
+	for c in "${clusters[@]}"; do
+		# One lock per cluster, so one test can start etcd while another starts Kafka. On
+		# fd 9, which spawn closes in the nodes it starts.
+		exec 9>"$DIR/.lock-$c"
+		flock -w 900 9 || die "another cluster.sh holds $DIR/.lock-$c"
+		case $cmd in
+		up) cluster_up "$c" || rc=1 ;;
+		down) cluster_down "$c" || rc=1 ;;
+		status) cluster_status "$c" || rc=1 ;;
+		clean) cluster_clean "$c" || rc=1 ;;
+		kill) kill_node "$c" "$2" ;;
+		*) cluster_usage ;;
+		esac
+		exec 9>&-
+	done
 	return $rc
 }
 

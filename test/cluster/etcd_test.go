@@ -227,6 +227,7 @@ func (a *etcdAgent) out() string { return filepath.Join(a.dir, "out.log") }
 // members, applies every change within 2 s of the new leader's election (or of the change,
 // when it came later), keeps its registration, and loses no line of the file it tails.
 func TestEtcdLeaderKilled(t *testing.T) {
+	etcdTest(t)
 	eps := etcdCluster(t)
 	cli := etcdClient(t, eps)
 	const leaseTTL = 3 * time.Second

@@ -23,6 +23,18 @@ import (
 // and stopped by TestMain once every test is done.
 var clusters = &clusterSet{script: filepath.Join("..", "..", "scripts", "cluster.sh")}
 
+// The tests run in parallel: the Kafka test spends most of its time waiting for a
+// broker or for OpenSearch, and the etcd tests fit in that time. etcdTests keeps the
+// etcd tests apart, since each kills or cuts off members of the same cluster.
+var etcdTests sync.Mutex
+
+// etcdTest marks an etcd test: parallel to the Kafka test, alone among the etcd ones.
+func etcdTest(t *testing.T) {
+	t.Parallel()
+	etcdTests.Lock()
+	t.Cleanup(etcdTests.Unlock)
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(clusters.run(m))
 }

@@ -16,6 +16,7 @@ import (
 // reachable. The agent must notice on its own, fail over to the other endpoints, apply the
 // entry changed meanwhile, stay registered all along and lose no line.
 func TestEtcdMemberPartitioned(t *testing.T) {
+	etcdTest(t)
 	eps := etcdCluster(t)
 	cli := etcdClient(t, eps)
 	proxies := make([]*e2etest.Proxy, len(eps))
