@@ -242,12 +242,19 @@ func TestKafkaLeaderKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	coordinator := int32(-1)
+	gctx, gcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if groups, err := adm.DescribeGroups(gctx, trTopic); err == nil {
+		coordinator = groups[trTopic].Coordinator.NodeID
+	}
+	gcancel()
 	brokerPids := clusters.pids("kafka")
 	delete(brokerPids, int(victim)) // its CPU time dies with it; the survivors' is counted
 	cpuBefore := cpuSeconds(brokerPids)
 	clusters.kill(t, "kafka", int(victim))
 	killed := time.Now()
-	t.Logf("killed node %d, leader of both topics, %s after the writers started", victim, killed.Sub(began).Round(time.Millisecond))
+	t.Logf("killed node %d, leader of both topics, %s after the writers started; the transfer's group coordinator was node %d",
+		victim, killed.Sub(began).Round(time.Millisecond), coordinator)
 
 	// The other two brokers take over within the 20 s the node stays down: lines arrive again.
 	atKill := cons.count()
