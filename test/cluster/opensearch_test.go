@@ -15,8 +15,8 @@ import (
 )
 
 // transferConfig writes the config of a transfer that consumes one topic of the cluster
-// as its own group into indices <topic>-<date> of the shared OpenSearch.
-func transferConfig(t *testing.T, dir, topic string, brokers []string, osURL, listen string) string {
+// as group into indices <topic>-<date> of the shared OpenSearch.
+func transferConfig(t *testing.T, dir, topic, group string, brokers []string, osURL, listen string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`kafka:
   brokers: [%s]
@@ -38,7 +38,7 @@ opensearch:
   max_retry_backoff: 1s
 http: {listen: %q}
 log: {level: info}
-`, strings.Join(brokers, ", "), topic, topic, osURL, topic, topic, listen)
+`, strings.Join(brokers, ", "), group, topic, osURL, topic, topic, listen)
 	path := filepath.Join(dir, "transfer.yaml")
 	e2etest.WriteFile(t, path, cfg)
 	return path
