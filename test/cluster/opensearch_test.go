@@ -26,10 +26,7 @@ transfer:
   group: %s
   topics: [%s]
   shutdown_timeout: 10s
-  # transfer.session_timeout stays at its default (45 s): franz-go retries the heartbeat
-  # with backoff (0.25, 0.5, 1, 2, 4 s...) only while the next try fits in it. With 6 s it
-  # gave up 3.75 s after the coordinator's broker died, before the new coordinator was
-  # there, and the instance lost its partition (seen here).
+  # transfer.session_timeout stays at its default (45 s), well above a broker failover.
 opensearch:
   addresses: [%s]
   index: "%s-{date}"
