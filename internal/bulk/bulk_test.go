@@ -3,6 +3,7 @@ package bulk
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -278,5 +279,69 @@ func TestIndexName(t *testing.T) {
 	}
 	if got := parseIndexName("fixed").expand("t", day); got != "fixed" {
 		t.Errorf("fixed = %s", got)
+	}
+}
+
+// Without the ISM plugin, retention is skipped with a warning, not an error.
+func TestSetupWithoutISM(t *testing.T) {
+	mux := http.NewServeMux()
+	var puts []string
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_plugins/") {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"no handler found for uri [/_plugins/_ism/policies/logcollect] and method [GET]"}`))
+			return
+		}
+		puts = append(puts, r.Method+" "+r.URL.Path)
+		_, _ = w.Write([]byte(`{"acknowledged":true}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cfg := config.Default().OpenSearch
+	cfg.Addresses = []string{srv.URL}
+	cfg.Retention = "7d"
+	ix, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ix.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(puts) != "[PUT /_index_template/logcollect]" {
+		t.Errorf("requests %v", puts)
+	}
+}
+
+// opensearch.compress sends gzip bodies.
+func TestWriteGzip(t *testing.T) {
+	var encodings []string
+	f := &fakeOS{stored: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encodings = append(encodings, r.Header.Get("Content-Encoding"))
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			r.Body = io.NopCloser(zr)
+		}
+		f.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg := config.Default().OpenSearch
+	cfg.Addresses = []string{srv.URL}
+	cfg.Compress = true
+	ix, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Write(context.Background(), docs(5)); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.stored) != 5 || fmt.Sprint(encodings) != "[gzip]" {
+		t.Errorf("stored %d, encodings %v", len(f.stored), encodings)
 	}
 }

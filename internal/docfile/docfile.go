@@ -33,9 +33,6 @@ func Open(path string, stdout io.Writer) (*Sink, error) {
 	return &Sink{w: f, sync: f.Sync}, nil
 }
 
-// New returns a sink writing to w (stdout, a buffer in tests).
-func New(w io.Writer) *Sink { return &Sink{w: w} }
-
 // Write appends docs; it refuses none.
 func (s *Sink) Write(_ context.Context, docs []document.Document) ([]document.Rejection, error) {
 	s.mu.Lock()

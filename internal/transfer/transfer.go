@@ -135,7 +135,10 @@ func (c *Consumer) clientOpts() []kgo.Opt {
 	if c.cfg.Start == "latest" {
 		start = kgo.NewOffset().AtEnd()
 	}
-	fetchMax := int32(min(c.cfg.MaxBufferedBytes/4, 50<<20))
+	// Fetch sizes count compressed bytes, and every record of a fetch is decoded at once
+	// (a Record, its headers, its value: ~5-8x the compressed size of a short line). A
+	// thirty-second of the budget keeps the fetched records within a fifth of it.
+	fetchMax := int32(min(max(c.cfg.MaxBufferedBytes/32, 1<<20), 16<<20))
 	opts := append([]kgo.Opt{}, c.deps.KafkaOpts...)
 	opts = append(opts,
 		kgo.ConsumerGroup(c.cfg.Group),
@@ -147,9 +150,8 @@ func (c *Consumer) clientOpts() []kgo.Opt {
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
-		// What one fetch may hold beyond the budget: a fifth of it at most.
 		kgo.FetchMaxBytes(fetchMax),
-		kgo.FetchMaxPartitionBytes(min(fetchMax, 8<<20)),
+		kgo.FetchMaxPartitionBytes(fetchMax/2),
 		// A topic created later that matches topic_regex is found within 5 s.
 		kgo.MetadataMaxAge(5*time.Second),
 		kgo.WithLogger(kafkaout.KgoLogger(c.log)),

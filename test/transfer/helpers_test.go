@@ -33,12 +33,13 @@ type env struct {
 	osURL   string
 	name    string // unique: topic, group, index prefix and template are derived from it
 	dir     string
+	etcd    string // etcd.endpoints of the transfer's config: none unless a test sets it
 	adm     *kadm.Client
 }
 
 func newEnv(t *testing.T, prefix string) *env {
 	t.Helper()
-	e := &env{t: t, brokers: testenv.KafkaBrokers(t), osURL: testenv.OpenSearchURL(t), dir: t.TempDir()}
+	e := &env{t: t, brokers: testenv.KafkaBrokers(t), osURL: testenv.OpenSearchURL(t), dir: t.TempDir(), etcd: "[]"}
 	e.name = fmt.Sprintf("t8-%s-%d", prefix, time.Now().UnixNano())
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
 	if err != nil {
@@ -72,7 +73,8 @@ func (e *env) transferConfig(file, topicsYAML, osAddr, listen, extra string) str
 	cfg := fmt.Sprintf(`kafka:
   brokers: [%s]
 etcd:
-  endpoints: []
+  endpoints: %s
+  lease_ttl: 3s
 transfer:
   group: %s
   %s
@@ -89,7 +91,7 @@ http:
   listen: %s
 log:
   level: info
-%s`, strings.Join(e.brokers, ", "), e.name, topicsYAML, osAddr, e.index(), e.name, listen, extra)
+%s`, strings.Join(e.brokers, ", "), e.etcd, e.name, topicsYAML, osAddr, e.index(), e.name, listen, extra)
 	path := filepath.Join(e.dir, file)
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		e.t.Fatal(err)

@@ -70,10 +70,8 @@ http:
 	agent := start(t, "agent", "agent", "--config", agentCfg)
 
 	listen := freeAddr(t)
-	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", e.osURL, listen,
-		fmt.Sprintf("etcd:\n  endpoints: [%s]\n  lease_ttl: 3s\n", etcd[0]))
-	// The etcd section given last wins over the one the helper wrote.
-	cfg = rewriteEtcd(t, cfg, etcd[0])
+	e.etcd = "[" + etcd[0] + "]"
+	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", e.osURL, listen, "")
 	tr := start(t, "transfer", "transfer", "--config", cfg)
 
 	await.Until(t, 90*time.Second, "N documents in OpenSearch", func() bool { return e.count() >= n })
@@ -156,20 +154,6 @@ http:
 		!bytes.Contains(body, []byte(`"message":{"type":"text"}`)) || !bytes.Contains(body, []byte(`"offset":{"type":"long"}`)) {
 		t.Errorf("mapping is not the template's: %s", body)
 	}
-}
-
-// rewriteEtcd points the config's etcd section at the real etcd.
-func rewriteEtcd(t *testing.T, path, endpoint string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), "etcd:\n  endpoints: []\n", "", 1)
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // SIGKILL three times mid-stream: still exactly N documents, and the group's offsets
