@@ -21,6 +21,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
@@ -242,4 +245,15 @@ log: {level: info}
 	path := filepath.Join(dir, "agent.yaml")
 	WriteFile(t, path, cfg)
 	return path
+}
+
+// EtcdClient connects to the endpoints; the test's cleanup closes it.
+func EtcdClient(t testing.TB, endpoints []string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
 }

@@ -14,23 +14,12 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/registration"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
-
-func etcdClient(t *testing.T, endpoints []string) *clientv3.Client {
-	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	return cli
-}
 
 // leader returns the index in eps of the member that leads, as the members say.
 func leader(t *testing.T, cli *clientv3.Client, eps []string) int {
@@ -229,7 +218,7 @@ func (a *etcdAgent) out() string { return filepath.Join(a.dir, "out.log") }
 func TestEtcdLeaderKilled(t *testing.T) {
 	etcdTest(t)
 	eps := etcdCluster(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	const leaseTTL = 3 * time.Second
 	agent := startEtcdAgent(t, cli, eps, "leader", leaseTTL)
 	key, dir, id := agent.key, agent.dir, agent.id

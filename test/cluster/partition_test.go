@@ -18,7 +18,7 @@ import (
 func TestEtcdMemberPartitioned(t *testing.T) {
 	etcdTest(t)
 	eps := etcdCluster(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	proxies := make([]*e2etest.Proxy, len(eps))
 	addrs := make([]string, len(eps))
 	for i, ep := range eps {

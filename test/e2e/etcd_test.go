@@ -46,16 +46,6 @@ func etcdEventually(t *testing.T, within time.Duration, cond func() bool, what s
 	}
 }
 
-func etcdClient(t *testing.T, endpoints []string) *clientv3.Client {
-	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	return cli
-}
-
 func etcdctlCmd(t *testing.T, endpoints []string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("etcdctl", append([]string{"--endpoints", strings.Join(endpoints, ",")}, args...)...)
@@ -109,7 +99,7 @@ func requireExactlyOnce(t *testing.T, got []int, from, to int) {
 // is rejected and logged while the entry keeps running; a delete stops the reading.
 func TestEtcdHotReload(t *testing.T) {
 	eps := testenv.EtcdEndpoints(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	global, _, templates := uniqueKeys(t, cli)
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "a.log")
@@ -267,7 +257,7 @@ func (e *privateEtcd) stop() {
 func TestEtcdOutage(t *testing.T) {
 	etcd := startPrivateEtcd(t)
 	eps := []string{etcd.client}
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	global, host, templates := uniqueKeys(t, cli)
 	proxy := e2etest.NewProxy(t, etcd.client)
 	dir := t.TempDir()
@@ -363,7 +353,7 @@ func TestEtcdOutage(t *testing.T) {
 // key: exactly one wins, the other gets a conflict.
 func TestEtcdCtlRace(t *testing.T) {
 	eps := testenv.EtcdEndpoints(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	global, _, _ := uniqueKeys(t, cli)
 	etcdctlCmd(t, eps, "put", global, `[{"path":"/var/log/a.log","topic":"a"}]`)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -414,7 +404,7 @@ func TestEtcdCtlRace(t *testing.T) {
 // within the lease TTL after kill -9.
 func TestEtcdCtlAgents(t *testing.T) {
 	eps := testenv.EtcdEndpoints(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	_, _, templates := uniqueKeys(t, cli)
 	dir := t.TempDir()
 	id := fmt.Sprintf("e2e-agents-%d", time.Now().UnixNano())
