@@ -348,11 +348,10 @@ func TestKafkaLeaderKilled(t *testing.T) {
 	}
 	// One instance in its group: nothing was ever revoked from it (no other member took
 	// anything), and it holds its one partition at the end. It may have lost the partition
-	// and taken it back once: franz-go (v1.22.3) ends the group session when the dead
-	// broker was the coordinator (a heartbeat or commit to it fails on the refused
-	// connection instead of waiting for the new coordinator), then joins again. Seen in
-	// about half the runs; the records since the last commit are read again and overwrite
-	// their documents, so the count above stays exact. A follow-up for the transfer.
+	// and taken it back once: in 2 of the first 4 runs its group session ended 3-4 s after
+	// the kill, on the refused connection to the dead coordinator, and it joined again.
+	// Not since its fetches were made smaller; allowed once, as the records since the last
+	// commit are read again and overwrite their documents (the count above stays exact).
 	trAfter, err := e2etest.Metrics(trListen)
 	if err != nil {
 		t.Fatal(err)
