@@ -309,6 +309,33 @@ EOF
 		--storage.tsdb.retention.time=1d --web.listen-address=127.0.0.1:9090 --log.level=warn
 }
 
+# kafka_log4j2 prints a log4j2 config that sends a Kafka node's log to file $1, rolled at
+# size $2 (two files kept), not to the terminal. scripts/cluster.sh uses it too.
+kafka_log4j2() {
+	cat <<EOF
+# Written by scripts/services.sh: Kafka logs to a file, not to the terminal.
+status = warn
+appender.file.type = RollingFile
+appender.file.name = file
+appender.file.fileName = $1
+appender.file.filePattern = $1.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = $2
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 2
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.state.name = state.change.logger
+logger.state.level = warn
+EOF
+}
+
+# A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
+kraft_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='; }
+
 start_kafka() {
 	local d=$DIR/kafka lib=$CACHE/kafka-lib
 	mkdir -p "$d/data"
@@ -343,33 +370,12 @@ group.initial.rebalance.delay.ms=0
 # message.max.bytes stays at Kafka's default, like a stock broker.
 log.retention.hours=24
 EOF
-	cat >"$d/log4j2.properties" <<EOF
-# Written by scripts/services.sh: Kafka logs to a file, not to the terminal.
-status = warn
-appender.file.type = RollingFile
-appender.file.name = file
-appender.file.fileName = $LOGS/kafka.log
-appender.file.filePattern = $LOGS/kafka.log.%i
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-appender.file.policies.type = Policies
-appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 50MB
-appender.file.strategy.type = DefaultRolloverStrategy
-appender.file.strategy.max = 2
-rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
-logger.state.name = state.change.logger
-logger.state.level = warn
-EOF
+	kafka_log4j2 "$LOGS/kafka.log" 50MB >"$d/log4j2.properties"
 	local jvm=(java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
 		-Djava.io.tmpdir="$d" -Dlog4j2.configurationFile="$d/log4j2.properties"
 		-Dkafka.logs.dir="$LOGS" -cp "$lib/*")
 	if [[ ! -f $d/data/meta.properties ]]; then
-		# A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-		local id
-		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-		"${jvm[@]}" kafka.tools.StorageTool format -t "$id" -c "$d/server.properties" --standalone \
+		"${jvm[@]}" kafka.tools.StorageTool format -t "$(kraft_cluster_id)" -c "$d/server.properties" --standalone \
 			>>"$LOGS/kafka-format.log" 2>&1 ||
 			die "kafka: formatting storage failed, see $LOGS/kafka-format.log"
 	fi
@@ -597,4 +603,7 @@ main() {
 	esac
 }
 
-main "$@"
+# Run only when executed; scripts/cluster.sh sources this file for its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi

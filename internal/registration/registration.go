@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -155,12 +156,11 @@ func (r *Registrar) value() (string, error) {
 // the record) and returns nil.
 func (r *Registrar) Run(ctx context.Context) error {
 	for {
-		lease, ka, stopKA, ok := r.registerUntilOK(ctx)
+		lease, ok := r.registerUntilOK(ctx)
 		if !ok {
 			return nil
 		}
-		lost := r.keepAlive(ctx, lease, ka)
-		stopKA()
+		lost := r.keepAlive(ctx, lease)
 		r.registered.Set(0)
 		if !lost {
 			r.deregister(ctx, lease)
@@ -171,20 +171,20 @@ func (r *Registrar) Run(ctx context.Context) error {
 	}
 }
 
-// registerUntilOK grants a lease, writes the record under it and starts the keepalive,
-// retrying with backoff; ok is false when ctx ended first.
-func (r *Registrar) registerUntilOK(ctx context.Context) (clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc, bool) {
+// registerUntilOK grants a lease and writes the record under it, retrying with backoff;
+// ok is false when ctx ended first.
+func (r *Registrar) registerUntilOK(ctx context.Context) (clientv3.LeaseID, bool) {
 	delay := r.opts.MinBackoff
 	for attempt := 1; ; attempt++ {
-		lease, ka, stop, err := r.register(ctx)
+		lease, err := r.register(ctx)
 		if err == nil {
 			r.registrations.Inc()
 			r.registered.Set(1)
 			r.log.Info("agent registered", "key", Key(r.opts.Record.ID), "lease", fmt.Sprintf("%x", int64(lease)), "ttl", r.opts.TTL)
-			return lease, ka, stop, true
+			return lease, true
 		}
 		if ctx.Err() != nil {
-			return 0, nil, nil, false
+			return 0, false
 		}
 		d := delay/2 + rand.N(delay/2+1)
 		r.log.Warn("agent registration failed; retrying", "attempt", attempt, "next_in", d, "err", err)
@@ -192,43 +192,55 @@ func (r *Registrar) registerUntilOK(ctx context.Context) (clientv3.LeaseID, <-ch
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, nil, nil, false
+			return 0, false
 		case <-t.C:
 		}
 		delay = min(delay*2, r.opts.MaxBackoff)
 	}
 }
 
-func (r *Registrar) register(ctx context.Context) (clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse, context.CancelFunc, error) {
+// requestTimeout bounds one grant, put or renewal. Well under the TTL, so that a request
+// stuck on a connection to a member that went silent (a network partition: nothing
+// arrives, nothing fails until gRPC's keepalive gives up after 13 s) is given up and
+// retried, and the client's balancer sends the retry through another endpoint, while
+// the lease still has most of its TTL left.
+func (r *Registrar) requestTimeout() time.Duration { return max(r.opts.TTL/6, 200*time.Millisecond) }
+
+func (r *Registrar) register(ctx context.Context) (clientv3.LeaseID, error) {
 	cli := r.opts.Client
-	rctx, cancel := context.WithTimeout(ctx, r.opts.TTL)
+	rctx, cancel := context.WithTimeout(ctx, r.requestTimeout())
 	defer cancel()
 	grant, err := cli.Grant(rctx, int64(r.opts.TTL/time.Second))
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("grant lease: %w", err)
+		return 0, fmt.Errorf("grant lease: %w", err)
 	}
 	val, err := r.value()
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, err
 	}
-	if _, err := cli.Put(rctx, Key(r.opts.Record.ID), val, clientv3.WithLease(grant.ID)); err != nil {
+	pctx, pcancel := context.WithTimeout(ctx, r.requestTimeout())
+	defer pcancel()
+	if _, err := cli.Put(pctx, Key(r.opts.Record.ID), val, clientv3.WithLease(grant.ID)); err != nil {
 		_ = r.revoke(ctx, grant.ID)
-		return 0, nil, nil, fmt.Errorf("put %s: %w", Key(r.opts.Record.ID), err)
+		return 0, fmt.Errorf("put %s: %w", Key(r.opts.Record.ID), err)
 	}
-	// The keepalive runs until we stop it, not until rctx's timeout.
-	kctx, stop := context.WithCancel(ctx)
-	ka, err := cli.KeepAlive(kctx, grant.ID)
-	if err != nil {
-		stop()
-		_ = r.revoke(ctx, grant.ID)
-		return 0, nil, nil, fmt.Errorf("keep lease alive: %w", err)
-	}
-	return grant.ID, ka, stop, nil
+	return grant.ID, nil
 }
 
-// keepAlive drains keepalive responses and rewrites the record when it changes. It returns
-// true when the lease is lost, false when ctx ended.
-func (r *Registrar) keepAlive(ctx context.Context, lease clientv3.LeaseID, ka <-chan *clientv3.LeaseKeepAliveResponse) bool {
+// keepAlive renews the lease every TTL/3 and rewrites the record when it changes. It
+// returns true when the lease is lost (revoked, expired, or not renewed for a whole TTL),
+// false when ctx ended.
+//
+// Each renewal is its own request (KeepAliveOnce) with a short timeout, retried at once
+// when it fails: the client picks an endpoint per request, so one member that went
+// silent costs a retry, not the lease. The client's long-lived keepalive stream would
+// stay on that member's connection until gRPC's keepalive closes it, 13 s later, and
+// the default 10 s lease would expire first (seen in test/cluster).
+func (r *Registrar) keepAlive(ctx context.Context, lease clientv3.LeaseID) bool {
+	every := r.opts.TTL / 3
+	renewed := time.Now()
+	renew := time.NewTimer(every)
+	defer renew.Stop()
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -236,11 +248,18 @@ func (r *Registrar) keepAlive(ctx context.Context, lease clientv3.LeaseID, ka <-
 		select {
 		case <-ctx.Done():
 			return false
-		case _, ok := <-ka:
-			// The client closes the channel when the lease expired or was revoked, or
-			// when it could not renew it within the TTL.
-			if !ok {
-				return ctx.Err() == nil
+		case <-renew.C:
+			err := r.renew(ctx, lease)
+			switch {
+			case err == nil:
+				renewed = time.Now()
+				renew.Reset(every)
+			case ctx.Err() != nil:
+				return false
+			case errors.Is(err, rpctypes.ErrLeaseNotFound), time.Since(renewed) >= r.opts.TTL:
+				return true
+			default:
+				renew.Reset(r.opts.MinBackoff)
 			}
 		case <-r.update:
 			if err := r.put(ctx, lease); err != nil {
@@ -256,12 +275,22 @@ func (r *Registrar) keepAlive(ctx context.Context, lease clientv3.LeaseID, ka <-
 	}
 }
 
+// renew sends one keepalive for the lease; rpctypes.ErrLeaseNotFound when it is gone.
+func (r *Registrar) renew(ctx context.Context, lease clientv3.LeaseID) error {
+	rctx, cancel := context.WithTimeout(ctx, r.requestTimeout())
+	defer cancel()
+	_, err := r.opts.Client.KeepAliveOnce(rctx, lease)
+	return err
+}
+
 func (r *Registrar) put(ctx context.Context, lease clientv3.LeaseID) error {
 	val, err := r.value()
 	if err != nil {
 		return err
 	}
-	pctx, cancel := context.WithTimeout(ctx, r.opts.TTL)
+	// Short like a renewal: keepAlive waits for it, and a put stuck on a silent member
+	// for a whole TTL would cost the lease (seen in test/cluster).
+	pctx, cancel := context.WithTimeout(ctx, r.requestTimeout())
 	defer cancel()
 	if _, err := r.opts.Client.Put(pctx, Key(r.opts.Record.ID), val, clientv3.WithLease(lease)); err != nil {
 		return fmt.Errorf("put %s: %w", Key(r.opts.Record.ID), err)

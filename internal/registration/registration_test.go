@@ -13,8 +13,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/etcdconf/etcdtest"
 	"github.com/logcollect/logcollect/internal/metrictest"
 )
@@ -198,4 +201,48 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// TestKeepsLeaseThroughSilentMember: the agent's client reaches etcd through two endpoints
+// (proxies), only the first open when it registers. That one then goes silent (its proxy
+// drops every byte, like a network partition) while the second opens. The renewals must
+// move to the second endpoint: the record never disappears and the lease is never lost,
+// though gRPC would find the silent connection dead only after its keepalive (here: never),
+// and a record update sent into the silence does not hold the renewals up.
+func TestKeepsLeaseThroughSilentMember(t *testing.T) {
+	srv := etcdtest.Start(t)
+	observer := srv.Client()
+	silent, other := e2etest.NewProxy(t, srv.Endpoints()[0]), e2etest.NewProxy(t, srv.Endpoints()[0])
+	other.Cut()
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: []string{silent.Addr(), other.Addr()}, DialTimeout: time.Second, Logger: zap.NewNop(),
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, MaxDelay: 200 * time.Millisecond}})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	const ttl = 2 * time.Second
+	run := start(t, cli, ttl)
+	waitFor(t, 3*time.Second, func() bool { _, _, ok := get(t, observer); return ok }, "registration")
+	_, lease, _ := get(t, observer)
+
+	silent.Blackhole()
+	// A record update right then: its put is as likely as a renewal to be stuck on the
+	// silent connection, and must not hold up the renewals either.
+	run.r.SetFiles([]string{"/var/log/a.log"})
+	other.Restore()
+	until := time.Now().Add(3 * ttl)
+	for time.Now().Before(until) {
+		if _, l, ok := get(t, observer); !ok || l != lease {
+			t.Fatalf("record gone or under a new lease (%x, was %x) while one endpoint was silent", l, lease)
+		}
+		time.Sleep(50 * time.Millisecond) // sampling the record over three TTLs
+	}
+	if n := metrictest.Value(t, run.r.leaseLost); n != 0 {
+		t.Fatalf("lease_lost_total = %v, want 0", n)
+	}
+	run.stop(t)
+	silent.Restore()
 }

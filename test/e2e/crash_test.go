@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
 // TestCrashRecovery kills the real agent with SIGKILL at random moments while lines are
@@ -46,7 +48,7 @@ func crashRecovery(t *testing.T, mode string) {
 	cfg := agentConfig(t, dir, 64, "2s", fmt.Sprintf("{path: '%s', topic: app, start: beginning}", glob))
 
 	stop := make(chan struct{})
-	total := runWriter(t, logPath, 0, linesPerTick, tick, stop)
+	total := e2etest.RunWriter(t, logPath, 0, linesPerTick, 0, tick, stop)
 	var rotWG sync.WaitGroup
 	rotWG.Add(1)
 	rotations := 0
@@ -74,7 +76,7 @@ func crashRecovery(t *testing.T, mode string) {
 		// A random moment, at least 1.1 s after the start, so that each run has read and
 		// saved checkpoints before it is killed.
 		time.Sleep(time.Duration(1100+rng.IntN(1400)) * time.Millisecond)
-		agent.kill()
+		agent.Kill()
 		t.Logf("kill %d: SIGKILL sent", i+1)
 		agent = startAgent(t, cfg)
 	}
@@ -94,8 +96,8 @@ func crashRecovery(t *testing.T, mode string) {
 		want[k] = true
 	}
 	waitOutput(t, filepath.Join(dir, "out.log"), want, 60*time.Second, where)
-	agent.stop()
-	got := numbers(t, filepath.Join(dir, "out.log"))
+	agent.Stop()
+	got := e2etest.Numbers(t, filepath.Join(dir, "out.log"))
 	dups := len(got) - len(want)
 	// Re-sent per kill: what was delivered after the last checkpoint save that reached
 	// the journal, i.e. the lines acknowledged in the last checkpoint_interval (10 ms)

@@ -23,109 +23,14 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 
-// etcdAgent is one run of the real binary as an agent fed by etcd.
-type etcdAgent struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	logs *etcdLogBuffer
-	done chan error
-}
-
-type etcdLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *etcdLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *etcdLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// count returns how many log lines contain s.
-func (l *etcdLogBuffer) count(s string) int { return strings.Count(l.String(), s) }
-
-// etcdAgentConfig writes the config of an agent with output: file whose entries come from
-// the given etcd endpoints and collect keys only.
-func etcdAgentConfig(t *testing.T, dir, id string, endpoints, keys []string) string {
+// startEtcdAgent runs the real agent with a config file.
+func startEtcdAgent(t *testing.T, cfg string) *e2etest.Proc {
 	t.Helper()
-	q := func(l []string) string { b, _ := json.Marshal(l); return string(b) }
-	cfg := fmt.Sprintf(`agent:
-  id: %s
-  data_dir: %s
-  output: file
-  output_file: %s
-  scan_interval: 1s
-  checkpoint_interval: 1s
-  shutdown_timeout: 5s
-etcd:
-  endpoints: %s
-  collect_keys: %s
-  dial_timeout: 1s
-  lease_ttl: 2s
-http: {listen: "127.0.0.1:0"}
-log: {level: info}
-`, id, filepath.Join(dir, "data"), filepath.Join(dir, "out.log"), q(endpoints), q(keys))
-	path := filepath.Join(dir, "agent.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func startEtcdAgent(t *testing.T, cfg string) *etcdAgent {
-	t.Helper()
-	a := &etcdAgent{t: t, logs: &etcdLogBuffer{}, done: make(chan error, 1)}
-	a.cmd = exec.Command(testenv.Binary(t), "agent", "--config", cfg)
-	a.cmd.Stderr = a.logs
-	a.cmd.Stdout = io.Discard
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { a.done <- a.cmd.Wait() }()
-	t.Cleanup(func() {
-		if a.cmd.ProcessState == nil {
-			_ = a.cmd.Process.Kill()
-			<-a.done
-		}
-		if t.Failed() {
-			t.Logf("agent log:\n%s", a.logs)
-		}
-	})
-	return a
-}
-
-func (a *etcdAgent) stop() {
-	a.t.Helper()
-	_ = a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-a.done:
-		if err != nil {
-			a.t.Fatalf("agent exited with %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		a.t.Fatal("agent did not exit 20s after SIGTERM")
-	}
-}
-
-func (a *etcdAgent) kill9() {
-	_ = a.cmd.Process.Kill()
-	<-a.done
-}
-
-// waitLog waits until the agent logged s at least n times.
-func (a *etcdAgent) waitLog(s string, n int, within time.Duration) {
-	a.t.Helper()
-	etcdEventually(a.t, within, func() bool { return a.logs.count(s) >= n }, fmt.Sprintf("%d× %q in the agent log", n, s))
+	return e2etest.Start(t, "", "agent", "--config", cfg)
 }
 
 const appliedMsg = `msg="collect entries applied"`
@@ -139,16 +44,6 @@ func etcdEventually(t *testing.T, within time.Duration, cond func() bool, what s
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval, bounded by the deadline
 	}
-}
-
-func etcdClient(t *testing.T, endpoints []string) *clientv3.Client {
-	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cli.Close() })
-	return cli
 }
 
 func etcdctlCmd(t *testing.T, endpoints []string, args ...string) {
@@ -179,7 +74,7 @@ func entryJSON(path, topic string) string {
 }
 
 // outCount is the number of well-formed numbered lines in the output.
-func outCount(t *testing.T, out string) int { return len(numbers(t, out)) }
+func outCount(t *testing.T, out string) int { return len(e2etest.Numbers(t, out)) }
 
 // requireExactlyOnce checks that the output holds every number in [from, to) exactly once.
 func requireExactlyOnce(t *testing.T, got []int, from, to int) {
@@ -204,7 +99,7 @@ func requireExactlyOnce(t *testing.T, got []int, from, to int) {
 // is rejected and logged while the entry keeps running; a delete stops the reading.
 func TestEtcdHotReload(t *testing.T) {
 	eps := testenv.EtcdEndpoints(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	global, _, templates := uniqueKeys(t, cli)
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "a.log")
@@ -212,8 +107,8 @@ func TestEtcdHotReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.log")
-	agent := startEtcdAgent(t, etcdAgentConfig(t, dir, "e2e-hot", eps, templates))
-	agent.waitLog(appliedMsg, 1, 10*time.Second)
+	agent := startEtcdAgent(t, e2etest.EtcdAgentConfig(t, dir, "e2e-hot", eps, templates, 2*time.Second))
+	agent.WaitLog(appliedMsg, 1, 10*time.Second)
 
 	stopWriter := startNumberWriter(t, logPath, 0) // ~500 lines/s
 
@@ -229,12 +124,12 @@ func TestEtcdHotReload(t *testing.T) {
 	}
 	grow("lines flowing")
 	etcdctlCmd(t, eps, "put", global, entryJSON(logPath, "a2_log"))
-	agent.waitLog(appliedMsg, 3, 2*time.Second)
+	agent.WaitLog(appliedMsg, 3, 2*time.Second)
 	grow("lines flowing after the topic change")
 
 	etcdctlCmd(t, eps, "put", global, `[{"path":"`+logPath+`","topic":}]`)
-	agent.waitLog(`msg="collect entries rejected; the key keeps its previous value"`, 1, 2*time.Second)
-	if logs := agent.logs.String(); !strings.Contains(logs, "key="+global) {
+	agent.WaitLog(`msg="collect entries rejected; the key keeps its previous value"`, 1, 2*time.Second)
+	if logs := agent.Log(); !strings.Contains(logs, "key="+global) {
 		t.Fatalf("rejection log does not name the key %s", global)
 	}
 	grow("lines still flowing after the invalid put")
@@ -244,7 +139,7 @@ func TestEtcdHotReload(t *testing.T) {
 	requireExactlyOnce(t, got, got[0], n)
 
 	etcdctlCmd(t, eps, "del", global)
-	agent.waitLog(appliedMsg, 4, 2*time.Second)
+	agent.WaitLog(appliedMsg, 4, 2*time.Second)
 	before := outCount(t, out)
 	stopWriter2 := startNumberWriter(t, logPath, n)
 	time.Sleep(1500 * time.Millisecond) // asserting an absence: give the agent time to misbehave
@@ -252,7 +147,7 @@ func TestEtcdHotReload(t *testing.T) {
 	if after := outCount(t, out); after != before {
 		t.Fatalf("output grew from %d to %d lines after the entry was deleted", before, after)
 	}
-	agent.stop()
+	agent.Stop()
 }
 
 // waitEtcdOutput waits until the output's last line is n-1 and returns its numbers.
@@ -260,7 +155,7 @@ func waitEtcdOutput(t *testing.T, out string, n int, within time.Duration) []int
 	t.Helper()
 	var got []int
 	etcdEventually(t, within, func() bool {
-		got = numbers(t, out)
+		got = e2etest.Numbers(t, out)
 		return len(got) > 0 && got[len(got)-1] == n-1
 	}, fmt.Sprintf("line %d at the output", n-1))
 	return got
@@ -270,7 +165,7 @@ func waitEtcdOutput(t *testing.T, out string, n int, within time.Duration) []int
 // cleanup) ends the writer and returns the next number it would have written.
 func startNumberWriter(t *testing.T, path string, first int) (stop func() int) {
 	stopc := make(chan struct{})
-	total := runWriter(t, path, first, 5, 10*time.Millisecond, stopc)
+	total := e2etest.RunWriter(t, path, first, 5, 0, 10*time.Millisecond, stopc)
 	var once sync.Once
 	var n int
 	stop = func() int {
@@ -281,84 +176,6 @@ func startNumberWriter(t *testing.T, path string, first int) (stop func() int) {
 	return stop
 }
 
-// tcpProxy forwards to etcd and can cut the agent off: the agent sees etcd down while
-// the test still reaches it directly.
-type tcpProxy struct {
-	t      *testing.T
-	addr   string
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]bool
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{t: t, addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}}
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
-		}
-	}()
-}
-
-// cut closes the listener and every connection: etcd is unreachable through the proxy.
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		_ = p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-// restore listens again on the same address.
-func (p *tcpProxy) restore() {
-	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 {
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond) // the port can stay busy for a moment
-	}
-	if err != nil {
-		p.t.Fatalf("proxy listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
-}
-
 // privateEtcd is a real etcd process of this test alone (the Debian binary), so the test
 // can stop it without disturbing other tests that use the shared one.
 type privateEtcd struct {
@@ -367,7 +184,7 @@ type privateEtcd struct {
 	client, peer string
 	cmd          *exec.Cmd
 	done         chan error
-	log          *etcdLogBuffer
+	log          *e2etest.Buffer
 }
 
 func startPrivateEtcd(t *testing.T) *privateEtcd {
@@ -384,22 +201,15 @@ func startPrivateEtcd(t *testing.T) *privateEtcd {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	e := &privateEtcd{t: t, dir: dir, client: free(), peer: free(), log: &etcdLogBuffer{}}
+	e := &privateEtcd{t: t, dir: dir, client: free(), peer: free(), log: &e2etest.Buffer{}}
 	e.start()
 	t.Cleanup(func() {
 		e.stop()
 		if t.Failed() {
-			t.Logf("private etcd log (tail):\n%s", tail(e.log.String(), 3000))
+			t.Logf("private etcd log (tail):\n%s", e2etest.Tail(e.log.String(), 3000))
 		}
 	})
 	return e
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 func (e *privateEtcd) start() {
@@ -447,9 +257,9 @@ func (e *privateEtcd) stop() {
 func TestEtcdOutage(t *testing.T) {
 	etcd := startPrivateEtcd(t)
 	eps := []string{etcd.client}
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	global, host, templates := uniqueKeys(t, cli)
-	proxy := newTCPProxy(t, etcd.client)
+	proxy := e2etest.NewProxy(t, etcd.client)
 	dir := t.TempDir()
 	aPath, bPath, cPath := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log"), filepath.Join(dir, "c.log")
 	for _, p := range []string{aPath, bPath, cPath} {
@@ -476,9 +286,9 @@ func TestEtcdOutage(t *testing.T) {
 		}
 	}
 	put(global, entryJSON(aPath, "a_log"))
-	cfg := etcdAgentConfig(t, dir, "e2e-outage", []string{proxy.addr}, templates)
+	cfg := e2etest.EtcdAgentConfig(t, dir, "e2e-outage", []string{proxy.Addr()}, templates, 2*time.Second)
 	agent := startEtcdAgent(t, cfg)
-	agent.waitLog(appliedMsg, 1, 10*time.Second)
+	agent.WaitLog(appliedMsg, 1, 10*time.Second)
 
 	stopWriter := startNumberWriter(t, aPath, 0)
 	etcdEventually(t, 5*time.Second, func() bool { return outCount(t, out) > 0 }, "first line")
@@ -489,15 +299,15 @@ func TestEtcdOutage(t *testing.T) {
 	}
 
 	// 1. Cut off: the host key gains b.log meanwhile.
-	proxy.cut()
+	proxy.Cut()
 	put(host, bc(bPath))
 	for range 3 {
 		flowing("lines flowing while the agent is cut off")
 		time.Sleep(time.Second) // pacing of the cut-off
 	}
-	proxy.restore()
+	proxy.Restore()
 	restored := time.Now()
-	agent.waitLog("source=etcd entries=2", 1, 10*time.Second)
+	agent.WaitLog("source=etcd entries=2", 1, 10*time.Second)
 	t.Logf("change made while cut off applied %v after reconnection", time.Since(restored))
 	appendLine(t, bPath, "B-after-cut")
 	waitOutLine(t, out, "B-after-cut", 5*time.Second)
@@ -512,7 +322,7 @@ func TestEtcdOutage(t *testing.T) {
 	etcd.start()
 	restarted := time.Now()
 	put(host, bc(bPath, cPath))
-	agent.waitLog("source=etcd entries=3", 1, 10*time.Second)
+	agent.WaitLog("source=etcd entries=3", 1, 10*time.Second)
 	t.Logf("first change after the etcd restart applied %v after the restart", time.Since(restarted))
 	appendLine(t, cPath, "C-after-restart")
 	waitOutLine(t, out, "C-after-restart", 5*time.Second)
@@ -520,12 +330,12 @@ func TestEtcdOutage(t *testing.T) {
 	n := stopWriter()
 	got := waitEtcdOutput(t, out, n, 10*time.Second)
 	requireExactlyOnce(t, got, got[0], n)
-	agent.stop()
+	agent.Stop()
 
 	// 3. Restart while etcd is unreachable: the cache brings back all three entries.
-	proxy.cut()
+	proxy.Cut()
 	agent2 := startEtcdAgent(t, cfg)
-	agent2.waitLog("source=cache entries=3", 1, 15*time.Second)
+	agent2.WaitLog("source=cache entries=3", 1, 15*time.Second)
 	appendLine(t, cPath, "C-from-cache")
 	waitOutLine(t, out, "C-from-cache", 5*time.Second)
 	// etcd reachable again: a change made meanwhile is caught up.
@@ -534,16 +344,16 @@ func TestEtcdOutage(t *testing.T) {
 	if _, err := cli.Delete(ctx, host); err != nil {
 		t.Fatal(err)
 	}
-	proxy.restore()
-	agent2.waitLog("source=etcd entries=1", 1, 15*time.Second)
-	agent2.stop()
+	proxy.Restore()
+	agent2.WaitLog("source=etcd entries=1", 1, 15*time.Second)
+	agent2.Stop()
 }
 
 // TestEtcdCtlRace: two `logcollect ctl entries set` based on the same read race on one
 // key: exactly one wins, the other gets a conflict.
 func TestEtcdCtlRace(t *testing.T) {
 	eps := testenv.EtcdEndpoints(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	global, _, _ := uniqueKeys(t, cli)
 	etcdctlCmd(t, eps, "put", global, `[{"path":"/var/log/a.log","topic":"a"}]`)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -594,11 +404,11 @@ func TestEtcdCtlRace(t *testing.T) {
 // within the lease TTL after kill -9.
 func TestEtcdCtlAgents(t *testing.T) {
 	eps := testenv.EtcdEndpoints(t)
-	cli := etcdClient(t, eps)
+	cli := e2etest.EtcdClient(t, eps)
 	_, _, templates := uniqueKeys(t, cli)
 	dir := t.TempDir()
 	id := fmt.Sprintf("e2e-agents-%d", time.Now().UnixNano())
-	agent := startEtcdAgent(t, etcdAgentConfig(t, dir, id, eps, templates))
+	agent := startEtcdAgent(t, e2etest.EtcdAgentConfig(t, dir, id, eps, templates, 2*time.Second))
 
 	ctlAgents := func() []map[string]any {
 		t.Helper()
@@ -626,7 +436,7 @@ func TestEtcdCtlAgents(t *testing.T) {
 	if err != nil || !strings.Contains(string(table), id) || !strings.HasPrefix(string(table), "ID") {
 		t.Fatalf("ctl agents table (%v):\n%s", err, table)
 	}
-	agent.kill9()
+	agent.Kill()
 	killed := time.Now()
 	etcdEventually(t, 2*time.Second+1500*time.Millisecond, func() bool { return !listed() }, "the agent gone within the lease TTL (2s)")
 	t.Logf("agent unlisted %v after kill -9 (lease TTL 2s)", time.Since(killed))

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
 // TestTenThousandFiles reads 10,000 files of one glob, most idle, with max_open_files 256:
@@ -26,7 +28,7 @@ func TestTenThousandFiles(t *testing.T) {
 	want := map[int]bool{}
 	next := 0
 	for i := range files {
-		if err := os.WriteFile(filepath.Join(logDir, fmt.Sprintf("f%05d.log", i)), []byte(formatLine(next)), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(logDir, fmt.Sprintf("f%05d.log", i)), []byte(e2etest.FormatLine(next)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		want[next] = true
@@ -48,7 +50,7 @@ func TestTenThousandFiles(t *testing.T) {
 				sampled <- peak
 				return
 			case <-tk.C:
-				peak = max(peak, fdsUnder(agent.cmd.Process.Pid, logDir))
+				peak = max(peak, fdsUnder(agent.Pid(), logDir))
 			}
 		}
 	}()
@@ -61,7 +63,7 @@ func TestTenThousandFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.WriteString(formatLine(next)); err != nil {
+		if _, err := f.WriteString(e2etest.FormatLine(next)); err != nil {
 			t.Fatal(err)
 		}
 		_ = f.Close()
@@ -71,7 +73,7 @@ func TestTenThousandFiles(t *testing.T) {
 	got := waitOutput(t, filepath.Join(dir, "out.log"), want, 60*time.Second, nil)
 	close(stopSampling)
 	p := <-sampled
-	agent.stop()
+	agent.Stop()
 	t.Logf("%d files: %d lines delivered, peak open log descriptors %d (max_open_files %d)",
 		files, len(got), p, maxOpen)
 	if p > maxOpen {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
 const logrotateBin = "/usr/sbin/logrotate"
@@ -38,7 +40,7 @@ func TestLogrotate(t *testing.T) {
 			agent := startAgent(t, cfg)
 
 			stop := make(chan struct{})
-			total := runWriter(t, logPath, 0, 10, 2*time.Millisecond, stop) // ~5,000 lines/s
+			total := e2etest.RunWriter(t, logPath, 0, 10, 0, 2*time.Millisecond, stop) // ~5,000 lines/s
 			// Rotations 1.2 s apart: a file being read is checked for truncation at least
 			// every 500 ms while it grows; two copytruncates within one check would leave
 			// the generation between them unseen (see the tail package comment).
@@ -71,7 +73,7 @@ func TestLogrotate(t *testing.T) {
 			if dups != 0 {
 				t.Fatalf("%d duplicates without any crash", dups)
 			}
-			agent.stop()
+			agent.Stop()
 		})
 	}
 }
