@@ -180,7 +180,11 @@ func (ix *Indexer) send(ctx context.Context, docs []document.Document, pending [
 	ix.m.duration.Observe(time.Since(start).Seconds())
 	if err != nil {
 		ix.m.requests.WithLabelValues("error").Inc()
-		ix.setErr(err)
+		// A request cut short by our own shutdown says nothing about OpenSearch: /healthz
+		// keeps what the last answered request told.
+		if ctx.Err() == nil {
+			ix.setErr(err)
+		}
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
