@@ -25,14 +25,16 @@ type part struct {
 // contentless_delete, so retention can delete rows from it by rowid. automerge 16 (FTS5's
 // default is 4) merges index segments 16 at a time, not 4: half the merge work per line
 // on ingest (merging was a fifth of the write path's CPU), for a few more segments a
-// query looks into.
+// query looks into. detail=none keeps no word positions (which were most of the index's
+// size and of its ingest work): a phrase is found as its words and checked on the line
+// (lc_phrase). Days created before keep detail=full; the same queries work on both.
 const schema = `
 CREATE TABLE IF NOT EXISTS logs(
   id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, host TEXT NOT NULL, path TEXT NOT NULL,
   topic TEXT NOT NULL, file_id TEXT NOT NULL, off INTEGER NOT NULL, fields TEXT, msg TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS logs_ts ON logs(ts);
 CREATE INDEX IF NOT EXISTS logs_file ON logs(file_id, off);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(msg, content='', contentless_delete=1);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(msg, content='', contentless_delete=1, detail=none);
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
 CREATE TABLE IF NOT EXISTS offsets(host TEXT NOT NULL, file_id TEXT NOT NULL, path TEXT NOT NULL,
   "end" INTEGER NOT NULL, PRIMARY KEY(host, file_id, path)) WITHOUT ROWID;
