@@ -66,16 +66,7 @@ func Highlight(terms []*Node, msg string) [][2]int {
 			continue
 		}
 		for i := 0; i+len(want) <= len(toks); i++ {
-			ok := true
-			for j, w := range want {
-				got := toks[i+j].Word
-				last := j == len(want)-1
-				if !(got == w.Word || (last && t.Prefix && strings.HasPrefix(got, w.Word))) {
-					ok = false
-					break
-				}
-			}
-			if ok {
+			if phraseAt(toks[i:], want, t.Prefix) {
 				spans = append(spans, [2]int{toks[i].Start, toks[i+len(want)-1].End})
 			}
 		}
@@ -94,6 +85,40 @@ func Highlight(terms []*Node, msg string) [][2]int {
 		merged = append(merged, s)
 	}
 	return toUTF16(msg, merged)
+}
+
+// phraseAt says whether toks starts with the words of want (the last one a prefix when
+// prefix is set).
+func phraseAt(toks, want []Tok, prefix bool) bool {
+	if len(toks) < len(want) {
+		return false
+	}
+	for j, w := range want {
+		got := toks[j].Word
+		last := j == len(want)-1
+		if !(got == w.Word || (last && prefix && strings.HasPrefix(got, w.Word))) {
+			return false
+		}
+	}
+	return true
+}
+
+// HasPhrase says whether msg holds the words of phrase next to each other, in order
+// (the last one as a prefix when prefix is set), as the full-text index splits words. A
+// store whose index keeps no word positions uses it to check the lines that hold all the
+// words.
+func HasPhrase(msg, phrase string, prefix bool) bool {
+	want := Tokens(phrase)
+	if len(want) == 0 {
+		return false
+	}
+	toks := Tokens(msg)
+	for i := range toks {
+		if phraseAt(toks[i:], want, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // toUTF16 converts sorted byte offsets of s to UTF-16 code unit offsets.

@@ -33,6 +33,15 @@ func compile(q *search.Node, lo, hi int64) plan {
 			pos = append(pos, e)
 			continue
 		}
+		if e, ok := phraseWords(n); ok {
+			// A phrase at the top: the index finds the lines with all its words, the
+			// phrase check keeps those with the words in order.
+			pos = append(pos, e)
+			w, args := phraseCheck(n)
+			p.where = append(p.where, w)
+			p.args = append(p.args, args...)
+			continue
+		}
 		if n.Kind == search.Not {
 			if e, ok := ftsExpr(n.Kids[0]); ok {
 				neg = append(neg, e)
@@ -65,20 +74,17 @@ func joinFTS(pos, neg []string) string {
 	return e
 }
 
-// ftsExpr returns n as an FTS5 query when n has only words (positive somewhere).
+// ftsExpr returns n as an exact FTS5 query when n has only words (positive somewhere)
+// and no phrase of several words: the index keeps no word positions (detail=none), so a
+// phrase is its words ANDed (phraseWords) and a check of the line (phraseCheck).
 func ftsExpr(n *search.Node) (string, bool) {
 	switch n.Kind {
 	case search.Text:
-		toks := search.Tokens(n.Value)
-		words := make([]string, len(toks))
-		for i, t := range toks {
-			words[i] = t.Word
+		words := textWords(n)
+		if len(words) != 1 {
+			return "", false
 		}
-		e := `"` + strings.Join(words, " ") + `"`
-		if n.Prefix {
-			e += "*"
-		}
-		return e, true
+		return words[0], true
 	case search.Or:
 		parts := make([]string, len(n.Kids))
 		for i, k := range n.Kids {
@@ -112,10 +118,51 @@ func ftsExpr(n *search.Node) (string, bool) {
 	return "", false
 }
 
+// textWords returns a text node's words as FTS5 strings, the last one a prefix query
+// when the node is a prefix.
+func textWords(n *search.Node) []string {
+	toks := search.Tokens(n.Value)
+	words := make([]string, len(toks))
+	for i, t := range toks {
+		words[i] = `"` + t.Word + `"`
+	}
+	if n.Prefix && len(words) > 0 {
+		words[len(words)-1] += "*"
+	}
+	return words
+}
+
+// phraseWords returns a phrase of several words as the FTS5 query of all its words.
+func phraseWords(n *search.Node) (string, bool) {
+	if n.Kind != search.Text {
+		return "", false
+	}
+	words := textWords(n)
+	if len(words) < 2 {
+		return "", false
+	}
+	return "(" + strings.Join(words, " AND ") + ")", true
+}
+
+// phraseCheck is the condition that a line's message holds the phrase n, in order
+// (lc_phrase, registered by this package: search.HasPhrase).
+func phraseCheck(n *search.Node) (string, []any) {
+	prefix := 0
+	if n.Prefix {
+		prefix = 1
+	}
+	return "lc_phrase(l.msg, ?, ?)", []any{n.Value, prefix}
+}
+
 // sqlCond returns n as a condition on logs l for ids in [lo, hi).
 func sqlCond(n *search.Node, lo, hi int64) (string, []any) {
 	if e, ok := ftsExpr(n); ok {
 		return "l.id IN (SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ?)", []any{e, lo, hi}
+	}
+	if e, ok := phraseWords(n); ok {
+		w, args := phraseCheck(n)
+		return "(l.id IN (SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ?) AND " + w + ")",
+			append([]any{e, lo, hi}, args...)
 	}
 	switch n.Kind {
 	case search.All:
@@ -152,7 +199,7 @@ func sqlCond(n *search.Node, lo, hi int64) (string, []any) {
 		}
 		return "(" + strings.Join(parts, op) + ")", args
 	}
-	// Text is handled by ftsExpr; nothing else exists.
+	// Text is handled by ftsExpr or phraseWords; nothing else exists.
 	return "0", nil
 }
 

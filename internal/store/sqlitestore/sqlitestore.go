@@ -91,6 +91,9 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if err := registerPhrase(); err != nil {
+		return nil, fmt.Errorf("register lc_phrase: %w", err)
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create store dir %s: %w", cfg.Dir, err)
 	}
