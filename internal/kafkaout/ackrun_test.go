@@ -65,7 +65,10 @@ func TestAcksGatheredPerBatch(t *testing.T) {
 	if want := evs2[len(evs2)-1].End; covered != want {
 		t.Fatalf("acknowledged %d bytes, want %d", covered, want)
 	}
-	if calls > len(evs2)/ackRunMax+1 {
+	// At best one call per ackRunMax events; a run also ends where the producer's
+	// requests split the records, which depends on timing, so the bound only asks that
+	// acknowledgements were gathered at all (one call per event without it).
+	if calls > len(evs2)/10 {
 		t.Fatalf("%d Ack calls for %d events: nothing was gathered", calls, len(evs2))
 	}
 	t.Logf("%d events acknowledged in %d calls", len(evs2), calls)
