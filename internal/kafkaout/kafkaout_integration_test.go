@@ -176,7 +176,7 @@ func TestIntegrationOutageNothingLostBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "all acks", func() bool { return acks.count() >= total })
-	got := consumeAll(t, brokers, topic, total, 60*time.Second)
+	got := consumeAll(t, brokers, topic, total, 120*time.Second)
 	seen := map[string]bool{}
 	for _, r := range got {
 		seen[r.Headers["offset"]] = true
