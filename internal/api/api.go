@@ -169,6 +169,19 @@ func toHit(r store.Row, terms []*search.Node) hit {
 		Highlight: search.Highlight(terms, r.Message), ID: encodePos(r.Seq)}
 }
 
+// queryInRange reads the q, from and to parameters that search and fields share.
+func (a *API) queryInRange(r *http.Request) (*search.Node, time.Time, time.Time, error) {
+	q, err := parseQuery(r)
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	from, to, err := timeRange(r, a.d.Now())
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	return q, from, to, nil
+}
+
 func parseQuery(r *http.Request) (*search.Node, error) {
 	q, err := search.Parse(r.URL.Query().Get("q"))
 	if err != nil {
@@ -196,12 +209,7 @@ type searchResp struct {
 
 func (a *API) search(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	q, err := parseQuery(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	from, to, err := timeRange(r, a.d.Now())
+	q, from, to, err := a.queryInRange(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -378,12 +386,7 @@ const fieldsSample = 10000
 
 func (a *API) fields(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	q, err := parseQuery(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	from, to, err := timeRange(r, a.d.Now())
+	q, from, to, err := a.queryInRange(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
