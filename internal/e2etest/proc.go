@@ -204,6 +204,22 @@ func WriteFile(t testing.TB, path, content string) {
 	}
 }
 
+// MemBytes reads one memory line of /proc/<pid>/status, "VmRSS" (resident now) or
+// "VmHWM" (peak resident), in bytes; 0 when the process is gone.
+func MemBytes(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == field+":" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // CPUSeconds returns the user+system CPU time a running process used so far (0 when it
 // is gone), from /proc/<pid>/stat at the usual 100 ticks a second.
 func CPUSeconds(pid int) float64 {

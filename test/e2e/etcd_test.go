@@ -548,7 +548,7 @@ func BenchmarkEtcdApply1000Entries(b *testing.B) {
 	}()
 	const n = 1000
 	var worst time.Duration
-	var peakKB int
+	var peak int64
 	for b.Loop() {
 		b.StopTimer()
 		dir := b.TempDir()
@@ -615,18 +615,11 @@ func BenchmarkEtcdApply1000Entries(b *testing.B) {
 		took := time.Since(start)
 		b.StopTimer()
 		worst = max(worst, took)
-		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err == nil {
-			for _, l := range strings.Split(string(st), "\n") {
-				var kb int
-				if _, err := fmt.Sscanf(l, "VmHWM: %d kB", &kb); err == nil {
-					peakKB = max(peakKB, kb)
-				}
-			}
-		}
+		peak = max(peak, e2etest.MemBytes(cmd.Process.Pid, "VmHWM"))
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
-	b.ReportMetric(float64(peakKB)/1024, "peak-rss-MB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-rss-MB")
 }

@@ -6,21 +6,18 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
 // OpenSearch unreachable for 30 s mid-stream (a cut proxy in front of the shared one):
@@ -32,17 +29,17 @@ func TestOpenSearchOutage(t *testing.T) {
 	topic := e.name
 	e.createTopic(topic, 3)
 	target, _ := url.Parse(e.osURL)
-	proxy := newCutProxy(t, target.Host)
-	listen := freeAddr(t)
-	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]\n  max_buffered_bytes: 4MiB", "http://"+proxy.addr(), listen, "")
+	proxy := e2etest.NewProxy(t, target.Host)
+	listen := e2etest.FreeAddr(t)
+	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]\n  max_buffered_bytes: 4MiB", "http://"+proxy.Addr(), listen, "")
 	cfg = appendKeys(t, cfg, "opensearch", "  bulk_max_bytes: 1MiB\n  bulk_max_docs: 1000\n  request_timeout: 5s\n")
-	tr := start(t, "transfer", "transfer", "--config", cfg)
+	tr := e2etest.Start(t, "", "transfer", "--config", cfg)
 
 	p := newProducer(t, e.brokers)
 	s := p.stream(topic, 100, 100*time.Millisecond) // ~1,000 lines/s
 	await.Until(t, 60*time.Second, "the first documents", func() bool { return e.count() > 0 })
 
-	proxy.setCut(true)
+	proxy.Cut()
 	cutAt := time.Now()
 	sawDegraded := false
 	var maxRSS int64
@@ -59,19 +56,19 @@ func TestOpenSearchOutage(t *testing.T) {
 		if code, ch := healthz(listen); code == http.StatusServiceUnavailable && ch["opensearch"] != "ok" && ch["opensearch"] != "" {
 			sawDegraded = true
 		}
-		maxRSS = max(maxRSS, rssBytes(tr.cmd.Process.Pid))
+		maxRSS = max(maxRSS, e2etest.MemBytes(tr.Pid(), "VmRSS"))
 		time.Sleep(2 * time.Second) // sampling interval through the outage
 	}
-	proxy.setCut(false)
+	proxy.Restore()
 	t.Logf("outage: %d checks of committed ≤ indexed, peak RSS %.1f MiB, in flight at the end %v bytes",
-		checks, float64(maxRSS)/(1<<20), metric(t, listen, "logcollect_transfer_inflight_bytes"))
+		checks, float64(maxRSS)/(1<<20), metric(listen, "logcollect_transfer_inflight_bytes"))
 	n := s.stop()
 	await.Until(t, 120*time.Second, "every line indexed after the outage", func() bool { return e.count() >= int64(n) })
 	await.Until(t, 30*time.Second, "every offset committed", func() bool { return e.committed(e.name, topic) == int64(n) })
 	if code, _ := healthz(listen); code != http.StatusOK {
 		t.Errorf("/healthz is %d after OpenSearch came back", code)
 	}
-	tr.stop()
+	tr.Stop()
 	if got := e.count(); got != int64(n) {
 		t.Fatalf("%d documents after the outage, want exactly %d", got, n)
 	}
@@ -81,20 +78,6 @@ func TestOpenSearchOutage(t *testing.T) {
 	if maxRSS > 200<<20 {
 		t.Errorf("transfer RSS peaked at %.1f MiB during the outage (max_buffered_bytes 4MiB)", float64(maxRSS)/(1<<20))
 	}
-}
-
-func rssBytes(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // throttler is an HTTP proxy to OpenSearch that answers 429 to a share of bulk items
@@ -188,14 +171,14 @@ func TestBulk429Retried(t *testing.T) {
 	th := &throttler{target: target, rp: httputil.NewSingleHostReverseProxy(target), itemShare: 0.25}
 	srv := httptest.NewServer(th)
 	defer srv.Close()
-	listen := freeAddr(t)
+	listen := e2etest.FreeAddr(t)
 	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", srv.URL, listen, "")
 	cfg = appendKeys(t, cfg, "opensearch", "  bulk_max_docs: 1000\n")
-	tr := start(t, "transfer", "transfer", "--config", cfg)
+	tr := e2etest.Start(t, "", "transfer", "--config", cfg)
 	await.Until(t, 90*time.Second, "every record committed", func() bool { return e.committed(e.name, topic) == n })
-	retries := metric(t, listen, "logcollect_bulk_retries_total")
-	rejected := metric(t, listen, "logcollect_bulk_item_failures_total")
-	tr.stop()
+	retries := metric(listen, "logcollect_bulk_retries_total")
+	rejected := metric(listen, "logcollect_bulk_item_failures_total")
+	tr.Stop()
 	if got := e.count(); got != n {
 		t.Fatalf("%d documents, want exactly %d", got, n)
 	}

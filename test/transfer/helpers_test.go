@@ -8,21 +8,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 
@@ -97,83 +94,6 @@ log:
 		e.t.Fatal(err)
 	}
 	return path
-}
-
-// proc is one run of the real binary.
-type proc struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	stderr string
-	done   chan error
-	exited bool
-}
-
-func start(t *testing.T, name string, args ...string) *proc {
-	t.Helper()
-	cmd := exec.Command(testenv.Binary(t), args...)
-	errPath := filepath.Join(t.TempDir(), name+".stderr")
-	f, err := os.Create(errPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = f
-	cmd.Stdout = f
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	_ = f.Close()
-	p := &proc{t: t, name: name, cmd: cmd, stderr: errPath, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if !p.exited {
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("%s log (pid %d):\n%s", name, cmd.Process.Pid, p.log())
-		}
-	})
-	return p
-}
-
-func (p *proc) log() string {
-	b, _ := os.ReadFile(p.stderr)
-	if len(b) > 6000 {
-		b = b[len(b)-6000:]
-	}
-	return string(b)
-}
-
-// stop sends SIGTERM and requires exit 0 within 30 s.
-func (p *proc) stop() {
-	p.t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		p.exited = true
-		if err != nil {
-			p.t.Fatalf("%s exited with %v after SIGTERM\n%s", p.name, err, p.log())
-		}
-	case <-time.After(30 * time.Second):
-		p.t.Fatalf("%s did not exit within 30s of SIGTERM\n%s", p.name, p.log())
-	}
-}
-
-func (p *proc) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-	p.exited = true
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // osDo sends one request to the shared OpenSearch and returns status and body.
@@ -343,93 +263,18 @@ func healthz(addr string) (int, map[string]string) {
 	return resp.StatusCode, rep.Checks
 }
 
-// metric returns the sum of a metric's samples from /metrics (all label sets).
-func metric(t *testing.T, addr, name string) float64 {
-	t.Helper()
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/metrics")
+// metric returns the sum of a metric's samples from /metrics (all label sets), -1 when
+// /metrics cannot be read.
+func metric(addr, name string) float64 {
+	samples, err := e2etest.Metrics(addr)
 	if err != nil {
 		return -1
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
 	var sum float64
-	for _, l := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(l, name+" ") && !strings.HasPrefix(l, name+"{") {
-			continue
+	for k, v := range samples {
+		if k == name || strings.HasPrefix(k, name+"{") {
+			sum += v
 		}
-		f := strings.Fields(l)
-		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-		sum += v
 	}
 	return sum
-}
-
-// cutProxy is a TCP proxy that can refuse every connection for a while (a network cut).
-type cutProxy struct {
-	l     net.Listener
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{l: l, conns: map[net.Conn]bool{}}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.cut {
-				p.mu.Unlock()
-				_ = c.Close()
-				continue
-			}
-			p.conns[c] = true
-			p.mu.Unlock()
-			p.wg.Add(1)
-			go func() { defer p.wg.Done(); p.pipe(c, target) }()
-		}
-	}()
-	t.Cleanup(func() { _ = l.Close(); p.setCut(true); p.wg.Wait() })
-	return p
-}
-
-func (p *cutProxy) addr() string { return p.l.Addr().String() }
-
-func (p *cutProxy) pipe(c net.Conn, target string) {
-	defer func() { p.mu.Lock(); delete(p.conns, c); p.mu.Unlock(); _ = c.Close() }()
-	up, err := net.Dial("tcp", target)
-	if err != nil {
-		return
-	}
-	p.mu.Lock()
-	p.conns[up] = true
-	p.mu.Unlock()
-	defer func() { p.mu.Lock(); delete(p.conns, up); p.mu.Unlock(); _ = up.Close() }()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-}
-
-// setCut cuts (closing every open connection) or restores the proxy.
-func (p *cutProxy) setCut(cut bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = cut
-	if cut {
-		for c := range p.conns {
-			_ = c.Close()
-		}
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
 // A mapping conflict (a field once a number, then an object) sends that document to the
@@ -27,7 +28,7 @@ func TestDeadLetterAndParsing(t *testing.T) {
   parse:
     - {topic: %s, format: json}
     - {topic: %s, format: nginx_combined}`, jsonTopic, nginxTopic, jsonTopic, nginxTopic), e.osURL, "127.0.0.1:0", "")
-	tr := start(t, "transfer", "transfer", "--config", cfg)
+	tr := e2etest.Start(t, "", "transfer", "--config", cfg)
 
 	p := newProducer(t, e.brokers)
 	var recs []*kgo.Record
@@ -54,7 +55,7 @@ func TestDeadLetterAndParsing(t *testing.T) {
 	await.Until(t, 60*time.Second, "both topics committed to the end", func() bool {
 		return e.committed(e.name, jsonTopic) == 200 && e.committed(e.name, nginxTopic) == 3
 	})
-	tr.stop()
+	tr.Stop()
 	if got := e.count(); got != 199+3 {
 		t.Fatalf("%d documents, want 199 JSON + 3 nginx", got)
 	}
@@ -134,9 +135,9 @@ func consumeAll(t *testing.T, brokers []string, topic string, n int) []*kgo.Reco
 func TestTopicRegexFindsNewTopic(t *testing.T) {
 	t.Parallel() // mostly waiting: overlaps the others
 	e := newEnv(t, "regex")
-	listen := freeAddr(t)
+	listen := e2etest.FreeAddr(t)
 	cfg := e.transferConfig("transfer.yaml", fmt.Sprintf("topic_regex: '^%s-.*'", e.name), e.osURL, listen, "")
-	tr := start(t, "transfer", "transfer", "--config", cfg)
+	tr := e2etest.Start(t, "", "transfer", "--config", cfg)
 	await.Until(t, 30*time.Second, "the transfer serving /healthz", func() bool { code, _ := healthz(listen); return code != 0 })
 
 	p := newProducer(t, e.brokers)
@@ -148,7 +149,7 @@ func TestTopicRegexFindsNewTopic(t *testing.T) {
 	p.produce(topic, "late-host", "/var/log/late.log", 0, 20)
 	await.Until(t, 20*time.Second, "the new topic's lines indexed", func() bool { return e.count() >= 20 })
 	took := time.Since(created)
-	tr.stop()
+	tr.Stop()
 	if took > 15*time.Second {
 		t.Errorf("the new topic was consumed %s after it was created, want within 15 s", took)
 	}
@@ -165,19 +166,19 @@ func TestTwoInstancesOneKilled(t *testing.T) {
 	topic := e.name
 	e.createTopic(topic, 4)
 	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", e.osURL, "127.0.0.1:0", "")
-	a := start(t, "transfer-a", "transfer", "--config", cfg)
-	b := start(t, "transfer-b", "transfer", "--config", cfg)
+	a := e2etest.Start(t, "", "transfer", "--config", cfg)
+	b := e2etest.Start(t, "", "transfer", "--config", cfg)
 	s := newProducer(t, e.brokers).stream(topic, 100, 50*time.Millisecond) // ~2,000 lines/s
 	await.Until(t, 60*time.Second, "both instances consuming", func() bool {
-		return strings.Contains(a.log(), "partitions assigned") && strings.Contains(b.log(), "partitions assigned") && e.count() > 2000
+		return strings.Contains(a.Log(), "partitions assigned") && strings.Contains(b.Log(), "partitions assigned") && e.count() > 2000
 	})
 	before := e.count()
 	await.Until(t, 60*time.Second, "progress", func() bool { return e.count() > before+2000 })
-	a.kill()
+	a.Kill()
 	await.Until(t, 60*time.Second, "progress after the kill", func() bool { return e.count() > before+6000 })
 	n := s.stop()
 	await.Until(t, 120*time.Second, "every record committed", func() bool { return e.committed(e.name, topic) == int64(n) })
-	b.stop()
+	b.Stop()
 	if got := e.count(); got != int64(n) {
 		t.Fatalf("%d documents, want exactly %d", got, n)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 
@@ -67,12 +68,12 @@ http:
 `, filepath.Join(e.dir, "agent-data"), logPath, topic, strings.Join(e.brokers, ","))), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	agent := start(t, "agent", "agent", "--config", agentCfg)
+	agent := e2etest.Start(t, "", "agent", "--config", agentCfg)
 
-	listen := freeAddr(t)
+	listen := e2etest.FreeAddr(t)
 	e.etcd = "[" + etcd[0] + "]"
 	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", e.osURL, listen, "")
-	tr := start(t, "transfer", "transfer", "--config", cfg)
+	tr := e2etest.Start(t, "", "transfer", "--config", cfg)
 
 	await.Until(t, 90*time.Second, "N documents in OpenSearch", func() bool { return e.count() >= n })
 
@@ -95,8 +96,8 @@ http:
 		t.Errorf("ctl agents lists no transfer of group %s: %s", e.name, out)
 	}
 
-	agent.stop()
-	tr.stop()
+	agent.Stop()
+	tr.Stop()
 	if got := e.count(); got != n {
 		t.Fatalf("%d documents, want exactly %d", got, n)
 	}
@@ -169,19 +170,19 @@ func TestSIGKILLThreeTimes(t *testing.T) {
 	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", e.osURL, "127.0.0.1:0",
 		"")
 	cfg = appendKeys(t, cfg, "opensearch", "  bulk_max_docs: 500\n  bulk_concurrency: 4\n")
-	tr := start(t, "transfer", "transfer", "--config", cfg)
+	tr := e2etest.Start(t, "", "transfer", "--config", cfg)
 	for k := 1; k <= 3; k++ {
 		before := e.count()
 		await.Until(t, 60*time.Second, fmt.Sprintf("progress before kill %d", k), func() bool {
 			c := e.count()
 			return c > before+int64(n/8) || c >= n
 		})
-		tr.kill()
+		tr.Kill()
 		t.Logf("kill %d: %d documents, committed %d", k, e.count(), e.committed(e.name, topic))
-		tr = start(t, fmt.Sprintf("transfer-%d", k), "transfer", "--config", cfg)
+		tr = e2etest.Start(t, "", "transfer", "--config", cfg)
 	}
 	await.Until(t, 120*time.Second, "every record committed", func() bool { return e.committed(e.name, topic) == n })
-	tr.stop()
+	tr.Stop()
 	if got := e.count(); got != n {
 		t.Fatalf("%d documents after 3 SIGKILLs, want exactly %d", got, n)
 	}
