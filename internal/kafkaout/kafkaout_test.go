@@ -318,7 +318,19 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 
 func readDeadLetters(t *testing.T, dir string) []deadLetterRecord {
 	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, DeadLetterFile)); err != nil {
+		t.Fatalf("dead-letter file: %v", err)
+	}
+	return readDeadLettersIfAny(t, dir)
+}
+
+// readDeadLettersIfAny is readDeadLetters where no file means no dead letters.
+func readDeadLettersIfAny(t *testing.T, dir string) []deadLetterRecord {
+	t.Helper()
 	f, err := os.Open(filepath.Join(dir, DeadLetterFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		t.Fatalf("dead-letter file: %v", err)
 	}
