@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -220,6 +221,32 @@ func histogramCount(t testing.TB, g prometheus.Gatherer, name string) uint64 {
 	return 0
 }
 
+// counterVecText prints every child of a counter vector as "label=value n", or "none".
+func counterVecText(t testing.TB, g prometheus.Gatherer, name string) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			parts = append(parts, fmt.Sprintf("{%s} %v", strings.Join(labels, ","), m.GetCounter().GetValue()))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // logBuf is a concurrency-safe log destination for asserting on log lines.
 type logBuf struct {
 	mu sync.Mutex
@@ -237,4 +264,114 @@ func (l *logBuf) count(substr string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return strings.Count(string(l.b), substr)
+}
+
+// lines returns the first max log lines holding substr, and how many there were.
+func (l *logBuf) lines(substr string, max int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	n := 0
+	for line := range strings.SplitSeq(string(l.b), "\n") {
+		if strings.Contains(line, substr) {
+			if n++; n <= max {
+				out = append(out, line)
+			}
+		}
+	}
+	return fmt.Sprintf("%d lines with %q:\n%s", n, substr, strings.Join(out, "\n"))
+}
+
+// cutDialer lets a test cut the network to a broker without stopping it (other
+// engineers' tests share the real broker): while down, dials fail with an error of its
+// own (not a *net.OpError, as a proxy's or a TLS handshake's would be) and the open
+// connections are closed.
+type cutDialer struct {
+	mu    sync.Mutex
+	down  bool
+	conns map[*cutConn]struct{}
+}
+
+// cutConn is a connection the dialer can close and count until its user closes it.
+type cutConn struct {
+	net.Conn
+	d    *cutDialer
+	once sync.Once
+}
+
+func (c *cutConn) Close() error {
+	c.once.Do(func() {
+		c.d.mu.Lock()
+		delete(c.d.conns, c)
+		c.d.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (d *cutDialer) dial(ctx context.Context, network, host string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.down {
+		return nil, errors.New("network cut by test")
+	}
+	c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, host)
+	if err != nil {
+		return nil, err
+	}
+	cc := &cutConn{Conn: c, d: d}
+	if d.conns == nil {
+		d.conns = make(map[*cutConn]struct{})
+	}
+	d.conns[cc] = struct{}{}
+	return cc, nil
+}
+
+func (d *cutDialer) set(down bool) {
+	d.mu.Lock()
+	d.down = down
+	var open []*cutConn
+	if down {
+		for c := range d.conns {
+			open = append(open, c)
+		}
+		clear(d.conns)
+	}
+	d.mu.Unlock()
+	for _, c := range open {
+		_ = c.Conn.Close()
+	}
+}
+
+// open counts the connections dialled and not closed yet.
+func (d *cutDialer) open() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.conns)
+}
+
+// deadLetterSummary counts dead letters by kind and reason, with their offset range.
+func deadLetterSummary(dead []deadLetterRecord) string {
+	if len(dead) == 0 {
+		return "dead letters: none"
+	}
+	type agg struct {
+		n        int
+		min, max int64
+	}
+	by := map[string]*agg{}
+	for _, d := range dead {
+		k := d.Kind + ": " + d.Reason
+		a := by[k]
+		if a == nil {
+			a = &agg{min: d.Offset, max: d.Offset}
+			by[k] = a
+		}
+		a.n++
+		a.min, a.max = min(a.min, d.Offset), max(a.max, d.Offset)
+	}
+	out := fmt.Sprintf("dead letters: %d", len(dead))
+	for k, a := range by {
+		out += fmt.Sprintf("; %d × %q at offsets %d..%d", a.n, k, a.min, a.max)
+	}
+	return out
 }

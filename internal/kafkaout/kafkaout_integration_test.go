@@ -4,13 +4,10 @@ package kafkaout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,81 +204,6 @@ func TestIntegrationRefusedAndBadTopicDeadLettered(t *testing.T) {
 	})
 }
 
-// counterVecText prints every child of a counter vector as "label=value n", or "none".
-func counterVecText(t testing.TB, g prometheus.Gatherer, name string) string {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var parts []string
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName()+"="+l.GetValue())
-			}
-			parts = append(parts, fmt.Sprintf("{%s} %v", strings.Join(labels, ","), m.GetCounter().GetValue()))
-		}
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// lines returns the first max log lines holding substr, and how many there were.
-func (l *logBuf) lines(substr string, max int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	n := 0
-	for line := range strings.SplitSeq(string(l.b), "\n") {
-		if strings.Contains(line, substr) {
-			if n++; n <= max {
-				out = append(out, line)
-			}
-		}
-	}
-	return fmt.Sprintf("%d lines with %q:\n%s", n, substr, strings.Join(out, "\n"))
-}
-
-// cutDialer lets a test cut the network to the real broker without stopping it (other
-// engineers' tests share the broker): while down, dials fail and open connections close.
-type cutDialer struct {
-	mu    sync.Mutex
-	down  bool
-	conns []net.Conn
-}
-
-func (d *cutDialer) dial(ctx context.Context, network, host string) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.down {
-		return nil, errors.New("network cut by test")
-	}
-	c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, host)
-	if err == nil {
-		d.conns = append(d.conns, c)
-	}
-	return c, err
-}
-
-func (d *cutDialer) set(down bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.down = down
-	if down {
-		for _, c := range d.conns {
-			_ = c.Close()
-		}
-		d.conns = nil
-	}
-}
-
 // missingLines names the events whose line is not in seen (by offset header), as index
 // ranges with their byte offsets, so a failure says which records are missing.
 func missingLines(evs []pipeline.Event, seen map[string]bool) string {
@@ -306,33 +228,6 @@ func missingLines(evs []pipeline.Event, seen map[string]bool) string {
 		return "none"
 	}
 	return fmt.Sprintf("%d events in %d+ ranges: %s", n, len(ranges), strings.Join(ranges, ", "))
-}
-
-// deadLetterSummary counts dead letters by kind and reason, with their offset range.
-func deadLetterSummary(dead []deadLetterRecord) string {
-	if len(dead) == 0 {
-		return "dead letters: none"
-	}
-	type agg struct {
-		n        int
-		min, max int64
-	}
-	by := map[string]*agg{}
-	for _, d := range dead {
-		k := d.Kind + ": " + d.Reason
-		a := by[k]
-		if a == nil {
-			a = &agg{min: d.Offset, max: d.Offset}
-			by[k] = a
-		}
-		a.n++
-		a.min, a.max = min(a.min, d.Offset), max(a.max, d.Offset)
-	}
-	out := fmt.Sprintf("dead letters: %d", len(dead))
-	for k, a := range by {
-		out += fmt.Sprintf("; %d × %q at offsets %d..%d", a.n, k, a.min, a.max)
-	}
-	return out
 }
 
 func errText(err error) string {
