@@ -399,6 +399,15 @@ func (a *ackRun) flush() {
 }
 
 func (m *recMeta) promise(r *kgo.Record, err error) {
+	if err != nil && !aborted(err) && !refused(err) {
+		m.s.produceAgain(m, r, err)
+		return // still in flight: its budget, in-flight count and batch hold stay taken
+	}
+	m.finish(r, err)
+}
+
+// finish ends one record: acknowledged, dead-lettered, or (shutdown) left for a re-read.
+func (m *recMeta) finish(r *kgo.Record, err error) {
 	s, b, cost, last := m.s, m.b, m.cost, m.last
 	defer func() {
 		// m belongs to the batch: nothing may touch it once the batch is recycled.
@@ -427,7 +436,7 @@ func (m *recMeta) promise(r *kgo.Record, err error) {
 		}
 		return
 	}
-	if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if aborted(err) {
 		// Shutdown gave up on it: no ack, the checkpoint stays before it and the line
 		// is read again after the restart.
 		s.metrics.errors.WithLabelValues(kindAborted).Inc()
@@ -438,6 +447,51 @@ func (m *recMeta) promise(r *kgo.Record, err error) {
 		m.ts.markBad(time.Now().Add(s.badPause), kind, err)
 	}
 	s.fail(m.ts, r, m.ack, m.off, m.end, kind, err)
+}
+
+// aborted says whether the record failed because the sink is closing (Close cancels the
+// produce context and closes the client).
+func aborted(err error) bool {
+	return errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// refused says whether Kafka refused the record: the error is a Kafka error code about the
+// record or its topic (franz-go's own too-large check wraps kerr.MessageTooLarge too), so
+// the record goes to the dead letter and is acknowledged. Any other failure says nothing
+// about the record: franz-go also fails every buffered record of a partition when it cannot
+// reach the broker with an error it does not take for a network one (a TLS handshake, a
+// dialer's or proxy's own error) while no request for them was sent, and SASL
+// authentication is refused for the connection, not the record. Dead-lettering those would
+// acknowledge lines that never reached Kafka, so they are produced again instead.
+func refused(err error) bool {
+	var ke *kerr.Error
+	if !errors.As(err, &ke) {
+		return false
+	}
+	switch ke {
+	case kerr.SaslAuthenticationFailed, kerr.UnsupportedSaslMechanism, kerr.IllegalSaslState:
+		return false
+	}
+	return true
+}
+
+// produceAgain hands a record franz-go failed without Kafka refusing it back to the
+// producer, from its promise. It keeps its budget, so reading stays paused while Kafka
+// cannot be reached, as for any outage. Records handed over by Publish while franz-go was
+// failing the partition's buffer may land before the ones produced again: a file's order
+// holds except across such a failure.
+func (s *Sink) produceAgain(m *recMeta, r *kgo.Record, err error) {
+	s.metrics.errors.WithLabelValues(kindRetried).Inc()
+	if errors.Is(err, kgo.ErrMaxBuffered) {
+		// Only TryProduce below fails so; a blocking Produce must not run in a promise
+		// (franz-go calls promises serially and would wait on itself).
+		go s.client.Produce(s.prodCtx, r, m.fn)
+		return
+	}
+	s.lastConnMu.Lock()
+	s.lastConn = err // named by the health reason while nothing is acknowledged
+	s.lastConnMu.Unlock()
+	s.client.TryProduce(s.prodCtx, r, m.fn)
 }
 
 // fail dead-letters a refused record and acknowledges it so the pipeline moves on. When

@@ -3,8 +3,10 @@ package kafkaout
 import (
 	"bufio"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,7 +17,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 
@@ -318,7 +322,19 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 
 func readDeadLetters(t *testing.T, dir string) []deadLetterRecord {
 	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, DeadLetterFile)); err != nil {
+		t.Fatalf("dead-letter file: %v", err)
+	}
+	return readDeadLettersIfAny(t, dir)
+}
+
+// readDeadLettersIfAny is readDeadLetters where no file means no dead letters.
+func readDeadLettersIfAny(t *testing.T, dir string) []deadLetterRecord {
+	t.Helper()
 	f, err := os.Open(filepath.Join(dir, DeadLetterFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		t.Fatalf("dead-letter file: %v", err)
 	}
@@ -530,5 +546,89 @@ func TestPublishHonoursContext(t *testing.T) {
 		if !acks.has(ev.Offset, ev.End) {
 			t.Fatalf("event at %d not acknowledged", ev.Offset)
 		}
+	}
+}
+
+// A connection refused with an error franz-go does not take for a network one (a proxy's
+// or a TLS handshake's) while no request for the buffered records was sent makes franz-go
+// fail every buffered record of the partition. Kafka refused nothing: the records must
+// wait and be delivered, never be dead-lettered and acknowledged.
+func TestUnreachableBrokerNothingDeadLettered(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(1, "app_log"))
+	d := &cutDialer{}
+	dir := t.TempDir()
+	reg := prometheus.NewRegistry()
+	logs := &logBuf{}
+	// Short idle timeout: franz-go closes the idle connections, so no request is in
+	// flight or sent when the cut begins (30 s of quiet in production). No health ping
+	// (an hour's interval), which would keep a connection busy. Metadata retried every
+	// 100 ms: franz-go fails the buffered records on each failed load.
+	s := newTestSink(t, testConfig(c.ListenAddrs()), WithDataDir(dir), WithRegisterer(reg), WithReportInterval(time.Hour),
+		WithClientOpts(kgo.Dialer(d.dial), kgo.ConnIdleTimeout(200*time.Millisecond), kgo.MetadataMinAge(100*time.Millisecond)),
+		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	acks := newAckLog()
+	warm := fileEvents("app_log", "h1", "/logs/a.log", 0, 10, acks, nil)
+	if err := s.Publish(context.Background(), warm); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "warm-up acks", func() bool { return acks.count() == 10 })
+	eventually(t, 10*time.Second, "idle connections closed", func() bool { return d.open() == 0 })
+
+	d.set(true)
+	const total = 1000
+	evs := fileEvents("app_log", "h1", "/logs/a.log", 10, total, acks, nil)
+	if err := s.Publish(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	failed := func() float64 {
+		return counterValue(t, s.metrics.errors.WithLabelValues(kindRetried)) + counterValue(t, s.metrics.errors.WithLabelValues(kindOther))
+	}
+	eventually(t, 10*time.Second, "franz-go failing the buffered records", func() bool { return failed() >= total })
+	d.set(false)
+
+	eventually(t, 10*time.Second, "every event acknowledged", func() bool { return acks.count() >= total+10 })
+	if dead := readDeadLettersIfAny(t, dir); len(dead) > 0 {
+		t.Fatalf("%s; errors_total %s\n%s", deadLetterSummary(dead), counterVecText(t, reg, "logcollect_kafka_errors_total"), logs.lines("will_fail=true", 3))
+	}
+	got := consumeAll(t, c.ListenAddrs(), "app_log", total+10, 10*time.Second)
+	seen := map[string]bool{}
+	for _, r := range got {
+		seen[r.Headers["offset"]] = true
+	}
+	if len(seen) != total+10 {
+		t.Fatalf("%d distinct lines in Kafka, want %d", len(seen), total+10)
+	}
+	for _, ev := range evs {
+		if !acks.has(ev.Offset, ev.End) {
+			t.Fatalf("event at %d never acknowledged", ev.Offset)
+		}
+	}
+	if n := counterValue(t, s.metrics.errors.WithLabelValues(kindRetried)); n < total {
+		t.Errorf("errors_total{kind=retried} = %v, want >= %d", n, total)
+	}
+}
+
+func TestRefusedOnlyForKafkaRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{name: "broker: too large", err: kerr.MessageTooLarge, want: true},
+		{name: "client: too large", err: fmt.Errorf("%w (uncompressed_bytes=9)", kerr.MessageTooLarge), want: true},
+		{name: "unknown topic", err: kerr.UnknownTopicOrPartition, want: true},
+		{name: "topic authorization", err: kerr.TopicAuthorizationFailed, want: true},
+		{name: "other kafka code", err: kerr.PolicyViolation, want: true},
+		{name: "dialer's own error", err: fmt.Errorf("unable to dial: %w", errors.New("network cut")), want: false},
+		{name: "tls handshake", err: x509.UnknownAuthorityError{}, want: false},
+		{name: "sasl authentication", err: kerr.SaslAuthenticationFailed, want: false},
+		{name: "record timeout", err: kgo.ErrRecordTimeout, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := refused(tc.err); got != tc.want {
+				t.Errorf("refused(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
 	}
 }

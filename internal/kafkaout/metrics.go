@@ -22,6 +22,7 @@ const (
 	kindInvalidTopic  = "invalid_topic"
 	kindAuthorization = "authorization"
 	kindAborted       = "aborted" // not delivered at shutdown; re-read after restart
+	kindRetried       = "retried" // failed by the client without Kafka refusing it; produced again
 	kindBrokerConnect = "broker_connect"
 	kindDeadLetter    = "deadletter_write"
 	kindOther         = "other"
@@ -39,7 +40,7 @@ func newMetrics(reg prometheus.Registerer, s *Sink) (*metrics, error) {
 		}, []string{"topic"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logcollect_kafka_errors_total",
-			Help: "Produce errors by kind (too_large, invalid_record, unknown_topic, invalid_topic, authorization, aborted, broker_connect, deadletter_write, other).",
+			Help: "Produce errors by kind (too_large, invalid_record, unknown_topic, invalid_topic, authorization, aborted, retried, broker_connect, deadletter_write, other).",
 		}, []string{"kind"}),
 		deadLetter: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logcollect_kafka_deadletter_records_total",
