@@ -17,21 +17,40 @@ type Tok struct {
 // Tokens splits s into words.
 func Tokens(s string) []Tok {
 	var out []Tok
+	EachWord(s, func(start, end int) {
+		out = append(out, Tok{start, end, strings.ToLower(s[start:end])})
+	})
+	return out
+}
+
+// EachWord calls fn with the byte range of each word of s (a run of letters and
+// digits), in order, without allocating: the one word splitting that the index, the
+// phrase check and highlighting share. Invalid UTF-8 separates words.
+func EachWord(s string, fn func(start, end int)) {
 	start := -1
-	for i, r := range s {
-		word := unicode.IsLetter(r) || unicode.IsNumber(r)
+	for i := 0; i < len(s); {
+		c := s[i]
+		var word bool
+		w := 1
+		if c < utf8.RuneSelf {
+			word = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		} else {
+			var r rune
+			r, w = utf8.DecodeRuneInString(s[i:])
+			word = r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsNumber(r))
+		}
 		switch {
 		case word && start < 0:
 			start = i
 		case !word && start >= 0:
-			out = append(out, Tok{start, i, strings.ToLower(s[start:i])})
+			fn(start, i)
 			start = -1
 		}
+		i += w
 	}
 	if start >= 0 {
-		out = append(out, Tok{start, len(s), strings.ToLower(s[start:])})
+		fn(start, len(s))
 	}
-	return out
 }
 
 // Terms returns the text nodes of q that make a line match (those not under a NOT).

@@ -24,8 +24,10 @@ type Row struct {
 	FileID string
 	// Offset is the line's first byte in its file, End the byte after it (newline
 	// included). (Host, FileID, Path, End) is what makes appends exactly-once.
-	Offset  int64
-	End     int64
+	Offset int64
+	End    int64
+	// Fields, given to Append, are the collect entry's fields; read back, they are all the
+	// line's fields: LineFields of the message and the entry's fields.
 	Fields  map[string]string
 	Message string
 }

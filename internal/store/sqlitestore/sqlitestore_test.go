@@ -3,8 +3,10 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,21 +77,25 @@ func rowsAt(start time.Time, first, n int, msg func(i int) string) []store.Row {
 
 func TestSearchForms(t *testing.T) { testSearchForms(t, t.TempDir()) }
 
-// TestSearchFormsPositions: a day created before the index dropped word positions
-// (detail=full) answers the same queries.
-func TestSearchFormsPositions(t *testing.T) {
+// TestOldLayoutRefused: a day written with one row per line is not opened; the error
+// names the file and says what to do.
+func TestOldLayoutRefused(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", filepath.Join(dir, dayName(dayOf(time.Now().Add(-time.Minute).UnixNano()))))
+	path := filepath.Join(dir, dayName(dayOf(time.Now().UnixNano())))
+	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`CREATE VIRTUAL TABLE fts USING fts5(msg, content='', contentless_delete=1)`); err != nil {
+	if _, err := db.Exec(`CREATE TABLE logs(id INTEGER PRIMARY KEY, msg TEXT)`); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	testSearchForms(t, dir)
+	_, err = Open(Config{Dir: dir}, nil, nil)
+	if !errors.Is(err, ErrOldLayout) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "move the file") {
+		t.Errorf("Open = %v, want ErrOldLayout naming %s and what to do", err, path)
+	}
 }
 
 func testSearchForms(t *testing.T, dir string) {
