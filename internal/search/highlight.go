@@ -122,24 +122,6 @@ func phraseAt(toks, want []Tok, prefix bool) bool {
 	return true
 }
 
-// HasPhrase says whether msg holds the words of phrase next to each other, in order
-// (the last one as a prefix when prefix is set), as the full-text index splits words. A
-// store whose index keeps no word positions uses it to check the lines that hold all the
-// words.
-func HasPhrase(msg, phrase string, prefix bool) bool {
-	want := Tokens(phrase)
-	if len(want) == 0 {
-		return false
-	}
-	toks := Tokens(msg)
-	for i := range toks {
-		if phraseAt(toks[i:], want, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
 // toUTF16 converts sorted byte offsets of s to UTF-16 code unit offsets.
 func toUTF16(s string, spans [][2]int) [][2]int {
 	out := make([][2]int, len(spans))

@@ -3,6 +3,7 @@ package search
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -119,5 +120,35 @@ func TestGlob(t *testing.T) {
 		if got := Glob(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("Glob(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
+	}
+}
+
+func BenchmarkMatch(b *testing.B) {
+	for _, q := range []string{"curl", `"10.3.77.191"`, "zebrafish"} {
+		b.Run(q, func(b *testing.B) {
+			n, _ := Parse(q)
+			m := NewMatcher(n)
+			l := testLine{msg: `10.3.77.191 - - [01/Dec/2026:08:00:00 +0000] "GET /api/v1/items/4242 HTTP/1.1" 200 5291 "-" "Mozilla/5.0 (X11; Linux x86_64) curl/8.5"`}
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Match(l)
+			}
+		})
+	}
+}
+
+func TestLowerASCII(t *testing.T) {
+	var all []byte
+	for c := range 128 {
+		all = append(all, byte(c))
+	}
+	for _, s := range []string{"", "A", "Hello, WORLD @[`{ 0123456789 ZzAa", string(all), string(all[7:]) + string(all[:7])} {
+		b := []byte(s)
+		if !lowerASCII(b) || string(b) != strings.ToLower(s) {
+			t.Errorf("lowerASCII(%q) = %q, want %q", s, b, strings.ToLower(s))
+		}
+	}
+	if lowerASCII([]byte("ASCII then é")) || lowerASCII([]byte("0123456\xff")) {
+		t.Error("non-ASCII taken for ASCII")
 	}
 }
