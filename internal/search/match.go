@@ -174,7 +174,9 @@ func lowerASCII(b []byte) bool {
 	return true
 }
 
-func isASCIIWord(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' }
+func isASCIIWord(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
+}
 
 // asciiPhrase says whether the folded ASCII text s holds the words of want as whole
 // words next to each other (separated by non-word characters only), the last one as a
