@@ -111,12 +111,15 @@ func buildBlocks(rows []store.Row) []*block {
 
 // encoder builds blocks, reusing its buffers.
 type encoder struct {
-	seen  map[string]struct{}
+	seen  map[string]int // word → index in words
 	lower []byte
 	words []string
+	// The words of the line before, by position: lines of one file mostly share their
+	// words at the same positions, and comparing with those is cheaper than the map.
+	prev, cur []string
 }
 
-func newEncoder() *encoder { return &encoder{seen: map[string]struct{}{}} }
+func newEncoder() *encoder { return &encoder{seen: map[string]int{}} }
 
 // encode makes the block of rows[idx...], which share a file, a day and entry fields.
 //
@@ -143,7 +146,7 @@ func (e *encoder) encode(rows []store.Row, idx []int) *block {
 		data = appendString(data, b.fields[k])
 	}
 	clear(e.seen)
-	e.words = e.words[:0]
+	e.words, e.prev = e.words[:0], e.prev[:0]
 	ts, prevEnd := b.t0, int64(0)
 	for _, i := range idx {
 		r := &rows[i]
@@ -164,6 +167,7 @@ func (e *encoder) encode(rows []store.Row, idx []int) *block {
 // addWords adds the distinct case-folded words of msg (search.EachWord, folded as
 // search.Tokens folds them) to the block's document.
 func (e *encoder) addWords(msg string) {
+	e.cur = e.cur[:0]
 	search.EachWord(msg, func(start, end int) {
 		w := msg[start:end]
 		e.lower = e.lower[:0]
@@ -182,13 +186,20 @@ func (e *encoder) addWords(msg string) {
 		if !ascii {
 			e.lower = append(e.lower[:0], strings.ToLower(w)...)
 		}
-		if _, ok := e.seen[string(e.lower)]; ok {
+		if k := len(e.cur); k < len(e.prev) && e.prev[k] == string(e.lower) {
+			e.cur = append(e.cur, e.prev[k])
+			return
+		}
+		if i, ok := e.seen[string(e.lower)]; ok {
+			e.cur = append(e.cur, e.words[i])
 			return
 		}
 		word := string(e.lower)
-		e.seen[word] = struct{}{}
+		e.seen[word] = len(e.words)
 		e.words = append(e.words, word)
+		e.cur = append(e.cur, word)
 	})
+	e.prev, e.cur = e.cur, e.prev
 }
 
 func appendString(b []byte, s string) []byte {
