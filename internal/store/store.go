@@ -106,8 +106,9 @@ type Store interface {
 	// Search returns one page of matching rows, newest first.
 	Search(ctx context.Context, r SearchRequest) (SearchResult, error)
 	// Histogram counts matching rows per step over [from, to); the buckets start at from
-	// rounded down to step, and only rows in [from, to) are counted.
-	Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) ([]Bucket, error)
+	// rounded down to step, and only rows in [from, to) are counted. estimated says the
+	// counts were scaled up from a sample of the rows (too many to check each).
+	Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) (b []Bucket, estimated bool, err error)
 	// Since returns up to limit matching rows with Seq > after, oldest first (tailing).
 	Since(ctx context.Context, q *search.Node, after int64, limit int) ([]Row, error)
 	// LastSeq is the Seq of the newest stored row (0 when empty).

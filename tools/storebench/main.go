@@ -140,7 +140,7 @@ func runSQLite(dir string, n int, start time.Time, step time.Duration, reps int)
 		for range reps {
 			t := time.Now()
 			if q.name == "histogram 24h" {
-				bs, err := s.Histogram(context.Background(), node, from, now, 30*time.Minute)
+				bs, _, err := s.Histogram(context.Background(), node, from, now, 30*time.Minute)
 				if err != nil {
 					fail(err)
 				}

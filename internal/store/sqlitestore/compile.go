@@ -114,11 +114,12 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// blocksSQL selects the candidate blocks with ids in [lo, hi), newest first when desc.
-func (p plan) blocksSQL(lo, hi int64, desc bool) (string, []any) {
+// blocksSQL selects cols of the candidate blocks with ids in [lo, hi), newest first when
+// desc.
+func (p plan) blocksSQL(cols string, lo, hi int64, desc bool) (string, []any) {
 	var b strings.Builder
 	var args []any
-	b.WriteString("SELECT " + headCols)
+	b.WriteString("SELECT " + cols)
 	idCol := "b.id"
 	if p.match != "" {
 		b.WriteString(" FROM fts JOIN blocks b ON b.id = fts.rowid WHERE fts MATCH ? AND fts.rowid >= ? AND fts.rowid < ?")

@@ -30,7 +30,7 @@ func (p *part) seqRange(ctx context.Context, from, to int64) (int64, int64, erro
 // eachBlock calls fn with the candidate blocks of the plan holding lines of Seqs in
 // [lo, hi), newest first when desc, until fn returns false.
 func (p *part) eachBlock(ctx context.Context, pl plan, lo, hi int64, desc bool, fn func(h blockHead, lines []line) bool) error {
-	q, args := pl.blocksSQL(lo-maxBlockLines+1, hi, desc)
+	q, args := pl.blocksSQL(headCols, lo-maxBlockLines+1, hi, desc)
 	return p.scanBlocks(ctx, q, args, fn)
 }
 
@@ -133,10 +133,17 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 	return res, nil
 }
 
-// Histogram counts matching rows per step.
-func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) ([]store.Bucket, error) {
+// histogramLines bounds the lines a histogram of a query checks per day: beyond, it
+// checks an even sample of the candidate blocks and scales their counts (estimated).
+// Checking a line costs about a microsecond here; a search's histogram should not take
+// seconds over a day of common words.
+const histogramLines = 64 * 1024
+
+// Histogram counts matching rows per step; estimated says some counts were scaled up
+// from a sample of the candidate blocks.
+func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) ([]store.Bucket, bool, error) {
 	if step <= 0 {
-		return nil, fmt.Errorf("histogram step %s: must be positive", step)
+		return nil, false, fmt.Errorf("histogram step %s: must be positive", step)
 	}
 	f, t, st := from.UnixNano(), to.UnixNano(), int64(step)
 	first := floorDiv(f, st) * st
@@ -146,27 +153,17 @@ func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Tim
 		buckets[i].Time = timeOf(first + int64(i)*st)
 	}
 	pl := compile(q)
+	estimated := false
 	for _, p := range s.snapshot() {
 		if !p.covers(f, t) {
 			continue
 		}
 		if q.Kind != search.All {
-			lo, hi, err := p.seqRange(ctx, f, t)
+			est, err := p.countMatching(ctx, pl, f, t, func(ts, weight int64) { buckets[(ts-first)/st].Count += weight })
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			if lo >= hi {
-				continue
-			}
-			err = p.eachBlock(ctx, pl, lo, hi, false, func(h blockHead, lines []line) bool {
-				return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
-					buckets[(v.l.ts-first)/st].Count++
-					return true
-				})
-			})
-			if err != nil {
-				return nil, err
-			}
+			estimated = estimated || est
 			continue
 		}
 		// All lines: bucket edges as Seqs of this day, one index seek each. Seqs are
@@ -177,7 +174,7 @@ func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Tim
 			at := min(max(first+int64(i)*st, f), t)
 			seq, err := p.seqAt(ctx, at)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if i > 0 && seq > prev {
 				buckets[i-1].Count += seq - prev
@@ -185,7 +182,58 @@ func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Tim
 			prev = seq
 		}
 	}
-	return buckets, nil
+	return buckets, estimated, nil
+}
+
+// countMatching calls add with the time of each line of [from, to) matching the plan and
+// its weight: 1, or, when the candidate blocks hold more than histogramLines lines, the
+// sampling stride for the lines of the evenly spaced blocks checked (estimated).
+func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts, weight int64)) (bool, error) {
+	lo, hi, err := p.seqRange(ctx, from, to)
+	if err != nil || lo >= hi {
+		return false, err
+	}
+	q, args := pl.blocksSQL("b.id, b.n", lo-maxBlockLines+1, hi, false)
+	var ids []int64
+	lines := 0
+	rows, err := p.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		ids, lines = append(ids, id), lines+n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	if lines <= histogramLines {
+		return false, p.eachBlock(ctx, pl, lo, hi, false, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+				add(v.l.ts, 1)
+				return true
+			})
+		})
+	}
+	stride := (lines + histogramLines - 1) / histogramLines
+	for i := stride / 2; i < len(ids); i += stride {
+		err := p.scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.id = ?", []any{ids[i]}, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+				add(v.l.ts, int64(stride))
+				return true
+			})
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // Since returns matching rows after a position, oldest first.

@@ -154,7 +154,7 @@ func testSearchForms(t *testing.T, dir string) {
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
-			hist, err := s.Histogram(context.Background(), mustParse(t, tc.q), from, to, time.Hour)
+			hist, _, err := s.Histogram(context.Background(), mustParse(t, tc.q), from, to, time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,7 +237,7 @@ func TestBlockBoundaries(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("q=%q: paged %d lines, want %d newest first", q, len(got), len(want))
 		}
-		hist, err := s.Histogram(ctx, mustParse(t, q), base, base.Add(n*time.Millisecond), 100*time.Millisecond)
+		hist, _, err := s.Histogram(ctx, mustParse(t, q), base, base.Add(n*time.Millisecond), 100*time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,11 +281,43 @@ func TestBlockBoundaries(t *testing.T) {
 	if len(res.Rows) != n-301 || res.Rows[len(res.Rows)-1].Offset != 301*10 {
 		t.Errorf("after retention: %d lines, want %d from offset 3010", len(res.Rows), n-301)
 	}
-	hist, err := s.Histogram(ctx, mustParse(t, ""), base, base.Add(n*time.Millisecond), 100*time.Millisecond)
+	hist, _, err := s.Histogram(ctx, mustParse(t, ""), base, base.Add(n*time.Millisecond), 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if hist[3].Count != 99 || hist[2].Count != 0 {
 		t.Errorf("histogram after retention: %+v", hist)
+	}
+}
+
+// TestHistogramSampled: a histogram of a query over more candidate lines than it checks
+// is an estimate, flagged, and near the true counts.
+func TestHistogramSampled(t *testing.T) {
+	s := open(t, Config{})
+	base := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
+	const n = 2 * histogramLines
+	for i := 0; i < n; i += 16384 {
+		appendSync(t, s, rowsAt(base, i, 16384, func(i int) string {
+			if i%4 == 0 {
+				return "w quarter"
+			}
+			return "w"
+		}))
+	}
+	for _, tc := range []struct {
+		q    string
+		want int64
+	}{{"w", n}, {"quarter", n / 4}} {
+		hist, est, err := s.Histogram(context.Background(), mustParse(t, tc.q), base, base.Add(n*time.Millisecond), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for _, b := range hist {
+			sum += b.Count
+		}
+		if !est || sum < tc.want*95/100 || sum > tc.want*105/100 {
+			t.Errorf("%s: estimated %v, sum %d, want an estimate near %d", tc.q, est, sum, tc.want)
+		}
 	}
 }
