@@ -184,6 +184,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	// CPU per line is the steadier number on a shared machine: wall time follows the load.
 	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu_us/line")
+	b.ReportMetric(float64(s.diskBytes())/float64(b.N), "disk_B/line")
 }
 
 // processCPU is the user+system CPU time of this process so far.
