@@ -121,8 +121,8 @@ type encoder struct {
 	compress bool
 	s2buf    []byte
 	seen     map[string]int // word → index in words
-	lower []byte
-	words []string
+	lower    []byte
+	words    []string
 	// The words of the line before, by position: lines of one file mostly share their
 	// words at the same positions, and comparing with those is cheaper than the map.
 	prev, cur []string
