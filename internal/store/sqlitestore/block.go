@@ -228,25 +228,42 @@ func appendString(b []byte, s string) []byte {
 var errCorrupt = errors.New("corrupt block")
 
 // decodeBlock decodes the n lines of an encoded block whose first line is stored at
-// time ts, into lines (reused). The messages point into data, which must not change.
+// time ts, into lines (reused). The messages point into data (or into the memory the
+// block was decompressed into), which must not change.
 func decodeBlock(data []byte, n int, ts int64, lines []line) ([]line, map[string]string, error) {
+	body, err := inflate(data, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return decodeLines(body, n, ts, lines)
+}
+
+// inflate returns the encoded lines of a block: after its first byte, decompressed (into
+// buf when it is large enough) when it says so.
+func inflate(data, buf []byte) ([]byte, error) {
 	if len(data) == 0 {
-		return nil, nil, fmt.Errorf("%w: empty", errCorrupt)
+		return nil, fmt.Errorf("%w: empty", errCorrupt)
 	}
 	switch data[0] {
 	case blockPlain:
-		data = data[1:]
+		return data[1:], nil
 	case blockS2:
 		n, err := s2.DecodedLen(data[1:])
 		if err != nil || n > maxBlockBytes {
-			return nil, nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
+			return nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
 		}
-		if data, err = s2.Decode(nil, data[1:]); err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", errCorrupt, err)
+		out, err := s2.Decode(buf[:cap(buf)], data[1:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 		}
-	default:
-		return nil, nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
+		return out, nil
 	}
+	return nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
+}
+
+// decodeLines decodes the encoded lines of a block (inflate). The entry's fields are
+// copied; the messages point into data.
+func decodeLines(data []byte, n int, ts int64, lines []line) ([]line, map[string]string, error) {
 	d := decoder{b: data}
 	t := d.varint()
 	var fields map[string]string
@@ -256,8 +273,8 @@ func decodeBlock(data []byte, n int, ts int64, lines []line) ([]line, map[string
 		}
 		fields = make(map[string]string, nf)
 		for range nf {
-			k := d.string()
-			fields[k] = d.string()
+			k := strings.Clone(d.string())
+			fields[k] = strings.Clone(d.string())
 		}
 	}
 	lines = lines[:0]

@@ -202,20 +202,33 @@ type blockHead struct {
 // headCols are the columns scanBlock reads (blocks as b).
 const headCols = "b.id, b.n, b.ts, b.host, b.path, b.topic, b.file_id, b.data"
 
-// scanner reads blocks from query results, reusing its line buffer.
+// scanner reads blocks from query results, reusing its buffers: a scan over many blocks
+// allocates per block only what it keeps.
 type scanner struct {
 	lines []line
+	buf   []byte
 }
 
-// scan reads one block of rows (headCols) and decodes its lines; the lines are valid
-// until the next scan.
+// scan reads one block of rows (headCols) and decodes its lines; the lines (and their
+// messages) are valid until the next scan: lineView.row copies what it returns.
 func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	var h blockHead
-	var data []byte
-	if err := rows.Scan(&h.id, &h.n, &h.ts, &h.host, &h.path, &h.topic, &h.fileID, &data); err != nil {
+	var raw sql.RawBytes // the driver's memory, valid until the next Next
+	if err := rows.Scan(&h.id, &h.n, &h.ts, &h.host, &h.path, &h.topic, &h.fileID, &raw); err != nil {
 		return h, nil, fmt.Errorf("read block: %w", err)
 	}
-	lines, fields, err := decodeBlock(data, h.n, h.ts, sc.lines)
+	var body []byte
+	var err error
+	if len(raw) > 0 && raw[0] == blockPlain {
+		sc.buf = append(sc.buf[:0], raw...)
+		body = sc.buf[1:]
+	} else if body, err = inflate(raw, sc.buf); err == nil && cap(body) > cap(sc.buf) {
+		sc.buf = body
+	}
+	if err != nil {
+		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
+	}
+	lines, fields, err := decodeLines(body, h.n, h.ts, sc.lines)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}

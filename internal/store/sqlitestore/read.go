@@ -69,15 +69,18 @@ func (v *lineView) allFields() map[string]string {
 	return v.fields
 }
 
-// row returns line i of the block as a store row.
+// row returns line i of the block as a store row, with its own copy of the message (the
+// decoded block's memory is reused).
 func (v *lineView) row(i int) store.Row {
+	msg := strings.Clone(v.l.msg)
 	return store.Row{Seq: v.h.id + int64(i), Time: timeOf(v.l.ts), Host: v.h.host, Path: v.h.path, Topic: v.h.topic,
-		FileID: v.h.fileID, Offset: v.l.off, End: v.l.end, Fields: v.allFields(), Message: v.l.msg}
+		FileID: v.h.fileID, Offset: v.l.off, End: v.l.end, Fields: store.LineFields(msg, v.h.fields), Message: msg}
 }
 
 // matching calls fn with each line of the block with a Seq in [lo, hi) that matches,
 // newest first when desc, until fn returns false; it returns false then.
 func (pl plan) matching(h *blockHead, lines []line, lo, hi int64, desc bool, fn func(v *lineView, i int) bool) bool {
+	var v lineView // one per block: the matcher takes it as an interface
 	for k := range lines {
 		i := k
 		if desc {
@@ -86,8 +89,8 @@ func (pl plan) matching(h *blockHead, lines []line, lo, hi int64, desc bool, fn 
 		if seq := h.id + int64(i); seq < lo || seq >= hi {
 			continue
 		}
-		v := &lineView{h: h, l: &lines[i]}
-		if pl.m.Match(v) && !fn(v, i) {
+		v = lineView{h: h, l: &lines[i]}
+		if pl.m.Match(&v) && !fn(&v, i) {
 			return false
 		}
 	}
