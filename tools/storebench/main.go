@@ -29,7 +29,10 @@ import (
 
 func line(i int) string { return loadgen.AccessLine(i) }
 
-func host(i int) string { return fmt.Sprintf("web%d", i%4) }
+// host is line i's host: 4 hosts, each for 4,096 consecutive lines at a time, as the agent
+// delivers lines (a batch holds one file's lines; a store may keep a file's lines
+// together).
+func host(i int) string { return fmt.Sprintf("web%d", (i/4096)%4) }
 
 type result struct {
 	Engine      string             `json:"engine"`
