@@ -136,8 +136,9 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 	return res, nil
 }
 
-// histogramLines bounds the lines a histogram of a query checks per day: beyond, it
-// checks an even sample of the candidate blocks and scales their counts (estimated).
+// histogramLines bounds the lines a histogram of a query checks per day: when the
+// candidate blocks can hold more (histogramLines/maxBlockLines blocks), it checks an even
+// sample of them and scales their counts (estimated).
 // Checking a line costs about a microsecond here; a search's histogram should not take
 // seconds over a day of common words.
 const histogramLines = 64 * 1024
@@ -189,34 +190,39 @@ func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Tim
 }
 
 // countMatching calls add with the time of each line of [from, to) matching the plan and
-// its weight: 1, or, when the candidate blocks hold more than histogramLines lines, the
-// sampling stride for the lines of the evenly spaced blocks checked (estimated).
+// its weight: 1, or, when the candidate blocks can hold more than histogramLines lines,
+// the sampling stride for the lines of the evenly spaced blocks checked (estimated).
 func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts, weight int64)) (bool, error) {
 	lo, hi, err := p.seqRange(ctx, from, to)
 	if err != nil || lo >= hi {
 		return false, err
 	}
-	q, args := pl.blocksSQL("b.id, b.n", lo-maxBlockLines+1, hi, false)
+	// The candidates' ids: from the index alone when it is the only condition (reading
+	// the blocks' rows would read their lines).
+	q, args := pl.blocksSQL("b.id", lo-maxBlockLines+1, hi, false)
+	if pl.match != "" && len(pl.where) == 0 {
+		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
+			[]any{pl.match, lo - maxBlockLines + 1, hi}
+	}
 	var ids []int64
-	lines := 0
 	rows, err := p.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return false, fmt.Errorf("count in %s: %w", p.path, err)
 	}
 	for rows.Next() {
 		var id int64
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
+		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return false, fmt.Errorf("count in %s: %w", p.path, err)
 		}
-		ids, lines = append(ids, id), lines+n
+		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return false, fmt.Errorf("count in %s: %w", p.path, err)
 	}
-	if lines <= histogramLines {
+	const sampleBlocks = histogramLines / maxBlockLines
+	if len(ids) <= sampleBlocks {
 		return false, p.eachBlock(ctx, pl, lo, hi, false, func(h blockHead, lines []line) bool {
 			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
 				add(v.l.ts, 1)
@@ -224,7 +230,7 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 			})
 		})
 	}
-	stride := (lines + histogramLines - 1) / histogramLines
+	stride := (len(ids) + sampleBlocks - 1) / sampleBlocks
 	for i := stride / 2; i < len(ids); i += stride {
 		err := p.scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.id = ?", []any{ids[i]}, func(h blockHead, lines []line) bool {
 			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
