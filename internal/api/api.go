@@ -241,7 +241,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 	}
 	if before == 0 {
 		step := roundStep(to.Sub(from), 60)
-		bs, err := a.d.Store.Histogram(r.Context(), q, from, to, step)
+		bs, est, err := a.d.Store.Histogram(r.Context(), q, from, to, step)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -252,7 +252,6 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 			out.Buckets[i] = bucket{Time: b.Time.UTC().Format(time.RFC3339), Count: b.Count}
 			total += b.Count
 		}
-		est := false
 		out.Total, out.TotalEstimated, out.StepMS = &total, &est, step.Milliseconds()
 	}
 	out.TookMS = time.Since(start).Milliseconds()

@@ -17,21 +17,40 @@ type Tok struct {
 // Tokens splits s into words.
 func Tokens(s string) []Tok {
 	var out []Tok
+	EachWord(s, func(start, end int) {
+		out = append(out, Tok{start, end, strings.ToLower(s[start:end])})
+	})
+	return out
+}
+
+// EachWord calls fn with the byte range of each word of s (a run of letters and
+// digits), in order, without allocating: the one word splitting that the index, the
+// phrase check and highlighting share. Invalid UTF-8 separates words.
+func EachWord(s string, fn func(start, end int)) {
 	start := -1
-	for i, r := range s {
-		word := unicode.IsLetter(r) || unicode.IsNumber(r)
+	for i := 0; i < len(s); {
+		c := s[i]
+		var word bool
+		w := 1
+		if c < utf8.RuneSelf {
+			word = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		} else {
+			var r rune
+			r, w = utf8.DecodeRuneInString(s[i:])
+			word = r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsNumber(r))
+		}
 		switch {
 		case word && start < 0:
 			start = i
 		case !word && start >= 0:
-			out = append(out, Tok{start, i, strings.ToLower(s[start:i])})
+			fn(start, i)
 			start = -1
 		}
+		i += w
 	}
 	if start >= 0 {
-		out = append(out, Tok{start, len(s), strings.ToLower(s[start:])})
+		fn(start, len(s))
 	}
-	return out
 }
 
 // Terms returns the text nodes of q that make a line match (those not under a NOT).
@@ -101,24 +120,6 @@ func phraseAt(toks, want []Tok, prefix bool) bool {
 		}
 	}
 	return true
-}
-
-// HasPhrase says whether msg holds the words of phrase next to each other, in order
-// (the last one as a prefix when prefix is set), as the full-text index splits words. A
-// store whose index keeps no word positions uses it to check the lines that hold all the
-// words.
-func HasPhrase(msg, phrase string, prefix bool) bool {
-	want := Tokens(phrase)
-	if len(want) == 0 {
-		return false
-	}
-	toks := Tokens(msg)
-	for i := range toks {
-		if phraseAt(toks[i:], want, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // toUTF16 converts sorted byte offsets of s to UTF-16 code unit offsets.

@@ -171,6 +171,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	srv := httpapi.New(cfg.HTTP.Listen, reg, map[string]httpapi.Check{}, log)
 	srv.Handle("/", a.Handler())
+	if cfg.HTTP.Pprof {
+		srv.EnablePprof()
+	}
 	addr, err := srv.Listen()
 	if err != nil {
 		return fmt.Errorf("--http-listen: %w", err)

@@ -68,3 +68,26 @@ func ParseFields(line string) map[string]string {
 	}
 	return out
 }
+
+// reserved are the names of a row's own fields, which parsed fields may not take.
+var reserved = []string{"host", "path", "topic", "file_id", "offset", "time", "message"}
+
+// LineFields returns a stored line's fields: those parsed from its message (without the
+// row's own names: a line's "path=" must not shadow the file's path) and the entry's
+// fields, which win over parsed ones. The store keeps only the entry's fields and derives
+// the rest when it reads a line, since they follow from the message. nil when none.
+func LineFields(msg string, entry map[string]string) map[string]string {
+	fields := ParseFields(msg)
+	for _, k := range reserved {
+		delete(fields, k)
+	}
+	if len(entry) > 0 {
+		if fields == nil {
+			fields = make(map[string]string, len(entry))
+		}
+		for k, v := range entry {
+			fields[k] = v
+		}
+	}
+	return fields
+}

@@ -24,8 +24,10 @@ type Row struct {
 	FileID string
 	// Offset is the line's first byte in its file, End the byte after it (newline
 	// included). (Host, FileID, Path, End) is what makes appends exactly-once.
-	Offset  int64
-	End     int64
+	Offset int64
+	End    int64
+	// Fields, given to Append, are the collect entry's fields; read back, they are all the
+	// line's fields: LineFields of the message and the entry's fields.
 	Fields  map[string]string
 	Message string
 }
@@ -104,8 +106,9 @@ type Store interface {
 	// Search returns one page of matching rows, newest first.
 	Search(ctx context.Context, r SearchRequest) (SearchResult, error)
 	// Histogram counts matching rows per step over [from, to); the buckets start at from
-	// rounded down to step, and only rows in [from, to) are counted.
-	Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) ([]Bucket, error)
+	// rounded down to step, and only rows in [from, to) are counted. estimated says the
+	// counts were scaled up from a sample of the rows (too many to check each).
+	Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) (b []Bucket, estimated bool, err error)
 	// Since returns up to limit matching rows with Seq > after, oldest first (tailing).
 	Since(ctx context.Context, q *search.Node, after int64, limit int) ([]Row, error)
 	// LastSeq is the Seq of the newest stored row (0 when empty).

@@ -3,38 +3,41 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
-
-	"github.com/logcollect/logcollect/internal/store"
 )
 
 // part is one day's database.
 type part struct {
-	day   int64
-	path  string
-	db    *sql.DB
-	maxID atomic.Int64 // newest Seq in the day (0: none yet)
+	day    int64
+	path   string
+	db     *sql.DB
+	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
 }
 
-// schema of a day. The FTS index is contentless (the messages are in logs) with
-// contentless_delete, so retention can delete rows from it by rowid. automerge 16 (FTS5's
-// default is 4) merges index segments 16 at a time, not 4: half the merge work per line
-// on ingest (merging was a fifth of the write path's CPU), for a few more segments a
-// query looks into. detail=none keeps no word positions (which were most of the index's
-// size and of its ingest work): a phrase is found as its words and checked on the line
-// (lc_phrase). Days created before keep detail=full; the same queries work on both.
+// schema of a day. A row of blocks is up to maxBlockLines consecutive lines of one file
+// (block.go has the encoding of data); id is its first line's Seq, n its line count, ts
+// and ts_last its first and last line's time, off its first line's offset. fts holds one
+// document per block: the distinct case-folded words of its lines, separated by spaces
+// (search.EachWord splits them, so the index, the line check and highlighting agree).
+// The ascii tokenizer splits that document at the spaces and nowhere else (a word has
+// no ASCII character but letters and digits; its other bytes are word bytes to ascii)
+// and folds nothing the words did not already fold. Contentless with contentless_delete
+// (retention deletes by rowid), detail=none (no word positions: a phrase is found as
+// its words, then checked on the lines), automerge 16 (half the merge work of FTS5's
+// default 4, for a few more segments a query looks into).
 const schema = `
-CREATE TABLE IF NOT EXISTS logs(
-  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, host TEXT NOT NULL, path TEXT NOT NULL,
-  topic TEXT NOT NULL, file_id TEXT NOT NULL, off INTEGER NOT NULL, fields TEXT, msg TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS logs_ts ON logs(ts);
-CREATE INDEX IF NOT EXISTS logs_file ON logs(file_id, off);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(msg, content='', contentless_delete=1, detail=none);
+CREATE TABLE IF NOT EXISTS blocks(
+  id INTEGER PRIMARY KEY, n INTEGER NOT NULL, ts INTEGER NOT NULL, ts_last INTEGER NOT NULL,
+  host TEXT NOT NULL, path TEXT NOT NULL, topic TEXT NOT NULL, file_id TEXT NOT NULL,
+  off INTEGER NOT NULL, "end" INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS blocks_ts ON blocks(ts_last);
+CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless_delete=1, detail=none, tokenize='ascii');
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
 CREATE TABLE IF NOT EXISTS offsets(host TEXT NOT NULL, file_id TEXT NOT NULL, path TEXT NOT NULL,
   "end" INTEGER NOT NULL, PRIMARY KEY(host, file_id, path)) WITHOUT ROWID;
@@ -43,6 +46,10 @@ CREATE TABLE IF NOT EXISTS points(ts INTEGER NOT NULL, measurement TEXT NOT NULL
   host TEXT NOT NULL, tags TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS points_mf ON points(measurement, field, ts);
 `
+
+// ErrOldLayout is returned by Open for a day written by a logcollect that stored one row
+// per line.
+var ErrOldLayout = errors.New("the day was written by an older logcollect (one row per line)")
 
 func openPart(path string, day int64) (*part, error) {
 	// WAL with synchronous=FULL: a commit is on disk when it returns (the store
@@ -58,6 +65,16 @@ func openPart(path string, day int64) (*part, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
+	var old int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'logs'`).Scan(&old); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if old > 0 {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w; this version stores blocks of lines and does not convert it: "+
+			"move the file (and its -wal and -shm files) out of the store directory to start afresh", path, ErrOldLayout)
+	}
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
@@ -65,28 +82,30 @@ func openPart(path string, day int64) (*part, error) {
 	return &part{day: day, path: path, db: db}, nil
 }
 
-// rowsPerInsert is how many rows one INSERT statement carries (9 parameters each): one
-// statement per row spent a fifth of the write path binding and stepping statements.
-const rowsPerInsert = 128
+// blocksPerInsert is how many blocks one INSERT statement carries: one statement per
+// row spends its time binding and stepping statements.
+const blocksPerInsert = 32
 
-// insertLogsSQL is the INSERT of n rows into logs.
-func insertLogsSQL(n int) string {
+// insertSQL is an INSERT of n rows of cols into table.
+func insertSQL(table, cols string, ncols, n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO logs(id, ts, host, path, topic, file_id, off, fields, msg) VALUES`)
+	b.WriteString("INSERT INTO " + table + "(" + cols + ") VALUES")
+	one := "(" + strings.Repeat("?,", ncols-1) + "?)"
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?)")
+		b.WriteString(one)
 	}
 	return b.String()
 }
 
-// insert writes rows of this day in one transaction, with the file offsets and hosts
-// they reach. Rows are numbered consecutively (the writer assigns Seq one by one), so the
-// full-text index is filled from logs by one id range.
-func (p *part) insert(rows []*store.Row) (err error) {
-	if len(rows) == 0 {
+const blockCols = `id, n, ts, ts_last, host, path, topic, file_id, off, "end", data`
+
+// insert writes blocks of this day (numbered) in one transaction, with the file offsets
+// and hosts they reach.
+func (p *part) insert(blocks []*block) (err error) {
+	if len(blocks) == 0 {
 		return nil
 	}
 	ctx := context.Background()
@@ -99,43 +118,15 @@ func (p *part) insert(rows []*store.Row) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	full, err := tx.Prepare(insertLogsSQL(rowsPerInsert))
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
+	if err := insertBlocks(tx, blocks); err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
-	defer full.Close()
 	ends := map[fileKey]int64{}
 	hosts := map[string]int64{}
-	args := make([]any, 0, 9*rowsPerInsert)
-	for chunk := range slices.Chunk(rows, rowsPerInsert) {
-		args = args[:0]
-		for _, r := range chunk {
-			var fields any // NULL when there is none
-			if len(r.Fields) > 0 {
-				b, err := json.Marshal(r.Fields)
-				if err != nil {
-					return fmt.Errorf("encode fields: %w", err)
-				}
-				fields = string(b)
-			}
-			ts := r.Time.UnixNano()
-			args = append(args, r.Seq, ts, r.Host, r.Path, r.Topic, r.FileID, r.Offset, fields, r.Message)
-			k := fileKey{r.Host, r.FileID, r.Path}
-			ends[k] = max(ends[k], r.End)
-			hosts[r.Host] = ts
-		}
-		if len(chunk) == rowsPerInsert {
-			_, err = full.Exec(args...)
-		} else {
-			_, err = tx.Exec(insertLogsSQL(len(chunk)), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("insert into %s: %w", p.path, err)
-		}
-	}
-	first, last := rows[0].Seq, rows[len(rows)-1].Seq
-	if _, err := tx.Exec(`INSERT INTO fts(rowid, msg) SELECT id, msg FROM logs WHERE id >= ? AND id <= ?`, first, last); err != nil {
-		return fmt.Errorf("index into %s: %w", p.path, err)
+	for _, b := range blocks {
+		k := fileKey{b.host, b.fileID, b.path}
+		ends[k] = max(ends[k], b.endMax)
+		hosts[b.host] = b.lastTs()
 	}
 	for k, end := range ends {
 		if _, err := tx.Exec(`INSERT INTO offsets(host, file_id, path, "end") VALUES(?,?,?,?)
@@ -151,7 +142,46 @@ func (p *part) insert(rows []*store.Row) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", p.path, err)
 	}
-	p.maxID.Store(last)
+	last := blocks[len(blocks)-1]
+	p.maxSeq.Store(max(p.maxSeq.Load(), last.seq+int64(last.n)-1))
+	return nil
+}
+
+// insertBlocks writes blocks and their index documents, blocksPerInsert per statement.
+func insertBlocks(tx *sql.Tx, blocks []*block) error {
+	full, err := tx.Prepare(insertSQL("blocks", blockCols, 11, blocksPerInsert))
+	if err != nil {
+		return err
+	}
+	defer full.Close()
+	fullFTS, err := tx.Prepare(insertSQL("fts", "rowid, words", 2, blocksPerInsert))
+	if err != nil {
+		return err
+	}
+	defer fullFTS.Close()
+	args := make([]any, 0, 11*blocksPerInsert)
+	ftsArgs := make([]any, 0, 2*blocksPerInsert)
+	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
+		args, ftsArgs = args[:0], ftsArgs[:0]
+		for _, b := range chunk {
+			args = append(args, b.seq, b.n, b.ts, b.lastTs(), b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.data)
+			ftsArgs = append(ftsArgs, b.seq, b.words)
+		}
+		if len(chunk) == blocksPerInsert {
+			_, err = full.Exec(args...)
+			if err == nil {
+				_, err = fullFTS.Exec(ftsArgs...)
+			}
+		} else {
+			_, err = tx.Exec(insertSQL("blocks", blockCols, 11, len(chunk)), args...)
+			if err == nil {
+				_, err = tx.Exec(insertSQL("fts", "rowid, words", 2, len(chunk)), ftsArgs...)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -161,17 +191,76 @@ func upsertHost(tx *sql.Tx, host string, ts int64) error {
 	return err
 }
 
-// idAt returns the smallest id whose ts >= t, or maxID+1 when none.
-func (p *part) idAt(ctx context.Context, t int64) (int64, error) {
-	var id sql.NullInt64
-	err := p.db.QueryRowContext(ctx, `SELECT id FROM logs WHERE ts >= ? ORDER BY ts, id LIMIT 1`, t).Scan(&id)
-	if err == sql.ErrNoRows {
-		return p.maxID.Load() + 1, nil
+// blockHead is a stored block's row without its lines.
+type blockHead struct {
+	id, ts                    int64
+	n                         int
+	host, path, topic, fileID string
+	fields                    map[string]string
+}
+
+// headCols are the columns scanBlock reads (blocks as b).
+const headCols = "b.id, b.n, b.ts, b.host, b.path, b.topic, b.file_id, b.data"
+
+// scanner reads blocks from query results, reusing its buffers: a scan over many blocks
+// allocates per block only what it keeps.
+type scanner struct {
+	lines []line
+	buf   []byte
+}
+
+// scan reads one block of rows (headCols) and decodes its lines; the lines (and their
+// messages) are valid until the next scan: lineView.row copies what it returns.
+func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
+	var h blockHead
+	var raw sql.RawBytes // the driver's memory, valid until the next Next
+	if err := rows.Scan(&h.id, &h.n, &h.ts, &h.host, &h.path, &h.topic, &h.fileID, &raw); err != nil {
+		return h, nil, fmt.Errorf("read block: %w", err)
 	}
+	var body []byte
+	var err error
+	if len(raw) > 0 && raw[0] == blockPlain {
+		sc.buf = append(sc.buf[:0], raw...)
+		body = sc.buf[1:]
+	} else if body, err = inflate(raw, sc.buf); err == nil && cap(body) > cap(sc.buf) {
+		sc.buf = body
+	}
+	if err != nil {
+		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
+	}
+	lines, fields, err := decodeLines(body, h.n, h.ts, sc.lines)
+	if err != nil {
+		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
+	}
+	sc.lines, h.fields = lines, fields
+	return h, lines, nil
+}
+
+// seqAt returns the Seq of the first line with a time >= t, or maxSeq+1 when none: one
+// index seek and one block decoded.
+func (p *part) seqAt(ctx context.Context, t int64) (int64, error) {
+	rows, err := p.db.QueryContext(ctx, `SELECT `+headCols+` FROM blocks b WHERE b.ts_last >= ? ORDER BY b.ts_last, b.id LIMIT 1`, t)
 	if err != nil {
 		return 0, fmt.Errorf("seek %s: %w", p.path, err)
 	}
-	return id.Int64, nil
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("seek %s: %w", p.path, err)
+		}
+		return p.maxSeq.Load() + 1, nil
+	}
+	var sc scanner
+	h, lines, err := sc.scan(rows)
+	if err != nil {
+		return 0, fmt.Errorf("seek %s: %w", p.path, err)
+	}
+	for i, l := range lines {
+		if l.ts >= t {
+			return h.id + int64(i), nil
+		}
+	}
+	return h.id + int64(h.n), nil
 }
 
 // covers says whether the day can hold rows of [from, to) (nanoseconds).

@@ -2,11 +2,11 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,38 +14,87 @@ import (
 	"github.com/logcollect/logcollect/internal/store"
 )
 
-// idRange returns the ids of the day with ts in [from, to).
-func (p *part) idRange(ctx context.Context, from, to int64) (int64, int64, error) {
-	lo, err := p.idAt(ctx, from)
+// seqRange returns the Seqs of the day's lines with a time in [from, to).
+func (p *part) seqRange(ctx context.Context, from, to int64) (int64, int64, error) {
+	lo, err := p.seqAt(ctx, from)
 	if err != nil {
 		return 0, 0, err
 	}
-	hi, err := p.idAt(ctx, to)
+	hi, err := p.seqAt(ctx, to)
 	if err != nil {
 		return 0, 0, err
 	}
 	return lo, hi, nil
 }
 
-func scanRows(rows *sql.Rows) ([]store.Row, error) {
-	defer rows.Close()
-	var out []store.Row
-	for rows.Next() {
-		var r store.Row
-		var ts int64
-		var fields sql.NullString
-		if err := rows.Scan(&r.Seq, &ts, &r.Host, &r.Path, &r.Topic, &r.FileID, &r.Offset, &fields, &r.Message); err != nil {
-			return nil, fmt.Errorf("read rows: %w", err)
-		}
-		r.Time = time.Unix(0, ts).UTC()
-		if fields.Valid {
-			if err := json.Unmarshal([]byte(fields.String), &r.Fields); err != nil {
-				return nil, fmt.Errorf("decode fields of row %d: %w", r.Seq, err)
-			}
-		}
-		out = append(out, r)
+// eachBlock calls fn with the candidate blocks of the plan holding lines of Seqs in
+// [lo, hi), newest first when desc, until fn returns false.
+func (p *part) eachBlock(ctx context.Context, pl plan, lo, hi int64, desc bool, fn func(h blockHead, lines []line) bool) error {
+	q, args := pl.blocksSQL(headCols, lo-maxBlockLines+1, hi, desc)
+	return p.scanBlocks(ctx, q, args, fn)
+}
+
+// lineView is a decoded line as the matcher sees it; its parsed fields are computed
+// only when a query asks for one.
+type lineView struct {
+	h      *blockHead
+	l      *line
+	fields map[string]string
+	parsed bool
+}
+
+func (v *lineView) Message() string { return v.l.msg }
+
+func (v *lineView) Field(name string) (string, bool) {
+	switch name {
+	case "host":
+		return v.h.host, true
+	case "path":
+		return v.h.path, true
+	case "topic":
+		return v.h.topic, true
+	case "file_id":
+		return v.h.fileID, true
+	case "offset":
+		return strconv.FormatInt(v.l.off, 10), true
 	}
-	return out, rows.Err()
+	f, ok := v.allFields()[name]
+	return f, ok
+}
+
+func (v *lineView) allFields() map[string]string {
+	if !v.parsed {
+		v.fields, v.parsed = store.LineFields(v.l.msg, v.h.fields), true
+	}
+	return v.fields
+}
+
+// row returns line i of the block as a store row, with its own copy of the message (the
+// decoded block's memory is reused).
+func (v *lineView) row(i int) store.Row {
+	msg := strings.Clone(v.l.msg)
+	return store.Row{Seq: v.h.id + int64(i), Time: timeOf(v.l.ts), Host: v.h.host, Path: v.h.path, Topic: v.h.topic,
+		FileID: v.h.fileID, Offset: v.l.off, End: v.l.end, Fields: store.LineFields(msg, v.h.fields), Message: msg}
+}
+
+// matching calls fn with each line of the block with a Seq in [lo, hi) that matches,
+// newest first when desc, until fn returns false; it returns false then.
+func (pl plan) matching(h *blockHead, lines []line, lo, hi int64, desc bool, fn func(v *lineView, i int) bool) bool {
+	var v lineView // one per block: the matcher takes it as an interface
+	for k := range lines {
+		i := k
+		if desc {
+			i = len(lines) - 1 - k
+		}
+		if seq := h.id + int64(i); seq < lo || seq >= hi {
+			continue
+		}
+		v = lineView{h: h, l: &lines[i]}
+		if pl.m.Match(&v) && !fn(&v, i) {
+			return false
+		}
+	}
+	return true
 }
 
 // Search returns one page, newest first.
@@ -54,12 +103,13 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 	parts := s.snapshot()
 	var out []store.Row
 	want := r.Limit + 1 // one more says whether an older page exists
+	pl := compile(r.Query)
 	for i := len(parts) - 1; i >= 0 && len(out) < want; i-- {
 		p := parts[i]
 		if !p.covers(from, to) {
 			continue
 		}
-		lo, hi, err := p.idRange(ctx, from, to)
+		lo, hi, err := p.seqRange(ctx, from, to)
 		if err != nil {
 			return store.SearchResult{}, err
 		}
@@ -69,16 +119,15 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 		if lo >= hi {
 			continue
 		}
-		q, args := compile(r.Query, lo, hi).selectSQL(rowCols, lo, hi, true, want-len(out))
-		rows, err := p.db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return store.SearchResult{}, fmt.Errorf("search %s: %w", p.path, err)
-		}
-		got, err := scanRows(rows)
+		err = p.eachBlock(ctx, pl, lo, hi, true, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, true, func(v *lineView, i int) bool {
+				out = append(out, v.row(i))
+				return len(out) < want
+			})
+		})
 		if err != nil {
 			return store.SearchResult{}, err
 		}
-		out = append(out, got...)
 	}
 	res := store.SearchResult{Rows: out}
 	if len(out) > r.Limit {
@@ -87,72 +136,133 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 	return res, nil
 }
 
-// Histogram counts matching rows per step.
-func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) ([]store.Bucket, error) {
+// histogramLines bounds the lines a histogram of a query checks per day: when the
+// candidate blocks can hold more (histogramLines/maxBlockLines blocks), it checks an even
+// sample of them and scales their counts (estimated).
+// Checking a line costs about a microsecond here; a search's histogram should not take
+// seconds over a day of common words.
+const histogramLines = 64 * 1024
+
+// Histogram counts matching rows per step; estimated says some counts were scaled up
+// from a sample of the candidate blocks.
+func (s *Store) Histogram(ctx context.Context, q *search.Node, from, to time.Time, step time.Duration) ([]store.Bucket, bool, error) {
 	if step <= 0 {
-		return nil, fmt.Errorf("histogram step %s: must be positive", step)
+		return nil, false, fmt.Errorf("histogram step %s: must be positive", step)
 	}
 	f, t, st := from.UnixNano(), to.UnixNano(), int64(step)
 	first := floorDiv(f, st) * st
 	n := int((t - first + st - 1) / st)
 	buckets := make([]store.Bucket, n)
 	for i := range buckets {
-		buckets[i].Time = time.Unix(0, first+int64(i)*st).UTC()
+		buckets[i].Time = timeOf(first + int64(i)*st)
 	}
+	pl := compile(q)
+	estimated := false
 	for _, p := range s.snapshot() {
 		if !p.covers(f, t) {
 			continue
 		}
-		// Bucket edges as ids of this day: one index seek each.
-		edges := make([]int64, n+1)
+		if q.Kind != search.All {
+			est, err := p.countMatching(ctx, pl, f, t, func(ts, weight int64) { buckets[(ts-first)/st].Count += weight })
+			if err != nil {
+				return nil, false, err
+			}
+			estimated = estimated || est
+			continue
+		}
+		// All lines: bucket edges as Seqs of this day, one index seek each. Seqs are
+		// dense (assigned one by one; retention removes only the oldest), so the count
+		// of a range is its width.
+		prev := int64(-1)
 		for i := 0; i <= n; i++ {
 			at := min(max(first+int64(i)*st, f), t)
-			id, err := p.idAt(ctx, at)
+			seq, err := p.seqAt(ctx, at)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			edges[i] = id
-		}
-		for i := 0; i < n; i++ {
-			lo, hi := edges[i], edges[i+1]
-			if lo >= hi {
-				continue
+			if i > 0 && seq > prev {
+				buckets[i-1].Count += seq - prev
 			}
-			if q.Kind == search.All {
-				// Ids are dense: assigned one by one, and retention deletes only the
-				// oldest, so the count of a range is its width.
-				buckets[i].Count += hi - lo
-				continue
-			}
-			sqlq, args := compile(q, lo, hi).countSQL(lo, hi)
-			var c int64
-			if err := p.db.QueryRowContext(ctx, sqlq, args...).Scan(&c); err != nil {
-				return nil, fmt.Errorf("count %s: %w", p.path, err)
-			}
-			buckets[i].Count += c
+			prev = seq
 		}
 	}
-	return buckets, nil
+	return buckets, estimated, nil
+}
+
+// countMatching calls add with the time of each line of [from, to) matching the plan and
+// its weight: 1, or, when the candidate blocks can hold more than histogramLines lines,
+// the sampling stride for the lines of the evenly spaced blocks checked (estimated).
+func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts, weight int64)) (bool, error) {
+	lo, hi, err := p.seqRange(ctx, from, to)
+	if err != nil || lo >= hi {
+		return false, err
+	}
+	// The candidates' ids: from the index alone when it is the only condition (reading
+	// the blocks' rows would read their lines).
+	q, args := pl.blocksSQL("b.id", lo-maxBlockLines+1, hi, false)
+	if pl.match != "" && len(pl.where) == 0 {
+		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
+			[]any{pl.match, lo - maxBlockLines + 1, hi}
+	}
+	var ids []int64
+	rows, err := p.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	const sampleBlocks = histogramLines / maxBlockLines
+	if len(ids) <= sampleBlocks {
+		return false, p.eachBlock(ctx, pl, lo, hi, false, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+				add(v.l.ts, 1)
+				return true
+			})
+		})
+	}
+	stride := (len(ids) + sampleBlocks - 1) / sampleBlocks
+	for i := stride / 2; i < len(ids); i += stride {
+		err := p.scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.id = ?", []any{ids[i]}, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+				add(v.l.ts, int64(stride))
+				return true
+			})
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // Since returns matching rows after a position, oldest first.
 func (s *Store) Since(ctx context.Context, q *search.Node, after int64, limit int) ([]store.Row, error) {
 	var out []store.Row
+	pl := compile(q)
 	for _, p := range s.snapshot() {
-		if p.maxID.Load() <= after || len(out) >= limit {
+		hi := p.maxSeq.Load() + 1
+		if hi <= after+1 || len(out) >= limit {
 			continue
 		}
-		lo, hi := after+1, p.maxID.Load()+1
-		sqlq, args := compile(q, lo, hi).selectSQL(rowCols, lo, hi, false, limit-len(out))
-		rows, err := p.db.QueryContext(ctx, sqlq, args...)
-		if err != nil {
-			return nil, fmt.Errorf("tail %s: %w", p.path, err)
-		}
-		got, err := scanRows(rows)
+		err := p.eachBlock(ctx, pl, after+1, hi, false, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, after+1, hi, false, func(v *lineView, i int) bool {
+				out = append(out, v.row(i))
+				return len(out) < limit
+			})
+		})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, got...)
 	}
 	return out, nil
 }
@@ -161,36 +271,43 @@ func (s *Store) Since(ctx context.Context, q *search.Node, after int64, limit in
 func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, before, after int) ([]store.Row, int, error) {
 	hostCond, hostArgs := "", []any{}
 	if host != "" {
-		hostCond, hostArgs = " AND l.host = ?", []any{host}
+		hostCond, hostArgs = " AND b.host = ?", []any{host}
 	}
 	parts := s.snapshot()
 	var older []store.Row // newest first
 	for i := len(parts) - 1; i >= 0 && len(older) < before; i-- {
 		args := append([]any{fileID, offset}, hostArgs...)
-		rows, err := parts[i].db.QueryContext(ctx, "SELECT "+rowCols+" FROM logs l WHERE l.file_id = ? AND l.off < ?"+hostCond+
-			fmt.Sprintf(" ORDER BY l.off DESC LIMIT %d", before-len(older)), args...)
-		if err != nil {
-			return nil, 0, fmt.Errorf("context %s: %w", parts[i].path, err)
-		}
-		got, err := scanRows(rows)
+		err := parts[i].scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.file_id = ? AND b.off < ?"+hostCond+
+			" ORDER BY b.off DESC", args, func(h blockHead, lines []line) bool {
+			for j := len(lines) - 1; j >= 0 && len(older) < before; j-- {
+				if lines[j].off < offset {
+					older = append(older, (&lineView{h: &h, l: &lines[j]}).row(j))
+				}
+			}
+			return len(older) < before
+		})
 		if err != nil {
 			return nil, 0, err
 		}
-		older = append(older, got...)
 	}
 	var newer []store.Row
 	for i := 0; i < len(parts) && len(newer) < after+1; i++ {
-		args := append([]any{fileID, offset}, hostArgs...)
-		rows, err := parts[i].db.QueryContext(ctx, "SELECT "+rowCols+" FROM logs l WHERE l.file_id = ? AND l.off >= ?"+hostCond+
-			fmt.Sprintf(" ORDER BY l.off LIMIT %d", after+1-len(newer)), args...)
-		if err != nil {
-			return nil, 0, fmt.Errorf("context %s: %w", parts[i].path, err)
-		}
-		got, err := scanRows(rows)
+		// From the block holding offset (its first line may be before it) on.
+		args := append([]any{fileID, fileID, offset}, hostArgs...)
+		args = append(append(args, offset), hostArgs...)
+		err := parts[i].scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.file_id = ? AND b.off >= coalesce("+
+			"(SELECT max(c.off) FROM blocks c WHERE c.file_id = ? AND c.off <= ?"+strings.ReplaceAll(hostCond, "b.", "c.")+"), ?)"+hostCond+
+			" ORDER BY b.off", args, func(h blockHead, lines []line) bool {
+			for j := 0; j < len(lines) && len(newer) < after+1; j++ {
+				if lines[j].off >= offset {
+					newer = append(newer, (&lineView{h: &h, l: &lines[j]}).row(j))
+				}
+			}
+			return len(newer) < after+1
+		})
 		if err != nil {
 			return nil, 0, err
 		}
-		newer = append(newer, got...)
 	}
 	slices.Reverse(older)
 	// A file's offsets restart after a truncation; within one file id, older days first
@@ -203,6 +320,30 @@ func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, 
 		newer = newer[:after]
 	}
 	return append(older, newer...), len(older), nil
+}
+
+// scanBlocks calls fn with the blocks the query selects (headCols), until it returns
+// false.
+func (p *part) scanBlocks(ctx context.Context, q string, args []any, fn func(h blockHead, lines []line) bool) error {
+	rows, err := p.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", p.path, err)
+	}
+	defer rows.Close()
+	var sc scanner
+	for rows.Next() {
+		h, lines, err := sc.scan(rows)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p.path, err)
+		}
+		if !fn(h, lines) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", p.path, err)
+	}
+	return nil
 }
 
 func cmpInt(a, b int64) int {

@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -78,52 +79,77 @@ func (s *Store) dropPart(p *part) error {
 	return nil
 }
 
-// deleteBefore deletes the rows and points older than cutoff (ns).
+// deleteBefore deletes the lines and points older than cutoff (ns).
 func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
-	id, err := p.idAt(ctx, cutoff)
+	seq, err := p.seqAt(ctx, cutoff)
 	if err != nil {
 		return err
 	}
 	if _, err := p.db.ExecContext(ctx, `DELETE FROM points WHERE ts < ?`, cutoff); err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
-	return p.deleteBelow(ctx, id)
+	return p.deleteBelow(ctx, seq)
 }
 
-// deleteOldestFraction deletes that fraction of the day's rows, oldest first.
+// deleteOldestFraction deletes that fraction of the day's lines, oldest first.
 func (p *part) deleteOldestFraction(ctx context.Context, frac float64) error {
-	var lo, hi, n int64
-	if err := p.db.QueryRowContext(ctx, `SELECT coalesce(min(id),0), coalesce(max(id),0), count(*) FROM logs`).Scan(&lo, &hi, &n); err != nil {
+	var lo, hi sql.NullInt64
+	if err := p.db.QueryRowContext(ctx, `SELECT min(id), max(id + n - 1) FROM blocks`).Scan(&lo, &hi); err != nil {
 		return fmt.Errorf("size retention in %s: %w", p.path, err)
 	}
-	if n == 0 {
+	if !lo.Valid {
 		_, err := p.db.ExecContext(ctx, `DELETE FROM points`)
 		return err
 	}
-	cut := lo + max(1, int64(float64(hi-lo+1)*min(frac, 1)))
-	var ts int64
-	err := p.db.QueryRowContext(ctx, `SELECT coalesce(max(ts), 0) FROM logs WHERE id < ?`, cut).Scan(&ts)
-	if err != nil {
+	cut := lo.Int64 + max(1, int64(float64(hi.Int64-lo.Int64+1)*min(frac, 1)))
+	var ts sql.NullInt64 // the newest time deleted
+	if err := p.db.QueryRowContext(ctx, `SELECT max(ts_last) FROM blocks WHERE id < ?`, cut).Scan(&ts); err != nil {
 		return fmt.Errorf("size retention in %s: %w", p.path, err)
 	}
-	if _, err := p.db.ExecContext(ctx, `DELETE FROM points WHERE ts <= ?`, ts); err != nil {
+	if _, err := p.db.ExecContext(ctx, `DELETE FROM points WHERE ts <= ?`, ts.Int64); err != nil {
 		return fmt.Errorf("size retention in %s: %w", p.path, err)
 	}
 	return p.deleteBelow(ctx, cut)
 }
 
-// deleteBelow deletes rows with id < id and gives the pages back to the file system.
-func (p *part) deleteBelow(ctx context.Context, id int64) error {
+// deleteBelow deletes the lines with Seq < seq and gives the pages back to the file
+// system. The block holding seq keeps its lines from seq on: it is written again as a
+// block starting there.
+func (p *part) deleteBelow(ctx context.Context, seq int64) error {
 	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin %s: %w", p.path, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM fts WHERE rowid < ?`, id); err != nil {
+	var rest *block
+	rows, err := tx.QueryContext(ctx, `SELECT `+headCols+` FROM blocks b WHERE b.id < ? AND b.id + b.n > ?`, seq, seq)
+	if err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM logs WHERE id < ?`, id); err != nil {
+	if rows.Next() {
+		var sc scanner
+		h, lines, err := sc.scan(rows)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("retention in %s: %w", p.path, err)
+		}
+		rest = reencode(h, lines[seq-h.id:])
+		rest.seq = seq
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM fts WHERE rowid < ?`, seq); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE id < ?`, seq); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	if rest != nil {
+		if err := insertBlocks(tx, []*block{rest}); err != nil {
+			return fmt.Errorf("retention in %s: %w", p.path, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", p.path, err)

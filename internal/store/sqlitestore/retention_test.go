@@ -58,8 +58,9 @@ func TestRetentionByMaxBytes(t *testing.T) {
 	const limit = 512 << 10
 	s := open(t, Config{MaxBytes: limit})
 	start := time.Now().Add(-time.Hour)
-	for i := 0; i < 4000; i += 2000 {
-		appendSync(t, s, rowsAt(start, i, 2000, accessLine))
+	const lines = 40000
+	for i := 0; i < lines; i += 4000 {
+		appendSync(t, s, rowsAt(start, i, 4000, accessLine))
 	}
 	if used := s.diskBytes(); used <= limit {
 		t.Fatalf("the test wrote only %d bytes, below the %d limit", used, limit)
@@ -76,7 +77,7 @@ func TestRetentionByMaxBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n == 0 || n >= 4000 || oldest.Offset == 0 || res.Rows[0].Offset != 3999*10 {
+	if n == 0 || n >= lines || oldest.Offset == 0 || res.Rows[0].Offset != (lines-1)*10 {
 		t.Errorf("kept %d rows, oldest offset %d, newest %d: want the newest kept, the oldest dropped", n, oldest.Offset, res.Rows[0].Offset)
 	}
 }

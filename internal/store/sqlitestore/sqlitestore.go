@@ -70,8 +70,9 @@ type Store struct {
 type fileKey struct{ host, fileID, path string }
 
 type appendReq struct {
-	rows []store.Row
-	done func()
+	blocks []*block
+	lines  int
+	done   func()
 }
 
 // Open opens (or creates) the store in cfg.Dir and loads each day's state. reg may be nil.
@@ -90,9 +91,6 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
-	}
-	if err := registerPhrase(); err != nil {
-		return nil, fmt.Errorf("register lc_phrase: %w", err)
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create store dir %s: %w", cfg.Dir, err)
@@ -133,13 +131,13 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 
 // loadPart reads a day's newest position and file offsets into the writer state.
 func (s *Store) loadPart(p *part) error {
-	var maxID, maxTs sql.NullInt64
-	if err := p.db.QueryRow(`SELECT max(id), max(ts) FROM logs`).Scan(&maxID, &maxTs); err != nil {
+	var maxSeq, maxTs sql.NullInt64
+	if err := p.db.QueryRow(`SELECT max(id + n - 1), max(ts_last) FROM blocks`).Scan(&maxSeq, &maxTs); err != nil {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
-	if maxID.Valid {
-		p.maxID.Store(maxID.Int64)
-		s.lastSeq.Store(max(s.lastSeq.Load(), maxID.Int64))
+	if maxSeq.Valid {
+		p.maxSeq.Store(maxSeq.Int64)
+		s.lastSeq.Store(max(s.lastSeq.Load(), maxSeq.Int64))
 		s.lastTs = max(s.lastTs, maxTs.Int64)
 	}
 	rows, err := p.db.Query(`SELECT host, file_id, path, "end" FROM offsets`)
@@ -190,13 +188,16 @@ func (s *Store) Run(ctx context.Context) error {
 	}
 }
 
-// Append queues rows for the writer; done is called after their commit.
+// Append encodes rows into blocks (in the caller's goroutine, so that the writer does
+// only the SQLite work) and queues them for the writer; done is called after their
+// commit.
 func (s *Store) Append(ctx context.Context, rows []store.Row, done func()) error {
 	if s.closed.Load() {
 		return errors.New("store: closed")
 	}
+	req := &appendReq{blocks: buildBlocks(rows), lines: len(rows), done: done}
 	select {
-	case s.queue <- &appendReq{rows: rows, done: done}:
+	case s.queue <- req:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -213,55 +214,50 @@ const maxTxRows = 32768
 // batch would too, so the pipeline waits (the files are the buffer).
 func (s *Store) writeFrom(first *appendReq) {
 	reqs := []*appendReq{first}
-	n := len(first.rows)
+	n := first.lines
 	for n < maxTxRows {
 		select {
 		case r := <-s.queue:
 			reqs = append(reqs, r)
-			n += len(r.rows)
+			n += r.lines
 			continue
 		default:
 		}
 		break
 	}
 	start := time.Now()
-	rows := make([]*store.Row, 0, n)
+	blocks := make([]*block, 0, n/maxBlockLines+len(reqs))
 	for _, r := range reqs {
-		for i := range r.rows {
-			row := &r.rows[i]
-			k := fileKey{row.Host, row.FileID, row.Path}
-			if end, ok := s.dedupe[k]; ok {
-				if row.End <= end {
-					s.m.duplicates.Inc()
-					continue
-				}
-				delete(s.dedupe, k)
+		for _, b := range r.blocks {
+			if b = s.skipStored(b); b != nil {
+				blocks = append(blocks, b)
 			}
-			rows = append(rows, row)
 		}
 	}
 	seq, ts := s.nextSeq, s.lastTs
-	for _, row := range rows {
+	lines := 0
+	for _, b := range blocks {
 		// Time never goes backwards in the store, so Seq order is time order: pages,
-		// histograms and partitions all work on Seq ranges.
-		ts = max(ts, row.Time.UnixNano())
-		row.Time = time.Unix(0, ts).UTC()
-		row.Seq = seq
-		seq++
+		// histograms and partitions all work on Seq ranges. A block's lines were made
+		// non-decreasing when it was built; each line's stored time is max(b.ts, its own).
+		b.seq, b.ts = seq, max(ts, b.t0)
+		seq += int64(b.n)
+		ts = b.lastTs()
+		lines += b.n
 	}
 	for attempt := 0; ; attempt++ {
-		err := s.commit(rows)
+		err := s.commit(blocks)
 		if err == nil {
 			break
 		}
 		s.m.writeErrors.Inc()
-		s.log.Error("store write failed; retrying", "error", err, "rows", len(rows), "attempt", attempt+1)
+		s.log.Error("store write failed; retrying", "error", err, "lines", lines, "attempt", attempt+1)
 		time.Sleep(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second))
 	}
 	s.nextSeq, s.lastTs = seq, ts
-	if len(rows) > 0 {
+	if lines > 0 {
 		s.lastSeq.Store(seq - 1)
-		s.m.rows.Add(float64(len(rows)))
+		s.m.rows.Add(float64(lines))
 		s.mu.Lock()
 		close(s.changed)
 		s.changed = make(chan struct{})
@@ -275,22 +271,51 @@ func (s *Store) writeFrom(first *appendReq) {
 	}
 }
 
-// commit writes rows (already numbered) in one transaction per day.
-func (s *Store) commit(rows []*store.Row) error {
-	for len(rows) > 0 {
-		day := dayOf(rows[0].Time.UnixNano())
+// skipStored drops the lines of b that the store held before this process started
+// (re-read after a restart: the file's lines up to its stored end); nil when none is
+// left. A file's skip window closes at its first line past the stored end.
+func (s *Store) skipStored(b *block) *block {
+	k := fileKey{b.host, b.fileID, b.path}
+	end, ok := s.dedupe[k]
+	if !ok {
+		return b
+	}
+	if b.end0 > end {
+		delete(s.dedupe, k)
+		return b
+	}
+	lines, _, err := decodeBlock(b.data, b.n, b.t0, nil)
+	if err != nil { // a block encoded by this process: a bug, not bad input
+		panic(fmt.Sprintf("decode a block just encoded: %v", err))
+	}
+	i := 0
+	for i < len(lines) && lines[i].end <= end {
+		i++
+	}
+	s.m.duplicates.Add(float64(i))
+	if i == len(lines) {
+		return nil
+	}
+	delete(s.dedupe, k)
+	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, fields: b.fields}, lines[i:])
+}
+
+// commit writes blocks (numbered) in one transaction per day.
+func (s *Store) commit(blocks []*block) error {
+	for len(blocks) > 0 {
+		day := dayOf(blocks[0].ts)
 		n := 1
-		for n < len(rows) && dayOf(rows[n].Time.UnixNano()) == day {
+		for n < len(blocks) && dayOf(blocks[n].ts) == day {
 			n++
 		}
 		p, err := s.partFor(day)
 		if err != nil {
 			return err
 		}
-		if err := p.insert(rows[:n]); err != nil {
+		if err := p.insert(blocks[:n]); err != nil {
 			return err
 		}
-		rows = rows[n:]
+		blocks = blocks[n:]
 	}
 	return nil
 }
@@ -370,6 +395,8 @@ func (s *Store) snapshot() []*part {
 const dayNanos = int64(24 * time.Hour)
 
 func dayOf(ts int64) int64 { return floorDiv(ts, dayNanos) }
+
+func timeOf(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
 func floorDiv(a, b int64) int64 {
 	q := a / b

@@ -3,8 +3,11 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,21 +78,25 @@ func rowsAt(start time.Time, first, n int, msg func(i int) string) []store.Row {
 
 func TestSearchForms(t *testing.T) { testSearchForms(t, t.TempDir()) }
 
-// TestSearchFormsPositions: a day created before the index dropped word positions
-// (detail=full) answers the same queries.
-func TestSearchFormsPositions(t *testing.T) {
+// TestOldLayoutRefused: a day written with one row per line is not opened; the error
+// names the file and says what to do.
+func TestOldLayoutRefused(t *testing.T) {
 	dir := t.TempDir()
-	db, err := sql.Open("sqlite", filepath.Join(dir, dayName(dayOf(time.Now().Add(-time.Minute).UnixNano()))))
+	path := filepath.Join(dir, dayName(dayOf(time.Now().UnixNano())))
+	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`CREATE VIRTUAL TABLE fts USING fts5(msg, content='', contentless_delete=1)`); err != nil {
+	if _, err := db.Exec(`CREATE TABLE logs(id INTEGER PRIMARY KEY, msg TEXT)`); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	testSearchForms(t, dir)
+	_, err = Open(Config{Dir: dir}, nil, nil)
+	if !errors.Is(err, ErrOldLayout) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "move the file") {
+		t.Errorf("Open = %v, want ErrOldLayout naming %s and what to do", err, path)
+	}
 }
 
 func testSearchForms(t *testing.T, dir string) {
@@ -147,7 +154,7 @@ func testSearchForms(t *testing.T, dir string) {
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
-			hist, err := s.Histogram(context.Background(), mustParse(t, tc.q), from, to, time.Hour)
+			hist, _, err := s.Histogram(context.Background(), mustParse(t, tc.q), from, to, time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,6 +184,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	// CPU per line is the steadier number on a shared machine: wall time follows the load.
 	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu_us/line")
+	b.ReportMetric(float64(s.diskBytes())/float64(b.N), "disk_B/line")
 }
 
 // processCPU is the user+system CPU time of this process so far.
@@ -186,4 +194,131 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestBlockBoundaries: reads that cross blocks (1000 lines of one file are 8 blocks)
+// see every line once: pages, histograms, tailing, context and a retention cut inside
+// a block.
+func TestBlockBoundaries(t *testing.T) {
+	s := open(t, Config{Retention: time.Hour})
+	ctx := context.Background()
+	base := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
+	const n = 1000
+	word := func(i int) string {
+		if i%7 == 0 {
+			return fmt.Sprintf("line %d seventh", i)
+		}
+		return fmt.Sprintf("line %d", i)
+	}
+	appendSync(t, s, rowsAt(base, 0, n/2, word))
+	appendSync(t, s, rowsAt(base, n/2, n/2, word))
+	from, to := base.Add(-time.Minute), base.Add(time.Minute)
+	for _, q := range []string{"", "seventh", "NOT seventh", "line"} {
+		var got []int64
+		before := int64(0)
+		for {
+			res, err := s.Search(ctx, store.SearchRequest{Query: mustParse(t, q), From: from, To: to, Limit: 77, Before: before})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Rows {
+				got = append(got, r.Offset/10)
+			}
+			if !res.More {
+				break
+			}
+			before = res.Rows[len(res.Rows)-1].Seq
+		}
+		var want []int64
+		for i := n - 1; i >= 0; i-- {
+			if q == "" || q == "line" || (q == "seventh") == (i%7 == 0) {
+				want = append(want, int64(i))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("q=%q: paged %d lines, want %d newest first", q, len(got), len(want))
+		}
+		hist, _, err := s.Histogram(ctx, mustParse(t, q), base, base.Add(n*time.Millisecond), 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for i, b := range hist {
+			sum += b.Count
+			if q == "" && b.Count != 100 {
+				t.Errorf("bucket %d counts %d, want 100", i, b.Count)
+			}
+		}
+		if sum != int64(len(want)) || len(hist) != 10 {
+			t.Errorf("q=%q: histogram of %d buckets sums %d, want %d", q, len(hist), sum, len(want))
+		}
+	}
+	since, err := s.Since(ctx, mustParse(t, "seventh"), 500, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(since) != 3 || since[0].Offset != 504*10 || since[2].Offset != 518*10 {
+		t.Errorf("since: %+v", since)
+	}
+	rows, anchor, err := s.Context(ctx, "h1", "1:2", 128*10, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	for _, r := range rows {
+		offs = append(offs, r.Offset/10)
+	}
+	if anchor != 3 || !slices.Equal(offs, []int64{125, 126, 127, 128, 129, 130}) {
+		t.Errorf("context across a block edge: %v, anchor %d", offs, anchor)
+	}
+	// Retention cuts inside a block: lines 0..300 are older than the cutoff.
+	if err := s.Retain(ctx, base.Add(time.Hour+300*time.Millisecond+time.Microsecond)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(ctx, store.SearchRequest{Query: mustParse(t, ""), From: from, To: to, Limit: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != n-301 || res.Rows[len(res.Rows)-1].Offset != 301*10 {
+		t.Errorf("after retention: %d lines, want %d from offset 3010", len(res.Rows), n-301)
+	}
+	hist, _, err := s.Histogram(ctx, mustParse(t, ""), base, base.Add(n*time.Millisecond), 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist[3].Count != 99 || hist[2].Count != 0 {
+		t.Errorf("histogram after retention: %+v", hist)
+	}
+}
+
+// TestHistogramSampled: a histogram of a query over more candidate lines than it checks
+// is an estimate, flagged, and near the true counts.
+func TestHistogramSampled(t *testing.T) {
+	s := open(t, Config{})
+	base := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
+	const n = 2 * histogramLines
+	for i := 0; i < n; i += 16384 {
+		appendSync(t, s, rowsAt(base, i, 16384, func(i int) string {
+			if i%4 == 0 {
+				return "w quarter"
+			}
+			return "w"
+		}))
+	}
+	for _, tc := range []struct {
+		q    string
+		want int64
+	}{{"w", n}, {"quarter", n / 4}} {
+		hist, est, err := s.Histogram(context.Background(), mustParse(t, tc.q), base, base.Add(n*time.Millisecond), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for _, b := range hist {
+			sum += b.Count
+		}
+		if !est || sum < tc.want*95/100 || sum > tc.want*105/100 {
+			t.Errorf("%s: estimated %v, sum %d, want an estimate near %d", tc.q, est, sum, tc.want)
+		}
+	}
 }
