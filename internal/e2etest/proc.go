@@ -42,9 +42,18 @@ type Proc struct {
 // Start runs `logcollect args...` in dir (the test's working directory when empty).
 func Start(t testing.TB, dir string, args ...string) *Proc {
 	t.Helper()
+	return StartEnv(t, dir, nil, args...)
+}
+
+// StartEnv is Start with env ("KEY=value") added to the test's environment.
+func StartEnv(t testing.TB, dir string, env []string, args ...string) *Proc {
+	t.Helper()
 	p := &Proc{t: t, log: &Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(testenv.Binary(t), args...)
 	p.cmd.Dir = dir
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {

@@ -11,102 +11,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 
-type agentProc struct {
-	cmd    *exec.Cmd
-	stderr string
-	done   chan error
-}
-
 // startAgent runs `logcollect agent -config cfg` in dir with extra environment.
-func startAgent(t *testing.T, dir, cfg string, env ...string) *agentProc {
+func startAgent(t *testing.T, dir, cfg string, env ...string) *e2etest.Proc {
 	t.Helper()
-	bin := testenv.Binary(t)
-	cmd := exec.Command(bin, "agent", "-config", cfg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	errPath := filepath.Join(dir, fmt.Sprintf("agent-%d.stderr", time.Now().UnixNano()))
-	f, err := os.Create(errPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = f
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start agent: %v", err)
-	}
-	_ = f.Close()
-	p := &agentProc{cmd: cmd, stderr: errPath, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
-
-func (p *agentProc) log() string {
-	b, _ := os.ReadFile(p.stderr)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *agentProc) stop(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		p.done <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("agent exited with %v after SIGTERM; log:\n%s", err, p.log())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("agent did not exit within 30s of SIGTERM; log:\n%s", p.log())
-	}
-}
-
-func (p *agentProc) kill(t *testing.T) {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	err := <-p.done
-	p.done <- err
-}
-
-// rssBytes reads VmRSS of a running process.
-func rssBytes(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
+	return e2etest.StartEnv(t, dir, env, "agent", "-config", cfg)
 }
 
 func endOffsetsTotal(t *testing.T, adm *kadm.Client, topic string) int64 {
@@ -186,16 +110,6 @@ func (lc *lineCounter) hasValue(v string) bool {
 	return lc.values[v]
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func appendLines(t *testing.T, path string, from, n int, pad string) {
 	t.Helper()
 	if err := writeLines(path, from, n, pad); err != nil {
@@ -232,7 +146,7 @@ func TestIntegrationAgentINIExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	lc := countLines(t, brokers, topic, true)
-	p := startAgent(t, dir, "config.ini", "LOGCOLLECT_HTTP_LISTEN="+freePort(t))
+	p := startAgent(t, dir, "config.ini", "LOGCOLLECT_HTTP_LISTEN="+e2etest.FreeAddr(t))
 
 	// The agent starts new files at their end: write a probe line until one arrives, so
 	// the test knows the agent follows the file.
@@ -240,7 +154,7 @@ func TestIntegrationAgentINIExample(t *testing.T) {
 	next := 1000
 	for lc.distinct() == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no line reached topic %s within 60s; agent log:\n%s", topic, p.log())
+			t.Fatalf("no line reached topic %s within 60s; agent log:\n%s", topic, p.Log())
 		}
 		appendLines(t, logPath, next, 1, "probe")
 		next++
@@ -259,7 +173,7 @@ func TestIntegrationAgentINIExample(t *testing.T) {
 	if lc.hasValue(fmt.Sprintf("line %09d old, written before the agent started: not shipped", 0)) {
 		t.Errorf("a line written before the agent started was shipped (start: end expected)")
 	}
-	p.stop(t)
+	p.Stop()
 }
 
 func e2eYAML(brokers []string, dataDir, logPath, topic, listen string) string {
@@ -318,7 +232,7 @@ func TestIntegrationAgentSIGKILL(t *testing.T) {
 	p := startAgent(t, dir, cfgPath)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("log of the last agent:\n%s", p.log())
+			t.Logf("log of the last agent:\n%s", p.Log())
 		}
 	})
 	start := time.Now()
@@ -333,7 +247,7 @@ func TestIntegrationAgentSIGKILL(t *testing.T) {
 			n := endOffsetsTotal(t, adm, topic)
 			return n > before || n >= total
 		})
-		p.kill(t)
+		p.Kill()
 		atKill = append(atKill, endOffsetsTotal(t, adm, topic))
 		p = startAgent(t, dir, cfgPath)
 	}
@@ -344,7 +258,7 @@ func TestIntegrationAgentSIGKILL(t *testing.T) {
 	lc := countLines(t, brokers, topic, false)
 	eventually(t, 180*time.Second, "every line in Kafka", func() bool { return lc.distinct() >= total })
 	elapsed := time.Since(start)
-	p.stop(t)
+	p.Stop()
 	if d := lc.distinct(); d != total {
 		t.Fatalf("%d distinct lines in Kafka, want %d", d, total)
 	}
@@ -382,7 +296,7 @@ func TestIntegrationAgentBrokerOutage(t *testing.T) {
 	dir := t.TempDir()
 	topic := createTopic(t, brokers, "e2e-outage", 3, nil)
 	logPath := filepath.Join(dir, "busy.log")
-	listen := freePort(t)
+	listen := e2etest.FreeAddr(t)
 	cfgPath := filepath.Join(dir, "agent.yaml")
 	if err := os.WriteFile(cfgPath, []byte(e2eYAML(brokers, filepath.Join(dir, "data"), logPath, topic, listen)), 0o644); err != nil {
 		t.Fatal(err)
@@ -426,7 +340,7 @@ func TestIntegrationAgentBrokerOutage(t *testing.T) {
 			case <-stopRSS:
 				return
 			case <-time.After(100 * time.Millisecond):
-				r := rssBytes(p.cmd.Process.Pid)
+				r := e2etest.MemBytes(p.Pid(), "VmRSS")
 				rssMu.Lock()
 				maxRSS = max(maxRSS, r)
 				rssMu.Unlock()
@@ -478,7 +392,7 @@ func TestIntegrationAgentBrokerOutage(t *testing.T) {
 	eventually(t, 180*time.Second, "every line in Kafka", func() bool { return lc.distinct() >= total })
 	close(stopRSS)
 	<-rssDone
-	p.stop(t)
+	p.Stop()
 	if d := lc.distinct(); d != total {
 		t.Fatalf("%d distinct lines in Kafka, want %d", d, total)
 	}
@@ -514,13 +428,13 @@ func TestIntegrationAgentSIGTERMFlushes(t *testing.T) {
 
 	p := startAgent(t, dir, cfgPath)
 	eventually(t, 60*time.Second, "shipping under way", func() bool { return endOffsetsTotal(t, adm, topic) > 0 })
-	p.stop(t) // SIGTERM mid-backlog
+	p.Stop() // SIGTERM mid-backlog
 	atStop := endOffsetsTotal(t, adm, topic)
 
 	p = startAgent(t, dir, cfgPath)
 	lc := countLines(t, brokers, topic, false)
 	eventually(t, 120*time.Second, "every line in Kafka", func() bool { return lc.distinct() >= total })
-	p.stop(t)
+	p.Stop()
 	if d := lc.distinct(); d != total {
 		t.Fatalf("%d distinct lines, want %d", d, total)
 	}
