@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -28,12 +27,14 @@ import (
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 
-// Proc is one run of the real binary. Its stderr (the log) is kept in memory; the test's
-// cleanup kills it if still running and prints the end of its log when the test failed.
+// Proc is one run of the real binary. Its stderr (the log) and stdout are kept in memory
+// (no test here has it print lines to stdout); the test's cleanup kills it if still
+// running and prints the end of its log when the test failed.
 type Proc struct {
 	t    testing.TB
 	cmd  *exec.Cmd
 	log  *Buffer
+	out  *Buffer
 	done chan error
 	err  error
 	exit bool
@@ -48,13 +49,13 @@ func Start(t testing.TB, dir string, args ...string) *Proc {
 // StartEnv is Start with env ("KEY=value") added to the test's environment.
 func StartEnv(t testing.TB, dir string, env []string, args ...string) *Proc {
 	t.Helper()
-	p := &Proc{t: t, log: &Buffer{}, done: make(chan error, 1)}
+	p := &Proc{t: t, log: &Buffer{}, out: &Buffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(testenv.Binary(t), args...)
 	p.cmd.Dir = dir
 	if len(env) > 0 {
 		p.cmd.Env = append(os.Environ(), env...)
 	}
-	p.cmd.Stdout = io.Discard
+	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start logcollect %s: %v", strings.Join(args, " "), err)
@@ -77,6 +78,9 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
 // Log returns everything the process logged so far.
 func (p *Proc) Log() string { return p.log.String() }
+
+// Stdout returns everything the process printed to stdout so far.
+func (p *Proc) Stdout() string { return p.out.String() }
 
 // LogCount returns how many log lines contain s.
 func (p *Proc) LogCount(s string) int { return p.log.Count(s) }
@@ -106,6 +110,9 @@ func (p *Proc) wait() error {
 	return p.err
 }
 
+// Wait waits for the process to end and returns how it ended (nil: exit 0).
+func (p *Proc) Wait() error { return p.wait() }
+
 // Running says whether the process is still running: a test that expects it to ride
 // through a fault checks this.
 func (p *Proc) Running() bool { return !p.exited() }
@@ -113,6 +120,12 @@ func (p *Proc) Running() bool { return !p.exited() }
 // Stop sends SIGTERM and requires a clean exit 0 within 30 s.
 func (p *Proc) Stop() {
 	p.t.Helper()
+	if p.exited() {
+		if p.err != nil {
+			p.t.Fatalf("logcollect had already exited with %v before SIGTERM", p.err)
+		}
+		return
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-p.done:

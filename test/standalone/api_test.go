@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
 
@@ -353,27 +354,27 @@ func TestAPI(t *testing.T) {
 			flag string
 			port string
 		}{
-			{opts{dataDir: t.TempDir(), httpAddr: o.httpAddr, etcdAddr: freePort(t)}, "--http-listen", o.httpAddr},
-			{opts{dataDir: t.TempDir(), httpAddr: freePort(t), etcdAddr: o.etcdAddr}, "--etcd-listen", o.etcdAddr},
+			{opts{dataDir: t.TempDir(), httpAddr: o.httpAddr, etcdAddr: e2etest.FreeAddr(t)}, "--http-listen", o.httpAddr},
+			{opts{dataDir: t.TempDir(), httpAddr: e2etest.FreeAddr(t), etcdAddr: o.etcdAddr}, "--etcd-listen", o.etcdAddr},
 		} {
 			q := startNoWait(t, tc.o)
-			err := <-q.done
+			err := q.Wait()
 			_, port, _ := strings.Cut(tc.port, ":")
-			if err == nil || !strings.Contains(q.err.String(), tc.flag) || !strings.Contains(q.err.String(), "port "+port+" is already in use") {
-				t.Errorf("second instance on %s: exit %v, stderr %q", tc.port, err, q.err.String())
+			if err == nil || !strings.Contains(q.Log(), tc.flag) || !strings.Contains(q.Log(), "port "+port+" is already in use") {
+				t.Errorf("second instance on %s: exit %v, stderr %q", tc.port, err, q.Log())
 			}
 		}
 	})
 
 	t.Run("a non-loopback address needs http.auth", func(t *testing.T) {
-		_, port, _ := strings.Cut(freePort(t), ":")
-		q := startNoWait(t, opts{dataDir: t.TempDir(), httpAddr: "0.0.0.0:" + port, etcdAddr: freePort(t)})
-		if err := <-q.done; err == nil || !strings.Contains(q.err.String(), "http.auth") {
-			t.Errorf("0.0.0.0 without auth: exit %v, stderr %q", err, q.err.String())
+		_, port, _ := strings.Cut(e2etest.FreeAddr(t), ":")
+		q := startNoWait(t, opts{dataDir: t.TempDir(), httpAddr: "0.0.0.0:" + port, etcdAddr: e2etest.FreeAddr(t)})
+		if err := q.Wait(); err == nil || !strings.Contains(q.Log(), "http.auth") {
+			t.Errorf("0.0.0.0 without auth: exit %v, stderr %q", err, q.Log())
 		}
 	})
 
-	p.stop()
+	p.Stop()
 }
 
 type event struct{ id, data string }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/loadgen"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
@@ -99,10 +100,10 @@ func BenchmarkStandaloneEndToEnd(b *testing.B) {
 	b.ResetTimer()
 
 	// logcollect standalone
-	o := opts{dataDir: filepath.Join(dir, "data"), httpAddr: freePort(b), etcdAddr: freePort(b),
+	o := opts{dataDir: filepath.Join(dir, "data"), httpAddr: e2etest.FreeAddr(b), etcdAddr: e2etest.FreeAddr(b),
 		args: []string{"--collect", logPath + "=web"}}
 	p := start(b, o)
-	pid := p.cmd.Process.Pid
+	pid := p.Pid()
 	c0, t0 := cpuOf(b, pid), time.Now()
 	deadline := time.Now().Add(30 * time.Minute)
 	for p.search("", "&from=now-24h").Total < int64(n) {
@@ -148,11 +149,11 @@ func BenchmarkStandaloneEndToEnd(b *testing.B) {
 	}
 	_, _, p99 := pcts(lat)
 	b.ReportMetric(p99, "append_to_search_p99_ms")
-	p.kill()
+	p.Kill()
 
 	// VictoriaLogs' own server, the same lines through one /insert/jsonline stream.
 	vl := victoriaLogs(b)
-	addr := freePort(b)
+	addr := e2etest.FreeAddr(b)
 	cmd := exec.Command(vl, "-storageDataPath", filepath.Join(dir, "vl"), "-httpListenAddr", addr, "-loggerLevel", "ERROR")
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

@@ -67,7 +67,7 @@ func TestKill9ExactlyOnce(t *testing.T) {
 		await.Until(t, 20*time.Second, "ingestion to progress", func() bool { return p.search("", "").Total > before+200 })
 		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond) // a random moment, not synchronisation
 		skipped += p.metric("logcollect_store_duplicates_skipped_total")
-		p.kill()
+		p.Kill()
 		p = start(t, o)
 	}
 	close(stop)
@@ -103,7 +103,7 @@ func TestKill9ExactlyOnce(t *testing.T) {
 	}
 	// A clean stop (SIGTERM) and a restart change nothing: the agent's final checkpoint
 	// covers every stored line.
-	p.stop()
+	p.Stop()
 	p = start(t, o)
 	appendLines(t, logPath, fmt.Sprintf("L%09d after the clean restart", n))
 	await.Until(t, 10*time.Second, "the line written after the restart", func() bool {
@@ -112,7 +112,7 @@ func TestKill9ExactlyOnce(t *testing.T) {
 	if got := p.metric("logcollect_store_duplicates_skipped_total"); got != 0 {
 		t.Errorf("%v lines re-read after a clean stop; the final checkpoint should cover them all", got)
 	}
-	p.stop()
+	p.Stop()
 }
 
 func head(v []int) []int {

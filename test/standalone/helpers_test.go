@@ -10,57 +10,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/testenv"
+	"github.com/logcollect/logcollect/internal/e2etest"
 )
 
-// proc is one run of the standalone.
+// proc is one run of the standalone: the binary (e2etest.Proc) and its addresses.
 type proc struct {
-	t        testing.TB
-	cmd      *exec.Cmd
-	base     string // http://127.0.0.1:port
-	etcd     string // 127.0.0.1:port
-	out, err *syncBuffer
-	done     chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	*e2etest.Proc
+	t    testing.TB
+	base string // http://127.0.0.1:port
+	etcd string // 127.0.0.1:port
 }
 
 // opts are one start's addresses and arguments; the same opts restart on the same data.
@@ -70,7 +37,7 @@ type opts struct {
 }
 
 func newOpts(t testing.TB, args ...string) opts {
-	return opts{dataDir: t.TempDir(), httpAddr: freePort(t), etcdAddr: freePort(t), args: args}
+	return opts{dataDir: t.TempDir(), httpAddr: e2etest.FreeAddr(t), etcdAddr: e2etest.FreeAddr(t), args: args}
 }
 
 // start runs the binary and waits until it printed its URL and answers /healthz.
@@ -78,12 +45,10 @@ func start(t testing.TB, o opts) *proc {
 	t.Helper()
 	p := startNoWait(t, o)
 	await.Until(t, 30*time.Second, "the standalone to print its URL", func() bool {
-		select {
-		case err := <-p.done:
-			t.Fatalf("standalone exited early: %v\nstderr:\n%s", err, p.err.String())
-		default:
+		if !p.Running() {
+			t.Fatalf("standalone exited early: %v", p.Wait())
 		}
-		return strings.Contains(p.out.String(), "open http://")
+		return strings.Contains(p.Stdout(), "open http://")
 	})
 	await.Until(t, 10*time.Second, "/healthz", func() bool {
 		resp, err := http.Get(p.base + "/healthz")
@@ -99,50 +64,7 @@ func start(t testing.TB, o opts) *proc {
 func startNoWait(t testing.TB, o opts) *proc {
 	t.Helper()
 	args := append([]string{"standalone", "--data-dir", o.dataDir, "--http-listen", o.httpAddr, "--etcd-listen", o.etcdAddr}, o.args...)
-	cmd := exec.Command(testenv.Binary(t), args...)
-	p := &proc{t: t, cmd: cmd, base: "http://" + o.httpAddr, etcd: o.etcdAddr, out: &syncBuffer{}, err: &syncBuffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = p.out, p.err
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() { p.kill() })
-	return p
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop() {
-	p.t.Helper()
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			p.t.Fatalf("standalone exited with %v after SIGTERM\nstderr:\n%s", err, tail(p.err.String()))
-		}
-	case <-time.After(30 * time.Second):
-		p.t.Fatalf("standalone did not stop within 30s of SIGTERM\nstderr:\n%s", tail(p.err.String()))
-	}
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (p *proc) kill() {
-	if p.cmd.ProcessState != nil {
-		return
-	}
-	_ = p.cmd.Process.Kill()
-	err := <-p.done
-	p.done <- err
-}
-
-func tail(s string) string {
-	if len(s) > 4000 {
-		return "..." + s[len(s)-4000:]
-	}
-	return s
+	return &proc{Proc: e2etest.Start(t, "", args...), t: t, base: "http://" + o.httpAddr, etcd: o.etcdAddr}
 }
 
 // get fetches path and decodes the JSON answer into v (when not nil); it returns the status.
