@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/config"
@@ -66,11 +64,11 @@ Example:
 		runners = append(runners, srv.Run)
 	}
 	if etcdconf.Enabled(cfg.Etcd) {
-		registrar, cli, err := sysagentRegistrar(cfg, reg, logger)
+		registrar, closeEtcd, err := sysagentRegistrar(cfg, reg, logger)
 		if err != nil {
 			return err
 		}
-		defer cli.Close()
+		defer closeEtcd()
 		runners = append(runners, registrar.Run)
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -101,26 +99,8 @@ func newSysagent(cfg config.Config, reg *prometheus.Registry, logger *slog.Logge
 
 // sysagentRegistrar announces the process in etcd with role sysagent. Its id is the
 // agent id with "-sysagent", so an agent and a sysagent on one host keep two records.
-func sysagentRegistrar(cfg config.Config, reg prometheus.Registerer, logger *slog.Logger) (*registration.Registrar, *clientv3.Client, error) {
-	vars, err := etcdconf.AgentVars(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	cli, err := etcdconf.NewClient(cfg.Etcd)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := registration.New(registration.Options{
-		Client: cli,
-		Record: registration.Record{ID: vars.ID + "-sysagent", Role: "sysagent", Hostname: vars.Hostname, IP: vars.IP,
-			Version: version, StartedAt: time.Now().UTC()},
-		TTL:        time.Duration(cfg.Etcd.LeaseTTL),
-		Logger:     logger,
-		Registerer: reg,
+func sysagentRegistrar(cfg config.Config, reg prometheus.Registerer, logger *slog.Logger) (*registration.Registrar, func(), error) {
+	return roleRegistrar(cfg, logger, reg, func(v etcdconf.Vars) registration.Record {
+		return registration.Record{ID: v.ID + "-sysagent", Role: "sysagent"}
 	})
-	if err != nil {
-		_ = cli.Close()
-		return nil, nil, err
-	}
-	return r, cli, nil
 }

@@ -134,32 +134,13 @@ func transferRegistrar(cfg config.Config, logger *slog.Logger, reg prometheus.Re
 	if !etcdconf.Enabled(cfg.Etcd) {
 		return nil, func() {}, nil
 	}
-	cli, err := etcdconf.NewClient(cfg.Etcd)
-	if err != nil {
-		return nil, nil, err
-	}
-	vars, err := etcdconf.AgentVars(cfg)
-	if err != nil {
-		_ = cli.Close()
-		return nil, nil, err
-	}
 	topics := cfg.Transfer.Topics
 	if cfg.Transfer.TopicRegex != "" {
 		topics = []string{cfg.Transfer.TopicRegex}
 	}
-	r, err := registration.New(registration.Options{
-		Client: cli,
+	return roleRegistrar(cfg, logger, reg, func(v etcdconf.Vars) registration.Record {
 		// Several transfers may run on one host: the pid keeps their ids apart.
-		Record: registration.Record{ID: vars.Hostname + "-transfer-" + strconv.Itoa(os.Getpid()), Role: "transfer",
-			Hostname: vars.Hostname, IP: vars.IP, Version: version, StartedAt: time.Now().UTC(),
-			Group: cfg.Transfer.Group, Topics: topics},
-		TTL:        time.Duration(cfg.Etcd.LeaseTTL),
-		Logger:     logger,
-		Registerer: reg,
+		return registration.Record{ID: v.Hostname + "-transfer-" + strconv.Itoa(os.Getpid()), Role: "transfer",
+			Group: cfg.Transfer.Group, Topics: topics}
 	})
-	if err != nil {
-		_ = cli.Close()
-		return nil, nil, err
-	}
-	return r, func() { _ = cli.Close() }, nil
 }

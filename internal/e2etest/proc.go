@@ -285,6 +285,31 @@ log: {level: info}
 	return path
 }
 
+// KafkaAgentConfig writes dir/agent.yaml for an agent with id that reads logPath from the
+// beginning into topic on the brokers (no etcd), its HTTP server on listen, and returns
+// its path.
+func KafkaAgentConfig(t testing.TB, dir, id, logPath, topic, listen string, brokers []string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`agent:
+  id: %s
+  data_dir: %s
+  output: kafka
+  collect:
+    - {path: %s, topic: %s, start: beginning}
+kafka:
+  brokers: [%s]
+etcd:
+  endpoints: []
+http:
+  listen: %s
+log:
+  level: info
+`, id, filepath.Join(dir, "data"), logPath, topic, strings.Join(brokers, ", "), listen)
+	path := filepath.Join(dir, "agent.yaml")
+	WriteFile(t, path, cfg)
+	return path
+}
+
 // EtcdClient connects to the endpoints; the test's cleanup closes it.
 func EtcdClient(t testing.TB, endpoints []string) *clientv3.Client {
 	t.Helper()

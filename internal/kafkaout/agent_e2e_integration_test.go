@@ -176,24 +176,6 @@ func TestIntegrationAgentINIExample(t *testing.T) {
 	p.Stop()
 }
 
-func e2eYAML(brokers []string, dataDir, logPath, topic, listen string) string {
-	return fmt.Sprintf(`agent:
-  id: e2e-agent
-  data_dir: %s
-  output: kafka
-  collect:
-    - {path: %s, topic: %s, start: beginning}
-kafka:
-  brokers: [%s]
-etcd:
-  endpoints: []
-http:
-  listen: %s
-log:
-  level: info
-`, dataDir, logPath, topic, strings.Join(brokers, ", "), listen)
-}
-
 // SIGKILL five times during a 1,000,000-line run: every line arrives; at most 0.1 s of
 // traffic is sent twice per kill.
 func TestIntegrationAgentSIGKILL(t *testing.T) {
@@ -201,10 +183,7 @@ func TestIntegrationAgentSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	topic := createTopic(t, brokers, "e2e-sigkill", 3, nil)
 	logPath := filepath.Join(dir, "big.log")
-	cfgPath := filepath.Join(dir, "agent.yaml")
-	if err := os.WriteFile(cfgPath, []byte(e2eYAML(brokers, filepath.Join(dir, "data"), logPath, topic, "127.0.0.1:0")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := e2etest.KafkaAgentConfig(t, dir, "e2e-agent", logPath, topic, "127.0.0.1:0", brokers)
 	const total, kills = 1_000_000, 5
 	pad := strings.Repeat("x", 100) // ~120-byte lines
 
@@ -297,10 +276,7 @@ func TestIntegrationAgentBrokerOutage(t *testing.T) {
 	topic := createTopic(t, brokers, "e2e-outage", 3, nil)
 	logPath := filepath.Join(dir, "busy.log")
 	listen := e2etest.FreeAddr(t)
-	cfgPath := filepath.Join(dir, "agent.yaml")
-	if err := os.WriteFile(cfgPath, []byte(e2eYAML(brokers, filepath.Join(dir, "data"), logPath, topic, listen)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := e2etest.KafkaAgentConfig(t, dir, "e2e-agent", logPath, topic, listen, brokers)
 	appendLines(t, logPath, 0, 1, "first")
 	p := startAgent(t, dir, cfgPath)
 
@@ -413,10 +389,7 @@ func TestIntegrationAgentSIGTERMFlushes(t *testing.T) {
 	dir := t.TempDir()
 	topic := createTopic(t, brokers, "e2e-sigterm", 3, nil)
 	logPath := filepath.Join(dir, "backlog.log")
-	cfgPath := filepath.Join(dir, "agent.yaml")
-	if err := os.WriteFile(cfgPath, []byte(e2eYAML(brokers, filepath.Join(dir, "data"), logPath, topic, "127.0.0.1:0")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := e2etest.KafkaAgentConfig(t, dir, "e2e-agent", logPath, topic, "127.0.0.1:0", brokers)
 	const total = 500_000
 	appendLines(t, logPath, 0, total, strings.Repeat("z", 100))
 	admCl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))

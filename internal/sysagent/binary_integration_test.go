@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/registration"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
@@ -28,7 +29,7 @@ func TestSysagentBinaryRegistersAndServes(t *testing.T) {
 	influx := testenv.InfluxDBURL(t)
 	id := "it-sysagent-bin-" + suffix(t)
 	db := "logcollect_it_" + strings.ReplaceAll(id, "-", "_")
-	httpAddr, promAddr := freeAddr(t), freeAddr(t)
+	httpAddr, promAddr := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`agent:
   id: %s

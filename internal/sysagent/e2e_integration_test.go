@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/hostmetrics"
 	"github.com/logcollect/logcollect/internal/testenv"
 )
@@ -37,7 +38,7 @@ func startPipeline(t *testing.T) *pipelineRun {
 		host:   "it-sysagent-" + suffix(t),
 		influx: testenv.InfluxDBURL(t),
 		prom:   testenv.PrometheusURL(t),
-		addr:   freeAddr(t),
+		addr:   e2etest.FreeAddr(t),
 	}
 	r.db = "logcollect_it_" + strings.TrimPrefix(r.host, "it-sysagent-")
 	brokers := testenv.KafkaBrokers(t)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/e2etest"
 	"github.com/logcollect/logcollect/internal/hostmetrics"
 	"github.com/logcollect/logcollect/internal/sysagent"
 )
@@ -37,7 +38,7 @@ func startPrivateInflux(t *testing.T) *privateInflux {
 		t.Fatalf("influxd is not installed (scripts/services.sh install influxdb): %v", err)
 	}
 	dir := t.TempDir()
-	httpAddr, rpcAddr := freeAddr(t), freeAddr(t)
+	httpAddr, rpcAddr := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
 	conf := filepath.Join(dir, "influxdb.conf")
 	err := os.WriteFile(conf, []byte(fmt.Sprintf(`reporting-disabled = true
 bind-address = %q

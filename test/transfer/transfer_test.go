@@ -52,22 +52,11 @@ func TestAgentToOpenSearch(t *testing.T) {
 	if err := os.WriteFile(logPath, file.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	agentCfg := filepath.Join(e.dir, "agent.yaml")
-	if err := os.WriteFile(agentCfg, []byte(fmt.Sprintf(`agent:
-  id: t8-agent
-  data_dir: %s
-  output: kafka
-  collect:
-    - {path: %s, topic: %s, start: beginning}
-kafka:
-  brokers: [%s]
-etcd:
-  endpoints: []
-http:
-  listen: 127.0.0.1:0
-`, filepath.Join(e.dir, "agent-data"), logPath, topic, strings.Join(e.brokers, ","))), 0o644); err != nil {
+	agentDir := filepath.Join(e.dir, "agent")
+	if err := os.Mkdir(agentDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	agentCfg := e2etest.KafkaAgentConfig(t, agentDir, "t8-agent", logPath, topic, "127.0.0.1:0", e.brokers)
 	agent := e2etest.Start(t, "", "agent", "--config", agentCfg)
 
 	listen := e2etest.FreeAddr(t)
