@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kafka output benchmark, called by scripts/bench.sh (`make bench`): the agent's Kafka sink
-# (internal/kafkaout, driven by cmd/benchkafka) against kcat -P -l producing the same file
+# (internal/agent/kafkaout, driven by bench/benchkafka) against kcat -P -l producing the same file
 # to the same broker with the same topic settings, acks=all, for each compression codec.
 # Prints a Markdown table: lines/s, MB/s, CPU µs per line and peak RSS of each producer
 # process, the topic's size in Kafka, and the sink relative to plain kcat. Then a second
@@ -22,7 +22,7 @@ kcat -b "$brokers" -L -m 5 >/dev/null 2>&1 || { echo "bench-kafka.sh: Kafka is n
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/benchkafka" ./cmd/benchkafka
+go build -o "$work/benchkafka" ./bench/benchkafka
 BIN=${BIN:-bin/logcollect}
 if [ ! -x "$BIN" ]; then go build -o "$BIN" ./cmd/logcollect; fi
 "$work/benchkafka" -brokers "$brokers" -file "$work/bench.log" \

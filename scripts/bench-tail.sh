@@ -25,7 +25,7 @@ trap cleanup EXIT
 chmod 700 "$work"
 
 if [ ! -x "$BIN" ]; then go build -o "$BIN" ./cmd/logcollect; fi
-go build -o "$work/benchtool" ./scripts/benchtool
+go build -o "$work/benchtool" ./bench/benchtool
 
 # cpu_ticks PID: user+system clock ticks so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Transfer benchmarks, called by scripts/bench.sh (`make bench`), driven by cmd/benchtransfer:
+# Transfer benchmarks, called by scripts/bench.sh (`make bench`), driven by bench/benchtransfer:
 #  1. TRANSFER_BENCH_DOCS agent records already in Kafka → OpenSearch through the real
 #     `logcollect transfer`, beside a plain bulk loader sending the same documents with the
 #     same batch size and concurrency to the same OpenSearch (the ceiling), with the CPU
@@ -15,7 +15,7 @@ ospid=0
 [ -f "$dir/opensearch/opensearch.pid" ] && ospid=$(<"$dir/opensearch/opensearch.pid")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -o "$work/benchtransfer" ./cmd/benchtransfer
+go build -o "$work/benchtransfer" ./bench/benchtransfer
 go build -o "$work/logcollect" ./cmd/logcollect
 "$work/benchtransfer" -bin "$work/logcollect" -os-pid "$ospid" -docs "${TRANSFER_BENCH_DOCS:-1000000}"
 echo

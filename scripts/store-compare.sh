@@ -4,14 +4,14 @@
 # Usage: scripts/store-compare.sh [LINES] [OUT.jsonl]   (default 1000000 lines)
 # Each engine writes one JSON line (ingest lines/s, CPU µs/line, disk bytes/line, peak RSS,
 # p50/p95 per query kind) to OUT; a table is printed at the end. The tool is its own Go
-# module (tools/storebench) so the engine not chosen stays out of the project's go.mod.
+# module (bench/storebench) so the engine not chosen stays out of the project's go.mod.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
 out=${2:-data/store-compare-$n.jsonl}
 mkdir -p "$(dirname "$out")" data/tmp
 bin=data/tmp/storebench
-(cd tools/storebench && go build -o "../../$bin" .)
+(cd bench/storebench && go build -o "../../$bin" .)
 : >"$out"
 for engine in vl sqlite; do
   dir=$(mktemp -d data/tmp/storebench-$engine-XXXX)

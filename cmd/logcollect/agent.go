@@ -12,11 +12,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/agent"
-	"github.com/logcollect/logcollect/internal/entry"
-	"github.com/logcollect/logcollect/internal/etcdconf"
-	"github.com/logcollect/logcollect/internal/httpapi"
-	"github.com/logcollect/logcollect/internal/kafkaout"
-	"github.com/logcollect/logcollect/internal/registration"
+	"github.com/logcollect/logcollect/internal/agent/kafkaout"
+	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
+	"github.com/logcollect/logcollect/internal/control/registration"
+	"github.com/logcollect/logcollect/internal/httpserver"
 )
 
 func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -46,7 +46,7 @@ Example:
 	if err != nil {
 		return err
 	}
-	checks := map[string]httpapi.Check{}
+	checks := map[string]httpserver.Check{}
 
 	deps := agent.Deps{Logger: logger, Registerer: reg}
 	var kafkaSink *kafkaout.Sink
@@ -113,9 +113,9 @@ Example:
 		sysRunners = runners
 	}
 
-	var srv *httpapi.Server
+	var srv *httpserver.Server
 	if cfg.HTTP.Listen != "" {
-		srv = httpapi.New(cfg.HTTP.Listen, reg, checks, logger)
+		srv = httpserver.New(cfg.HTTP.Listen, reg, checks, logger)
 		if cfg.HTTP.Pprof {
 			srv.EnablePprof()
 		}

@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/ctl"
+	"github.com/logcollect/logcollect/internal/control/ctl"
 )
 
 func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -7,8 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/etcdconf"
-	"github.com/logcollect/logcollect/internal/registration"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
+	"github.com/logcollect/logcollect/internal/control/registration"
 )
 
 // roleRegistrar connects to etcd and announces a process of one role (transfer,

@@ -11,11 +11,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/etcdconf"
-	"github.com/logcollect/logcollect/internal/httpapi"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
+	"github.com/logcollect/logcollect/internal/control/registration"
+	"github.com/logcollect/logcollect/internal/hostmetrics/sysagent"
+	"github.com/logcollect/logcollect/internal/httpserver"
 	"github.com/logcollect/logcollect/internal/logging"
-	"github.com/logcollect/logcollect/internal/registration"
-	"github.com/logcollect/logcollect/internal/sysagent"
 )
 
 func runSysagent(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -57,7 +57,7 @@ Example:
 		return err
 	}
 	if cfg.HTTP.Listen != "" {
-		srv := httpapi.New(cfg.HTTP.Listen, reg, map[string]httpapi.Check{"influxdb": sys.Check}, logger)
+		srv := httpserver.New(cfg.HTTP.Listen, reg, map[string]httpserver.Check{"influxdb": sys.Check}, logger)
 		if _, err := srv.Listen(); err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func newSysagent(cfg config.Config, reg *prometheus.Registry, logger *slog.Logge
 	}
 	runners := []func(context.Context) error{sys.Run}
 	if l := cfg.Sysagent.PrometheusListen; l != "" && l != cfg.HTTP.Listen {
-		srv := httpapi.New(l, reg, map[string]httpapi.Check{"influxdb": sys.Check}, logger)
+		srv := httpserver.New(l, reg, map[string]httpserver.Check{"influxdb": sys.Check}, logger)
 		if _, err := srv.Listen(); err != nil {
 			return nil, nil, fmt.Errorf("sysagent.prometheus_listen: %w", err)
 		}

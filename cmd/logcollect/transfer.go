@@ -12,14 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/logcollect/logcollect/internal/bulk"
+	"github.com/logcollect/logcollect/internal/agent/kafkaout"
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/docfile"
-	"github.com/logcollect/logcollect/internal/etcdconf"
-	"github.com/logcollect/logcollect/internal/httpapi"
-	"github.com/logcollect/logcollect/internal/kafkaout"
-	"github.com/logcollect/logcollect/internal/registration"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
+	"github.com/logcollect/logcollect/internal/control/registration"
+	"github.com/logcollect/logcollect/internal/httpserver"
 	"github.com/logcollect/logcollect/internal/transfer"
+	"github.com/logcollect/logcollect/internal/transfer/docfile"
+	"github.com/logcollect/logcollect/internal/transfer/opensearchsink"
 )
 
 func runTransfer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,13 +51,13 @@ Example:
 	if err != nil {
 		return err
 	}
-	checks := map[string]httpapi.Check{}
+	checks := map[string]httpserver.Check{}
 
 	var sink transfer.Sink
-	var indexer *bulk.Indexer
+	var indexer *opensearchsink.Indexer
 	switch cfg.Transfer.Sink {
 	case "opensearch":
-		indexer, err = bulk.New(cfg.OpenSearch, bulk.Deps{Logger: logger, Registerer: reg})
+		indexer, err = opensearchsink.New(cfg.OpenSearch, opensearchsink.Deps{Logger: logger, Registerer: reg})
 		if err != nil {
 			return err
 		}
@@ -99,9 +99,9 @@ Example:
 	}
 	defer closeEtcd()
 
-	var srv *httpapi.Server
+	var srv *httpserver.Server
 	if cfg.HTTP.Listen != "" {
-		srv = httpapi.New(cfg.HTTP.Listen, reg, checks, logger)
+		srv = httpserver.New(cfg.HTTP.Listen, reg, checks, logger)
 		if _, err := srv.Listen(); err != nil {
 			return err
 		}

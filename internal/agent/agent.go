@@ -18,12 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/logcollect/logcollect/internal/checkpoint"
+	"github.com/logcollect/logcollect/internal/agent/checkpoint"
+	"github.com/logcollect/logcollect/internal/agent/pipeline"
+	"github.com/logcollect/logcollect/internal/agent/tail"
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/entry"
+	"github.com/logcollect/logcollect/internal/control/entry"
 	"github.com/logcollect/logcollect/internal/fileout"
-	"github.com/logcollect/logcollect/internal/pipeline"
-	"github.com/logcollect/logcollect/internal/tail"
 )
 
 // EntrySource delivers the desired collect entries over time, e.g. from etcd. Run calls

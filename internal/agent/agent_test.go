@@ -11,11 +11,11 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/checkpoint"
+	"github.com/logcollect/logcollect/internal/agent/checkpoint"
+	"github.com/logcollect/logcollect/internal/agent/pipeline"
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/entry"
-	"github.com/logcollect/logcollect/internal/pipeline"
+	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/testing/await"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

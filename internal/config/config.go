@@ -6,7 +6,7 @@ package config
 import (
 	"time"
 
-	"github.com/logcollect/logcollect/internal/entry"
+	"github.com/logcollect/logcollect/internal/control/entry"
 )
 
 // Config is the whole file. Each subcommand reads its own sections.

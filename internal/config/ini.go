@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/logcollect/logcollect/internal/entry"
+	"github.com/logcollect/logcollect/internal/control/entry"
 )
 
 // iniKeys lists the keys of the original course project's INI file in one section.

@@ -13,7 +13,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/logcollect/logcollect/internal/pipeline"
+	"github.com/logcollect/logcollect/internal/agent/pipeline"
 )
 
 var _ pipeline.Sink = (*Writer)(nil)

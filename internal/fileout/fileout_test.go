@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/logcollect/logcollect/internal/pipeline"
+	"github.com/logcollect/logcollect/internal/agent/pipeline"
 )
 
 type ackRec struct {

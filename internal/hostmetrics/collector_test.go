@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/metrictest"
+	"github.com/logcollect/logcollect/internal/testing/metrictest"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

@@ -27,17 +27,17 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/agent"
-	"github.com/logcollect/logcollect/internal/api"
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/entry"
-	"github.com/logcollect/logcollect/internal/entryedit"
-	"github.com/logcollect/logcollect/internal/etcdconf"
+	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/control/entryedit"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
+	"github.com/logcollect/logcollect/internal/control/registration"
 	"github.com/logcollect/logcollect/internal/hostmetrics"
-	"github.com/logcollect/logcollect/internal/httpapi"
-	"github.com/logcollect/logcollect/internal/registration"
-	"github.com/logcollect/logcollect/internal/store"
-	"github.com/logcollect/logcollect/internal/store/sqlitestore"
-	"github.com/logcollect/logcollect/internal/sysagent"
+	"github.com/logcollect/logcollect/internal/hostmetrics/sysagent"
+	"github.com/logcollect/logcollect/internal/httpserver"
+	"github.com/logcollect/logcollect/internal/search/api"
+	"github.com/logcollect/logcollect/internal/search/store"
+	"github.com/logcollect/logcollect/internal/search/store/sqlitestore"
 )
 
 // DefaultEtcdListen is the embedded etcd's client address, where etcdctl and
@@ -169,7 +169,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv := httpapi.New(cfg.HTTP.Listen, reg, map[string]httpapi.Check{}, log)
+	srv := httpserver.New(cfg.HTTP.Listen, reg, map[string]httpserver.Check{}, log)
 	srv.Handle("/", a.Handler())
 	if cfg.HTTP.Pprof {
 		srv.EnablePprof()

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/tlsconf/tlstest"
+	"github.com/logcollect/logcollect/internal/testing/tlstest"
 )
 
 func TestClient(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/logcollect/logcollect/internal/document"
+	"github.com/logcollect/logcollect/internal/transfer/document"
 )
 
 // Headers the transfer adds to a dead-lettered record (its own headers are kept).

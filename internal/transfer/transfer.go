@@ -20,9 +20,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/logcollect/logcollect/internal/agent/kafkaout"
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/document"
-	"github.com/logcollect/logcollect/internal/kafkaout"
+	"github.com/logcollect/logcollect/internal/transfer/document"
 )
 
 // Sink stores documents. Write returns when every document is durably accepted or

@@ -14,9 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 
-	"github.com/logcollect/logcollect/internal/await"
 	"github.com/logcollect/logcollect/internal/config"
-	"github.com/logcollect/logcollect/internal/document"
+	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/transfer/document"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -15,10 +15,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/e2etest"
-	"github.com/logcollect/logcollect/internal/registration"
-	"github.com/logcollect/logcollect/internal/testenv"
+	"github.com/logcollect/logcollect/internal/control/registration"
+	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/testenv"
 )
 
 // leader returns the index in eps of the member that leads, as the members say.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 // The clusters are started on first use (a run of the etcd tests alone never starts Kafka)

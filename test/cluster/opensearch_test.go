@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 // transferConfig writes the config of a transfer that consumes one topic of the cluster

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 // TestEtcdMemberPartitioned: the agent lists three etcd endpoints, each a proxy in front of

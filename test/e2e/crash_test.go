@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 // TestCrashRecovery kills the real agent with SIGKILL at random moments while lines are

@@ -23,8 +23,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
-	"github.com/logcollect/logcollect/internal/testenv"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/testenv"
 )
 
 // startEtcdAgent runs the real agent with a config file.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 // TestTenThousandFiles reads 10,000 files of one glob, most idle, with max_open_files 256:

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 const logrotateBin = "/usr/sbin/logrotate"

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/e2etest"
-	"github.com/logcollect/logcollect/internal/testenv"
+	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/testenv"
 )
 
 // The known data set: app.log (topic app) and other.log (topic other, entry field

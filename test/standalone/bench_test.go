@@ -19,10 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/e2etest"
-	"github.com/logcollect/logcollect/internal/loadgen"
-	"github.com/logcollect/logcollect/internal/testenv"
+	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/loadgen"
+	"github.com/logcollect/logcollect/internal/testing/testenv"
 )
 
 func benchLines() int {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/await"
+	"github.com/logcollect/logcollect/internal/testing/await"
 )
 
 // TestKill9ExactlyOnce kills the standalone with SIGKILL five times while lines are

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 // proc is one run of the standalone: the binary (e2etest.Proc) and its addresses.

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/await"
-	"github.com/logcollect/logcollect/internal/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 )
 
 // OpenSearch unreachable for 30 s mid-stream (a cut proxy in front of the shared one):

@@ -19,8 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/logcollect/logcollect/internal/e2etest"
-	"github.com/logcollect/logcollect/internal/testenv"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/testenv"
 )
 
 // env is what every test here needs: the real services and unique names.

@@ -1,0 +1,118 @@
+// Package httpserver serves a process's /metrics and /healthz (and any extra handlers the
+// subcommand mounts, such as the standalone web UI) on http.listen.
+package httpserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Check reports a component's health: nil when healthy, an error saying what is wrong.
+type Check func() error
+
+// Server is the process's HTTP listener.
+type Server struct {
+	listen   string
+	mux      *http.ServeMux
+	logger   *slog.Logger
+	checks   map[string]Check
+	listener net.Listener
+}
+
+// New prepares a server on listen (host:port; port 0 picks a free one). Nothing listens
+// until Run.
+func New(listen string, gatherer prometheus.Gatherer, checks map[string]Check, logger *slog.Logger) *Server {
+	s := &Server{listen: listen, mux: http.NewServeMux(), logger: logger.With("component", "http"), checks: checks}
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	return s
+}
+
+// EnablePprof mounts Go's profiler under /debug/pprof/ (http.pprof).
+func (s *Server) EnablePprof() {
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+}
+
+// Handle mounts an extra handler (API, UI).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Listen binds the address now, so a caller knows the port (and a busy port fails at
+// start-up, before anything runs). Run calls it when the caller did not.
+func (s *Server) Listen() (net.Addr, error) {
+	if s.listener == nil {
+		l, err := net.Listen("tcp", s.listen)
+		if err != nil {
+			return nil, fmt.Errorf("http.listen %s: %w", s.listen, err)
+		}
+		s.listener = l
+	}
+	return s.listener.Addr(), nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	addr, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.logger.Info("serving /metrics and /healthz", "addr", addr.String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.listener) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+type healthReport struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	rep := healthReport{Status: "ok", Checks: map[string]string{}}
+	names := make([]string, 0, len(s.checks))
+	for name := range s.checks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := s.checks[name](); err != nil {
+			rep.Status = "degraded"
+			rep.Checks[name] = err.Error()
+		} else {
+			rep.Checks[name] = "ok"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if rep.Status != "ok" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	_ = json.NewEncoder(w).Encode(rep)
+}

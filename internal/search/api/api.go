@@ -1,0 +1,628 @@
+// Package api is the standalone's HTTP API over the store and etcd (docs/api.md): search,
+// histogram, context, facets, live tail, host metrics, hosts, live agents and the
+// revision-checked editing of collect entries.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/control/entryedit"
+	"github.com/logcollect/logcollect/internal/control/registration"
+	"github.com/logcollect/logcollect/internal/search/query"
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+// Auth is http.auth: a bearer token, or basic username and password.
+type Auth struct {
+	Token, Username, Password string
+}
+
+// Enabled says whether credentials are required.
+func (a Auth) Enabled() bool { return a.Token != "" || a.Username != "" }
+
+// Deps are the API's collaborators.
+type Deps struct {
+	Store  store.Store
+	Etcd   *clientv3.Client
+	Logger *slog.Logger
+	// CollectKeys are the agent's collect keys, expanded; GET /api/entries lists them.
+	CollectKeys  []string
+	AllowedPaths []string
+	Auth         Auth
+	// UI, when set, is served at /.
+	UI http.Handler
+	// Now is the clock (tests); time.Now when nil.
+	Now func() time.Time
+	// PingInterval is the SSE keep-alive period (15s when zero).
+	PingInterval time.Duration
+}
+
+// API serves docs/api.md.
+type API struct {
+	d    Deps
+	log  *slog.Logger
+	mux  *http.ServeMux
+	stop chan struct{}
+	once sync.Once
+}
+
+// Close ends the live tails (call it when the server shuts down: an HTTP shutdown waits
+// for running handlers, and a tail runs until its client leaves).
+func (a *API) Close() { a.once.Do(func() { close(a.stop) }) }
+
+// New builds the handlers.
+func New(d Deps) (*API, error) {
+	if d.Store == nil {
+		return nil, errors.New("api: a store is required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.PingInterval <= 0 {
+		d.PingInterval = 15 * time.Second
+	}
+	a := &API{d: d, log: d.Logger.With("component", "api"), mux: http.NewServeMux(), stop: make(chan struct{})}
+	a.mux.HandleFunc("GET /api/search", a.search)
+	a.mux.HandleFunc("GET /api/context", a.context)
+	a.mux.HandleFunc("GET /api/tail", a.tail)
+	a.mux.HandleFunc("GET /api/fields", a.fields)
+	a.mux.HandleFunc("GET /api/metrics", a.metrics)
+	a.mux.HandleFunc("GET /api/hosts", a.hosts)
+	a.mux.HandleFunc("GET /api/agents", a.agents)
+	a.mux.HandleFunc("GET /api/entries", a.listEntries)
+	a.mux.HandleFunc("GET /api/entries/{key}", a.getEntries)
+	a.mux.HandleFunc("PUT /api/entries/{key}", a.putEntries)
+	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path, "")
+	})
+	if d.UI != nil {
+		a.mux.Handle("/", d.UI)
+	} else {
+		a.mux.HandleFunc("GET /{$}", placeholder)
+	}
+	return a, nil
+}
+
+// Handler returns the API with authentication and the same-origin check for writes.
+// Mount it at "/" (it serves /api/... and the UI); /healthz and /metrics stay outside.
+func (a *API) Handler() http.Handler { return a.guard(a.mux) }
+
+// placeholder is / when no web UI is built in: where to go instead of a bare 404.
+func placeholder(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = fmt.Fprint(w, `<!doctype html><title>logcollect standalone</title>
+<h1>logcollect standalone</h1>
+<p>The web UI is not built into this binary. The search API is here:
+<ul><li><a href="/api/search?q=&amp;from=now-1h">/api/search?q=&amp;from=now-1h</a> (newest first, with a histogram)
+<li><a href="/api/fields?from=now-1h">/api/fields</a> (top values of host, path, topic and parsed fields)
+<li><a href="/api/entries">/api/entries</a> (what is collected) · <a href="/api/agents">/api/agents</a> · <a href="/api/hosts">/api/hosts</a>
+<li><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></ul>
+<p>The query language is in docs/search.md, the API in docs/api.md.`)
+}
+
+// ---- responses ----
+
+type errBody struct {
+	Error string `json:"error"`
+	Param string `json:"param,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, msg, param string) {
+	writeJSON(w, status, errBody{Error: msg, Param: param})
+}
+
+// fail answers err: a paramError is a 400 naming the parameter; anything else a 500.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var pe *paramError
+	if errors.As(err, &pe) {
+		writeErr(w, http.StatusBadRequest, pe.Error(), pe.param)
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return // the client went away
+	}
+	a.log.Error("request failed", "path", r.URL.Path, "error", err)
+	writeErr(w, http.StatusInternalServerError, err.Error(), "")
+}
+
+type hit struct {
+	Time      string            `json:"time"`
+	Host      string            `json:"host"`
+	Path      string            `json:"path"`
+	Topic     string            `json:"topic"`
+	Offset    int64             `json:"offset"`
+	FileID    string            `json:"file_id"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields"`
+	Highlight [][2]int          `json:"highlight"`
+	ID        string            `json:"id"`
+}
+
+func toHit(r store.Row, terms []*query.Node) hit {
+	f := r.Fields
+	if f == nil {
+		f = map[string]string{}
+	}
+	return hit{Time: r.Time.UTC().Format(time.RFC3339Nano), Host: r.Host, Path: r.Path, Topic: r.Topic,
+		Offset: r.Offset, FileID: r.FileID, Message: r.Message, Fields: f,
+		Highlight: query.Highlight(terms, r.Message), ID: encodePos(r.Seq)}
+}
+
+// queryInRange reads the q, from and to parameters that search and fields share.
+func (a *API) queryInRange(r *http.Request) (*query.Node, time.Time, time.Time, error) {
+	q, err := parseQuery(r)
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	from, to, err := timeRange(r, a.d.Now())
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	return q, from, to, nil
+}
+
+func parseQuery(r *http.Request) (*query.Node, error) {
+	q, err := query.Parse(r.URL.Query().Get("q"))
+	if err != nil {
+		return nil, badParam("q", "%v", err)
+	}
+	return q, nil
+}
+
+// ---- search ----
+
+type bucket struct {
+	Time  string `json:"time"`
+	Count int64  `json:"count"`
+}
+
+type searchResp struct {
+	Hits           []hit    `json:"hits"`
+	Cursor         string   `json:"cursor"`
+	Total          *int64   `json:"total,omitempty"`
+	TotalEstimated *bool    `json:"total_estimated,omitempty"`
+	Buckets        []bucket `json:"buckets,omitempty"`
+	StepMS         int64    `json:"step_ms,omitempty"`
+	TookMS         int64    `json:"took_ms"`
+}
+
+func (a *API) search(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	q, from, to, err := a.queryInRange(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var before int64
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if before, err = decodePos(c); err != nil {
+			a.fail(w, r, badParam("cursor", "%v", err))
+			return
+		}
+	}
+	res, err := a.d.Store.Search(r.Context(), store.SearchRequest{Query: q, From: from, To: to, Limit: limit, Before: before})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	terms := query.Terms(q)
+	out := searchResp{Hits: make([]hit, 0, len(res.Rows))}
+	for _, row := range res.Rows {
+		out.Hits = append(out.Hits, toHit(row, terms))
+	}
+	if res.More && len(res.Rows) > 0 {
+		out.Cursor = encodePos(res.Rows[len(res.Rows)-1].Seq)
+	}
+	if before == 0 {
+		step := roundStep(to.Sub(from), 60)
+		bs, est, err := a.d.Store.Histogram(r.Context(), q, from, to, step)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		var total int64
+		out.Buckets = make([]bucket, len(bs))
+		for i, b := range bs {
+			out.Buckets[i] = bucket{Time: b.Time.UTC().Format(time.RFC3339), Count: b.Count}
+			total += b.Count
+		}
+		out.Total, out.TotalEstimated, out.StepMS = &total, &est, step.Milliseconds()
+	}
+	out.TookMS = time.Since(start).Milliseconds()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ---- context ----
+
+func (a *API) context(w http.ResponseWriter, r *http.Request) {
+	qs := r.URL.Query()
+	fileID := qs.Get("file_id")
+	if fileID == "" {
+		a.fail(w, r, badParam("file_id", "required"))
+		return
+	}
+	offStr := qs.Get("offset")
+	if offStr == "" {
+		a.fail(w, r, badParam("offset", "required"))
+		return
+	}
+	var offset int64
+	if _, err := fmt.Sscan(offStr, &offset); err != nil || offset < 0 || fmt.Sprint(offset) != offStr {
+		a.fail(w, r, badParam("offset", "must be a byte offset (an integer ≥ 0), got %q", offStr))
+		return
+	}
+	before, err := intParam(r, "before", 20, 0, 500)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	after, err := intParam(r, "after", 20, 0, 500)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rows, anchor, err := a.d.Store.Context(r.Context(), qs.Get("host"), fileID, offset, before, after)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	hits := make([]hit, 0, len(rows))
+	for _, row := range rows {
+		hits = append(hits, toHit(row, nil))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hits": hits, "anchor": anchor})
+}
+
+// ---- tail ----
+
+func (a *API) tail(w http.ResponseWriter, r *http.Request) {
+	q, err := parseQuery(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	after := a.d.Store.LastSeq()
+	last := r.Header.Get("Last-Event-ID")
+	param := "Last-Event-ID"
+	if last == "" {
+		last, param = r.URL.Query().Get("last_event_id"), "last_event_id"
+	}
+	if last != "" {
+		if after, err = decodePos(last); err != nil {
+			a.fail(w, r, badParam(param, "%v", err))
+			return
+		}
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeErr(w, http.StatusInternalServerError, "streaming is not supported by this connection", "")
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	_, _ = fmt.Fprint(w, ": tail started\n\n")
+	flusher.Flush()
+	terms := query.Terms(q)
+	ping := time.NewTicker(a.d.PingInterval)
+	defer ping.Stop()
+	ctx := r.Context()
+	for {
+		changed := a.d.Store.Changed() // taken before reading, so no commit is missed
+		rows, err := a.d.Store.Since(ctx, q, after, 500)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("tail read failed", "error", err)
+				_, _ = fmt.Fprintf(w, "event: error\ndata: %s\n\n", jsonString(err.Error()))
+				flusher.Flush()
+			}
+			return
+		}
+		for _, row := range rows {
+			b, _ := json.Marshal(toHit(row, terms))
+			if _, err := fmt.Fprintf(w, "event: hit\nid: %s\ndata: %s\n\n", encodePos(row.Seq), b); err != nil {
+				return
+			}
+			after = row.Seq
+		}
+		if len(rows) > 0 {
+			flusher.Flush()
+		}
+		if len(rows) == 500 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.stop:
+			return
+		case <-changed:
+		case <-ping.C:
+			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// ---- fields ----
+
+// fieldsSample bounds the lines a facet request looks at (the newest ones).
+const fieldsSample = 10000
+
+func (a *API) fields(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	q, from, to, err := a.queryInRange(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	limit, err := intParam(r, "limit", 10, 1, 100)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	facets, n, err := a.d.Store.Fields(r.Context(), q, from, to, limit, fieldsSample)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	type value struct {
+		Value string `json:"value"`
+		Count int64  `json:"count"`
+	}
+	type field struct {
+		Name   string  `json:"name"`
+		Values []value `json:"values"`
+	}
+	out := make([]field, 0, len(facets))
+	for _, f := range facets {
+		vs := make([]value, 0, len(f.Values))
+		for _, v := range f.Values {
+			vs = append(vs, value{v.Value, v.Count})
+		}
+		out = append(out, field{Name: f.Name, Values: vs})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"fields": out, "total": n, "sampled": n >= fieldsSample,
+		"took_ms": time.Since(start).Milliseconds()})
+}
+
+// ---- metrics and hosts ----
+
+var measurements = []string{"cpu", "load", "mem", "disk", "diskio", "net", "system"}
+
+func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
+	qs := r.URL.Query()
+	m := qs.Get("measurement")
+	switch {
+	case m == "":
+		a.fail(w, r, badParam("measurement", "required (one of %s)", strings.Join(measurements, ", ")))
+		return
+	case !slices.Contains(measurements, m):
+		a.fail(w, r, badParam("measurement", "unknown measurement %q (one of %s)", m, strings.Join(measurements, ", ")))
+		return
+	}
+	field := qs.Get("field")
+	if field == "" {
+		a.fail(w, r, badParam("field", "required, e.g. usage_percent"))
+		return
+	}
+	from, to, err := timeRange(r, a.d.Now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	step := roundStep(to.Sub(from), 300)
+	if s := qs.Get("step"); s != "" {
+		if step, err = parseDuration(s); err != nil || step < time.Second {
+			a.fail(w, r, badParam("step", "must be a duration of at least 1s such as 10s or 1m, got %q", s))
+			return
+		}
+	}
+	series, err := a.d.Store.Metrics(r.Context(), store.MetricsRequest{Measurement: m, Field: field,
+		Host: qs.Get("host"), From: from, To: to, Step: step})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	type ser struct {
+		Tags   map[string]string `json:"tags"`
+		Points [][2]float64      `json:"points"`
+	}
+	out := make([]ser, 0, len(series))
+	for _, s := range series {
+		out = append(out, ser{Tags: s.Tags, Points: s.Points})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"step_ms": step.Milliseconds(), "series": out})
+}
+
+func (a *API) hosts(w http.ResponseWriter, r *http.Request) {
+	hs, err := a.d.Store.Hosts(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	type host struct {
+		Host     string `json:"host"`
+		LastSeen string `json:"last_seen"`
+	}
+	out := make([]host, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, host{h.Host, h.LastSeen.UTC().Format(time.RFC3339)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"hosts": out})
+}
+
+// ---- etcd: agents and entries ----
+
+func (a *API) needEtcd(w http.ResponseWriter) bool {
+	if a.d.Etcd == nil {
+		writeErr(w, http.StatusServiceUnavailable, "no etcd in this process", "")
+		return false
+	}
+	return true
+}
+
+func (a *API) agents(w http.ResponseWriter, r *http.Request) {
+	if !a.needEtcd(w) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	list, err := registration.List(ctx, a.d.Etcd)
+	if err != nil {
+		writeErr(w, http.StatusServiceUnavailable, "list agents in etcd: "+err.Error(), "")
+		return
+	}
+	if list == nil {
+		list = []registration.Record{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": list})
+}
+
+type keyValue struct {
+	Key      string        `json:"key"`
+	Entries  []entry.Entry `json:"entries"`
+	Revision int64         `json:"revision"`
+	Error    string        `json:"error,omitempty"`
+	Raw      string        `json:"raw,omitempty"`
+}
+
+func (a *API) readKey(ctx context.Context, key string) (keyValue, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cur, err := entryedit.Read(ctx, a.d.Etcd, key, a.d.AllowedPaths)
+	if err != nil {
+		return keyValue{}, err
+	}
+	kv := keyValue{Key: key, Entries: cur.Entries, Revision: cur.Revision}
+	if cur.Err != nil {
+		kv.Entries, kv.Error, kv.Raw = nil, cur.Err.Error(), string(cur.Raw)
+	}
+	if kv.Entries == nil {
+		kv.Entries = []entry.Entry{}
+	}
+	return kv, nil
+}
+
+func (a *API) listEntries(w http.ResponseWriter, r *http.Request) {
+	if !a.needEtcd(w) {
+		return
+	}
+	keys := make([]keyValue, 0, len(a.d.CollectKeys))
+	for _, k := range a.d.CollectKeys {
+		kv, err := a.readKey(r.Context(), k)
+		if err != nil {
+			writeErr(w, http.StatusServiceUnavailable, err.Error(), "")
+			return
+		}
+		keys = append(keys, kv)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+func (a *API) getEntries(w http.ResponseWriter, r *http.Request) {
+	if !a.needEtcd(w) {
+		return
+	}
+	kv, err := a.readKey(r.Context(), r.PathValue("key"))
+	if err != nil {
+		writeErr(w, http.StatusServiceUnavailable, err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, kv)
+}
+
+func (a *API) putEntries(w http.ResponseWriter, r *http.Request) {
+	if !a.needEtcd(w) {
+		return
+	}
+	key := r.PathValue("key")
+	var body struct {
+		Entries  *[]json.RawMessage `json:"entries"`
+		Revision *int64             `json:"revision"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeErr(w, http.StatusBadRequest, "body: must be {\"entries\": [...], \"revision\": N}: "+err.Error(), "body")
+		return
+	}
+	if body.Entries == nil {
+		writeErr(w, http.StatusBadRequest, "entries: required (an array, maybe empty)", "entries")
+		return
+	}
+	if body.Revision == nil || *body.Revision < 0 {
+		writeErr(w, http.StatusBadRequest, "revision: required: the revision the entries were read at (0: the key must not exist)", "revision")
+		return
+	}
+	list := make([]entry.Entry, len(*body.Entries))
+	for i, raw := range *body.Entries {
+		d := json.NewDecoder(strings.NewReader(string(raw)))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&list[i]); err != nil {
+			p := fmt.Sprintf("entries[%d]", i)
+			writeErr(w, http.StatusBadRequest, p+": "+err.Error(), p)
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	rev, err := entryedit.Set(ctx, a.d.Etcd, key, list, *body.Revision, a.d.AllowedPaths)
+	var fe *entryedit.FieldError
+	var conflict *entryedit.ConflictError
+	switch {
+	case errors.As(err, &fe):
+		writeErr(w, http.StatusBadRequest, fe.Error(), fe.Field)
+		return
+	case errors.As(err, &conflict):
+		cur, rerr := a.readKey(r.Context(), key)
+		if rerr != nil {
+			writeErr(w, http.StatusServiceUnavailable, rerr.Error(), "")
+			return
+		}
+		writeJSON(w, http.StatusConflict, map[string]any{
+			"error":   fmt.Sprintf("%s changed since revision %d", key, *body.Revision),
+			"current": map[string]any{"entries": cur.Entries, "revision": cur.Revision},
+		})
+		return
+	case err != nil:
+		writeErr(w, http.StatusServiceUnavailable, err.Error(), "")
+		return
+	}
+	a.log.Info("collect entries written", "key", key, "entries", len(list), "revision", rev)
+	writeJSON(w, http.StatusOK, keyValue{Key: key, Entries: list, Revision: rev})
+}

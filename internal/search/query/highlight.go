@@ -1,0 +1,146 @@
+package query
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Tok is one word of a text: a run of letters and digits, as the store's full-text index
+// splits text (SQLite FTS5's unicode61 tokenizer), folded to lower case.
+type Tok struct {
+	Start, End int // byte offsets in the text
+	Word       string
+}
+
+// Tokens splits s into words.
+func Tokens(s string) []Tok {
+	var out []Tok
+	EachWord(s, func(start, end int) {
+		out = append(out, Tok{start, end, strings.ToLower(s[start:end])})
+	})
+	return out
+}
+
+// EachWord calls fn with the byte range of each word of s (a run of letters and
+// digits), in order, without allocating: the one word splitting that the index, the
+// phrase check and highlighting share. Invalid UTF-8 separates words.
+func EachWord(s string, fn func(start, end int)) {
+	start := -1
+	for i := 0; i < len(s); {
+		c := s[i]
+		var word bool
+		w := 1
+		if c < utf8.RuneSelf {
+			word = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		} else {
+			var r rune
+			r, w = utf8.DecodeRuneInString(s[i:])
+			word = r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsNumber(r))
+		}
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			fn(start, i)
+			start = -1
+		}
+		i += w
+	}
+	if start >= 0 {
+		fn(start, len(s))
+	}
+}
+
+// Terms returns the text nodes of q that make a line match (those not under a NOT).
+func Terms(q *Node) []*Node {
+	var out []*Node
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		switch n.Kind {
+		case Text:
+			out = append(out, n)
+		case And, Or:
+			for _, k := range n.Kids {
+				walk(k)
+			}
+		}
+	}
+	walk(q)
+	return out
+}
+
+// Highlight returns the [start, end) ranges of msg matched by the terms, in UTF-16 code
+// units (what JavaScript strings index), sorted and merged.
+func Highlight(terms []*Node, msg string) [][2]int {
+	if len(terms) == 0 {
+		return [][2]int{}
+	}
+	toks := Tokens(msg)
+	var spans [][2]int // byte offsets
+	for _, t := range terms {
+		want := Tokens(t.Value)
+		if len(want) == 0 {
+			continue
+		}
+		for i := 0; i+len(want) <= len(toks); i++ {
+			if phraseAt(toks[i:], want, t.Prefix) {
+				spans = append(spans, [2]int{toks[i].Start, toks[i+len(want)-1].End})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return [][2]int{}
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	merged := spans[:1]
+	for _, s := range spans[1:] {
+		last := &merged[len(merged)-1]
+		if s[0] <= last[1] {
+			last[1] = max(last[1], s[1])
+			continue
+		}
+		merged = append(merged, s)
+	}
+	return toUTF16(msg, merged)
+}
+
+// phraseAt says whether toks starts with the words of want (the last one a prefix when
+// prefix is set).
+func phraseAt(toks, want []Tok, prefix bool) bool {
+	if len(toks) < len(want) {
+		return false
+	}
+	for j, w := range want {
+		got := toks[j].Word
+		last := j == len(want)-1
+		if !(got == w.Word || (last && prefix && strings.HasPrefix(got, w.Word))) {
+			return false
+		}
+	}
+	return true
+}
+
+// toUTF16 converts sorted byte offsets of s to UTF-16 code unit offsets.
+func toUTF16(s string, spans [][2]int) [][2]int {
+	out := make([][2]int, len(spans))
+	// Each offset is a rune boundary (token edges are), so one walk over the runes does.
+	units, bytesDone := 0, 0
+	conv := func(b int) int {
+		for bytesDone < b {
+			r, w := utf8.DecodeRuneInString(s[bytesDone:])
+			if r >= 0x10000 {
+				units += 2
+			} else {
+				units++
+			}
+			bytesDone += w
+		}
+		return units
+	}
+	for k, sp := range spans {
+		out[k] = [2]int{conv(sp[0]), conv(sp[1])}
+	}
+	return out
+}

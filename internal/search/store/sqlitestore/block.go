@@ -1,0 +1,353 @@
+package sqlitestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/klauspost/compress/s2"
+
+	"github.com/logcollect/logcollect/internal/search/query"
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+// maxBlockLines bounds the lines of one block (docs/store.md has the measurements that
+// chose it): more lines per block is fewer index entries per line (an access log's words
+// repeat within a block), and more lines to decode and check per candidate block.
+const maxBlockLines = 128
+
+// The first byte of an encoded block: its lines as they are, or compressed with S2
+// (klauspost/compress: ~6× smaller for access logs at ~0.2 µs per line each way, measured
+// in docs/store.md; the writer then writes and checkpoints that much less).
+const (
+	blockPlain = 1
+	blockS2    = 2
+)
+
+// block is up to maxBlockLines consecutive lines of one file, stored as one row of
+// blocks and indexed as one full-text document: the distinct words of its lines.
+type block struct {
+	host, path, topic, fileID string
+	fields                    map[string]string // the entry's fields, the same for every line
+	n                         int
+	t0, tLast                 int64 // times of the first and last line as read (non-decreasing in the block)
+	off0                      int64 // the first line's offset
+	end0, endLast, endMax     int64 // the first and last line's end, and the largest end
+	data                      []byte
+	words                     string
+
+	// Set by the writer: the first line's Seq, and its time made non-decreasing across
+	// the store (every line's time is max(ts, its own)).
+	seq, ts int64
+}
+
+// lastTs is the time of the block's last line once stored.
+func (b *block) lastTs() int64 { return max(b.ts, b.tLast) }
+
+// line is one decoded line of a block.
+type line struct {
+	ts, off, end int64
+	msg          string
+}
+
+// blockKey is what the lines of one block share.
+type blockKey struct {
+	host, path, topic, fileID string
+	day                       int64
+}
+
+// buildBlocks groups rows into blocks of one file each (and one day, and one set of
+// entry fields). The agent's batches hold one file each; when rows of several files are
+// interleaved, a file's block goes on over the other files' rows as long as their times
+// are not later than its own (so storing a block's lines together reorders only lines
+// of the same time, or lines that came out of time order anyway, which the writer's
+// non-decreasing times would have given one time), and every open block closes at a row
+// later than another file's. Blocks are in the order of their first row.
+func buildBlocks(rows []store.Row) []*block {
+	type group struct {
+		first int
+		idx   []int
+		last  int64
+	}
+	open := map[blockKey]*group{}
+	var groups []*group
+	closeAll := func() {
+		for k, g := range open {
+			groups = append(groups, g)
+			delete(open, k)
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		t := r.Time.UnixNano()
+		k := blockKey{r.Host, r.Path, r.Topic, r.FileID, dayOf(t)}
+		if len(open) > 1 || (len(open) == 1 && open[k] == nil) {
+			for ok, g := range open {
+				if ok != k && g.last < t {
+					closeAll()
+					break
+				}
+			}
+		}
+		g := open[k]
+		if g != nil && (len(g.idx) == maxBlockLines || !maps.Equal(r.Fields, rows[g.first].Fields)) {
+			groups = append(groups, g)
+			g = nil
+		}
+		if g == nil {
+			g = &group{first: i}
+			open[k] = g
+		}
+		g.idx = append(g.idx, i)
+		g.last = max(g.last, t)
+	}
+	closeAll()
+	slices.SortFunc(groups, func(a, b *group) int { return a.first - b.first })
+	enc := newEncoder()
+	out := make([]*block, len(groups))
+	for i, g := range groups {
+		out[i] = enc.encode(rows, g.idx)
+	}
+	return out
+}
+
+// encoder builds blocks, reusing its buffers.
+type encoder struct {
+	compress bool
+	s2buf    []byte
+	seen     map[string]int // word → index in words
+	lower    []byte
+	words    []string
+	// The words of the line before, by position: lines of one file mostly share their
+	// words at the same positions, and comparing with those is cheaper than the map.
+	prev, cur []string
+}
+
+func newEncoder() *encoder { return &encoder{compress: true, seen: map[string]int{}} }
+
+// maxBlockBytes bounds a decoded block (128 lines at the agent's default cut of 1 MiB
+// are 128 MiB): a block claiming more is corrupt, and is not allocated.
+const maxBlockBytes = 1 << 30
+
+// encode makes the block of rows[idx...], which share a file, a day and entry fields.
+//
+// Encoding: the version byte, the first line's time (varint ns), the entry's fields
+// (count, then key and value, each length-prefixed, sorted by key), then per line the
+// time since the previous line (uvarint ns), the offset minus the previous line's end
+// (varint; the first line's is its offset), end minus offset
+// (uvarint) and the message (length-prefixed).
+func (e *encoder) encode(rows []store.Row, idx []int) *block {
+	first := &rows[idx[0]]
+	b := &block{host: first.Host, path: first.Path, topic: first.Topic, fileID: first.FileID, fields: first.Fields,
+		n: len(idx), t0: first.Time.UnixNano(), off0: first.Offset, end0: first.End}
+	size := 16
+	for _, i := range idx {
+		size += len(rows[i].Message) + 12
+	}
+	data := make([]byte, 0, size)
+	data = append(data, blockPlain)
+	data = binary.AppendVarint(data, b.t0)
+	keys := slices.Sorted(maps.Keys(b.fields))
+	data = binary.AppendUvarint(data, uint64(len(keys)))
+	for _, k := range keys {
+		data = appendString(data, k)
+		data = appendString(data, b.fields[k])
+	}
+	clear(e.seen)
+	e.words, e.prev = e.words[:0], e.prev[:0]
+	ts, prevEnd := b.t0, int64(0)
+	for _, i := range idx {
+		r := &rows[i]
+		t := max(ts, r.Time.UnixNano())
+		data = binary.AppendUvarint(data, uint64(t-ts))
+		data = binary.AppendVarint(data, r.Offset-prevEnd)
+		data = binary.AppendUvarint(data, uint64(r.End-r.Offset))
+		data = appendString(data, r.Message)
+		ts, prevEnd = t, r.End
+		b.endMax = max(b.endMax, r.End)
+		e.addWords(r.Message)
+	}
+	b.tLast, b.endLast = ts, prevEnd
+	if e.compress {
+		e.s2buf = s2.Encode(e.s2buf[:cap(e.s2buf)], data[1:])
+		data = append(append(data[:0], blockS2), e.s2buf...)
+	}
+	b.data = data
+	b.words = strings.Join(e.words, " ")
+	return b
+}
+
+// addWords adds the distinct case-folded words of msg (query.EachWord, folded as
+// query.Tokens folds them) to the block's document.
+func (e *encoder) addWords(msg string) {
+	e.cur = e.cur[:0]
+	query.EachWord(msg, func(start, end int) {
+		w := msg[start:end]
+		e.lower = e.lower[:0]
+		ascii := true
+		for i := 0; i < len(w); i++ {
+			c := w[i]
+			if c >= utf8.RuneSelf {
+				ascii = false
+				break
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			e.lower = append(e.lower, c)
+		}
+		if !ascii {
+			e.lower = append(e.lower[:0], strings.ToLower(w)...)
+		}
+		if k := len(e.cur); k < len(e.prev) && e.prev[k] == string(e.lower) {
+			e.cur = append(e.cur, e.prev[k])
+			return
+		}
+		if i, ok := e.seen[string(e.lower)]; ok {
+			e.cur = append(e.cur, e.words[i])
+			return
+		}
+		word := string(e.lower)
+		e.seen[word] = len(e.words)
+		e.words = append(e.words, word)
+		e.cur = append(e.cur, word)
+	})
+	e.prev, e.cur = e.cur, e.prev
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errCorrupt = errors.New("corrupt block")
+
+// decodeBlock decodes the n lines of an encoded block whose first line is stored at
+// time ts, into lines (reused). The messages point into data (or into the memory the
+// block was decompressed into), which must not change.
+func decodeBlock(data []byte, n int, ts int64, lines []line) ([]line, map[string]string, error) {
+	body, err := inflate(data, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return decodeLines(body, n, ts, lines)
+}
+
+// inflate returns the encoded lines of a block: after its first byte, decompressed (into
+// buf when it is large enough) when it says so.
+func inflate(data, buf []byte) ([]byte, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty", errCorrupt)
+	}
+	switch data[0] {
+	case blockPlain:
+		return data[1:], nil
+	case blockS2:
+		n, err := s2.DecodedLen(data[1:])
+		if err != nil || n > maxBlockBytes {
+			return nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
+		}
+		out, err := s2.Decode(buf[:cap(buf)], data[1:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
+}
+
+// decodeLines decodes the encoded lines of a block (inflate). The entry's fields are
+// copied; the messages point into data.
+func decodeLines(data []byte, n int, ts int64, lines []line) ([]line, map[string]string, error) {
+	d := decoder{b: data}
+	t := d.varint()
+	var fields map[string]string
+	if nf := d.uvarint(); nf > 0 {
+		if nf > uint64(len(data)) {
+			return nil, nil, fmt.Errorf("%w: %d fields", errCorrupt, nf)
+		}
+		fields = make(map[string]string, nf)
+		for range nf {
+			k := strings.Clone(d.string())
+			fields[k] = strings.Clone(d.string())
+		}
+	}
+	lines = lines[:0]
+	var prevEnd int64
+	for i := range n {
+		t += int64(d.uvarint())
+		off := prevEnd + d.varint()
+		end := off + int64(d.uvarint())
+		msg := d.string()
+		if d.err {
+			return nil, nil, fmt.Errorf("%w: line %d of %d cut short", errCorrupt, i, n)
+		}
+		lines = append(lines, line{ts: max(ts, t), off: off, end: end, msg: msg})
+		prevEnd = end
+	}
+	if d.err || len(d.b) != 0 {
+		return nil, nil, fmt.Errorf("%w: %d bytes after %d lines", errCorrupt, len(d.b), n)
+	}
+	return lines, fields, nil
+}
+
+// decoder reads an encoded block; a read past the end sets err and returns zeros.
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err, d.b = true, nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err, d.b = true, nil
+		return ""
+	}
+	s := unsafe.String(unsafe.SliceData(d.b), int(n)) // the block's bytes are not changed
+	d.b = d.b[n:]
+	return s
+}
+
+// reencode makes a block of lines (decoded, times final) of one file: after a prefix of
+// a block was dropped (re-read lines after a restart, retention). ts of the result is
+// set: the lines' times are already final.
+func reencode(h blockHead, lines []line) *block {
+	rows := make([]store.Row, len(lines))
+	for i, l := range lines {
+		rows[i] = store.Row{Host: h.host, Path: h.path, Topic: h.topic, FileID: h.fileID, Fields: h.fields,
+			Offset: l.off, End: l.end, Message: l.msg}
+		rows[i].Time = timeOf(l.ts)
+	}
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	b := newEncoder().encode(rows, idx)
+	b.ts = lines[0].ts
+	return b
+}

@@ -1,0 +1,164 @@
+package sqlitestore
+
+import (
+	"database/sql"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/search/query"
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+func TestBlockRoundTrip(t *testing.T) {
+	start := time.Unix(1764576000, 0)
+	rows := []store.Row{
+		{Time: start, Offset: 100, End: 120, Message: "first line"},
+		{Time: start.Add(-time.Second), Offset: 120, End: 121, Message: ""}, // earlier: made non-decreasing
+		{Time: start.Add(time.Millisecond), Offset: 130, End: 150, Message: "after a gap, é 😀 \xff"},
+		{Time: start.Add(time.Second), Offset: 0, End: 9, Message: "truncated: offsets start over"},
+	}
+	for i := range rows {
+		rows[i].Host, rows[i].Path, rows[i].Topic, rows[i].FileID = "h", "/p", "t", "1:2"
+		rows[i].Fields = map[string]string{"team": "core", "env": "prod"}
+	}
+	blocks := buildBlocks(rows)
+	if len(blocks) != 1 {
+		t.Fatalf("%d blocks, want 1", len(blocks))
+	}
+	b := blocks[0]
+	if b.n != 4 || b.off0 != 100 || b.end0 != 120 || b.endLast != 9 || b.endMax != 150 || b.tLast != start.Add(time.Second).UnixNano() {
+		t.Errorf("block head %+v", b)
+	}
+	ts := start.Add(500 * time.Microsecond).UnixNano() // as if the writer moved the block later
+	lines, fields, err := decodeBlock(b.data, b.n, ts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(fields, rows[0].Fields) {
+		t.Errorf("fields %v", fields)
+	}
+	wantTs := []int64{ts, ts, start.Add(time.Millisecond).UnixNano(), start.Add(time.Second).UnixNano()}
+	for i, l := range lines {
+		r := rows[i]
+		if l.msg != r.Message || l.off != r.Offset || l.end != r.End || l.ts != wantTs[i] {
+			t.Errorf("line %d = %+v, want %q %d-%d at %d", i, l, r.Message, r.Offset, r.End, wantTs[i])
+		}
+	}
+}
+
+// TestBlockCorrupt: a torn or garbled block is an error, never a panic or a wrong line
+// count.
+func TestBlockCorrupt(t *testing.T) {
+	rows := rowsAt(time.Now(), 0, 20, accessLine)
+	b := buildBlocks(rows)[0]
+	for n := range len(b.data) {
+		if _, _, err := decodeBlock(b.data[:n], b.n, 0, nil); !errors.Is(err, errCorrupt) {
+			t.Fatalf("torn at %d of %d bytes: err %v", n, len(b.data), err)
+		}
+	}
+	if _, _, err := decodeBlock(append(slices.Clone(b.data), 0), b.n, 0, nil); !errors.Is(err, errCorrupt) {
+		t.Errorf("a byte too many: err %v", err)
+	}
+	if _, _, err := decodeBlock(b.data, b.n+1, 0, nil); !errors.Is(err, errCorrupt) {
+		t.Errorf("one line more than stored: err %v", err)
+	}
+	for i := range b.data {
+		for _, v := range []byte{0x00, 0x7f, 0x80, 0xff} {
+			garbled := slices.Clone(b.data)
+			garbled[i] = v
+			lines, _, err := decodeBlock(garbled, b.n, 0, nil)
+			if err == nil && len(lines) != b.n {
+				t.Fatalf("garbled byte %d: %d lines without an error", i, len(lines))
+			}
+		}
+	}
+}
+
+// TestBlockWords: the index's document of a block is the distinct words of its lines as
+// query.Tokens gives them, and FTS5 (the schema's tokenizer) splits the document into
+// exactly those words.
+func TestBlockWords(t *testing.T) {
+	msgs := []string{
+		`GET /api/v1/items/42 HTTP/1.1" 200 "Mozilla/5.0 (X11; Linux x86_64)"`,
+		"Café CAFÉ café naïve ÅNGSTRÖM İstanbul straße ΣΊΣΥΦΟΣ",
+		"x²+y³ ½ ٣٤ 東京タワー 😀emoji😀 a_b a-b a.b a'b",
+		"invalid \xff\xfeutf8\xc3 mid\xe2\x82word \uFFFD replacement",
+		"tab\tnew\nline\r\x00nul 10.0.0.1:8080",
+		"KELVIN \u212A sign, private \uE000use, combining e\u0301",
+	}
+	rows := make([]store.Row, len(msgs))
+	for i, m := range msgs {
+		rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
+	}
+	b := buildBlocks(rows)[0]
+	want := map[string]bool{}
+	for _, m := range msgs {
+		for _, tok := range query.Tokens(m) {
+			want[tok.Word] = true
+		}
+	}
+	doc := strings.Split(b.words, " ")
+	if got := map[string]bool{}; len(doc) != len(want) {
+		t.Errorf("document has %d words, want %d distinct", len(doc), len(want))
+	} else {
+		for _, w := range doc {
+			got[w] = true
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("document words %v, want %v", doc, slices.Sorted(maps.Keys(want)))
+		}
+	}
+
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE VIRTUAL TABLE vocab USING fts5vocab(fts, 'row')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := func() error {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		b.seq = 1
+		if err := insertBlocks(tx, []*block{b}); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	terms := map[string]bool{}
+	rs, err := db.Query(`SELECT term FROM vocab`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rs.Next() {
+		var term string
+		if err := rs.Scan(&term); err != nil {
+			t.Fatal(err)
+		}
+		terms[term] = true
+	}
+	rs.Close()
+	if !maps.Equal(terms, want) {
+		t.Errorf("FTS5 terms %q\nwant %q", slices.Sorted(maps.Keys(terms)), slices.Sorted(maps.Keys(want)))
+	}
+	// Each word is found as itself, also through the query syntax the store compiles.
+	for w := range want {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM fts WHERE fts MATCH ?`, `"`+w+`"`).Scan(&n); err != nil || n != 1 {
+			t.Errorf("MATCH %q: %d, %v", w, n, err)
+		}
+	}
+}

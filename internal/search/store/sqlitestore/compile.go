@@ -1,0 +1,142 @@
+package sqlitestore
+
+import (
+	"strings"
+
+	"github.com/logcollect/logcollect/internal/search/query"
+)
+
+// plan is a query compiled for the blocks of a day: the index and block conditions only
+// narrow the candidate blocks (a superset of those holding a matching line); every line
+// of a candidate is then checked by the matcher, which decides.
+type plan struct {
+	match string // an FTS5 expression over the blocks' words; "" when the scan goes over blocks by id
+	where []string
+	args  []any
+	m     *query.Matcher
+}
+
+// compile turns q into a plan.
+func compile(q *query.Node) plan {
+	p := plan{m: query.NewMatcher(q)}
+	p.match, _ = ftsFilter(q)
+	conj := []*query.Node{q}
+	if q.Kind == query.And {
+		conj = q.Kids
+	}
+	for _, n := range conj {
+		// A field of the block's own (the same for all its lines) at the top level.
+		if n.Kind != query.Field {
+			continue
+		}
+		col := blockColumn(n.Name)
+		if col == "" {
+			continue
+		}
+		switch {
+		case n.Glob:
+			p.where = append(p.where, col+" GLOB ?")
+			p.args = append(p.args, n.Value)
+		case n.Prefix:
+			p.where = append(p.where, col+" GLOB ?")
+			p.args = append(p.args, globEscape(n.Value)+"*")
+		default:
+			p.where = append(p.where, col+" = ?")
+			p.args = append(p.args, n.Value)
+		}
+	}
+	return p
+}
+
+// ftsFilter returns an FTS5 expression true for every block holding a line that matches
+// n, false when n gives no such expression (it does not narrow: NOT, fields, or an OR
+// with such a term). A word is a word of the document, a prefix word a prefix query, a
+// phrase all its words (the index has no positions; the matcher checks the order).
+func ftsFilter(n *query.Node) (string, bool) {
+	switch n.Kind {
+	case query.Text:
+		toks := query.Tokens(n.Value)
+		words := make([]string, len(toks))
+		for i, t := range toks {
+			words[i] = `"` + t.Word + `"`
+		}
+		if n.Prefix && len(words) > 0 {
+			words[len(words)-1] += "*"
+		}
+		if len(words) == 1 {
+			return words[0], true
+		}
+		return "(" + strings.Join(words, " AND ") + ")", len(words) > 0
+	case query.And:
+		var parts []string
+		for _, k := range n.Kids {
+			if e, ok := ftsFilter(k); ok {
+				parts = append(parts, e)
+			}
+		}
+		if len(parts) == 0 {
+			return "", false
+		}
+		return "(" + strings.Join(parts, " AND ") + ")", true
+	case query.Or:
+		parts := make([]string, len(n.Kids))
+		for i, k := range n.Kids {
+			e, ok := ftsFilter(k)
+			if !ok {
+				return "", false
+			}
+			parts[i] = e
+		}
+		return "(" + strings.Join(parts, " OR ") + ")", true
+	}
+	return "", false
+}
+
+func blockColumn(name string) string {
+	switch name {
+	case "host", "path", "topic", "file_id":
+		return "b." + name
+	}
+	return ""
+}
+
+// globEscape quotes GLOB's special characters.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[':
+			b.WriteString("[" + string(r) + "]")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// blocksSQL selects cols of the candidate blocks with ids in [lo, hi), newest first when
+// desc.
+func (p plan) blocksSQL(cols string, lo, hi int64, desc bool) (string, []any) {
+	var b strings.Builder
+	var args []any
+	b.WriteString("SELECT " + cols)
+	idCol := "b.id"
+	if p.match != "" {
+		b.WriteString(" FROM fts JOIN blocks b ON b.id = fts.rowid WHERE fts MATCH ? AND fts.rowid >= ? AND fts.rowid < ?")
+		args = append(args, p.match, lo, hi)
+		idCol = "fts.rowid"
+	} else {
+		b.WriteString(" FROM blocks b WHERE b.id >= ? AND b.id < ?")
+		args = append(args, lo, hi)
+	}
+	for _, w := range p.where {
+		b.WriteString(" AND " + w)
+	}
+	args = append(args, p.args...)
+	if desc {
+		b.WriteString(" ORDER BY " + idCol + " DESC")
+	} else {
+		b.WriteString(" ORDER BY " + idCol)
+	}
+	return b.String(), args
+}

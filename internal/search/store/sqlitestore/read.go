@@ -1,0 +1,585 @@
+package sqlitestore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/search/query"
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+// seqRange returns the Seqs of the day's lines with a time in [from, to).
+func (p *part) seqRange(ctx context.Context, from, to int64) (int64, int64, error) {
+	lo, err := p.seqAt(ctx, from)
+	if err != nil {
+		return 0, 0, err
+	}
+	hi, err := p.seqAt(ctx, to)
+	if err != nil {
+		return 0, 0, err
+	}
+	return lo, hi, nil
+}
+
+// eachBlock calls fn with the candidate blocks of the plan holding lines of Seqs in
+// [lo, hi), newest first when desc, until fn returns false.
+func (p *part) eachBlock(ctx context.Context, pl plan, lo, hi int64, desc bool, fn func(h blockHead, lines []line) bool) error {
+	q, args := pl.blocksSQL(headCols, lo-maxBlockLines+1, hi, desc)
+	return p.scanBlocks(ctx, q, args, fn)
+}
+
+// lineView is a decoded line as the matcher sees it; its parsed fields are computed
+// only when a query asks for one.
+type lineView struct {
+	h      *blockHead
+	l      *line
+	fields map[string]string
+	parsed bool
+}
+
+func (v *lineView) Message() string { return v.l.msg }
+
+func (v *lineView) Field(name string) (string, bool) {
+	switch name {
+	case "host":
+		return v.h.host, true
+	case "path":
+		return v.h.path, true
+	case "topic":
+		return v.h.topic, true
+	case "file_id":
+		return v.h.fileID, true
+	case "offset":
+		return strconv.FormatInt(v.l.off, 10), true
+	}
+	f, ok := v.allFields()[name]
+	return f, ok
+}
+
+func (v *lineView) allFields() map[string]string {
+	if !v.parsed {
+		v.fields, v.parsed = store.LineFields(v.l.msg, v.h.fields), true
+	}
+	return v.fields
+}
+
+// row returns line i of the block as a store row, with its own copy of the message (the
+// decoded block's memory is reused).
+func (v *lineView) row(i int) store.Row {
+	msg := strings.Clone(v.l.msg)
+	return store.Row{Seq: v.h.id + int64(i), Time: timeOf(v.l.ts), Host: v.h.host, Path: v.h.path, Topic: v.h.topic,
+		FileID: v.h.fileID, Offset: v.l.off, End: v.l.end, Fields: store.LineFields(msg, v.h.fields), Message: msg}
+}
+
+// matching calls fn with each line of the block with a Seq in [lo, hi) that matches,
+// newest first when desc, until fn returns false; it returns false then.
+func (pl plan) matching(h *blockHead, lines []line, lo, hi int64, desc bool, fn func(v *lineView, i int) bool) bool {
+	var v lineView // one per block: the matcher takes it as an interface
+	for k := range lines {
+		i := k
+		if desc {
+			i = len(lines) - 1 - k
+		}
+		if seq := h.id + int64(i); seq < lo || seq >= hi {
+			continue
+		}
+		v = lineView{h: h, l: &lines[i]}
+		if pl.m.Match(&v) && !fn(&v, i) {
+			return false
+		}
+	}
+	return true
+}
+
+// Search returns one page, newest first.
+func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.SearchResult, error) {
+	from, to := r.From.UnixNano(), r.To.UnixNano()
+	parts := s.snapshot()
+	var out []store.Row
+	want := r.Limit + 1 // one more says whether an older page exists
+	pl := compile(r.Query)
+	for i := len(parts) - 1; i >= 0 && len(out) < want; i-- {
+		p := parts[i]
+		if !p.covers(from, to) {
+			continue
+		}
+		lo, hi, err := p.seqRange(ctx, from, to)
+		if err != nil {
+			return store.SearchResult{}, err
+		}
+		if r.Before > 0 {
+			hi = min(hi, r.Before)
+		}
+		if lo >= hi {
+			continue
+		}
+		err = p.eachBlock(ctx, pl, lo, hi, true, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, true, func(v *lineView, i int) bool {
+				out = append(out, v.row(i))
+				return len(out) < want
+			})
+		})
+		if err != nil {
+			return store.SearchResult{}, err
+		}
+	}
+	res := store.SearchResult{Rows: out}
+	if len(out) > r.Limit {
+		res.Rows, res.More = out[:r.Limit], true
+	}
+	return res, nil
+}
+
+// histogramLines bounds the lines a histogram of a query checks per day: when the
+// candidate blocks can hold more (histogramLines/maxBlockLines blocks), it checks an even
+// sample of them and scales their counts (estimated).
+// Checking a line costs about a microsecond here; a search's histogram should not take
+// seconds over a day of common words.
+const histogramLines = 64 * 1024
+
+// Histogram counts matching rows per step; estimated says some counts were scaled up
+// from a sample of the candidate blocks.
+func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time, step time.Duration) ([]store.Bucket, bool, error) {
+	if step <= 0 {
+		return nil, false, fmt.Errorf("histogram step %s: must be positive", step)
+	}
+	f, t, st := from.UnixNano(), to.UnixNano(), int64(step)
+	first := floorDiv(f, st) * st
+	n := int((t - first + st - 1) / st)
+	buckets := make([]store.Bucket, n)
+	for i := range buckets {
+		buckets[i].Time = timeOf(first + int64(i)*st)
+	}
+	pl := compile(q)
+	estimated := false
+	for _, p := range s.snapshot() {
+		if !p.covers(f, t) {
+			continue
+		}
+		if q.Kind != query.All {
+			est, err := p.countMatching(ctx, pl, f, t, func(ts, weight int64) { buckets[(ts-first)/st].Count += weight })
+			if err != nil {
+				return nil, false, err
+			}
+			estimated = estimated || est
+			continue
+		}
+		// All lines: bucket edges as Seqs of this day, one index seek each. Seqs are
+		// dense (assigned one by one; retention removes only the oldest), so the count
+		// of a range is its width.
+		prev := int64(-1)
+		for i := 0; i <= n; i++ {
+			at := min(max(first+int64(i)*st, f), t)
+			seq, err := p.seqAt(ctx, at)
+			if err != nil {
+				return nil, false, err
+			}
+			if i > 0 && seq > prev {
+				buckets[i-1].Count += seq - prev
+			}
+			prev = seq
+		}
+	}
+	return buckets, estimated, nil
+}
+
+// countMatching calls add with the time of each line of [from, to) matching the plan and
+// its weight: 1, or, when the candidate blocks can hold more than histogramLines lines,
+// the sampling stride for the lines of the evenly spaced blocks checked (estimated).
+func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts, weight int64)) (bool, error) {
+	lo, hi, err := p.seqRange(ctx, from, to)
+	if err != nil || lo >= hi {
+		return false, err
+	}
+	// The candidates' ids: from the index alone when it is the only condition (reading
+	// the blocks' rows would read their lines).
+	q, args := pl.blocksSQL("b.id", lo-maxBlockLines+1, hi, false)
+	if pl.match != "" && len(pl.where) == 0 {
+		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
+			[]any{pl.match, lo - maxBlockLines + 1, hi}
+	}
+	var ids []int64
+	rows, err := p.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return false, fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	const sampleBlocks = histogramLines / maxBlockLines
+	if len(ids) <= sampleBlocks {
+		return false, p.eachBlock(ctx, pl, lo, hi, false, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+				add(v.l.ts, 1)
+				return true
+			})
+		})
+	}
+	stride := (len(ids) + sampleBlocks - 1) / sampleBlocks
+	for i := stride / 2; i < len(ids); i += stride {
+		err := p.scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.id = ?", []any{ids[i]}, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+				add(v.l.ts, int64(stride))
+				return true
+			})
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Since returns matching rows after a position, oldest first.
+func (s *Store) Since(ctx context.Context, q *query.Node, after int64, limit int) ([]store.Row, error) {
+	var out []store.Row
+	pl := compile(q)
+	for _, p := range s.snapshot() {
+		hi := p.maxSeq.Load() + 1
+		if hi <= after+1 || len(out) >= limit {
+			continue
+		}
+		err := p.eachBlock(ctx, pl, after+1, hi, false, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, after+1, hi, false, func(v *lineView, i int) bool {
+				out = append(out, v.row(i))
+				return len(out) < limit
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Context returns the rows of one file around an offset, in file order.
+func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, before, after int) ([]store.Row, int, error) {
+	hostCond, hostArgs := "", []any{}
+	if host != "" {
+		hostCond, hostArgs = " AND b.host = ?", []any{host}
+	}
+	parts := s.snapshot()
+	var older []store.Row // newest first
+	for i := len(parts) - 1; i >= 0 && len(older) < before; i-- {
+		args := append([]any{fileID, offset}, hostArgs...)
+		err := parts[i].scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.file_id = ? AND b.off < ?"+hostCond+
+			" ORDER BY b.off DESC", args, func(h blockHead, lines []line) bool {
+			for j := len(lines) - 1; j >= 0 && len(older) < before; j-- {
+				if lines[j].off < offset {
+					older = append(older, (&lineView{h: &h, l: &lines[j]}).row(j))
+				}
+			}
+			return len(older) < before
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	var newer []store.Row
+	for i := 0; i < len(parts) && len(newer) < after+1; i++ {
+		// From the block holding offset (its first line may be before it) on.
+		args := append([]any{fileID, fileID, offset}, hostArgs...)
+		args = append(append(args, offset), hostArgs...)
+		err := parts[i].scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.file_id = ? AND b.off >= coalesce("+
+			"(SELECT max(c.off) FROM blocks c WHERE c.file_id = ? AND c.off <= ?"+strings.ReplaceAll(hostCond, "b.", "c.")+"), ?)"+hostCond+
+			" ORDER BY b.off", args, func(h blockHead, lines []line) bool {
+			for j := 0; j < len(lines) && len(newer) < after+1; j++ {
+				if lines[j].off >= offset {
+					newer = append(newer, (&lineView{h: &h, l: &lines[j]}).row(j))
+				}
+			}
+			return len(newer) < after+1
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	slices.Reverse(older)
+	// A file's offsets restart after a truncation; within one file id, older days first
+	// and offsets in order is file order.
+	slices.SortStableFunc(newer, func(a, b store.Row) int { return cmpInt(a.Offset, b.Offset) })
+	if len(newer) > after+1 {
+		newer = newer[:after+1]
+	}
+	if len(newer) > 0 && newer[0].Offset != offset && len(newer) > after {
+		newer = newer[:after]
+	}
+	return append(older, newer...), len(older), nil
+}
+
+// scanBlocks calls fn with the blocks the query selects (headCols), until it returns
+// false.
+func (p *part) scanBlocks(ctx context.Context, q string, args []any, fn func(h blockHead, lines []line) bool) error {
+	rows, err := p.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", p.path, err)
+	}
+	defer rows.Close()
+	var sc scanner
+	for rows.Next() {
+		h, lines, err := sc.scan(rows)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", p.path, err)
+		}
+		if !fn(h, lines) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", p.path, err)
+	}
+	return nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Fields counts the values of each field over the newest sample matching rows.
+func (s *Store) Fields(ctx context.Context, q *query.Node, from, to time.Time, limit, sample int) ([]store.FieldFacet, int64, error) {
+	res, err := s.Search(ctx, store.SearchRequest{Query: q, From: from, To: to, Limit: sample})
+	if err != nil {
+		return nil, 0, err
+	}
+	counts := map[string]map[string]int64{"host": {}, "path": {}, "topic": {}}
+	lines := map[string]int64{}
+	add := func(name, value string) {
+		m := counts[name]
+		if m == nil {
+			m = map[string]int64{}
+			counts[name] = m
+		}
+		m[value]++
+		lines[name]++
+	}
+	for _, r := range res.Rows {
+		add("host", r.Host)
+		add("path", r.Path)
+		add("topic", r.Topic)
+		for k, v := range r.Fields {
+			add(k, v)
+		}
+	}
+	var names []string
+	for n := range counts {
+		if n != "host" && n != "path" && n != "topic" {
+			names = append(names, n)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmpInt(lines[b], lines[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	names = append([]string{"host", "path", "topic"}, names...)
+	out := make([]store.FieldFacet, 0, len(names))
+	for _, n := range names {
+		f := store.FieldFacet{Name: n, Lines: lines[n], Values: []store.ValueCount{}}
+		for v, c := range counts[n] {
+			f.Values = append(f.Values, store.ValueCount{Value: v, Count: c})
+		}
+		slices.SortFunc(f.Values, func(a, b store.ValueCount) int {
+			if c := cmpInt(b.Count, a.Count); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		if len(f.Values) > limit {
+			f.Values = f.Values[:limit]
+		}
+		out = append(out, f)
+	}
+	return out, int64(len(res.Rows)), nil
+}
+
+// Hosts lists the hosts with logs or metrics.
+func (s *Store) Hosts(ctx context.Context) ([]store.HostSeen, error) {
+	last := map[string]int64{}
+	for _, p := range s.snapshot() {
+		rows, err := p.db.QueryContext(ctx, `SELECT host, last_ts FROM hosts`)
+		if err != nil {
+			return nil, fmt.Errorf("hosts %s: %w", p.path, err)
+		}
+		for rows.Next() {
+			var h string
+			var ts int64
+			if err := rows.Scan(&h, &ts); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("hosts %s: %w", p.path, err)
+			}
+			last[h] = max(last[h], ts)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]store.HostSeen, 0, len(last))
+	for h, ts := range last {
+		out = append(out, store.HostSeen{Host: h, LastSeen: time.Unix(0, ts).UTC()})
+	}
+	slices.SortFunc(out, func(a, b store.HostSeen) int { return strings.Compare(a.Host, b.Host) })
+	return out, nil
+}
+
+// WritePoints stores host-metric points in the day of each point.
+func (s *Store) WritePoints(ctx context.Context, points []store.Point) error {
+	byDay := map[int64][]store.Point{}
+	for _, pt := range points {
+		d := dayOf(pt.Time.UnixNano())
+		byDay[d] = append(byDay[d], pt)
+	}
+	for day, pts := range byDay {
+		p, err := s.partFor(day)
+		if err != nil {
+			return err
+		}
+		if err := p.insertPoints(ctx, pts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *part) insertPoints(ctx context.Context, pts []store.Point) (err error) {
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin %s: %w", p.path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO points(ts, measurement, field, host, tags, value) VALUES(?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	defer ins.Close()
+	hosts := map[string]int64{}
+	for _, pt := range pts {
+		tags, err := json.Marshal(pt.Tags) // map keys are sorted: one spelling per tag set
+		if err != nil {
+			return fmt.Errorf("encode tags: %w", err)
+		}
+		ts := pt.Time.UnixNano()
+		host := pt.Tags["host"]
+		for f, v := range pt.Fields {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			if _, err := ins.ExecContext(ctx, ts, pt.Measurement, f, host, string(tags), v); err != nil {
+				return fmt.Errorf("insert point into %s: %w", p.path, err)
+			}
+		}
+		if host != "" {
+			hosts[host] = max(hosts[host], ts)
+		}
+	}
+	for h, ts := range hosts {
+		if err := upsertHost(tx, h, ts); err != nil {
+			return fmt.Errorf("save hosts in %s: %w", p.path, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// Metrics returns one field's series averaged per step.
+func (s *Store) Metrics(ctx context.Context, r store.MetricsRequest) ([]store.Series, error) {
+	from, to, step := r.From.UnixNano(), r.To.UnixNano(), int64(r.Step)
+	if step <= 0 {
+		return nil, fmt.Errorf("metrics step %s: must be positive", r.Step)
+	}
+	type acc struct{ sum, n float64 }
+	series := map[string]map[int64]*acc{}
+	for _, p := range s.snapshot() {
+		if !p.covers(from, to) {
+			continue
+		}
+		q := `SELECT tags, ts, value FROM points WHERE measurement = ? AND field = ? AND ts >= ? AND ts < ?`
+		args := []any{r.Measurement, r.Field, from, to}
+		if r.Host != "" {
+			q += " AND host = ?"
+			args = append(args, r.Host)
+		}
+		rows, err := p.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("metrics %s: %w", p.path, err)
+		}
+		for rows.Next() {
+			var tags string
+			var ts int64
+			var v float64
+			if err := rows.Scan(&tags, &ts, &v); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("metrics %s: %w", p.path, err)
+			}
+			m := series[tags]
+			if m == nil {
+				m = map[int64]*acc{}
+				series[tags] = m
+			}
+			t := floorDiv(ts, step) * step
+			a := m[t]
+			if a == nil {
+				a = &acc{}
+				m[t] = a
+			}
+			a.sum += v
+			a.n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	keys := make([]string, 0, len(series))
+	for k := range series {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]store.Series, 0, len(keys))
+	for _, k := range keys {
+		var tags map[string]string
+		if err := json.Unmarshal([]byte(k), &tags); err != nil {
+			return nil, fmt.Errorf("decode tags %s: %w", k, err)
+		}
+		ser := store.Series{Tags: tags, Points: [][2]float64{}}
+		ts := make([]int64, 0, len(series[k]))
+		for t := range series[k] {
+			ts = append(ts, t)
+		}
+		slices.Sort(ts)
+		for _, t := range ts {
+			a := series[k][t]
+			ser.Points = append(ser.Points, [2]float64{float64(t / int64(time.Millisecond)), a.sum / a.n})
+		}
+		out = append(out, ser)
+	}
+	return out, nil
+}

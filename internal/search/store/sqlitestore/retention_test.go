@@ -1,0 +1,147 @@
+package sqlitestore
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/search/query"
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+func countAll(t *testing.T, s *Store) (int, store.Row) {
+	t.Helper()
+	now := time.Now()
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: &query.Node{Kind: query.All},
+		From: now.Add(-30 * 24 * time.Hour), To: now.Add(time.Hour), Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) == 0 {
+		return 0, store.Row{}
+	}
+	return len(res.Rows), res.Rows[len(res.Rows)-1] // and the oldest
+}
+
+func TestRetentionByAge(t *testing.T) {
+	s := open(t, Config{Retention: 24 * time.Hour})
+	now := time.Now()
+	var rows []store.Row
+	for i, age := range []time.Duration{72 * time.Hour, 49 * time.Hour, 25 * time.Hour, 23 * time.Hour, 2 * time.Hour, 0} {
+		rows = append(rows, store.Row{Time: now.Add(-age), Host: "h", Path: "/a", Topic: "t", FileID: "1:1",
+			Offset: int64(i), End: int64(i + 1), Message: "line " + age.String()})
+	}
+	appendSync(t, s, rows)
+	days := func() int {
+		m, _ := filepath.Glob(filepath.Join(s.cfg.Dir, "logs-*.db"))
+		return len(m)
+	}
+	before := days()
+	if n, _ := countAll(t, s); n != 6 || before < 3 {
+		t.Fatalf("before retention: %d rows in %d days", n, before)
+	}
+	if err := s.Retain(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	n, oldest := countAll(t, s)
+	if n != 3 || !strings.HasSuffix(oldest.Message, "23h0m0s") {
+		t.Errorf("after retention: %d rows, oldest %q; want the 3 newer than 24h", n, oldest.Message)
+	}
+	if days() >= before {
+		t.Errorf("no day file removed: %d before, %d after", before, days())
+	}
+}
+
+func TestRetentionByMaxBytes(t *testing.T) {
+	const limit = 512 << 10
+	s := open(t, Config{MaxBytes: limit})
+	start := time.Now().Add(-time.Hour)
+	const lines = 40000
+	for i := 0; i < lines; i += 4000 {
+		appendSync(t, s, rowsAt(start, i, 4000, accessLine))
+	}
+	if used := s.diskBytes(); used <= limit {
+		t.Fatalf("the test wrote only %d bytes, below the %d limit", used, limit)
+	}
+	if err := s.Retain(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if used := s.diskBytes(); used > limit {
+		t.Errorf("after retention the store uses %d bytes, limit %d", used, limit)
+	}
+	n, oldest := countAll(t, s)
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: &query.Node{Kind: query.All},
+		From: start.Add(-time.Hour), To: time.Now().Add(time.Hour), Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || n >= lines || oldest.Offset == 0 || res.Rows[0].Offset != (lines-1)*10 {
+		t.Errorf("kept %d rows, oldest offset %d, newest %d: want the newest kept, the oldest dropped", n, oldest.Offset, res.Rows[0].Offset)
+	}
+}
+
+func TestReopenSkipsStoredLines(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Minute)
+	func() {
+		s, err := Open(Config{Dir: dir}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		appendSync(t, s, rowsAt(start, 0, 100, accessLine))
+		cancel()
+		<-done
+		s.Close()
+	}()
+	s := open(t, Config{Dir: dir})
+	// The agent re-reads from an older checkpoint: rows 50..149, of which 50..99 are stored.
+	appendSync(t, s, rowsAt(start, 50, 100, accessLine))
+	if n, _ := countAll(t, s); n != 150 {
+		t.Errorf("%d rows after the re-read, want 150 (each once)", n)
+	}
+	// Once past the stored end, a file's offsets are not checked again (a truncated file
+	// starts over at 0).
+	appendSync(t, s, rowsAt(start, 0, 1, accessLine))
+	if n, _ := countAll(t, s); n != 151 {
+		t.Errorf("%d rows, want 151", n)
+	}
+}
+
+func TestContextAndMetrics(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().Add(-time.Minute)
+	appendSync(t, s, rowsAt(start, 0, 50, accessLine))
+	rows, anchor, err := s.Context(context.Background(), "h1", "1:2", 200, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 || anchor != 3 || rows[anchor].Offset != 200 || rows[0].Offset != 170 || rows[5].Offset != 220 {
+		t.Errorf("context: %d rows, anchor %d", len(rows), anchor)
+	}
+	base := time.Now().Truncate(time.Minute).Add(-10 * time.Minute)
+	var pts []store.Point
+	for i := range 6 {
+		pts = append(pts, store.Point{Measurement: "cpu", Tags: map[string]string{"host": "h1", "cpu": "total"},
+			Fields: map[string]float64{"usage_percent": float64(10 * i)}, Time: base.Add(time.Duration(i) * 10 * time.Second)})
+	}
+	if err := s.WritePoints(context.Background(), pts); err != nil {
+		t.Fatal(err)
+	}
+	series, err := s.Metrics(context.Background(), store.MetricsRequest{Measurement: "cpu", Field: "usage_percent",
+		From: base.Add(-time.Minute), To: base.Add(time.Minute), Step: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 1 || len(series[0].Points) != 2 || series[0].Points[0][1] != 10 || series[0].Points[1][1] != 40 {
+		t.Errorf("series = %+v", series)
+	}
+	hosts, err := s.Hosts(context.Background())
+	if err != nil || len(hosts) != 1 || hosts[0].Host != "h1" {
+		t.Errorf("hosts = %+v, %v", hosts, err)
+	}
+}
