@@ -9,14 +9,13 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/agent"
 	"github.com/logcollect/logcollect/internal/agent/kafkaout"
-	"github.com/logcollect/logcollect/internal/control/entry"
 	"github.com/logcollect/logcollect/internal/control/etcdconf"
 	"github.com/logcollect/logcollect/internal/control/registration"
 	"github.com/logcollect/logcollect/internal/httpserver"
+	"github.com/logcollect/logcollect/internal/lifecycle"
 )
 
 func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -83,80 +82,36 @@ Example:
 	}
 	var registrar *registration.Registrar
 	if cli != nil {
-		registrar, err = registration.New(registration.Options{
-			Client: cli,
-			Record: registration.Record{ID: vars.ID, Role: "agent", Hostname: vars.Hostname, IP: vars.IP, Version: version,
-				StartedAt: time.Now().UTC(), CollectKeys: etcdconf.ExpandKeys(cfg.Etcd.CollectKeys, vars)},
-			TTL:        time.Duration(cfg.Etcd.LeaseTTL),
-			Logger:     logger,
-			Registerer: reg,
-		})
+		registrar, err = registration.NewProcess(cli, vars,
+			registration.Record{Role: "agent", CollectKeys: etcdconf.ExpandKeys(cfg.Etcd.CollectKeys, vars)},
+			version, time.Duration(cfg.Etcd.LeaseTTL), logger, reg)
 		if err != nil {
 			return err
 		}
 	}
-	deps.Source = entrySource{src: src, reg: registrar}
+	deps.Source, deps.Applied = src, registrar.SetEntries
 	a, err := agent.New(cfg, deps)
 	if err != nil {
 		return err
 	}
 
+	parts, err := serveHTTP(cfg.HTTP, reg, checks, logger)
+	if err != nil {
+		return err
+	}
 	// agent.sysmetrics: the host metrics collector in the same process (one per host).
-	var sysRunners []func(context.Context) error
 	if cfg.Agent.Sysmetrics {
 		// InfluxDB's health stays off the agent's /healthz: an InfluxDB outage must not get
 		// the log shipper restarted by a supervisor (its metrics show the outage).
-		_, runners, err := newSysagent(cfg, reg, logger)
+		_, sysParts, err := newSysagent(cfg, reg, logger)
 		if err != nil {
 			return err
 		}
-		sysRunners = runners
+		parts = append(parts, sysParts...)
 	}
-
-	var srv *httpserver.Server
-	if cfg.HTTP.Listen != "" {
-		srv = httpserver.New(cfg.HTTP.Listen, reg, checks, logger)
-		if cfg.HTTP.Pprof {
-			srv.EnablePprof()
-		}
-		if _, err := srv.Listen(); err != nil {
-			return err
-		}
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	// The agent flushes and closes the Kafka sink before its final checkpoint write.
-	g.Go(func() error { return a.Run(gctx) })
 	if registrar != nil {
-		g.Go(func() error { return registrar.Run(gctx) })
+		parts = append(parts, lifecycle.Part{Name: "registration", Run: registrar.Run})
 	}
-	if srv != nil {
-		g.Go(func() error { return srv.Run(gctx) })
-	}
-	for _, run := range sysRunners {
-		g.Go(func() error { return run(gctx) })
-	}
-	return g.Wait()
-}
-
-// entrySource tells the registration which entries the agent collects after each apply.
-type entrySource struct {
-	src *etcdconf.Watcher
-	reg *registration.Registrar
-}
-
-func (s entrySource) Run(ctx context.Context, apply func([]entry.Entry) error) error {
-	return s.src.Run(ctx, func(list []entry.Entry) error {
-		if err := apply(list); err != nil {
-			return err
-		}
-		if s.reg != nil {
-			paths := make([]string, len(list))
-			for i, e := range list {
-				paths[i] = e.Path
-			}
-			s.reg.SetFiles(paths)
-		}
-		return nil
-	})
+	// The agent flushes and closes the Kafka sink before its final checkpoint write.
+	return lifecycle.Group{Logger: logger, Parts: append(parts, lifecycle.Part{Name: "agent", Run: a.Run})}.Run(ctx)
 }

@@ -11,11 +11,10 @@ import (
 	"github.com/logcollect/logcollect/internal/control/registration"
 )
 
-// roleRegistrar connects to etcd and announces a process of one role (transfer,
-// sysagent): record gets the host's variables and fills in the role's id and fields;
-// hostname, IP, version and start time are set here. The returned func closes the
-// client. The agent and the standalone register through their own etcd wiring.
-func roleRegistrar(cfg config.Config, logger *slog.Logger, reg prometheus.Registerer,
+// newRegistrar connects to etcd and announces a process whose role has no etcd client of
+// its own (transfer, sysagent): record gets the host's variables and returns the role's
+// record. The returned func closes the client.
+func newRegistrar(cfg config.Config, logger *slog.Logger, reg prometheus.Registerer,
 	record func(etcdconf.Vars) registration.Record) (*registration.Registrar, func(), error) {
 	vars, err := etcdconf.AgentVars(cfg)
 	if err != nil {
@@ -25,15 +24,7 @@ func roleRegistrar(cfg config.Config, logger *slog.Logger, reg prometheus.Regist
 	if err != nil {
 		return nil, nil, err
 	}
-	rec := record(vars)
-	rec.Hostname, rec.IP, rec.Version, rec.StartedAt = vars.Hostname, vars.IP, version, time.Now().UTC()
-	r, err := registration.New(registration.Options{
-		Client:     cli,
-		Record:     rec,
-		TTL:        time.Duration(cfg.Etcd.LeaseTTL),
-		Logger:     logger,
-		Registerer: reg,
-	})
+	r, err := registration.NewProcess(cli, vars, record(vars), version, time.Duration(cfg.Etcd.LeaseTTL), logger, reg)
 	if err != nil {
 		_ = cli.Close()
 		return nil, nil, err

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/httpserver"
+	"github.com/logcollect/logcollect/internal/lifecycle"
 	"github.com/logcollect/logcollect/internal/logging"
 )
 
@@ -30,4 +32,21 @@ func loadCommand(fs *flag.FlagSet, path *string, args []string, stderr io.Writer
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return cfg, logging.New(cfg.Log, stderr), reg, nil
+}
+
+// serveHTTP binds http.listen (so a busy port fails at start-up) and returns the part that
+// serves /metrics and /healthz there, first in every subcommand's order: it answers until
+// everything else has stopped. An empty http.listen serves nothing.
+func serveHTTP(h config.HTTP, reg *prometheus.Registry, checks map[string]httpserver.Check, logger *slog.Logger) ([]lifecycle.Part, error) {
+	if h.Listen == "" {
+		return nil, nil
+	}
+	srv := httpserver.New(h.Listen, reg, checks, logger)
+	if h.Pprof {
+		srv.EnablePprof()
+	}
+	if _, err := srv.Listen(); err != nil {
+		return nil, err
+	}
+	return []lifecycle.Part{{Name: "http", Run: srv.Run}}, nil
 }

@@ -7,15 +7,13 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/control/etcdconf"
 	"github.com/logcollect/logcollect/internal/control/registration"
 	"github.com/logcollect/logcollect/internal/hostmetrics/sysagent"
 	"github.com/logcollect/logcollect/internal/httpserver"
-	"github.com/logcollect/logcollect/internal/logging"
+	"github.com/logcollect/logcollect/internal/lifecycle"
 )
 
 func runSysagent(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -38,69 +36,48 @@ Example config:
 Example:
   logcollect sysagent --config examples/sysagent.yaml`, stderr)
 	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	cfg, err := config.Load(*path)
+	cfg, logger, reg, err := loadCommand(fs, path, args, stderr)
 	if err != nil {
 		return err
 	}
-	logger := logging.New(cfg.Log, stderr)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	sys, runners, err := newSysagent(cfg, reg, logger)
+	sys, sysParts, err := newSysagent(cfg, reg, logger)
 	if err != nil {
 		return err
 	}
-	if cfg.HTTP.Listen != "" {
-		srv := httpserver.New(cfg.HTTP.Listen, reg, map[string]httpserver.Check{"influxdb": sys.Check}, logger)
-		if _, err := srv.Listen(); err != nil {
-			return err
-		}
-		runners = append(runners, srv.Run)
+	parts, err := serveHTTP(cfg.HTTP, reg, map[string]httpserver.Check{"influxdb": sys.Check}, logger)
+	if err != nil {
+		return err
 	}
 	if etcdconf.Enabled(cfg.Etcd) {
-		registrar, closeEtcd, err := sysagentRegistrar(cfg, reg, logger)
+		// Its id is the agent id with "-sysagent", so an agent and a sysagent on one host
+		// keep two records.
+		registrar, closeEtcd, err := newRegistrar(cfg, logger, reg, func(v etcdconf.Vars) registration.Record {
+			return registration.Record{ID: v.ID + "-sysagent", Role: "sysagent"}
+		})
 		if err != nil {
 			return err
 		}
 		defer closeEtcd()
-		runners = append(runners, registrar.Run)
+		parts = append(parts, lifecycle.Part{Name: "registration", Run: registrar.Run})
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	for _, run := range runners {
-		g.Go(func() error { return run(gctx) })
-	}
-	return g.Wait()
+	return lifecycle.Group{Logger: logger, Parts: append(parts, sysParts...)}.Run(ctx)
 }
 
 // newSysagent builds the collector and its outputs on reg, and returns it with what must
-// run: the collector and, when sysagent.prometheus_listen is set, its /metrics listener
-// (bound now, so a busy port fails at start-up). `agent` with agent.sysmetrics calls it too.
-func newSysagent(cfg config.Config, reg *prometheus.Registry, logger *slog.Logger) (*sysagent.Sysagent, []func(context.Context) error, error) {
+// run: its /metrics listener when sysagent.prometheus_listen is set (bound now, so a busy
+// port fails at start-up), then the collector. `agent` with agent.sysmetrics calls it too.
+func newSysagent(cfg config.Config, reg *prometheus.Registry, logger *slog.Logger) (*sysagent.Sysagent, []lifecycle.Part, error) {
 	sys, err := sysagent.New(cfg.Sysagent, sysagent.Deps{Logger: logger, Registerer: reg})
 	if err != nil {
 		return nil, nil, err
 	}
-	runners := []func(context.Context) error{sys.Run}
+	var parts []lifecycle.Part
 	if l := cfg.Sysagent.PrometheusListen; l != "" && l != cfg.HTTP.Listen {
 		srv := httpserver.New(l, reg, map[string]httpserver.Check{"influxdb": sys.Check}, logger)
 		if _, err := srv.Listen(); err != nil {
 			return nil, nil, fmt.Errorf("sysagent.prometheus_listen: %w", err)
 		}
-		runners = append(runners, srv.Run)
+		parts = append(parts, lifecycle.Part{Name: "sysagent.prometheus_listen", Run: srv.Run})
 	}
-	return sys, runners, nil
-}
-
-// sysagentRegistrar announces the process in etcd with role sysagent. Its id is the
-// agent id with "-sysagent", so an agent and a sysagent on one host keep two records.
-func sysagentRegistrar(cfg config.Config, reg prometheus.Registerer, logger *slog.Logger) (*registration.Registrar, func(), error) {
-	return roleRegistrar(cfg, logger, reg, func(v etcdconf.Vars) registration.Record {
-		return registration.Record{ID: v.ID + "-sysagent", Role: "sysagent"}
-	})
+	return sys, append(parts, lifecycle.Part{Name: "sysagent", Run: sys.Run}), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,15 +11,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/logcollect/logcollect/internal/agent/kafkaout"
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/control/etcdconf"
 	"github.com/logcollect/logcollect/internal/control/registration"
+	"github.com/logcollect/logcollect/internal/fileout"
 	"github.com/logcollect/logcollect/internal/httpserver"
+	"github.com/logcollect/logcollect/internal/kafka"
+	"github.com/logcollect/logcollect/internal/lifecycle"
 	"github.com/logcollect/logcollect/internal/transfer"
-	"github.com/logcollect/logcollect/internal/transfer/docfile"
 	"github.com/logcollect/logcollect/internal/transfer/opensearchsink"
 )
 
@@ -68,14 +69,14 @@ Example:
 		if cfg.Transfer.Sink == "file" {
 			out = cfg.Transfer.OutputFile
 		}
-		f, err := docfile.Open(out, stdout)
+		f, err := fileout.OpenDocs(out, stdout)
 		if err != nil {
-			return err
+			return fmt.Errorf("transfer.output_file: %w", err)
 		}
 		defer f.Close()
 		sink = f
 	}
-	kopts, err := kafkaout.ClientOpts(cfg.Kafka)
+	kopts, err := kafka.ClientOpts(cfg.Kafka)
 	if err != nil {
 		return err
 	}
@@ -93,52 +94,39 @@ Example:
 		debug.SetMemoryLimit(2*cfg.Transfer.MaxBufferedBytes + 64<<20)
 	}
 
-	registrar, closeEtcd, err := transferRegistrar(cfg, logger, reg)
+	parts, err := serveHTTP(cfg.HTTP, reg, checks, logger)
 	if err != nil {
 		return err
 	}
-	defer closeEtcd()
-
-	var srv *httpserver.Server
-	if cfg.HTTP.Listen != "" {
-		srv = httpserver.New(cfg.HTTP.Listen, reg, checks, logger)
-		if _, err := srv.Listen(); err != nil {
+	if etcdconf.Enabled(cfg.Etcd) {
+		registrar, closeEtcd, err := transferRegistrar(cfg, logger, reg)
+		if err != nil {
 			return err
 		}
+		defer closeEtcd()
+		parts = append(parts, lifecycle.Part{Name: "registration", Run: registrar.Run})
 	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	if srv != nil {
-		g.Go(func() error { return srv.Run(gctx) })
-	}
-	if registrar != nil {
-		g.Go(func() error { return registrar.Run(gctx) })
-	}
-	g.Go(func() error {
+	return lifecycle.Group{Logger: logger, Parts: append(parts, lifecycle.Part{Name: "transfer", Run: func(ctx context.Context) error {
 		// The template must exist before the first document creates an index.
 		if indexer != nil {
-			if err := indexer.Setup(gctx); err != nil {
-				if gctx.Err() != nil {
+			if err := indexer.Setup(ctx); err != nil {
+				if ctx.Err() != nil {
 					return nil
 				}
 				return err
 			}
 		}
-		return consumer.Run(gctx)
-	})
-	return g.Wait()
+		return consumer.Run(ctx)
+	}})}.Run(ctx)
 }
 
-// transferRegistrar announces the transfer in etcd when etcd.endpoints is set.
+// transferRegistrar announces the transfer in etcd.
 func transferRegistrar(cfg config.Config, logger *slog.Logger, reg prometheus.Registerer) (*registration.Registrar, func(), error) {
-	if !etcdconf.Enabled(cfg.Etcd) {
-		return nil, func() {}, nil
-	}
 	topics := cfg.Transfer.Topics
 	if cfg.Transfer.TopicRegex != "" {
 		topics = []string{cfg.Transfer.TopicRegex}
 	}
-	return roleRegistrar(cfg, logger, reg, func(v etcdconf.Vars) registration.Record {
+	return newRegistrar(cfg, logger, reg, func(v etcdconf.Vars) registration.Record {
 		// Several transfers may run on one host: the pid keeps their ids apart.
 		return registration.Record{ID: v.Hostname + "-transfer-" + strconv.Itoa(os.Getpid()), Role: "transfer",
 			Group: cfg.Transfer.Group, Topics: topics}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/agent/checkpoint"
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
@@ -24,6 +23,7 @@ import (
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/control/entry"
 	"github.com/logcollect/logcollect/internal/fileout"
+	"github.com/logcollect/logcollect/internal/lifecycle"
 )
 
 // EntrySource delivers the desired collect entries over time, e.g. from etcd. Run calls
@@ -39,12 +39,15 @@ type Deps struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	// Sink receives the events. When nil it is built from agent.output (file or stdout);
-	// output: kafka needs the caller to pass the Kafka producer here. A sink with a
-	// `Run(ctx) error` method is run before the engine and stopped after it; one with
-	// `Close(ctx) error` is flushed and closed before the final checkpoint write.
+	// output: kafka needs the caller to pass the Kafka producer here. A pipeline.Runner
+	// sink is run before the engine and stopped after it; a pipeline.Closer is flushed and
+	// closed before the final checkpoint write.
 	Sink pipeline.Sink
 	// Source, when set, replaces the static agent.collect entries with its snapshots.
 	Source EntrySource
+	// Applied, when set, is told each snapshot of entries the agent accepted (the
+	// registration announces their files).
+	Applied func([]entry.Entry)
 }
 
 // Agent is the `logcollect agent` process body.
@@ -97,9 +100,13 @@ func (a *Agent) Update(entries []entry.Entry) error {
 			}
 		}
 		a.pending = entries
-		return nil
+	} else if err := a.engine.Update(entries); err != nil {
+		return err
 	}
-	return a.engine.Update(entries)
+	if a.deps.Applied != nil {
+		a.deps.Applied(entries)
+	}
+	return nil
 }
 
 // Run collects until ctx ends, then stops reading, lets the sink deliver what is in flight
@@ -118,94 +125,69 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
+	eng, err := tail.New(a.tcfg, tail.Deps{Logger: a.deps.Logger, Registerer: a.deps.Registerer,
+		Sink: sink, Store: store})
+	if err == nil {
+		a.mu.Lock()
+		a.engine = eng
+		if err = eng.Update(a.pending); err != nil {
+			err = fmt.Errorf("agent.collect: %w", err)
+		}
+		a.mu.Unlock()
+	}
+	if err != nil {
 		if closer != nil {
 			_ = closer.Close() // an early return: nothing was written worth reporting
 		}
-	}()
-	eng, err := tail.New(a.tcfg, tail.Deps{Logger: a.deps.Logger, Registerer: a.deps.Registerer,
-		Sink: sink, Store: store})
-	if err != nil {
 		return err
 	}
-	a.mu.Lock()
-	a.engine = eng
-	err = eng.Update(a.pending)
-	a.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("agent.collect: %w", err)
-	}
-
-	// The sink and the store outlive the engine: they get their own contexts, ended in
-	// order after the engine returned.
-	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSink()
-	sinkDone := make(chan error, 1)
-	if rs, ok := sink.(interface{ Run(context.Context) error }); ok {
-		go func() { sinkDone <- rs.Run(sinkCtx) }()
-	} else {
-		sinkDone <- nil
-	}
-	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopStore()
-	storeDone := make(chan error, 1)
-	go func() { storeDone <- store.Run(storeCtx, time.Duration(a.cfg.Agent.CheckpointInterval)) }()
 
 	a.log.Info("agent started", "id", a.cfg.Agent.ID, "entries", len(a.pending),
 		"output", a.cfg.Agent.Output, "data_dir", a.cfg.Agent.DataDir)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return eng.Run(gctx) })
-	if a.deps.Source != nil {
-		g.Go(func() error {
-			err := a.deps.Source.Run(gctx, a.Update)
-			if err != nil && gctx.Err() == nil {
-				return fmt.Errorf("entry source: %w", err)
-			}
-			return nil
-		})
-	}
-	// A sink that fails on its own (not because it was stopped) stops the agent.
-	g.Go(func() error {
-		select {
-		case err := <-sinkDone:
-			sinkDone <- err
-			if err != nil {
-				return fmt.Errorf("output: %w", err)
-			}
-			<-gctx.Done()
-			return nil
-		case <-gctx.Done():
-			return nil
-		}
-	})
-	runErr := g.Wait()
-
-	stopSink()
-	if err := <-sinkDone; err != nil && !errors.Is(err, context.Canceled) && runErr == nil {
-		runErr = fmt.Errorf("output: %w", err)
-	}
-	// A sink that buffers (Kafka) flushes what it was handed before the final checkpoint
-	// write, so the acknowledgements it still receives are saved too.
-	if fc, ok := sink.(interface{ Close(context.Context) error }); ok {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(a.cfg.Agent.ShutdownTimeout))
-		err := fc.Close(closeCtx)
-		cancel()
-		if err != nil && runErr == nil {
-			runErr = fmt.Errorf("close output: %w", err)
-		}
-	}
-	if closer != nil {
-		if err := closer.Close(); err != nil && runErr == nil {
-			runErr = fmt.Errorf("close output: %w", err)
-		}
-		closer = nil
-	}
-	stopStore()
-	if err := <-storeDone; err != nil && runErr == nil {
-		runErr = err
-	}
+	// Downstream first: the checkpoint store outlives the sink, whose last
+	// acknowledgements it saves in its final write; the sink outlives the engine, whose
+	// in-flight lines it delivers; the engine outlives the entry source.
+	runErr := lifecycle.Group{Logger: a.log, StopTimeout: time.Duration(a.cfg.Agent.ShutdownTimeout), Parts: []lifecycle.Part{
+		{Name: "checkpoints", Run: func(ctx context.Context) error {
+			return store.Run(ctx, time.Duration(a.cfg.Agent.CheckpointInterval))
+		}},
+		sinkPart(sink, closer),
+		{Name: "tail", Run: eng.Run},
+		{Name: "entry source", Run: a.runSource},
+	}}.Run(ctx)
 	a.log.Info("agent stopped", "err", runErr)
 	return runErr
+}
+
+// sinkPart runs the sink's own loop when it has one and, at the stop, delivers what it
+// still holds before the output file (if the agent opened one) is closed.
+func sinkPart(sink pipeline.Sink, closer io.Closer) lifecycle.Part {
+	p := lifecycle.Part{Name: "output"}
+	if r, ok := sink.(pipeline.Runner); ok {
+		p.Run = r.Run
+	}
+	c, _ := sink.(pipeline.Closer)
+	if c != nil || closer != nil {
+		p.Close = func(ctx context.Context) error {
+			var err error
+			if c != nil {
+				err = c.Close(ctx)
+			}
+			if closer != nil {
+				err = errors.Join(err, closer.Close())
+			}
+			return err
+		}
+	}
+	return p
+}
+
+// runSource feeds the entry source's snapshots to Update until ctx ends.
+func (a *Agent) runSource(ctx context.Context) error {
+	if a.deps.Source == nil {
+		return nil
+	}
+	return a.deps.Source.Run(ctx, a.Update)
 }
 
 // sink returns the configured sink, building file or stdout when none was passed.

@@ -1,8 +1,13 @@
-// Package fileout holds the debugging and test outputs of the agent: `output: file`
-// appends one line per event to a file, `output: stdout` writes them to standard output.
-// Each line is the event's bytes exactly, followed by "\n". Events are acknowledged once
-// their batch has been written to the file (the buffer flushed), not fsynced: these
-// outputs are for tests, debugging and benchmarks, where the page cache is enough.
+// Package fileout is the file and stdout output of both sides, for debugging a pipeline
+// without Kafka or OpenSearch, for tests and for benchmarks. One Writer appends lines to a
+// file (or standard output) and repairs a line torn by a crash; two adapters feed it:
+//   - the agent's `output: file` / `stdout` (Writer.Publish, a pipeline.Sink): each line
+//     is the event's bytes exactly, followed by "\n"; events are acknowledged once their
+//     batch has been written (the buffer flushed), not fsynced: the page cache is enough
+//     for what this output is for;
+//   - the transfer's `sink: file` / `stdout` (DocWriter): one JSON document a line with
+//     its _id, fsynced before the batch is accepted, since the transfer then commits the
+//     Kafka offsets past it.
 package fileout
 
 import (
@@ -16,7 +21,10 @@ import (
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
 )
 
-var _ pipeline.Sink = (*Writer)(nil)
+var (
+	_ pipeline.Sink        = (*Writer)(nil)
+	_ pipeline.Synchronous = (*Writer)(nil)
+)
 
 // Writer is a pipeline.Sink writing lines to an io.Writer. Publish is synchronous: when
 // it returns, the batch is written and acknowledged, so nothing is ever in flight.
@@ -33,10 +41,14 @@ func New(w io.Writer, name string) *Writer {
 	return &Writer{out: w, bw: bufio.NewWriterSize(w, 256<<10), name: name}
 }
 
-// Open returns a sink appending to the file at path, created 0644 if missing. When the
+// Open returns a sink appending to the file at path ("-": standard output), created 0644
+// if missing. When the
 // file does not end in a newline (a previous run was killed in the middle of a write),
 // one is added, so the torn line stays apart from the lines written now.
 func Open(path string) (*Writer, error) {
+	if path == "-" {
+		return Stdout(), nil
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open output file %s: %w", path, err)
@@ -75,24 +87,37 @@ func (w *Writer) Publish(ctx context.Context, batch []pipeline.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w.mu.Lock()
-	for i := range batch {
-		_, _ = w.bw.Write(batch[i].Line)
-		_ = w.bw.WriteByte('\n')
-	}
-	err := w.bw.Flush()
+	err := w.writeLines(false, func(bw *bufio.Writer) {
+		for i := range batch {
+			_, _ = bw.Write(batch[i].Line)
+			_ = bw.WriteByte('\n')
+		}
+	})
 	if err != nil {
-		// bufio keeps a write error for ever; start clean so that a retry of this
-		// batch (the engine retries, the lines being unacknowledged) can succeed once
-		// the cause (a full disk) is gone. Part of the batch may have been written:
-		// at least once, not exactly once.
-		w.bw.Reset(w.out)
-	}
-	w.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("write %s: %w", w.name, err)
+		return err
 	}
 	ackBatch(batch)
+	return nil
+}
+
+// writeLines writes what fill buffers, flushes it and, with sync, fsyncs the file.
+func (w *Writer) writeLines(sync bool, fill func(*bufio.Writer)) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fill(w.bw)
+	if err := w.bw.Flush(); err != nil {
+		// bufio keeps a write error for ever; start clean so that a retry of this
+		// batch (its lines being unacknowledged) can succeed once the cause (a full
+		// disk) is gone. Part of the batch may have been written: at least once, not
+		// exactly once.
+		w.bw.Reset(w.out)
+		return fmt.Errorf("write %s: %w", w.name, err)
+	}
+	if f, ok := w.closer.(*os.File); ok && sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", w.name, err)
+		}
+	}
 	return nil
 }
 

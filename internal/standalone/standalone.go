@@ -2,10 +2,11 @@
 // entries from that etcd, the embedded log store as the agent's output, the host-metrics
 // seam, and the HTTP API (plus UI, /metrics, /healthz) in one process.
 //
-// Start order: etcd, store, entries written, HTTP listening, agent. Stop order (SIGTERM):
-// the agent stops reading and waits for its in-flight lines to be committed by the store
-// and acknowledged, writes its checkpoints; then the store commits what it still holds and
-// closes; then HTTP and etcd stop. Nothing acknowledged is lost, nothing is stored twice.
+// Start order: etcd, store, entries written, HTTP listening, agent. Stop order (SIGTERM,
+// kept by internal/lifecycle): the agent stops reading and waits for its in-flight lines to
+// be committed by the store and acknowledged, writes its checkpoints; then the
+// registration, host metrics and HTTP stop; then the store commits what it still holds
+// and closes; etcd last. Nothing acknowledged is lost, nothing is stored twice.
 package standalone
 
 import (
@@ -24,7 +25,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/logcollect/logcollect/internal/agent"
 	"github.com/logcollect/logcollect/internal/config"
@@ -35,6 +35,7 @@ import (
 	"github.com/logcollect/logcollect/internal/hostmetrics"
 	"github.com/logcollect/logcollect/internal/hostmetrics/sysagent"
 	"github.com/logcollect/logcollect/internal/httpserver"
+	"github.com/logcollect/logcollect/internal/lifecycle"
 	"github.com/logcollect/logcollect/internal/search/api"
 	"github.com/logcollect/logcollect/internal/search/store"
 	"github.com/logcollect/logcollect/internal/search/store/sqlitestore"
@@ -59,18 +60,6 @@ type Options struct {
 	Stdout io.Writer
 	// UI is served at / when set (the web UI's embedded assets).
 	UI http.Handler
-}
-
-// storePoints hands the host-metrics collector's points to the store; the two Point types
-// have the same shape, so each converts as it is.
-type storePoints struct{ st store.Store }
-
-func (w storePoints) WritePoints(ctx context.Context, points []hostmetrics.Point) error {
-	out := make([]store.Point, len(points))
-	for i, p := range points {
-		out[i] = store.Point(p)
-	}
-	return w.st.WritePoints(ctx, out)
 }
 
 // DefaultEntries is what runs when no entry is configured anywhere.
@@ -151,15 +140,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	registrar, err := registration.New(registration.Options{Client: cli,
-		Record: registration.Record{ID: vars.ID, Role: "standalone", Hostname: vars.Hostname, IP: vars.IP, Version: o.Version,
-			StartedAt: time.Now().UTC(), CollectKeys: keys},
-		TTL: time.Duration(cfg.Etcd.LeaseTTL), Logger: log, Registerer: reg})
+	registrar, err := registration.NewProcess(cli, vars, registration.Record{Role: "standalone", CollectKeys: keys},
+		o.Version, time.Duration(cfg.Etcd.LeaseTTL), log, reg)
 	if err != nil {
 		return err
 	}
 	ag, err := agent.New(cfg, agent.Deps{Logger: log, Registerer: reg, Sink: store.NewSink(st),
-		Source: filesSource{src: src, reg: registrar}})
+		Source: src, Applied: registrar.SetEntries})
 	if err != nil {
 		return err
 	}
@@ -183,31 +170,19 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	// The store's writer outlives the agent: it commits (and so acknowledges) the agent's
-	// last lines during its shutdown.
-	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopStore()
-	storeDone := make(chan error, 1)
-	go func() { storeDone <- st.Run(storeCtx) }()
-
 	fmt.Fprintf(o.Stdout, "logcollect standalone: open http://%s/  (etcd at %s, data in %s)\n", addr, o.EtcdListen, dataDir)
 	log.Info("standalone started", "http", addr.String(), "etcd", o.EtcdListen, "data_dir", dataDir, "collect_keys", keys)
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return ag.Run(gctx) })
-	g.Go(func() error { return registrar.Run(gctx) })
-	g.Go(func() error { return srv.Run(gctx) })
-	g.Go(func() error {
-		<-gctx.Done()
-		a.Close() // ends live tails, so the HTTP shutdown does not wait for them
-		return nil
-	})
-	g.Go(func() error { return collector.Run(gctx) })
-	runErr := g.Wait()
-	stopStore()
-	if err := <-storeDone; err != nil && runErr == nil {
-		runErr = err
-	}
+	// Downstream first. The store's writer outlives the agent: it commits (and so
+	// acknowledges) the agent's last lines during its shutdown. Live tails end before the
+	// HTTP server shuts down, so it does not wait for them.
+	runErr := lifecycle.Group{Logger: log, Parts: []lifecycle.Part{
+		{Name: "store", Run: st.Run},
+		{Name: "http", Run: srv.Run},
+		{Name: "api", Close: func(context.Context) error { a.Close(); return nil }},
+		{Name: "host metrics", Run: collector.Run},
+		{Name: "registration", Run: registrar.Run},
+		{Name: "agent", Run: ag.Run},
+	}}.Run(ctx)
 	log.Info("standalone stopped", "err", runErr)
 	return runErr
 }
@@ -223,7 +198,7 @@ func newHostMetrics(cfg config.Config, st store.Store, log *slog.Logger, reg pro
 		sc.Host = cfg.Agent.ID
 	}
 	s, err := sysagent.New(sc, sysagent.Deps{Logger: log.With("component", "hostmetrics"), Registerer: reg,
-		Writers: []hostmetrics.Writer{storePoints{st: st}}})
+		Writers: []hostmetrics.Writer{st}})
 	if err != nil {
 		return nil, fmt.Errorf("host metrics: %w", err)
 	}
@@ -276,40 +251,25 @@ func parseCollect(flags []string) ([]entry.Entry, error) {
 // entry anywhere it writes the default /var/log/*.log entry, and says so.
 func seedEntries(ctx context.Context, cli *clientv3.Client, keys []string, add []entry.Entry, allowed []string, log *slog.Logger) error {
 	key := keys[0]
-	for attempt := 0; attempt < 5; attempt++ {
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		cur, err := entryedit.Read(rctx, cli, key, allowed)
-		cancel()
-		if err != nil {
-			return err
-		}
-		if cur.Err != nil {
-			return fmt.Errorf("collect key %s in the embedded etcd is invalid (%v); fix it with 'logcollect ctl entries set'", key, cur.Err)
-		}
+	_, err := entryedit.Modify(ctx, cli, key, allowed, -1, 5*time.Second, func(cur []entry.Entry) ([]entry.Entry, bool, error) {
 		list := add
 		if len(add) == 0 {
-			if len(cur.Entries) > 0 || anyEntries(ctx, cli, keys[1:]) {
-				return nil
+			if len(cur) > 0 || anyEntries(ctx, cli, keys[1:]) {
+				return nil, false, nil
 			}
 			list = []entry.Entry{defaultEntry}
 			log.Info("no collect entries configured: collecting the readable /var/log/*.log files", "key", key)
 		}
-		merged := entry.Merge(cur.Entries, list)
-		if len(cur.Entries) == len(merged) && sameEntries(cur.Entries, merged) {
-			return nil
-		}
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = entryedit.Set(wctx, cli, key, merged, cur.Revision, allowed)
-		cancel()
-		if errors.Is(err, entryedit.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("write collect entries to %s: %w", key, err)
-		}
-		return nil
+		merged := entry.Merge(cur, list)
+		return merged, len(cur) != len(merged) || !sameEntries(cur, merged), nil
+	})
+	if errors.Is(err, entryedit.ErrStoredInvalid) {
+		return fmt.Errorf("collect key %s in the embedded etcd is invalid (%v); fix it with 'logcollect ctl entries set'", key, err)
 	}
-	return fmt.Errorf("write collect entries to %s: it kept changing", key)
+	if err != nil {
+		return fmt.Errorf("write collect entries to %s: %w", key, err)
+	}
+	return nil
 }
 
 func sameEntries(a, b []entry.Entry) bool {
@@ -329,24 +289,4 @@ func anyEntries(ctx context.Context, cli *clientv3.Client, keys []string) bool {
 		}
 	}
 	return false
-}
-
-// filesSource tells the registration which entries the agent collects after each apply.
-type filesSource struct {
-	src *etcdconf.Watcher
-	reg *registration.Registrar
-}
-
-func (s filesSource) Run(ctx context.Context, apply func([]entry.Entry) error) error {
-	return s.src.Run(ctx, func(list []entry.Entry) error {
-		if err := apply(list); err != nil {
-			return err
-		}
-		paths := make([]string, len(list))
-		for i, e := range list {
-			paths[i] = e.Path
-		}
-		s.reg.SetFiles(paths)
-		return nil
-	})
 }

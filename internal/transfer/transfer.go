@@ -20,8 +20,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/logcollect/logcollect/internal/agent/kafkaout"
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafka"
 	"github.com/logcollect/logcollect/internal/transfer/document"
 )
 
@@ -44,7 +44,7 @@ type Batching struct {
 // Deps are the consumer's collaborators. Sink and KafkaOpts are required.
 type Deps struct {
 	Sink Sink
-	// KafkaOpts connect to the cluster (brokers, TLS, SASL): kafkaout.ClientOpts.
+	// KafkaOpts connect to the cluster (brokers, TLS, SASL): kafka.ClientOpts.
 	KafkaOpts  []kgo.Opt
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -154,7 +154,7 @@ func (c *Consumer) clientOpts() []kgo.Opt {
 		kgo.FetchMaxPartitionBytes(fetchMax/2),
 		// A topic created later that matches topic_regex is found within 5 s.
 		kgo.MetadataMaxAge(5*time.Second),
-		kgo.WithLogger(kafkaout.KgoLogger(c.log)),
+		kgo.WithLogger(kafka.Logger(c.log)),
 	)
 	if c.cfg.TopicRegex != "" {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(c.cfg.TopicRegex),
@@ -177,7 +177,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("kafka consumer: %w", err)
 	}
 	producer, err := kgo.NewClient(append(append([]kgo.Opt{}, c.deps.KafkaOpts...),
-		kgo.AllowAutoTopicCreation(), kgo.WithLogger(kafkaout.KgoLogger(c.log)))...)
+		kgo.AllowAutoTopicCreation(), kgo.WithLogger(kafka.Logger(c.log)))...)
 	if err != nil {
 		cl.Close()
 		return fmt.Errorf("kafka dead-letter producer: %w", err)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafka"
 )
 
 // latencySampleEvery: the produce latency histogram observes one record in this many, which
@@ -36,7 +37,12 @@ const latencySampleEvery = 64
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("kafka sink closed")
 
-var _ pipeline.Sink = (*Sink)(nil)
+var (
+	_ pipeline.Sink        = (*Sink)(nil)
+	_ pipeline.Runner      = (*Sink)(nil)
+	_ pipeline.Closer      = (*Sink)(nil)
+	_ pipeline.Synchronous = (*Sink)(nil)
+)
 
 // Health status values.
 const (
@@ -177,7 +183,7 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 	if cfg.MaxBufferedBytes <= 0 {
 		return nil, fmt.Errorf("kafka.max_buffered_bytes: %d must be positive", cfg.MaxBufferedBytes)
 	}
-	conn, err := connOpts(cfg)
+	conn, err := kafka.ClientOpts(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +222,7 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 		// The byte budget is the limit; franz-go's record count must never be reached
 		// first (it would block Produce without honouring Publish's context).
 		kgo.MaxBufferedRecords(int(min(cfg.MaxBufferedBytes/recordOverhead+1024, 1<<30))),
-		kgo.WithLogger(kgoLogger{log}),
+		kgo.WithLogger(kafka.Logger(log)),
 		kgo.WithHooks(connHook{s}),
 	)
 	kopts = append(kopts, o.extra...)

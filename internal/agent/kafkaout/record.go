@@ -8,26 +8,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
-)
-
-// Header names of the Kafka record (ARCHITECTURE.md, "Kafka record written by the agent"),
-// exported for the transfer that reads them.
-const (
-	HeaderHost        = "host"
-	HeaderPath        = "path"
-	HeaderOffset      = "offset"
-	HeaderFileID      = "file_id"
-	HeaderTS          = "ts"
-	HeaderFieldPrefix = "f."
+	"github.com/logcollect/logcollect/internal/kafka"
 )
 
 const (
-	hdrHost        = HeaderHost
-	hdrPath        = HeaderPath
-	hdrOffset      = HeaderOffset
-	hdrFileID      = HeaderFileID
-	hdrTS          = HeaderTS
-	hdrFieldPrefix = HeaderFieldPrefix
+	hdrHost        = kafka.HeaderHost
+	hdrPath        = kafka.HeaderPath
+	hdrOffset      = kafka.HeaderOffset
+	hdrFileID      = kafka.HeaderFileID
+	hdrTS          = kafka.HeaderTS
+	hdrFieldPrefix = kafka.HeaderFieldPrefix
 )
 
 const (

@@ -40,3 +40,27 @@ type Event struct {
 type Sink interface {
 	Publish(ctx context.Context, batch []Event) error
 }
+
+// The optional capabilities of a Sink. The agent looks for them on the sink it is given;
+// they are declared here, beside Sink, so that an output says which it has with a
+// compile-time check (var _ pipeline.Closer = (*Sink)(nil)).
+
+// Runner is a sink with a loop of its own (a store's writer, a producer's delivery loop).
+// The agent runs it before the tailing engine starts and stops it after the engine and the
+// entry source have returned.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Closer is a sink that holds events after Publish returned (a producer's buffer). Close
+// delivers what it holds and waits for their acknowledgements, bounded by ctx
+// (agent.shutdown_timeout), before the agent's final checkpoint write.
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
+// Synchronous is a sink that keeps nothing of a batch, line bytes included, once Publish
+// returned true from DoneOnReturn: the engine may then reuse the batch's buffers at once.
+type Synchronous interface {
+	DoneOnReturn() bool
+}

@@ -8,12 +8,6 @@ import (
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
 )
 
-// syncSink is implemented by sinks that are done with a batch, line bytes included, when
-// Publish returns (the file and stdout outputs write synchronously; the Kafka output
-// copies what its records need). The engine then reuses the batch's memory for the next
-// one instead of allocating: next to no garbage per line.
-type syncSink interface{ DoneOnReturn() bool }
-
 // batch collects events for one Publish. Line bytes are copied into one arena per batch,
 // so a batch costs two allocations however many lines it holds.
 type batch struct {

@@ -31,8 +31,9 @@ import (
 var (
 	// ErrUsage: the command line is wrong.
 	ErrUsage = errors.New("usage")
-	// ErrConflict: the key changed since it was read; nothing was written.
-	ErrConflict = errors.New("conflict")
+	// ErrConflict: the key changed since it was read; nothing was written. It is
+	// entryedit's own sentinel, so the API's 409 and ctl's exit code test one error.
+	ErrConflict = entryedit.ErrConflict
 	// ErrNotFound: the key or the entry does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrInvalid: the entries to write do not pass validation; nothing was written.
@@ -248,11 +249,14 @@ func (c *cmd) close() {
 
 // reqCtx bounds one etcd request so an unreachable etcd gives a clear error, not a hang.
 func (c *cmd) reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := time.Duration(c.cfg.Etcd.DialTimeout)
-	if d <= 0 {
-		d = 5 * time.Second
+	return context.WithTimeout(ctx, c.reqTimeout())
+}
+
+func (c *cmd) reqTimeout() time.Duration {
+	if d := time.Duration(c.cfg.Etcd.DialTimeout); d > 0 {
+		return d
 	}
-	return context.WithTimeout(ctx, d)
+	return 5 * time.Second
 }
 
 func (c *cmd) etcdErr(what string, err error) error {
@@ -425,43 +429,29 @@ func (c *cmd) entriesSet(ctx context.Context, args []string) error {
 	return nil
 }
 
-// maxRetries bounds add/remove's read-modify-write loop under contention.
-const maxRetries = 5
-
-// modify applies change to a key's entries with read, change, compare-and-write, retrying
-// on conflict unless the caller pinned a revision.
+// modify applies change to a key's entries (entryedit.Modify: read, change,
+// compare-and-write, retried on conflict unless the caller pinned a revision) and words
+// its errors for the command line.
 func (c *cmd) modify(ctx context.Context, key string, pinned int64, change func([]entry.Entry) ([]entry.Entry, error)) (int64, error) {
-	for attempt := 1; ; attempt++ {
-		cur, err := c.read(ctx, key)
-		if err != nil {
-			return 0, err
-		}
-		if cur.err != nil {
-			return 0, fmt.Errorf("%w: the stored value of %s is invalid (%v); fix it with 'entries set'", ErrInvalid, key, cur.err)
-		}
-		if pinned >= 0 && cur.modRev != pinned {
-			return 0, fmt.Errorf("%w: %s changed since it was read (mod_revision %d, expected %d); nothing written",
-				ErrConflict, key, cur.modRev, pinned)
-		}
-		next, err := change(slices.Clone(cur.entries))
-		if err != nil {
-			return 0, err
-		}
-		value, err := encodeEntries(next)
-		if err != nil {
-			return 0, err
-		}
-		if _, err := entry.ParseList(value, c.cfg.Agent.AllowedPaths); err != nil {
-			return 0, fmt.Errorf("%w: %v; nothing written", ErrInvalid, err)
-		}
-		written, err := c.write(ctx, key, value, cur.modRev, false)
-		if err == nil {
-			return written, nil
-		}
-		if !errors.Is(err, ErrConflict) || pinned >= 0 || attempt == maxRetries {
-			return 0, err
-		}
+	written, err := entryedit.Modify(ctx, c.cli, key, c.cfg.Agent.AllowedPaths, pinned, c.reqTimeout(),
+		func(cur []entry.Entry) ([]entry.Entry, bool, error) {
+			next, err := change(cur)
+			return next, true, err
+		})
+	var conflict *entryedit.ConflictError
+	var field *entryedit.FieldError
+	switch {
+	case errors.As(err, &conflict):
+		return 0, fmt.Errorf("%w: %s changed since it was read (mod_revision %d, expected %d); nothing written",
+			ErrConflict, key, conflict.Current, conflict.Expected)
+	case errors.Is(err, entryedit.ErrStoredInvalid):
+		return 0, fmt.Errorf("%w: %v; fix it with 'entries set'", ErrInvalid, err)
+	case errors.As(err, &field):
+		return 0, fmt.Errorf("%w: %v; nothing written", ErrInvalid, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return 0, c.etcdErr("change "+key, err)
 	}
+	return written, err
 }
 
 func (c *cmd) entriesAdd(ctx context.Context, args []string) error {

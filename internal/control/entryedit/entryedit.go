@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -158,4 +160,57 @@ func Set(ctx context.Context, cli *clientv3.Client, key string, entries []entry.
 		return 0, err
 	}
 	return Write(ctx, cli, key, value, rev, false)
+}
+
+// ErrStoredInvalid: the key's stored value does not parse or validate (agents reject it),
+// so it cannot be changed entry by entry; nothing was written.
+var ErrStoredInvalid = errors.New("the stored value is invalid")
+
+// maxAttempts bounds Modify's read-change-write loop under contention.
+const maxAttempts = 5
+
+// Change computes a key's new entries from its current ones (a copy: change it freely).
+// write false leaves the key as it is.
+type Change func(cur []entry.Entry) (next []entry.Entry, write bool, err error)
+
+// Modify is the read, change, compare-and-swap loop of every edit of a collect key: it
+// reads the key, applies change, validates the result exactly as agents do, and writes it
+// only if the key is still at the revision read. When another writer came in between, it
+// reads again and retries, up to five times; with pinned >= 0 the key must be at revision
+// pinned and a conflict is returned at once (the caller asked for that revision). timeout
+// bounds each etcd request (0: ctx alone). It returns the revision written, 0 when change
+// wrote nothing; errors are change's own, a *ConflictError, ErrStoredInvalid, a
+// *FieldError, or etcd's (wrapped with the key).
+func Modify(ctx context.Context, cli *clientv3.Client, key string, allowed []string, pinned int64,
+	timeout time.Duration, change Change) (int64, error) {
+	bound := func() (context.Context, context.CancelFunc) {
+		if timeout <= 0 {
+			return context.WithCancel(ctx)
+		}
+		return context.WithTimeout(ctx, timeout)
+	}
+	for attempt := 1; ; attempt++ {
+		rctx, cancel := bound()
+		cur, err := Read(rctx, cli, key, allowed)
+		cancel()
+		if err != nil {
+			return 0, err
+		}
+		if cur.Err != nil {
+			return 0, fmt.Errorf("%w: %s: %v", ErrStoredInvalid, key, cur.Err)
+		}
+		if pinned >= 0 && cur.Revision != pinned {
+			return 0, &ConflictError{Key: key, Expected: pinned, Current: cur.Revision}
+		}
+		next, write, err := change(slices.Clone(cur.Entries))
+		if err != nil || !write {
+			return 0, err
+		}
+		wctx, cancel := bound()
+		written, err := Set(wctx, cli, key, next, cur.Revision, allowed)
+		cancel()
+		if err == nil || !errors.Is(err, ErrConflict) || pinned >= 0 || attempt == maxAttempts {
+			return written, err
+		}
+	}
 }

@@ -20,6 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
 )
 
 // Prefix is where live agents are listed, one key per agent id.
@@ -123,6 +126,31 @@ func New(opts Options) (*Registrar, error) {
 		}
 	}
 	return r, nil
+}
+
+// NewProcess is the Registrar of this process, the one way every subcommand announces
+// itself: rec carries the role, its fields and an id when the role's differs from the host's
+// (vars.ID); the host's name and IP, the version and the start time are filled in here.
+func NewProcess(cli *clientv3.Client, vars etcdconf.Vars, rec Record, version string, ttl time.Duration,
+	logger *slog.Logger, reg prometheus.Registerer) (*Registrar, error) {
+	if rec.ID == "" {
+		rec.ID = vars.ID
+	}
+	rec.Hostname, rec.IP, rec.Version, rec.StartedAt = vars.Hostname, vars.IP, version, time.Now().UTC()
+	return New(Options{Client: cli, Record: rec, TTL: ttl, Logger: logger, Registerer: reg})
+}
+
+// SetEntries announces the files of the entries the agent now collects (their paths).
+// A nil Registrar (a process without etcd) ignores it.
+func (r *Registrar) SetEntries(list []entry.Entry) {
+	if r == nil {
+		return
+	}
+	paths := make([]string, len(list))
+	for i, e := range list {
+		paths[i] = e.Path
+	}
+	r.SetFiles(paths)
 }
 
 // SetFiles replaces the list of files the agent reads; the record is rewritten soon after.

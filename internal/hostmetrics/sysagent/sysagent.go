@@ -7,10 +7,11 @@ package sysagent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/lifecycle"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -96,17 +97,12 @@ func (s *Sysagent) Check() error {
 // Run collects and writes until ctx ends. The InfluxDB writer outlives the collector: it
 // is stopped only after the last interval was handed over, and then sends what is left.
 func (s *Sysagent) Run(ctx context.Context) error {
-	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWriter()
-	writerDone := make(chan error, 1)
+	writer := lifecycle.Part{Name: "influxdb writer"}
 	if s.influx != nil {
-		go func() { writerDone <- s.influx.Run(writerCtx) }()
-	} else {
-		writerDone <- nil
+		writer.Run = s.influx.Run
 	}
-	err := s.collector.Run(ctx)
-	stopWriter()
-	if err = errors.Join(err, <-writerDone); err != nil {
+	err := lifecycle.Run(ctx, writer, lifecycle.Part{Name: "collector", Run: s.collector.Run})
+	if err != nil {
 		return fmt.Errorf("sysagent: %w", err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/hostmetrics"
+
 	"github.com/logcollect/logcollect/internal/search/query"
 )
 
@@ -66,15 +68,6 @@ type ValueCount struct {
 	Count int64
 }
 
-// Point is one host-metrics sample: the same shape as hostmetrics.Point, so the
-// collector's points are stored as they are.
-type Point struct {
-	Measurement string
-	Tags        map[string]string
-	Fields      map[string]float64
-	Time        time.Time
-}
-
 // MetricsRequest asks for one field of one measurement, averaged per step.
 type MetricsRequest struct {
 	Measurement, Field string
@@ -121,8 +114,9 @@ type Store interface {
 	// Fields returns the top values of host, path, topic and every other field over the
 	// newest sample matching rows of [from, to), and how many rows were looked at.
 	Fields(ctx context.Context, q *query.Node, from, to time.Time, limit, sample int) ([]FieldFacet, int64, error)
-	// WritePoints stores host-metric points.
-	WritePoints(ctx context.Context, points []Point) error
+	// WritePoints stores host-metric points: the store is a hostmetrics.Writer, so the
+	// collector's points are stored as they are.
+	WritePoints(ctx context.Context, points []hostmetrics.Point) error
 	// Metrics returns a metric's series, averaged per step.
 	Metrics(ctx context.Context, r MetricsRequest) ([]Series, error)
 	// Hosts lists the hosts with logs or metrics.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/logcollect/logcollect/internal/agent/kafkaout"
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafka"
 	"github.com/logcollect/logcollect/internal/transfer/parse"
 )
 
@@ -64,20 +64,20 @@ func (b *Builder) Build(r *kgo.Record) Document {
 	var ts string
 	for _, h := range r.Headers {
 		switch h.Key {
-		case kafkaout.HeaderHost:
+		case kafka.HeaderHost:
 			d.Host = validString(h.Value)
-		case kafkaout.HeaderPath:
+		case kafka.HeaderPath:
 			d.Path = validString(h.Value)
-		case kafkaout.HeaderFileID:
+		case kafka.HeaderFileID:
 			d.FileID = validString(h.Value)
-		case kafkaout.HeaderOffset:
+		case kafka.HeaderOffset:
 			if off, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil && off >= 0 {
 				d.Offset = off
 			}
-		case kafkaout.HeaderTS:
+		case kafka.HeaderTS:
 			ts = string(h.Value)
 		default:
-			if name, ok := strings.CutPrefix(h.Key, kafkaout.HeaderFieldPrefix); ok && name != "" {
+			if name, ok := strings.CutPrefix(h.Key, kafka.HeaderFieldPrefix); ok && name != "" {
 				if d.Fields == nil {
 					d.Fields = map[string]string{}
 				}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/hostmetrics"
+
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
 )
@@ -445,8 +447,8 @@ func (s *Store) Hosts(ctx context.Context) ([]store.HostSeen, error) {
 }
 
 // WritePoints stores host-metric points in the day of each point.
-func (s *Store) WritePoints(ctx context.Context, points []store.Point) error {
-	byDay := map[int64][]store.Point{}
+func (s *Store) WritePoints(ctx context.Context, points []hostmetrics.Point) error {
+	byDay := map[int64][]hostmetrics.Point{}
 	for _, pt := range points {
 		d := dayOf(pt.Time.UnixNano())
 		byDay[d] = append(byDay[d], pt)
@@ -463,7 +465,7 @@ func (s *Store) WritePoints(ctx context.Context, points []store.Point) error {
 	return nil
 }
 
-func (p *part) insertPoints(ctx context.Context, pts []store.Point) (err error) {
+func (p *part) insertPoints(ctx context.Context, pts []hostmetrics.Point) (err error) {
 	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin %s: %w", p.path, err)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/hostmetrics"
+
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
 )
@@ -124,9 +126,9 @@ func TestContextAndMetrics(t *testing.T) {
 		t.Errorf("context: %d rows, anchor %d", len(rows), anchor)
 	}
 	base := time.Now().Truncate(time.Minute).Add(-10 * time.Minute)
-	var pts []store.Point
+	var pts []hostmetrics.Point
 	for i := range 6 {
-		pts = append(pts, store.Point{Measurement: "cpu", Tags: map[string]string{"host": "h1", "cpu": "total"},
+		pts = append(pts, hostmetrics.Point{Measurement: "cpu", Tags: map[string]string{"host": "h1", "cpu": "total"},
 			Fields: map[string]float64{"usage_percent": float64(10 * i)}, Time: base.Add(time.Duration(i) * 10 * time.Second)})
 	}
 	if err := s.WritePoints(context.Background(), pts); err != nil {

@@ -1,4 +1,4 @@
-package docfile
+package fileout
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 
 func TestWriteJSONLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "docs.jsonl")
-	s, err := Open(path, nil)
+	s, err := OpenDocs(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestWriteJSONLines(t *testing.T) {
 
 func TestStdout(t *testing.T) {
 	var buf bytes.Buffer
-	s, err := Open("-", &buf)
+	s, err := OpenDocs("-", &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
