@@ -88,7 +88,9 @@ after(async () => {
 
 test('find a line by a word', async () => {
   await page.goto(`${base}/search`);
-  // `/` focuses the search box from anywhere on the page.
+  // `/` focuses the search box from anywhere on the page (once the page has mounted: the
+  // shell loads the pages after the document).
+  await page.locator('[data-search-box]').waitFor();
   await page.locator('body').press('/');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.searchBox), '');
   const row = await searchFor(WORD, WORD);
@@ -325,6 +327,21 @@ test('on a laptop screen the line panel fits beside the list', async () => {
   await page.locator('[data-testid=detail]').waitFor();
   await shot('13-laptop');
   await page.setViewportSize({ width: 1440, height: 900 });
+});
+
+test('the nav lists every page and switches between them; search and tail share the query', async () => {
+  const pages = JSON.parse(fs.readFileSync(new URL('../../web/static/js/pages.json', import.meta.url), 'utf8'));
+  await page.goto(`${base}/search?q=${WORD}`);
+  const tabs = page.locator('nav.tabs a');
+  await page.locator('nav.tabs a[aria-current=page]').waitFor();
+  assert.deepEqual(await tabs.allTextContents(), pages.map((p) => p.title), 'one tab a page, in the list\'s order');
+  for (const p of [...pages.slice(1), pages[0]]) {
+    await page.locator('nav.tabs').getByRole('link', { name: p.title, exact: true }).click();
+    await until(`the ${p.name} page`, async () => new URL(page.url()).pathname === `/${p.name}`
+      && (await page.locator('#page').getAttribute('class')) === `page page-${p.name}`);
+    assert.equal(await page.locator('nav.tabs a[aria-current=page]').getAttribute('data-page'), p.name);
+    if (p.name === 'tail') assert.equal(new URL(page.url()).searchParams.get('q'), WORD, 'the tail keeps the query');
+  }
 });
 
 test('dark mode follows the system setting', async () => {
