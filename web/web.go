@@ -3,26 +3,67 @@
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
+	"regexp"
 	"strings"
 )
 
 //go:embed static
 var files embed.FS
 
-// isPage reports whether path is one of the UI's pages: each is served index.html, so that
-// a shared link or a reload of /search?q=... opens the page the URL names (the client reads
-// the path). Keep in step with the routes in static/js/app.js.
-func isPage(path string) bool {
-	switch path {
-	case "/", "/search", "/tail", "/hosts", "/agents", "/entries":
-		return true
+// pagesFile is the one list of the UI's pages: app.js builds the nav and its routes from it,
+// and Handler serves index.html at each page's path, so that a shared link or a reload of
+// /search?q=... opens the page the URL names (the client reads the path).
+const pagesFile = "js/pages.json"
+
+// page is one entry of pagesFile: the page `name` is the module js/pages/<name>.js, shown
+// at /<name> and titled in the nav by title. The first page is also served at "/".
+type page struct {
+	Name  string `json:"name"`
+	Title string `json:"title"`
+}
+
+var pageName = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// readPages reads and checks pagesFile from the UI's files (strictly: an unknown key is an error).
+func readPages(static fs.FS) ([]page, error) {
+	b, err := fs.ReadFile(static, pagesFile)
+	if err != nil {
+		return nil, err
 	}
-	return false
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var pages []page
+	if err := dec.Decode(&pages); err != nil {
+		return nil, fmt.Errorf("%s: %w", pagesFile, err)
+	}
+	if len(pages) == 0 {
+		return nil, fmt.Errorf("%s: no pages", pagesFile)
+	}
+	seen := map[string]bool{}
+	for i, p := range pages {
+		if !pageName.MatchString(p.Name) || p.Title == "" || seen[p.Name] {
+			return nil, fmt.Errorf("%s: page %d: want a unique name of a-z, 0-9 and - and a title, got %+v", pagesFile, i, p)
+		}
+		seen[p.Name] = true
+	}
+	return pages, nil
+}
+
+// pagePaths is the set of paths that serve index.html: "/" and "/<name>" of each page.
+func pagePaths(pages []page) map[string]bool {
+	paths := map[string]bool{"/": true}
+	for _, p := range pages {
+		paths["/"+p.Name] = true
+	}
+	return paths
 }
 
 // Handler serves the UI. Mount it at "/" beside the API: paths not under /api are pages or
@@ -39,6 +80,12 @@ func Handler() http.Handler {
 	if err != nil {
 		panic(err)
 	}
+	// The embedded files are fixed at build time, and go test ./web/ reads them all.
+	pages, err := readPages(static)
+	if err != nil {
+		panic(err)
+	}
+	isPage := pagePaths(pages)
 	indexTag := etags["index.html"]
 	files := http.FileServerFS(static)
 
@@ -51,7 +98,7 @@ func Handler() http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-cache")
-		if isPage(r.URL.Path) {
+		if isPage[r.URL.Path] {
 			h.Set("Content-Type", "text/html; charset=utf-8")
 			h.Set("Content-Security-Policy", csp)
 			h.Set("Referrer-Policy", "same-origin")

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func get(t *testing.T, h http.Handler, target string, header map[string]string) *httptest.ResponseRecorder {
@@ -21,9 +23,27 @@ func get(t *testing.T, h http.Handler, target string, header map[string]string) 
 	return rec
 }
 
+// uiFiles is the embedded static directory, as Handler serves it.
+func uiFiles(t *testing.T) fs.FS {
+	t.Helper()
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return static
+}
+
 func TestPagesServeIndex(t *testing.T) {
 	h := Handler()
-	for _, p := range []string{"/", "/search", "/search?q=error&from=now-1h", "/tail", "/hosts", "/agents", "/entries?key=x"} {
+	pages, err := readPages(uiFiles(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := []string{"/", "/search?q=error&from=now-1h", "/entries?key=x"}
+	for _, p := range pages {
+		targets = append(targets, "/"+p.Name)
+	}
+	for _, p := range targets {
 		t.Run(p, func(t *testing.T) {
 			rec := get(t, h, p, nil)
 			if rec.Code != http.StatusOK {
@@ -42,12 +62,103 @@ func TestPagesServeIndex(t *testing.T) {
 	}
 }
 
+// TestPageListAgrees checks that the one list of pages (js/pages.json), the modules the
+// router loads from it, the links of index.html and the paths Handler serves agree.
+func TestPageListAgrees(t *testing.T) {
+	static := uiFiles(t)
+	pages, err := readPages(static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) < 5 || pages[0].Name != "search" {
+		t.Fatalf("pages %+v: want search first (the page at /) and the others after it", pages)
+	}
+	served := pagePaths(pages)
+
+	// Every page has its module, which exports mount; every module in js/pages/ is a page.
+	mount := regexp.MustCompile(`(?m)^export function mount\(`)
+	listed := map[string]bool{}
+	for _, p := range pages {
+		name := "js/pages/" + p.Name + ".js"
+		listed[name] = true
+		b, err := fs.ReadFile(static, name)
+		if err != nil {
+			t.Errorf("page %s: its module %s is not embedded", p.Name, name)
+			continue
+		}
+		if !mount.Match(b) {
+			t.Errorf("page %s: %s does not export function mount", p.Name, name)
+		}
+	}
+	modules, err := fs.Glob(static, "js/pages/*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range modules {
+		if !listed[m] {
+			t.Errorf("%s is not in %s: the router never shows it", m, pagesFile)
+		}
+	}
+
+	// The router reads the list and has none of its own: app.js imports no page module by
+	// name (it imports ./pages/<name>.js for each name in the list).
+	app, err := fs.ReadFile(static, "js/app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(app, []byte("./pages.json")) || !bytes.Contains(app, []byte("import(`./pages/${p.name}.js`)")) {
+		t.Error("app.js no longer builds its routes from pages.json")
+	}
+	if m := regexp.MustCompile(`from '\./pages/[^']*'`).Find(app); m != nil {
+		t.Errorf("app.js imports a page by name (%s): add pages to %s only", m, pagesFile)
+	}
+
+	// The nav is rendered from the list: index.html holds no page links of its own, and
+	// every link it does hold (the brand) is to a page.
+	index, err := fs.ReadFile(static, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regexp.MustCompile(`(?s)<nav class="tabs"[^>]*>\s*(<!--.*?-->)?\s*</nav>`).Find(index) == nil {
+		t.Error("index.html's nav.tabs is not empty: app.js fills it in from the list")
+	}
+	links := regexp.MustCompile(`<a [^>]*href="([^"]*)"`).FindAllSubmatch(index, -1)
+	for _, l := range links {
+		if !served[string(l[1])] {
+			t.Errorf("index.html links to %s, which is not a page", l[1])
+		}
+	}
+	if len(links) == 0 {
+		t.Error("no links found in index.html: the pattern no longer matches it")
+	}
+}
+
+func TestReadPagesRefusesABadList(t *testing.T) {
+	cases := map[string]string{
+		"not JSON":       `[{"name": "search",`,
+		"unknown key":    `[{"name": "search", "title": "Search", "path": "/s"}]`,
+		"empty":          `[]`,
+		"no title":       `[{"name": "search"}]`,
+		"a path as name": `[{"name": "/search", "title": "Search"}]`,
+		"twice":          `[{"name": "a", "title": "A"}, {"name": "a", "title": "A again"}]`,
+	}
+	for name, list := range cases {
+		t.Run(name, func(t *testing.T) {
+			fsys := fstest.MapFS{pagesFile: {Data: []byte(list)}}
+			if pages, err := readPages(fsys); err == nil {
+				t.Fatalf("accepted: %+v", pages)
+			}
+		})
+	}
+}
+
 func TestAssets(t *testing.T) {
 	h := Handler()
 	cases := []struct {
 		path, contentType string
 	}{
 		{"/js/app.js", "text/javascript"},
+		{"/js/pages.json", "application/json"},
 		{"/css/app.css", "text/css"},
 		{"/vendor/uplot/uPlot.esm.js", "text/javascript"},
 		{"/favicon.svg", "image/svg+xml"},
@@ -91,13 +202,10 @@ func TestNotFound(t *testing.T) {
 // TestModuleImportsResolve guards against a module importing a file that is not embedded
 // (a typo or a file left out), which would break the page only in a browser.
 func TestModuleImportsResolve(t *testing.T) {
-	static, err := fs.Sub(files, "static")
-	if err != nil {
-		t.Fatal(err)
-	}
+	static := uiFiles(t)
 	importRe := regexp.MustCompile(`(?m)^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'`)
 	n := 0
-	err = fs.WalkDir(static, "js", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(static, "js", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".js") {
 			return err
 		}

@@ -88,7 +88,9 @@ after(async () => {
 
 test('find a line by a word', async () => {
   await page.goto(`${base}/search`);
-  // `/` focuses the search box from anywhere on the page.
+  // `/` focuses the search box from anywhere on the page (once the page has mounted: the
+  // shell loads the pages after the document).
+  await page.locator('[data-search-box]').waitFor();
   await page.locator('body').press('/');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.searchBox), '');
   const row = await searchFor(WORD, WORD);
@@ -140,6 +142,24 @@ test('a query syntax error is shown where it is', async () => {
   assert.match(await err.textContent(), /quote/i);
   assert.equal(await err.locator('.caret-at').textContent(), '"', 'the caret marks the quote');
   await shot('02-query-error');
+});
+
+test('the syntax help and the time picker open, and close on Esc or a click outside', async () => {
+  const help = page.locator('.help-pop');
+  const picker = page.locator('.tp-pop');
+  await page.locator('button[aria-label="Search syntax"]').click();
+  await help.waitFor();
+  assert.match(await help.textContent(), /exact phrase/);
+  await page.locator('.topbar-hint').click();
+  await help.waitFor({ state: 'hidden' });
+  await page.locator('[data-testid=time-picker]').click();
+  await picker.waitFor();
+  // Opening the help is a click outside the picker: one popover at a time.
+  await page.locator('button[aria-label="Search syntax"]').click();
+  await help.waitFor();
+  await picker.waitFor({ state: 'hidden' });
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'hidden' });
 });
 
 test('zoom the histogram and see the range change; back returns', async () => {
@@ -295,11 +315,15 @@ test('hosts page shows the host and its charts', async () => {
   await host.waitFor();
   await until('a host to be chosen', () => new URL(page.url()).searchParams.get('host'));
   const name = new URL(page.url()).searchParams.get('host');
-  // The standalone runs the host-metrics collector (its counters are on /metrics); its
-  // first points arrive within two intervals of the start: wait for them.
-  assert.match(await (await fetch(`${base}/metrics`)).text(), /logcollect_host_collect_errors_total/);
+  // The standalone runs the host-metrics collector, whose write-error counter is on
+  // /metrics from the start (the call-error counter shows only once a call has failed);
+  // its first points arrive within two intervals of the start: wait for them, then the
+  // counter says the store took them.
+  const writeErrors = async () => /^logcollect_host_write_errors_total (\S+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1];
+  assert.ok(await writeErrors(), 'the host collector\'s counters are on /metrics');
   const cpu = async () => (await api(`/api/metrics?measurement=cpu&field=usage_percent&host=${encodeURIComponent(name)}&from=now-1h`)).body.series?.length > 0;
   await until('the first host metrics', cpu, 25_000, 500);
+  assert.equal(await writeErrors(), '0', 'the store refused no host points');
   await page.locator('[data-testid=refresh]').selectOption('10s');
   for (const chart of ['cpu', 'load', 'mem', 'disk', 'diskio', 'net']) {
     await page.locator(`.chart-card[data-chart=${chart}] .uplot canvas`).waitFor();
@@ -323,8 +347,28 @@ test('on a laptop screen the line panel fits beside the list', async () => {
   await page.goto(`${base}/search?q=${BULKWORD}`);
   await page.locator('[data-testid=results] .hit').first().click();
   await page.locator('[data-testid=detail]').waitFor();
+  const list = await page.locator('[data-testid=results]').boundingBox();
+  const panel = await page.locator('[data-testid=detail]').boundingBox();
+  assert.ok(panel.x >= list.x + list.width, 'the panel is beside the list, not over it');
+  assert.ok(panel.x + panel.width <= 1280, 'the panel is on the screen');
+  assert.ok(list.width >= 400, `the list keeps room for the lines (${list.width} px)`);
   await shot('13-laptop');
   await page.setViewportSize({ width: 1440, height: 900 });
+});
+
+test('the nav lists every page and switches between them; search and tail share the query', async () => {
+  const pages = JSON.parse(fs.readFileSync(new URL('../../web/static/js/pages.json', import.meta.url), 'utf8'));
+  await page.goto(`${base}/search?q=${WORD}`);
+  const tabs = page.locator('nav.tabs a');
+  await page.locator('nav.tabs a[aria-current=page]').waitFor();
+  assert.deepEqual(await tabs.allTextContents(), pages.map((p) => p.title), 'one tab a page, in the list\'s order');
+  for (const p of [...pages.slice(1), pages[0]]) {
+    await page.locator('nav.tabs').getByRole('link', { name: p.title, exact: true }).click();
+    await until(`the ${p.name} page`, async () => new URL(page.url()).pathname === `/${p.name}`
+      && (await page.locator('#page').getAttribute('class')) === `page page-${p.name}`);
+    assert.equal(await page.locator('nav.tabs a[aria-current=page]').getAttribute('data-page'), p.name);
+    if (p.name === 'tail') assert.equal(new URL(page.url()).searchParams.get('q'), WORD, 'the tail keeps the query');
+  }
 });
 
 test('dark mode follows the system setting', async () => {

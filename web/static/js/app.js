@@ -1,23 +1,44 @@
-// The UI's shell: routes the URL's path to a page module, keeps the nav in step, and handles
-// the global keys (`/` focuses the page's search box, Esc closes the open panel). Each page
-// module exports mount(root, ctx) → {update(params), unmount()}; a page changes its state
-// only through ctx.navigate, so every state is a URL and the back button walks through them.
+// The UI's shell: builds the nav and the routes from pages.json, routes the URL's path to a
+// page module, keeps the nav in step, and handles the global keys (`/` focuses the page's
+// search box, Esc closes the open panel). Each page module exports
+// mount(root, ctx) → {update(params), unmount()}; a page changes its state only through
+// ctx.navigate, so every state is a URL and the back button walks through them.
+//
+// pages.json is the one list of pages, [{name, title}], the first the home page: page
+// `name` is the module ./pages/<name>.js at the path /<name>, and web.go serves index.html
+// at each of those paths (web_test.go checks that they agree).
 
-import * as search from './pages/search.js';
-import * as tail from './pages/tail.js';
-import * as hosts from './pages/hosts.js';
-import * as agents from './pages/agents.js';
-import * as entries from './pages/entries.js';
-
-// Keep in step with isPage in web.go.
-const PAGES = { search, tail, hosts, agents, entries };
+import { el } from './format.js';
 
 const root = document.getElementById('page');
+
+// loadPages reads pages.json and imports every page's module: name → {name, title, module},
+// in the list's order. When that fails, the page says so.
+async function loadPages() {
+  try {
+    const res = await fetch(new URL('./pages.json', import.meta.url));
+    if (!res.ok) throw new Error(`pages.json: HTTP ${res.status}`);
+    const list = await res.json();
+    const loaded = await Promise.all(list.map(async (p) => ({ ...p, module: await import(`./pages/${p.name}.js`) })));
+    return new Map(loaded.map((p) => [p.name, p]));
+  } catch (e) {
+    root.textContent = `Could not load the UI (${e.message}); reload the page to try again.`;
+    throw e;
+  }
+}
+
+const pages = await loadPages();
+const home = pages.keys().next().value; // the first page: the one at /
 let current = null; // {name, page}
 
 function pageName(pathname) {
-  const name = pathname.replace(/^\/+|\/+$/g, '') || 'search';
-  return PAGES[name] ? name : 'search';
+  const name = pathname.replace(/^\/+|\/+$/g, '');
+  return pages.has(name) ? name : home;
+}
+
+function renderNav() {
+  document.querySelector('nav.tabs').replaceChildren(...[...pages.values()].map((p) =>
+    el('a', { href: `/${p.name}`, 'data-link': true, dataset: { page: p.name } }, p.title)));
 }
 
 function navigate(path, params, { replace = false } = {}) {
@@ -44,7 +65,7 @@ function route() {
   current?.page.unmount();
   root.replaceChildren();
   root.className = `page page-${name}`;
-  const page = PAGES[name].mount(root, { navigate, carry });
+  const page = pages.get(name).module.mount(root, { navigate, carry });
   current = { name, page };
   page.update(params);
 }
@@ -56,7 +77,7 @@ function carry() {
   return q ? new URLSearchParams({ q }) : new URLSearchParams();
 }
 
-document.addEventListener('click', (ev) => {
+function onClick(ev) {
   const a = ev.target.closest('a[data-link]');
   if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
   ev.preventDefault();
@@ -65,11 +86,9 @@ document.addEventListener('click', (ev) => {
   // Search and tail share the query: switching between them keeps it.
   const keepQuery = (target === 'tail' || target === 'search') && url.search === '';
   navigate(url.pathname, keepQuery ? carry() : url.searchParams);
-});
+}
 
-window.addEventListener('popstate', route);
-
-document.addEventListener('keydown', (ev) => {
+function onKey(ev) {
   const t = ev.target;
   const typing = t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
   if (ev.key === '/' && !typing && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
@@ -90,6 +109,10 @@ document.addEventListener('keydown', (ev) => {
       t.blur();
     }
   }
-});
+}
 
+renderNav();
+document.addEventListener('click', onClick);
+document.addEventListener('keydown', onKey);
+window.addEventListener('popstate', route);
 route();

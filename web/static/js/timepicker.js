@@ -2,6 +2,7 @@
 // (relative like now-2h, or absolute from the date inputs).
 
 import { el } from './format.js';
+import { createPopover } from './widgets/popover.js';
 import { PRESETS, describeRange, isRelative, parseTime, toLocalInput, toISO } from './timerange.js';
 
 // createTimePicker({presets, onChange(range)}) → {el, set(range)}.
@@ -22,30 +23,23 @@ export function createTimePicker({ presets = PRESETS, onChange }) {
     el('div', { class: 'hint' }, 'Relative (now-2h) or a local time (2026-12-01 08:00).'),
     err,
     el('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply'));
-  const pop = el('div', { class: 'popover tp-pop', hidden: true, 'data-closable': true, role: 'dialog', 'aria-label': 'Time range' }, list, form);
-  pop.addEventListener('close', close);
-  const wrap = el('div', { class: 'tp' }, button, pop);
+  const popover = createPopover({
+    button, content: [list, form], className: 'tp-pop', wrapClass: 'tp',
+    attrs: { role: 'dialog', 'aria-label': 'Time range' }, onOpen: fill,
+  });
 
   function show(v) {
     return isRelative(v) ? v : toLocalInput(parseTime(v, Date.now())).replace('T', ' ');
   }
-  function open() {
+  // fill puts the current range into the box as it opens.
+  function fill() {
     fromIn.value = show(range.from);
     toIn.value = show(range.to);
     err.textContent = '';
-    pop.hidden = false;
     list.querySelectorAll('.tp-preset').forEach((b) => b.classList.toggle('active', range.to === 'now' && b.dataset.from === range.from));
-    document.addEventListener('mousedown', outside, true);
-  }
-  function close() {
-    pop.hidden = true;
-    document.removeEventListener('mousedown', outside, true);
-  }
-  function outside(ev) {
-    if (!wrap.contains(ev.target)) close();
   }
   function choose(r) {
-    close();
+    popover.close();
     onChange(r);
   }
   // A typed absolute time is local time; it goes into the URL as UTC.
@@ -64,9 +58,8 @@ export function createTimePicker({ presets = PRESETS, onChange }) {
       err.textContent = e.message;
     }
   }
-  button.addEventListener('click', () => (pop.hidden ? open() : close()));
   return {
-    el: wrap,
+    el: popover.el,
     set(r) {
       range = r;
       label.textContent = describeRange(r);

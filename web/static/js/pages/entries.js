@@ -6,6 +6,7 @@
 import { apiGet, apiPut } from '../api.js';
 import { el, toast } from '../format.js';
 import { applyOp, entryToForm, errorField, formToEntry, summary } from '../entryedit.js';
+import { panelHeader } from '../widgets/panelheader.js';
 
 const enc = encodeURIComponent;
 
@@ -109,10 +110,7 @@ export function mount(root) {
   }
 
   function panelShell(title, content) {
-    panel.replaceChildren(
-      el('div', { class: 'panel-head' }, el('h3', {}, title),
-        el('button', { type: 'button', class: 'btn btn-icon', 'aria-label': 'Close (Esc)', title: 'Close (Esc)', onclick: closePanel }, '×')),
-      el('div', { class: 'panel-body' }, content));
+    panel.replaceChildren(panelHeader(title, { onClose: closePanel }), el('div', { class: 'panel-body' }, content));
     panel.hidden = false;
   }
 
