@@ -396,7 +396,7 @@ func runSink(p params) error {
 	}
 	defer os.RemoveAll(dir)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := []kafkaout.Option{kafkaout.WithDataDir(dir), kafkaout.WithLogger(log)}
+	deps := kafkaout.Deps{DataDir: dir, Logger: log}
 	if lvl := os.Getenv("BENCHKAFKA_LEVEL"); lvl != "" {
 		// Experiment: the codec at another level (franz-go's WithLevel), not a config key.
 		n, err := strconv.Atoi(lvl)
@@ -405,10 +405,10 @@ func runSink(p params) error {
 		}
 		codecs := map[string]kgo.CompressionCodec{"gzip": kgo.GzipCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
 		if c, ok := codecs[p.codec]; ok {
-			opts = append(opts, kafkaout.WithClientOpts(kgo.ProducerBatchCompression(c.WithLevel(n))))
+			deps.ClientOpts = append(deps.ClientOpts, kgo.ProducerBatchCompression(c.WithLevel(n)))
 		}
 	}
-	sink, err := kafkaout.New(cfg, opts...)
+	sink, err := kafkaout.New(cfg, deps)
 	if err != nil {
 		return err
 	}

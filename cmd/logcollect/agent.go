@@ -50,8 +50,7 @@ Example:
 	deps := agent.Deps{Logger: logger, Registerer: reg}
 	var kafkaSink *kafkaout.Sink
 	if cfg.Agent.Output == "kafka" {
-		kafkaSink, err = kafkaout.New(cfg.Kafka, kafkaout.WithLogger(logger), kafkaout.WithRegisterer(reg),
-			kafkaout.WithDataDir(cfg.Agent.DataDir))
+		kafkaSink, err = kafkaout.New(cfg.Kafka, kafkaout.Deps{Logger: logger, Registerer: reg, DataDir: cfg.Agent.DataDir})
 		if err != nil {
 			return fmt.Errorf("kafka output: %w", err)
 		}

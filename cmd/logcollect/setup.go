@@ -41,7 +41,11 @@ func serveHTTP(h config.HTTP, reg *prometheus.Registry, checks map[string]httpse
 	if h.Listen == "" {
 		return nil, nil
 	}
-	srv := httpserver.New(h.Listen, reg, checks, logger)
+	srv, err := httpserver.New(httpserver.Config{Listen: h.Listen},
+		httpserver.Deps{Gatherer: reg, Checks: checks, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
 	if h.Pprof {
 		srv.EnablePprof()
 	}

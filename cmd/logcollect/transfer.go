@@ -80,10 +80,10 @@ Example:
 	if err != nil {
 		return err
 	}
-	consumer, err := transfer.New(cfg.Transfer, transfer.Batching{
+	consumer, err := transfer.New(transfer.Config{Transfer: cfg.Transfer, Batching: transfer.Batching{
 		MaxDocs: cfg.OpenSearch.BulkMaxDocs, MaxBytes: cfg.OpenSearch.BulkMaxBytes,
 		FlushInterval: time.Duration(cfg.OpenSearch.FlushInterval), Concurrency: cfg.OpenSearch.BulkConcurrency,
-	}, transfer.Deps{Sink: sink, KafkaOpts: kopts, Logger: logger, Registerer: reg})
+	}}, transfer.Deps{Sink: sink, KafkaOpts: kopts, Logger: logger, Registerer: reg})
 	if err != nil {
 		return err
 	}

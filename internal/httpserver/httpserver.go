@@ -30,13 +30,34 @@ type Server struct {
 	listener net.Listener
 }
 
-// New prepares a server on listen (host:port; port 0 picks a free one). Nothing listens
-// until Run.
-func New(listen string, gatherer prometheus.Gatherer, checks map[string]Check, logger *slog.Logger) *Server {
-	s := &Server{listen: listen, mux: http.NewServeMux(), logger: logger.With("component", "http"), checks: checks}
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+// Config is where the server listens.
+type Config struct {
+	// Listen is host:port (http.listen, sysagent.prometheus_listen); port 0 picks a free one.
+	Listen string
+}
+
+// Deps are the server's collaborators. Gatherer is required.
+type Deps struct {
+	// Gatherer is served at /metrics.
+	Gatherer prometheus.Gatherer
+	// Checks are reported at /healthz, by name; nil or empty is always healthy.
+	Checks map[string]Check
+	// Logger; discarded when nil. The server adds component=http.
+	Logger *slog.Logger
+}
+
+// New prepares a server on cfg.Listen. Nothing listens until Listen or Run.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Gatherer == nil {
+		return nil, errors.New("httpserver: no gatherer for /metrics")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{listen: cfg.Listen, mux: http.NewServeMux(), logger: deps.Logger.With("component", "http"), checks: deps.Checks}
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	return s
+	return s, nil
 }
 
 // EnablePprof mounts Go's profiler under /debug/pprof/ (http.pprof).

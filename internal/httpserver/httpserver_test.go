@@ -24,14 +24,17 @@ func TestMetricsAndHealth(t *testing.T) {
 	reg.MustRegister(c)
 	c.Add(3)
 	var kafkaDown atomic.Bool
-	s := New("127.0.0.1:0", reg, map[string]Check{
+	s, err := New(Config{Listen: "127.0.0.1:0"}, Deps{Gatherer: reg, Checks: map[string]Check{
 		"kafka": func() error {
 			if kafkaDown.Load() {
 				return errors.New("no broker reachable")
 			}
 			return nil
 		},
-	}, slog.New(slog.DiscardHandler))
+	}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr, err := s.Listen()
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +80,10 @@ func get(t *testing.T, url string, wantStatus int) string {
 // The profiler is served only when enabled (http.pprof).
 func TestPprofOptIn(t *testing.T) {
 	for _, enabled := range []bool{false, true} {
-		s := New("127.0.0.1:0", prometheus.NewRegistry(), nil, slog.New(slog.DiscardHandler))
+		s, err := New(Config{Listen: "127.0.0.1:0"}, Deps{Gatherer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if enabled {
 			s.EnablePprof()
 		}

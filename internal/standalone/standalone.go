@@ -156,7 +156,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv := httpserver.New(cfg.HTTP.Listen, reg, map[string]httpserver.Check{}, log)
+	srv, err := httpserver.New(httpserver.Config{Listen: cfg.HTTP.Listen},
+		httpserver.Deps{Gatherer: reg, Checks: map[string]httpserver.Check{}, Logger: log})
+	if err != nil {
+		return err
+	}
 	srv.Handle("/", a.Handler())
 	if cfg.HTTP.Pprof {
 		srv.EnablePprof()

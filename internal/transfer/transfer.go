@@ -33,12 +33,39 @@ type Sink interface {
 	Write(ctx context.Context, docs []document.Document) ([]document.Rejection, error)
 }
 
+// Config is the consumer's configuration: the transfer section as the user wrote it and
+// the batching of the sink's writes (for the OpenSearch sink, the opensearch section's
+// bulk_max_docs, bulk_max_bytes, flush_interval and bulk_concurrency).
+type Config struct {
+	config.Transfer
+	Batching Batching
+}
+
 // Batching bounds the batches handed to the sink.
 type Batching struct {
 	MaxDocs       int
 	MaxBytes      int
 	FlushInterval time.Duration
 	Concurrency   int
+}
+
+// Validate checks the transfer section, the batching, and that the byte budget holds two
+// batches.
+func (c Config) Validate() error {
+	if err := c.Transfer.Validate(); err != nil {
+		return err
+	}
+	if len(c.Topics) == 0 && c.TopicRegex == "" {
+		return errors.New("transfer.topics: set the topics to consume (or transfer.topic_regex)")
+	}
+	b := c.Batching
+	if b.MaxDocs < 1 || b.MaxBytes < 1 || b.FlushInterval <= 0 || b.Concurrency < 1 {
+		return fmt.Errorf("transfer: bad batching %+v", b)
+	}
+	if c.MaxBufferedBytes < 2*int64(b.MaxBytes) {
+		return fmt.Errorf("transfer.max_buffered_bytes: must be at least twice the batch size (%d)", b.MaxBytes)
+	}
+	return nil
 }
 
 // Deps are the consumer's collaborators. Sink and KafkaOpts are required.
@@ -87,21 +114,12 @@ type batch struct {
 }
 
 // New validates the configuration and allocates; it connects to nothing.
-func New(cfg config.Transfer, b Batching, deps Deps) (*Consumer, error) {
+func New(cfg Config, deps Deps) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if deps.Sink == nil {
 		return nil, errors.New("transfer: no sink")
-	}
-	if len(cfg.Topics) == 0 && cfg.TopicRegex == "" {
-		return nil, errors.New("transfer.topics: set the topics to consume (or transfer.topic_regex)")
-	}
-	if b.MaxDocs < 1 || b.MaxBytes < 1 || b.FlushInterval <= 0 || b.Concurrency < 1 {
-		return nil, fmt.Errorf("transfer: bad batching %+v", b)
-	}
-	if cfg.MaxBufferedBytes < 2*int64(b.MaxBytes) {
-		return nil, fmt.Errorf("transfer.max_buffered_bytes: must be at least twice the batch size (%d)", b.MaxBytes)
 	}
 	builder, err := document.NewBuilder(cfg.Parse)
 	if err != nil {
@@ -111,11 +129,11 @@ func New(cfg config.Transfer, b Batching, deps Deps) (*Consumer, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Consumer{
-		cfg: cfg, batching: b, deps: deps, builder: builder,
+		cfg: cfg.Transfer, batching: cfg.Batching, deps: deps, builder: builder,
 		log:      deps.Logger.With("component", "transfer", "group", cfg.Group),
 		budget:   newBudget(cfg.MaxBufferedBytes),
 		dlq:      parseDLQName(cfg.DLQTopic),
-		batches:  make(chan *batch, b.Concurrency), // one batch ready for each request in flight
+		batches:  make(chan *batch, cfg.Batching.Concurrency), // one batch ready for each request in flight
 		commitCh: make(chan struct{}, 1),
 		parts:    map[topicPartition]*partition{},
 	}

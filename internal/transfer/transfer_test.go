@@ -125,7 +125,7 @@ func (f *fixture) consumer(sink Sink, reg prometheus.Registerer) *Consumer {
 	cfg.SessionTimeout = config.Duration(6 * time.Second)
 	cfg.CommitInterval = config.Duration(20 * time.Millisecond)
 	cfg.ShutdownTimeout = config.Duration(2 * time.Second)
-	c, err := New(cfg, Batching{MaxDocs: 50, MaxBytes: 1 << 20, FlushInterval: 20 * time.Millisecond, Concurrency: 3},
+	c, err := New(Config{Transfer: cfg, Batching: Batching{MaxDocs: 50, MaxBytes: 1 << 20, FlushInterval: 20 * time.Millisecond, Concurrency: 3}},
 		Deps{Sink: sink, KafkaOpts: []kgo.Opt{kgo.SeedBrokers(f.cluster.ListenAddrs()...)}, Registerer: reg})
 	if err != nil {
 		f.t.Fatal(err)
@@ -288,17 +288,17 @@ func TestBudget(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	cfg := config.Default().Transfer
-	b := Batching{MaxDocs: 10, MaxBytes: 1 << 20, FlushInterval: time.Second, Concurrency: 1}
-	if _, err := New(cfg, b, Deps{Sink: newMemSink()}); err == nil {
+	cfg := Config{Transfer: config.Default().Transfer,
+		Batching: Batching{MaxDocs: 10, MaxBytes: 1 << 20, FlushInterval: time.Second, Concurrency: 1}}
+	if _, err := New(cfg, Deps{Sink: newMemSink()}); err == nil {
 		t.Error("no topics accepted")
 	}
 	cfg.Topics = []string{"a"}
-	if _, err := New(cfg, b, Deps{}); err == nil {
+	if _, err := New(cfg, Deps{}); err == nil {
 		t.Error("no sink accepted")
 	}
-	b.MaxBytes = 64 << 20
-	if _, err := New(cfg, b, Deps{Sink: newMemSink()}); err == nil {
+	cfg.Batching.MaxBytes = 64 << 20
+	if _, err := New(cfg, Deps{Sink: newMemSink()}); err == nil {
 		t.Error("a batch larger than half the budget accepted")
 	}
 }

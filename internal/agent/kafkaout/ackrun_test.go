@@ -21,7 +21,7 @@ func (*rangeLog) AcceptsRanges() {}
 // ends up acknowledged; the watermark reaches the end only once the gap is filled.
 func TestAcksGatheredPerBatch(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(3, "gather"))
-	s := newTestSink(t, testConfig(c.ListenAddrs()))
+	s := newTestSink(t, testConfig(c.ListenAddrs()), Deps{})
 	wm := checkpoint.NewWatermark(0, nil)
 	evs := fileEvents("gather", "h", "/var/log/g.log", 0, 3000, wm, nil)
 	gap := evs[1500]
@@ -46,7 +46,7 @@ func TestAcksGatheredPerBatch(t *testing.T) {
 
 	// The same through a recording rangeAcker: contiguous ranges, fewer calls than
 	// events, and exactly the events' bytes.
-	s2 := newTestSink(t, testConfig(c.ListenAddrs()))
+	s2 := newTestSink(t, testConfig(c.ListenAddrs()), Deps{})
 	rl := &rangeLog{ackLog: newAckLog()}
 	evs2 := fileEvents("gather", "h", "/var/log/r.log", 0, 1000, rl, nil)
 	if err := s2.Publish(context.Background(), evs2); err != nil {

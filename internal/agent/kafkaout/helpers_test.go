@@ -90,15 +90,26 @@ func testConfig(brokers []string) config.Kafka {
 }
 
 // fastRetry keeps reconnects quick so outage tests stay short.
-func fastRetry() Option {
-	return WithClientOpts(kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }))
+func fastRetry() kgo.Opt {
+	return kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond })
 }
 
-func newTestSink(t *testing.T, cfg config.Kafka, opts ...Option) *Sink {
+// newTestSink builds and runs a sink. Fields left zero in deps get test values: a temporary
+// data dir, a 100ms report interval and a discarding logger; fastRetry comes before
+// deps.ClientOpts.
+func newTestSink(t *testing.T, cfg config.Kafka, deps Deps) *Sink {
 	t.Helper()
-	all := append([]Option{WithDataDir(t.TempDir()), WithReportInterval(100 * time.Millisecond), fastRetry(),
-		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
-	s, err := New(cfg, all...)
+	if deps.DataDir == "" {
+		deps.DataDir = t.TempDir()
+	}
+	if deps.ReportInterval == 0 {
+		deps.ReportInterval = 100 * time.Millisecond
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	deps.ClientOpts = append([]kgo.Opt{fastRetry()}, deps.ClientOpts...)
+	s, err := New(cfg, deps)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

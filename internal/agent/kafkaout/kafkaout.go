@@ -62,42 +62,36 @@ type Health struct {
 	TopicErrors map[string]string `json:"topic_errors,omitempty"`
 }
 
-// Option changes how New builds the sink.
-type Option func(*options)
-
-type options struct {
-	log            *slog.Logger
-	reg            prometheus.Registerer
-	dataDir        string
-	interval       time.Duration
-	badTopicPause  time.Duration
-	extra          []kgo.Opt
-	topicErrorKeep time.Duration
+// Deps are the sink's collaborators, given by the caller.
+type Deps struct {
+	// Logger gets the sink's log lines, with component=kafka added; slog.Default() when nil.
+	Logger *slog.Logger
+	// Registerer gets the sink's metrics; when nil they are kept on a private registry
+	// nobody scrapes.
+	Registerer prometheus.Registerer
+	// DataDir is the directory of the dead-letter file (agent.data_dir). Required.
+	DataDir string
+	// ClientOpts are extra franz-go options, appended after the sink's own to both of its
+	// clients (tests and benchmarks: short backoffs, dialers, kfake quirks, codec levels).
+	ClientOpts []kgo.Opt
+	// ReportInterval is how often the sink checks Kafka's health and logs a summary of
+	// problems: one line per interval, never one per record. 10s when zero.
+	ReportInterval time.Duration
+	// BadTopicPause is how long records for a topic that was just found missing or
+	// forbidden go straight to the dead-letter file before Kafka is asked again. Without
+	// it, every record of that entry would hold memory for several metadata round trips
+	// and could starve the other entries of the byte budget. 30s when zero.
+	BadTopicPause time.Duration
 }
 
-// WithLogger sets the logger; the sink adds component=kafka.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
-
-// WithRegisterer registers the sink's metrics on reg.
-func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) { o.reg = reg } }
-
-// WithDataDir sets the directory of the dead-letter file (agent.data_dir). Required.
-func WithDataDir(dir string) Option { return func(o *options) { o.dataDir = dir } }
-
-// WithReportInterval sets how often the sink checks Kafka's health and logs a summary of
-// problems (default 10s): one line per interval, never one per record.
-func WithReportInterval(d time.Duration) Option { return func(o *options) { o.interval = d } }
-
-// WithBadTopicPause sets how long records for a topic that was just found missing or
-// forbidden go straight to the dead-letter file before Kafka is asked again (default 30s).
-// Without it, every record of that entry would hold memory for several metadata round
-// trips and could starve the other entries of the byte budget.
-func WithBadTopicPause(d time.Duration) Option { return func(o *options) { o.badTopicPause = d } }
-
-// WithClientOpts appends franz-go options (tests: short backoffs, kfake quirks).
-func WithClientOpts(opts ...kgo.Opt) Option {
-	return func(o *options) { o.extra = append(o.extra, opts...) }
-}
+// Defaults of the Deps knobs.
+const (
+	defaultReportInterval = 10 * time.Second
+	defaultBadTopicPause  = 30 * time.Second
+	// topicErrorKeep is how long a topic's last error stays in Health (at least two
+	// report intervals).
+	topicErrorKeep = time.Minute
+)
 
 // Sink produces events to Kafka. Create it with New, run Run in its own goroutine, call
 // Publish from the tailing engine, and Close after the sources stopped.
@@ -164,21 +158,21 @@ type topicState struct {
 
 // New validates the config and builds the sink. It does not connect: franz-go dials on
 // first use.
-func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
-	o := options{
-		log:            slog.Default(),
-		interval:       10 * time.Second,
-		badTopicPause:  30 * time.Second,
-		topicErrorKeep: time.Minute,
+func New(cfg config.Kafka, deps Deps) (*Sink, error) {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
 	}
-	for _, opt := range opts {
-		opt(&o)
+	if deps.ReportInterval == 0 {
+		deps.ReportInterval = defaultReportInterval
 	}
-	if o.dataDir == "" {
-		return nil, errors.New("kafka sink: data dir for the dead-letter file is required (WithDataDir)")
+	if deps.BadTopicPause == 0 {
+		deps.BadTopicPause = defaultBadTopicPause
 	}
-	if o.interval <= 0 {
-		return nil, fmt.Errorf("kafka sink: report interval %s must be positive", o.interval)
+	if deps.DataDir == "" {
+		return nil, errors.New("kafka sink: data dir for the dead-letter file is required (Deps.DataDir)")
+	}
+	if deps.ReportInterval < 0 {
+		return nil, fmt.Errorf("kafka sink: report interval %s must be positive", deps.ReportInterval)
 	}
 	if cfg.MaxBufferedBytes <= 0 {
 		return nil, fmt.Errorf("kafka.max_buffered_bytes: %d must be positive", cfg.MaxBufferedBytes)
@@ -191,19 +185,19 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := o.log.With("component", "kafka")
+	log := deps.Logger.With("component", "kafka")
 	s := &Sink{
 		log:      log,
 		budget:   newBudget(cfg.MaxBufferedBytes),
-		dead:     newDeadLetter(o.dataDir),
-		interval: o.interval,
-		badPause: o.badTopicPause,
-		keepErr:  max(o.topicErrorKeep, 2*o.interval),
+		dead:     newDeadLetter(deps.DataDir),
+		interval: deps.ReportInterval,
+		badPause: deps.BadTopicPause,
+		keepErr:  max(topicErrorKeep, 2*deps.ReportInterval),
 		topics:   make(map[string]*topicState),
 		drained:  make(chan struct{}, 1),
 		health:   Health{Status: StatusOK, Since: time.Now()},
 	}
-	reg := o.reg
+	reg := deps.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry() // metrics nobody scrapes, but no global state
 	}
@@ -211,7 +205,7 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 		return nil, err
 	}
 	log.Debug("kafka sink", "brokers", cfg.Brokers, "acks", cfg.Acks, "compression", cfg.Compression)
-	s.admin, err = kgo.NewClient(append(append([]kgo.Opt{}, conn...), o.extra...)...)
+	s.admin, err = kgo.NewClient(append(append([]kgo.Opt{}, conn...), deps.ClientOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka admin client: %w", err)
 	}
@@ -225,7 +219,7 @@ func New(cfg config.Kafka, opts ...Option) (*Sink, error) {
 		kgo.WithLogger(kafka.Logger(log)),
 		kgo.WithHooks(connHook{s}),
 	)
-	kopts = append(kopts, o.extra...)
+	kopts = append(kopts, deps.ClientOpts...)
 	s.client, err = kgo.NewClient(kopts...)
 	if err != nil {
 		s.admin.Close()

@@ -40,7 +40,7 @@ func createTopic(t *testing.T, brokers []string, prefix string, partitions int32
 func TestIntegrationFilesArriveInOrderWithHeaders(t *testing.T) {
 	brokers := testenv.KafkaBrokers(t)
 	topic := createTopic(t, brokers, "kafkaout-order", 3, nil)
-	s := newTestSink(t, testConfig(brokers))
+	s := newTestSink(t, testConfig(brokers), Deps{})
 	acks := newAckLog()
 	const files, perFile, step = 4, 5000, 250
 	fields := map[string]string{"service": "checkout", "env": "test"}
@@ -101,8 +101,8 @@ func TestIntegrationOutageNothingLostBounded(t *testing.T) {
 	dir := t.TempDir()
 	reg := prometheus.NewRegistry()
 	logs := &logBuf{}
-	s := newTestSink(t, cfg, WithClientOpts(kgo.Dialer(d.dial)), WithDataDir(dir), WithRegisterer(reg),
-		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	s := newTestSink(t, cfg, Deps{ClientOpts: []kgo.Opt{kgo.Dialer(d.dial)}, DataDir: dir, Registerer: reg,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	acks := newAckLog()
 
 	const total = 100000
@@ -170,7 +170,7 @@ func TestIntegrationRefusedAndBadTopicDeadLettered(t *testing.T) {
 	cfg := testConfig(brokers)
 	cfg.Compression = "none"
 	dir := t.TempDir()
-	s := newTestSink(t, cfg, WithDataDir(dir))
+	s := newTestSink(t, cfg, Deps{DataDir: dir})
 	acks := newAckLog()
 
 	huge := pipeline.Event{Topic: topic, Host: "h1", Path: "/logs/big.log", FileID: "1:2", Offset: 7, End: 50008,

@@ -46,7 +46,7 @@ func TestNewValidates(t *testing.T) {
 	tests := []struct {
 		name    string
 		mutate  func(*config.Kafka)
-		opts    []Option
+		noDir   bool   // New without Deps.DataDir
 		wantErr string // "" means New succeeds
 	}{
 		{name: "defaults", mutate: func(*config.Kafka) {}},
@@ -69,13 +69,17 @@ func TestNewValidates(t *testing.T) {
 		{name: "negative linger", mutate: func(c *config.Kafka) { c.Linger = -1 }, wantErr: "kafka.linger"},
 		{name: "missing ca", mutate: func(c *config.Kafka) { c.TLS = config.TLS{Enabled: true, CAFile: filepath.Join(dir, "nope.pem")} }, wantErr: "kafka.tls.ca_file"},
 		{name: "cert without key", mutate: func(c *config.Kafka) { c.TLS = config.TLS{Enabled: true, CertFile: "c.pem"} }, wantErr: "kafka.tls.cert_file"},
-		{name: "no data dir", mutate: func(*config.Kafka) {}, opts: []Option{WithDataDir("")}, wantErr: "data dir"},
+		{name: "no data dir", mutate: func(*config.Kafka) {}, noDir: true, wantErr: "data dir"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := config.Default().Kafka
 			tc.mutate(&cfg)
-			s, err := New(cfg, append([]Option{WithDataDir(dir)}, tc.opts...)...)
+			deps := Deps{DataDir: dir}
+			if tc.noDir {
+				deps.DataDir = ""
+			}
+			s, err := New(cfg, deps)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)
@@ -100,7 +104,7 @@ func TestRecordFormat(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(3, "web_log"))
 	brokers := c.ListenAddrs()
 	reg := prometheus.NewRegistry()
-	s := newTestSink(t, testConfig(brokers), WithRegisterer(reg))
+	s := newTestSink(t, testConfig(brokers), Deps{Registerer: reg})
 	acks := newAckLog()
 	readAt := time.Date(2026, 11, 25, 14, 0, 0, 123456789, time.UTC)
 	batch := []pipeline.Event{
@@ -182,7 +186,7 @@ func TestOrderPerFile(t *testing.T) {
 			cfg := testConfig(c.ListenAddrs())
 			cfg.Compression = compression
 			cfg.BatchMaxBytes = 16 << 10 // many batches in flight
-			s := newTestSink(t, cfg)
+			s := newTestSink(t, cfg, Deps{})
 			acks := newAckLog()
 			const files, perFile, step = 5, 2000, 100
 			var all [files][]pipeline.Event
@@ -243,7 +247,7 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 	const budgetBytes = 256 << 10
 	cfg.MaxBufferedBytes = budgetBytes
 	logs := &logBuf{}
-	s := newTestSink(t, cfg, WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	s := newTestSink(t, cfg, Deps{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	acks := newAckLog()
 
 	// Warm up so the producer id and metadata are known, then take the broker down.
@@ -374,7 +378,7 @@ func TestRefusedRecordsGoToDeadLetter(t *testing.T) {
 			}
 			dir := t.TempDir()
 			reg := prometheus.NewRegistry()
-			s := newTestSink(t, cfg, WithDataDir(dir), WithRegisterer(reg))
+			s := newTestSink(t, cfg, Deps{DataDir: dir, Registerer: reg})
 			acks := newAckLog()
 
 			huge := pipeline.Event{Topic: "app_log", Host: "h1", Path: "/logs/big.log", FileID: "1:2",
@@ -424,7 +428,7 @@ func TestMissingTopicDoesNotBlockOthers(t *testing.T) {
 	cfg := testConfig(c.ListenAddrs())
 	cfg.MaxBufferedBytes = 64 << 10 // a few hundred records: a stuck topic would starve "good"
 	dir := t.TempDir()
-	s := newTestSink(t, cfg, WithDataDir(dir), WithBadTopicPause(time.Hour))
+	s := newTestSink(t, cfg, Deps{DataDir: dir, BadTopicPause: time.Hour})
 	goodAcks, badAcks := newAckLog(), newAckLog()
 
 	const n = 3000
@@ -463,7 +467,7 @@ func TestCloseFlushesEverything(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(1, "app_log"))
 	cfg := testConfig(c.ListenAddrs())
 	cfg.Linger = config.Duration(time.Minute) // records sit in the producer until flushed
-	s, err := New(cfg, WithDataDir(t.TempDir()))
+	s, err := New(cfg, Deps{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,7 +495,7 @@ func TestCloseGivesUpWithoutAck(t *testing.T) {
 	down := outage(c)
 	down.Store(true)
 	dir := t.TempDir()
-	s, err := New(testConfig(c.ListenAddrs()), WithDataDir(dir), fastRetry())
+	s, err := New(testConfig(c.ListenAddrs()), Deps{DataDir: dir, ClientOpts: []kgo.Opt{fastRetry()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +525,7 @@ func TestPublishHonoursContext(t *testing.T) {
 	down.Store(true)
 	cfg := testConfig(c.ListenAddrs())
 	cfg.MaxBufferedBytes = 8 << 10
-	s := newTestSink(t, cfg)
+	s := newTestSink(t, cfg, Deps{})
 	acks := newAckLog()
 
 	// A batch whose first records fit is handed over whole, even when ctx ends on the
@@ -563,9 +567,9 @@ func TestUnreachableBrokerNothingDeadLettered(t *testing.T) {
 	// flight or sent when the cut begins (30 s of quiet in production). No health ping
 	// (an hour's interval), which would keep a connection busy. Metadata retried every
 	// 100 ms: franz-go fails the buffered records on each failed load.
-	s := newTestSink(t, testConfig(c.ListenAddrs()), WithDataDir(dir), WithRegisterer(reg), WithReportInterval(time.Hour),
-		WithClientOpts(kgo.Dialer(d.dial), kgo.ConnIdleTimeout(200*time.Millisecond), kgo.MetadataMinAge(100*time.Millisecond)),
-		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	s := newTestSink(t, testConfig(c.ListenAddrs()), Deps{DataDir: dir, Registerer: reg, ReportInterval: time.Hour,
+		ClientOpts: []kgo.Opt{kgo.Dialer(d.dial), kgo.ConnIdleTimeout(200 * time.Millisecond), kgo.MetadataMinAge(100 * time.Millisecond)},
+		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	acks := newAckLog()
 	warm := fileEvents("app_log", "h1", "/logs/a.log", 0, 10, acks, nil)
 	if err := s.Publish(context.Background(), warm); err != nil {

@@ -17,7 +17,7 @@ func TestAcksModesDeliver(t *testing.T) {
 			c := newCluster(t, kfake.SeedTopics(1, "app_log"))
 			cfg := testConfig(c.ListenAddrs())
 			cfg.Acks = acks
-			s := newTestSink(t, cfg)
+			s := newTestSink(t, cfg, Deps{})
 			acksLog := newAckLog()
 			if err := s.Publish(context.Background(), fileEvents("app_log", "h1", "/logs/a.log", 0, 200, acksLog, nil)); err != nil {
 				t.Fatal(err)
@@ -46,7 +46,7 @@ func TestSASL(t *testing.T) {
 				kfake.Superuser(tc.mechanism, "agent", "secret"))
 			cfg := testConfig(c.ListenAddrs())
 			cfg.SASL = config.SASL{Mechanism: tc.mechanism, Username: "agent", Password: tc.password}
-			s := newTestSink(t, cfg)
+			s := newTestSink(t, cfg, Deps{})
 			acks := newAckLog()
 			if err := s.Publish(context.Background(), fileEvents("app_log", "h1", "/logs/a.log", 0, 20, acks, nil)); err != nil {
 				t.Fatal(err)
@@ -80,7 +80,7 @@ func TestTLS(t *testing.T) {
 			c := newCluster(t, kfake.SeedTopics(1, "app_log"), kfake.TLS(serverTLS))
 			cfg := testConfig(c.ListenAddrs())
 			cfg.TLS = tc.tls
-			s := newTestSink(t, cfg)
+			s := newTestSink(t, cfg, Deps{})
 			acks := newAckLog()
 			if err := s.Publish(context.Background(), fileEvents("app_log", "h1", "/logs/a.log", 0, 20, acks, nil)); err != nil {
 				t.Fatal(err)
