@@ -314,8 +314,6 @@ func (c *cmd) write(ctx context.Context, key string, value []byte, rev int64, fo
 	return written, nil
 }
 
-func encodeEntries(list []entry.Entry) ([]byte, error) { return entryedit.Encode(list) }
-
 func (c *cmd) entriesGet(ctx context.Context, args []string) error {
 	fs := c.flags("entries get", "[--key K]")
 	key := fs.String("key", "", "the collect key to print (default: every collect key present)")
