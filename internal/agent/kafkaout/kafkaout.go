@@ -1,5 +1,5 @@
 // Package kafkaout is the agent's Kafka output: a pipeline.Sink that produces each event
-// as one record (ARCHITECTURE.md, "Kafka record written by the agent") with franz-go and
+// as one record (docs/architecture.md, "Kafka record") with franz-go and
 // acknowledges the event to the tailing engine only once Kafka has it, so checkpoints
 // never run ahead of Kafka.
 //

@@ -1,7 +1,7 @@
-// Package document builds the searchable document of one Kafka record (ARCHITECTURE.md,
-// "OpenSearch document"): the line, the agent's headers, parsed fields, the event time
-// and an _id that is the same each time the record is delivered, so that a redelivered
-// record overwrites itself in the index.
+// Package document builds the searchable document of one Kafka record
+// (docs/architecture.md, "OpenSearch document"): the line, the agent's headers, parsed
+// fields, the event time and an _id that is the same each time the record is delivered,
+// so that a redelivered record overwrites itself in the index.
 package document
 
 import (
