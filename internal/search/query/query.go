@@ -1,4 +1,4 @@
-// Package search is the query language of the standalone's search box: words (all must
+// Package query is the query language of the standalone's search box: words (all must
 // match), "exact phrases", field:value, NOT, OR, parentheses and prefix word*. It parses a
 // query into a small tree that a store compiles to its engine's language, and finds the
 // ranges of a message that a query's words matched (for highlighting). docs/search.md is

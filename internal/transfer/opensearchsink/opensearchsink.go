@@ -1,4 +1,4 @@
-// Package bulk is the transfer's OpenSearch (and Elasticsearch) sink: it sends documents
+// Package opensearchsink is the transfer's OpenSearch (and Elasticsearch) sink: it sends documents
 // with the _bulk API, reads every item's result, retries what may succeed later (whole
 // requests that failed, 429 and 5xx, rejected items) with exponential backoff and jitter,
 // and hands back the items refused for good so that the caller dead-letters them. It
