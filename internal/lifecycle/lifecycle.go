@@ -25,6 +25,10 @@ type Part struct {
 	// Close, when set, runs after Run has returned during the stop, with a context
 	// bounded by the group's StopTimeout: the place to flush what the part was handed.
 	Close func(ctx context.Context) error
+	// Drains says Run ends by itself once its input is closed (by the Close of the part
+	// upstream of it): at its turn it is given StopTimeout to finish what it holds, and
+	// its context is cancelled only after that.
+	Drains bool
 }
 
 // Group is an ordered list of parts: Parts[0] is the most downstream (started first,
@@ -93,6 +97,9 @@ func (g Group) Run(ctx context.Context) error {
 
 	for i := len(g.Parts) - 1; i >= 0; i-- {
 		p := g.Parts[i]
+		if p.Drains {
+			drainWait(log, p.Name, runs[i].done, timeout)
+		}
 		runs[i].stop()
 		err := <-runs[i].done
 		if err != nil && !errors.Is(err, context.Canceled) {
@@ -107,6 +114,19 @@ func (g Group) Run(ctx context.Context) error {
 		}
 	}
 	return firstErr
+}
+
+// drainWait waits up to timeout for a draining part to return by itself, and leaves its
+// result in done for the caller.
+func drainWait(log *slog.Logger, name string, done chan error, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		done <- err
+	case <-t.C:
+		log.Warn("a part did not drain within the stop timeout; cancelling it", "part", name, "timeout", timeout)
+	}
 }
 
 // Run is Group{Parts: parts}.Run(ctx).

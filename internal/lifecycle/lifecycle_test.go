@@ -107,3 +107,37 @@ func TestCloseIsBoundedByStopTimeout(t *testing.T) {
 		t.Fatalf("close err = %v, Run err = %v; want the deadline", closeErr, err)
 	}
 }
+
+func TestADrainingPartFinishesItsInputBeforeItIsCancelled(t *testing.T) {
+	input := make(chan int, 3)
+	var got []int
+	ctx, cancel := context.WithCancel(t.Context())
+	sink := Part{Name: "sink", Drains: true, Run: func(ctx context.Context) error {
+		for v := range input {
+			if ctx.Err() != nil {
+				return ctx.Err() // cancelled before the input was drained
+			}
+			got = append(got, v)
+		}
+		return nil
+	}}
+	source := Part{Name: "source",
+		Run:   func(ctx context.Context) error { <-ctx.Done(); return nil },
+		Close: func(context.Context) error { input <- 1; input <- 2; input <- 3; close(input); return nil }}
+	cancel()
+	if err := Run(ctx, sink, source); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !slices.Equal(got, []int{1, 2, 3}) {
+		t.Fatalf("drained %v, want [1 2 3]", got)
+	}
+}
+
+func TestADrainingPartThatHangsIsCancelledAfterTheTimeout(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	hang := Part{Name: "stuck", Drains: true, Run: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}
+	if err := (Group{StopTimeout: 20 * time.Millisecond, Parts: []Part{hang}}).Run(ctx); err != nil {
+		t.Fatalf("Run: %v (a cancelled part's context.Canceled is not a failure)", err)
+	}
+}

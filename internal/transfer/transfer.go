@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logcollect/logcollect/internal/lifecycle"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -203,50 +205,49 @@ func (c *Consumer) Run(ctx context.Context) error {
 	c.cl, c.producer = cl, producer
 	defer producer.Close()
 
-	// The sink outlives ctx by the shutdown timeout, to drain.
-	sinkCtx, cancelSink := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSink()
+	// Downstream first: the commits outlive the sink, whose accepted documents they
+	// commit last; the sink drains the batches the poller hands it when it stops.
+	err = lifecycle.Group{Logger: c.log, StopTimeout: time.Duration(c.cfg.ShutdownTimeout), Parts: []lifecycle.Part{
+		{Name: "commits", Run: c.commitLoop, Close: func(ctx context.Context) error {
+			c.commit(ctx, c.assigned())
+			cl.Close() // leaves the group; the final revoke commits nothing new
+			return nil
+		}},
+		{Name: "sink", Run: c.runSink, Drains: true},
+		{Name: "poll", Run: c.poll, Close: c.closeBatches},
+	}}.Run(ctx)
+	c.log.Info("transfer stopped")
+	return err
+}
+
+// runSink hands the batches to the sink, transfer.bulk_concurrency at a time, until the
+// batches are closed; ctx ends the sink's requests (after transfer.shutdown_timeout at a
+// stop: what was not accepted is read again after a restart).
+func (c *Consumer) runSink(ctx context.Context) error {
 	var workers sync.WaitGroup
 	for range c.batching.Concurrency {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
+		workers.Go(func() {
 			for b := range c.batches {
-				c.process(sinkCtx, b)
+				c.process(ctx, b)
 			}
-		}()
+		})
 	}
-	commitCtx, stopCommits := context.WithCancel(context.WithoutCancel(ctx))
-	commitsDone := make(chan struct{})
-	go func() { defer close(commitsDone); c.commitLoop(commitCtx) }()
+	workers.Wait()
+	return nil
+}
 
-	pollErr := c.poll(ctx)
-
-	// Drain: the open batch goes to the sink, then wait for the sink.
+// closeBatches sends the open batch to the sink and closes the batches: from now on a
+// revoke sends nothing to the sink.
+func (c *Consumer) closeBatches(context.Context) error {
 	c.mu.Lock()
 	b := c.takeOpen()
-	c.closing = true // from now on a revoke sends nothing to the sink
+	c.closing = true
 	c.mu.Unlock()
 	if b != nil {
 		c.batches <- b
 	}
 	close(c.batches)
-	drained := make(chan struct{})
-	go func() { workers.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(time.Duration(c.cfg.ShutdownTimeout)):
-		c.log.Warn("the sink did not finish within transfer.shutdown_timeout; the rest is read again after a restart",
-			"timeout", time.Duration(c.cfg.ShutdownTimeout))
-		cancelSink()
-		<-drained
-	}
-	stopCommits()
-	<-commitsDone
-	c.commit(context.WithoutCancel(ctx), c.assigned())
-	cl.Close() // leaves the group; the final revoke commits nothing new
-	c.log.Info("transfer stopped")
-	return pollErr
+	return nil
 }
 
 // poll reads records into batches until ctx ends.
@@ -413,13 +414,13 @@ func (c *Consumer) write(ctx context.Context, b *batch) ([]document.Rejection, e
 }
 
 // commitLoop commits the watermarks at most every transfer.commit_interval.
-func (c *Consumer) commitLoop(ctx context.Context) {
+func (c *Consumer) commitLoop(ctx context.Context) error {
 	t := time.NewTicker(time.Duration(c.cfg.CommitInterval))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 		select {
