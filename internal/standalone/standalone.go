@@ -150,13 +150,16 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := recoverLost(ctx, cfg.Agent.DataDir, ag.ID(), st, log); err != nil {
+		return err
+	}
 	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys,
 		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI,
 		Auth: api.Auth{Token: cfg.HTTP.Auth.Token, Username: cfg.HTTP.Auth.Username, Password: cfg.HTTP.Auth.Password}})
 	if err != nil {
 		return err
 	}
-	srv := httpserver.New(cfg.HTTP.Listen, reg, map[string]httpserver.Check{}, log)
+	srv := httpserver.New(cfg.HTTP.Listen, reg, map[string]httpserver.Check{"store": st.Check}, log)
 	srv.Handle("/", a.Handler())
 	if cfg.HTTP.Pprof {
 		srv.EnablePprof()
