@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,13 +13,17 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// MaxFileBytes is the largest configuration file Load accepts. A real one is a few KiB;
+// the limit keeps a wrong path (/dev/zero, a log file) from being read into memory whole.
+const MaxFileBytes = 1 << 20
+
 // Load reads the configuration file at path (YAML, or the original INI format when the
 // name ends in .ini), fills in defaults, applies LOGCOLLECT_* environment overrides and
-// validates. Every error names the file and the key.
+// validates. Every error names the file and the key. A file over MaxFileBytes is refused.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path, MaxFileBytes)
 	if err != nil {
-		return Config{}, fmt.Errorf("read config: %w", err)
+		return Config{}, err
 	}
 	cfg, err := Parse(data, path, os.LookupEnv)
 	if err != nil {
@@ -28,6 +33,24 @@ func Load(path string) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// readLimited reads the file at path, reading at most limit+1 bytes, so an endless file
+// (/dev/zero, a pipe) is refused at once.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("config %s: larger than %d bytes (%d KiB), the limit for a configuration file", path, limit, limit>>10)
+	}
+	return data, nil
 }
 
 // Parse decodes configuration bytes. name decides the format (.ini or YAML) and is the

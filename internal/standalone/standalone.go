@@ -150,6 +150,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if err := recoverLost(ctx, cfg.Agent.DataDir, ag.ID(), st, log); err != nil {
+		return err
+	}
 	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys,
 		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI,
 		Auth: api.Auth{Token: cfg.HTTP.Auth.Token, Username: cfg.HTTP.Auth.Username, Password: cfg.HTTP.Auth.Password}})
@@ -157,7 +160,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv, err := httpserver.New(httpserver.Config{Listen: cfg.HTTP.Listen},
-		httpserver.Deps{Gatherer: reg, Checks: map[string]httpserver.Check{}, Logger: log})
+		httpserver.Deps{Gatherer: reg, Checks: map[string]httpserver.Check{"store": st.Check}, Logger: log})
 	if err != nil {
 		return err
 	}

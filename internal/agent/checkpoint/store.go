@@ -356,6 +356,25 @@ func sameState(a, b State) bool {
 		a.Fingerprint == b.Fingerprint && a.FingerprintLen == b.FingerprintLen && a.Updated.Equal(b.Updated)
 }
 
+// MoveBack sets the offset of the file under key back to offset, when it is ahead of it,
+// and returns the state as it was before. The output lost lines it had acknowledged (an
+// embedded store whose WAL was deleted): reading resumes at offset, so they are read
+// again. ok is false, and nothing changes, when the key is unknown or its offset is not
+// ahead of offset.
+func (s *Store) MoveBack(key string, offset int64) (before State, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.states[key]
+	if !found || r.st.Offset <= offset || offset < 0 {
+		return State{}, false
+	}
+	before = r.st
+	st := r.st
+	st.Offset = offset
+	s.setLocked(st)
+	return before, true
+}
+
 // Delete removes the state stored under key, if any.
 func (s *Store) Delete(key string) {
 	s.mu.Lock()

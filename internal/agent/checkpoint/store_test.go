@@ -542,3 +542,45 @@ func TestStoreIncrementalFlush(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreMoveBack(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir)
+	s.Set(State{Key: "1:2:ab", Path: "/var/log/a.log", Offset: 5000, Size: 6000})
+	tests := []struct {
+		name   string
+		key    string
+		offset int64
+		ok     bool
+		want   int64 // the offset afterwards
+	}{
+		{"unknown key", "9:9:", 0, false, 5000},
+		{"not ahead", "1:2:ab", 5000, false, 5000},
+		{"beyond", "1:2:ab", 7000, false, 5000},
+		{"negative", "1:2:ab", -1, false, 5000},
+		{"ahead", "1:2:ab", 1200, true, 1200},
+		{"ahead to zero", "1:2:ab", 0, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := s.Get("1:2:ab")
+			got, ok := s.MoveBack(tt.key, tt.offset)
+			if ok != tt.ok {
+				t.Fatalf("MoveBack(%s, %d) ok = %v, want %v", tt.key, tt.offset, ok, tt.ok)
+			}
+			if ok && got != before {
+				t.Fatalf("MoveBack returned %+v, want the state before %+v", got, before)
+			}
+			if st, _ := s.Get("1:2:ab"); st.Offset != tt.want || st.Path != "/var/log/a.log" || st.Size != 6000 {
+				t.Fatalf("state after = %+v, want offset %d and the rest unchanged", st, tt.want)
+			}
+		})
+	}
+	// The move is durable: the next Open (the agent's) resumes there.
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := mustOpen(t, dir).Get("1:2:ab"); !ok || st.Offset != 0 {
+		t.Fatalf("after reopen: %+v, %v; want offset 0", st, ok)
+	}
+}

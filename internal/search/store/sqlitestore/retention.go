@@ -65,6 +65,11 @@ func (s *Store) dropPart(p *part) error {
 		}
 	}
 	s.mu.Unlock()
+	if err := s.retireOffsets(p); err != nil {
+		// Removing the day matters more (the disk may be full); the cost is that the
+		// standalone's start may take that day's files for lost and read them again.
+		s.log.Warn("keep the offsets of a dropped day", "path", p.path, "error", err)
+	}
 	// Queries still running on it fail with "database is closed"; a retention pass is rare.
 	if err := p.db.Close(); err != nil {
 		s.log.Warn("close dropped day", "path", p.path, "error", err)
@@ -177,6 +182,8 @@ func (s *Store) diskBytes() int64 {
 
 type metrics struct {
 	rows, duplicates, writeErrors, droppedDays prometheus.Counter
+	lostFiles, rereadBytes, damagedDays        prometheus.Counter
+	writeFailing                               prometheus.Gauge
 	commitSeconds                              prometheus.Histogram
 }
 
@@ -190,6 +197,14 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 			Help: "Failed commits (retried)."}),
 		droppedDays: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_retention_dropped_days_total",
 			Help: "Day partitions removed by the retention."}),
+		lostFiles: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_lost_files_total",
+			Help: "Files whose acknowledged lines the store had lost at start (WAL or database damaged), read again."}),
+		rereadBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_reread_bytes_total",
+			Help: "Bytes of files read again because the store had lost lines it acknowledged."}),
+		damagedDays: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_damaged_days_total",
+			Help: "Days whose newest lines could not be read when the store opened."}),
+		writeFailing: prometheus.NewGauge(prometheus.GaugeOpts{Name: "logcollect_store_write_failing",
+			Help: "1 while the store's commits fail (disk full, I/O error; retried, lines wait), else 0."}),
 		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "logcollect_store_commit_seconds",
 			Help: "Time of one group commit.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}),
 	}
@@ -198,7 +213,8 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 	}
 	disk := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logcollect_store_disk_bytes",
 		Help: "Size of the store's files."}, func() float64 { return float64(s.diskBytes()) })
-	for _, c := range []prometheus.Collector{m.rows, m.duplicates, m.writeErrors, m.droppedDays, m.commitSeconds, disk} {
+	for _, c := range []prometheus.Collector{m.rows, m.duplicates, m.writeErrors, m.droppedDays,
+		m.lostFiles, m.rereadBytes, m.damagedDays, m.writeFailing, m.commitSeconds, disk} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register store metrics: %w", err)
 		}

@@ -65,6 +65,8 @@ type Store struct {
 	// dedupe holds, per file, the end offset stored before this process started; rows
 	// re-read up to it are skipped. A file's entry goes once a row beyond it arrives.
 	dedupe map[fileKey]int64
+
+	health health
 }
 
 type fileKey struct{ host, fileID, path string }
@@ -121,6 +123,9 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 		if err := s.loadPart(p); err != nil {
 			s.closeParts()
 			return nil, err
+		}
+		if err := p.checkNewest(); err != nil {
+			s.markDamaged(p, err)
 		}
 	}
 	s.nextSeq = s.lastSeq.Load() + 1
@@ -247,6 +252,7 @@ func (s *Store) writeFrom(first *appendReq) {
 	}
 	for attempt := 0; ; attempt++ {
 		err := s.commit(blocks)
+		s.setWriteErr(err)
 		if err == nil {
 			break
 		}
@@ -255,6 +261,7 @@ func (s *Store) writeFrom(first *appendReq) {
 		time.Sleep(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second))
 	}
 	s.nextSeq, s.lastTs = seq, ts
+	s.noteCommitted(blocks)
 	if lines > 0 {
 		s.lastSeq.Store(seq - 1)
 		s.m.rows.Add(float64(lines))
