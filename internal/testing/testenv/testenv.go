@@ -81,6 +81,7 @@ func RepoRoot(t testing.TB) string {
 	if !ok {
 		t.Fatal("testenv: cannot find its own source file")
 	}
+	// This file is internal/testing/testenv/testenv.go.
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 

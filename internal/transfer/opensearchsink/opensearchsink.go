@@ -8,6 +8,7 @@ package opensearchsink
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,10 +58,19 @@ func New(cfg config.OpenSearch, deps Deps) (*Indexer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tc, err := tlsconf.Client("opensearch.tls", cfg.TLS)
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := deps.Logger.With("component", "bulk")
+	tlsCfg := cfg.TLS
+	// An https:// address is TLS whatever opensearch.tls.enabled says: without this its
+	// ca_file (or insecure_skip_verify) would be ignored without a word.
+	tlsCfg.Enabled = tlsCfg.Enabled || anyScheme(cfg.Addresses, "https")
+	tc, err := tlsconf.Client("opensearch.tls", tlsCfg)
 	if err != nil {
 		return nil, err
 	}
+	warnInsecure(log, cfg, tc)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
 	tr.MaxIdleConnsPerHost = cfg.BulkConcurrency + 2
@@ -77,10 +87,7 @@ func New(cfg config.OpenSearch, deps Deps) (*Indexer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opensearch client: %w", err)
 	}
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	ix := &Indexer{cfg: cfg, client: client, log: deps.Logger.With("component", "bulk"),
+	ix := &Indexer{cfg: cfg, client: client, log: log,
 		index: parseIndexName(cfg.Index), m: newMetrics()}
 	if deps.Registerer != nil {
 		if err := ix.m.register(deps.Registerer); err != nil {
@@ -88,6 +95,26 @@ func New(cfg config.OpenSearch, deps Deps) (*Indexer, error) {
 		}
 	}
 	return ix, nil
+}
+
+// warnInsecure logs, once at start, the settings that give away what TLS protects.
+func warnInsecure(log *slog.Logger, cfg config.OpenSearch, tc *tls.Config) {
+	if tc != nil && tc.InsecureSkipVerify {
+		log.Warn("opensearch.tls.insecure_skip_verify is true: the server's certificate is not checked, so anyone on the path can read and alter the traffic (opensearch.password included); set opensearch.tls.ca_file instead")
+	}
+	if cfg.Password != "" && anyScheme(cfg.Addresses, "http") {
+		log.Warn("opensearch.password is sent in clear text to an http:// address; use https://", "addresses", cfg.Addresses)
+	}
+}
+
+// anyScheme reports whether one of the addresses has the scheme.
+func anyScheme(addrs []string, scheme string) bool {
+	for _, a := range addrs {
+		if strings.HasPrefix(strings.ToLower(a), scheme+"://") {
+			return true
+		}
+	}
+	return false
 }
 
 // Check reports whether the last request reached OpenSearch (for /healthz).
@@ -182,6 +209,7 @@ func (ix *Indexer) send(ctx context.Context, docs []document.Document, pending [
 		ix.m.requests.WithLabelValues("error").Inc()
 		// A request cut short by our own shutdown says nothing about OpenSearch: /healthz
 		// keeps what the last answered request told.
+		err = explainTransport(err)
 		if ctx.Err() == nil {
 			ix.setErr(err)
 		}
@@ -214,7 +242,7 @@ func (ix *Indexer) send(ctx context.Context, docs []document.Document, pending [
 		// 5xx, and 4xx of the whole request (authentication, a proxy): never a reason to
 		// drop documents; retried until it changes.
 		ix.m.requests.WithLabelValues("error").Inc()
-		err := fmt.Errorf("bulk: HTTP %d: %s", resp.StatusCode, truncate(respBody, 300))
+		err := statusError("bulk", resp.StatusCode, respBody)
 		ix.setErr(err)
 		return nil, nil, err
 	}

@@ -95,11 +95,13 @@ func (ix *Indexer) Setup(ctx context.Context) error {
 		if err == nil && ix.cfg.Retention != "" {
 			err = ix.putPolicy(ctx)
 		}
-		if err == nil {
-			return nil
-		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("install index template: %w", ctx.Err())
+		}
+		// /healthz tells why the transfer does not start consuming (a wrong password).
+		ix.setErr(err)
+		if err == nil {
+			return nil
 		}
 		ix.log.Warn("installing the index template failed; retrying", "attempt", attempt+1, "err", err)
 	}
@@ -111,7 +113,7 @@ func (ix *Indexer) putTemplate(ctx context.Context) error {
 		return err
 	}
 	if code >= 300 {
-		return fmt.Errorf("PUT _index_template/%s: HTTP %d: %s", ix.cfg.Template, code, truncate(body, 500))
+		return statusError("PUT _index_template/"+ix.cfg.Template, code, body)
 	}
 	ix.log.Info("index template installed", "template", ix.cfg.Template, "pattern", ix.index.pattern())
 	return nil
@@ -143,14 +145,14 @@ func (ix *Indexer) putPolicy(ctx context.Context) error {
 			"retention", ix.cfg.Retention, "err", truncate(body, 200))
 		return nil
 	default:
-		return fmt.Errorf("GET %s: HTTP %d: %s", path, code, truncate(body, 300))
+		return statusError("GET "+path, code, body)
 	}
 	code, body, err = ix.do(ctx, http.MethodPut, path, ix.policyBody())
 	if err != nil {
 		return err
 	}
 	if code >= 300 {
-		return fmt.Errorf("PUT ISM policy %s: HTTP %d: %s", ix.cfg.Template, code, truncate(body, 300))
+		return statusError("PUT ISM policy "+ix.cfg.Template, code, body)
 	}
 	ix.log.Info("retention policy installed", "policy", ix.cfg.Template, "retention", ix.cfg.Retention)
 	return nil
@@ -177,11 +179,9 @@ func (ix *Indexer) do(ctx context.Context, method, path string, body any) (int, 
 	}
 	resp, err := ix.client.Stream(req)
 	if err != nil {
-		ix.setErr(err)
-		return 0, nil, fmt.Errorf("%s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
+		return 0, nil, fmt.Errorf("%s %s: %w", method, strings.SplitN(path, "?", 2)[0], explainTransport(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	ix.setErr(nil)
 	return resp.StatusCode, b, err
 }
