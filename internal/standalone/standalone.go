@@ -36,10 +36,10 @@ import (
 	"github.com/logcollect/logcollect/internal/hostmetrics/sysagent"
 	"github.com/logcollect/logcollect/internal/httpserver"
 	"github.com/logcollect/logcollect/internal/lifecycle"
-	"github.com/logcollect/logcollect/internal/standalone/datadir"
 	"github.com/logcollect/logcollect/internal/search/api"
 	"github.com/logcollect/logcollect/internal/search/store"
 	"github.com/logcollect/logcollect/internal/search/store/sqlitestore"
+	"github.com/logcollect/logcollect/internal/standalone/datadir"
 )
 
 // DefaultEtcdListen is the embedded etcd's client address, where etcdctl and
@@ -165,7 +165,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys,
+	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys, KeyTemplates: cfg.Etcd.CollectKeys,
 		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI,
 		Auth: api.Auth{Token: cfg.HTTP.Auth.Token, Username: cfg.HTTP.Auth.Username, Password: cfg.HTTP.Auth.Password}})
 	if err != nil {
