@@ -186,8 +186,8 @@ func (e Entry) Validate(allowed []string) error {
 		}
 	}
 	if len(allowed) > 0 && !Allowed(e.Path, allowed) {
-		return fmt.Errorf("entry %q: path: outside agent.allowed_paths %v; add a glob covering it (e.g. %s/**) to agent.allowed_paths",
-			e.Path, allowed, filepath.Dir(filepath.Clean(e.Path)))
+		return fmt.Errorf("entry %q: path: %s is outside agent.allowed_paths %v; add a glob covering it (e.g. %s/**) to agent.allowed_paths",
+			e.Path, e.Path, allowed, filepath.Dir(filepath.Clean(e.Path)))
 	}
 	return nil
 }
