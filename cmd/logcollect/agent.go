@@ -69,6 +69,12 @@ Example:
 			return err
 		}
 		defer cli.Close()
+		if len(cfg.Agent.AllowedPaths) == 0 {
+			// Whoever can write a collect key can then read any file this process can
+			// (as root: /etc/shadow, SSH keys) and ship it to Kafka.
+			logger.Warn("agent.allowed_paths is empty: entries from etcd may name any file this agent can read; "+
+				"set agent.allowed_paths (e.g. [\"/var/log/**\"]) to limit them", "component", "agent", "uid", os.Getuid())
+		}
 	}
 	vars, err := etcdconf.AgentVars(cfg)
 	if err != nil {

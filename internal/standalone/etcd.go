@@ -1,21 +1,37 @@
 package standalone
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
+	"github.com/logcollect/logcollect/internal/standalone/datadir"
 )
+
+// minFreeBytes is the free space the embedded etcd needs in a new data dir: its first
+// write-ahead log file is preallocated at 64 MiB, and etcd panics when that fails.
+const minFreeBytes = 128 << 20
 
 // startEtcd starts the embedded etcd with its data in dir, serving clients on listen.
 func startEtcd(dir, listen string) (*embed.Etcd, error) {
 	if err := probe("--etcd-listen", listen); err != nil {
+		return nil, err
+	}
+	if err := checkFreeSpace(dir); err != nil {
 		return nil, err
 	}
 	peer, err := freeAddr()
@@ -29,6 +45,14 @@ func startEtcd(dir, listen string) (*embed.Etcd, error) {
 	cfg.TickMs = 50
 	cfg.ElectionMs = 500
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	// A small config store: collect entries and agent registrations. A snapshot every
+	// 1000 writes lets etcd drop old WAL files (2 kept, 64 MiB each); hourly compaction
+	// keeps the history short, so a 256 MiB quota is far from reached.
+	cfg.SnapshotCount = 1000
+	cfg.MaxWalFiles = 2
+	cfg.AutoCompactionMode = "periodic"
+	cfg.AutoCompactionRetention = "1h"
+	cfg.QuotaBackendBytes = 256 << 20
 	client := url.URL{Scheme: "http", Host: listen}
 	peerURL := url.URL{Scheme: "http", Host: peer}
 	cfg.ListenClientUrls = []url.URL{client}
@@ -36,7 +60,7 @@ func startEtcd(dir, listen string) (*embed.Etcd, error) {
 	cfg.ListenPeerUrls = []url.URL{peerURL}
 	cfg.AdvertisePeerUrls = []url.URL{peerURL}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	e, err := embed.StartEtcd(cfg)
+	e, err := startEmbed(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("embedded etcd (--etcd-listen %s, data %s): %w", listen, dir, err)
 	}
@@ -50,6 +74,51 @@ func startEtcd(dir, listen string) (*embed.Etcd, error) {
 		e.Close()
 		return nil, errors.New("embedded etcd: not ready within 30s")
 	}
+}
+
+// startEmbed is embed.StartEtcd with its panics (a WAL it cannot create, a corrupt data
+// dir) turned into errors.
+func startEmbed(cfg *embed.Config) (e *embed.Etcd, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, fmt.Errorf("etcd panicked while starting: %v", r)
+		}
+	}()
+	return embed.StartEtcd(cfg)
+}
+
+// checkEtcdListen refuses a non-loopback --etcd-listen: the embedded etcd serves plain
+// HTTP, so its password would cross the network in clear.
+func checkEtcdListen(listen string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--etcd-listen %q: must be host:port", listen)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("--etcd-listen %s is not a loopback address: the embedded etcd has no TLS, so it only listens on "+
+		"127.0.0.1 or ::1; to share entries across machines run an etcd cluster with TLS and point agents at it "+
+		"(docs/etcd.md)", listen)
+}
+
+// checkFreeSpace fails with a clear error when a new etcd data dir lacks the room for its
+// write-ahead log (an existing one already has its WAL file).
+func checkFreeSpace(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "member")); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(parent, &st); err != nil {
+		return fmt.Errorf("--data-dir %s: free space: %w", parent, err)
+	}
+	free := st.Bavail * uint64(st.Bsize)
+	if free < minFreeBytes {
+		return fmt.Errorf("--data-dir %s: needs at least %d MiB free for the embedded etcd's write-ahead log, has %d MiB",
+			parent, minFreeBytes>>20, free>>20)
+	}
+	return nil
 }
 
 // probe fails with a message naming the flag when addr cannot be bound (port taken).
@@ -75,4 +144,81 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// rootUser is the embedded etcd's one user: the standalone and `logcollect ctl --data-dir`.
+const rootUser = "root"
+
+// connectEtcd connects to the embedded etcd as root with the password kept in dataDir
+// (created on first start) and turns etcd's authentication on if it is not yet, so that
+// other local users cannot write entries into it.
+func connectEtcd(ctx context.Context, ec config.Etcd, dataDir string, log *slog.Logger) (*clientv3.Client, error) {
+	pw, created, err := datadir.RootPassword(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("embedded etcd: generated its root password", "file", filepath.Join(dataDir, datadir.PasswordFile))
+	}
+	ec.Username, ec.Password = rootUser, pw
+	cli, err := etcdconf.NewClient(ec)
+	if err != nil {
+		return nil, err
+	}
+	enabled, err := enableAuth(ctx, cli, pw)
+	if err == nil && enabled {
+		// The client connected while auth was off, so it holds no token: start afresh.
+		_ = cli.Close()
+		cli, err = etcdconf.NewClient(ec)
+	}
+	if err == nil {
+		err = checkRoot(ctx, cli, filepath.Join(dataDir, datadir.PasswordFile))
+	}
+	if err != nil {
+		if cli != nil {
+			_ = cli.Close()
+		}
+		return nil, err
+	}
+	return cli, nil
+}
+
+// enableAuth creates the root user with pw and enables auth, unless auth is on already.
+// Each step tolerates having been done by an earlier start that died half-way.
+func enableAuth(ctx context.Context, cli *clientv3.Client, pw string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := cli.AuthStatus(ctx)
+	if err != nil {
+		return false, fmt.Errorf("embedded etcd: auth status: %w", err)
+	}
+	if st.Enabled {
+		return false, nil
+	}
+	if _, err := cli.UserAdd(ctx, rootUser, pw); errors.Is(err, rpctypes.ErrUserAlreadyExist) {
+		_, err = cli.UserChangePassword(ctx, rootUser, pw)
+		if err != nil {
+			return false, fmt.Errorf("embedded etcd: set the root password: %w", err)
+		}
+	} else if err != nil {
+		return false, fmt.Errorf("embedded etcd: add user root: %w", err)
+	}
+	if _, err := cli.UserGrantRole(ctx, rootUser, "root"); err != nil {
+		return false, fmt.Errorf("embedded etcd: grant role root: %w", err)
+	}
+	if _, err := cli.AuthEnable(ctx); err != nil {
+		return false, fmt.Errorf("embedded etcd: enable auth: %w", err)
+	}
+	return true, nil
+}
+
+// checkRoot makes one authenticated request, so a password file that no longer matches
+// fails the start with its name rather than every later request.
+func checkRoot(ctx context.Context, cli *clientv3.Client, file string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := cli.Get(ctx, "/logcollect/auth-check", clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("embedded etcd: authenticate as root with the password in %s: %w", file, err)
+	}
+	return nil
 }

@@ -18,13 +18,13 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/logcollect/logcollect/internal/agent"
 	"github.com/logcollect/logcollect/internal/config"
@@ -39,6 +39,7 @@ import (
 	"github.com/logcollect/logcollect/internal/search/api"
 	"github.com/logcollect/logcollect/internal/search/store"
 	"github.com/logcollect/logcollect/internal/search/store/sqlitestore"
+	"github.com/logcollect/logcollect/internal/standalone/datadir"
 )
 
 // DefaultEtcdListen is the embedded etcd's client address, where etcdctl and
@@ -91,8 +92,17 @@ func Run(ctx context.Context, o Options) error {
 	if err := checkListen(cfg.HTTP); err != nil {
 		return err
 	}
+	if err := checkEtcdListen(o.EtcdListen); err != nil {
+		return err
+	}
 	flagEntries, err := parseCollect(o.Collect)
 	if err != nil {
+		return err
+	}
+	if len(cfg.Agent.AllowedPaths) == 0 {
+		cfg.Agent.AllowedPaths = defaultAllowed(append(cfg.Agent.Collect, flagEntries...))
+	}
+	if err := datadir.Prepare(dataDir); err != nil {
 		return err
 	}
 	cfg.Agent.DataDir = filepath.Join(dataDir, "agent")
@@ -107,11 +117,16 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer etcd.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: cfg.Etcd.Endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	// Only the address and timeout of the config's etcd section apply: the embedded etcd
+	// has no TLS and its one user is root.
+	cli, err := connectEtcd(ctx, config.Etcd{Endpoints: cfg.Etcd.Endpoints, DialTimeout: cfg.Etcd.DialTimeout}, dataDir, log)
 	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
+		return err
 	}
 	defer cli.Close() // before etcd.Close (deferred earlier), or that blocks
+	if err := datadir.WriteClient(dataDir, datadir.Client{Endpoint: o.EtcdListen, AllowedPaths: cfg.Agent.AllowedPaths}); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -153,7 +168,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := recoverLost(ctx, cfg.Agent.DataDir, ag.ID(), st, log); err != nil {
 		return err
 	}
-	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys,
+	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys, KeyTemplates: cfg.Etcd.CollectKeys,
 		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI,
 		Auth: api.Auth{Token: cfg.HTTP.Auth.Token, Username: cfg.HTTP.Auth.Username, Password: cfg.HTTP.Auth.Password}})
 	if err != nil {
@@ -178,7 +193,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	fmt.Fprintf(o.Stdout, "logcollect standalone: open http://%s/  (etcd at %s, data in %s)\n", addr, o.EtcdListen, dataDir)
-	log.Info("standalone started", "http", addr.String(), "etcd", o.EtcdListen, "data_dir", dataDir, "collect_keys", keys)
+	log.Info("standalone started", "http", addr.String(), "etcd", o.EtcdListen, "data_dir", dataDir, "collect_keys", keys,
+		"allowed_paths", cfg.Agent.AllowedPaths)
 	// Downstream first. The store's writer outlives the agent: it commits (and so
 	// acknowledges) the agent's last lines during its shutdown. Live tails end before the
 	// HTTP server shuts down, so it does not wait for them.
@@ -230,6 +246,21 @@ func checkListen(h config.HTTP) error {
 			"or listen on 127.0.0.1", h.Listen)
 	}
 	return nil
+}
+
+// defaultAllowed is the standalone's agent.allowed_paths when the config sets none:
+// /var/log and the directories of the entries given at start (--collect and the config
+// file's agent.collect), so an entry added later through the API or ctl cannot name
+// /etc/shadow or ~/.ssh.
+func defaultAllowed(given []entry.Entry) []string {
+	out := []string{"/var/log/**"}
+	for _, e := range given {
+		g := filepath.Join(filepath.Dir(filepath.Clean(e.Path)), "**")
+		if !slices.Contains(out, g) && !entry.Allowed(g, out) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // parseCollect reads --collect GLOB=TOPIC values.

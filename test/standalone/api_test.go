@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/logcollect/logcollect/internal/testing/await"
 	"github.com/logcollect/logcollect/internal/testing/e2etest"
-	"github.com/logcollect/logcollect/internal/testing/testenv"
 )
 
 // The known data set: app.log (topic app) and other.log (topic other, entry field
@@ -337,8 +335,8 @@ func TestAPI(t *testing.T) {
 
 	t.Run("ctl entries add against the embedded etcd starts collection", func(t *testing.T) {
 		path := filepath.Join(dir, "ctl.log")
-		out, err := exec.Command(testenv.Binary(t), "ctl", "--endpoints", p.etcd, "entries", "add", "--key", "collect_log_conf",
-			"--entry", fmt.Sprintf(`{"path":%q,"topic":"ctl","start":"beginning"}`, path)).CombinedOutput()
+		out, err := p.ctl("entries", "add", "--key", "collect_log_conf",
+			"--entry", fmt.Sprintf(`{"path":%q,"topic":"ctl","start":"beginning"}`, path))
 		if err != nil {
 			t.Fatalf("ctl: %v\n%s", err, out)
 		}

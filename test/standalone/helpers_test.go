@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,14 +21,16 @@ import (
 
 	"github.com/logcollect/logcollect/internal/testing/await"
 	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/testenv"
 )
 
 // proc is one run of the standalone: the binary (e2etest.Proc) and its addresses.
 type proc struct {
 	*e2etest.Proc
-	t    testing.TB
-	base string // http://127.0.0.1:port
-	etcd string // 127.0.0.1:port
+	t       testing.TB
+	base    string // http://127.0.0.1:port
+	etcd    string // 127.0.0.1:port
+	dataDir string
 }
 
 // opts are one start's addresses and arguments; the same opts restart on the same data.
@@ -64,7 +67,8 @@ func start(t testing.TB, o opts) *proc {
 func startNoWait(t testing.TB, o opts) *proc {
 	t.Helper()
 	args := append([]string{"standalone", "--data-dir", o.dataDir, "--http-listen", o.httpAddr, "--etcd-listen", o.etcdAddr}, o.args...)
-	return &proc{Proc: e2etest.Start(t, "", args...), t: t, base: "http://" + o.httpAddr, etcd: o.etcdAddr}
+	return &proc{Proc: e2etest.Start(t, "", args...), t: t, base: "http://" + o.httpAddr, etcd: o.etcdAddr,
+		dataDir: o.dataDir}
 }
 
 // get fetches path and decodes the JSON answer into v (when not nil); it returns the status.
@@ -105,6 +109,14 @@ func (p *proc) put(path string, body any, v any, headers map[string]string) int 
 		}
 	}
 	return resp.StatusCode
+}
+
+// ctl runs `logcollect ctl --data-dir <its data dir> args...` and returns its combined
+// output and error.
+func (p *proc) ctl(args ...string) (string, error) {
+	p.t.Helper()
+	out, err := exec.Command(testenv.Binary(p.t), append([]string{"ctl", "--data-dir", p.dataDir}, args...)...).CombinedOutput()
+	return string(out), err
 }
 
 type hit struct {

@@ -240,7 +240,8 @@ test('live tail sees a new line arrive', async () => {
 });
 
 test('add an entry in the editor; a bad one is refused at the field; its file becomes searchable', async () => {
-  const otherDir = path.join(tmp, 'other');
+  // Inside the standalone's default agent.allowed_paths: the --collect glob's directory.
+  const otherDir = path.join(logDir, 'other');
   fs.mkdirSync(otherDir);
   const newFile = path.join(otherDir, 'new.log');
   appendLines(newFile, [`before the entry ${NEWWORD} existed`, 'second line']);
@@ -273,7 +274,7 @@ test('a conflict is shown with the new value and can be resolved', async () => {
   const other = await context.newPage();
   await other.goto(`${base}/entries`);
   await other.locator('[data-testid=add-entry]').click();
-  await other.locator('[data-testid=editor] [name=path]').fill(path.join(tmp, 'theirs', '*.log'));
+  await other.locator('[data-testid=editor] [name=path]').fill(path.join(logDir, 'theirs', '*.log'));
   await other.locator('[data-testid=editor] [name=topic]').fill('theirs');
   await other.locator('[data-testid=editor] [data-testid=save]').click();
   await other.locator('[data-testid=editor]').waitFor({ state: 'hidden' });
@@ -281,7 +282,7 @@ test('a conflict is shown with the new value and can be resolved', async () => {
   // This tab still holds the old revision.
   await page.locator('[data-testid=add-entry]').click();
   const editor = page.locator('[data-testid=editor]');
-  await editor.locator('[name=path]').fill(path.join(tmp, 'mine', '*.log'));
+  await editor.locator('[name=path]').fill(path.join(logDir, 'mine', '*.log'));
   await editor.locator('[name=topic]').fill('mine');
   await editor.locator('[data-testid=save]').click();
   const conflict = editor.locator('[data-testid=conflict]');

@@ -25,6 +25,7 @@ import (
 	"github.com/logcollect/logcollect/internal/control/entryedit"
 	"github.com/logcollect/logcollect/internal/control/etcdconf"
 	"github.com/logcollect/logcollect/internal/control/registration"
+	"github.com/logcollect/logcollect/internal/standalone/datadir"
 )
 
 // Errors callers branch on (exit codes).
@@ -74,11 +75,14 @@ type Env struct {
 }
 
 // Usage is the text of `logcollect ctl --help`.
-const Usage = `Usage: logcollect ctl [--config FILE] [--endpoints HOST:PORT,...] <command> [flags]
+const Usage = `Usage: logcollect ctl [--config FILE] [--endpoints HOST:PORT,...] [--data-dir DIR] <command> [flags]
 
 Manage the collect entries stored in etcd and list the live agents. The etcd connection
 (endpoints, TLS, username/password) comes from the etcd section of the config file;
---endpoints overrides etcd.endpoints.
+--endpoints overrides etcd.endpoints. --data-dir DIR talks to the embedded etcd of the
+'logcollect standalone --data-dir DIR' on this machine: its address, its root password
+(DIR/etcd-root-password, readable only by the user running the standalone) and its
+agent.allowed_paths come from DIR.
 
 Commands:
   entries get [--key K]                       print the entries of one key, or of every collect key
@@ -105,17 +109,20 @@ Examples:
   logcollect ctl entries remove --key collect_log_conf --path /var/log/app/*.log
   logcollect ctl --endpoints 127.0.0.1:2379 keys
   logcollect ctl agents --json
+  logcollect ctl --data-dir data/standalone entries get
 `
 
 // common are the flags accepted before and after the command.
 type common struct {
 	config    string
 	endpoints string
+	dataDir   string
 }
 
 func (c *common) register(fs *flag.FlagSet, def string) {
 	fs.StringVar(&c.config, "config", def, "config file (YAML, or the original .ini)")
 	fs.StringVar(&c.endpoints, "endpoints", "", "etcd endpoints, comma-separated (overrides etcd.endpoints)")
+	fs.StringVar(&c.dataDir, "data-dir", "", "a standalone's --data-dir: connect to its embedded etcd as root, with its allowlist")
 }
 
 // Run executes one ctl command line (the arguments after "ctl").
@@ -227,6 +234,15 @@ func (c *cmd) connect() error {
 	if c.sub.endpoints != "" {
 		eps = c.sub.endpoints
 	}
+	dataDir := c.top.dataDir
+	if c.sub.dataDir != "" {
+		dataDir = c.sub.dataDir
+	}
+	if dataDir != "" {
+		if err := useStandalone(&cfg, dataDir); err != nil {
+			return err
+		}
+	}
 	if eps != "" {
 		cfg.Etcd.Endpoints = splitList(eps)
 	}
@@ -238,6 +254,27 @@ func (c *cmd) connect() error {
 		return err
 	}
 	c.cfg, c.cli = cfg, cli
+	return nil
+}
+
+// useStandalone points cfg at the embedded etcd of the standalone whose data dir is dir:
+// its address, its root password (readable only by the user running the standalone) and,
+// unless the config sets one, its effective agent.allowed_paths.
+func useStandalone(cfg *config.Config, dir string) error {
+	pw, err := datadir.ReadRootPassword(dir)
+	if err != nil {
+		return fmt.Errorf("--data-dir %s: %w (run ctl as the user that runs the standalone)", dir, err)
+	}
+	local, err := datadir.ReadClient(dir)
+	if err != nil {
+		return fmt.Errorf("--data-dir %s: %w", dir, err)
+	}
+	cfg.Etcd.Endpoints = []string{local.Endpoint}
+	cfg.Etcd.TLS = config.TLS{}
+	cfg.Etcd.Username, cfg.Etcd.Password = "root", pw
+	if len(cfg.Agent.AllowedPaths) == 0 {
+		cfg.Agent.AllowedPaths = local.AllowedPaths
+	}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,32 +186,78 @@ func (e Entry) Validate(allowed []string) error {
 		}
 	}
 	if len(allowed) > 0 && !Allowed(e.Path, allowed) {
-		return fmt.Errorf("entry %q: path: outside agent.allowed_paths", e.Path)
+		return fmt.Errorf("entry %q: path: %s is outside agent.allowed_paths %v; add a glob covering it (e.g. %s/**) to agent.allowed_paths",
+			e.Path, e.Path, allowed, filepath.Dir(filepath.Clean(e.Path)))
 	}
 	return nil
 }
 
-// Allowed reports whether path (a file or a glob) lies inside one of the allowlist globs.
-// A glob entry is allowed when the allowlist glob matches it literally, or when the entry's
-// directory part is matched by an allowlist glob ending in "/**".
+// Allowed reports whether every file the entry path (a file or a glob) can match lies
+// inside one of the allowlist globs. "**" in an allowlist glob stands for any number of
+// directories (at least one at the end: "/var/log/**" is what is under /var/log, not the
+// directory itself), as it does in entries. The entry is cleaned first, and a path with a
+// ".." element is never allowed: lexical cleaning and the kernel disagree about ".." after
+// a symlinked directory. A glob in the entry is allowed only where the allowlist is at
+// least as wide: "/var/log/*.log" is inside "/var/log/**" but not inside "/var/log/a*".
 func Allowed(path string, allowed []string) bool {
-	clean := filepath.Clean(path)
+	if !filepath.IsAbs(path) || slices.Contains(strings.Split(path, "/"), "..") {
+		return false
+	}
+	ent := strings.Split(filepath.Clean(path), "/")
 	for _, a := range allowed {
-		if ok, _ := filepath.Match(a, clean); ok {
-			return true
+		if !filepath.IsAbs(a) {
+			continue
 		}
-		if a == clean {
+		if within(strings.Split(filepath.Clean(a), "/"), ent) {
 			return true
-		}
-		if len(a) > 3 && a[len(a)-3:] == "/**" {
-			prefix := filepath.Clean(a[:len(a)-3]) + string(filepath.Separator)
-			if len(clean) > len(prefix) && clean[:len(prefix)] == prefix {
-				return true
-			}
 		}
 	}
 	return false
 }
+
+// within reports whether each path the entry segments ent can match is matched by the
+// allowlist segments pat.
+func within(pat, ent []string) bool {
+	if len(pat) == 0 {
+		return len(ent) == 0
+	}
+	if pat[0] == "**" {
+		from := 0
+		if len(pat) == 1 {
+			from = 1 // a trailing "**" is what is under the directory
+		}
+		for i := from; i <= len(ent); i++ {
+			if within(pat[1:], ent[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(ent) == 0 || !segWithin(pat[0], ent[0]) {
+		return false
+	}
+	return within(pat[1:], ent[1:])
+}
+
+// segWithin reports whether the entry segment e (a name or a one-segment glob) matches
+// only names the allowlist segment p matches. An entry "**" spans directories, so only an
+// allowlist "**" (handled by within) holds it.
+func segWithin(p, e string) bool {
+	switch {
+	case e == "**":
+		return false
+	case p == e:
+		return true
+	case !hasMeta(e):
+		ok, _ := filepath.Match(p, e)
+		return ok
+	default:
+		// A glob segment matches names without "/": any of them is inside "*".
+		return p == "*"
+	}
+}
+
+func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 
 // ParseList decodes a JSON array of entries strictly (unknown fields are errors) and
 // validates every entry. Either all entries are returned or none.

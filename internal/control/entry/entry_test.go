@@ -100,3 +100,64 @@ func TestEqual(t *testing.T) {
 		t.Error("different fields must differ")
 	}
 }
+
+func TestAllowed(t *testing.T) {
+	demo := "/home/me/logcollect/data/demo"
+	def := []string{"/var/log/**", demo + "/**"}
+	tests := []struct {
+		name    string
+		path    string
+		allowed []string
+		want    bool
+	}{
+		{"a file under /var/log", "/var/log/syslog", def, true},
+		{"deeper under /var/log", "/var/log/nginx/access.log", def, true},
+		{"a glob under /var/log", "/var/log/*.log", def, true},
+		{"recursive glob under /var/log", "/var/log/**", def, true},
+		{"recursive glob below /var/log", "/var/log/app/**/*.log", def, true},
+		{"the demo log", demo + "/app.log", def, true},
+		{"dot-dot escape", "/var/log/../etc/shadow", def, false},
+		{"dot-dot that stays inside", "/var/log/nginx/../syslog", def, false},
+		{"dot-dot after a glob", "/var/log/*/../../etc/shadow", def, false},
+		{"shadow", "/etc/shadow", def, false},
+		{"ssh key", "/root/.ssh/id_ed25519", def, false},
+		{"ssh glob", "/root/.ssh/*", def, false},
+		{"proc environ", "/proc/self/environ", def, false},
+		{"everything", "/**", def, false},
+		{"root glob", "/*", def, false},
+		{"the directory itself", "/var/log", def, false},
+		{"the directory with a slash", "/var/log/", def, false},
+		{"a sibling with the same prefix", "/var/logs/x.log", def, false},
+		{"a glob spanning up", "/var/*/syslog", def, false},
+		{"relative", "var/log/syslog", def, false},
+		{"cleaned dot", "/var/log/./syslog", def, true},
+		{"double star in the middle", "/srv/a/b/logs/x.log", []string{"/srv/**/logs/*.log"}, true},
+		{"double star matches zero dirs", "/srv/logs/x.log", []string{"/srv/**/logs/*.log"}, true},
+		{"double star, wrong name", "/srv/a/logs/x.txt", []string{"/srv/**/logs/*.log"}, false},
+		{"one-segment allowlist glob, literal file", "/srv/app.log", []string{"/srv/*.log"}, true},
+		{"one-segment allowlist glob, same glob", "/srv/*.log", []string{"/srv/*.log"}, true},
+		{"entry glob wider than the allowlist", "/srv/*.log", []string{"/srv/?.log"}, false},
+		{"entry glob inside a star", "/srv/app-*.log", []string{"/srv/*"}, true},
+		{"entry double star is not one segment", "/srv/**", []string{"/srv/*"}, false},
+		{"relative allowlist glob ignored", "/srv/a.log", []string{"srv/*"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Allowed(tt.path, tt.allowed); got != tt.want {
+				t.Fatalf("Allowed(%q, %v) = %v, want %v", tt.path, tt.allowed, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateNamesTheAllowlist(t *testing.T) {
+	err := Entry{Path: "/etc/shadow", Topic: "t"}.Validate([]string{"/var/log/**"})
+	if err == nil {
+		t.Fatal("/etc/shadow accepted")
+	}
+	for _, want := range []string{`"/etc/shadow"`, "agent.allowed_paths", "/etc/**"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/control/entry"
 	"github.com/logcollect/logcollect/internal/control/entryedit"
+	"github.com/logcollect/logcollect/internal/control/etcdconf"
 	"github.com/logcollect/logcollect/internal/control/registration"
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
@@ -38,7 +39,11 @@ type Deps struct {
 	Etcd   *clientv3.Client
 	Logger *slog.Logger
 	// CollectKeys are the agent's collect keys, expanded; GET /api/entries lists them.
-	CollectKeys  []string
+	CollectKeys []string
+	// KeyTemplates are etcd.collect_keys as configured ({ip}, {hostname}, {id} match any
+	// host's value): GET and PUT /api/entries/{key} accept only keys they match (or one of
+	// CollectKeys), so the API cannot touch registrations or anything else in etcd.
+	KeyTemplates []string
 	AllowedPaths []string
 	Auth         Auth
 	// UI, when set, is served at /.
@@ -554,8 +559,25 @@ func (a *API) listEntries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
+// collectKey reports whether key is a collect key, and otherwise answers 403 naming the
+// keys that are.
+func (a *API) collectKey(w http.ResponseWriter, key string) bool {
+	if slices.Contains(a.d.CollectKeys, key) {
+		return true
+	}
+	for _, t := range a.d.KeyTemplates {
+		if etcdconf.NewKeyPattern(t).Match(key) {
+			return true
+		}
+	}
+	editable := append(slices.Clone(a.d.CollectKeys), a.d.KeyTemplates...)
+	writeErr(w, http.StatusForbidden, fmt.Sprintf("key %q is not a collect key: only keys matching etcd.collect_keys (%s) "+
+		"can be read or edited here ({ip}, {hostname} and {id} stand for any host's value)", key, strings.Join(editable, ", ")), "key")
+	return false
+}
+
 func (a *API) getEntries(w http.ResponseWriter, r *http.Request) {
-	if !a.needEtcd(w) {
+	if !a.needEtcd(w) || !a.collectKey(w, r.PathValue("key")) {
 		return
 	}
 	kv, err := a.readKey(r.Context(), r.PathValue("key"))
@@ -567,7 +589,7 @@ func (a *API) getEntries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) putEntries(w http.ResponseWriter, r *http.Request) {
-	if !a.needEtcd(w) {
+	if !a.needEtcd(w) || !a.collectKey(w, r.PathValue("key")) {
 		return
 	}
 	key := r.PathValue("key")
