@@ -81,7 +81,7 @@ func RepoRoot(t testing.TB) string {
 	if !ok {
 		t.Fatal("testenv: cannot find its own source file")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..") // internal/testing/testenv
 }
 
 var (
