@@ -26,7 +26,7 @@ import (
 // proc is one run of the standalone: the binary (e2etest.Proc) and its addresses.
 type proc struct {
 	*e2etest.Proc
-	t    testing.TB
+	t       testing.TB
 	base    string // http://127.0.0.1:port
 	etcd    string // 127.0.0.1:port
 	dataDir string
