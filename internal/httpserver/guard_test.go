@@ -2,7 +2,6 @@ package httpserver
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,10 @@ import (
 // /healthz) plus /api/entries/k and a UI at /, both answering 204.
 func testGuard(t *testing.T, listen string, a Access) *guard {
 	t.Helper()
-	s := New(listen, prometheus.NewRegistry(), nil, slog.New(slog.DiscardHandler))
+	s, err := New(Config{Listen: listen}, Deps{Gatherer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	s.Handle("/api/entries/k", ok)
 	s.Handle("/", ok)
