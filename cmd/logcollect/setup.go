@@ -46,6 +46,7 @@ func serveHTTP(h config.HTTP, reg *prometheus.Registry, checks map[string]httpse
 	if err != nil {
 		return nil, err
 	}
+	srv.SetAccess(httpAccess(h))
 	if h.Pprof {
 		srv.EnablePprof()
 	}
@@ -53,4 +54,10 @@ func serveHTTP(h config.HTTP, reg *prometheus.Registry, checks map[string]httpse
 		return nil, err
 	}
 	return []lifecycle.Part{{Name: "http", Run: srv.Run}}, nil
+}
+
+// httpAccess is http.allowed_hosts and http.auth, for every listener of the process.
+func httpAccess(h config.HTTP) httpserver.Access {
+	return httpserver.Access{AllowedHosts: h.AllowedHosts,
+		Auth: httpserver.Auth{Token: h.Auth.Token, Username: h.Auth.Username, Password: h.Auth.Password}}
 }

@@ -34,6 +34,7 @@ Examples:
 	dataDir := fs.String("data-dir", "data/standalone", "where etcd, the store and the agent's checkpoints live")
 	httpListen := fs.String("http-listen", "", "API and UI address (default: http.listen, 127.0.0.1:8080)")
 	etcdListen := fs.String("etcd-listen", standalone.DefaultEtcdListen, "embedded etcd client address")
+	printToken := fs.Bool("print-token", false, "print the access token of --data-dir (made if missing) and exit: curl -H \"Authorization: Bearer $(logcollect standalone --print-token)\"")
 	var collect listFlag
 	fs.Var(&collect, "collect", "GLOB=TOPIC: collect these files (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -41,6 +42,14 @@ Examples:
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if *printToken {
+		tok, err := standalone.AccessToken(*dataDir)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(stdout, tok)
+		return err
 	}
 	cfg := config.Default()
 	if *path != "" {

@@ -78,6 +78,7 @@ func newSysagent(cfg config.Config, reg *prometheus.Registry, logger *slog.Logge
 		if err != nil {
 			return nil, nil, err
 		}
+		srv.SetAccess(httpAccess(cfg.HTTP))
 		if _, err := srv.Listen(); err != nil {
 			return nil, nil, fmt.Errorf("sysagent.prometheus_listen: %w", err)
 		}

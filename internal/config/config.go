@@ -161,6 +161,11 @@ type InfluxDB struct {
 type HTTP struct {
 	Listen string   `yaml:"listen"`
 	Auth   HTTPAuth `yaml:"auth"`
+	// AllowedHosts are the names (host or host:port) the listener answers to besides its
+	// listen address and localhost, 127.0.0.1 and [::1] on its port: a reverse proxy's
+	// name, or the machine's names when listening on 0.0.0.0. Any other Host is refused
+	// (DNS rebinding).
+	AllowedHosts []string `yaml:"allowed_hosts"`
 	// Pprof serves Go's profiler at /debug/pprof/ on http.listen (off by default: it
 	// shows the process's internals and costs CPU while a profile runs).
 	Pprof bool `yaml:"pprof"`

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/httpserver"
 )
 
 // Validate checks every section and returns all problems at once, each naming its key.
@@ -309,6 +311,11 @@ func (h HTTP) Validate() error {
 		return errors.New("http.auth: set either token or username and password, not both")
 	case (a.Username == "") != (a.Password == ""):
 		return errors.New("http.auth: username and password go together")
+	}
+	for _, host := range h.AllowedHosts {
+		if err := httpserver.ValidateAllowedHost(host); err != nil {
+			return err
+		}
 	}
 	return nil
 }

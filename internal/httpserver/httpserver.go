@@ -28,6 +28,7 @@ type Server struct {
 	logger   *slog.Logger
 	checks   map[string]Check
 	listener net.Listener
+	access   Access
 }
 
 // Config is where the server listens.
@@ -69,6 +70,11 @@ func (s *Server) EnablePprof() {
 	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
+// SetAccess sets the names and the credential the server requires (guard.go). Without
+// it the server answers only to its listen address and the loopback names, with no
+// credential.
+func (s *Server) SetAccess(a Access) { s.access = a }
+
 // Handle mounts an extra handler (API, UI).
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
@@ -91,7 +97,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	g, err := newGuard(s.access, s.listen, addr, s.mux)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	s.logger.Info("serving /metrics and /healthz", "addr", addr.String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.listener) }()

@@ -169,8 +169,11 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys, KeyTemplates: cfg.Etcd.CollectKeys,
-		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI,
-		Auth: api.Auth{Token: cfg.HTTP.Auth.Token, Username: cfg.HTTP.Auth.Username, Password: cfg.HTTP.Auth.Password}})
+		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI})
+	if err != nil {
+		return err
+	}
+	auth, generated, err := httpAuth(cfg.HTTP.Auth, dataDir)
 	if err != nil {
 		return err
 	}
@@ -179,6 +182,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	srv.SetAccess(httpserver.Access{AllowedHosts: cfg.HTTP.AllowedHosts, Auth: auth, OpenUI: true})
 	srv.Handle("/", a.Handler())
 	if cfg.HTTP.Pprof {
 		srv.EnablePprof()
@@ -192,7 +196,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	fmt.Fprintf(o.Stdout, "logcollect standalone: open http://%s/  (etcd at %s, data in %s)\n", addr, o.EtcdListen, dataDir)
+	fmt.Fprintf(o.Stdout, "logcollect standalone: open %s  (etcd at %s, data in %s)\n", openURL(addr, auth, generated), o.EtcdListen, dataDir)
 	log.Info("standalone started", "http", addr.String(), "etcd", o.EtcdListen, "data_dir", dataDir, "collect_keys", keys,
 		"allowed_paths", cfg.Agent.AllowedPaths)
 	// Downstream first. The store's writer outlives the agent: it commits (and so
@@ -226,6 +230,36 @@ func newHostMetrics(cfg config.Config, st store.Store, log *slog.Logger, reg pro
 		return nil, fmt.Errorf("host metrics: %w", err)
 	}
 	return s, nil
+}
+
+// httpAuth is http.auth, or, when none is configured, the data directory's access token:
+// without a credential every local account could read through the API what the
+// standalone reads (root's logs included).
+func httpAuth(c config.HTTPAuth, dataDir string) (a httpserver.Auth, generated bool, err error) {
+	if c.Token != "" || c.Username != "" {
+		return httpserver.Auth{Token: c.Token, Username: c.Username, Password: c.Password}, false, nil
+	}
+	tok, err := AccessToken(dataDir)
+	if err != nil {
+		return httpserver.Auth{}, false, err
+	}
+	return httpserver.Auth{Token: tok}, true, nil
+}
+
+// openURL is the one URL a person opens. With the generated token it carries it in the
+// fragment, which the browser does not send: the page posts it to /api/login, gets a
+// session cookie and drops the fragment from the address bar and history. A configured
+// credential is not printed: its owner has it.
+func openURL(addr net.Addr, auth httpserver.Auth, generated bool) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	u := "http://" + net.JoinHostPort(host, port) + "/"
+	if generated {
+		u += "#token=" + auth.Token
+	}
+	return u
 }
 
 // checkListen refuses a non-loopback HTTP address without http.auth.

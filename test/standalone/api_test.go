@@ -263,7 +263,7 @@ func TestAPI(t *testing.T) {
 	t.Run("tail, and resume with Last-Event-ID", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		events := tailStream(t, ctx, p.base+"/api/tail?q=tailword", "")
+		events := tailStream(t, ctx, p, "/api/tail?q=tailword", "")
 		appendLines(t, filepath.Join(dir, "app.log"), "tailword one", "not this one")
 		first := <-events
 		if first.data == "" || !strings.Contains(first.data, "tailword one") {
@@ -274,7 +274,7 @@ func TestAPI(t *testing.T) {
 		await.Until(t, 5*time.Second, "the two lines stored", func() bool { return p.search("tailword", "").Total == 3 })
 		ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel2()
-		resumed := tailStream(t, ctx2, p.base+"/api/tail?q=tailword", first.id)
+		resumed := tailStream(t, ctx2, p, "/api/tail?q=tailword", first.id)
 		for _, want := range []string{"tailword two", "tailword three"} {
 			ev := <-resumed
 			if !strings.Contains(ev.data, `"`+want+`"`) {
@@ -378,16 +378,13 @@ func TestAPI(t *testing.T) {
 type event struct{ id, data string }
 
 // tailStream opens an SSE stream and sends each hit event.
-func tailStream(t *testing.T, ctx context.Context, u, lastID string) <-chan event {
+func tailStream(t *testing.T, ctx context.Context, p *proc, path, lastID string) <-chan event {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path, nil)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := p.do(req)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("tail: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,6 +32,27 @@ type proc struct {
 	base    string // http://127.0.0.1:port
 	etcd    string // 127.0.0.1:port
 	dataDir string
+}
+
+// token is the access token the standalone made in its data directory (http.auth unset).
+func (p *proc) token() string {
+	p.t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dataDir, "http-token"))
+	if err != nil {
+		p.t.Fatalf("access token: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// do sends req with the access token, as a script holding it would.
+func (p *proc) do(req *http.Request) *http.Response {
+	p.t.Helper()
+	req.Header.Set("Authorization", "Bearer "+p.token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return resp
 }
 
 // opts are one start's addresses and arguments; the same opts restart on the same data.
@@ -74,10 +96,8 @@ func startNoWait(t testing.TB, o opts) *proc {
 // get fetches path and decodes the JSON answer into v (when not nil); it returns the status.
 func (p *proc) get(path string, v any) int {
 	p.t.Helper()
-	resp, err := http.Get(p.base + path)
-	if err != nil {
-		p.t.Fatalf("GET %s: %v", path, err)
-	}
+	req, _ := http.NewRequest(http.MethodGet, p.base+path, nil)
+	resp := p.do(req)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if v != nil {
@@ -88,7 +108,7 @@ func (p *proc) get(path string, v any) int {
 	return resp.StatusCode
 }
 
-// put sends a JSON body as a same-origin browser would.
+// put sends a JSON body with the access token and headers (an Origin, as a browser would).
 func (p *proc) put(path string, body any, v any, headers map[string]string) int {
 	p.t.Helper()
 	b, _ := json.Marshal(body)
@@ -97,10 +117,7 @@ func (p *proc) put(path string, body any, v any, headers map[string]string) int 
 	for k, val := range headers {
 		req.Header.Set(k, val)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatalf("PUT %s: %v", path, err)
-	}
+	resp := p.do(req)
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	if v != nil {
@@ -198,10 +215,8 @@ func appendLines(t testing.TB, path string, lines ...string) {
 // metric returns the value of an unlabelled metric on /metrics (0 when absent).
 func (p *proc) metric(name string) float64 {
 	p.t.Helper()
-	resp, err := http.Get(p.base + "/metrics")
-	if err != nil {
-		p.t.Fatalf("GET /metrics: %v", err)
-	}
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/metrics", nil)
+	resp := p.do(req)
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {

@@ -42,16 +42,18 @@ try {
     }));
   }
   await until(`${LINES} lines stored`, async () => {
-    const r = await (await fetch(`${base}/api/search?q=${COMMON}&from=now-1h&limit=1`)).json();
+    const r = await (await standalone.fetch(`/api/search?q=${COMMON}&from=now-1h&limit=1`)).json();
     return r.total >= LINES;
   }, 600_000, 500);
   const ingestS = (Date.now() - t0) / 1000;
 
   context = await launchBrowser(tmp);
   const page = context.pages()[0] ?? await context.newPage();
+  await page.goto(standalone.openURL); // signs in, as a person opening the printed URL
+  await page.locator('[data-testid=results]').waitFor();
   await page.goto(`${base}/search?from=now-1h`);
   await page.locator('[data-testid=results] .hit').first().waitFor({ timeout: 60_000 });
-  const host = (await (await fetch(`${base}/api/hosts`)).json()).hosts[0].host;
+  const host = (await (await standalone.fetch('/api/hosts')).json()).hosts[0].host;
 
   const kinds = [
     ['every line (empty query)', ''],

@@ -39,7 +39,7 @@ async function shot(name) {
 }
 
 async function api(p) {
-  const res = await fetch(`${base}${p}`);
+  const res = await standalone.fetch(p);
   return { status: res.status, body: await res.json() };
 }
 
@@ -84,6 +84,45 @@ after(async () => {
   await context?.close();
   await standalone?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('opening the printed URL signs in and leaves no token in the address or the history', async () => {
+  assert.match(standalone.openURL, /^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}$/);
+  const signedIn = page.waitForResponse((r) => r.url().endsWith('/api/login'));
+  await page.goto(standalone.openURL);
+  assert.equal((await signedIn).status(), 204);
+  await page.locator('[data-testid=results]').waitFor();
+  assert.equal(page.url(), `${base}/`);
+  // The entry the URL was opened in was rewritten: going back and forth finds no token.
+  await page.goBack();
+  assert.ok(!page.url().includes('token'), page.url());
+  await page.goForward();
+  assert.equal(page.url(), `${base}/`);
+  const cookie = (await context.cookies(base)).find((c) => c.name === 'logcollect_session');
+  assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict', `session cookie ${JSON.stringify(cookie)}`);
+  await shot('00-signed-in');
+});
+
+test('without a session the page asks for the token; a wrong one is refused, the right one signs in', async () => {
+  const other = await launchBrowser(tmp);
+  try {
+    const p = other.pages()[0] ?? await other.newPage();
+    p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await p.goto(`${base}/search`);
+    const form = p.getByRole('form', { name: 'Sign in' });
+    await form.waitFor();
+    await form.getByLabel('Access token').fill('not-the-token');
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await until('the refusal', async () => /not this server/.test(await form.locator('[data-signin-error]').textContent()));
+    await p.screenshot({ path: path.join(ARTIFACTS, '00-sign-in-form.png') });
+    await form.getByLabel('Access token').fill(standalone.token);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await p.locator('[data-testid=results]').waitFor();
+    assert.equal(p.url(), `${base}/search`);
+    assert.equal(await p.getByRole('form', { name: 'Sign in' }).count(), 0);
+  } finally {
+    await other.close();
+  }
 });
 
 test('find a line by a word', async () => {
@@ -320,7 +359,7 @@ test('hosts page shows the host and its charts', async () => {
   // /metrics from the start (the call-error counter shows only once a call has failed);
   // its first points arrive within two intervals of the start: wait for them, then the
   // counter says the store took them.
-  const writeErrors = async () => /^logcollect_host_write_errors_total (\S+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1];
+  const writeErrors = async () => /^logcollect_host_write_errors_total (\S+)$/m.exec(await (await standalone.fetch('/metrics')).text())?.[1];
   assert.ok(await writeErrors(), 'the host collector\'s counters are on /metrics');
   const cpu = async () => (await api(`/api/metrics?measurement=cpu&field=usage_percent&host=${encodeURIComponent(name)}&from=now-1h`)).body.series?.length > 0;
   await until('the first host metrics', cpu, 25_000, 500);

@@ -47,7 +47,9 @@ export function appendLines(file, lines) {
 }
 
 // startStandalone runs the binary collecting logDir/*.log (topic e2e_log) and resolves once
-// /healthz answers. Its output goes to artifacts/<logName>.
+// /healthz answers. Its output goes to artifacts/<logName>. It returns the base URL, the
+// URL the standalone printed for a person to open (with its access token in the
+// fragment), the token (from the data dir, as a script would read it) and fetch with it.
 export async function startStandalone(tmp, logDir, logName = 'standalone.log') {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} does not exist: run make build (or set LOGCOLLECT_BIN)`);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -65,8 +67,15 @@ export async function startStandalone(tmp, logDir, logName = 'standalone.log') {
     exited.then((why) => { throw new Error(`standalone ${why}; see artifacts/${logName}`); }),
     fetch(`${base}/healthz`).then((r) => r.ok),
   ]), 30_000);
+  const printed = /open (http:\/\/\S+)/.exec(fs.readFileSync(path.join(ARTIFACTS, logName), 'utf8'));
+  if (!printed) throw new Error(`the standalone printed no URL to open; see artifacts/${logName}`);
+  const token = fs.readFileSync(path.join(tmp, 'data', 'http-token'), 'utf8').trim();
   return {
     base,
+    openURL: printed[1],
+    token,
+    // fetch with the access token, as a script holding it would.
+    fetch: (p, init = {}) => fetch(`${base}${p}`, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } }),
     // stop sends SIGTERM and waits for the exit (SIGKILL after 10 s).
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {

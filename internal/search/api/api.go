@@ -25,14 +25,6 @@ import (
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
-// Auth is http.auth: a bearer token, or basic username and password.
-type Auth struct {
-	Token, Username, Password string
-}
-
-// Enabled says whether credentials are required.
-func (a Auth) Enabled() bool { return a.Token != "" || a.Username != "" }
-
 // Deps are the API's collaborators.
 type Deps struct {
 	Store  store.Store
@@ -45,7 +37,6 @@ type Deps struct {
 	// CollectKeys), so the API cannot touch registrations or anything else in etcd.
 	KeyTemplates []string
 	AllowedPaths []string
-	Auth         Auth
 	// UI, when set, is served at /.
 	UI http.Handler
 	// Now is the clock (tests); time.Now when nil.
@@ -103,9 +94,9 @@ func New(d Deps) (*API, error) {
 	return a, nil
 }
 
-// Handler returns the API with authentication and the same-origin check for writes.
-// Mount it at "/" (it serves /api/... and the UI); /healthz and /metrics stay outside.
-func (a *API) Handler() http.Handler { return a.guard(a.mux) }
+// Handler returns the API and the UI. Mount it at "/" of an httpserver.Server, whose guard
+// checks the Host, the credential (http.auth) and the origin of writes before it runs.
+func (a *API) Handler() http.Handler { return a.mux }
 
 // placeholder is / when no web UI is built in: where to go instead of a bare 404.
 func placeholder(w http.ResponseWriter, _ *http.Request) {

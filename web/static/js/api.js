@@ -1,6 +1,9 @@
 // Calls to the standalone's HTTP API (docs/api.md). Errors come back as ApiError with the
 // server's message and, when it names one, the bad parameter or field (`param`), so a page
-// can show the message where the mistake is.
+// can show the message where the mistake is. A 401 asking for the token also tells the
+// shell (signin.js), which shows the sign-in form.
+
+import { UNAUTHORIZED, tokenChallenge } from './signin.js';
 
 export class ApiError extends Error {
   constructor(status, message, param = '', body = null) {
@@ -43,6 +46,7 @@ async function request(method, url, body, signal) {
       data = null;
     }
   }
+  if (tokenChallenge(res)) globalThis.dispatchEvent?.(new CustomEvent(UNAUTHORIZED));
   if (!res.ok) {
     const msg = data?.error || text.trim() || `HTTP ${res.status} ${res.statusText}`;
     throw new ApiError(res.status, msg, data?.param || '', data);

@@ -9,8 +9,12 @@
 // at each of those paths (web_test.go checks that they agree).
 
 import { el } from './format.js';
+import { UNAUTHORIZED, showSignIn, signInFromFragment } from './signin.js';
 
 const root = document.getElementById('page');
+// The printed URL carries the token in its fragment: exchange it for the session cookie
+// before any page calls the API.
+const signInError = await signInFromFragment();
 
 // loadPages reads pages.json and imports every page's module: name → {name, title, module},
 // in the list's order. When that fails, the page says so.
@@ -111,8 +115,18 @@ function onKey(ev) {
   }
 }
 
+// signIn shows the token form instead of the page (an API call answered 401).
+function signIn(message = '') {
+  if (root.classList.contains('page-signin')) return;
+  current?.page.unmount();
+  current = null;
+  showSignIn(root, message);
+}
+
 renderNav();
+window.addEventListener(UNAUTHORIZED, () => signIn());
 document.addEventListener('click', onClick);
 document.addEventListener('keydown', onKey);
 window.addEventListener('popstate', route);
-route();
+if (signInError) signIn(signInError);
+else route();

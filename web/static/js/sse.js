@@ -3,6 +3,8 @@
 // with backoff), and it resumes with Last-Event-ID after any drop, so that no line is lost or
 // shown twice. A watchdog reconnects when the server's 15 s pings stop arriving.
 
+import { UNAUTHORIZED, tokenChallenge } from './signin.js';
+
 // createParser returns feed(text): it splits the event-stream format into events and calls
 // onEvent({event, data, id}) for each complete one, onRetry(ms) for a retry field.
 export function createParser(onEvent, onRetry = () => {}) {
@@ -97,6 +99,7 @@ export class TailStream {
       const res = await this.fetch(this.url, { headers, signal: abort.signal, cache: 'no-store' });
       if (res.status >= 400 && res.status < 500 && res.status !== 429) {
         clearTimeout(watchdog);
+        if (tokenChallenge(res)) globalThis.dispatchEvent?.(new CustomEvent(UNAUTHORIZED));
         const { message, param } = await errorBody(res);
         if (param === 'Last-Event-ID' && this.lastEventId) {
           // The resume point is unknown to the server (past retention, another store): go
