@@ -151,7 +151,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys,
-		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI,
+		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI, QueryTimeout: time.Duration(cfg.Store.QueryTimeout),
 		Auth: api.Auth{Token: cfg.HTTP.Auth.Token, Username: cfg.HTTP.Auth.Username, Password: cfg.HTTP.Auth.Password}})
 	if err != nil {
 		return err
