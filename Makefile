@@ -8,7 +8,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # so a new one is never forgotten.
 INTEGRATION_PKGS = $(shell grep -rl --include='*_test.go' '^//go:build integration' . | xargs -r -n1 dirname | sort -u)
 
-.PHONY: all build run test unit integration lint fmt-check vet staticcheck tidy-check bench \
+.PHONY: all build run test unit fuzz integration lint fmt-check vet staticcheck tidy-check bench \
 	services-up services-down services-status clean
 
 all: build
@@ -22,7 +22,7 @@ run: build
 
 ## test: format, vet, staticcheck, unit tests with -race, then integration tests against
 ## the real Kafka, etcd, OpenSearch and InfluxDB (started here when not running).
-test: lint unit integration ui-test
+test: lint unit fuzz integration ui-test
 
 lint: fmt-check vet staticcheck tidy-check
 
@@ -44,6 +44,15 @@ tidy-check:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## fuzz: each fuzz target for FUZZTIME (their seeds already run in unit). A short
+## minimizing time: minimizing an 18 KB seed against the store otherwise takes the minute.
+FUZZTIME ?= 10s
+FUZZ_TARGETS = ./internal/search/query:FuzzParse ./internal/search/api:FuzzParams
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		$(GO) test -count=1 -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=1s $${t%%:*} || exit 1; \
+	done
 
 # -p 1: one integration package at a time. Run side by side on two cores, the 3-broker
 # cluster test starved the Kafka sink's outage test of CPU (100,000 records not consumed in

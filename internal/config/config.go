@@ -184,6 +184,8 @@ type Store struct {
 	Path      string   `yaml:"path"`
 	Retention Duration `yaml:"retention"` // 0: keep forever
 	MaxBytes  int64    `yaml:"max_bytes"` // 0: no size limit
+	// QueryTimeout bounds one search, histogram, context, fields or metrics request.
+	QueryTimeout Duration `yaml:"query_timeout"`
 }
 
 // Log configures log/slog.
@@ -257,6 +259,6 @@ func Default() Config {
 		},
 		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
 		Log:   Log{Level: "info", Format: "text"},
-		Store: Store{Path: "./data/store", Retention: Duration(7 * 24 * time.Hour)},
+		Store: Store{Path: "./data/store", Retention: Duration(7 * 24 * time.Hour), QueryTimeout: Duration(10 * time.Second)},
 	}
 }

@@ -65,6 +65,8 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"bulk docs", "opensearch:\n  bulk_max_docs: 0\n", "opensearch.bulk_max_docs: must be at least 1"},
 		{"bad retention", "opensearch:\n  retention: 2 weeks\n", "opensearch.retention: must be a number of days or hours"},
 		{"bad template name", "opensearch:\n  template: Logs!\n", "opensearch.template: lowercase letters"},
+		{"query timeout zero", "store:\n  query_timeout: 0s\n", "store.query_timeout: must be from 1s to 10m"},
+		{"query timeout long", "store:\n  query_timeout: 1h\n", "store.query_timeout: must be from 1s to 10m"},
 		{"two documents", "log: {level: info}\n---\nlog: {level: info}\n", "more than one YAML document"},
 		{"not yaml", "kafka: [\n", "not valid YAML"},
 		{"tls file missing", "kafka:\n  tls: {enabled: true, ca_file: /nonexistent/ca.pem}\n", "kafka.tls.ca_file"},

@@ -169,7 +169,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys, KeyTemplates: cfg.Etcd.CollectKeys,
-		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI})
+		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI, QueryTimeout: time.Duration(cfg.Store.QueryTimeout)})
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,14 @@ type Deps struct {
 	Now func() time.Time
 	// PingInterval is the SSE keep-alive period (15s when zero).
 	PingInterval time.Duration
+	// QueryTimeout bounds a search, histogram, context, fields or metrics request
+	// (store.query_timeout; DefaultQueryTimeout when zero).
+	QueryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is store.query_timeout's default: a search of a day of logs takes
+// well under a second; one taking ten is a query to narrow, not to wait for.
+const DefaultQueryTimeout = 10 * time.Second
 
 // API serves docs/api.md.
 type API struct {
@@ -71,6 +78,9 @@ func New(d Deps) (*API, error) {
 	}
 	if d.PingInterval <= 0 {
 		d.PingInterval = 15 * time.Second
+	}
+	if d.QueryTimeout <= 0 {
+		d.QueryTimeout = DefaultQueryTimeout
 	}
 	a := &API{d: d, log: d.Logger.With("component", "api"), mux: http.NewServeMux(), stop: make(chan struct{})}
 	a.mux.HandleFunc("GET /api/search", a.search)
@@ -128,14 +138,29 @@ func writeErr(w http.ResponseWriter, status int, msg, param string) {
 	writeJSON(w, status, errBody{Error: msg, Param: param})
 }
 
-// fail answers err: a paramError is a 400 naming the parameter; anything else a 500.
+// timed returns r with the query timeout on its context (fail answers 503 when it
+// fires). The store's reads stop on it: SQLite is interrupted, and the scans over blocks
+// check it between blocks.
+func (a *API) timed(r *http.Request) (*http.Request, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(r.Context(), a.d.QueryTimeout)
+	return r.WithContext(ctx), cancel
+}
+
+// fail answers err: a paramError is a 400 naming the parameter; a request past the query
+// timeout (timed) a 503; anything else a 500.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *paramError
 	if errors.As(err, &pe) {
 		writeErr(w, http.StatusBadRequest, pe.Error(), pe.param)
 		return
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		a.log.Warn("query timed out", "path", r.URL.Path, "timeout", a.d.QueryTimeout, "query", r.URL.RawQuery)
+		writeErr(w, http.StatusServiceUnavailable, fmt.Sprintf("the query took longer than %s; narrow the time range or the query",
+			a.d.QueryTimeout), "")
+		return
+	}
+	if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
 		return // the client went away
 	}
 	a.log.Error("request failed", "path", r.URL.Path, "error", err)
@@ -204,6 +229,8 @@ type searchResp struct {
 }
 
 func (a *API) search(w http.ResponseWriter, r *http.Request) {
+	r, cancel := a.timed(r)
+	defer cancel()
 	start := time.Now()
 	q, from, to, err := a.queryInRange(r)
 	if err != nil {
@@ -257,6 +284,8 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 // ---- context ----
 
 func (a *API) context(w http.ResponseWriter, r *http.Request) {
+	r, cancel := a.timed(r)
+	defer cancel()
 	qs := r.URL.Query()
 	fileID := qs.Get("file_id")
 	if fileID == "" {
@@ -380,6 +409,8 @@ func jsonString(s string) string {
 const fieldsSample = 10000
 
 func (a *API) fields(w http.ResponseWriter, r *http.Request) {
+	r, cancel := a.timed(r)
+	defer cancel()
 	start := time.Now()
 	q, from, to, err := a.queryInRange(r)
 	if err != nil {
@@ -418,9 +449,14 @@ func (a *API) fields(w http.ResponseWriter, r *http.Request) {
 
 // ---- metrics and hosts ----
 
+// maxPoints bounds the points of a metric series: a chart is a few hundred pixels wide.
+const maxPoints = 10000
+
 var measurements = []string{"cpu", "load", "mem", "disk", "diskio", "net", "system"}
 
 func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
+	r, cancel := a.timed(r)
+	defer cancel()
 	qs := r.URL.Query()
 	m := qs.Get("measurement")
 	switch {
@@ -447,6 +483,11 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, badParam("step", "must be a duration of at least 1s such as 10s or 1m, got %q", s))
 			return
 		}
+		if to.Sub(from)/step > maxPoints {
+			a.fail(w, r, badParam("step", "%s gives more than %d points from %s to %s; at least %s",
+				s, maxPoints, from.Format(time.RFC3339), to.Format(time.RFC3339), roundStep(to.Sub(from), maxPoints)))
+			return
+		}
 	}
 	series, err := a.d.Store.Metrics(r.Context(), store.MetricsRequest{Measurement: m, Field: field,
 		Host: qs.Get("host"), From: from, To: to, Step: step})
@@ -466,6 +507,8 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) hosts(w http.ResponseWriter, r *http.Request) {
+	r, cancel := a.timed(r)
+	defer cancel()
 	hs, err := a.d.Store.Hosts(r.Context())
 	if err != nil {
 		a.fail(w, r, err)

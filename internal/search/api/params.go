@@ -75,11 +75,34 @@ func timeRange(r *http.Request, now time.Time) (time.Time, time.Time, error) {
 		}
 		from = t
 	}
+	if err := inBounds("from", from, now); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if err := inBounds("to", to, now); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
 	if !from.Before(to) {
 		return time.Time{}, time.Time{}, badParam("from", "must be before to (from %s, to %s)",
 			from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
 	}
 	return from, to, nil
+}
+
+// maxAhead is how far after now a time range may reach (clocks differ; nothing is stored
+// a year ahead).
+const maxAhead = 366 * 24 * time.Hour
+
+// inBounds refuses a time before 1970 or more than maxAhead after now: the store holds
+// nothing there, and beyond a few centuries a time is not nanoseconds an int64 holds.
+func inBounds(param string, t, now time.Time) error {
+	if t.Before(time.Unix(0, 0)) {
+		return badParam(param, "must not be before 1970-01-01T00:00:00Z, got %s", t.Format(time.RFC3339Nano))
+	}
+	if latest := now.Add(maxAhead); t.After(latest) {
+		return badParam(param, "must not be more than a year from now (%s), got %s", latest.UTC().Format(time.RFC3339),
+			t.Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // intParam reads an integer in [lo, hi], def when absent.

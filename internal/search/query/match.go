@@ -236,58 +236,61 @@ func wordsAt(toks, want []string, prefix bool) bool {
 
 // Glob matches s against pattern as SQLite's GLOB does: * any run of characters, ? one
 // character, [abc], [a-z] and [^abc] a character class; case-sensitive.
+//
+// It backtracks only to the last * seen: the text between two stars is matched at its
+// leftmost place, which is enough, so a pattern of many stars costs len(pattern)·len(s)
+// at worst, never a number of steps exponential in the stars (field values can be whole
+// log lines).
 func Glob(pattern, s string) bool {
-	for pattern != "" {
-		pc, pw := utf8.DecodeRuneInString(pattern)
-		switch pc {
-		case '*':
-			rest := strings.TrimLeft(pattern, "*")
-			if rest == "" {
-				return true
-			}
-			for i := 0; i <= len(s); {
-				if Glob(rest, s[i:]) {
-					return true
-				}
-				if i == len(s) {
-					break
-				}
-				_, w := utf8.DecodeRuneInString(s[i:])
-				i += w
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-			_, w := utf8.DecodeRuneInString(s)
-			pattern, s = pattern[pw:], s[w:]
-		case '[':
-			if s == "" {
-				return false
-			}
-			c, w := utf8.DecodeRuneInString(s)
-			ok, n := globClass(pattern, c)
-			if n == 0 { // no closing ']': a literal '['
-				if c != '[' {
-					return false
-				}
-				pattern, s = pattern[pw:], s[w:]
+	px, sx := 0, 0
+	star, starS := -1, 0 // the last * in pattern, and where in s its match ends
+	for px < len(pattern) || sx < len(s) {
+		if px < len(pattern) {
+			if pattern[px] == '*' {
+				star, starS = px, sx
+				px++
 				continue
 			}
-			if !ok {
-				return false
+			if n, w := globStep(pattern[px:], s[sx:]); n > 0 {
+				px, sx = px+n, sx+w
+				continue
 			}
-			pattern, s = pattern[n:], s[w:]
-		default:
-			c, w := utf8.DecodeRuneInString(s)
-			if s == "" || c != pc {
-				return false
-			}
-			pattern, s = pattern[pw:], s[w:]
 		}
+		if star < 0 || starS >= len(s) {
+			return false
+		}
+		_, w := utf8.DecodeRuneInString(s[starS:])
+		starS += w
+		px, sx = star+1, starS
 	}
-	return s == ""
+	return true
+}
+
+// globStep matches the first character of s against the pattern's first element (not a
+// *): it returns the bytes of pattern and of s it took, 0, 0 when it does not match.
+func globStep(pattern, s string) (int, int) {
+	if s == "" {
+		return 0, 0
+	}
+	pc, pw := utf8.DecodeRuneInString(pattern)
+	c, w := utf8.DecodeRuneInString(s)
+	switch pc {
+	case '?':
+		return pw, w
+	case '[':
+		ok, n := globClass(pattern, c)
+		switch {
+		case n == 0 && c == '[': // no closing ']': a literal '['
+			return pw, w
+		case n > 0 && ok:
+			return n, w
+		}
+		return 0, 0
+	}
+	if c == pc {
+		return pw, w
+	}
+	return 0, 0
 }
 
 // globClass matches c against the class at the start of pattern ("[...]") and returns

@@ -115,7 +115,11 @@ func TestGlob(t *testing.T) {
 		{"?", "é", true}, {"??", "é", false}, {"a?c", "abc", true}, {"[a-c]x", "bx", true},
 		{"[a-c]x", "dx", false}, {"[^a-c]x", "dx", true}, {"[]]", "]", true}, {"[", "[", true},
 		{"*.log", "/var/log/a.log", true}, {"*.log", "/var/log/a.log.1", false}, {"A*", "abc", false},
-		{"**b", "ab", true}, {"a[", "a[", true},
+		{"**b", "ab", true}, {"a[", "a[", true}, {"a*b*c", "aXbYc", true}, {"a*b*c", "aXcYb", false},
+		{"*a?c*", "xxabcx", true}, {"*[0-9]", "a1", true}, {"*ab", "aab", true},
+		// Many stars against a long value: linear in the value per star, not exponential
+		// (this case does not finish with a backtracking matcher).
+		{strings.Repeat("*a", 40) + "b", strings.Repeat("a", 100000), false},
 	} {
 		if got := Glob(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("Glob(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)

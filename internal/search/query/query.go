@@ -48,8 +48,36 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("position %d: %s", e.Pos, e.Msg) }
 
+// The limits of a query (docs/search.md, "Limits"): far above what a person types, and
+// low enough that no query holds the store for long. Each term is one more full-text
+// lookup and one more check per candidate line; each level of nesting one more
+// recursion in the parser, the compiler and the matcher.
+const (
+	// MaxBytes bounds the query's length.
+	MaxBytes = 4096
+	// MaxTerms bounds the words, phrases, prefixes and field terms of a query; a phrase
+	// (or a word like 10.0.0.1, a phrase of its parts) counts each of its words.
+	MaxTerms = 64
+	// MaxDepth bounds the nesting of parentheses and NOTs.
+	MaxDepth = 16
+	// MaxPrefixes bounds the word* prefixes: the index expands each prefix into every
+	// word of the day starting with it, the query's most costly term whatever the
+	// prefix's length (docs/search.md has the measurement).
+	MaxPrefixes = 8
+)
+
+// LimitError says a query is over one of the limits.
+type LimitError struct {
+	Msg string
+}
+
+func (e *LimitError) Error() string { return e.Msg }
+
 // Parse parses a query. The empty query (or only spaces) matches everything.
 func Parse(q string) (*Node, error) {
+	if len(q) > MaxBytes {
+		return nil, &LimitError{fmt.Sprintf("the query is %d bytes long; at most %d bytes", len(q), MaxBytes)}
+	}
 	p := &parser{src: q}
 	if err := p.lex(); err != nil {
 		return nil, err
@@ -93,9 +121,30 @@ type token struct {
 }
 
 type parser struct {
-	src  string
-	toks []token
-	i    int
+	src      string
+	toks     []token
+	i        int
+	terms    int // words counted so far (MaxTerms)
+	prefixes int // word* prefixes so far (MaxPrefixes)
+	depth    int // parentheses and NOTs open (MaxDepth)
+}
+
+// count adds n terms, refused beyond MaxTerms.
+func (p *parser) count(n int) error {
+	p.terms += n
+	if p.terms > MaxTerms {
+		return &LimitError{fmt.Sprintf("the query has more than %d terms (words, phrases' words, prefixes and field terms); at most %d terms", MaxTerms, MaxTerms)}
+	}
+	return nil
+}
+
+// nest opens one level of nesting, refused beyond MaxDepth; the caller closes it.
+func (p *parser) nest() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return &LimitError{fmt.Sprintf("the query nests parentheses and NOTs more than %d deep; at most %d levels", MaxDepth, MaxDepth)}
+	}
+	return nil
 }
 
 func (p *parser) lex() error {
@@ -279,10 +328,14 @@ func (p *parser) unary() (*Node, error) {
 		if n := p.peek(); n == nil || n.kind == tOr || n.kind == tRParen || n.kind == tAnd {
 			return nil, &SyntaxError{t.pos, "NOT needs a term after it"}
 		}
+		if err := p.nest(); err != nil {
+			return nil, err
+		}
 		n, err := p.unary()
 		if err != nil {
 			return nil, err
 		}
+		p.depth--
 		return &Node{Kind: Not, Kids: []*Node{n}}, nil
 	}
 	return p.primary()
@@ -296,10 +349,14 @@ func (p *parser) primary() (*Node, error) {
 		if n := p.peek(); n != nil && n.kind == tRParen {
 			return nil, &SyntaxError{t.pos, "empty parentheses"}
 		}
+		if err := p.nest(); err != nil {
+			return nil, err
+		}
 		n, err := p.or()
 		if err != nil {
 			return nil, err
 		}
+		p.depth--
 		if c := p.peek(); c == nil || c.kind != tRParen {
 			return nil, &SyntaxError{t.pos, "unbalanced '('"}
 		}
@@ -308,11 +365,18 @@ func (p *parser) primary() (*Node, error) {
 	case tRParen:
 		return nil, &SyntaxError{t.pos, "unbalanced ')'"}
 	case tPhrase:
-		if len(Tokens(t.text)) == 0 {
+		words := len(Tokens(t.text))
+		if words == 0 {
 			return nil, &SyntaxError{t.pos, "the phrase has no word in it"}
+		}
+		if err := p.count(words); err != nil {
+			return nil, err
 		}
 		return &Node{Kind: Text, Value: t.text, Phrase: true}, nil
 	case tField:
+		if err := p.count(1); err != nil {
+			return nil, err
+		}
 		n := &Node{Kind: Field, Name: t.name, Value: t.text}
 		if !t.quoted {
 			body := strings.TrimSuffix(t.text, "*")
@@ -330,10 +394,19 @@ func (p *parser) primary() (*Node, error) {
 		if strings.HasSuffix(w, "*") {
 			n.Prefix, n.Value = true, strings.TrimRight(w, "*")
 		}
-		if len(Tokens(n.Value)) == 0 {
+		toks := Tokens(n.Value)
+		if len(toks) == 0 {
 			return nil, &SyntaxError{t.pos, fmt.Sprintf("%q has no letter or digit to search for", w)}
 		}
-		if len(Tokens(n.Value)) > 1 {
+		if err := p.count(len(toks)); err != nil {
+			return nil, err
+		}
+		if n.Prefix {
+			if p.prefixes++; p.prefixes > MaxPrefixes {
+				return nil, &LimitError{fmt.Sprintf("the query has more than %d word* prefixes; at most %d prefixes", MaxPrefixes, MaxPrefixes)}
+			}
+		}
+		if len(toks) > 1 {
 			// a.b.c or 10.0.0.1: the words in this order, as a phrase.
 			n.Phrase = true
 		}

@@ -145,15 +145,19 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 // seconds over a day of common words.
 const histogramLines = 64 * 1024
 
+// maxBuckets bounds a histogram's buckets: the API asks for about 60; a step giving more
+// than this is a mistake, refused before anything is allocated.
+const maxBuckets = 10000
+
 // Histogram counts matching rows per step; estimated says some counts were scaled up
 // from a sample of the candidate blocks.
 func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time, step time.Duration) ([]store.Bucket, bool, error) {
-	if step <= 0 {
-		return nil, false, fmt.Errorf("histogram step %s: must be positive", step)
+	n, err := bucketCount(from, to, step)
+	if err != nil {
+		return nil, false, err
 	}
 	f, t, st := from.UnixNano(), to.UnixNano(), int64(step)
 	first := floorDiv(f, st) * st
-	n := int((t - first + st - 1) / st)
 	buckets := make([]store.Bucket, n)
 	for i := range buckets {
 		buckets[i].Time = timeOf(first + int64(i)*st)
@@ -189,6 +193,32 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 		}
 	}
 	return buckets, estimated, nil
+}
+
+// bucketCount is the number of steps from the step-aligned start before from to to,
+// refused when the times are not nanoseconds since 1970 an int64 can hold (1678 to 2262),
+// or when there would be more than maxBuckets.
+func bucketCount(from, to time.Time, step time.Duration) (int, error) {
+	if step <= 0 {
+		return 0, fmt.Errorf("histogram step %s: must be positive", step)
+	}
+	for _, t := range []time.Time{from, to} {
+		if !time.Unix(0, t.UnixNano()).Equal(t) {
+			return 0, fmt.Errorf("histogram time %s: out of the store's range", t.Format(time.RFC3339Nano))
+		}
+	}
+	if !from.Before(to) {
+		return 0, nil
+	}
+	// to.Sub saturates instead of overflowing (a span it cannot hold is refused: t-first
+	// would overflow); one more step for the aligned start.
+	f, t, st := from.UnixNano(), to.UnixNano(), int64(step)
+	first := floorDiv(f, st) * st
+	if d := to.Sub(from); d == math.MaxInt64 || d/step >= maxBuckets || first > f {
+		return 0, fmt.Errorf("histogram from %s to %s by %s: more than %d buckets", from.Format(time.RFC3339),
+			to.Format(time.RFC3339), step, maxBuckets)
+	}
+	return int((t - first + st - 1) / st), nil
 }
 
 // countMatching calls add with the time of each line of [from, to) matching the plan and
@@ -334,6 +364,11 @@ func (p *part) scanBlocks(ctx context.Context, q string, args []any, fn func(h b
 	defer rows.Close()
 	var sc scanner
 	for rows.Next() {
+		// The matcher's work on a block is Go, outside SQLite: a query past its deadline
+		// stops here, between blocks.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", p.path, err)
+		}
 		h, lines, err := sc.scan(rows)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", p.path, err)
