@@ -6,7 +6,7 @@ package datadir
 
 import (
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +22,9 @@ import (
 const (
 	// PasswordFile holds the embedded etcd's root password (mode 0600).
 	PasswordFile = "etcd-root-password"
+	// TokenFile holds the standalone's HTTP access token, used when http.auth is not
+	// configured (mode 0600).
+	TokenFile = "http-token"
 	// ClientFile holds Client as JSON.
 	ClientFile = "etcd-client.json"
 )
@@ -47,41 +50,84 @@ func Prepare(dir string) error {
 	return nil
 }
 
-// RootPassword returns the password kept in dir, creating a random one (0600) on first
+// RootPassword returns the embedded etcd's root password kept in dir, creating it on first
 // use; created says which.
-func RootPassword(dir string) (pw string, created bool, err error) {
-	pw, err = ReadRootPassword(dir)
-	if err == nil {
-		return pw, false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", false, err
-	}
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		return "", false, fmt.Errorf("generate the etcd root password: %w", err)
-	}
-	pw = base64.RawURLEncoding.EncodeToString(b)
-	path := filepath.Join(dir, PasswordFile)
-	if err := atomicfile.Write(path, []byte(pw+"\n"), 0o600); err != nil {
-		return "", false, fmt.Errorf("write the etcd root password: %w", err)
-	}
-	return pw, true, nil
-}
+func RootPassword(dir string) (pw string, created bool, err error) { return Secret(dir, PasswordFile) }
 
 // ReadRootPassword reads the password file of dir; the error wraps fs.ErrNotExist when
 // there is none.
 func ReadRootPassword(dir string) (string, error) {
-	path := filepath.Join(dir, PasswordFile)
-	b, err := os.ReadFile(path)
+	pw, err := ReadSecret(dir, PasswordFile)
 	if err != nil {
-		return "", fmt.Errorf("read the embedded etcd's root password: %w", err)
-	}
-	pw := strings.TrimSpace(string(b))
-	if pw == "" {
-		return "", fmt.Errorf("%s is empty: remove it only together with the data dir's etcd/", path)
+		return "", fmt.Errorf("the embedded etcd's root password: %w", err)
 	}
 	return pw, nil
+}
+
+// Secret returns the secret in dir/name (the etcd root password, the HTTP access token),
+// making it the first time: 32 random bytes in hex, mode 0600, created whole or not at
+// all — a temporary file linked into place, so two starts racing agree on one secret and
+// nobody reads a half-written one. created says whether this call made it.
+func Secret(dir, name string) (value string, created bool, err error) {
+	value, err = ReadSecret(dir, name)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return value, false, err
+	}
+	if err := createSecret(dir, name); err != nil {
+		return "", false, err
+	}
+	value, err = ReadSecret(dir, name)
+	return value, err == nil, err
+}
+
+// ReadSecret reads dir/name, refusing one that others can read; the error wraps
+// fs.ErrNotExist when there is none.
+func ReadSecret(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return v, nil
+}
+
+func createSecret(dir, name string) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("random %s: %w", name, err)
+	}
+	tmp, err := os.CreateTemp(dir, name+".tmp-*") // O_EXCL, mode 0600
+	if err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(raw) + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	// A link, unlike a rename, never replaces: the first start to get here wins.
+	path := filepath.Join(dir, name)
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return nil
 }
 
 // WriteClient records c in dir (0600).
