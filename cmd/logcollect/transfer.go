@@ -29,8 +29,10 @@ consumer group transfer.group and index every line into OpenSearch (transfer.sin
 opensearch; or file / stdout for debugging). Offsets are committed only after the sink
 accepted the documents, and each document's _id comes from the record, so a restart —
 kill -9 included — never loses a line and never indexes one twice. Start more instances
-with the same group to scale out. SIGINT/SIGTERM drain and commit (up to
-transfer.shutdown_timeout). /metrics and /healthz are served on http.listen.
+with the same group to scale out; each needs its own transfer.instance_id (default: the
+host name), with which a restarted instance takes its partitions back at once.
+SIGINT/SIGTERM drain, commit (up to transfer.shutdown_timeout) and leave the group.
+/metrics and /healthz are served on http.listen.
 
 Example config:
   kafka:
@@ -88,6 +90,14 @@ Example:
 		return err
 	}
 	checks["kafka"] = consumer.Check
+	checks["partitions"] = func() error {
+		// Informational: an instance of a group with more instances than partitions owns
+		// none and is healthy; restarting it would only cost a rebalance.
+		if consumer.Assigned() == 0 {
+			return httpserver.Info("no partitions assigned (joining the group, or the group has more instances than partitions)")
+		}
+		return nil
+	}
 	// The byte budget bounds the documents held; the soft limit keeps the heap near it
 	// during an OpenSearch outage. An operator's GOMEMLIMIT wins.
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {

@@ -104,6 +104,9 @@ type Transfer struct {
 	ShutdownTimeout  Duration    `yaml:"shutdown_timeout"`
 	CommitInterval   Duration    `yaml:"commit_interval"`
 	SessionTimeout   Duration    `yaml:"session_timeout"` // how long a dead instance keeps its partitions
+	// InstanceID is the static group member id ({hostname} expands): a restarted instance
+	// takes its partitions back at once. "" joins as a dynamic member.
+	InstanceID string `yaml:"instance_id"`
 }
 
 // ParseRule turns the lines of the matching topics into fields.
@@ -235,7 +238,8 @@ func Default() Config {
 			DLQTopic:         "{topic}.dlq",
 			ShutdownTimeout:  Duration(30 * time.Second),
 			CommitInterval:   Duration(time.Second),
-			SessionTimeout:   Duration(45 * time.Second),
+			SessionTimeout:   Duration(10 * time.Second),
+			InstanceID:       "{hostname}",
 		},
 		OpenSearch: OpenSearch{
 			Addresses:       []string{"http://127.0.0.1:9200"},

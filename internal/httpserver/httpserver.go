@@ -18,8 +18,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Check reports a component's health: nil when healthy, an error saying what is wrong.
+// Check reports a component's health: nil when healthy, an error saying what is wrong,
+// or an Info.
 type Check func() error
+
+// Info is a check result /healthz shows without calling the process degraded: a state
+// worth seeing that no supervisor should act on (a transfer with no partitions assigned).
+type Info string
+
+func (i Info) Error() string { return string(i) }
 
 // Server is the process's HTTP listener.
 type Server struct {
@@ -134,11 +141,15 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := s.checks[name](); err != nil {
+		var info Info
+		switch err := s.checks[name](); {
+		case err == nil:
+			rep.Checks[name] = "ok"
+		case errors.As(err, &info):
+			rep.Checks[name] = info.Error()
+		default:
 			rep.Status = "degraded"
 			rep.Checks[name] = err.Error()
-		} else {
-			rep.Checks[name] = "ok"
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -31,6 +31,7 @@ func TestMetricsAndHealth(t *testing.T) {
 			}
 			return nil
 		},
+		"partitions": func() error { return Info("none assigned") },
 	}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +50,8 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Errorf("metrics missing counter:\n%s", body)
 	}
 	var rep healthReport
-	if err := json.Unmarshal([]byte(get(t, base+"/healthz", http.StatusOK)), &rep); err != nil || rep.Status != "ok" {
+	if err := json.Unmarshal([]byte(get(t, base+"/healthz", http.StatusOK)), &rep); err != nil || rep.Status != "ok" ||
+		rep.Checks["partitions"] != "none assigned" {
 		t.Errorf("healthy report: %+v %v", rep, err)
 	}
 	kafkaDown.Store(true)

@@ -17,6 +17,7 @@ type metrics struct {
 	bufBytes     prometheus.GaugeFunc
 	paused       prometheus.Gauge
 	rebalances   *prometheus.CounterVec
+	assigned     prometheus.GaugeFunc
 }
 
 func newMetrics(c *Consumer) metrics {
@@ -57,12 +58,16 @@ func newMetrics(c *Consumer) metrics {
 			Name: "logcollect_transfer_partitions_changes_total",
 			Help: "Partitions assigned, revoked and lost in rebalances.",
 		}, []string{"change"}),
+		assigned: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "logcollect_transfer_assigned_partitions",
+			Help: "Partitions this instance owns now (0 while joining, or when the group has more instances than partitions).",
+		}, func() float64 { return float64(c.Assigned()) }),
 	}
 }
 
 func (m metrics) register(r prometheus.Registerer, lag prometheus.Collector) error {
 	for _, c := range []prometheus.Collector{m.records, m.written, m.deadLettered, m.parseErrors, m.invalidUTF8,
-		m.commits, m.bufBytes, m.paused, m.rebalances, lag} {
+		m.commits, m.bufBytes, m.paused, m.rebalances, m.assigned, lag} {
 		if err := r.Register(c); err != nil {
 			return fmt.Errorf("register transfer metrics: %w", err)
 		}
@@ -70,15 +75,16 @@ func (m metrics) register(r prometheus.Registerer, lag prometheus.Collector) err
 	return nil
 }
 
-// lagCollector reports high watermark − committed offset of each assigned partition.
+// lagCollector reports the lag of each assigned partition: records in Kafka not yet in the
+// sink.
 type lagCollector struct {
 	c    *Consumer
 	desc *prometheus.Desc
 }
 
 func newLagCollector(c *Consumer) *lagCollector {
-	return &lagCollector{c: c, desc: prometheus.NewDesc("logcollect_transfer_consumer_lag",
-		"Records of an assigned partition not yet committed: high watermark − committed offset.",
+	return &lagCollector{c: c, desc: prometheus.NewDesc("logcollect_transfer_lag_records",
+		"Records of an assigned partition not yet accepted by the sink: the high watermark of the last fetch − the next offset to commit.",
 		[]string{"topic", "partition"}, nil)}
 }
 

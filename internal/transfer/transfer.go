@@ -11,19 +11,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/lifecycle"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/kafka"
+	"github.com/logcollect/logcollect/internal/lifecycle"
 	"github.com/logcollect/logcollect/internal/transfer/document"
 )
 
@@ -77,6 +79,8 @@ type Deps struct {
 	KafkaOpts  []kgo.Opt
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Hostname expands {hostname} in transfer.instance_id; os.Hostname when nil.
+	Hostname func() (string, error)
 }
 
 // docOverhead is what a document costs in memory beyond its line (struct, _id, headers).
@@ -84,15 +88,16 @@ const docOverhead = 256
 
 // Consumer is the transfer process body.
 type Consumer struct {
-	cfg      config.Transfer
-	batching Batching
-	deps     Deps
-	log      *slog.Logger
-	builder  *document.Builder
-	budget   *budget
-	m        metrics
-	lagColl  *lagCollector
-	dlq      dlqName
+	cfg        config.Transfer
+	instanceID string // group.instance.id; "" for a dynamic member
+	batching   Batching
+	deps       Deps
+	log        *slog.Logger
+	builder    *document.Builder
+	budget     *budget
+	m          metrics
+	lagColl    *lagCollector
+	dlq        dlqName
 
 	cl       *kgo.Client
 	producer *kgo.Client
@@ -104,6 +109,7 @@ type Consumer struct {
 	parts   map[topicPartition]*partition
 	open    *batch
 	closing bool
+	fenced  atomic.Bool // another member took transfer.instance_id
 }
 
 // batch is documents handed to the sink together, with the partition segments they
@@ -130,8 +136,15 @@ func New(cfg Config, deps Deps) (*Consumer, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	if deps.Hostname == nil {
+		deps.Hostname = os.Hostname
+	}
+	instanceID, err := resolveInstanceID(cfg.InstanceID, deps.Hostname)
+	if err != nil {
+		return nil, err
+	}
 	c := &Consumer{
-		cfg: cfg.Transfer, batching: cfg.Batching, deps: deps, builder: builder,
+		cfg: cfg.Transfer, instanceID: instanceID, batching: cfg.Batching, deps: deps, builder: builder,
 		log:      deps.Logger.With("component", "transfer", "group", cfg.Group),
 		budget:   newBudget(cfg.MaxBufferedBytes),
 		dlq:      parseDLQName(cfg.DLQTopic),
@@ -176,6 +189,11 @@ func (c *Consumer) clientOpts() []kgo.Opt {
 		kgo.MetadataMaxAge(5*time.Second),
 		kgo.WithLogger(kafka.Logger(c.log)),
 	)
+	if c.instanceID != "" {
+		// Static membership: a restarted instance rejoins as the member it was and gets
+		// its partitions back without waiting for its old session to expire.
+		opts = append(opts, kgo.InstanceID(c.instanceID))
+	}
 	if c.cfg.TopicRegex != "" {
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(c.cfg.TopicRegex),
 			// Never the dead-letter topics of the topics it reads, nor Kafka's own.
@@ -190,7 +208,8 @@ func (c *Consumer) clientOpts() []kgo.Opt {
 }
 
 // Run consumes until ctx ends, then drains: it stops fetching, lets the sink finish what
-// it holds (up to transfer.shutdown_timeout), commits, and leaves the group.
+// it holds (up to transfer.shutdown_timeout), commits, and leaves the group. It returns
+// an error when another member took over its transfer.instance_id.
 func (c *Consumer) Run(ctx context.Context) error {
 	cl, err := kgo.NewClient(c.clientOpts()...)
 	if err != nil {
@@ -210,7 +229,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	err = lifecycle.Group{Logger: c.log, StopTimeout: time.Duration(c.cfg.ShutdownTimeout), Parts: []lifecycle.Part{
 		{Name: "commits", Run: c.commitLoop, Close: func(ctx context.Context) error {
 			c.commit(ctx, c.assigned())
-			cl.Close() // leaves the group; the final revoke commits nothing new
+			member, _ := cl.GroupMetadata()
+			cl.Close() // a dynamic member leaves the group here; the final revoke commits nothing new
+			if c.instanceID != "" && !c.fenced.Load() {
+				c.leaveStatic(ctx, member)
+			}
 			return nil
 		}},
 		{Name: "sink", Run: c.runSink, Drains: true},
@@ -250,6 +273,40 @@ func (c *Consumer) closeBatches(context.Context) error {
 	return nil
 }
 
+// leaveStatic leaves the group for a static member, which Close does not do: an instance
+// stopped on purpose hands its partitions over at once instead of holding them for
+// transfer.session_timeout. Everything it read is committed by now.
+func (c *Consumer) leaveStatic(ctx context.Context, member string) {
+	if member == "" {
+		return // never joined
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = c.cfg.Group
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.MemberID = member // the broker refuses it if another member took the instance id meanwhile
+	m.InstanceID = kmsg.StringPtr(c.instanceID)
+	m.Reason = kmsg.StringPtr("logcollect transfer stopped")
+	req.Members = append(req.Members, m)
+	resp, err := req.RequestWith(ctx, c.producer)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+		for _, rm := range resp.Members {
+			err = errors.Join(err, kerr.ErrorForCode(rm.ErrorCode))
+		}
+	}
+	if errors.Is(err, kerr.UnknownMemberID) {
+		err = nil // the client left by itself (it had revoked partitions it was to hand over)
+	}
+	if err != nil {
+		c.log.Warn("leaving the group failed; the partitions move on after transfer.session_timeout",
+			"instance_id", c.instanceID, "timeout", time.Duration(c.cfg.SessionTimeout), "err", err)
+		return
+	}
+	c.log.Info("left the group", "instance_id", c.instanceID)
+}
+
 // poll reads records into batches until ctx ends.
 func (c *Consumer) poll(ctx context.Context) error {
 	var flushAt time.Time
@@ -270,12 +327,21 @@ func (c *Consumer) poll(ctx context.Context) error {
 		if fetches.IsClientClosed() {
 			return errors.New("kafka client closed")
 		}
+		var fenced error
 		fetches.EachError(func(topic string, p int32, err error) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return
 			}
+			if isFenced(err) {
+				fenced = err
+				return
+			}
 			c.log.Warn("fetch failed", "topic", topic, "partition", p, "err", err)
 		})
+		if fenced != nil {
+			c.fenced.Store(true) // nothing to leave: the group has another member by this id
+			return c.fencedError(fenced)
+		}
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 			if p := c.lookup(fp.Topic, fp.Partition); p != nil {
 				p.setHighWatermark(fp.HighWatermark)
@@ -459,7 +525,11 @@ func (c *Consumer) commit(ctx context.Context, parts []*partition) {
 			for _, rp := range t.Partitions {
 				if rp.ErrorCode != 0 {
 					c.m.commits.WithLabelValues("error").Inc()
-					c.log.Warn("offset commit refused", "topic", t.Topic, "partition", rp.Partition, "code", rp.ErrorCode)
+					err := kerr.ErrorForCode(rp.ErrorCode)
+					if isFenced(err) {
+						err = c.fencedError(err)
+					}
+					c.log.Warn("offset commit refused", "topic", t.Topic, "partition", rp.Partition, "err", err)
 					continue
 				}
 				if p := c.lookupIn(parts, t.Topic, rp.Partition); p != nil {
@@ -572,6 +642,13 @@ func (b *batch) hasAny(parts []*partition) bool {
 		}
 	}
 	return false
+}
+
+// Assigned returns how many partitions this instance owns now.
+func (c *Consumer) Assigned() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.parts)
 }
 
 // Check reports whether a Kafka broker answers (for /healthz).

@@ -19,6 +19,7 @@ type partition struct {
 	mu        sync.Mutex
 	segs      []*segment // unfinished and finished segments, oldest first
 	next      int64      // offset to commit: one past the last record of the finished prefix; -1 none yet
+	first     int64      // offset of the first record read since the assignment; -1 none yet
 	epoch     int32      // leader epoch of that record
 	committed int64      // what Kafka has; -1 none
 	hw        int64      // high watermark seen in the last fetch
@@ -32,7 +33,7 @@ type segment struct {
 }
 
 func newPartition(topic string, id int32) *partition {
-	return &partition{topic: topic, id: id, next: -1, committed: -1, hw: -1, changed: make(chan struct{}, 1)}
+	return &partition{topic: topic, id: id, next: -1, first: -1, committed: -1, hw: -1, changed: make(chan struct{}, 1)}
 }
 
 // add records r in the segment seg (nil: a new one) and returns the segment.
@@ -42,6 +43,9 @@ func (p *partition) add(seg *segment, r *kgo.Record) *segment {
 	if seg == nil {
 		seg = &segment{}
 		p.segs = append(p.segs, seg)
+	}
+	if p.first < 0 {
+		p.first = r.Offset
 	}
 	seg.last, seg.epoch = r.Offset, r.LeaderEpoch
 	return seg
@@ -89,14 +93,20 @@ func (p *partition) setHighWatermark(hw int64) {
 	p.mu.Unlock()
 }
 
-// lag is high watermark − committed offset; ok is false before both are known.
+// lag is the records of the partition not yet in the sink: high watermark − the offset to
+// commit (before the first batch finished: − the first offset read since the
+// assignment). ok is false before a fetch returned the partition.
 func (p *partition) lag() (int64, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.hw < 0 || p.committed < 0 {
+	pos := p.next
+	if pos < 0 {
+		pos = p.first
+	}
+	if p.hw < 0 || pos < 0 {
 		return 0, false
 	}
-	return max(p.hw-p.committed, 0), true
+	return max(p.hw-pos, 0), true
 }
 
 // waitIdle waits until every segment handed to the sink finished, or until the deadline
