@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +71,7 @@ type fixture struct {
 	cl      *kgo.Client
 	adm     *kadm.Client
 	topic   string
+	members int // consumers made: each gets its own instance id
 }
 
 func newFixture(t *testing.T, partitions int32) *fixture {
@@ -119,7 +121,15 @@ func (f *fixture) committed(group string) int64 {
 
 func (f *fixture) consumer(sink Sink, reg prometheus.Registerer) *Consumer {
 	f.t.Helper()
+	f.members++
+	return f.consumerAs("member-"+strconv.Itoa(f.members), sink, reg)
+}
+
+// consumerAs makes a consumer of group g with the instance id id.
+func (f *fixture) consumerAs(id string, sink Sink, reg prometheus.Registerer) *Consumer {
+	f.t.Helper()
 	cfg := config.Default().Transfer
+	cfg.InstanceID = id
 	cfg.Group = "g"
 	cfg.Topics = []string{f.topic}
 	cfg.SessionTimeout = config.Duration(6 * time.Second)
@@ -155,10 +165,57 @@ func TestConsumeAndCommit(t *testing.T) {
 	f := newFixture(t, 3)
 	f.produce(0, 1000)
 	sink := newMemSink()
-	stop := run(t, f.consumer(sink, prometheus.NewRegistry()))
+	reg := prometheus.NewRegistry()
+	stop := run(t, f.consumer(sink, reg))
 	await.Until(t, 10*time.Second, "1000 documents", func() bool { return sink.distinct() == 1000 })
 	await.Until(t, 10*time.Second, "offsets committed to the end", func() bool { return f.committed("g") == 1000 })
+	// Every partition fetched and indexed to its high watermark: three lag series of 0.
+	if got := gathered(t, reg, "logcollect_transfer_assigned_partitions"); len(got) != 1 || got[0] != 3 {
+		t.Errorf("assigned_partitions %v, want [3]", got)
+	}
+	if got := gathered(t, reg, "logcollect_transfer_lag_records"); len(got) != 3 || got[0]+got[1]+got[2] != 0 {
+		t.Errorf("lag_records %v, want three partitions at 0", got)
+	}
 	stop()
+}
+
+// A consumer that read records it has not indexed yet reports them as lag.
+func TestLagCountsUnindexed(t *testing.T) {
+	f := newFixture(t, 1)
+	f.produce(0, 100)
+	sink := newMemSink()
+	sink.setFail(true)
+	reg := prometheus.NewRegistry()
+	stop := run(t, f.consumer(sink, reg))
+	defer stop()
+	await.Until(t, 10*time.Second, "a lag of 100", func() bool {
+		got := gathered(t, reg, "logcollect_transfer_lag_records")
+		return len(got) == 1 && got[0] == 100
+	})
+	sink.setFail(false)
+	await.Until(t, 10*time.Second, "a lag of 0", func() bool {
+		got := gathered(t, reg, "logcollect_transfer_lag_records")
+		return len(got) == 1 && got[0] == 0
+	})
+}
+
+// gathered returns the values of a metric's series.
+func gathered(t *testing.T, reg *prometheus.Registry, name string) []float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			out = append(out, m.GetGauge().GetValue())
+		}
+	}
+	return out
 }
 
 // While the sink fails, nothing is committed; when it recovers everything is.
@@ -314,4 +371,75 @@ func TestDLQName(t *testing.T) {
 	if d := parseDLQName(""); d.on || d.excludeRegex() != "" {
 		t.Error("empty name is on")
 	}
+}
+
+func TestResolveInstanceID(t *testing.T) {
+	host := func() (string, error) { return "web-1.example", nil }
+	noHost := func() (string, error) { return "", errors.New("no uts") }
+	tests := []struct {
+		name, tmpl, want, wantErr string
+		hostname                  func() (string, error)
+	}{
+		{name: "default", tmpl: "{hostname}", hostname: host, want: "web-1.example"},
+		{name: "second on a host", tmpl: "{hostname}-2", hostname: host, want: "web-1.example-2"},
+		{name: "literal", tmpl: "transfer_a", hostname: noHost, want: "transfer_a"},
+		{name: "off", tmpl: "", hostname: noHost, want: ""},
+		{name: "no hostname", tmpl: "{hostname}", hostname: noHost, wantErr: "transfer.instance_id: {hostname}: no uts"},
+		{name: "bad character", tmpl: "a b", hostname: host, wantErr: `transfer.instance_id: "a b" is not`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := resolveInstanceID(tt.tmpl, tt.hostname)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// A second consumer with the same instance id fences the first, which stops with an error
+// that names transfer.instance_id instead of rejoining and fencing the other in turn.
+func TestFencedInstanceIDStops(t *testing.T) {
+	f := newFixture(t, 2)
+	f.produce(0, 100)
+	sink := newMemSink()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- f.consumerAs("dup", sink, nil).Run(ctx) }()
+	await.Until(t, 10*time.Second, "the first consumer indexing", func() bool { return sink.distinct() == 100 })
+	stopB := run(t, f.consumerAs("dup", sink, nil))
+	defer stopB()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), `transfer.instance_id "dup" is used by another transfer`) ||
+			!isFenced(err) {
+			t.Fatalf("fenced consumer returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the fenced consumer did not stop within 15 s")
+	}
+}
+
+// A static member stopped on purpose leaves the group at once (Close alone would leave
+// it there until the 6 s session timeout), so the other member gets its partitions.
+func TestStaticMemberLeavesOnStop(t *testing.T) {
+	f := newFixture(t, 2)
+	sink := newMemSink()
+	stopA := run(t, f.consumerAs("a", sink, nil))
+	b := f.consumerAs("b", sink, nil)
+	stopB := run(t, b)
+	defer stopB()
+	f.produce(0, 100)
+	await.Until(t, 15*time.Second, "both members with a partition", func() bool {
+		return b.Assigned() == 1 && sink.distinct() == 100
+	})
+	stopA()
+	await.Until(t, 4*time.Second, "the stopped member's partition with the other", func() bool { return b.Assigned() == 2 })
 }
