@@ -76,8 +76,6 @@ transfer:
   group: %s
   %s
   shutdown_timeout: 10s
-  # A killed instance's partitions move on after this (the default is 45 s).
-  session_timeout: 6s
 opensearch:
   addresses: [%s]
   index: "%s"

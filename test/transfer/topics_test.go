@@ -159,15 +159,16 @@ func TestTopicRegexFindsNewTopic(t *testing.T) {
 	t.Logf("new topic consumed %s after creation", took.Round(100*time.Millisecond))
 }
 
-// Two instances in one group, one killed with SIGKILL mid-stream: its partitions move to
-// the other, exactly N documents.
+// Two instances in one group (their own transfer.instance_id each), one killed with
+// SIGKILL mid-stream and not restarted: its partitions move to the other once its session
+// ends, which indexes the rest within transfer.session_timeout (10 s) + 5 s. Exactly N.
 func TestTwoInstancesOneKilled(t *testing.T) {
 	e := newEnv(t, "pair")
 	topic := e.name
 	e.createTopic(topic, 4)
 	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", e.osURL, "127.0.0.1:0", "")
-	a := e2etest.Start(t, "", "transfer", "--config", cfg)
-	b := e2etest.Start(t, "", "transfer", "--config", cfg)
+	a := e2etest.StartEnv(t, "", []string{"LOGCOLLECT_TRANSFER_INSTANCE_ID={hostname}-a"}, "transfer", "--config", cfg)
+	b := e2etest.StartEnv(t, "", []string{"LOGCOLLECT_TRANSFER_INSTANCE_ID={hostname}-b"}, "transfer", "--config", cfg)
 	s := newProducer(t, e.brokers).stream(topic, 100, 50*time.Millisecond) // ~2,000 lines/s
 	await.Until(t, 60*time.Second, "both instances consuming", func() bool {
 		return strings.Contains(a.Log(), "partitions assigned") && strings.Contains(b.Log(), "partitions assigned") && e.count() > 2000
@@ -175,11 +176,36 @@ func TestTwoInstancesOneKilled(t *testing.T) {
 	before := e.count()
 	await.Until(t, 60*time.Second, "progress", func() bool { return e.count() > before+2000 })
 	a.Kill()
-	await.Until(t, 60*time.Second, "progress after the kill", func() bool { return e.count() > before+6000 })
-	n := s.stop()
-	await.Until(t, 120*time.Second, "every record committed", func() bool { return e.committed(e.name, topic) == int64(n) })
+	killed := time.Now()
+	n := int64(s.stop())
+	await.Until(t, 15*time.Second, fmt.Sprintf("all %d records indexed within session_timeout + 5 s of the kill", n),
+		func() bool { return e.count() >= n })
+	t.Logf("%d records: all indexed %s after the kill", n, time.Since(killed).Round(100*time.Millisecond))
+	await.Until(t, 30*time.Second, "every record committed", func() bool { return e.committed(e.name, topic) == n })
 	b.Stop()
-	if got := e.count(); got != int64(n) {
+	if got := e.count(); got != n {
 		t.Fatalf("%d documents, want exactly %d", got, n)
 	}
+}
+
+// Two transfers of one group with the same transfer.instance_id: the one fenced out
+// exits with an error that names the key.
+func TestDuplicateInstanceIDExits(t *testing.T) {
+	t.Parallel() // mostly waiting: overlaps the others
+	e := newEnv(t, "dupid")
+	topic := e.name
+	e.createTopic(topic, 2)
+	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]\n  instance_id: same", e.osURL, "127.0.0.1:0", "")
+	a := e2etest.Start(t, "", "transfer", "--config", cfg)
+	a.WaitLog("partitions assigned", 1, 60*time.Second)
+	b := e2etest.Start(t, "", "transfer", "--config", cfg)
+	b.WaitLog("partitions assigned", 1, 60*time.Second)
+	await.Until(t, 30*time.Second, "the fenced transfer exiting", func() bool { return !a.Running() })
+	if err := a.Wait(); err == nil {
+		t.Error("the fenced transfer exited 0")
+	}
+	if log := a.Log(); !strings.Contains(log, "transfer.instance_id") || !strings.Contains(log, "is used by another transfer of group") {
+		t.Errorf("the fenced transfer's log does not name transfer.instance_id:\n%s", e2etest.Tail(a.Log(), 2000))
+	}
+	b.Stop()
 }
