@@ -26,7 +26,7 @@ transfer:
   group: %s
   topics: [%s]
   shutdown_timeout: 10s
-  # transfer.session_timeout stays at its default (45 s), well above a broker failover.
+  # transfer.session_timeout stays at its default (10 s): a loss during the failover is allowed.
 opensearch:
   addresses: [%s]
   index: "%s-{date}"

@@ -24,7 +24,7 @@ var pendingMetrics = map[string]bool{
 	"logcollect_transfer_documents_written_total": true,
 	"logcollect_transfer_dead_lettered_total":     true,
 	"logcollect_transfer_parse_errors_total":      true,
-	"logcollect_transfer_consumer_lag":            true,
+	"logcollect_transfer_lag_records":             true,
 	"logcollect_bulk_request_duration_seconds":    true,
 	"logcollect_bulk_item_failures_total":         true,
 }
