@@ -185,6 +185,10 @@ func (c *Consumer) clientOpts() []kgo.Opt {
 		kgo.OnPartitionsLost(c.onLost),
 		kgo.FetchMaxBytes(fetchMax),
 		kgo.FetchMaxPartitionBytes(fetchMax/2),
+		// Partitions added in a cooperative rebalance join the next fetch request, after
+		// the one in flight returns: with idle partitions that waits the whole MaxWait
+		// (franz-go's default 5 s; Java's 500 ms).
+		kgo.FetchMaxWait(500*time.Millisecond),
 		// A topic created later that matches topic_regex is found within 5 s.
 		kgo.MetadataMaxAge(5*time.Second),
 		kgo.WithLogger(kafka.Logger(c.log)),

@@ -132,6 +132,18 @@ func (e *env) count() int64 {
 	return r.Count
 }
 
+// awaitCount waits until the test's indices hold at least n documents or the deadline
+// passes, and returns the last count.
+func (e *env) awaitCount(n int64, deadline time.Time) int64 {
+	for {
+		got := e.count()
+		if got >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+}
+
 type hit struct {
 	ID     string         `json:"_id"`
 	Index  string         `json:"_index"`

@@ -160,27 +160,39 @@ func TestTopicRegexFindsNewTopic(t *testing.T) {
 }
 
 // Two instances in one group (their own transfer.instance_id each), one killed with
-// SIGKILL mid-stream and not restarted: its partitions move to the other once its session
-// ends, which indexes the rest within transfer.session_timeout (10 s) + 5 s. Exactly N.
+// SIGKILL mid-stream and not restarted, records written to its partitions after that: its
+// partitions move to the other once its session ends, which indexes the rest within
+// transfer.session_timeout (10 s) + 5 s of the kill. Exactly N.
 func TestTwoInstancesOneKilled(t *testing.T) {
 	e := newEnv(t, "pair")
 	topic := e.name
 	e.createTopic(topic, 4)
-	cfg := e.transferConfig("transfer.yaml", "topics: ["+topic+"]", e.osURL, "127.0.0.1:0", "")
-	a := e2etest.StartEnv(t, "", []string{"LOGCOLLECT_TRANSFER_INSTANCE_ID={hostname}-a"}, "transfer", "--config", cfg)
-	b := e2etest.StartEnv(t, "", []string{"LOGCOLLECT_TRANSFER_INSTANCE_ID={hostname}-b"}, "transfer", "--config", cfg)
-	s := newProducer(t, e.brokers).stream(topic, 100, 50*time.Millisecond) // ~2,000 lines/s
-	await.Until(t, 60*time.Second, "both instances consuming", func() bool {
-		return strings.Contains(a.Log(), "partitions assigned") && strings.Contains(b.Log(), "partitions assigned") && e.count() > 2000
+	listenA, listenB := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
+	cfgA := e.transferConfig("transfer-a.yaml", "topics: ["+topic+"]\n  instance_id: \"{hostname}-a\"", e.osURL, listenA, "")
+	cfgB := e.transferConfig("transfer-b.yaml", "topics: ["+topic+"]\n  instance_id: \"{hostname}-b\"", e.osURL, listenB, "")
+	a := e2etest.Start(t, "", "transfer", "--config", cfgA)
+	b := e2etest.Start(t, "", "transfer", "--config", cfgB)
+	p := newProducer(t, e.brokers)
+	s := p.stream(topic, 100, 50*time.Millisecond) // ~2,000 lines/s
+	await.Until(t, 60*time.Second, "both instances owning partitions and indexing", func() bool {
+		return metric(listenA, "logcollect_transfer_assigned_partitions") > 0 &&
+			metric(listenB, "logcollect_transfer_assigned_partitions") > 0 && e.count() > 2000
 	})
-	before := e.count()
-	await.Until(t, 60*time.Second, "progress", func() bool { return e.count() > before+2000 })
 	a.Kill()
 	killed := time.Now()
 	n := int64(s.stop())
-	await.Until(t, 15*time.Second, fmt.Sprintf("all %d records indexed within session_timeout + 5 s of the kill", n),
-		func() bool { return e.count() >= n })
+	// 100 records on each partition after the kill: those on the dead one's partitions
+	// can only be indexed by the survivor.
+	p.produce(topic, "stream-host", "/var/log/stream.log", int(n), 400)
+	n += 400
+	if got := e.awaitCount(n, killed.Add(15*time.Second)); got < n {
+		t.Fatalf("%d of %d records indexed 15 s (session_timeout + 5 s) after the kill; the survivor: %v partitions, lag %v",
+			got, n, metric(listenB, "logcollect_transfer_assigned_partitions"), metric(listenB, "logcollect_transfer_lag_records"))
+	}
 	t.Logf("%d records: all indexed %s after the kill", n, time.Since(killed).Round(100*time.Millisecond))
+	if got := metric(listenB, "logcollect_transfer_assigned_partitions"); got != 4 {
+		t.Errorf("the survivor owns %v partitions, want all 4", got)
+	}
 	await.Until(t, 30*time.Second, "every record committed", func() bool { return e.committed(e.name, topic) == n })
 	b.Stop()
 	if got := e.count(); got != n {

@@ -170,8 +170,9 @@ func TestSIGKILLThreeTimes(t *testing.T) {
 	}
 	n := int64(s.stop())
 	finished := time.Now()
-	await.Until(t, 15*time.Second, fmt.Sprintf("all %d records indexed within 15 s of the writer finishing", n),
-		func() bool { return e.count() >= n })
+	if got := e.awaitCount(n, finished.Add(15*time.Second)); got < n {
+		t.Fatalf("%d of %d records indexed 15 s after the writer finished", got, n)
+	}
 	t.Logf("%d records: all indexed %s after the writer finished", n, time.Since(finished).Round(100*time.Millisecond))
 	await.Until(t, 30*time.Second, "every record committed", func() bool { return e.committed(e.name, topic) == n })
 	tr.Stop()
