@@ -147,7 +147,7 @@ func TestAgentToOpenSearch(t *testing.T) {
 }
 
 // SIGKILL and restart three times, 1.5 s apart, while records arrive at a steady
-// ~5,000/s (30,000-40,000 in all): static membership gives each restarted instance its partitions back at
+// ~8,000/s (30,000-50,000 in all): static membership gives each restarted instance its partitions back at
 // once, so every record is indexed within 15 s of the writer finishing — exactly once.
 func TestSIGKILLThreeTimes(t *testing.T) {
 	e := newEnv(t, "kill")
@@ -157,7 +157,7 @@ func TestSIGKILLThreeTimes(t *testing.T) {
 	tr := e2etest.Start(t, "", "transfer", "--config", cfg)
 	tr.WaitLog("partitions assigned", 1, 60*time.Second)
 
-	s := newProducer(t, e.brokers).stream(topic, 250, 50*time.Millisecond)
+	s := newProducer(t, e.brokers).stream(topic, 400, 50*time.Millisecond)
 	await.Until(t, 60*time.Second, "the first documents", func() bool { return e.count() > 0 })
 	// The kills are the scenario's schedule (a crash-looping transfer), not a wait for
 	// anything: each restarted instance is killed 1.5 s after its start.
