@@ -81,7 +81,8 @@ func RepoRoot(t testing.TB) string {
 	if !ok {
 		t.Fatal("testenv: cannot find its own source file")
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	// This file is internal/testing/testenv/testenv.go.
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
 var (
