@@ -36,6 +36,8 @@ Examples:
 	etcdListen := fs.String("etcd-listen", standalone.DefaultEtcdListen, "embedded etcd client address")
 	var collect listFlag
 	fs.Var(&collect, "collect", "GLOB=TOPIC: collect these files (repeatable)")
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +53,9 @@ Examples:
 		cfg = loaded
 	}
 	logger := logging.New(cfg.Log, stderr)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = hupLogger("standalone", hup, logger)(ctx) }() // nil when ctx ends
 	return standalone.Run(ctx, standalone.Options{Config: cfg, DataDir: *dataDir, Collect: collect,
 		HTTPListen: *httpListen, EtcdListen: *etcdListen, Version: version, Logger: logger, Stdout: stdout,
 		UI: web.Handler()})
