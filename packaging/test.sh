@@ -7,7 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { echo "package-test: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || die "must run as root (dpkg -i)"
-command -v systemd-analyze >/dev/null || die "systemd-analyze missing (apt-get install systemd)"
+if ! command -v systemd-analyze >/dev/null; then
+	echo "package-test: installing systemd (for systemd-analyze verify)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null ||
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; } ||
+		die "apt-get install systemd failed"
+fi
 arch=$(dpkg --print-architecture)
 debs=(dist/logcollect_*_"$arch".deb)
 [[ -f ${debs[-1]} ]] || die "no dist/logcollect_*_$arch.deb: run make package"
