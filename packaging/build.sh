@@ -24,7 +24,9 @@ if [[ ! -x $nfpm || packaging/nfpm/go.mod -nt $nfpm ]]; then
 	"$GO" -C packaging/nfpm build -o "$root/$nfpm" github.com/goreleaser/nfpm/v2/cmd/nfpm
 fi
 
+# Only this build's packages in dist/: package-test installs the one it finds.
 mkdir -p dist
+rm -f dist/logcollect[_-]*
 for arch in "${archs[@]}"; do
 	bin=bin/linux-$arch/logcollect
 	echo "building $bin ($version, static)"
