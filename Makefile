@@ -22,7 +22,7 @@ run: build
 
 ## test: format, vet, staticcheck, unit tests with -race, then integration tests against
 ## the real Kafka, etcd, OpenSearch and InfluxDB (started here when not running).
-test: lint unit fuzz integration ui-test
+test: lint unit fuzz integration ui-test install-test
 
 lint: fmt-check vet staticcheck tidy-check
 
@@ -64,6 +64,27 @@ integration: services-up
 .PHONY: ui-test
 ui-test:
 	@scripts/ui-test.sh
+
+## package: .deb and .rpm for amd64 and arm64 in dist/ (nfpm, static binaries; packaging/README.md)
+.PHONY: package package-test image image-test k8s-test install-test
+package:
+	@packaging/build.sh
+
+## install-test: the package installs, verifies and purges; the image runs; the manifests decode
+install-test: package-test image-test k8s-test
+
+package-test: package
+	@packaging/test.sh
+
+## image: the container image logcollect:$(VERSION) with buildah (packaging/Containerfile)
+image:
+	@packaging/image.sh build
+
+image-test:
+	@packaging/image.sh test
+
+k8s-test: build
+	cd deploy/kubernetes && LOGCOLLECT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
 
 ## bench: benchmarks as a table (numbers go to docs/benchmarks.md)
 bench: build services-up

@@ -41,7 +41,9 @@ Example:
   logcollect agent --config logcollect.yaml
   logcollect agent --config config.ini     # the original course project's file`, stderr)
 	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
-	cfg, logger, reg, err := loadCommand(fs, path, args, stderr)
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
+	cfg, logger, level, reg, err := loadLeveled(fs, path, args, stderr)
 	if err != nil {
 		return err
 	}
@@ -117,6 +119,9 @@ Example:
 	if registrar != nil {
 		parts = append(parts, lifecycle.Part{Name: "registration", Run: registrar.Run})
 	}
-	// The agent flushes and closes the Kafka sink before its final checkpoint write.
-	return lifecycle.Group{Logger: logger, Parts: append(parts, lifecycle.Part{Name: "agent", Run: a.Run})}.Run(ctx)
+	// The agent flushes and closes the Kafka sink before its final checkpoint write. The
+	// reload part comes last: it feeds the entry source, which runs inside the agent.
+	rl := &reloader{path: *path, cur: cfg, hup: hup, level: level, static: src.SetStatic, log: logger.With("component", "reload")}
+	parts = append(parts, lifecycle.Part{Name: "agent", Run: a.Run}, lifecycle.Part{Name: "reload", Run: rl.Run})
+	return lifecycle.Group{Logger: logger, Parts: parts}.Run(ctx)
 }

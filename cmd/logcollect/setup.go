@@ -19,19 +19,26 @@ import (
 // path) and returns its config, logger and a metrics registry with the Go and process
 // collectors.
 func loadCommand(fs *flag.FlagSet, path *string, args []string, stderr io.Writer) (config.Config, *slog.Logger, *prometheus.Registry, error) {
+	cfg, logger, _, reg, err := loadLeveled(fs, path, args, stderr)
+	return cfg, logger, reg, err
+}
+
+// loadLeveled is loadCommand with the logger's level variable, for a reload to set.
+func loadLeveled(fs *flag.FlagSet, path *string, args []string, stderr io.Writer) (config.Config, *slog.Logger, *slog.LevelVar, *prometheus.Registry, error) {
 	if err := fs.Parse(args); err != nil {
-		return config.Config{}, nil, nil, err
+		return config.Config{}, nil, nil, nil, err
 	}
 	if fs.NArg() > 0 {
-		return config.Config{}, nil, nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return config.Config{}, nil, nil, nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
-		return config.Config{}, nil, nil, err
+		return config.Config{}, nil, nil, nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return cfg, logging.New(cfg.Log, stderr), reg, nil
+	logger, level := logging.NewLeveled(cfg.Log, stderr)
+	return cfg, logger, level, reg, nil
 }
 
 // serveHTTP binds http.listen (so a busy port fails at start-up) and returns the part that

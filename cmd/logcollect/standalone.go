@@ -37,6 +37,8 @@ Examples:
 	printToken := fs.Bool("print-token", false, "print the access token of --data-dir (made if missing) and exit: curl -H \"Authorization: Bearer $(logcollect standalone --print-token)\"")
 	var collect listFlag
 	fs.Var(&collect, "collect", "GLOB=TOPIC: collect these files (repeatable)")
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +62,9 @@ Examples:
 		cfg = loaded
 	}
 	logger := logging.New(cfg.Log, stderr)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = hupLogger("standalone", hup, logger)(ctx) }() // nil when ctx ends
 	return standalone.Run(ctx, standalone.Options{Config: cfg, DataDir: *dataDir, Collect: collect,
 		HTTPListen: *httpListen, EtcdListen: *etcdListen, Version: version, Logger: logger, Stdout: stdout,
 		UI: web.Handler()})

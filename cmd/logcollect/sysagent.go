@@ -36,6 +36,8 @@ Example config:
 Example:
   logcollect sysagent --config examples/sysagent.yaml`, stderr)
 	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	cfg, logger, reg, err := loadCommand(fs, path, args, stderr)
 	if err != nil {
 		return err
@@ -60,7 +62,9 @@ Example:
 		defer closeEtcd()
 		parts = append(parts, lifecycle.Part{Name: "registration", Run: registrar.Run})
 	}
-	return lifecycle.Group{Logger: logger, Parts: append(parts, sysParts...)}.Run(ctx)
+	parts = append(parts, sysParts...)
+	parts = append(parts, lifecycle.Part{Name: "sighup", Run: hupLogger("sysagent", hup, logger)})
+	return lifecycle.Group{Logger: logger, Parts: parts}.Run(ctx)
 }
 
 // newSysagent builds the collector and its outputs on reg, and returns it with what must

@@ -50,6 +50,8 @@ Example config:
 Example:
   logcollect transfer --config transfer.yaml`, stderr)
 	path := fs.String("config", "logcollect.yaml", "config file (YAML, or the original .ini)")
+	hup, stopHUP := notifyHUP()
+	defer stopHUP()
 	cfg, logger, reg, err := loadCommand(fs, path, args, stderr)
 	if err != nil {
 		return err
@@ -116,6 +118,7 @@ Example:
 		defer closeEtcd()
 		parts = append(parts, lifecycle.Part{Name: "registration", Run: registrar.Run})
 	}
+	parts = append(parts, lifecycle.Part{Name: "sighup", Run: hupLogger("transfer", hup, logger)})
 	return lifecycle.Group{Logger: logger, Parts: append(parts, lifecycle.Part{Name: "transfer", Run: func(ctx context.Context) error {
 		// The template must exist before the first document creates an index.
 		if indexer != nil {

@@ -10,20 +10,33 @@ import (
 
 // New returns a logger writing to w at the configured level and format.
 func New(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	switch cfg.Level {
-	case "debug":
-		level = slog.LevelDebug
-	case "warn":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		level = slog.LevelInfo
-	}
+	logger, _ := NewLeveled(cfg, w)
+	return logger
+}
+
+// NewLeveled is New with the level held in the returned LevelVar, so a reload can change
+// log.level of the running logger (Set(Level(cfg.Level))).
+func NewLeveled(cfg config.Log, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	level.Set(Level(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
+}
+
+// Level is the slog level of a log.level value; anything unknown is info (config.Load has
+// already refused values it does not know).
+func Level(s string) slog.Level {
+	switch s {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
 }

@@ -46,6 +46,14 @@ type Watcher struct {
 	opts Options
 	log  *slog.Logger
 	m    *metrics
+	// static carries SetStatic's new lists to Run's goroutine, the only one that merges.
+	static chan staticUpdate
+}
+
+// staticUpdate is one SetStatic call: the new list and where Run answers.
+type staticUpdate struct {
+	entries []entry.Entry
+	done    chan error
 }
 
 // New validates the options and allocates; it does not talk to etcd.
@@ -79,7 +87,30 @@ func New(opts Options) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Watcher{opts: opts, log: opts.Logger.With("component", "etcdconf"), m: m}, nil
+	return &Watcher{opts: opts, log: opts.Logger.With("component", "etcdconf"), m: m,
+		static: make(chan staticUpdate)}, nil
+}
+
+// SetStatic replaces the static entries (agent.collect, re-read on SIGHUP) and returns once
+// Run has applied the merged snapshot. An invalid list, or a snapshot the engine refuses,
+// is refused with an error and the previous static entries keep running. It waits for Run,
+// so it must not be called before Run starts or after it returned (ctx bounds the wait).
+func (w *Watcher) SetStatic(ctx context.Context, entries []entry.Entry) error {
+	if err := validateList(entries, w.opts.AllowedPaths); err != nil {
+		return fmt.Errorf("agent.collect: %w", err)
+	}
+	u := staticUpdate{entries: entries, done: make(chan error, 1)}
+	select {
+	case w.static <- u:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-u.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // keyState is the last good value of one collect key.
@@ -95,6 +126,7 @@ type keyState struct {
 type state struct {
 	w       *Watcher
 	apply   func([]entry.Entry) error
+	static  []entry.Entry
 	keys    map[string]*keyState
 	rev     int64
 	applied []entry.Entry
@@ -114,14 +146,20 @@ func (w *Watcher) Run(ctx context.Context, apply func([]entry.Entry) error) erro
 	if apply == nil {
 		return errors.New("etcdconf: Run needs an apply function")
 	}
-	s := &state{w: w, apply: apply, keys: make(map[string]*keyState, len(w.opts.Keys))}
+	s := &state{w: w, apply: apply, static: w.opts.Static, keys: make(map[string]*keyState, len(w.opts.Keys))}
 	for _, k := range w.opts.Keys {
 		s.keys[k] = &keyState{}
 	}
 	if w.opts.Client == nil {
 		s.reconcile("static")
-		<-ctx.Done()
-		return nil
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case u := <-w.static:
+				s.setStatic(u)
+			}
+		}
 	}
 	// The cached values are the previous good values: a key whose current etcd value is
 	// invalid keeps its cached value even right after a restart.
@@ -241,11 +279,17 @@ func (s *state) readUntilOK(ctx context.Context, waitFirst bool) (int64, bool) {
 			// Jitter spreads the retries of many agents after an etcd restart.
 			d := delay/2 + rand.N(delay/2+1)
 			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return 0, false
-			case <-t.C:
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return 0, false
+				case u := <-w.static:
+					s.setStatic(u)
+				case <-t.C:
+					break wait
+				}
 			}
 			delay = min(delay*2, w.opts.MaxBackoff)
 		}
@@ -312,19 +356,32 @@ func trimSpace(b []byte) []byte {
 // merged is the desired snapshot: static < keys in the order of collect_keys.
 func (s *state) merged() []entry.Entry {
 	lists := make([][]entry.Entry, 0, len(s.w.opts.Keys)+1)
-	lists = append(lists, s.w.opts.Static)
+	lists = append(lists, s.static)
 	for _, k := range s.w.opts.Keys {
 		lists = append(lists, s.keys[k].entries)
 	}
 	return entry.Merge(lists...)
 }
 
-// reconcile hands the merged snapshot to apply when it differs from the one running.
-func (s *state) reconcile(source string) {
+// setStatic applies a SetStatic list; when the engine refuses the snapshot the previous
+// list is put back, so the retry loop does not offer the refused one again.
+func (s *state) setStatic(u staticUpdate) {
+	prev := s.static
+	s.static = u.entries
+	err := s.reconcile("reload")
+	if err != nil {
+		s.static = prev
+	}
+	u.done <- err
+}
+
+// reconcile hands the merged snapshot to apply when it differs from the one running; the
+// error is apply's, already logged and counted.
+func (s *state) reconcile(source string) error {
 	w := s.w
 	next := s.merged()
 	if s.everApply && !s.pending && equalLists(next, s.applied) {
-		return
+		return nil
 	}
 	start := time.Now()
 	if err := s.apply(next); err != nil {
@@ -332,7 +389,7 @@ func (s *state) reconcile(source string) {
 		w.m.applyErrors.Inc()
 		w.log.Error("applying collect entries failed; the previous entries keep running",
 			"source", source, "entries", len(next), "err", err)
-		return
+		return err
 	}
 	s.applied, s.pending, s.everApply = next, false, true
 	w.m.applied.Inc()
@@ -340,6 +397,7 @@ func (s *state) reconcile(source string) {
 	w.m.lastApplied.Set(float64(time.Now().UnixNano()) / 1e9)
 	w.log.Info("collect entries applied", "source", source, "entries", len(next),
 		"revision", s.rev, "took", time.Since(start))
+	return nil
 }
 
 func (s *state) saveCache() {
@@ -423,6 +481,8 @@ func (s *state) watch(ctx context.Context, rev int64) error {
 		case <-retry.C:
 			s.reconcile("retry")
 			s.saveCache()
+		case u := <-w.static:
+			s.setStatic(u)
 		case m := <-msgs:
 			if m.closed {
 				return fmt.Errorf("watch of %s closed", m.key)

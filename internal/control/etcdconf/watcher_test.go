@@ -340,6 +340,62 @@ func TestRunStaticOnlyWithoutEtcd(t *testing.T) {
 	}
 }
 
+func TestSetStaticReplacesStaticEntries(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		etcd bool
+	}{{"without etcd", false}, {"merged with etcd", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := Options{Static: []entry.Entry{{Path: "/var/log/s.log", Topic: "s"}}, AllowedPaths: []string{"/var/log/**"}}
+			want := "/var/log/s.log→s"
+			if tc.etcd {
+				cli := etcdtest.Start(t).Client()
+				put(t, cli, globalKey, `[{"path":"/var/log/e.log","topic":"e"}]`)
+				opts.Client, opts.Keys = cli, []string{globalKey}
+				want = "/var/log/e.log→e," + want
+			}
+			h := newHarness(t, opts)
+			h.start()
+			if got := paths(h.next(2 * time.Second)); got != want {
+				t.Fatalf("first snapshot = %s, want %s", got, want)
+			}
+			// Invalid lists are refused before Run sees them; nothing is applied.
+			if err := h.w.SetStatic(ctx, []entry.Entry{{Path: "/etc/passwd", Topic: "x"}}); err == nil || !strings.Contains(err.Error(), "agent.collect") {
+				t.Fatalf("SetStatic outside allowed_paths: err = %v, want an agent.collect error", err)
+			}
+			next := []entry.Entry{{Path: "/var/log/t.log", Topic: "t"}}
+			if err := h.w.SetStatic(ctx, next); err != nil {
+				t.Fatalf("SetStatic: %v", err)
+			}
+			// SetStatic returned after apply: the snapshot is already in the channel.
+			got := paths(h.next(time.Second))
+			if want := strings.Replace(want, "/var/log/s.log→s", "/var/log/t.log→t", 1); got != want {
+				t.Fatalf("after SetStatic: %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestSetStaticRefusedByEngineKeepsPrevious(t *testing.T) {
+	h := newHarness(t, Options{Static: []entry.Entry{{Path: "/var/log/s.log", Topic: "s"}}})
+	h.start()
+	h.next(time.Second)
+	h.mu.Lock()
+	h.failN = 1
+	h.mu.Unlock()
+	if err := h.w.SetStatic(context.Background(), []entry.Entry{{Path: "/var/log/t.log", Topic: "t"}}); err == nil {
+		t.Fatal("SetStatic: want the engine's refusal")
+	}
+	// The refused list is not the static list any more: a later valid one applies alone.
+	if err := h.w.SetStatic(context.Background(), []entry.Entry{{Path: "/var/log/u.log", Topic: "u"}}); err != nil {
+		t.Fatalf("SetStatic: %v", err)
+	}
+	if got := paths(h.next(time.Second)); got != "/var/log/u.log→u" {
+		t.Fatalf("snapshot = %s", got)
+	}
+}
+
 func TestRunRetriesFailedApply(t *testing.T) {
 	srv := etcdtest.Start(t)
 	cli := srv.Client()
