@@ -168,7 +168,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := recoverLost(ctx, cfg.Agent.DataDir, ag.ID(), st, log); err != nil {
 		return err
 	}
-	a, err := api.New(api.Deps{Store: st, Etcd: cli, Logger: log, CollectKeys: keys, KeyTemplates: cfg.Etcd.CollectKeys,
+	a, err := api.New(api.Deps{Logs: st, Metrics: st, Etcd: cli, Logger: log, CollectKeys: keys, KeyTemplates: cfg.Etcd.CollectKeys,
 		AllowedPaths: cfg.Agent.AllowedPaths, UI: o.UI, QueryTimeout: time.Duration(cfg.Store.QueryTimeout)})
 	if err != nil {
 		return err

@@ -27,9 +27,14 @@ import (
 
 // Deps are the API's collaborators.
 type Deps struct {
-	Store  store.Store
-	Etcd   *clientv3.Client
-	Logger *slog.Logger
+	// Logs is the log store read by search, context, fields and tail (the embedded store
+	// of the standalone, OpenSearch on a server).
+	Logs store.Reader
+	// Metrics reads host metrics for /api/metrics; /api/hosts lists the hosts of both
+	// Logs and Metrics. Nil: /api/metrics answers 503.
+	Metrics store.MetricsReader
+	Etcd    *clientv3.Client
+	Logger  *slog.Logger
 	// CollectKeys are the agent's collect keys, expanded; GET /api/entries lists them.
 	CollectKeys []string
 	// KeyTemplates are etcd.collect_keys as configured ({ip}, {hostname}, {id} match any
@@ -67,8 +72,8 @@ func (a *API) Close() { a.once.Do(func() { close(a.stop) }) }
 
 // New builds the handlers.
 func New(d Deps) (*API, error) {
-	if d.Store == nil {
-		return nil, errors.New("api: a store is required")
+	if d.Logs == nil {
+		return nil, errors.New("api: a log store is required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -187,7 +192,7 @@ func toHit(r store.Row, terms []*query.Node) hit {
 	}
 	return hit{Time: r.Time.UTC().Format(time.RFC3339Nano), Host: r.Host, Path: r.Path, Topic: r.Topic,
 		Offset: r.Offset, FileID: r.FileID, Message: r.Message, Fields: f,
-		Highlight: query.Highlight(terms, r.Message), ID: encodePos(r.Seq)}
+		Highlight: query.Highlight(terms, r.Message), ID: encodePos(r.Cursor)}
 }
 
 // queryInRange reads the q, from and to parameters that search and fields share.
@@ -242,14 +247,17 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	var before int64
+	var before store.Cursor
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		if before, err = decodePos(c); err != nil {
 			a.fail(w, r, badParam("cursor", "%v", err))
 			return
 		}
 	}
-	res, err := a.d.Store.Search(r.Context(), store.SearchRequest{Query: q, From: from, To: to, Limit: limit, Before: before})
+	res, err := a.d.Logs.Search(r.Context(), store.SearchRequest{Query: q, From: from, To: to, Limit: limit, Before: before})
+	if errors.Is(err, store.ErrBadCursor) {
+		err = badParam("cursor", "%v", err)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -260,11 +268,11 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 		out.Hits = append(out.Hits, toHit(row, terms))
 	}
 	if res.More && len(res.Rows) > 0 {
-		out.Cursor = encodePos(res.Rows[len(res.Rows)-1].Seq)
+		out.Cursor = encodePos(res.Rows[len(res.Rows)-1].Cursor)
 	}
-	if before == 0 {
+	if before == "" {
 		step := roundStep(to.Sub(from), 60)
-		bs, est, err := a.d.Store.Histogram(r.Context(), q, from, to, step)
+		bs, est, err := a.d.Logs.Histogram(r.Context(), q, from, to, step)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -312,7 +320,7 @@ func (a *API) context(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	rows, anchor, err := a.d.Store.Context(r.Context(), qs.Get("host"), fileID, offset, before, after)
+	rows, anchor, err := a.d.Logs.Context(r.Context(), qs.Get("host"), fileID, offset, before, after)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -332,7 +340,7 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	after := a.d.Store.LastSeq()
+	var after store.Cursor
 	last := r.Header.Get("Last-Event-ID")
 	param := "Last-Event-ID"
 	if last == "" {
@@ -343,6 +351,9 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, badParam(param, "%v", err))
 			return
 		}
+	} else if after, err = a.d.Logs.Newest(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -360,8 +371,12 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	ctx := r.Context()
 	for {
-		changed := a.d.Store.Changed() // taken before reading, so no commit is missed
-		rows, err := a.d.Store.Since(ctx, q, after, 500)
+		changed := a.d.Logs.Changed() // taken before reading, so no commit is missed
+		rows, err := a.d.Logs.Since(ctx, q, after, 500)
+		if errors.Is(err, store.ErrBadCursor) {
+			writeErr(w, http.StatusBadRequest, param+": "+err.Error(), param)
+			return
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.Warn("tail read failed", "error", err)
@@ -372,10 +387,10 @@ func (a *API) tail(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, row := range rows {
 			b, _ := json.Marshal(toHit(row, terms))
-			if _, err := fmt.Fprintf(w, "event: hit\nid: %s\ndata: %s\n\n", encodePos(row.Seq), b); err != nil {
+			if _, err := fmt.Fprintf(w, "event: hit\nid: %s\ndata: %s\n\n", encodePos(row.Cursor), b); err != nil {
 				return
 			}
-			after = row.Seq
+			after = row.Cursor
 		}
 		if len(rows) > 0 {
 			flusher.Flush()
@@ -422,7 +437,7 @@ func (a *API) fields(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	facets, n, err := a.d.Store.Fields(r.Context(), q, from, to, limit, fieldsSample)
+	facets, n, err := a.d.Logs.Fields(r.Context(), q, from, to, limit, fieldsSample)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -489,7 +504,11 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	series, err := a.d.Store.Metrics(r.Context(), store.MetricsRequest{Measurement: m, Field: field,
+	if a.d.Metrics == nil {
+		writeErr(w, http.StatusServiceUnavailable, "no host metrics store in this process", "")
+		return
+	}
+	series, err := a.d.Metrics.Metrics(r.Context(), store.MetricsRequest{Measurement: m, Field: field,
 		Host: qs.Get("host"), From: from, To: to, Step: step})
 	if err != nil {
 		a.fail(w, r, err)
@@ -509,7 +528,7 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 func (a *API) hosts(w http.ResponseWriter, r *http.Request) {
 	r, cancel := a.timed(r)
 	defer cancel()
-	hs, err := a.d.Store.Hosts(r.Context())
+	hs, err := a.allHosts(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -523,6 +542,34 @@ func (a *API) hosts(w http.ResponseWriter, r *http.Request) {
 		out = append(out, host{h.Host, h.LastSeen.UTC().Format(time.RFC3339)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"hosts": out})
+}
+
+// allHosts merges the hosts with logs and those with metrics, each with its newest time,
+// sorted by name.
+func (a *API) allHosts(ctx context.Context) ([]store.HostSeen, error) {
+	hs, err := a.d.Logs.Hosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.d.Metrics == nil {
+		return hs, nil
+	}
+	ms, err := a.d.Metrics.Hosts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]time.Time{}
+	for _, h := range append(hs, ms...) {
+		if t, ok := seen[h.Host]; !ok || h.LastSeen.After(t) {
+			seen[h.Host] = h.LastSeen
+		}
+	}
+	out := make([]store.HostSeen, 0, len(seen))
+	for h, t := range seen {
+		out = append(out, store.HostSeen{Host: h, LastSeen: t})
+	}
+	slices.SortFunc(out, func(x, y store.HostSeen) int { return strings.Compare(x.Host, y.Host) })
+	return out, nil
 }
 
 // ---- etcd: agents and entries ----

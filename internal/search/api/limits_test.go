@@ -58,7 +58,7 @@ func newStore(t testing.TB) *sqlitestore.Store {
 
 func newAPI(t testing.TB, st store.Store, timeout time.Duration) *API {
 	t.Helper()
-	a, err := New(Deps{Store: st, Now: func() time.Time { return testNow }, QueryTimeout: timeout})
+	a, err := New(Deps{Logs: st, Metrics: st, Now: func() time.Time { return testNow }, QueryTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}

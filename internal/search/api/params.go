@@ -2,8 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/search/store"
 )
 
 // paramError is a bad request parameter, answered with a 400 naming it.
@@ -118,23 +117,17 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return v, nil
 }
 
-// Positions (cursors, SSE ids) are the store's Seq, opaque to clients.
-func encodePos(seq int64) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(seq))
-	return base64.RawURLEncoding.EncodeToString(b[:])
+// Positions (cursors, SSE ids) are the store's cursors in base64, opaque to clients.
+func encodePos(c store.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c))
 }
 
-func decodePos(s string) (int64, error) {
+func decodePos(s string) (store.Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 8 {
-		return 0, errors.New("not a token this server gave out")
+	if err != nil || len(b) == 0 {
+		return "", store.ErrBadCursor
 	}
-	v := int64(binary.BigEndian.Uint64(b))
-	if v <= 0 {
-		return 0, errors.New("not a token this server gave out")
-	}
-	return v, nil
+	return store.Cursor(b), nil
 }
 
 // steps are the round histogram and metric steps.

@@ -1,12 +1,14 @@
-// Package store is the interface of the standalone's embedded log store and what passes
-// through it: rows (stored log lines), searches, histograms, context, facets, tailing,
-// retention and host-metric points. The engine lives in a subpackage (sqlitestore); an
-// OpenSearch implementation of the same interface could serve the same HTTP API for a
-// cluster. Sink adapts a Store to the agent's pipeline.Sink.
+// Package store is the interface of the log stores and what passes through them: rows
+// (stored log lines), searches, histograms, context, facets, tailing, retention and
+// host-metric points. The HTTP API reads through Reader (logs) and MetricsReader (host
+// metrics); the standalone's embedded engine (sqlitestore) is a whole Store, the
+// cluster's OpenSearch side (opensearchstore) a Reader only: the transfer writes there.
+// Sink adapts a Store to the agent's pipeline.Sink.
 package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/logcollect/logcollect/internal/hostmetrics"
@@ -16,9 +18,12 @@ import (
 
 // Row is one stored log line.
 type Row struct {
-	// Seq is the store's position of the row, assigned by Append: increasing in storage
-	// order, unique, and ordered like Time (newest first = highest Seq first).
-	Seq    int64
+	// Seq is the embedded store's position of the row, assigned by Append: increasing in
+	// storage order, unique, and ordered like Time (newest first = highest Seq first).
+	Seq int64
+	// Cursor is the row's place in its store's order, set by a Reader: a later
+	// SearchRequest.Before or Since takes it to go on from this row.
+	Cursor Cursor
 	Time   time.Time
 	Host   string
 	Path   string
@@ -39,9 +44,18 @@ type SearchRequest struct {
 	Query    *query.Node
 	From, To time.Time // [From, To)
 	Limit    int
-	// Before, when not zero, returns only rows with Seq < Before (the next older page).
-	Before int64
+	// Before, when set, returns only rows older than the row of that cursor (the next
+	// older page).
+	Before Cursor
 }
+
+// Cursor is a row's place in a Reader's order, opaque outside the store that made it
+// (the embedded store's Seq; OpenSearch's sort values). The API hands it to clients as
+// page cursors and SSE ids, and gives it back to the same kind of store.
+type Cursor string
+
+// ErrBadCursor is returned for a cursor the store did not make (the API answers 400).
+var ErrBadCursor = errors.New("not a token this server gave out")
 
 // SearchResult is one page; More says an older page exists.
 type SearchResult struct {
@@ -88,25 +102,22 @@ type HostSeen struct {
 	LastSeen time.Time
 }
 
-// Store is the embedded log store.
-type Store interface {
-	// Append stores rows durably, in order, and then calls done. It returns an error only
-	// when ctx ends first or the store is closed; rows already handed over are still
-	// stored and done is still called. Rows that the store already holds (re-read after a
-	// crash: same host, file, path and an End not beyond what is stored) are skipped, so
-	// each line is stored once.
-	Append(ctx context.Context, rows []Row, done func()) error
+// Reader is the read side of a log store: what the HTTP API needs for search, context,
+// facets and live tail.
+type Reader interface {
 	// Search returns one page of matching rows, newest first.
 	Search(ctx context.Context, r SearchRequest) (SearchResult, error)
 	// Histogram counts matching rows per step over [from, to); the buckets start at from
 	// rounded down to step, and only rows in [from, to) are counted. estimated says the
 	// counts were scaled up from a sample of the rows (too many to check each).
 	Histogram(ctx context.Context, q *query.Node, from, to time.Time, step time.Duration) (b []Bucket, estimated bool, err error)
-	// Since returns up to limit matching rows with Seq > after, oldest first (tailing).
-	Since(ctx context.Context, q *query.Node, after int64, limit int) ([]Row, error)
-	// LastSeq is the Seq of the newest stored row (0 when empty).
-	LastSeq() int64
-	// Changed returns a channel closed at the next commit of new rows.
+	// Since returns up to limit matching rows after the cursor's row, oldest first
+	// (tailing).
+	Since(ctx context.Context, q *query.Node, after Cursor, limit int) ([]Row, error)
+	// Newest is the cursor after which a tail starts: new rows come after it.
+	Newest(ctx context.Context) (Cursor, error)
+	// Changed returns a channel closed when Since may have more to return: at the next
+	// commit of new rows, or (a store that cannot tell) after its polling interval.
 	Changed() <-chan struct{}
 	// Context returns up to before rows of the file before offset and up to after rows from
 	// offset on, in file order, and the index of the first row at or after offset.
@@ -114,11 +125,32 @@ type Store interface {
 	// Fields returns the top values of host, path, topic and every other field over the
 	// newest sample matching rows of [from, to), and how many rows were looked at.
 	Fields(ctx context.Context, q *query.Node, from, to time.Time, limit, sample int) ([]FieldFacet, int64, error)
+	// Hosts lists the hosts with logs.
+	Hosts(ctx context.Context) ([]HostSeen, error)
+}
+
+// MetricsReader is the read side of host metrics.
+type MetricsReader interface {
+	// Metrics returns a metric's series, averaged per step.
+	Metrics(ctx context.Context, r MetricsRequest) ([]Series, error)
+	// Hosts lists the hosts with metrics.
+	Hosts(ctx context.Context) ([]HostSeen, error)
+}
+
+// Store is the embedded log store: a Reader and MetricsReader that also stores rows and
+// points (its Hosts has the hosts with logs or metrics, satisfying both).
+type Store interface {
+	Reader
+	MetricsReader
+	// Append stores rows durably, in order, and then calls done. It returns an error only
+	// when ctx ends first or the store is closed; rows already handed over are still
+	// stored and done is still called. Rows that the store already holds (re-read after a
+	// crash: same host, file, path and an End not beyond what is stored) are skipped, so
+	// each line is stored once.
+	Append(ctx context.Context, rows []Row, done func()) error
 	// WritePoints stores host-metric points: the store is a hostmetrics.Writer, so the
 	// collector's points are stored as they are.
 	WritePoints(ctx context.Context, points []hostmetrics.Point) error
-	// Metrics returns a metric's series, averaged per step.
-	Metrics(ctx context.Context, r MetricsRequest) ([]Series, error)
 	// Hosts lists the hosts with logs or metrics.
 	Hosts(ctx context.Context) ([]HostSeen, error)
 	// Retain drops what is older than the retention and, oldest first, what exceeds the

@@ -75,7 +75,8 @@ func (v *lineView) allFields() map[string]string {
 // decoded block's memory is reused).
 func (v *lineView) row(i int) store.Row {
 	msg := strings.Clone(v.l.msg)
-	return store.Row{Seq: v.h.id + int64(i), Time: timeOf(v.l.ts), Host: v.h.host, Path: v.h.path, Topic: v.h.topic,
+	seq := v.h.id + int64(i)
+	return store.Row{Seq: seq, Cursor: seqCursor(seq), Time: timeOf(v.l.ts), Host: v.h.host, Path: v.h.path, Topic: v.h.topic,
 		FileID: v.h.fileID, Offset: v.l.off, End: v.l.end, Fields: store.LineFields(msg, v.h.fields), Message: msg}
 }
 
@@ -101,6 +102,13 @@ func (pl plan) matching(h *blockHead, lines []line, lo, hi int64, desc bool, fn 
 
 // Search returns one page, newest first.
 func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.SearchResult, error) {
+	var before int64
+	if r.Before != "" {
+		var err error
+		if before, err = cursorSeq(r.Before); err != nil || before == 0 {
+			return store.SearchResult{}, store.ErrBadCursor // no row has Seq 0
+		}
+	}
 	from, to := r.From.UnixNano(), r.To.UnixNano()
 	parts := s.snapshot()
 	var out []store.Row
@@ -115,8 +123,8 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 		if err != nil {
 			return store.SearchResult{}, err
 		}
-		if r.Before > 0 {
-			hi = min(hi, r.Before)
+		if before > 0 {
+			hi = min(hi, before)
 		}
 		if lo >= hi {
 			continue
@@ -278,7 +286,11 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 }
 
 // Since returns matching rows after a position, oldest first.
-func (s *Store) Since(ctx context.Context, q *query.Node, after int64, limit int) ([]store.Row, error) {
+func (s *Store) Since(ctx context.Context, q *query.Node, c store.Cursor, limit int) ([]store.Row, error) {
+	after, err := cursorSeq(c)
+	if err != nil {
+		return nil, err
+	}
 	var out []store.Row
 	pl := compile(q)
 	for _, p := range s.snapshot() {

@@ -13,6 +13,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,7 +31,11 @@ import (
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.Reader        = (*Store)(nil)
+	_ store.MetricsReader = (*Store)(nil)
+)
 
 // Config is the engine's settings.
 type Config struct {
@@ -362,6 +367,30 @@ func (s *Store) findPart(day int64) *part {
 
 // LastSeq is the newest stored row's Seq.
 func (s *Store) LastSeq() int64 { return s.lastSeq.Load() }
+
+// Newest is the cursor of the newest stored row: a tail goes on from there.
+func (s *Store) Newest(context.Context) (store.Cursor, error) {
+	return seqCursor(s.lastSeq.Load()), nil
+}
+
+// seqCursor is the cursor of a Seq: its 8 bytes, big-endian (the API's ids and cursors
+// are these bytes in base64, as they were when the API took Seqs).
+func seqCursor(seq int64) store.Cursor {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seq))
+	return store.Cursor(b[:])
+}
+
+func cursorSeq(c store.Cursor) (int64, error) {
+	if len(c) != 8 {
+		return 0, store.ErrBadCursor
+	}
+	v := int64(binary.BigEndian.Uint64([]byte(c)))
+	if v < 0 {
+		return 0, store.ErrBadCursor
+	}
+	return v, nil
+}
 
 // Changed returns a channel closed at the next commit.
 func (s *Store) Changed() <-chan struct{} {

@@ -215,7 +215,7 @@ func TestBlockBoundaries(t *testing.T) {
 	from, to := base.Add(-time.Minute), base.Add(time.Minute)
 	for _, q := range []string{"", "seventh", "NOT seventh", "line"} {
 		var got []int64
-		before := int64(0)
+		var before store.Cursor
 		for {
 			res, err := s.Search(ctx, store.SearchRequest{Query: mustParse(t, q), From: from, To: to, Limit: 77, Before: before})
 			if err != nil {
@@ -227,7 +227,7 @@ func TestBlockBoundaries(t *testing.T) {
 			if !res.More {
 				break
 			}
-			before = res.Rows[len(res.Rows)-1].Seq
+			before = res.Rows[len(res.Rows)-1].Cursor
 		}
 		var want []int64
 		for i := n - 1; i >= 0; i-- {
@@ -253,7 +253,7 @@ func TestBlockBoundaries(t *testing.T) {
 			t.Errorf("q=%q: histogram of %d buckets sums %d, want %d", q, len(hist), sum, len(want))
 		}
 	}
-	since, err := s.Since(ctx, mustParse(t, "seventh"), 500, 3)
+	since, err := s.Since(ctx, mustParse(t, "seventh"), seqCursor(500), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
