@@ -17,20 +17,15 @@ import (
 
 	"github.com/logcollect/logcollect/internal/testing/await"
 	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/querycases"
 )
 
-// The known data set: app.log (topic app) and other.log (topic other, entry field
-// team=core), collected from the beginning by host h1.
-var appLines = []string{
-	"GET /index.html 200 client 10.0.0.1",
-	`level=error service=db msg="database timeout"`,
-	"POST /api/orders 201 checkout ok",
-	"warning: disk almost full on /dev/sda1",
-	"error: connection refused by 10.0.0.2",
-	`{"level":"info","service":"web","msg":"user login"}`,
-}
-
-const otherLine = "error in the other file"
+// The known data set (querycases): app.log (topic app) and other.log (topic other, entry
+// field team=core), collected from the beginning by host h1.
+var (
+	appLines  = querycases.AppLines
+	otherLine = querycases.OtherLine
+)
 
 func writeConfig(t *testing.T, dir string) string {
 	t.Helper()
@@ -80,34 +75,12 @@ func TestAPI(t *testing.T) {
 
 	t.Run("query forms", func(t *testing.T) {
 		// Each form of docs/search.md, on the data set.
-		for _, tc := range []struct {
-			q    string
-			want []string
-		}{
-			{"error", []string{appLines[1], appLines[4], otherLine}},
-			{"error database", []string{appLines[1]}},
-			{"error AND database", []string{appLines[1]}},
-			{`"connection refused"`, []string{appLines[4]}},
-			{`"refused connection"`, nil},
-			{"10.0.0.1", []string{appLines[0]}},
-			{"error OR warning", []string{appLines[1], appLines[4], otherLine, appLines[3]}},
-			{"error NOT database", []string{appLines[4], otherLine}},
-			{"topic:app -error -marker4711", []string{appLines[0], appLines[2], appLines[3], appLines[5]}},
-			{"data*", []string{appLines[1]}},
-			{"level:error", []string{appLines[1]}},
-			{"service:web", []string{appLines[5]}},
-			{"team:core", []string{otherLine}},
-			{"topic:other", []string{otherLine}},
-			{"path:*/other.log", []string{otherLine}},
-			{"host:h1 warning", []string{appLines[3]}},
-			{"host:nobody", nil},
-			{"(error OR warning) topic:app", []string{appLines[1], appLines[3], appLines[4]}},
-		} {
-			got := messages(p.search(tc.q, "").Hits)
-			want := slices.Clone(tc.want)
+		for _, tc := range querycases.Cases {
+			got := messages(p.search(tc.Q, "").Hits)
+			want := slices.Clone(tc.Want)
 			slices.Sort(want)
 			if !slices.Equal(got, want) {
-				t.Errorf("q=%s: got %q, want %q", tc.q, got, want)
+				t.Errorf("q=%s: got %q, want %q", tc.Q, got, want)
 			}
 		}
 	})

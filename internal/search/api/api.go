@@ -159,6 +159,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeErr(w, http.StatusBadRequest, pe.Error(), pe.param)
 		return
 	}
+	if errors.Is(err, store.ErrUnsupported) {
+		writeErr(w, http.StatusBadRequest, "q: "+err.Error(), "q")
+		return
+	}
 	if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		a.log.Warn("query timed out", "path", r.URL.Path, "timeout", a.d.QueryTimeout, "query", r.URL.RawQuery)
 		writeErr(w, http.StatusServiceUnavailable, fmt.Sprintf("the query took longer than %s; narrow the time range or the query",

@@ -57,6 +57,10 @@ type Cursor string
 // ErrBadCursor is returned for a cursor the store did not make (the API answers 400).
 var ErrBadCursor = errors.New("not a token this server gave out")
 
+// ErrUnsupported is wrapped by the error of a query form that a store cannot match with
+// the meaning of docs/search.md (the API answers 400 naming q).
+var ErrUnsupported = errors.New("not supported by this store")
+
 // SearchResult is one page; More says an older page exists.
 type SearchResult struct {
 	Rows []Row

@@ -51,6 +51,10 @@ func (n indexName) expand(topic string, t time.Time) string {
 	return b.String()
 }
 
+// IndexPattern is the index pattern of opensearch.index (each {topic} and {date} is *):
+// the indices the template applies to, and those logcollect's search reads.
+func IndexPattern(index string) string { return parseIndexName(index).pattern() }
+
 // pattern is the index pattern of the template: every placeholder matches anything.
 func (n indexName) pattern() string {
 	var b strings.Builder

@@ -14,8 +14,15 @@ import (
 // templateBody is the composable index template of the transfer's indices: the line is
 // full text, the agent's fields are keywords, parsed strings are keywords (searchable as
 // whole values, aggregatable in Dashboards/Kibana), parsed numbers keep their JSON type.
+// What logcollect's own search (internal/search/opensearchstore) needs: the message split
+// into words as docs/search.md defines them (runs of letters and digits, lowercased: the
+// logcollect_words analyzer), and every parsed number or boolean also as a keyword
+// (name.keyword), so that field:value, prefixes and globs match it as written.
 func (ix *Indexer) templateBody() map[string]any {
 	kw := map[string]any{"type": "keyword"}
+	withKeyword := func(typ string) map[string]any {
+		return map[string]any{"type": typ, "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 256}}}
+	}
 	return map[string]any{
 		"index_patterns": []string{ix.index.pattern()},
 		"priority":       200,
@@ -25,6 +32,9 @@ func (ix *Indexer) templateBody() map[string]any {
 				"index.number_of_shards":   ix.cfg.Shards,
 				"index.number_of_replicas": ix.cfg.Replicas,
 				"index.refresh_interval":   ix.cfg.RefreshInterval,
+				"analysis": map[string]any{"analyzer": map[string]any{"logcollect_words": map[string]any{
+					"type": "pattern", "pattern": `[^\p{L}\p{N}]+`, "lowercase": true,
+				}}},
 			},
 			"mappings": map[string]any{
 				"dynamic_templates": []any{
@@ -36,10 +46,13 @@ func (ix *Indexer) templateBody() map[string]any {
 						"match_mapping_type": "string",
 						"mapping":            map[string]any{"type": "keyword", "ignore_above": 1024},
 					}},
+					map[string]any{"parsed_integers": map[string]any{"match_mapping_type": "long", "mapping": withKeyword("long")}},
+					map[string]any{"parsed_numbers": map[string]any{"match_mapping_type": "double", "mapping": withKeyword("double")}},
+					map[string]any{"parsed_booleans": map[string]any{"match_mapping_type": "boolean", "mapping": withKeyword("boolean")}},
 				},
 				"properties": map[string]any{
 					"@timestamp": map[string]any{"type": "date"},
-					"message":    map[string]any{"type": "text"},
+					"message":    map[string]any{"type": "text", "analyzer": "logcollect_words"},
 					"host":       kw,
 					"path":       kw,
 					"topic":      kw,
@@ -51,8 +64,8 @@ func (ix *Indexer) templateBody() map[string]any {
 					}},
 					"parse_error":     map[string]any{"type": "boolean"},
 					"invalid_utf8":    map[string]any{"type": "boolean"},
-					"status":          map[string]any{"type": "integer"},
-					"body_bytes_sent": map[string]any{"type": "long"},
+					"status":          withKeyword("integer"),
+					"body_bytes_sent": withKeyword("long"),
 					"request":         map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 2048}}},
 					"http_user_agent": map[string]any{"type": "text", "fields": map[string]any{"keyword": map[string]any{"type": "keyword", "ignore_above": 1024}}},
 				},

@@ -1,0 +1,437 @@
+// Package opensearchstore is the read side of the log store over the indices the
+// transfer writes to OpenSearch: the query language compiled to the query DSL, pages
+// newest first with search_after, histograms by date_histogram, context by file_id and
+// offset, facets by terms aggregations, hosts, and live tail by polling. It implements
+// store.Reader so that the HTTP API of the standalone serves a cluster unchanged.
+package opensearchstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/opensearch-project/opensearch-go/v4"
+
+	"github.com/logcollect/logcollect/internal/search/query"
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+var _ store.Reader = (*Store)(nil)
+
+// DefaultPollInterval is how often a live tail asks OpenSearch for new documents: a line
+// is on screen at most this long after it is searchable (after the index's refresh
+// interval, 1 s by default).
+const DefaultPollInterval = time.Second
+
+// Options configure a Store.
+type Options struct {
+	// Pattern is the index pattern searched: opensearch.index with each {topic} and
+	// {date} replaced by * (opensearchsink.IndexPattern).
+	Pattern string
+	// PollInterval is the live tail's polling period (DefaultPollInterval when zero).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Store reads the transfer's indices. It holds no state of its own: any number of them
+// can serve the same indices.
+type Store struct {
+	client  *opensearch.Client
+	pattern string
+	poll    time.Duration
+	log     *slog.Logger
+}
+
+// New returns a Store over client; it sends nothing.
+func New(client *opensearch.Client, o Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("opensearchstore: a client is required")
+	}
+	if o.Pattern == "" || strings.ContainsAny(o.Pattern, "/?#, ") {
+		return nil, fmt.Errorf("opensearch.index: %q is not an index pattern to search", o.Pattern)
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Store{client: client, pattern: o.Pattern, poll: o.PollInterval, log: o.Logger.With("component", "opensearchstore")}, nil
+}
+
+// do sends one request with a JSON body and decodes the JSON answer into out.
+func (s *Store) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.client.Perform(req)
+	if err != nil {
+		return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
+	}
+	if resp.StatusCode >= 300 {
+		if len(b) > 500 {
+			b = b[:500]
+		}
+		return fmt.Errorf("opensearch %s %s: %s: %s", method, strings.SplitN(path, "?", 2)[0], resp.Status, b)
+	}
+	if out == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(out)
+}
+
+// ---- documents ----
+
+// source is a document as the transfer writes it (internal/transfer/document).
+type source map[string]any
+
+// hitsResp is the part of a search answer the store reads.
+type hitsResp struct {
+	Hits struct {
+		Total struct {
+			Value    int64  `json:"value"`
+			Relation string `json:"relation"`
+		} `json:"total"`
+		Hits []struct {
+			Source source        `json:"_source"`
+			Sort   []json.Number `json:"sort"`
+		} `json:"hits"`
+	} `json:"hits"`
+	Aggregations map[string]json.RawMessage `json:"aggregations"`
+}
+
+// reserved are the document's own keys: every other top-level key is a parsed field.
+var reserved = map[string]bool{"@timestamp": true, "message": true, "host": true, "path": true, "file_id": true,
+	"offset": true, "topic": true, "fields": true, "kafka": true, "parse_error": true, "invalid_utf8": true, "read_time": true}
+
+// row turns a document into a store row: the entry's fields (fields.*) win over parsed
+// ones, as in the embedded store.
+func row(src source, sortValues []json.Number) store.Row {
+	r := store.Row{Offset: -1}
+	str := func(k string) string { v, _ := src[k].(string); return v }
+	r.Message, r.Host, r.Path, r.Topic, r.FileID = str("message"), str("host"), str("path"), str("topic"), str("file_id")
+	if t, err := time.Parse(time.RFC3339Nano, str("@timestamp")); err == nil {
+		r.Time = t.UTC()
+	}
+	if n, ok := src["offset"].(json.Number); ok {
+		if v, err := n.Int64(); err == nil {
+			r.Offset = v
+			r.End = v + int64(len(r.Message)) + 1
+		}
+	}
+	for k, v := range src {
+		if reserved[k] {
+			continue
+		}
+		if r.Fields == nil {
+			r.Fields = map[string]string{}
+		}
+		r.Fields[k] = scalar(v)
+	}
+	if ef, ok := src["fields"].(map[string]any); ok {
+		for k, v := range ef {
+			if r.Fields == nil {
+				r.Fields = map[string]string{}
+			}
+			r.Fields[k] = scalar(v)
+		}
+	}
+	if len(sortValues) > 0 {
+		b, _ := json.Marshal(sortValues)
+		r.Cursor = store.Cursor(b)
+	}
+	return r
+}
+
+func scalar(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		if v {
+			return "true"
+		}
+		return "false"
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// ---- order and cursors ----
+
+// The order of rows: @timestamp, then the line's offset in its file (lines of one
+// millisecond in file order), then the Kafka record (partition, offset), unique per
+// document. Missing numbers sort as -1 in both directions, so that a cursor taken from a
+// newest-first page also continues an oldest-first tail.
+func sortKeys(order string) []any {
+	num := func(f string) any {
+		return map[string]any{f: map[string]any{"order": order, "missing": -1, "unmapped_type": "long"}}
+	}
+	return []any{
+		map[string]any{"@timestamp": map[string]any{"order": order, "unmapped_type": "date"}},
+		num("offset"), num("kafka.partition"), num("kafka.offset"),
+	}
+}
+
+const sortLen = 4
+
+func decodeCursor(c store.Cursor) ([]json.Number, error) {
+	var v []json.Number
+	dec := json.NewDecoder(strings.NewReader(string(c)))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil || len(v) != sortLen {
+		return nil, store.ErrBadCursor
+	}
+	for _, n := range v {
+		if _, err := n.Int64(); err != nil {
+			return nil, store.ErrBadCursor
+		}
+	}
+	return v, nil
+}
+
+// ---- search ----
+
+// filter is the query and the time range [from, to), in filter context (no scoring).
+func (s *Store) filter(ctx context.Context, q *query.Node, from, to time.Time) (map[string]any, error) {
+	paths, err := s.resolve(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	cq, err := compile(q, paths)
+	if err != nil {
+		return nil, err
+	}
+	f := []any{cq}
+	if !from.IsZero() || !to.IsZero() {
+		rng := map[string]any{"format": "strict_date_optional_time_nanos"}
+		if !from.IsZero() {
+			rng["gte"] = from.UTC().Format(time.RFC3339Nano)
+		}
+		if !to.IsZero() {
+			rng["lt"] = to.UTC().Format(time.RFC3339Nano)
+		}
+		f = append(f, map[string]any{"range": map[string]any{"@timestamp": rng}})
+	}
+	return map[string]any{"bool": map[string]any{"filter": f}}, nil
+}
+
+func (s *Store) searchPath() string {
+	return "/" + s.pattern + "/_search?ignore_unavailable=true&allow_no_indices=true"
+}
+
+// Search returns one page, newest first: search_after on the sort keys of the previous
+// page's last row.
+func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.SearchResult, error) {
+	f, err := s.filter(ctx, r.Query, r.From, r.To)
+	if err != nil {
+		return store.SearchResult{}, err
+	}
+	body := map[string]any{"query": f, "size": r.Limit + 1, "sort": sortKeys("desc"), "track_total_hits": false}
+	if r.Before != "" {
+		after, err := decodeCursor(r.Before)
+		if err != nil {
+			return store.SearchResult{}, err
+		}
+		body["search_after"] = after
+	}
+	var resp hitsResp
+	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
+		return store.SearchResult{}, err
+	}
+	var out store.SearchResult
+	for _, h := range resp.Hits.Hits {
+		out.Rows = append(out.Rows, row(h.Source, h.Sort))
+	}
+	if len(out.Rows) > r.Limit {
+		out.Rows, out.More = out.Rows[:r.Limit], true
+	}
+	return out, nil
+}
+
+// Histogram counts matching documents per step with a date_histogram: exact counts, one
+// bucket per step from from rounded down to step.
+func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time, step time.Duration) ([]store.Bucket, bool, error) {
+	if step <= 0 || !from.Before(to) {
+		return nil, false, nil
+	}
+	f, err := s.filter(ctx, q, from, to)
+	if err != nil {
+		return nil, false, err
+	}
+	first := from.Truncate(step)
+	body := map[string]any{"query": f, "size": 0, "track_total_hits": false, "aggs": map[string]any{
+		"h": map[string]any{"date_histogram": map[string]any{"field": "@timestamp",
+			"fixed_interval": fmt.Sprintf("%dms", step.Milliseconds()), "min_doc_count": 1}}}}
+	var resp hitsResp
+	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
+		return nil, false, err
+	}
+	var h struct {
+		Buckets []struct {
+			Key      int64 `json:"key"`
+			DocCount int64 `json:"doc_count"`
+		} `json:"buckets"`
+	}
+	if raw, ok := resp.Aggregations["h"]; ok {
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return nil, false, fmt.Errorf("decode date_histogram: %w", err)
+		}
+	}
+	var out []store.Bucket
+	for t := first; t.Before(to); t = t.Add(step) {
+		out = append(out, store.Bucket{Time: t.UTC()})
+	}
+	for _, b := range h.Buckets {
+		i := int((time.UnixMilli(b.Key).Sub(first)) / step)
+		if i >= 0 && i < len(out) {
+			out[i].Count += b.DocCount
+		}
+	}
+	return out, false, nil
+}
+
+// Since returns the matching documents after the cursor's, oldest first (the live tail).
+// It sees a document once it is searchable (after the index's refresh); one whose
+// @timestamp is older than the tail's last row (a late line) is not shown live.
+func (s *Store) Since(ctx context.Context, q *query.Node, c store.Cursor, limit int) ([]store.Row, error) {
+	after, err := decodeCursor(c)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.filter(ctx, q, time.Time{}, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"query": f, "size": limit, "sort": sortKeys("asc"), "search_after": after, "track_total_hits": false}
+	var resp hitsResp
+	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
+		return nil, err
+	}
+	out := make([]store.Row, 0, len(resp.Hits.Hits))
+	for _, h := range resp.Hits.Hits {
+		out = append(out, row(h.Source, h.Sort))
+	}
+	return out, nil
+}
+
+// Newest is the cursor of the newest document (a tail shows what comes after it), or of
+// now when there is none.
+func (s *Store) Newest(ctx context.Context) (store.Cursor, error) {
+	body := map[string]any{"size": 1, "sort": sortKeys("desc"), "track_total_hits": false, "_source": false}
+	var resp hitsResp
+	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
+		return "", err
+	}
+	if len(resp.Hits.Hits) == 1 && len(resp.Hits.Hits[0].Sort) == sortLen {
+		b, _ := json.Marshal(resp.Hits.Hits[0].Sort)
+		return store.Cursor(b), nil
+	}
+	return store.Cursor(fmt.Sprintf("[%d,-1,-1,-1]", time.Now().UnixMilli())), nil
+}
+
+// Changed returns a channel closed after the poll interval: OpenSearch does not say when
+// documents become searchable, so a tail asks again that often.
+func (s *Store) Changed() <-chan struct{} {
+	ch := make(chan struct{})
+	time.AfterFunc(s.poll, func() { close(ch) })
+	return ch
+}
+
+// Context returns the lines of the file around offset, in file order: a descending and
+// an ascending search on offset within (host, file_id).
+func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, before, after int) ([]store.Row, int, error) {
+	file := []any{map[string]any{"term": map[string]any{"file_id": fileID}}}
+	if host != "" {
+		file = append(file, map[string]any{"term": map[string]any{"host": host}})
+	}
+	side := func(op, order string, n int) ([]store.Row, error) {
+		if n == 0 {
+			return nil, nil
+		}
+		f := append(file[:len(file):len(file)], map[string]any{"range": map[string]any{"offset": map[string]any{op: offset}}})
+		body := map[string]any{"query": map[string]any{"bool": map[string]any{"filter": f}}, "size": n,
+			"sort": []any{map[string]any{"offset": map[string]any{"order": order}}}, "track_total_hits": false}
+		var resp hitsResp
+		if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
+			return nil, err
+		}
+		var rows []store.Row
+		for _, h := range resp.Hits.Hits {
+			rows = append(rows, row(h.Source, nil))
+		}
+		return rows, nil
+	}
+	older, err := side("lt", "desc", before)
+	if err != nil {
+		return nil, 0, err
+	}
+	newer, err := side("gte", "asc", after)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]store.Row, 0, len(older)+len(newer))
+	for i := len(older) - 1; i >= 0; i-- {
+		out = append(out, older[i])
+	}
+	return append(out, newer...), len(older), nil
+}
+
+// Hosts lists the hosts with documents and the newest @timestamp of each.
+func (s *Store) Hosts(ctx context.Context) ([]store.HostSeen, error) {
+	body := map[string]any{"size": 0, "track_total_hits": false, "aggs": map[string]any{
+		"hosts": map[string]any{"terms": map[string]any{"field": "host", "size": 10000, "order": map[string]any{"_key": "asc"}},
+			"aggs": map[string]any{"last": map[string]any{"max": map[string]any{"field": "@timestamp"}}}}}}
+	var resp hitsResp
+	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
+		return nil, err
+	}
+	var agg struct {
+		Buckets []struct {
+			Key  string `json:"key"`
+			Last struct {
+				Value float64 `json:"value"`
+			} `json:"last"`
+		} `json:"buckets"`
+	}
+	if raw, ok := resp.Aggregations["hosts"]; ok {
+		if err := json.Unmarshal(raw, &agg); err != nil {
+			return nil, fmt.Errorf("decode hosts: %w", err)
+		}
+	}
+	out := make([]store.HostSeen, 0, len(agg.Buckets))
+	for _, b := range agg.Buckets {
+		out = append(out, store.HostSeen{Host: b.Key, LastSeen: time.UnixMilli(int64(b.Last.Value)).UTC()})
+	}
+	return out, nil
+}
