@@ -83,7 +83,7 @@ func (s *Store) do(ctx context.Context, method, path string, body, out any) erro
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := s.client.Perform(req)
+	resp, err := s.client.Stream(req)
 	if err != nil {
 		return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
 	}
