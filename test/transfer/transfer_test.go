@@ -141,7 +141,7 @@ func TestAgentToOpenSearch(t *testing.T) {
 	// The template mapped the fields as documented.
 	code, body := e.osDo(http.MethodGet, "/"+e.name+"-*/_mapping", nil)
 	if code != http.StatusOK || !bytes.Contains(body, []byte(`"host":{"type":"keyword"}`)) ||
-		!bytes.Contains(body, []byte(`"message":{"type":"text"}`)) || !bytes.Contains(body, []byte(`"offset":{"type":"long"}`)) {
+		!bytes.Contains(body, []byte(`"message":{"type":"text","analyzer":"logcollect_words"}`)) || !bytes.Contains(body, []byte(`"offset":{"type":"long"}`)) {
 		t.Errorf("mapping is not the template's: %s", body)
 	}
 }
