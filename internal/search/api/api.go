@@ -25,11 +25,20 @@ import (
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
+// MetricsReader is what /api/metrics and /api/hosts read: the store in the standalone,
+// InfluxDB or Prometheus (internal/hostmetrics/influxread, promread) in `logcollect server`.
+type MetricsReader interface {
+	Metrics(ctx context.Context, r store.MetricsRequest) ([]store.Series, error)
+	Hosts(ctx context.Context) ([]store.HostSeen, error)
+}
+
 // Deps are the API's collaborators.
 type Deps struct {
-	Store  store.Store
-	Etcd   *clientv3.Client
-	Logger *slog.Logger
+	Store store.Store
+	// Metrics serves /api/metrics and /api/hosts; nil means Store.
+	Metrics MetricsReader
+	Etcd    *clientv3.Client
+	Logger  *slog.Logger
 	// CollectKeys are the agent's collect keys, expanded; GET /api/entries lists them.
 	CollectKeys []string
 	// KeyTemplates are etcd.collect_keys as configured ({ip}, {hostname}, {id} match any
@@ -69,6 +78,9 @@ func (a *API) Close() { a.once.Do(func() { close(a.stop) }) }
 func New(d Deps) (*API, error) {
 	if d.Store == nil {
 		return nil, errors.New("api: a store is required")
+	}
+	if d.Metrics == nil {
+		d.Metrics = d.Store
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -489,7 +501,7 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	series, err := a.d.Store.Metrics(r.Context(), store.MetricsRequest{Measurement: m, Field: field,
+	series, err := a.d.Metrics.Metrics(r.Context(), store.MetricsRequest{Measurement: m, Field: field,
 		Host: qs.Get("host"), From: from, To: to, Step: step})
 	if err != nil {
 		a.fail(w, r, err)
@@ -509,7 +521,7 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 func (a *API) hosts(w http.ResponseWriter, r *http.Request) {
 	r, cancel := a.timed(r)
 	defer cancel()
-	hs, err := a.d.Store.Hosts(r.Context())
+	hs, err := a.d.Metrics.Hosts(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
