@@ -1,5 +1,5 @@
 // Command logcollect is the one binary of the logcollect system: agent, transfer, sysagent,
-// ctl, standalone, check and version are its subcommands.
+// ctl, standalone, server, check and version are its subcommands.
 package main
 
 import (
@@ -35,6 +35,7 @@ func commands() []command {
 		{"sysagent", "collect host metrics into InfluxDB and serve /metrics", runSysagent},
 		{"ctl", "manage collect entries in etcd and list live agents", runCtl},
 		{"standalone", "the whole system in one process, no external service", runStandalone},
+		{"server", "the standalone's API and web UI over a cluster (OpenSearch, InfluxDB/Prometheus, etcd)", runServer},
 		{"check", "validate a config file and print the effective configuration", runCheck},
 		{"version", "print the version", runVersion},
 	}

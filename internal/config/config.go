@@ -20,6 +20,7 @@ type Config struct {
 	HTTP       HTTP       `yaml:"http"`
 	Log        Log        `yaml:"log"`
 	Store      Store      `yaml:"store"`
+	Server     Server     `yaml:"server"`
 }
 
 // Duration is a time.Duration written as "10s".
@@ -191,6 +192,22 @@ type Store struct {
 	QueryTimeout Duration `yaml:"query_timeout"`
 }
 
+// Server is `logcollect server`: the API and web UI over a cluster. Logs come from
+// opensearch, entries and live components from etcd, host metrics from InfluxDB
+// (sysagent.influxdb: where the sysagents write) or Prometheus.
+type Server struct {
+	Metrics    string           `yaml:"metrics"` // influxdb | prometheus
+	Prometheus ServerPrometheus `yaml:"prometheus"`
+}
+
+// ServerPrometheus is the Prometheus that scrapes the sysagents' logcollect_host_* metrics.
+type ServerPrometheus struct {
+	URL string `yaml:"url"`
+	// ScrapeInterval is that job's scrape interval: the shortest window of an average
+	// is twice it, of a rate four times it.
+	ScrapeInterval Duration `yaml:"scrape_interval"`
+}
+
 // Log configures log/slog.
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
@@ -264,5 +281,7 @@ func Default() Config {
 		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
 		Log:   Log{Level: "info", Format: "text"},
 		Store: Store{Path: "./data/store", Retention: Duration(7 * 24 * time.Hour), QueryTimeout: Duration(10 * time.Second)},
+		Server: Server{Metrics: "influxdb",
+			Prometheus: ServerPrometheus{URL: "http://127.0.0.1:9090", ScrapeInterval: Duration(15 * time.Second)}},
 	}
 }

@@ -28,6 +28,7 @@ func (c Config) Validate() error {
 		c.HTTP.Validate(),
 		c.Log.Validate(),
 		c.Store.Validate(),
+		c.Server.Validate(),
 	)
 }
 
@@ -334,6 +335,19 @@ func (s Store) Validate() error {
 	}
 	if s.QueryTimeout < Duration(time.Second) || s.QueryTimeout > Duration(10*time.Minute) {
 		errs = append(errs, fmt.Errorf("store.query_timeout: must be from 1s to 10m (got %s)", time.Duration(s.QueryTimeout)))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the server section. sysagent.influxdb is checked when the server starts
+// with metrics: influxdb (an agent's file may turn InfluxDB off).
+func (s Server) Validate() error {
+	errs := []error{oneOf("server.metrics", s.Metrics, "influxdb", "prometheus")}
+	if s.Metrics == "prometheus" {
+		if err := httpURL(s.Prometheus.URL); err != nil {
+			errs = append(errs, fmt.Errorf("server.prometheus.url: %w", err))
+		}
+		errs = append(errs, positive("server.prometheus.scrape_interval", s.Prometheus.ScrapeInterval))
 	}
 	return errors.Join(errs...)
 }

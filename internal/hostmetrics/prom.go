@@ -2,6 +2,7 @@ package hostmetrics
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -152,4 +153,31 @@ func (p *promCollector) metric(m promMetric, tags map[string]string, v float64) 
 		values = append(values, tags[l])
 	}
 	return prometheus.MustNewConstMetric(p.descs[m.name], m.kind, v*m.scale, values...)
+}
+
+// PromSource is where Prometheus holds one InfluxDB field (readers such as `logcollect
+// server` query it back): the metric, the labels it has besides host, the scale from the
+// field to the metric's value, and whether it is a counter whose per-second rate is the
+// field (the *_per_sec fields of diskio and net).
+type PromSource struct {
+	Name    string
+	Labels  []string
+	Scale   float64
+	Counter bool
+}
+
+// PromSourceOf returns the Prometheus source of a field of Schema(); false when the
+// collector serves none.
+func PromSourceOf(measurement, field string) (PromSource, bool) {
+	if m, ok := promGauges()[measurement][field]; ok {
+		return PromSource{Name: m.name, Labels: m.labels, Scale: m.scale}, true
+	}
+	raw, ok := strings.CutSuffix(field, "_per_sec")
+	if !ok {
+		return PromSource{}, false
+	}
+	if m, ok := promCounters()[measurement][raw]; ok {
+		return PromSource{Name: m.name, Labels: m.labels, Scale: m.scale, Counter: true}, true
+	}
+	return PromSource{}, false
 }

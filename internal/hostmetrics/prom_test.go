@@ -82,3 +82,26 @@ func TestPromCollectorServesTheLastInterval(t *testing.T) {
 		}
 	}
 }
+
+// Every field the collector writes to InfluxDB can be read back from Prometheus, so the
+// hosts page draws the same charts over either.
+func TestPromSourceCoversTheSchema(t *testing.T) {
+	for m, fields := range Schema() {
+		for _, f := range fields {
+			src, ok := PromSourceOf(m, f)
+			if !ok {
+				t.Errorf("%s.%s: no Prometheus source", m, f)
+				continue
+			}
+			if src.Scale == 0 || src.Name == "" {
+				t.Errorf("%s.%s: source %+v", m, f, src)
+			}
+		}
+	}
+	if src, _ := PromSourceOf("net", "bytes_recv_per_sec"); !src.Counter || src.Name != "logcollect_host_network_receive_bytes_total" {
+		t.Errorf("net.bytes_recv_per_sec = %+v, want the receive bytes counter", src)
+	}
+	if _, ok := PromSourceOf("cpu", "nope"); ok {
+		t.Error("an unknown field has a source")
+	}
+}

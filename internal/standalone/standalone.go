@@ -264,22 +264,7 @@ func openURL(addr net.Addr, auth httpserver.Auth, generated bool) string {
 
 // checkListen refuses a non-loopback HTTP address without http.auth.
 func checkListen(h config.HTTP) error {
-	host, _, err := net.SplitHostPort(h.Listen)
-	if err != nil {
-		return fmt.Errorf("--http-listen / http.listen %q: must be host:port", h.Listen)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	if h.Auth.Token == "" && h.Auth.Username == "" {
-		return fmt.Errorf("--http-listen / http.listen %s is not a loopback address: set http.auth (token, or username and password) first, "+
-			"or listen on 127.0.0.1", h.Listen)
-	}
-	return nil
+	return httpserver.CheckListen(h.Listen, httpserver.Auth{Token: h.Auth.Token, Username: h.Auth.Username, Password: h.Auth.Password})
 }
 
 // defaultAllowed is the standalone's agent.allowed_paths when the config sets none:

@@ -62,6 +62,24 @@ func New(cfg config.OpenSearch, deps Deps) (*Indexer, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := deps.Logger.With("component", "bulk")
+	client, err := NewClient(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Indexer{cfg: cfg, client: client, log: log,
+		index: parseIndexName(cfg.Index), m: newMetrics()}
+	if deps.Registerer != nil {
+		if err := ix.m.register(deps.Registerer); err != nil {
+			return nil, err
+		}
+	}
+	return ix, nil
+}
+
+// NewClient is the OpenSearch client of opensearch.addresses with its TLS and basic auth:
+// the transfer's bulk sink and the server's reader (internal/search/opensearchstore) use
+// the same one. Retries are the caller's (the sink retries item by item, with backoff).
+func NewClient(cfg config.OpenSearch, log *slog.Logger) (*opensearch.Client, error) {
 	tlsCfg := cfg.TLS
 	// An https:// address is TLS whatever opensearch.tls.enabled says: without this its
 	// ca_file (or insecure_skip_verify) would be ignored without a word.
@@ -75,11 +93,10 @@ func New(cfg config.OpenSearch, deps Deps) (*Indexer, error) {
 	tr.TLSClientConfig = tc
 	tr.MaxIdleConnsPerHost = cfg.BulkConcurrency + 2
 	client, err := opensearch.NewClient(opensearch.Config{
-		Addresses: cfg.Addresses,
-		Username:  cfg.Username,
-		Password:  cfg.Password,
-		Transport: tr,
-		// Write retries itself, with backoff, item by item.
+		Addresses:           cfg.Addresses,
+		Username:            cfg.Username,
+		Password:            cfg.Password,
+		Transport:           tr,
 		DisableRetry:        true,
 		CompressRequestBody: cfg.Compress,
 		RequestTimeout:      time.Duration(cfg.RequestTimeout),
@@ -87,14 +104,7 @@ func New(cfg config.OpenSearch, deps Deps) (*Indexer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opensearch client: %w", err)
 	}
-	ix := &Indexer{cfg: cfg, client: client, log: log,
-		index: parseIndexName(cfg.Index), m: newMetrics()}
-	if deps.Registerer != nil {
-		if err := ix.m.register(deps.Registerer); err != nil {
-			return nil, err
-		}
-	}
-	return ix, nil
+	return client, nil
 }
 
 // warnInsecure logs, once at start, the settings that give away what TLS protects.

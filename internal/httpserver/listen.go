@@ -1,0 +1,23 @@
+package httpserver
+
+import (
+	"fmt"
+	"net"
+)
+
+// CheckListen refuses a listen address that is not a loopback one unless a credential is
+// required: the standalone's and the server's API hand out every log line they can read.
+func CheckListen(listen string, a Auth) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("--http-listen / http.listen %q: must be host:port", listen)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	if !a.Enabled() {
+		return fmt.Errorf("--http-listen / http.listen %s is not a loopback address: set http.auth (token, or username and password) first, "+
+			"or listen on 127.0.0.1", listen)
+	}
+	return nil
+}
