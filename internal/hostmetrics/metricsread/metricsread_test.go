@@ -214,10 +214,3 @@ func TestPromHostsAndErrors(t *testing.T) {
 		t.Errorf("err %v, want Prometheus's message", err)
 	}
 }
-
-type hostsOnly []store.HostSeen
-
-func (h hostsOnly) Hosts(context.Context) ([]store.HostSeen, error) { return h, nil }
-func (h hostsOnly) Metrics(context.Context, store.MetricsRequest) ([]store.Series, error) {
-	return nil, nil
-}
