@@ -30,6 +30,7 @@ func TestGoldenLines(t *testing.T) {
 	}
 	var out bytes.Buffer
 	parsers := map[string]*Parser{}
+	var cache Cache
 	sc := bufio.NewScanner(bytes.NewReader(in))
 	for sc.Scan() {
 		text := sc.Text()
@@ -48,6 +49,10 @@ func TestGoldenLines(t *testing.T) {
 		}
 		fmt.Fprintf(&out, "%s\n", text)
 		ts, st := p.Time([]byte(line), readTime)
+		// The cache of the agent's hot path agrees, after any line before it.
+		if tc, stc := p.TimeCached(&cache, []byte(line), readTime); !tc.Equal(ts) || stc != st {
+			t.Errorf("%s: TimeCached %v %v, Time %v %v", text, tc, stc, ts, st)
+		}
 		fmt.Fprintf(&out, "  time:   %s %s\n", statusNames[st], ts.Format(time.RFC3339Nano))
 		fields, err := p.Fields(line)
 		switch {

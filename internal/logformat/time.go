@@ -385,18 +385,16 @@ func num(s []byte, i, n int) int {
 // checked first: only a string of that shape with impossible values (month 13, 30
 // February) is Failed.
 func parseRFC3339(s []byte, loc *time.Location) (time.Time, int, Status) {
-	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
-		(s[10] != 'T' && s[10] != ' ' && s[10] != 't') {
-		return time.Time{}, 0, NotFound
+	base, st := dateTimeAt(s)
+	if st != Found {
+		return time.Time{}, 0, st
 	}
-	y, mo, d := num(s, 0, 4), num(s, 5, 2), num(s, 8, 2)
-	h, mi, sec := num(s, 11, 2), num(s, 14, 2), num(s, 17, 2)
-	if y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 {
-		return time.Time{}, 0, NotFound
-	}
-	if mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, 0, Failed
-	}
+	return finishRFC3339(s, base, loc)
+}
+
+// finishRFC3339 reads the fraction and zone after the 19 bytes of date and time whose
+// seconds since 1970 (as if in UTC) are base.
+func finishRFC3339(s []byte, base int64, loc *time.Location) (time.Time, int, Status) {
 	i := 19
 	ns := 0
 	if i < len(s) && (s[i] == '.' || s[i] == ',') {
@@ -419,10 +417,66 @@ func parseRFC3339(s []byte, loc *time.Location) (time.Time, int, Status) {
 	off, n, zoned := zoneAt(s[i:])
 	i += n
 	if !zoned && loc != nil {
-		return time.Date(y, time.Month(mo), d, h, mi, sec, ns, loc).UTC(), i, Found
+		u := time.Unix(base, int64(ns)).UTC()
+		return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), ns, loc).UTC(), i, Found
 	}
-	unix := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec) - int64(off)
-	return time.Unix(unix, int64(ns)).UTC(), i, Found
+	return time.Unix(base-int64(off), int64(ns)).UTC(), i, Found
+}
+
+// dateTimeAt reads the 19 bytes "2006-01-02T15:04:05" and returns their seconds since
+// 1970 as if in UTC.
+func dateTimeAt(s []byte) (int64, Status) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' ||
+		(s[10] != 'T' && s[10] != ' ' && s[10] != 't') {
+		return 0, NotFound
+	}
+	// Unrolled: this runs for every line of an entry with detection on.
+	var bad byte
+	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18} {
+		if s[i]-'0' > 9 {
+			bad = 1
+		}
+	}
+	if bad != 0 {
+		return 0, NotFound
+	}
+	y := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	mo, d := int(s[5]-'0')*10+int(s[6]-'0'), int(s[8]-'0')*10+int(s[9]-'0')
+	h, mi, sec := int(s[11]-'0')*10+int(s[12]-'0'), int(s[14]-'0')*10+int(s[15]-'0'), int(s[17]-'0')*10+int(s[18]-'0')
+	if mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+		return 0, Failed
+	}
+	return daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec), Found
+}
+
+// Cache remembers the date and time of the last line that started with one: lines of a
+// file mostly share their second, so the next line compares 19 bytes instead of reading
+// them. One Cache serves one goroutine (a file's reader); its zero value is ready.
+type Cache struct {
+	key   [19]byte
+	base  int64
+	valid bool
+}
+
+// TimeCached is Time with c remembering the last line's date and time.
+func (p *Parser) TimeCached(c *Cache, line []byte, now time.Time) (time.Time, Status) {
+	if c == nil || p.ts.kind != kindDetect || p.ts.field != "" || p.format == JSON || p.format == Logfmt ||
+		p.format.Envelope() || len(line) < 19 || !isDigit(line[0]) {
+		return p.Time(line, now)
+	}
+	if !c.valid || string(line[:19]) != string(c.key[:]) {
+		base, st := dateTimeAt(line)
+		if st != Found {
+			return p.Time(line, now) // not a cached form: the other detected ones
+		}
+		copy(c.key[:], line[:19])
+		c.base, c.valid = base, true
+	}
+	t, _, st := finishRFC3339(line, c.base, p.ts.loc)
+	if st != Found {
+		return now, st
+	}
+	return t, Found
 }
 
 // zoneAt reads a zone at the start of s: Z, ±hh:mm, ±hhmm, ±hh, optionally after one

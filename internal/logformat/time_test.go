@@ -98,6 +98,24 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// The cache keys on the date and time only: the fraction and zone of each line count.
+func TestTimeCached(t *testing.T) {
+	p := MustNew(Config{})
+	var c Cache
+	for line, want := range map[string]time.Time{
+		"2026-03-09T08:15:30Z a":        time.Date(2026, 3, 9, 8, 15, 30, 0, time.UTC),
+		"2026-03-09T08:15:30.5Z b":      time.Date(2026, 3, 9, 8, 15, 30, 5e8, time.UTC),
+		"2026-03-09T08:15:30+01:00 c":   time.Date(2026, 3, 9, 7, 15, 30, 0, time.UTC),
+		"2026-03-09T08:15:30.25-0130 d": time.Date(2026, 3, 9, 9, 45, 30, 25e7, time.UTC),
+	} {
+		for range 2 {
+			if got, st := p.TimeCached(&c, []byte(line), readTime); st != Found || !got.Equal(want) {
+				t.Errorf("%s: %v %s, want %v", line, got, statusNames[st], want)
+			}
+		}
+	}
+}
+
 // TestDaysFromCivil checks the arithmetic against time.Date over four centuries.
 func TestDaysFromCivil(t *testing.T) {
 	for d := time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2200; d = d.AddDate(0, 0, 1) {
@@ -130,8 +148,9 @@ func BenchmarkTime(b *testing.B) {
 			}
 			b.Run(label, func(b *testing.B) {
 				l := []byte(line)
+				var c Cache
 				for b.Loop() {
-					p.Time(l, now)
+					p.TimeCached(&c, l, now)
 				}
 			})
 		}

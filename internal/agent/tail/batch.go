@@ -6,6 +6,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/agent/checkpoint"
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
 // batch collects events for one Publish. Line bytes are copied into one arena per batch,
@@ -28,6 +29,7 @@ type batch struct {
 	nTrunc   int
 	// nTimeFail counts lines whose time looked like one but did not parse.
 	nTimeFail int
+	timeCache logformat.Cache // the last line's date and time: most lines share it
 }
 
 func (r *runner) newBatch(path, fileID string, wm *checkpoint.Watermark) *batch {

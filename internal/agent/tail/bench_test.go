@@ -54,6 +54,7 @@ func benchReadFile(b *testing.B, tm *logformat.Time) {
 	f.Close()
 	fi, _ := os.Stat(path)
 	b.SetBytes(fi.Size() / lines)
+	var cpu time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i += lines {
 		b.StopTimer()
@@ -74,15 +75,18 @@ func benchReadFile(b *testing.B, tm *logformat.Time) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		b.StartTimer()
+		cpu0 := processCPU()
 		go func() { _ = eng.Run(ctx); close(done) }()
 		select {
 		case <-sink.done:
 		case <-time.After(time.Minute):
 			b.Fatal("timeout")
 		}
+		cpu += processCPU() - cpu0
 		b.StopTimer()
 		cancel()
 		<-done
 		b.StartTimer()
 	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/line")
 }

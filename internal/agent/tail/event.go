@@ -133,7 +133,7 @@ func (b *batch) eventTime(line []byte, meta lineMeta) time.Time {
 	case p.Off():
 		return b.now
 	}
-	t, st := p.Time(line, b.now)
+	t, st := p.TimeCached(&b.timeCache, line, b.now)
 	if st == logformat.Failed {
 		b.nTimeFail++
 	}
