@@ -27,7 +27,9 @@ type Event struct {
 	// just past its last byte, newline included. The checkpoint moves to End on Ack.
 	Offset    int64
 	End       int64
-	Time      time.Time // when read
+	Time      time.Time // the event time: the line's own when found (entry format/time), else ReadTime
+	ReadTime  time.Time // when read
+	Format    string    // the entry's format name, passed on so fields are parsed downstream; "" is plain
 	Fields    map[string]string
 	Line      []byte // without its trailing "\n" or "\r\n"; lines joined by "\n"
 	Truncated bool   // cut at max_line_bytes
