@@ -396,7 +396,7 @@ func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, 
 	if err != nil {
 		return nil, 0, err
 	}
-	newer, err := side("gte", "asc", after)
+	newer, err := side("gte", "asc", after+1) // the line at offset, then after more
 	if err != nil {
 		return nil, 0, err
 	}
