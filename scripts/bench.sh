@@ -39,7 +39,8 @@ go test -tags integration -run='^$' -bench=Etcd -benchtime=100x ./test/e2e 2>/de
     for (i=3; i<=NF; i+=2) { if ($(i+1)=="ns/op") ns=$i; else extra=extra $i " " $(i+1) "; " }
     printf "| %s | %s | %s |\n", name, ns, extra
   }'
-for script in scripts/bench-tail.sh scripts/bench-kafka.sh scripts/bench-transfer.sh scripts/bench-sysagent.sh scripts/bench-standalone.sh; do
+for script in scripts/bench-tail.sh scripts/bench-kafka.sh scripts/bench-transfer.sh scripts/bench-sysagent.sh scripts/bench-standalone.sh \
+  scripts/bench-server.sh; do
   if [ -x "$script" ]; then
     echo
     "$script"

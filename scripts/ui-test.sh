@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make ui-test`: the web UI's tests. First the node unit tests of the client logic
 # (web/test), then the browser test (test/ui): playwright-core driving Debian's chromium
-# against a real `logcollect standalone`. Installs what is missing: node/npm and chromium
+# against a real `logcollect standalone`, then the same steps against `logcollect server` over
+# the real services (started here when not running: scripts/services.sh). Installs what is missing: node/npm and chromium
 # from Debian (as root), playwright-core pinned by test/ui/package-lock.json.
-# Screenshots of each step land in test/ui/artifacts/ (git-ignored).
+# Screenshots of each step land in test/ui/artifacts/ (the server's in artifacts/server/;
+# git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,4 +36,9 @@ node --test web/test/
 
 echo "ui-test: browser test (test/ui/e2e.test.mjs)" >&2
 LOGCOLLECT_BIN="$PWD/bin/logcollect" CHROMIUM="$(command -v chromium)" \
+  node --test --test-timeout=150000 test/ui/e2e.test.mjs
+
+echo "ui-test: browser test against logcollect server over the real services (UI_BACKEND=server)" >&2
+scripts/services.sh up
+UI_BACKEND=server LOGCOLLECT_BIN="$PWD/bin/logcollect" CHROMIUM="$(command -v chromium)" \
   node --test --test-timeout=150000 test/ui/e2e.test.mjs

@@ -5,8 +5,14 @@
 // screenshot in artifacts/ (look at them). Nothing sleeps: each step awaits an element, a
 // response or an event, with a deadline.
 //
+// UI_BACKEND=server runs the same steps against `logcollect server` over the real services
+// (scripts/services.sh): the lines go agent → Kafka → transfer → OpenSearch, the host's
+// metrics sysagent → InfluxDB, the entries and agents through etcd. A step that differs
+// there says why where it does.
+//
 //   LOGCOLLECT_BIN   the binary (default: ../../bin/logcollect, as `make build` puts it)
 //   CHROMIUM         the browser (default: /usr/bin/chromium)
+//   UI_BACKEND       standalone (default) or server
 // (harness.mjs starts both.)
 
 import { test, before, after } from 'node:test';
@@ -14,7 +20,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ARTIFACTS, appendLines, launchBrowser, startStandalone, until } from './harness.mjs';
+import { ARTIFACTS, appendLines, launchBrowser, startCluster, startStandalone, until } from './harness.mjs';
 
 const STEP_TIMEOUT = 15_000; // each step's element waits; until() has the same default
 
@@ -25,6 +31,15 @@ const TAILWORD = `otter${run}`;
 const NEWWORD = `walrus${run}`;
 const BULKWORD = `bison${run}`;
 const BULK = 450; // more than two pages of 200
+const SERVER = process.env.UI_BACKEND === 'server';
+// On the server the topics and the entries' key are this run's (Kafka and etcd are shared);
+// the agent's id is the sysagent's host, so the hosts page's first host has both.
+const TOPIC = SERVER ? `ui${run}` : 'e2e_log';
+const NEWTOPIC = SERVER ? `ui${run}new` : 'e2e_new';
+const HOST = `ui-${run}`;
+// Through Kafka, the transfer and the index's 1 s refresh a line is searchable about 2 s
+// after it is written; the standalone's store takes well under one.
+const LINE_WAIT = SERVER ? 6000 : 2000;
 
 let tmp;
 let logDir;
@@ -60,16 +75,22 @@ async function searchFor(q, text) {
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const f of fs.readdirSync(ARTIFACTS)) fs.rmSync(path.join(ARTIFACTS, f), { force: true });
+  for (const f of fs.readdirSync(ARTIFACTS)) fs.rmSync(path.join(ARTIFACTS, f), { recursive: true, force: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'logcollect-ui-'));
   logDir = path.join(tmp, 'logs');
   fs.mkdirSync(logDir);
-  standalone = await startStandalone(tmp, logDir);
+  standalone = SERVER
+    ? await startCluster(tmp, logDir, { run, topic: TOPIC, topics: [TOPIC, NEWTOPIC], key: `ui_${run}_conf`, host: HOST })
+    : await startStandalone(tmp, logDir);
   base = standalone.base;
   // A file created after start-up is read from its beginning.
   appendLines(path.join(logDir, 'app.log'), Array.from({ length: 40 }, (_, i) =>
     `2026-12-01T08:00:${String(i).padStart(2, '0')}Z INFO request ${i} served${i === 20 ? ` ${WORD} found here` : ''}`));
   appendLines(path.join(logDir, 'bulk.log'), Array.from({ length: BULK }, (_, i) => `bulk line ${i} ${BULKWORD}`));
+  // Every line stored before the steps look for them (on the server: through the pipeline).
+  await until('the data set to be searchable', async () =>
+    (await api(`/api/search?q=${BULKWORD}&from=now-1h`)).body.total === BULK
+    && (await api(`/api/search?q=${WORD}&from=now-1h`)).body.total === 1, 60_000, 250);
 
   context = await launchBrowser(tmp);
   context.setDefaultTimeout(STEP_TIMEOUT);
@@ -87,6 +108,20 @@ after(async () => {
 });
 
 test('opening the printed URL signs in and leaves no token in the address or the history', async () => {
+  if (SERVER) {
+    // The server's token is the operator's (http.auth in its config): it prints the plain
+    // URL, and the browser signs in with the form (the next step tests the form itself).
+    assert.equal(standalone.openURL, `${base}/`);
+    await page.goto(standalone.openURL);
+    const form = page.getByRole('form', { name: 'Sign in' });
+    await form.getByLabel('Access token').fill(standalone.token);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-testid=results]').waitFor();
+    const cookie = (await context.cookies(base)).find((c) => c.name === 'logcollect_session');
+    assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict', `session cookie ${JSON.stringify(cookie)}`);
+    await shot('00-signed-in');
+    return;
+  }
   assert.match(standalone.openURL, /^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}$/);
   const signedIn = page.waitForResponse((r) => r.url().endsWith('/api/login'));
   await page.goto(standalone.openURL);
@@ -144,8 +179,8 @@ test('find a line by a word', async () => {
   await page.locator('[data-testid=filters] .pill', { hasText: 'app.log' }).waitFor();
   assert.match(decodeURIComponent(page.url()), /[?&]f=path:\/.*app\.log/);
   await page.locator('[data-testid=results] .hit', { hasText: WORD }).waitFor();
-  await page.locator('[data-testid=facets] .facet[data-field=topic] .facet-value', { hasText: 'e2e_log' }).click({ modifiers: ['Shift'] });
-  await page.locator('[data-testid=filters] .pill-exclude', { hasText: 'e2e_log' }).waitFor();
+  await page.locator('[data-testid=facets] .facet[data-field=topic] .facet-value', { hasText: TOPIC }).click({ modifiers: ['Shift'] });
+  await page.locator('[data-testid=filters] .pill-exclude', { hasText: TOPIC }).waitFor();
   await page.locator('[data-testid=results-status] .empty').waitFor();
   await shot('01b-filters');
   await page.goBack();
@@ -265,7 +300,7 @@ test('live tail sees a new line arrive', async () => {
   await until('a tailed line', async () => {
     n++;
     appendLines(path.join(logDir, 'app.log'), [`tail test ${TAILWORD} line ${n}`]);
-    await page.locator('[data-testid=tail-lines] .hit', { hasText: TAILWORD }).first().waitFor({ timeout: 2000 });
+    await page.locator('[data-testid=tail-lines] .hit', { hasText: TAILWORD }).first().waitFor({ timeout: LINE_WAIT });
     return true;
   }, STEP_TIMEOUT, 0);
   // A line that does not match the query does not show.
@@ -294,7 +329,7 @@ test('add an entry in the editor; a bad one is refused at the field; its file be
   await until('the topic field to show the error', async () => (await topic.getAttribute('class')).includes('invalid'));
   assert.match(await topic.locator('.field-error').textContent(), /\S/);
   await shot('06-entry-field-error');
-  await editor.locator('[name=topic]').fill('e2e_new');
+  await editor.locator('[name=topic]').fill(NEWTOPIC);
   await editor.locator('[name=start]').selectOption('beginning');
   await editor.locator('[data-testid=save]').click();
   await page.locator(`[data-testid=entries] tr[data-path="${newFile}"]`).waitFor();
@@ -302,7 +337,7 @@ test('add an entry in the editor; a bad one is refused at the field; its file be
   await shot('07-entry-added');
   await page.goto(`${base}/search`);
   await searchFor(NEWWORD, NEWWORD);
-  await page.locator('[data-testid=facets] .facet[data-field=topic] .facet-value', { hasText: 'e2e_new' }).waitFor();
+  await page.locator('[data-testid=facets] .facet[data-field=topic] .facet-value', { hasText: NEWTOPIC }).waitFor();
   await shot('08-entry-searchable');
 });
 
@@ -355,6 +390,19 @@ test('hosts page shows the host and its charts', async () => {
   await host.waitFor();
   await until('a host to be chosen', () => new URL(page.url()).searchParams.get('host'));
   const name = new URL(page.url()).searchParams.get('host');
+  if (SERVER) {
+    // The server has no collector of its own: the sysagent writes to InfluxDB (its points
+    // are checked in test/server); here the page's host is this run's and its charts draw.
+    assert.equal(name, HOST);
+    const cpu = async () => (await api(`/api/metrics?measurement=cpu&field=usage_percent&host=${HOST}&from=now-1h`)).body.series?.length > 0;
+    await until('the first host metrics', cpu, 25_000, 500);
+    await page.reload();
+    for (const chart of ['cpu', 'load', 'mem', 'disk', 'diskio', 'net']) {
+      await page.locator(`.chart-card[data-chart=${chart}] .uplot canvas`).waitFor();
+    }
+    await shot('10-hosts');
+    return;
+  }
   // The standalone runs the host-metrics collector, whose write-error counter is on
   // /metrics from the start (the call-error counter shows only once a call has failed);
   // its first points arrive within two intervals of the start: wait for them, then the
@@ -373,9 +421,11 @@ test('hosts page shows the host and its charts', async () => {
 
 test('agents page lists the standalone agent and its files', async () => {
   await page.goto(`${base}/agents`);
-  const row = page.locator('[data-testid=agents] tbody tr').first();
+  // On the server: every component registered in the shared etcd; this run's agent by id.
+  const row = SERVER ? page.locator('[data-testid=agents] tbody tr', { hasText: HOST }).first()
+    : page.locator('[data-testid=agents] tbody tr').first();
   await row.waitFor();
-  assert.match(await row.textContent(), /standalone/);
+  assert.match(await row.textContent(), SERVER ? new RegExp(HOST) : /standalone/);
   await row.locator('[data-testid=files]').click();
   // The registration lists the agent's entry paths.
   await page.locator('[data-testid=agents] .file-list li', { hasText: `${logDir}/*.log` }).waitFor();

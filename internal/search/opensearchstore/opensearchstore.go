@@ -66,15 +66,21 @@ func New(client *opensearch.Client, o Options) (*Store, error) {
 	return &Store{client: client, pattern: o.Pattern, poll: o.PollInterval, log: o.Logger.With("component", "opensearchstore")}, nil
 }
 
-// do sends one request with a JSON body and decodes the JSON answer into out.
+// do sends one request with a JSON body and decodes the JSON answer into out. At log
+// level debug each request is logged with its body ("opensearch request"): the DSL a query
+// compiles to, to replay it directly against OpenSearch (bench/benchserver does).
 func (s *Store) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
 		rd = bytes.NewReader(b)
+	}
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("opensearch request", "method", method, "path", path, "body", string(b))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, path, rd)
 	if err != nil {
@@ -88,7 +94,7 @@ func (s *Store) do(ctx context.Context, method, path string, body, out any) erro
 		return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err = io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
 	}
@@ -396,7 +402,7 @@ func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, 
 	if err != nil {
 		return nil, 0, err
 	}
-	newer, err := side("gte", "asc", after)
+	newer, err := side("gte", "asc", after+1) // the line at offset, then after more
 	if err != nil {
 		return nil, 0, err
 	}

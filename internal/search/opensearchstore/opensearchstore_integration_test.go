@@ -25,14 +25,6 @@ import (
 	"github.com/logcollect/logcollect/internal/transfer/opensearchsink"
 )
 
-// differences are the query forms whose hits differ from the embedded store's on
-// purpose, with the reason.
-var differences = map[string]string{
-	// The transfer parses a topic's lines with its transfer.parse rule only (here app:
-	// logfmt); the embedded store parses every JSON and logfmt line.
-	"service:web": "the JSON line of topic app is not parsed by the app topic's logfmt rule",
-}
-
 type line struct {
 	msg, topic, path, fileID string
 	offset                   int64
@@ -159,7 +151,7 @@ func TestOpenSearchReader(t *testing.T) {
 			// The same order as the embedded store: newest first.
 			want := slices.Clone(tc.Want)
 			slices.SortFunc(want, func(a, b string) int { return idx(lines, b) - idx(lines, a) })
-			if why, ok := differences[tc.Q]; ok {
+			if why, ok := querycases.OpenSearchDifferences[tc.Q]; ok {
 				if slices.Equal(got, want) {
 					t.Errorf("q=%s: listed as a difference (%s) but the hits are the same", tc.Q, why)
 				}
@@ -214,7 +206,7 @@ func TestOpenSearchReader(t *testing.T) {
 
 	t.Run("context in file order", func(t *testing.T) {
 		hit := lines[3]
-		rows, anchor, err := s.Context(ctx, "h1", hit.fileID, hit.offset, 2, 3)
+		rows, anchor, err := s.Context(ctx, "h1", hit.fileID, hit.offset, 2, 2)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -123,8 +123,9 @@ type Reader interface {
 	// Changed returns a channel closed when Since may have more to return: at the next
 	// commit of new rows, or (a store that cannot tell) after its polling interval.
 	Changed() <-chan struct{}
-	// Context returns up to before rows of the file before offset and up to after rows from
-	// offset on, in file order, and the index of the first row at or after offset.
+	// Context returns up to before rows of the file before offset, the row at offset (or
+	// the first after it) and up to after rows after that, in file order, and the index of
+	// the row at or after offset.
 	Context(ctx context.Context, host, fileID string, offset int64, before, after int) ([]Row, int, error)
 	// Fields returns the top values of host, path, topic and every other field over the
 	// newest sample matching rows of [from, to), and how many rows were looked at.

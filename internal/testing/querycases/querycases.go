@@ -52,3 +52,13 @@ var Cases = []Case{
 	{"user_login", []string{AppLines[5]}},
 	{"disk*", []string{AppLines[3]}},
 }
+
+// OpenSearchDifferences are the forms whose hits on OpenSearch (through the transfer, with
+// the parse rule {topic: app, format: logfmt}) differ from the embedded store's on
+// purpose, with the reason. Every test of the OpenSearch side skips their comparison and
+// requires that they do differ, so that a fixed difference is taken off the list.
+var OpenSearchDifferences = map[string]string{
+	// The transfer parses a topic's lines with its transfer.parse rule only (here app:
+	// logfmt); the embedded store parses every JSON and logfmt line.
+	"service:web": "the JSON line of topic app is not parsed by the app topic's logfmt rule",
+}

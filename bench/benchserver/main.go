@@ -1,0 +1,414 @@
+// Command benchserver measures /api/search through `logcollect server` beside the same
+// requests sent to OpenSearch directly. It loads -docs access-log lines
+// (internal/testing/loadgen) with the transfer's document builder (parse rule
+// nginx_combined) and bulk indexer into indices of its own, their @timestamp spread over
+// the last hour; runs the real server at log level debug, where the OpenSearch reader logs
+// every request it sends; and, per query kind, asks the server, takes the requests one
+// search made from its log, and replays them directly. Server and direct runs alternate,
+// so both see the same load.
+//
+//	benchserver -bin bin/logcollect -docs 1000000 -runs 30
+//
+// scripts/bench-server.sh runs it for `make bench`. An index set of the same size left by
+// an earlier run (-keep) is reused, so the 1M load is paid once.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafka"
+	"github.com/logcollect/logcollect/internal/testing/loadgen"
+	"github.com/logcollect/logcollect/internal/transfer/document"
+	"github.com/logcollect/logcollect/internal/transfer/opensearchsink"
+)
+
+type opts struct {
+	bin, osURL, etcd string
+	docs, runs       int
+	batch, conc      int
+	keep             bool
+}
+
+// kinds are the searches of the issue: the UI's first page (100 hits, newest first) and
+// its histogram over the last 24 hours.
+var kinds = []struct{ name, q string }{
+	{"common word", "curl"},
+	{"rare word", loadgen.RareWord},
+	{"phrase", `"10.3.77.191"`},
+	{"field:value", "status:404"},
+	{"empty query", ""},
+}
+
+func main() {
+	var o opts
+	flag.StringVar(&o.bin, "bin", "bin/logcollect", "the logcollect binary")
+	flag.StringVar(&o.osURL, "opensearch", "http://127.0.0.1:9200", "OpenSearch")
+	flag.StringVar(&o.etcd, "etcd", "127.0.0.1:2379", "etcd (the server's agents and entries)")
+	flag.IntVar(&o.docs, "docs", 1_000_000, "documents")
+	flag.IntVar(&o.runs, "runs", 30, "requests per query kind, each way")
+	flag.IntVar(&o.batch, "batch", 5000, "documents per bulk request")
+	flag.IntVar(&o.conc, "concurrency", 2, "bulk requests in flight")
+	flag.BoolVar(&o.keep, "keep", false, "keep the indices for the next run of the same -docs")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "benchserver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o opts) error {
+	ctx := context.Background()
+	name := fmt.Sprintf("bench-server-%d", o.docs)
+	index := name + "-{topic}-{date}"
+	if n := count(o.osURL, name); n != int64(o.docs) {
+		del(o.osURL, name)
+		t0 := time.Now()
+		if err := load(ctx, o, name, index); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "benchserver: %d documents loaded in %s\n", o.docs, time.Since(t0).Round(time.Second))
+	}
+	if !o.keep {
+		defer del(o.osURL, name)
+	}
+	if n := count(o.osURL, name); n != int64(o.docs) {
+		return fmt.Errorf("the indices hold %d documents, want %d", n, o.docs)
+	}
+	srv, err := startServer(o, index)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	fmt.Printf("## logcollect server: /api/search over %d documents in OpenSearch (benchserver -docs %d -runs %d)\n\n", o.docs, o.docs, o.runs)
+	fmt.Println("Each server request is the UI's first page: 100 hits newest first and the histogram, over the last 24 h.")
+	fmt.Println("Direct: the same OpenSearch requests the server sent (from its debug log), sent one after the other; took: the sum of their `took`.")
+	fmt.Println()
+	fmt.Println("| query | hits | OpenSearch requests | server p50 ms | server p95 ms | direct p50 ms | direct p95 ms | took p50 ms | took p95 ms | server / direct (p50) | (p95) |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, k := range kinds {
+		if err := measure(o, srv, k.name, k.q); err != nil {
+			return fmt.Errorf("%s: %w", k.name, err)
+		}
+	}
+	return nil
+}
+
+// ---- load ----
+
+func load(ctx context.Context, o opts, name, index string) error {
+	cfg := config.Default().OpenSearch
+	cfg.Addresses, cfg.Index, cfg.Template = []string{o.osURL}, index, name
+	ix, err := opensearchsink.New(cfg, opensearchsink.Deps{})
+	if err != nil {
+		return err
+	}
+	if err := ix.Setup(ctx); err != nil {
+		return err
+	}
+	b, err := document.NewBuilder([]config.ParseRule{{Topic: "web", Format: "nginx_combined"}})
+	if err != nil {
+		return err
+	}
+	start := time.Now().Add(-time.Hour)
+	step := time.Hour / time.Duration(o.docs)
+	batches := make(chan int)
+	errs := make(chan error, o.conc)
+	var wg sync.WaitGroup
+	for range o.conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for from := range batches {
+				docs := make([]document.Document, 0, o.batch)
+				for i := from; i < min(from+o.batch, o.docs); i++ {
+					docs = append(docs, b.Build(record(i, start.Add(time.Duration(i)*step))))
+				}
+				rej, err := ix.Write(ctx, docs)
+				if err == nil && len(rej) > 0 {
+					err = fmt.Errorf("%d documents rejected: %+v", len(rej), rej[0])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var werr error
+feed:
+	for from := 0; from < o.docs; from += o.batch {
+		select {
+		case batches <- from:
+		case werr = <-errs:
+			break feed
+		}
+	}
+	close(batches)
+	wg.Wait()
+	if werr == nil && len(errs) > 0 {
+		werr = <-errs
+	}
+	if werr != nil {
+		return werr
+	}
+	return post(o.osURL, "/"+name+"-*/_refresh", nil, nil)
+}
+
+// record is the i-th line as the agent sends it.
+func record(i int, at time.Time) *kgo.Record {
+	line := loadgen.AccessLine(i)
+	return &kgo.Record{Topic: "web", Value: []byte(line), Offset: int64(i), Timestamp: at, Headers: []kgo.RecordHeader{
+		{Key: kafka.HeaderHost, Value: []byte("bench-h1")},
+		{Key: kafka.HeaderPath, Value: []byte("/var/log/nginx/access.log")},
+		{Key: kafka.HeaderFileID, Value: []byte("1:1")},
+		{Key: kafka.HeaderOffset, Value: []byte(strconv.Itoa(i * 150))},
+		{Key: kafka.HeaderTS, Value: []byte(at.UTC().Format(time.RFC3339Nano))},
+	}}
+}
+
+// ---- the server ----
+
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	log  string // path of its log (JSON lines)
+}
+
+func startServer(o opts, index string) (*server, error) {
+	dir, err := os.MkdirTemp("", "benchserver-")
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := filepath.Join(dir, "server.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`http: {listen: "%s"}
+opensearch: {addresses: ["%s"], index: "%s"}
+etcd: {endpoints: ["%s"]}
+sysagent: {influxdb: {url: "http://127.0.0.1:8086", database: benchserver}}
+log: {level: debug, format: json}
+`, addr, o.osURL, index, o.etcd)), 0o644); err != nil {
+		return nil, err
+	}
+	s := &server{base: "http://" + addr, log: filepath.Join(dir, "server.log")}
+	f, err := os.Create(s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(o.bin, "server", "--config", cfg)
+	s.cmd.Stderr, s.cmd.Stdout = f, f
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	for end := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get(s.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		if time.Now().After(end) {
+			s.stop()
+			return nil, fmt.Errorf("the server did not answer /healthz within 30 s (log %s)", s.log)
+		}
+		time.Sleep(100 * time.Millisecond) // polling start-up
+	}
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
+
+// search asks /api/search and returns the hits' total.
+func (s *server) search(q string) (int64, error) {
+	resp, err := http.Get(s.base + "/api/search?limit=100&from=now-24h&q=" + url.QueryEscape(q))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var a struct {
+		Total int64  `json:"total"`
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != 200 {
+		return 0, fmt.Errorf("/api/search?q=%s: %d %s %v", q, resp.StatusCode, a.Error, err)
+	}
+	return a.Total, nil
+}
+
+type osRequest struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Body   string `json:"body"`
+}
+
+// requestsOf runs one search and returns the OpenSearch requests the server logged for it.
+func (s *server) requestsOf(q string) ([]osRequest, int64, error) {
+	fi, err := os.Stat(s.log)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err := s.search(q)
+	if err != nil {
+		return nil, 0, err
+	}
+	f, err := os.Open(s.log)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(fi.Size(), io.SeekStart); err != nil {
+		return nil, 0, err
+	}
+	var out []osRequest
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var l struct {
+			Msg string `json:"msg"`
+			osRequest
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "opensearch request" {
+			out = append(out, l.osRequest)
+		}
+	}
+	if len(out) == 0 {
+		return nil, 0, fmt.Errorf("no \"opensearch request\" in the server's log %s (debug level)", s.log)
+	}
+	return out, total, sc.Err()
+}
+
+// ---- measuring ----
+
+func measure(o opts, s *server, name, q string) error {
+	for range 3 { // warm-up: caches on both sides
+		if _, err := s.search(q); err != nil {
+			return err
+		}
+	}
+	reqs, total, err := s.requestsOf(q)
+	if err != nil {
+		return err
+	}
+	var srv, direct, took []float64
+	for range o.runs {
+		t0 := time.Now()
+		if _, err := s.search(q); err != nil {
+			return err
+		}
+		srv = append(srv, ms(time.Since(t0)))
+		t0 = time.Now()
+		var tk float64
+		for _, r := range reqs {
+			var a struct {
+				Took float64 `json:"took"`
+			}
+			if err := do(o.osURL, r, &a); err != nil {
+				return err
+			}
+			tk += a.Took
+		}
+		direct = append(direct, ms(time.Since(t0)))
+		took = append(took, tk)
+	}
+	s50, s95 := pct(srv, 50), pct(srv, 95)
+	d50, d95 := pct(direct, 50), pct(direct, 95)
+	label := name
+	if q != "" {
+		label += " `" + q + "`"
+	}
+	fmt.Printf("| %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.2f | %.2f |\n", label, total, len(reqs),
+		s50, s95, d50, d95, pct(took, 50), pct(took, 95), s50/d50, s95/d95)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func pct(v []float64, p int) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// ---- OpenSearch ----
+
+func do(base string, r osRequest, out any) error {
+	var body io.Reader
+	if r.Body != "" {
+		body = strings.NewReader(r.Body)
+	}
+	req, err := http.NewRequest(r.Method, base+r.Path, body)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %.300s", r.Method, r.Path, resp.Status, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func post(base, path string, body, out any) error {
+	var s string
+	if body != nil {
+		b, _ := json.Marshal(body)
+		s = string(b)
+	}
+	return do(base, osRequest{Method: http.MethodPost, Path: path, Body: s}, out)
+}
+
+func count(base, name string) int64 {
+	var a struct {
+		Count int64 `json:"count"`
+	}
+	if do(base, osRequest{Method: http.MethodGet, Path: "/" + name + "-*/_count?allow_no_indices=true"}, &a) != nil {
+		return -1
+	}
+	return a.Count
+}
+
+func del(base, name string) {
+	_ = do(base, osRequest{Method: http.MethodDelete, Path: "/" + name + "-*"}, nil)
+	_ = do(base, osRequest{Method: http.MethodDelete, Path: "/_index_template/" + name}, nil)
+}
