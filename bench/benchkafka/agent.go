@@ -118,7 +118,7 @@ func printAgentTable(p params, producers []*agentProducer, lines int, size int64
 			brk = med(agentRun.brokerCPUPerLine)
 		}
 		fmt.Printf("| %s | %s | %s | %s | %s | %d |\n", pr.name, med(agentRun.linesPerSec), med(agentRun.cpuPerLine),
-			med(func(r agentRun) float64 { return float64(r.maxRSSKiB>>10) + 0.5 }), brk, recs)
+			med(func(r agentRun) float64 { return float64(r.maxRSSKiB) / 1024 }), brk, recs)
 	}
 	fmt.Println()
 	fmt.Println("Each round against the baseline (`kcat -P -l` with its defaults) of the same round: lines/s, CPU/line, peak RSS.")
