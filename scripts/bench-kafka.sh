@@ -5,7 +5,8 @@
 # Prints a Markdown table: lines/s, MB/s, CPU µs per line and peak RSS of each producer
 # process, the topic's size in Kafka, and the sink relative to plain kcat. Then a second
 # table: the real `logcollect agent` binary (defaults except the broker) tailing the same
-# file into Kafka beside `kcat -P -l` of it, alternating in the same run.
+# file into Kafka, beside `kcat -P -l` with kcat's defaults (the baseline) and kcat with the
+# agent's guarantees (idempotence, linger 5 ms, 1 MiB batches), alternating round by round.
 #
 # Needs the real Kafka (scripts/services.sh up kafka) and kcat. Knobs (environment):
 #   KAFKA_BENCH_LINES   lines of ~120 bytes to generate (default 2000000)
@@ -13,6 +14,7 @@
 #   KAFKA_BENCH_REPEAT  runs per producer and codec, median reported (default 3)
 #   KAFKA_BENCH_BROKERS brokers (default 127.0.0.1:9092)
 #   BIN                 the logcollect binary for the agent table (default bin/logcollect)
+#   LOGCOLLECT_SERVICES_DIR  the services folder, for the broker's pid (its CPU per line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,5 +35,8 @@ echo
 echo "CPU µs/line and peak RSS are getrusage of the producer process alone (the broker runs on the same cores)."
 echo "'kcat, key + 5 headers' ships the sink's key and same-size static headers: the same bytes per record."
 echo
+dir=${LOGCOLLECT_SERVICES_DIR:-$PWD/.services}
+brokerpid=0
+[ -f "$dir/kafka/kafka.pid" ] && brokerpid=$(<"$dir/kafka/kafka.pid")
 "$work/benchkafka" -brokers "$brokers" -file "$work/bench.log" -codecs "" -agent "$BIN" \
-	-repeat "${KAFKA_BENCH_REPEAT:-3}"
+	-repeat "${KAFKA_BENCH_REPEAT:-3}" -broker-pid "$brokerpid"

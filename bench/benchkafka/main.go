@@ -67,6 +67,8 @@ type params struct {
 	expect      int
 	cpuProfile  string
 	agent       string // the logcollect binary for the agent table; "" skips it
+	agentKafka  string // extra keys of the agent's kafka section, "key=value,…"
+	brokerPid   int    // the Kafka broker's pid, for its CPU time in the agent table (0: not shown)
 }
 
 func run(args []string) error {
@@ -90,6 +92,8 @@ func run(args []string) error {
 	fs.IntVar(&p.expect, "expect", 0, "internal: lines in -file, for the child run")
 	fs.StringVar(&p.cpuProfile, "cpuprofile", "", "write the sink's CPU profile here")
 	fs.StringVar(&p.agent, "agent", "", "logcollect binary: also measure `logcollect agent` beside `kcat -P -l` (empty: skip)")
+	fs.StringVar(&p.agentKafka, "agent-kafka", "", "agent variants for the agent table, one row each: \"key=value,key=value;key=value\" adds to the kafka section (empty: the defaults)")
+	fs.IntVar(&p.brokerPid, "broker-pid", 0, "the Kafka broker's pid: its CPU time per line in the agent table (0: not shown)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
