@@ -168,7 +168,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 type hit struct {
-	Time      string            `json:"time"`
+	Time      string            `json:"time"`      // the event time
+	ReadTime  string            `json:"read_time"` // when the agent read the line
 	Host      string            `json:"host"`
 	Path      string            `json:"path"`
 	Topic     string            `json:"topic"`
@@ -185,7 +186,7 @@ func toHit(r store.Row, terms []*query.Node) hit {
 	if f == nil {
 		f = map[string]string{}
 	}
-	return hit{Time: r.Time.UTC().Format(time.RFC3339Nano), Host: r.Host, Path: r.Path, Topic: r.Topic,
+	return hit{Time: r.Time.UTC().Format(time.RFC3339Nano), ReadTime: r.ReadTime.UTC().Format(time.RFC3339Nano), Host: r.Host, Path: r.Path, Topic: r.Topic,
 		Offset: r.Offset, FileID: r.FileID, Message: r.Message, Fields: f,
 		Highlight: query.Highlight(terms, r.Message), ID: encodePos(r.Seq)}
 }
@@ -242,9 +243,9 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	var before int64
+	var before store.Pos
 	if c := r.URL.Query().Get("cursor"); c != "" {
-		if before, err = decodePos(c); err != nil {
+		if before, err = decodeCursor(c); err != nil {
 			a.fail(w, r, badParam("cursor", "%v", err))
 			return
 		}
@@ -260,9 +261,9 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 		out.Hits = append(out.Hits, toHit(row, terms))
 	}
 	if res.More && len(res.Rows) > 0 {
-		out.Cursor = encodePos(res.Rows[len(res.Rows)-1].Seq)
+		out.Cursor = encodeCursor(store.PosOf(res.Rows[len(res.Rows)-1]))
 	}
-	if before == 0 {
+	if before.IsZero() {
 		step := roundStep(to.Sub(from), 60)
 		bs, est, err := a.d.Store.Histogram(r.Context(), q, from, to, step)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/search/store"
 )
 
 // paramError is a bad request parameter, answered with a 400 naming it.
@@ -118,7 +119,7 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return v, nil
 }
 
-// Positions (cursors, SSE ids) are the store's Seq, opaque to clients.
+// Positions (SSE ids, hit ids) are the store's Seq, opaque to clients.
 func encodePos(seq int64) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(seq))
@@ -135,6 +136,27 @@ func decodePos(s string) (int64, error) {
 		return 0, errors.New("not a token this server gave out")
 	}
 	return v, nil
+}
+
+// A search cursor is the last hit's place in the search order: its event time and Seq,
+// opaque to clients (a cursor of the layout ordered by Seq alone, 8 bytes, is refused).
+func encodeCursor(p store.Pos) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(p.Time))
+	binary.BigEndian.PutUint64(b[8:], uint64(p.Seq))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func decodeCursor(s string) (store.Pos, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return store.Pos{}, errors.New("not a token this server gave out")
+	}
+	p := store.Pos{Time: int64(binary.BigEndian.Uint64(b[:8])), Seq: int64(binary.BigEndian.Uint64(b[8:]))}
+	if p.Seq <= 0 {
+		return store.Pos{}, errors.New("not a token this server gave out")
+	}
+	return p, nil
 }
 
 // steps are the round histogram and metric steps.

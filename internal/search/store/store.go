@@ -16,14 +16,19 @@ import (
 
 // Row is one stored log line.
 type Row struct {
-	// Seq is the store's position of the row, assigned by Append: increasing in storage
-	// order, unique, and ordered like Time (newest first = highest Seq first).
-	Seq    int64
-	Time   time.Time
-	Host   string
-	Path   string
-	Topic  string
-	FileID string
+	// Seq is the store's position of the row, assigned by Append: increasing in the order
+	// rows were stored (the live tail follows it), unique. It is not ordered like Time:
+	// a backfilled file's lines get new Seqs and old times; searches order by (Time, Seq).
+	Seq int64
+	// Time is the event time (the line's own timestamp, else when it was read): what
+	// searches filter, order and chart by and retention ages by. ReadTime is when the
+	// agent read the line (zero given to Append: the same as Time).
+	Time     time.Time
+	ReadTime time.Time
+	Host     string
+	Path     string
+	Topic    string
+	FileID   string
 	// Offset is the line's first byte in its file, End the byte after it (newline
 	// included). (Host, FileID, Path, End) is what makes appends exactly-once.
 	Offset int64
@@ -39,9 +44,26 @@ type SearchRequest struct {
 	Query    *query.Node
 	From, To time.Time // [From, To)
 	Limit    int
-	// Before, when not zero, returns only rows with Seq < Before (the next older page).
-	Before int64
+	// Before, when not zero, returns only the rows after it in the search's order (older,
+	// or as old and stored earlier): the next page after a row r is Before: PosOf(r).
+	Before Pos
 }
+
+// Pos is a row's place in the search order: newest Time first, then highest Seq first.
+type Pos struct {
+	Time int64 // ns since 1970
+	Seq  int64
+}
+
+// PosOf is the position of r.
+func PosOf(r Row) Pos { return Pos{Time: r.Time.UnixNano(), Seq: r.Seq} }
+
+// IsZero says p is no position (the first page).
+func (p Pos) IsZero() bool { return p.Seq == 0 }
+
+// Less says p comes after q in the search order (p is older, or as old and stored
+// earlier).
+func (p Pos) Less(q Pos) bool { return p.Time < q.Time || (p.Time == q.Time && p.Seq < q.Seq) }
 
 // SearchResult is one page; More says an older page exists.
 type SearchResult struct {
@@ -96,7 +118,7 @@ type Store interface {
 	// crash: same host, file, path and an End not beyond what is stored) are skipped, so
 	// each line is stored once.
 	Append(ctx context.Context, rows []Row, done func()) error
-	// Search returns one page of matching rows, newest first.
+	// Search returns one page of matching rows, newest event time first (Seq breaks ties).
 	Search(ctx context.Context, r SearchRequest) (SearchResult, error)
 	// Histogram counts matching rows per step over [from, to); the buckets start at from
 	// rounded down to step, and only rows in [from, to) are counted. estimated says the

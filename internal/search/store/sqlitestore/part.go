@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // part is one day's database.
@@ -17,11 +18,40 @@ type part struct {
 	path   string
 	db     *sql.DB
 	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
+	// maxSpan bounds ts_max - ts_min of the day's blocks: a block holding lines before t
+	// has ts_max < t + maxSpan, which bounds the row ids a range reads.
+	maxSpan atomic.Int64
 }
 
+// layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
+// their newest event time, lines with event and read time. 0 with a blocks table is the
+// layout ordered by read time.
+const layoutVersion = 2
+
+// keyBits are the low bits of a block's row id: the high bits are its newest event
+// time's microsecond in the day (< 2^37), the low ones tell apart blocks of the same
+// microsecond. Row ids in order are blocks by newest line, which is the order a search
+// reads them in, straight from the FTS5 index (its documents' rowids are the blocks').
+const keyBits = 26
+
+// keyAt is the smallest row id of a block whose newest line is at t or later (t within
+// the day, clamped to it).
+func (p *part) keyAt(t int64) int64 {
+	start := p.day * dayNanos
+	t = min(max(t, start), start+dayNanos)
+	return floorDiv(t-start, 1000) << keyBits
+}
+
+// keyBefore is the smallest row id past every block whose newest line is before t.
+func (p *part) keyBefore(t int64) int64 { return p.keyAt(t-1) + 1<<keyBits }
+
+// upperOf is the latest newest-line time a block of row id id can have.
+func (p *part) upperOf(id int64) int64 { return p.day*dayNanos + (id>>keyBits)*1000 + 999 }
+
 // schema of a day. A row of blocks is up to maxBlockLines consecutive lines of one file
-// (block.go has the encoding of data); id is its first line's Seq, n its line count, ts
-// and ts_last its first and last line's time, off its first line's offset. fts holds one
+// (block.go has the encoding of data); id is its key by newest event time (keyBits), seq
+// its first line's Seq, n its line count, ts_min and ts_max its oldest and newest line's
+// event time, off its first line's offset. fts holds one
 // document per block: the distinct case-folded words of its lines, separated by spaces
 // (query.EachWord splits them, so the index, the line check and highlighting agree).
 // The ascii tokenizer splits that document at the spaces and nowhere else (a word has
@@ -32,10 +62,11 @@ type part struct {
 // default 4, for a few more segments a query looks into).
 const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
-  id INTEGER PRIMARY KEY, n INTEGER NOT NULL, ts INTEGER NOT NULL, ts_last INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, n INTEGER NOT NULL, ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL,
   host TEXT NOT NULL, path TEXT NOT NULL, topic TEXT NOT NULL, file_id TEXT NOT NULL,
   off INTEGER NOT NULL, "end" INTEGER NOT NULL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS blocks_ts ON blocks(ts_last);
+CREATE INDEX IF NOT EXISTS blocks_seq ON blocks(seq);
+CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n);
 CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless_delete=1, detail=none, tokenize='ascii');
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
@@ -45,11 +76,12 @@ CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS points(ts INTEGER NOT NULL, measurement TEXT NOT NULL, field TEXT NOT NULL,
   host TEXT NOT NULL, tags TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS points_mf ON points(measurement, field, ts);
+PRAGMA user_version = 2;
 `
 
-// ErrOldLayout is returned by Open for a day written by a logcollect that stored one row
-// per line.
-var ErrOldLayout = errors.New("the day was written by an older logcollect (one row per line)")
+// ErrOldLayout is returned by Open for a day written by an older logcollect: one row per
+// line, or blocks ordered by read time.
+var ErrOldLayout = errors.New("the day was written by an older logcollect")
 
 func openPart(path string, day int64) (*part, error) {
 	// WAL with synchronous=FULL: a commit is on disk when it returns (the store
@@ -65,21 +97,41 @@ func openPart(path string, day int64) (*part, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	var old int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'logs'`).Scan(&old); err != nil {
+	if err := checkLayout(db, path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if old > 0 {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w; this version stores blocks of lines and does not convert it: "+
-			"move the file (and its -wal and -shm files) out of the store directory to start afresh", path, ErrOldLayout)
+		return nil, err
 	}
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
 	return &part{day: day, path: path, db: db}, nil
+}
+
+// checkLayout refuses a day of an older layout: one row per line (a logs table), or
+// blocks ordered by read time (a blocks table, user_version 0). Converting would
+// re-encode every line of the day at start-up, and the layouts were days old.
+func checkLayout(db *sql.DB, path string) error {
+	var logs, blocks, version int
+	err := db.QueryRow(`SELECT count(*) FILTER (WHERE name = 'logs'), count(*) FILTER (WHERE name = 'blocks') FROM sqlite_master`).
+		Scan(&logs, &blocks)
+	if err == nil {
+		err = db.QueryRow(`PRAGMA user_version`).Scan(&version)
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	what := ""
+	switch {
+	case logs > 0:
+		what = "one row per line"
+	case blocks > 0 && version != layoutVersion:
+		what = "lines ordered by read time"
+	default:
+		return nil
+	}
+	return fmt.Errorf("open %s: %w (%s); this version orders lines by their event time and does not convert it: "+
+		"move the file (and its -wal and -shm files) out of the store directory to start afresh", path, ErrOldLayout, what)
 }
 
 // blocksPerInsert is how many blocks one INSERT statement carries: one statement per
@@ -100,7 +152,7 @@ func insertSQL(table, cols string, ncols, n int) string {
 	return b.String()
 }
 
-const blockCols = `id, n, ts, ts_last, host, path, topic, file_id, off, "end", data`
+const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", data`
 
 // insert writes blocks of this day (numbered) in one transaction, with the file offsets
 // and hosts they reach.
@@ -118,6 +170,9 @@ func (p *part) insert(blocks []*block) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
+	if err := p.assignIDs(tx, blocks); err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
 	if err := insertBlocks(tx, blocks); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
@@ -126,7 +181,7 @@ func (p *part) insert(blocks []*block) (err error) {
 	for _, b := range blocks {
 		k := fileKey{b.host, b.fileID, b.path}
 		ends[k] = max(ends[k], b.endMax)
-		hosts[b.host] = b.lastTs()
+		hosts[b.host] = max(hosts[b.host], b.rMax)
 	}
 	for k, end := range ends {
 		if _, err := tx.Exec(`INSERT INTO offsets(host, file_id, path, "end") VALUES(?,?,?,?)
@@ -142,14 +197,41 @@ func (p *part) insert(blocks []*block) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", p.path, err)
 	}
-	last := blocks[len(blocks)-1]
-	p.maxSeq.Store(max(p.maxSeq.Load(), last.seq+int64(last.n)-1))
+	for _, b := range blocks {
+		p.maxSeq.Store(max(p.maxSeq.Load(), b.seq+int64(b.n)-1))
+		p.maxSpan.Store(max(p.maxSpan.Load(), b.tMax-b.tMin))
+	}
+	return nil
+}
+
+// assignIDs gives each block its row id: its newest line's key (keyAt), plus one past
+// the largest id the day (or this commit) has under that key.
+func (p *part) assignIDs(tx *sql.Tx, blocks []*block) error {
+	next := map[int64]int64{}
+	for _, b := range blocks {
+		k := p.keyAt(b.tMax)
+		id, ok := next[k]
+		if !ok {
+			var top sql.NullInt64
+			if err := tx.QueryRow(`SELECT max(id) FROM blocks WHERE id >= ? AND id < ?`, k, k+1<<keyBits).Scan(&top); err != nil {
+				return err
+			}
+			id = k
+			if top.Valid {
+				id = top.Int64 + 1
+			}
+		}
+		if id >= k+1<<keyBits {
+			return fmt.Errorf("more than %d blocks with their newest line at %s", 1<<keyBits, timeOf(b.tMax).Format(time.RFC3339Nano))
+		}
+		b.id, next[k] = id, id+1
+	}
 	return nil
 }
 
 // insertBlocks writes blocks and their index documents, blocksPerInsert per statement.
 func insertBlocks(tx *sql.Tx, blocks []*block) error {
-	full, err := tx.Prepare(insertSQL("blocks", blockCols, 11, blocksPerInsert))
+	full, err := tx.Prepare(insertSQL("blocks", blockCols, 12, blocksPerInsert))
 	if err != nil {
 		return err
 	}
@@ -159,13 +241,13 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 		return err
 	}
 	defer fullFTS.Close()
-	args := make([]any, 0, 11*blocksPerInsert)
+	args := make([]any, 0, 12*blocksPerInsert)
 	ftsArgs := make([]any, 0, 2*blocksPerInsert)
 	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
 		args, ftsArgs = args[:0], ftsArgs[:0]
 		for _, b := range chunk {
-			args = append(args, b.seq, b.n, b.ts, b.lastTs(), b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.data)
-			ftsArgs = append(ftsArgs, b.seq, b.words)
+			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.data)
+			ftsArgs = append(ftsArgs, b.id, b.words)
 		}
 		if len(chunk) == blocksPerInsert {
 			_, err = full.Exec(args...)
@@ -173,7 +255,7 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 				_, err = fullFTS.Exec(ftsArgs...)
 			}
 		} else {
-			_, err = tx.Exec(insertSQL("blocks", blockCols, 11, len(chunk)), args...)
+			_, err = tx.Exec(insertSQL("blocks", blockCols, 12, len(chunk)), args...)
 			if err == nil {
 				_, err = tx.Exec(insertSQL("fts", "rowid, words", 2, len(chunk)), ftsArgs...)
 			}
@@ -193,20 +275,22 @@ func upsertHost(tx *sql.Tx, host string, ts int64) error {
 
 // blockHead is a stored block's row without its lines.
 type blockHead struct {
-	id, ts                    int64
+	id, seq, tsMin, tsMax     int64
 	n                         int
 	host, path, topic, fileID string
 	fields                    map[string]string
 }
 
 // headCols are the columns scanBlock reads (blocks as b).
-const headCols = "b.id, b.n, b.ts, b.host, b.path, b.topic, b.file_id, b.data"
+const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id, b.data"
 
 // scanner reads blocks from query results, reusing its buffers: a scan over many blocks
 // allocates per block only what it keeps.
 type scanner struct {
 	lines []line
 	buf   []byte
+	// keep: each block gets memory of its own (a search keeps lines of several blocks).
+	keep bool
 }
 
 // scan reads one block of rows (headCols) and decodes its lines; the lines (and their
@@ -214,8 +298,11 @@ type scanner struct {
 func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	var h blockHead
 	var raw sql.RawBytes // the driver's memory, valid until the next Next
-	if err := rows.Scan(&h.id, &h.n, &h.ts, &h.host, &h.path, &h.topic, &h.fileID, &raw); err != nil {
+	if err := rows.Scan(&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &raw); err != nil {
 		return h, nil, fmt.Errorf("read block: %w", err)
+	}
+	if sc.keep {
+		sc.lines, sc.buf = nil, nil
 	}
 	var body []byte
 	var err error
@@ -228,39 +315,12 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
-	lines, fields, err := decodeLines(body, h.n, h.ts, sc.lines)
+	lines, fields, err := decodeLines(body, h.n, sc.lines)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
 	sc.lines, h.fields = lines, fields
 	return h, lines, nil
-}
-
-// seqAt returns the Seq of the first line with a time >= t, or maxSeq+1 when none: one
-// index seek and one block decoded.
-func (p *part) seqAt(ctx context.Context, t int64) (int64, error) {
-	rows, err := p.db.QueryContext(ctx, `SELECT `+headCols+` FROM blocks b WHERE b.ts_last >= ? ORDER BY b.ts_last, b.id LIMIT 1`, t)
-	if err != nil {
-		return 0, fmt.Errorf("seek %s: %w", p.path, err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("seek %s: %w", p.path, err)
-		}
-		return p.maxSeq.Load() + 1, nil
-	}
-	var sc scanner
-	h, lines, err := sc.scan(rows)
-	if err != nil {
-		return 0, fmt.Errorf("seek %s: %w", p.path, err)
-	}
-	for i, l := range lines {
-		if l.ts >= t {
-			return h.id + int64(i), nil
-		}
-	}
-	return h.id + int64(h.n), nil
 }
 
 // covers says whether the day can hold rows of [from, to) (nanoseconds).

@@ -215,7 +215,7 @@ func TestBlockBoundaries(t *testing.T) {
 	from, to := base.Add(-time.Minute), base.Add(time.Minute)
 	for _, q := range []string{"", "seventh", "NOT seventh", "line"} {
 		var got []int64
-		before := int64(0)
+		var before store.Pos
 		for {
 			res, err := s.Search(ctx, store.SearchRequest{Query: mustParse(t, q), From: from, To: to, Limit: 77, Before: before})
 			if err != nil {
@@ -227,7 +227,7 @@ func TestBlockBoundaries(t *testing.T) {
 			if !res.More {
 				break
 			}
-			before = res.Rows[len(res.Rows)-1].Seq
+			before = store.PosOf(res.Rows[len(res.Rows)-1])
 		}
 		var want []int64
 		for i := n - 1; i >= 0; i-- {
