@@ -304,3 +304,46 @@ func TestCommitOrderKeepsFilePrefix(t *testing.T) {
 		t.Errorf("%d transactions, want 4", len(txs))
 	}
 }
+
+// TestManyBlocksOneMillisecond: more blocks with their newest line in one millisecond
+// than a key has ids take the next keys' ids; they are all found, in order, also after
+// a restart (the widest span is read back).
+func TestManyBlocksOneMillisecond(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Now().UTC().Truncate(time.Second)
+	const n = 1<<keyBits + 300
+	rows := make([]store.Row, n)
+	for i := range rows { // one file each: one block each
+		rows[i] = store.Row{Time: at, Host: "h", Path: "/p", Topic: "t", FileID: fmt.Sprintf("1:%d", i), End: 10, Message: "same ms"}
+	}
+	check := func(s *Store) {
+		t.Helper()
+		res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "same"), From: at, To: at.Add(time.Nanosecond), Limit: 2 * n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) != n {
+			t.Fatalf("%d lines, want %d", len(res.Rows), n)
+		}
+		for i := 1; i < n; i++ {
+			if res.Rows[i].Seq >= res.Rows[i-1].Seq {
+				t.Fatalf("lines of one time not newest Seq first at %d", i)
+			}
+		}
+	}
+	func() {
+		s, err := Open(Config{Dir: dir}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		appendSync(t, s, rows)
+		check(s)
+		cancel()
+		<-done
+		s.Close()
+	}()
+	check(open(t, Config{Dir: dir}))
+}

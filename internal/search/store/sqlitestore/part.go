@@ -18,8 +18,9 @@ type part struct {
 	path   string
 	db     *sql.DB
 	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
-	// maxSpan bounds ts_max - ts_min of the day's blocks: a block holding lines before t
-	// has ts_max < t + maxSpan, which bounds the row ids a range reads.
+	// maxSpan bounds, over the day's blocks, the latest time their row id allows
+	// (upperOf) minus their oldest line's: a block holding a line before t has a row id
+	// below keyBefore(t + maxSpan), which bounds the row ids a range reads.
 	maxSpan atomic.Int64
 }
 
@@ -28,25 +29,39 @@ type part struct {
 // layout ordered by read time.
 const layoutVersion = 2
 
-// keyBits are the low bits of a block's row id: the high bits are its newest event
-// time's microsecond in the day (< 2^37), the low ones tell apart blocks of the same
-// microsecond. Row ids in order are blocks by newest line, which is the order a search
+// A block's row id is its key by newest event time: the high bits are that time's
+// millisecond in the day (< 2^27), the low keyBits tell apart blocks of the same
+// millisecond. Row ids in order are blocks by newest line, which is the order a search
 // reads them in, straight from the FTS5 index (its documents' rowids are the blocks').
-const keyBits = 26
+// The unit and bits keep the index small: FTS5 stores each posting's rowid as a varint
+// delta from the one before, and blocks 128 ms apart are 2^19 apart (3 bytes; a key of
+// microseconds << 26 took 6 and grew the store by half). When a millisecond's 4,096
+// ids are taken (over 500,000 lines stamped with one millisecond in one day), a block
+// takes the next free id after them: its id then says a later time than its newest
+// line's, which maxSpan covers.
+const (
+	keyBits = 12
+	keyUnit = int64(time.Millisecond)
+)
 
 // keyAt is the smallest row id of a block whose newest line is at t or later (t within
 // the day, clamped to it).
 func (p *part) keyAt(t int64) int64 {
 	start := p.day * dayNanos
 	t = min(max(t, start), start+dayNanos)
-	return floorDiv(t-start, 1000) << keyBits
+	return floorDiv(t-start, keyUnit) << keyBits
 }
 
 // keyBefore is the smallest row id past every block whose newest line is before t.
 func (p *part) keyBefore(t int64) int64 { return p.keyAt(t-1) + 1<<keyBits }
 
 // upperOf is the latest newest-line time a block of row id id can have.
-func (p *part) upperOf(id int64) int64 { return p.day*dayNanos + (id>>keyBits)*1000 + 999 }
+func (p *part) upperOf(id int64) int64 { return p.day*dayNanos + (id>>keyBits)*keyUnit + keyUnit - 1 }
+
+// spanSQL is upperOf(id) - ts_min in SQL, for the day starting at ?1.
+func spanSQL() string {
+	return fmt.Sprintf("?1 + (id >> %d) * %d + %d - ts_min", keyBits, keyUnit, keyUnit-1)
+}
 
 // schema of a day. A row of blocks is up to maxBlockLines consecutive lines of one file
 // (block.go has the encoding of data); id is its key by newest event time (keyBits), seq
@@ -199,32 +214,35 @@ func (p *part) insert(blocks []*block) (err error) {
 	}
 	for _, b := range blocks {
 		p.maxSeq.Store(max(p.maxSeq.Load(), b.seq+int64(b.n)-1))
-		p.maxSpan.Store(max(p.maxSpan.Load(), b.tMax-b.tMin))
+		p.maxSpan.Store(max(p.maxSpan.Load(), p.upperOf(b.id)-b.tMin))
 	}
 	return nil
 }
 
 // assignIDs gives each block its row id: its newest line's key (keyAt), plus one past
-// the largest id the day (or this commit) has under that key.
+// the largest id the day (or this commit) has under that key; when the key's ids are
+// taken, the next key's.
 func (p *part) assignIDs(tx *sql.Tx, blocks []*block) error {
 	next := map[int64]int64{}
 	for _, b := range blocks {
-		k := p.keyAt(b.tMax)
-		id, ok := next[k]
-		if !ok {
-			var top sql.NullInt64
-			if err := tx.QueryRow(`SELECT max(id) FROM blocks WHERE id >= ? AND id < ?`, k, k+1<<keyBits).Scan(&top); err != nil {
-				return err
+		for k := p.keyAt(b.tMax); ; k += 1 << keyBits {
+			id, ok := next[k]
+			if !ok {
+				var top sql.NullInt64
+				if err := tx.QueryRow(`SELECT max(id) FROM blocks WHERE id >= ? AND id < ?`, k, k+1<<keyBits).Scan(&top); err != nil {
+					return err
+				}
+				id = k
+				if top.Valid {
+					id = top.Int64 + 1
+				}
 			}
-			id = k
-			if top.Valid {
-				id = top.Int64 + 1
+			next[k] = id
+			if id < k+1<<keyBits {
+				b.id, next[k] = id, id+1
+				break
 			}
 		}
-		if id >= k+1<<keyBits {
-			return fmt.Errorf("more than %d blocks with their newest line at %s", 1<<keyBits, timeOf(b.tMax).Format(time.RFC3339Nano))
-		}
-		b.id, next[k] = id, id+1
 	}
 	return nil
 }

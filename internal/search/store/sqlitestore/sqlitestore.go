@@ -147,7 +147,7 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 // loadPart reads a day's newest position and file offsets into the writer state.
 func (s *Store) loadPart(p *part) error {
 	var maxSeq, maxSpan sql.NullInt64
-	if err := p.db.QueryRow(`SELECT max(seq + n - 1), max(ts_max - ts_min) FROM blocks`).Scan(&maxSeq, &maxSpan); err != nil {
+	if err := p.db.QueryRow(`SELECT max(seq + n - 1), max(`+spanSQL()+`) FROM blocks`, p.day*dayNanos).Scan(&maxSeq, &maxSpan); err != nil {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
 	if maxSeq.Valid {
