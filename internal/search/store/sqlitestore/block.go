@@ -129,6 +129,7 @@ func buildBlocks(rows []store.Row, skew time.Duration) ([]*block, int) {
 type encoder struct {
 	compress bool
 	s2buf    []byte
+	times    []byte
 	seen     map[string]int // word → index in words
 	lower    []byte
 	words    []string
@@ -146,12 +147,16 @@ const maxBlockBytes = 1 << 30
 // encode makes the block of rows[idx...], which share a file, a day and entry fields;
 // times[i] are row i's event and read time as stored (clampTime).
 //
-// Encoding: the version byte, the entry's fields (count, then key and value, each
-// length-prefixed, sorted by key), then per line its event time minus the line before's
-// (varint ns; the first line's is its time), its read time minus the line before's
-// (varint; likewise), the offset minus the previous line's end (varint; the first
+// Encoding: the version byte; the times section's length (uvarint) and the times: per
+// line its event time minus the line before's (varint ns; the first line's is its
+// time) and its read time minus the line before's (varint; likewise), signed, as a
+// file's lines need not be in time order; then the body, compressed when the version
+// says so: the entry's fields (count, then key and value, each length-prefixed, sorted
+// by key), then per line the offset minus the previous line's end (varint; the first
 // line's is its offset), end minus offset (uvarint) and the message (length-prefixed).
-// The time deltas are signed: a file's lines need not be in time order.
+// The times stay uncompressed in front so that a histogram reads them without
+// decompressing the messages (blocks whose lines are out of time order are counted line
+// by line).
 func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	first := &rows[idx[0]]
 	b := &block{host: first.Host, path: first.Path, topic: first.Topic, fileID: first.FileID, fields: first.Fields,
@@ -161,7 +166,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		size += len(rows[i].Message) + 12
 	}
 	data := make([]byte, 0, size)
-	data = append(data, blockPlain)
+	e.times = e.times[:0]
 	keys := slices.Sorted(maps.Keys(b.fields))
 	data = binary.AppendUvarint(data, uint64(len(keys)))
 	for _, k := range keys {
@@ -174,8 +179,8 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	for _, i := range idx {
 		r := &rows[i]
 		t, rt := times[i][0], times[i][1]
-		data = binary.AppendVarint(data, t-ts)
-		data = binary.AppendVarint(data, rt-rts)
+		e.times = binary.AppendVarint(e.times, t-ts)
+		e.times = binary.AppendVarint(e.times, rt-rts)
 		data = binary.AppendVarint(data, r.Offset-prevEnd)
 		data = binary.AppendUvarint(data, uint64(r.End-r.Offset))
 		data = appendString(data, r.Message)
@@ -185,11 +190,16 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		e.addWords(r.Message)
 	}
 	b.endLast = prevEnd
+	version, body := byte(blockPlain), data
 	if e.compress {
-		e.s2buf = s2.Encode(e.s2buf[:cap(e.s2buf)], data[1:])
-		data = append(append(data[:0], blockS2), e.s2buf...)
+		e.s2buf = s2.Encode(e.s2buf[:cap(e.s2buf)], data)
+		version, body = blockS2, e.s2buf
 	}
-	b.data = data
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(e.times)+len(body))
+	out = append(out, version)
+	out = binary.AppendUvarint(out, uint64(len(e.times)))
+	out = append(append(out, e.times...), body...)
+	b.data = out
 	b.words = strings.Join(e.words, " ")
 	return b
 }
@@ -243,39 +253,69 @@ var errCorrupt = errors.New("corrupt block")
 // point into data (or into the memory the block was decompressed into), which must not
 // change.
 func decodeBlock(data []byte, n int, lines []line) ([]line, map[string]string, error) {
-	body, err := inflate(data, nil)
+	times, body, err := inflate(data, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	return decodeLines(body, n, lines)
+	return decodeLines(times, body, n, lines)
 }
 
-// inflate returns the encoded lines of a block: after its first byte, decompressed (into
-// buf when it is large enough) when it says so.
-func inflate(data, buf []byte) ([]byte, error) {
+// splitTimes returns a block's times section and what follows it.
+func splitTimes(data []byte) (times, rest []byte, err error) {
 	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: empty", errCorrupt)
+		return nil, nil, fmt.Errorf("%w: empty", errCorrupt)
 	}
-	switch data[0] {
-	case blockPlain:
-		return data[1:], nil
-	case blockS2:
-		n, err := s2.DecodedLen(data[1:])
-		if err != nil || n > maxBlockBytes {
-			return nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
-		}
-		out, err := s2.Decode(buf[:cap(buf)], data[1:])
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
-		}
-		return out, nil
+	if data[0] != blockPlain && data[0] != blockS2 {
+		return nil, nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
 	}
-	return nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
+	k, w := binary.Uvarint(data[1:])
+	if w <= 0 || k > uint64(len(data)-1-w) {
+		return nil, nil, fmt.Errorf("%w: times section of %d bytes", errCorrupt, k)
+	}
+	return data[1+w : 1+w+int(k)], data[1+w+int(k):], nil
 }
 
-// decodeLines decodes the encoded lines of a block (inflate). The entry's fields are
-// copied; the messages point into data.
-func decodeLines(data []byte, n int, lines []line) ([]line, map[string]string, error) {
+// inflate returns a block's times section and its body, decompressed (into buf when it
+// is large enough) when the version says so.
+func inflate(data, buf []byte) (times, body []byte, err error) {
+	times, rest, err := splitTimes(data)
+	if err != nil || data[0] == blockPlain {
+		return times, rest, err
+	}
+	n, err := s2.DecodedLen(rest)
+	if err != nil || n > maxBlockBytes {
+		return nil, nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
+	}
+	out, err := s2.Decode(buf[:cap(buf)], rest)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return times, out, nil
+}
+
+// eachTime calls fn with the event time of each of the n lines of a block's times
+// section.
+func eachTime(times []byte, n int, fn func(t int64)) error {
+	d := decoder{b: times}
+	var t int64
+	for range n {
+		t += d.varint()
+		d.varint()
+		if d.err {
+			return fmt.Errorf("%w: times cut short", errCorrupt)
+		}
+		fn(t)
+	}
+	if len(d.b) != 0 {
+		return fmt.Errorf("%w: %d bytes after %d times", errCorrupt, len(d.b), n)
+	}
+	return nil
+}
+
+// decodeLines decodes the times and the body of a block (inflate). The entry's fields
+// are copied; the messages point into data.
+func decodeLines(times, data []byte, n int, lines []line) ([]line, map[string]string, error) {
+	td := decoder{b: times}
 	d := decoder{b: data}
 	var fields map[string]string
 	if nf := d.uvarint(); nf > 0 {
@@ -291,19 +331,19 @@ func decodeLines(data []byte, n int, lines []line) ([]line, map[string]string, e
 	lines = lines[:0]
 	var t, rt, prevEnd int64
 	for i := range n {
-		t += d.varint()
-		rt += d.varint()
+		t += td.varint()
+		rt += td.varint()
 		off := prevEnd + d.varint()
 		end := off + int64(d.uvarint())
 		msg := d.string()
-		if d.err {
+		if d.err || td.err {
 			return nil, nil, fmt.Errorf("%w: line %d of %d cut short", errCorrupt, i, n)
 		}
 		lines = append(lines, line{ts: t, rts: rt, off: off, end: end, msg: msg})
 		prevEnd = end
 	}
-	if d.err || len(d.b) != 0 {
-		return nil, nil, fmt.Errorf("%w: %d bytes after %d lines", errCorrupt, len(d.b), n)
+	if d.err || len(d.b) != 0 || len(td.b) != 0 {
+		return nil, nil, fmt.Errorf("%w: %d and %d bytes after %d lines", errCorrupt, len(td.b), len(d.b), n)
 	}
 	return lines, fields, nil
 }

@@ -322,18 +322,18 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	if sc.keep {
 		sc.lines, sc.buf = nil, nil
 	}
-	var body []byte
-	var err error
-	if len(raw) > 0 && raw[0] == blockPlain {
+	if len(raw) > 0 && raw[0] == blockPlain { // the messages would point into the driver's memory
 		sc.buf = append(sc.buf[:0], raw...)
-		body = sc.buf[1:]
-	} else if body, err = inflate(raw, sc.buf); err == nil && cap(body) > cap(sc.buf) {
-		sc.buf = body
+		raw = sc.buf
 	}
+	times, body, err := inflate(raw, sc.buf)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
-	lines, fields, err := decodeLines(body, h.n, sc.lines)
+	if raw[0] == blockS2 && cap(body) > cap(sc.buf) {
+		sc.buf = body
+	}
+	lines, fields, err := decodeLines(times, body, h.n, sc.lines)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}

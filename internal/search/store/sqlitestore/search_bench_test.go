@@ -55,6 +55,7 @@ func benchSearch(b *testing.B, outOfOrder bool) {
 		from    time.Duration
 		hist    bool
 	}{
+		{"histogram_all_24h_only", "", 25 * time.Hour, true},
 		{"rare_word_24h", loadgen.RareWord, 25 * time.Hour, false},
 		{"common_word_1h", "mozilla", time.Hour, false},
 		{"all_15m", "", 15 * time.Minute, false},
