@@ -62,6 +62,7 @@ func (b *batch) line(line []byte, off, end int64, truncated bool) {
 		Offset:    off,
 		End:       end,
 		Time:      b.now,
+		ReadTime:  b.now,
 		Fields:    s.e.Fields,
 		Line:      b.arena[start:len(b.arena):len(b.arena)],
 		Truncated: truncated,
