@@ -109,9 +109,10 @@ func TestRecordFormat(t *testing.T) {
 	readAt := time.Date(2026, 11, 25, 14, 0, 0, 123456789, time.UTC)
 	batch := []pipeline.Event{
 		{Topic: "web_log", Host: "agent-1", Path: "/var/log/a.log", FileID: "8:42", Offset: 0, End: 12,
-			Time: readAt, Line: []byte("first line\r"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
+			Time: readAt.Add(-36 * time.Hour), ReadTime: readAt, Format: "nginx_combined",
+			Line: []byte("first line\r"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
 		{Topic: "web_log", Host: "agent-1", Path: "/var/log/a.log", FileID: "8:42", Offset: 12, End: 30,
-			Time: readAt, Line: []byte("multi\n  line event"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
+			Time: readAt, ReadTime: readAt, Line: []byte("multi\n  line event"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
 		{Topic: "web_log", Host: "agent-1", Path: "/var/log/b.log", FileID: "8:43", Offset: 1 << 40, End: 1<<40 + 1,
 			Time: readAt, Line: []byte{}, Ack: acks},
 	}
@@ -136,7 +137,8 @@ func TestRecordFormat(t *testing.T) {
 		headers map[string]string
 	}{
 		{"first line\r", "agent-1:/var/log/a.log", map[string]string{"host": "agent-1", "path": "/var/log/a.log",
-			"offset": "0", "file_id": "8:42", "ts": "2026-11-25T14:00:00.123456789Z", "f.service": "checkout"}},
+			"offset": "0", "file_id": "8:42", "ts": "2026-11-25T14:00:00.123456789Z", "f.service": "checkout",
+			"time": "2026-11-24T02:00:00.123456789Z", "format": "nginx_combined"}},
 		{"multi\n  line event", "agent-1:/var/log/a.log", map[string]string{"host": "agent-1", "path": "/var/log/a.log",
 			"offset": "12", "file_id": "8:42", "ts": "2026-11-25T14:00:00.123456789Z", "f.service": "checkout"}},
 		{"", "agent-1:/var/log/b.log", map[string]string{"host": "agent-1", "path": "/var/log/b.log",

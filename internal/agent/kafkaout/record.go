@@ -17,15 +17,17 @@ const (
 	hdrOffset      = kafka.HeaderOffset
 	hdrFileID      = kafka.HeaderFileID
 	hdrTS          = kafka.HeaderTS
+	hdrTime        = kafka.HeaderTime
+	hdrFormat      = kafka.HeaderFormat
 	hdrFieldPrefix = kafka.HeaderFieldPrefix
 )
 
 const (
-	// fixedHeaders is host, path, offset, file_id, ts.
-	fixedHeaders = 5
-	// scratchPerEvent holds the decimal offset (≤ 20 bytes) and the RFC 3339 nano time
-	// (≤ 35 bytes) of one event.
-	scratchPerEvent = 64
+	// fixedHeaders is host, path, offset, file_id, ts, and at most time and format.
+	fixedHeaders = 7
+	// scratchPerEvent holds the decimal offset (≤ 20 bytes) and two RFC 3339 nano times
+	// (≤ 35 bytes each) of one event.
+	scratchPerEvent = 96
 	// recordOverhead and headerOverhead estimate the memory franz-go and this package keep
 	// per buffered record beyond its bytes (kgo.Record, promise, batch bookkeeping; one
 	// kgo.RecordHeader). Counting them keeps max_buffered_bytes close to real memory when
@@ -55,8 +57,8 @@ type batchBuf struct {
 	pending atomic.Int32
 	seq     uint64 // bumped by every use, so an ackRun never spans two uses
 
-	lastHost, lastPath, lastFileID string
-	host, path, fileID, key        []byte
+	lastHost, lastPath, lastFileID, lastFormat string
+	host, path, fileID, key, format            []byte
 	// The engine stamps every event of one read with the same time: format it once.
 	lastTime time.Time
 	ts       []byte
@@ -108,8 +110,8 @@ func (s *Sink) done(b *batchBuf) {
 	for i := range b.metas {
 		b.metas[i] = recMeta{fn: b.metas[i].fn}
 	}
-	b.lastHost, b.lastPath, b.lastFileID = "", "", ""
-	b.host, b.path, b.fileID, b.key, b.ts = nil, nil, nil, nil, nil
+	b.lastHost, b.lastPath, b.lastFileID, b.lastFormat = "", "", "", ""
+	b.host, b.path, b.fileID, b.key, b.ts, b.format = nil, nil, nil, nil, nil, nil
 	b.lastTime = time.Time{}
 	s.pool.Put(b)
 }
@@ -135,10 +137,14 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
 	start := len(b.scratch)
 	b.scratch = strconv.AppendInt(b.scratch, ev.Offset, 10)
 	end := len(b.scratch)
-	if b.ts == nil || !ev.Time.Equal(b.lastTime) {
-		b.lastTime = ev.Time
+	readTime := ev.ReadTime
+	if readTime.IsZero() {
+		readTime = ev.Time // a source that knows one time only
+	}
+	if b.ts == nil || !readTime.Equal(b.lastTime) {
+		b.lastTime = readTime
 		mid := len(b.scratch)
-		b.scratch = ev.Time.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
+		b.scratch = readTime.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
 		b.ts = b.scratch[mid:len(b.scratch):len(b.scratch)]
 	}
 
@@ -151,6 +157,21 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
 		kgo.RecordHeader{Key: hdrTS, Value: b.ts},
 	)
 	cost := int64(recordOverhead + len(ev.Line) + len(b.key) + (end - start) + len(b.ts))
+	// The event time only when it is not the read time (absent means the same), and the
+	// format only when it is not plain: most lines pay nothing for either.
+	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
+		t0 := len(b.scratch)
+		b.scratch = ev.Time.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
+		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTime, Value: b.scratch[t0:len(b.scratch):len(b.scratch)]})
+		cost += int64(len(b.scratch) - t0)
+	}
+	if ev.Format != "" {
+		if ev.Format != b.lastFormat || b.format == nil {
+			b.lastFormat, b.format = ev.Format, []byte(ev.Format)
+		}
+		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrFormat, Value: b.format})
+		cost += int64(len(ev.Format))
+	}
 	for k, v := range ev.Fields {
 		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrFieldPrefix + k, Value: []byte(v)})
 		cost += int64(len(k) + len(v) + len(hdrFieldPrefix))
@@ -168,8 +189,9 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) (*kgo.Record, int64) {
 	r.Key = b.key
 	r.Value = b.arena[v0:len(b.arena):len(b.arena)]
 	r.Headers = hdrs
-	// The record's timestamp is when the line was read; setting it also spares franz-go
-	// a clock read per record.
-	r.Timestamp = ev.Time
+	// The record's timestamp is when the line was read (Kafka's retention and the
+	// consumer lag are about when records arrived, not when their lines were written);
+	// setting it also spares franz-go a clock read per record.
+	r.Timestamp = readTime
 	return r, cost
 }

@@ -25,12 +25,11 @@ type Event struct {
 	FileID string // "dev:inode" or a fingerprint
 	// Offset is the byte offset of the event's first byte in the file; End is the offset
 	// just past its last byte, newline included. The checkpoint moves to End on Ack.
-	Offset int64
-	End    int64
-	// Time is the event time: the line's own timestamp when its entry's format or
-	// detection finds one, else the read time. ReadTime is when the line was read.
-	Time      time.Time
-	ReadTime  time.Time
+	Offset    int64
+	End       int64
+	Time      time.Time // the event time: the line's own when found (entry format/time), else ReadTime
+	ReadTime  time.Time // when read
+	Format    string    // the entry's format name, passed on so fields are parsed downstream; "" is plain
 	Fields    map[string]string
 	Line      []byte // without its trailing "\n" or "\r\n"; lines joined by "\n"
 	Truncated bool   // cut at max_line_bytes

@@ -6,6 +6,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/agent/checkpoint"
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
 // batch collects events for one Publish. Line bytes are copied into one arena per batch,
@@ -26,14 +27,18 @@ type batch struct {
 	nLines   int
 	nBytes   int64
 	nTrunc   int
+	// nTimeFail counts lines whose time looked like one but did not parse.
+	nTimeFail int
+	timeCache logformat.Cache // the last line's date and time: most lines share it
 }
 
 func (r *runner) newBatch(path, fileID string, wm *checkpoint.Watermark) *batch {
 	return &batch{r: r, path: path, fileID: fileID, wm: wm, evCap: 8, arenaCap: 1 << 10, dropFrom: -1}
 }
 
-// line takes one line (or joined event) through keep_empty and the line filters.
-func (b *batch) line(line []byte, off, end int64, truncated bool) {
+// line takes one line (or joined event) through keep_empty and the line filters, and
+// finds its event time.
+func (b *batch) line(line []byte, off, end int64, truncated bool, meta lineMeta) {
 	s := &b.r.spec
 	if (len(line) == 0 && !s.e.KeepEmpty) || (s.filter != nil && !s.filter.Keep(line)) {
 		b.drop(off, end)
@@ -54,6 +59,10 @@ func (b *batch) line(line []byte, off, end int64, truncated bool) {
 	}
 	start := len(b.arena)
 	b.arena = append(b.arena, line...)
+	fields := meta.fields
+	if fields == nil {
+		fields = s.e.Fields
+	}
 	b.events = append(b.events, pipeline.Event{
 		Topic:     s.e.Topic,
 		Host:      b.r.e.cfg.AgentID,
@@ -61,9 +70,10 @@ func (b *batch) line(line []byte, off, end int64, truncated bool) {
 		FileID:    b.fileID,
 		Offset:    off,
 		End:       end,
-		Time:      b.now,
+		Time:      b.eventTime(line, meta),
 		ReadTime:  b.now,
-		Fields:    s.e.Fields,
+		Format:    s.format,
+		Fields:    fields,
 		Line:      b.arena[start:len(b.arena):len(b.arena)],
 		Truncated: truncated,
 		Ack:       b.wm,
@@ -105,6 +115,10 @@ func (b *batch) publish(ctx context.Context, f *file) error {
 	if b.nTrunc > 0 {
 		b.r.e.m.truncated.Add(float64(b.nTrunc))
 		b.nTrunc = 0
+	}
+	if b.nTimeFail > 0 {
+		b.r.timeFailC.Add(float64(b.nTimeFail))
+		b.nTimeFail = 0
 	}
 	evs, arena := b.events, b.arena
 	b.events, b.arena = nil, nil

@@ -170,9 +170,7 @@ func (r *runner) discover(p string, fi os.FileInfo, dk devIno, initial bool, now
 	}
 	r.pendingRecover = nil
 	f.published.Store(start)
-	if r.spec.hasMult {
-		f.joiner = r.newJoiner()
-	}
+	r.initReaders(f)
 	r.files[dk] = f
 	r.lagMu.Lock()
 	r.lagFiles[dk] = f

@@ -36,6 +36,7 @@ import (
 	"github.com/logcollect/logcollect/internal/agent/multiline"
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
 	"github.com/logcollect/logcollect/internal/control/entry"
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
 // checkpointSyncGap is the shortest time between two moves of acknowledged offsets into
@@ -84,6 +85,8 @@ type spec struct {
 	pat     pattern
 	filter  *linefilter.Filter
 	hasMult bool
+	parser  *logformat.Parser // the event time, and the format's envelope
+	format  string            // the entry's format name for events; "" is plain
 }
 
 // New validates the configuration and allocates the engine; nothing runs until Run.
@@ -165,6 +168,14 @@ func compile(en entry.Entry) (spec, error) {
 	}
 	if len(en.IncludeLines) > 0 || len(en.ExcludeLines) > 0 {
 		s.filter = f
+	}
+	p, err := logformat.New(en.LogFormat())
+	if err != nil {
+		return spec{}, err
+	}
+	s.parser = p
+	if en.Format != logformat.Plain {
+		s.format = string(en.Format)
 	}
 	if en.Multiline != nil {
 		if _, err := multiline.New(*en.Multiline, en.MaxLineBytes); err != nil {

@@ -33,6 +33,9 @@ type rec struct {
 	Topic, Host string
 	Truncated   bool
 	FileID      string
+	Time        time.Time
+	ReadTime    time.Time
+	Format      string
 }
 
 // fakeSink keeps every event and acknowledges it, unless paused.
@@ -61,7 +64,8 @@ func (s *fakeSink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	}
 	for _, ev := range batch {
 		s.recs = append(s.recs, rec{Path: ev.Path, Line: string(ev.Line), Offset: ev.Offset, End: ev.End,
-			Fields: ev.Fields, Topic: ev.Topic, Host: ev.Host, Truncated: ev.Truncated, FileID: ev.FileID})
+			Fields: ev.Fields, Topic: ev.Topic, Host: ev.Host, Truncated: ev.Truncated, FileID: ev.FileID,
+			Time: ev.Time, ReadTime: ev.ReadTime, Format: ev.Format})
 	}
 	hold := s.hold
 	if hold {

@@ -11,6 +11,7 @@ import (
 	"github.com/logcollect/logcollect/internal/agent/checkpoint"
 	"github.com/logcollect/logcollect/internal/agent/fileid"
 	"github.com/logcollect/logcollect/internal/agent/multiline"
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
 // gen is one generation of a file's content: what the checkpoint of its watermark is
@@ -201,6 +202,12 @@ type file struct {
 	size    int64 // size at the last stat
 	modTime time.Time
 	joiner  *multiline.Joiner
+	// env takes cri/docker lines out of their envelope; envQ holds the envelope's meta of
+	// the lines in joiner; streamFields are the events' fields for stdout, stderr and
+	// lines without a readable envelope.
+	env          *logformat.Assembler
+	envQ         []lineMeta
+	streamFields [3]map[string]string
 
 	running   bool
 	reason    exitReason

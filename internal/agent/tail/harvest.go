@@ -222,14 +222,10 @@ func (h *harvester) add(line []byte, off, end int64, trunc bool) {
 	if trunc {
 		b.nTrunc++
 	}
-	if f.joiner == nil {
-		b.line(line, off, end, trunc)
-		return
+	if f.joiner != nil {
+		h.lastPush = time.Now()
 	}
-	h.lastPush = time.Now()
-	if ev, ok := f.joiner.Push(line, off, end, trunc); ok {
-		b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
-	}
+	h.r.feed(f, b, line, off, end, trunc)
 }
 
 // coverPrefix keeps a short file's checkpoint prefix covering what was read: the
@@ -354,7 +350,7 @@ func (h *harvester) wait(ctx context.Context, now time.Time, gotData, pendingML 
 // restart finishes the current generation and reads the file again from 0.
 func (h *harvester) restart(ctx context.Context, size int64) bool {
 	r, f := h.r, h.f
-	r.flushJoiner(f, h.b)
+	r.flushAll(f, h.b)
 	if err := h.b.publish(ctx, f); err != nil {
 		return false
 	}
@@ -429,32 +425,13 @@ func (r *runner) stopReason(f *file) exitReason {
 	return exitStopped
 }
 
-func (r *runner) flushJoiner(f *file, b *batch) {
-	if f.joiner == nil {
-		return
-	}
-	if ev, ok := f.joiner.Flush(); ok {
-		b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
-	}
-}
-
 // closeForGood emits what is left of a file that will not be read again: the pending
 // multiline group and the incomplete last line.
 func (r *runner) closeForGood(ctx context.Context, f *file, rd *lines.Reader, b *batch) {
-	line, off, end, ok := rd.Partial()
-	if f.joiner != nil {
-		if ok {
-			if ev, done := f.joiner.Push(line, off, end, end-off > int64(len(line))); done {
-				b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
-			}
-			ok = false
-			f.offset = end
-		}
-		r.flushJoiner(f, b)
-	}
-	if ok {
-		b.line(line, off, end, end-off > int64(len(line)))
+	if line, off, end, ok := rd.Partial(); ok {
+		r.feed(f, b, line, off, end, end-off > int64(len(line)))
 		f.offset = end
 	}
+	r.flushAll(f, b)
 	_ = b.publish(ctx, f)
 }

@@ -7,6 +7,7 @@ import (
 type metrics struct {
 	lines         *prometheus.CounterVec
 	bytes         *prometheus.CounterVec
+	timeFailures  *prometheus.CounterVec
 	filesOpen     prometheus.Gauge
 	truncated     prometheus.Counter
 	rotations     prometheus.Counter
@@ -27,6 +28,10 @@ func newMetrics(reg prometheus.Registerer, e *Engine) (*metrics, error) {
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logcollect_tail_bytes_total",
 			Help: "Bytes read from files, per collect entry, newlines included.",
+		}, []string{"entry"}),
+		timeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logcollect_tail_time_parse_failures_total",
+			Help: "Lines whose time looked like a timestamp (or was in the entry's time field) but did not parse; they keep the read time as event time.",
 		}, []string{"entry"}),
 		filesOpen: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "logcollect_tail_files_open",

@@ -51,18 +51,19 @@ type runner struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	linesC   prometheus.Counter
-	bytesC   prometheus.Counter
-	events   chan fsEvent
-	kick     chan struct{}
-	touch    chan struct{}
-	finished chan *file
-	handoffs chan handoff
-	stopped  chan struct{} // closed when the runner no longer receives from its channels
-	files    map[devIno]*file
-	byPath   map[string]*file
-	queue    []*file
-	shadows  int // files with shadowOf set
+	linesC    prometheus.Counter
+	bytesC    prometheus.Counter
+	timeFailC prometheus.Counter
+	events    chan fsEvent
+	kick      chan struct{}
+	touch     chan struct{}
+	finished  chan *file
+	handoffs  chan handoff
+	stopped   chan struct{} // closed when the runner no longer receives from its channels
+	files     map[devIno]*file
+	byPath    map[string]*file
+	queue     []*file
+	shadows   int // files with shadowOf set
 	// pendingRecover carries the old checkpoints of the inode being discovered from
 	// startOffset to discover.
 	pendingRecover []checkpoint.State
@@ -75,17 +76,18 @@ func newRunner(e *Engine, s spec) *runner {
 	ctx, cancel := context.WithCancel(e.runCtx)
 	return &runner{
 		e: e, spec: s, ctx: ctx, cancel: cancel,
-		linesC:   e.m.lines.WithLabelValues(s.e.Path),
-		bytesC:   e.m.bytes.WithLabelValues(s.e.Path),
-		events:   make(chan fsEvent, 1024),
-		kick:     make(chan struct{}, 1),
-		touch:    make(chan struct{}, 1),
-		finished: make(chan *file),
-		handoffs: make(chan handoff),
-		stopped:  make(chan struct{}),
-		files:    map[devIno]*file{},
-		byPath:   map[string]*file{},
-		lagFiles: map[devIno]*file{},
+		linesC:    e.m.lines.WithLabelValues(s.e.Path),
+		bytesC:    e.m.bytes.WithLabelValues(s.e.Path),
+		timeFailC: e.m.timeFailures.WithLabelValues(s.e.Path),
+		events:    make(chan fsEvent, 1024),
+		kick:      make(chan struct{}, 1),
+		touch:     make(chan struct{}, 1),
+		finished:  make(chan *file),
+		handoffs:  make(chan handoff),
+		stopped:   make(chan struct{}),
+		files:     map[devIno]*file{},
+		byPath:    map[string]*file{},
+		lagFiles:  map[devIno]*file{},
 	}
 }
 
@@ -297,9 +299,7 @@ func (r *runner) onHandoff(h handoff) {
 		f.shadowOf = nil
 		r.shadows--
 	}
-	if r.spec.hasMult {
-		f.joiner = r.newJoiner()
-	}
+	r.initReaders(f)
 }
 
 // expireShadows lets a suspected copy be read on its own when no truncation followed.

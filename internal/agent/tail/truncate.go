@@ -34,9 +34,7 @@ func (r *runner) newGeneration(ctx context.Context, fh *os.File, f *file, size i
 		"entry", r.spec.e.Path, "path", f.path, "old_offset", f.offset, "size", size, "copy_read", handed)
 	f.id = id
 	f.offset = 0
-	if f.joiner != nil {
-		f.joiner = r.newJoiner()
-	}
+	r.initReaders(f)
 	g, wm := newGen(e.deps.Store, &e.ckq, id, p, f.path, size, 0)
 	f.setGen(g, wm)
 	f.published.Store(0)
@@ -148,24 +146,18 @@ func (r *runner) readCopyLines(ctx context.Context, f *file, ch *os.File, c copy
 		end = lend
 		b.nLines++
 		b.nBytes += lend - off
-		if f.joiner != nil {
-			if ev, ok := f.joiner.Push(line, off, lend, trunc); ok {
-				b.line(ev.Line, ev.Offset, ev.End, ev.Truncated)
-			}
-		} else {
-			b.line(line, off, lend, trunc)
-		}
+		r.feed(f, b, line, off, lend, trunc)
 		if b.full() {
 			if err := b.publish(ctx, nil); err != nil {
 				return end, n, false
 			}
 		}
 	}
-	r.flushJoiner(f, b)
 	if line, off, pend, ok := rd.Partial(); ok {
-		b.line(line, off, pend, pend-off > int64(len(line)))
+		r.feed(f, b, line, off, pend, pend-off > int64(len(line)))
 		end = pend
 	}
+	r.flushAll(f, b)
 	if err := b.publish(ctx, nil); err != nil {
 		return end, n, false
 	}

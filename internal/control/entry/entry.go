@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
 // DefaultMaxLineBytes is where an overlong line is cut when an entry does not say.
@@ -50,6 +52,20 @@ type Entry struct {
 	Fields       map[string]string `json:"fields,omitempty" yaml:"fields"`
 	MaxLineBytes int               `json:"max_line_bytes,omitempty" yaml:"max_line_bytes"`
 	KeepEmpty    bool              `json:"keep_empty,omitempty" yaml:"keep_empty"`
+	// Format says what the lines are (logformat.Names; empty is plain); Pattern is the
+	// regular expression of format regex; Time where the event time is (empty: detected).
+	Format  logformat.Format `json:"format,omitempty" yaml:"format"`
+	Pattern string           `json:"pattern,omitempty" yaml:"pattern"`
+	Time    *logformat.Time  `json:"time,omitempty" yaml:"time"`
+}
+
+// LogFormat returns the entry's format settings.
+func (e Entry) LogFormat() logformat.Config {
+	c := logformat.Config{Format: e.Format, Pattern: e.Pattern}
+	if e.Time != nil {
+		c.Time = *e.Time
+	}
+	return c
 }
 
 // Multiline joins continuation lines into one event.
@@ -152,6 +168,9 @@ func (e Entry) Validate(allowed []string) error {
 	case "", StartEnd, StartBeginning:
 	default:
 		return fmt.Errorf("entry %q: start: must be one of end, beginning", e.Path)
+	}
+	if err := e.LogFormat().Validate(); err != nil {
+		return fmt.Errorf("entry %q: %w", e.Path, err)
 	}
 	if e.MaxLineBytes < 0 {
 		return fmt.Errorf("entry %q: max_line_bytes: must not be negative", e.Path)

@@ -35,6 +35,16 @@ func TestParseList(t *testing.T) {
 		{"outside allowlist", `[{"path":"/etc/shadow","topic":"t"}]`, []string{"/var/log/**"}, "outside agent.allowed_paths", 0},
 		{"inside allowlist", `[{"path":"/var/log/nginx/*.log","topic":"t"}]`, []string{"/var/log/**"}, "", 1},
 		{"allowlist glob match", `[{"path":"/srv/app.log","topic":"t"}]`, []string{"/srv/*.log"}, "", 1},
+		{"formats", `[{"path":"/a.log","topic":"t","format":"nginx_combined","time":{"timezone":"Europe/Paris"}},
+			{"path":"/b.log","topic":"t","format":"regex","pattern":"^(?P<ts>\\S+)","time":{"field":"ts","layout":"unix_ms"}},
+			{"path":"/var/log/pods/*/*/*.log","topic":"k8s","format":"cri"}]`, nil, "", 3},
+		{"bad format", `[{"path":"/a.log","topic":"t","format":"nginx"}]`, nil,
+			`entry "/a.log": format: "nginx" is not one of plain, json, logfmt, nginx_combined, apache_combined, syslog, regex, cri, docker`, 0},
+		{"regex without pattern", `[{"path":"/a.log","topic":"t","format":"regex"}]`, nil, `entry "/a.log": pattern: required`, 0},
+		{"bad layout", `[{"path":"/a.log","topic":"t","format":"json","time":{"layout":"iso"}}]`, nil, `entry "/a.log": time.layout: "iso" is neither`, 0},
+		{"bad timezone", `[{"path":"/a.log","topic":"t","time":{"timezone":"Mars/Olympus"}}]`, nil, `time.timezone: unknown time zone`, 0},
+		{"unknown time key", `[{"path":"/a.log","topic":"t","time":{"zone":"UTC"}}]`, nil, "unknown field", 0},
+		{"time with cri", `[{"path":"/a.log","topic":"t","format":"cri","time":{"layout":"unix"}}]`, nil, "time: not used with format cri", 0},
 		{"whole value rejected", `[{"path":"/a.log","topic":"t"},{"path":"/b.log"}]`, nil, "topic: required", 0},
 	}
 	for _, tt := range tests {

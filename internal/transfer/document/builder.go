@@ -12,43 +12,53 @@ import (
 
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/kafka"
-	"github.com/logcollect/logcollect/internal/transfer/parse"
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
-// Builder makes documents from records, parsing the lines of the topics that have a
-// transfer.parse rule.
+// Builder makes documents from records. A record's line is parsed by the first
+// transfer.parse rule matching its topic, else by its format header (the collect entry's
+// format), with the one parsing package the agent and the standalone store use.
 type Builder struct {
-	rules   []rule
-	byTopic map[string]*parse.Parser // the first matching rule of each topic seen
+	rules    []rule
+	byTopic  map[string]*rule             // the first matching rule of each topic seen
+	byFormat map[string]*logformat.Parser // nil for formats without fields here
 }
 
 type rule struct {
 	topic  string
-	parser *parse.Parser
+	parser *logformat.Parser
+	time   bool // the rule names a time field: it overrides the record's event time
 }
 
 // NewBuilder compiles the parse rules.
 func NewBuilder(rules []config.ParseRule) (*Builder, error) {
-	b := &Builder{byTopic: map[string]*parse.Parser{}}
+	b := &Builder{byTopic: map[string]*rule{}, byFormat: map[string]*logformat.Parser{}}
 	for i, r := range rules {
-		p, err := parse.New(r)
+		p, err := logformat.New(ruleConfig(r))
 		if err != nil {
 			return nil, fmt.Errorf("transfer.parse[%d]: %w", i, err)
 		}
-		b.rules = append(b.rules, rule{topic: r.Topic, parser: p})
+		b.rules = append(b.rules, rule{topic: r.Topic, parser: p,
+			time: r.TimeField != "" || r.Format == "nginx_combined" || r.Format == "apache_combined"})
 	}
 	return b, nil
 }
 
-// parser returns the parser of topic, or nil. Not safe for concurrent use.
-func (b *Builder) parser(topic string) *parse.Parser {
-	if p, ok := b.byTopic[topic]; ok {
-		return p
+// ruleConfig is the logformat configuration of a transfer.parse rule.
+func ruleConfig(r config.ParseRule) logformat.Config {
+	return logformat.Config{Format: logformat.Format(r.Format), Pattern: r.Pattern,
+		Time: logformat.Time{Field: r.TimeField, Layout: r.TimeLayout}}
+}
+
+// rule returns the rule of topic, or nil. Not safe for concurrent use.
+func (b *Builder) rule(topic string) *rule {
+	if r, ok := b.byTopic[topic]; ok {
+		return r
 	}
-	var found *parse.Parser
-	for _, r := range b.rules {
+	var found *rule
+	for i, r := range b.rules {
 		if ok, _ := path.Match(r.topic, topic); ok {
-			found = r.parser
+			found = &b.rules[i]
 			break
 		}
 	}
@@ -56,12 +66,28 @@ func (b *Builder) parser(topic string) *parse.Parser {
 	return found
 }
 
+// formatParser returns the parser of a format header, or nil when the format has no
+// fields the transfer can read (plain, cri, docker; regex, whose pattern is the entry's;
+// a name it does not know, from a newer agent).
+func (b *Builder) formatParser(format string) *logformat.Parser {
+	if p, ok := b.byFormat[format]; ok {
+		return p
+	}
+	var p *logformat.Parser
+	switch f := logformat.Format(format); f {
+	case logformat.JSON, logformat.Logfmt, logformat.NginxCombined, logformat.ApacheCombined, logformat.Syslog:
+		p = logformat.MustNew(logformat.Config{Format: f})
+	}
+	b.byFormat[format] = p
+	return p
+}
+
 // Build returns the document of r. It never fails: what a record lacks is left out, a
 // line that does not parse is kept as plain text with ParseError set. Not safe for
 // concurrent use (it caches the parser of each topic).
 func (b *Builder) Build(r *kgo.Record) Document {
 	d := Document{Topic: r.Topic, Partition: r.Partition, KafkaOffset: r.Offset, Offset: -1}
-	var ts string
+	var ts, evTime, format string
 	for _, h := range r.Headers {
 		switch h.Key {
 		case kafka.HeaderHost:
@@ -74,6 +100,10 @@ func (b *Builder) Build(r *kgo.Record) Document {
 			if off, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil && off >= 0 {
 				d.Offset = off
 			}
+		case kafka.HeaderTime:
+			evTime = string(h.Value)
+		case kafka.HeaderFormat:
+			format = string(h.Value)
 		case kafka.HeaderTS:
 			ts = string(h.Value)
 		default:
@@ -97,31 +127,45 @@ func (b *Builder) Build(r *kgo.Record) Document {
 		d.ID = RecordID(r.Topic, r.Partition, r.Offset)
 	}
 
-	var parsedTime time.Time
-	if p := b.parser(r.Topic); p != nil {
-		fields, err := p.Parse(d.Message)
-		if err != nil {
-			d.ParseError = true
-		} else {
-			d.Parsed = fields
-			if t, ok := p.Time(fields); ok {
-				parsedTime = t
-			}
-		}
+	d.ReadTime = headerTime(ts)
+	d.Time = headerTime(evTime)
+	if d.Time.IsZero() {
+		d.Time = d.ReadTime // no time header: the agent found none, or predates it
 	}
-	switch {
-	case !parsedTime.IsZero():
-		d.Time = parsedTime
-	case ts != "":
-		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-			d.Time = t.UTC()
-			break
+	if d.Time.IsZero() {
+		d.Time = r.Timestamp.UTC()
+	}
+	p, override := b.formatParser(format), false
+	if ru := b.rule(r.Topic); ru != nil {
+		p, override = ru.parser, ru.time
+	}
+	if p == nil {
+		return d
+	}
+	fields, err := p.Fields(d.Message)
+	if err != nil {
+		d.ParseError = true
+		return d
+	}
+	d.Parsed = fields
+	if override {
+		if t, ok := p.FieldTime(fields); ok {
+			d.Time = t
 		}
-		d.Time = r.Timestamp.UTC()
-	default:
-		d.Time = r.Timestamp.UTC()
 	}
 	return d
+}
+
+// headerTime reads an RFC 3339 header value; zero when absent or malformed.
+func headerTime(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 func validString(b []byte) string {

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/logcollect/logcollect/internal/transfer/parse"
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
 // Document is one log line ready for a sink.
@@ -18,7 +18,9 @@ type Document struct {
 	// ID is derived from (host, file_id, offset) when the record has them, else from
 	// (topic, partition, offset).
 	ID   string
-	Time time.Time // @timestamp
+	Time time.Time // @timestamp: the event time (the time header; a transfer.parse time_field overrides)
+	// ReadTime is when the agent read the line (the ts header); zero when absent.
+	ReadTime time.Time
 	// Message is the line, valid UTF-8 (bad bytes replaced by U+FFFD, InvalidUTF8 set).
 	Message     string
 	InvalidUTF8 bool
@@ -30,7 +32,7 @@ type Document struct {
 	Partition   int32
 	KafkaOffset int64
 	Fields      map[string]string // the entry's fields (f.<name> headers)
-	Parsed      []parse.Field
+	Parsed      []logformat.Field
 	ParseError  bool
 }
 
@@ -38,7 +40,7 @@ type Document struct {
 // parsed_<name> so that it cannot break the mapping of the fixed fields.
 func reserved(name string) bool {
 	switch name {
-	case "@timestamp", "message", "host", "path", "file_id", "offset", "topic", "fields", "kafka",
+	case "@timestamp", "read_time", "message", "host", "path", "file_id", "offset", "topic", "fields", "kafka",
 		"parse_error", "invalid_utf8":
 		return true
 	}

@@ -37,7 +37,7 @@ func TestBuildAgentRecord(t *testing.T) {
 	b, _ := NewBuilder(nil)
 	d := b.Build(agentRecord(`a "quoted" line	with tab`, fullHeaders...))
 	m := decode(t, d)
-	want := map[string]any{"@timestamp": "2026-12-01T08:00:00.123456789Z", "message": "a \"quoted\" line\twith tab",
+	want := map[string]any{"@timestamp": "2026-12-01T08:00:00.123456789Z", "read_time": "2026-12-01T08:00:00.123456789Z", "message": "a \"quoted\" line\twith tab",
 		"host": "h1", "path": "/var/log/a.log", "file_id": "8:99", "offset": float64(1234), "topic": "web_log",
 		"fields": map[string]any{"service": "checkout"}, "kafka": map[string]any{"partition": float64(2), "offset": float64(77)}}
 	if len(m) != len(want) {
@@ -117,6 +117,46 @@ func TestBuildParsed(t *testing.T) {
 	r.Topic = "app_log"
 	if d := b.Build(r); d.Parsed != nil || d.ParseError {
 		t.Errorf("app_log was parsed: %+v", d)
+	}
+}
+
+// The event time is the time header; the read time stays as read_time; the format header
+// parses fields when no transfer.parse rule matches; a rule's time_field overrides.
+func TestBuildEventTimeAndFormat(t *testing.T) {
+	b, err := NewBuilder([]config.ParseRule{{Topic: "ruled", Format: "logfmt", TimeField: "at"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `10.0.0.1 - - [09/Mar/2026:08:15:30 +0100] "GET /a HTTP/1.1" 404 12 "-" "curl/8"`
+	hdrs := append(append([]string{}, fullHeaders...), "time", "2026-03-09T07:15:30Z", "format", "nginx_combined")
+	m := decode(t, b.Build(agentRecord(line, hdrs...)))
+	if m["@timestamp"] != "2026-03-09T07:15:30Z" || m["read_time"] != "2026-12-01T08:00:00.123456789Z" {
+		t.Errorf("@timestamp %v read_time %v", m["@timestamp"], m["read_time"])
+	}
+	if m["status"] != float64(404) || m["url"] != "/a" || m["parse_error"] != nil {
+		t.Errorf("fields of the format header: %v", m)
+	}
+
+	// A format without fields here (cri: the envelope is gone) and an unknown one: not parsed.
+	for _, f := range []string{"cri", "plain", "from_the_future"} {
+		d := b.Build(agentRecord(`{"a":1}`, "format", f))
+		if d.Parsed != nil || d.ParseError {
+			t.Errorf("format %s: parsed %v error %v", f, d.Parsed, d.ParseError)
+		}
+	}
+
+	// A rule wins over the header, its time field over the time header.
+	r := agentRecord(`at=2026-01-02T03:04:05Z level=warn`, append(hdrs[:len(hdrs):len(hdrs)], "format", "json")...)
+	r.Topic = "ruled"
+	m = decode(t, b.Build(r))
+	if m["@timestamp"] != "2026-01-02T03:04:05Z" || m["level"] != "warn" {
+		t.Errorf("rule: %v", m)
+	}
+
+	// A malformed time header: the read time.
+	d := b.Build(agentRecord("x", "ts", "2026-12-01T08:00:00Z", "time", "yesterday"))
+	if !d.Time.Equal(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("@timestamp %v, want the read time", d.Time)
 	}
 }
 

@@ -17,6 +17,10 @@ const hex = "0123456789abcdef"
 func (d *Document) AppendJSON(b []byte) []byte {
 	b = append(b, `{"@timestamp":"`...)
 	b = d.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	if !d.ReadTime.IsZero() {
+		b = append(b, `","read_time":"`...)
+		b = d.ReadTime.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
 	b = append(b, `","message":`...)
 	b = AppendString(b, d.Message)
 	if d.Host != "" {

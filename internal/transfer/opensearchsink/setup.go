@@ -52,6 +52,7 @@ func (ix *Indexer) templateBody() map[string]any {
 				},
 				"properties": map[string]any{
 					"@timestamp": map[string]any{"type": "date"},
+					"read_time":  map[string]any{"type": "date"},
 					"message":    map[string]any{"type": "text", "analyzer": "logcollect_words"},
 					"host":       kw,
 					"path":       kw,

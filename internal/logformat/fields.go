@@ -1,8 +1,4 @@
-// Package parse turns a log line into fields: a JSON object, logfmt pairs, the named
-// groups of a regular expression, or the nginx/apache "combined" access-log format with
-// its numbers typed. A line that does not parse is reported with an error so that the
-// caller indexes it as plain text; nothing here drops a line.
-package parse
+package logformat
 
 import (
 	"encoding/json"
@@ -11,9 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/logcollect/logcollect/internal/config"
 )
 
 // Field is one parsed name and its value: a string, int64, float64, bool, nil, or (from
@@ -26,9 +19,6 @@ type Field struct {
 // ErrNoMatch is returned when a line does not have the configured format.
 var ErrNoMatch = errors.New("line does not match the format")
 
-// clfLayout is the time of the nginx/apache combined format: 10/Oct/2000:13:55:36 -0700.
-const clfLayout = "02/Jan/2006:15:04:05 -0700"
-
 // combined is the nginx "combined" log format, which is apache's "combined" with
 // remote_user where apache has ident and user: apache's is matched by the second pattern.
 const (
@@ -39,95 +29,81 @@ const (
 // numeric reports the fields of the ready patterns that are typed as integers.
 func numeric(name string) bool { return name == "status" || name == "body_bytes_sent" }
 
-// Parser parses the lines of one transfer.parse rule.
+// Parser reads the lines of one format: their fields and their event time. It keeps no
+// state between lines and is safe for concurrent use.
 type Parser struct {
-	format     string
-	re         *regexp.Regexp
-	names      []string
-	access     bool // a ready access-log pattern: numbers typed, request split
-	timeField  string
-	timeLayout string
+	format Format
+	re     *regexp.Regexp
+	names  []string
+	access bool // a ready access-log pattern: numbers typed, request split
+	group  int  // the regex group of the time field, -1 when none
+	ts     timeSpec
 }
 
-// New compiles a rule. The configuration was validated already; errors here name the key
-// anyway, for callers that build a rule by hand.
-func New(rule config.ParseRule) (*Parser, error) {
-	p := &Parser{format: rule.Format, timeField: rule.TimeField, timeLayout: rule.TimeLayout}
+// New compiles cfg, which is validated first (errors name the key).
+func New(cfg Config) (*Parser, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Parser{format: orPlain(cfg.Format), group: -1}
 	var pattern string
-	switch rule.Format {
-	case "json", "logfmt":
-	case "regex":
-		pattern = rule.Pattern
-	case "nginx_combined":
+	switch p.format {
+	case Regex:
+		pattern = cfg.Pattern
+	case NginxCombined:
 		pattern, p.access = nginxCombined, true
-	case "apache_combined":
+	case ApacheCombined:
 		pattern, p.access = apacheCombined, true
-	default:
-		return nil, fmt.Errorf("transfer.parse: unknown format %q", rule.Format)
-	}
-	if p.access {
-		if p.timeField == "" {
-			p.timeField = "time_local"
-		}
-		if p.timeLayout == "" && p.timeField == "time_local" {
-			p.timeLayout = clfLayout
-		}
-	}
-	if p.timeLayout == "" {
-		p.timeLayout = time.RFC3339Nano
 	}
 	if pattern != "" {
 		re, err := regexp.Compile(pattern)
 		if err != nil {
-			return nil, fmt.Errorf("transfer.parse pattern: %w", err)
+			return nil, fmt.Errorf("pattern: %w", err)
 		}
 		p.re, p.names = re, re.SubexpNames()
+	}
+	ts, err := compileTime(cfg.Time)
+	if err != nil {
+		return nil, err
+	}
+	p.ts = ts
+	if p.access && p.ts.field == "" && p.ts.kind != kindDetect {
+		// A layout for an access log without a field: it is the bracketed time_local.
+		p.ts.field = "time_local"
+	}
+	if p.re != nil && p.ts.field != "" {
+		p.group = p.re.SubexpIndex(p.ts.field)
 	}
 	return p, nil
 }
 
-// Parse returns the fields of line, or an error saying why it does not parse.
-func (p *Parser) Parse(line string) ([]Field, error) {
-	switch p.format {
-	case "json":
-		return parseJSON(line)
-	case "logfmt":
-		return parseLogfmt(line)
+// MustNew is New for settings known to be valid (tests, fixed formats).
+func MustNew(cfg Config) *Parser {
+	p, err := New(cfg)
+	if err != nil {
+		panic(err)
 	}
-	return p.parseRegex(line)
+	return p
 }
 
-// Time returns the event time from the configured time field, when there is one and it
-// parses.
-func (p *Parser) Time(fields []Field) (time.Time, bool) {
-	if p.timeField == "" {
-		return time.Time{}, false
+// Format returns the parser's format.
+func (p *Parser) Format() Format { return p.format }
+
+// Fields returns the fields of line, or an error wrapping ErrNoMatch saying why it does
+// not have the format. Plain lines and container formats (whose envelope the agent
+// already removed) have no fields: nil, nil.
+func (p *Parser) Fields(line string) ([]Field, error) {
+	switch p.format {
+	case JSON:
+		return parseJSON(line)
+	case Logfmt:
+		return parseLogfmt(line)
+	case Syslog:
+		return parseSyslog(line)
+	case Regex, NginxCombined, ApacheCombined:
+		return p.parseRegex(line)
 	}
-	for _, f := range fields {
-		if f.Name != p.timeField {
-			continue
-		}
-		var s string
-		switch v := f.Value.(type) {
-		case string:
-			s = v
-		case json.Number:
-			// A number is taken as Unix milliseconds, the common JSON convention.
-			ms, err := v.Int64()
-			if err != nil {
-				return time.Time{}, false
-			}
-			return time.UnixMilli(ms).UTC(), true
-		default:
-			return time.Time{}, false
-		}
-		t, err := time.Parse(p.timeLayout, s)
-		if err != nil && p.timeLayout == time.RFC3339Nano {
-			t, err = time.Parse(time.RFC3339, s)
-		}
-		return t.UTC(), err == nil
-	}
-	return time.Time{}, false
+	return nil, nil
 }
 
 func parseJSON(line string) ([]Field, error) {

@@ -1,4 +1,4 @@
-package parse
+package logformat
 
 import (
 	"encoding/json"
@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/logcollect/logcollect/internal/config"
 )
 
 func fieldMap(fs []Field) map[string]any {
@@ -21,38 +19,38 @@ func fieldMap(fs []Field) map[string]any {
 func TestParse(t *testing.T) {
 	cases := []struct {
 		name string
-		rule config.ParseRule
+		cfg  Config
 		line string
 		want map[string]any
 	}{
-		{"nginx combined", config.ParseRule{Format: "nginx_combined"},
+		{"nginx combined", Config{Format: "nginx_combined"},
 			`10.0.0.1 - alice [01/Dec/2026:10:11:12 +0100] "GET /a?b=1 HTTP/1.1" 200 5120 "https://r/" "Mozilla/5.0 (X11; Linux)"`,
 			map[string]any{"remote_addr": "10.0.0.1", "remote_user": "alice", "time_local": "01/Dec/2026:10:11:12 +0100",
 				"request": "GET /a?b=1 HTTP/1.1", "method": "GET", "url": "/a?b=1", "protocol": "HTTP/1.1",
 				"status": int64(200), "body_bytes_sent": int64(5120), "http_referer": "https://r/", "http_user_agent": "Mozilla/5.0 (X11; Linux)"}},
-		{"nginx dashes", config.ParseRule{Format: "nginx_combined"},
+		{"nginx dashes", Config{Format: "nginx_combined"},
 			`::1 - - [01/Dec/2026:10:11:12 +0000] "-" 400 - "-" "-"`,
 			map[string]any{"remote_addr": "::1", "time_local": "01/Dec/2026:10:11:12 +0000",
 				"status": int64(400), "body_bytes_sent": int64(0)}},
-		{"apache combined", config.ParseRule{Format: "apache_combined"},
+		{"apache combined", Config{Format: "apache_combined"},
 			`192.168.1.9 ident frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 304 2326 "http://www.example.com/start.html" "Mozilla/4.08"`,
 			map[string]any{"remote_addr": "192.168.1.9", "ident": "ident", "remote_user": "frank", "time_local": "10/Oct/2000:13:55:36 -0700",
 				"request": "GET /apache_pb.gif HTTP/1.0", "method": "GET", "url": "/apache_pb.gif", "protocol": "HTTP/1.0",
 				"status": int64(304), "body_bytes_sent": int64(2326), "http_referer": "http://www.example.com/start.html", "http_user_agent": "Mozilla/4.08"}},
-		{"json", config.ParseRule{Format: "json"}, ` {"level":"warn","n":12345678901234567,"o":{"a":[1,"x"]},"ok":true}`,
+		{"json", Config{Format: "json"}, ` {"level":"warn","n":12345678901234567,"o":{"a":[1,"x"]},"ok":true}`,
 			map[string]any{"level": "warn", "n": json.Number("12345678901234567"), "o": map[string]any{"a": []any{json.Number("1"), "x"}}, "ok": true}},
-		{"logfmt", config.ParseRule{Format: "logfmt"}, `level=info msg="hello \"w\" world" took=12ms flag`,
+		{"logfmt", Config{Format: "logfmt"}, `level=info msg="hello \"w\" world" took=12ms flag`,
 			map[string]any{"level": "info", "msg": `hello "w" world`, "took": "12ms", "flag": true}},
-		{"regex", config.ParseRule{Format: "regex", Pattern: `^(?P<level>[A-Z]+) (?P<code>\d+)`}, "ERROR 42 boom",
+		{"regex", Config{Format: "regex", Pattern: `^(?P<level>[A-Z]+) (?P<code>\d+)`}, "ERROR 42 boom",
 			map[string]any{"level": "ERROR", "code": "42"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := New(c.rule)
+			p, err := New(c.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fs, err := p.Parse(c.line)
+			fs, err := p.Fields(c.line)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,38 +75,38 @@ func TestParseFailures(t *testing.T) {
 		{"logfmt", `   `},
 	}
 	for _, c := range cases {
-		p, err := New(config.ParseRule{Format: c.format})
+		p, err := New(Config{Format: Format(c.format)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.Parse(c.line); !errors.Is(err, ErrNoMatch) {
+		if _, err := p.Fields(c.line); !errors.Is(err, ErrNoMatch) {
 			t.Errorf("%s %q: err %v, want ErrNoMatch", c.format, c.line, err)
 		}
 	}
 }
 
-func TestTime(t *testing.T) {
-	p, _ := New(config.ParseRule{Format: "nginx_combined"})
-	fs, err := p.Parse(`1.1.1.1 - - [01/Dec/2026:10:11:12 +0100] "GET / HTTP/1.1" 200 1 "-" "-"`)
+func TestFieldTime(t *testing.T) {
+	p, _ := New(Config{Format: "nginx_combined"})
+	fs, err := p.Fields(`1.1.1.1 - - [01/Dec/2026:10:11:12 +0100] "GET / HTTP/1.1" 200 1 "-" "-"`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := p.Time(fs)
+	got, ok := p.FieldTime(fs)
 	if want := time.Date(2026, 12, 1, 9, 11, 12, 0, time.UTC); !ok || !got.Equal(want) {
 		t.Errorf("nginx time %v %v, want %v", got, ok, want)
 	}
-	j, _ := New(config.ParseRule{Format: "json", TimeField: "ts"})
+	j, _ := New(Config{Format: "json", Time: Time{Field: "ts"}})
 	for line, want := range map[string]time.Time{
 		`{"ts":"2026-12-01T08:00:00.5Z"}`: time.Date(2026, 12, 1, 8, 0, 0, 5e8, time.UTC),
 		`{"ts":1764576000000}`:            time.UnixMilli(1764576000000).UTC(),
 	} {
-		fs, _ := j.Parse(line)
-		if got, ok := j.Time(fs); !ok || !got.Equal(want) {
+		fs, _ := j.Fields(line)
+		if got, ok := j.FieldTime(fs); !ok || !got.Equal(want) {
 			t.Errorf("%s: %v %v, want %v", line, got, ok, want)
 		}
 	}
-	fs, _ = j.Parse(`{"ts":"yesterday"}`)
-	if _, ok := j.Time(fs); ok {
+	fs, _ = j.Fields(`{"ts":"yesterday"}`)
+	if _, ok := j.FieldTime(fs); ok {
 		t.Error("an unparsable time was accepted")
 	}
 }
