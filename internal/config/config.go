@@ -188,6 +188,9 @@ type Store struct {
 	Path      string   `yaml:"path"`
 	Retention Duration `yaml:"retention"` // 0: keep forever
 	MaxBytes  int64    `yaml:"max_bytes"` // 0: no size limit
+	// MaxTimeSkew: a line stamped more than this after it was read is stored at its read
+	// time (counted). 0: no limit.
+	MaxTimeSkew Duration `yaml:"max_time_skew"`
 	// QueryTimeout bounds one search, histogram, context, fields or metrics request.
 	QueryTimeout Duration `yaml:"query_timeout"`
 }
@@ -278,9 +281,10 @@ func Default() Config {
 			// About 50 minutes of a small host's points at the 10 s interval, a few MiB.
 			BufferPoints: 10000,
 		},
-		HTTP:  HTTP{Listen: "127.0.0.1:8080"},
-		Log:   Log{Level: "info", Format: "text"},
-		Store: Store{Path: "./data/store", Retention: Duration(7 * 24 * time.Hour), QueryTimeout: Duration(10 * time.Second)},
+		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		Log:  Log{Level: "info", Format: "text"},
+		Store: Store{Path: "./data/store", Retention: Duration(7 * 24 * time.Hour), MaxTimeSkew: Duration(24 * time.Hour),
+			QueryTimeout: Duration(10 * time.Second)},
 		Server: Server{Metrics: "influxdb",
 			Prometheus: ServerPrometheus{URL: "http://127.0.0.1:9090", ScrapeInterval: Duration(15 * time.Second)}},
 	}

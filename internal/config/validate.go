@@ -333,6 +333,9 @@ func (s Store) Validate() error {
 	if s.MaxBytes < 0 {
 		errs = append(errs, fmt.Errorf("store.max_bytes: must not be negative (got %d)", s.MaxBytes))
 	}
+	if s.MaxTimeSkew < 0 {
+		errs = append(errs, fmt.Errorf("store.max_time_skew: must not be negative (got %s)", time.Duration(s.MaxTimeSkew)))
+	}
 	if s.QueryTimeout < Duration(time.Second) || s.QueryTimeout > Duration(10*time.Minute) {
 		errs = append(errs, fmt.Errorf("store.query_timeout: must be from 1s to 10m (got %s)", time.Duration(s.QueryTimeout)))
 	}

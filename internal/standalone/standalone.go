@@ -130,8 +130,12 @@ func Run(ctx context.Context, o Options) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	skew := time.Duration(cfg.Store.MaxTimeSkew)
+	if skew == 0 {
+		skew = -1 // the key's 0 is no limit, the engine's is its default
+	}
 	st, err := sqlitestore.Open(sqlitestore.Config{Dir: cfg.Store.Path, Retention: time.Duration(cfg.Store.Retention),
-		MaxBytes: cfg.Store.MaxBytes}, log, reg)
+		MaxBytes: cfg.Store.MaxBytes, MaxTimeSkew: skew}, log, reg)
 	if err != nil {
 		return err
 	}

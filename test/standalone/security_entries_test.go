@@ -71,7 +71,9 @@ func TestStandaloneEntrySecurity(t *testing.T) {
 	})
 
 	t.Run("ctl --data-dir writes allowed entries and refuses the others", func(t *testing.T) {
-		path := filepath.Join(logs, "ctl.log")
+		// Not *.log: a file matched by two entries is read by whichever claims it first,
+		// and the start-up entry (logs/*.log) would race this one for it.
+		path := filepath.Join(logs, "ctl.txt")
 		if out, err := p.ctl("entries", "add", "--key", "collect_log_conf", "--path", path, "--topic", "ctl"); err != nil {
 			t.Fatalf("ctl add %s: %v\n%s", path, err, out)
 		}
@@ -108,7 +110,7 @@ func TestStandaloneEntrySecurity(t *testing.T) {
 		if err != nil || string(after) != string(before) {
 			t.Fatalf("password changed across a restart (%v)", err)
 		}
-		if out, err := p.ctl("entries", "get", "--key", "collect_log_conf"); err != nil || !strings.Contains(out, "ctl.log") {
+		if out, err := p.ctl("entries", "get", "--key", "collect_log_conf"); err != nil || !strings.Contains(out, "ctl.txt") {
 			t.Fatalf("ctl get after restart: %v\n%s", err, out)
 		}
 	})

@@ -36,9 +36,12 @@ try {
   const file = path.join(logDir, 'bench.log');
   const chunk = 50_000;
   for (let i = 0; i < LINES; i += chunk) {
+    // Stamped with the second they are written: the agent takes a line's timestamp as its
+    // event time, which the searches below (the last hour) range over.
+    const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     appendLines(file, Array.from({ length: Math.min(chunk, LINES - i) }, (_, j) => {
       const n = i + j;
-      return `2026-12-01T08:00:00Z INFO GET /api/item/${n} status=200 ms=${n % 97} ${COMMON}${n % 10_000 === 5 ? ` ${RARE}` : ''}`;
+      return `${stamp} INFO GET /api/item/${n} status=200 ms=${n % 97} ${COMMON}${n % 10_000 === 5 ? ` ${RARE}` : ''}`;
     }));
   }
   await until(`${LINES} lines stored`, async () => {

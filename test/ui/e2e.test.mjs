@@ -40,6 +40,11 @@ const HOST = `ui-${run}`;
 // Through Kafka, the transfer and the index's 1 s refresh a line is searchable about 2 s
 // after it is written; the standalone's store takes well under one.
 const LINE_WAIT = SERVER ? 6000 : 2000;
+// The app lines' own timestamps, one a second up to about 10 s before the run: the agent takes
+// them as the lines' event time, which the search's default range (the last 15 minutes)
+// must hold. Whole seconds, written as the API writes them back.
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 50_000;
+const stamp = (i) => new Date(T0 + i * 1000).toISOString().replace('.000Z', 'Z');
 
 let tmp;
 let logDir;
@@ -85,7 +90,7 @@ before(async () => {
   base = standalone.base;
   // A file created after start-up is read from its beginning.
   appendLines(path.join(logDir, 'app.log'), Array.from({ length: 40 }, (_, i) =>
-    `2026-12-01T08:00:${String(i).padStart(2, '0')}Z INFO request ${i} served${i === 20 ? ` ${WORD} found here` : ''}`));
+    `${stamp(i)} INFO request ${i} served${i === 20 ? ` ${WORD} found here` : ''}`));
   appendLines(path.join(logDir, 'bulk.log'), Array.from({ length: BULK }, (_, i) => `bulk line ${i} ${BULKWORD}`));
   // Every line stored before the steps look for them (on the server: through the pipeline).
   await until('the data set to be searchable', async () =>
@@ -274,6 +279,11 @@ test('open a hit in context', async () => {
   const detail = page.locator('[data-testid=detail]');
   await detail.waitFor();
   assert.match(await detail.locator('[data-testid=detail-message]').textContent(), new RegExp(WORD));
+  // The line's own timestamp is its time; when the agent read it (later) is beside it.
+  const field = (k) => detail.locator('table.fields tr')
+    .filter({ has: page.locator('th', { hasText: new RegExp(`^${k}$`) }) }).locator('.field-value').textContent();
+  assert.equal(await field('time'), stamp(20), 'the event time is the line\'s own');
+  assert.ok(Date.parse(await field('read_time')) > Date.parse(stamp(20)), 'read after its own time');
   await detail.locator('[data-testid=view-context]').click();
   const anchor = page.locator('[data-testid=context] .ctx-line.anchor');
   await anchor.waitFor();
@@ -286,7 +296,7 @@ test('open a hit in context', async () => {
   await shot('04-context');
   await detail.locator('button', { hasText: '← Line' }).click();
   await detail.locator('[data-testid=copy-line]').click();
-  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), '2026-12-01T08:00:20Z INFO request 20 served ' + `${WORD} found here`);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${stamp(20)} INFO request 20 served ${WORD} found here`);
   await page.keyboard.press('Escape');
   await detail.waitFor({ state: 'hidden' });
 });

@@ -129,3 +129,10 @@ test('a hit as field rows; time and position are not filterable', () => {
   assert.deepEqual(rows[7], ['n', '3']);
   assert.deepEqual(rows.map(([k]) => k).filter(filterable), ['host', 'path', 'topic', 'level', 'n']);
 });
+
+test('a hit read later than its event time shows both times, neither filterable', () => {
+  const rows = fieldRows({ time: '2026-12-01T08:00:03Z', read_time: '2026-12-02T21:40:34.003Z', host: 'h', path: '/p',
+    topic: 'x', offset: 0, file_id: 'f', fields: {} });
+  assert.deepEqual(rows.slice(0, 2), [['time', '2026-12-01T08:00:03Z'], ['read_time', '2026-12-02T21:40:34.003Z']]);
+  assert.equal(filterable('read_time'), false);
+});

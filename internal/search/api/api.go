@@ -177,7 +177,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 type hit struct {
-	Time      string            `json:"time"`
+	Time      string            `json:"time"`                // the event time
+	ReadTime  string            `json:"read_time,omitempty"` // when the agent read the line
 	Host      string            `json:"host"`
 	Path      string            `json:"path"`
 	Topic     string            `json:"topic"`
@@ -194,9 +195,13 @@ func toHit(r store.Row, terms []*query.Node) hit {
 	if f == nil {
 		f = map[string]string{}
 	}
-	return hit{Time: r.Time.UTC().Format(time.RFC3339Nano), Host: r.Host, Path: r.Path, Topic: r.Topic,
+	h := hit{Time: r.Time.UTC().Format(time.RFC3339Nano), Host: r.Host, Path: r.Path, Topic: r.Topic,
 		Offset: r.Offset, FileID: r.FileID, Message: r.Message, Fields: f,
 		Highlight: query.Highlight(terms, r.Message), ID: encodePos(r.Cursor)}
+	if !r.ReadTime.IsZero() { // an OpenSearch document written before read_time has none
+		h.ReadTime = r.ReadTime.UTC().Format(time.RFC3339Nano)
+	}
+	return h
 }
 
 // queryInRange reads the q, from and to parameters that search and fields share.

@@ -117,7 +117,8 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	return v, nil
 }
 
-// Positions (cursors, SSE ids) are the store's cursors in base64, opaque to clients.
+// Positions (cursors, hit ids, SSE ids) are the store's cursors in base64, opaque to
+// clients: the store checks them (store.ErrBadCursor).
 func encodePos(c store.Cursor) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(c))
 }

@@ -143,7 +143,12 @@ func row(src source, sortValues []json.Number) store.Row {
 	str := func(k string) string { v, _ := src[k].(string); return v }
 	r.Message, r.Host, r.Path, r.Topic, r.FileID = str("message"), str("host"), str("path"), str("topic"), str("file_id")
 	if t, err := time.Parse(time.RFC3339Nano, str("@timestamp")); err == nil {
-		r.Time = t.UTC()
+		r.Time = t.UTC() // the event time
+	}
+	// When the agent read the line; a document indexed before the transfer wrote it has
+	// none, and the row's ReadTime stays zero (unknown).
+	if t, err := time.Parse(time.RFC3339Nano, str("read_time")); err == nil {
+		r.ReadTime = t.UTC()
 	}
 	if n, ok := src["offset"].(json.Number); ok {
 		if v, err := n.Int64(); err == nil {

@@ -52,13 +52,18 @@ func dataSet(base time.Time, filler int) []line {
 	return out
 }
 
+// readLag is how long after its event time (the time header) each line was read (the
+// ts header): the document's read_time.
+const readLag = 2500 * time.Millisecond
+
 func record(l line, kafkaOffset int64) *kgo.Record {
 	r := &kgo.Record{Topic: l.topic, Value: []byte(l.msg), Offset: kafkaOffset, Timestamp: l.at, Headers: []kgo.RecordHeader{
 		{Key: kafka.HeaderHost, Value: []byte("h1")},
 		{Key: kafka.HeaderPath, Value: []byte(l.path)},
 		{Key: kafka.HeaderFileID, Value: []byte(l.fileID)},
 		{Key: kafka.HeaderOffset, Value: []byte(strconv.FormatInt(l.offset, 10))},
-		{Key: kafka.HeaderTS, Value: []byte(l.at.Format(time.RFC3339Nano))},
+		{Key: kafka.HeaderTime, Value: []byte(l.at.Format(time.RFC3339Nano))},
+		{Key: kafka.HeaderTS, Value: []byte(l.at.Add(readLag).Format(time.RFC3339Nano))},
 	}}
 	for k, v := range l.fields {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: kafka.HeaderFieldPrefix + k, Value: []byte(v)})
@@ -200,6 +205,22 @@ func TestOpenSearchReader(t *testing.T) {
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("q=%q: %d rows over the pages, want %d in order", q, len(got), len(want))
+			}
+		}
+	})
+
+	t.Run("event time and read time", func(t *testing.T) {
+		res, err := s.Search(ctx, store.SearchRequest{Query: mustParse(t, ""), From: from, To: to, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) != len(lines) {
+			t.Fatalf("%d rows, want %d", len(res.Rows), len(lines))
+		}
+		for _, r := range res.Rows {
+			l := lines[idx(lines, r.Message)]
+			if !r.Time.Equal(l.at) || !r.ReadTime.Equal(l.at.Add(readLag)) {
+				t.Fatalf("%q: time %s read %s, want %s read %s", r.Message, r.Time, r.ReadTime, l.at, l.at.Add(readLag))
 			}
 		}
 	})

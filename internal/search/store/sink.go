@@ -26,7 +26,7 @@ func (k *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	rows := make([]Row, len(batch))
 	for i := range batch {
 		ev := &batch[i]
-		rows[i] = Row{Time: ev.Time, Host: ev.Host, Path: ev.Path, Topic: ev.Topic, FileID: ev.FileID,
+		rows[i] = Row{Time: ev.Time, ReadTime: ev.ReadTime, Host: ev.Host, Path: ev.Path, Topic: ev.Topic, FileID: ev.FileID,
 			Offset: ev.Offset, End: ev.End, Fields: ev.Fields, Message: lineString(ev.Line)}
 	}
 	return k.store.Append(ctx, rows, func() {

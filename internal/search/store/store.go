@@ -19,16 +19,23 @@ import (
 // Row is one stored log line.
 type Row struct {
 	// Seq is the embedded store's position of the row, assigned by Append: increasing in
-	// storage order, unique, and ordered like Time (newest first = highest Seq first).
+	// the order rows were stored (the live tail follows it), unique. It is not ordered
+	// like Time: a backfilled file's lines get new Seqs and old times; searches order by
+	// (Time, Seq).
 	Seq int64
 	// Cursor is the row's place in its store's order, set by a Reader: a later
 	// SearchRequest.Before or Since takes it to go on from this row.
 	Cursor Cursor
-	Time   time.Time
-	Host   string
-	Path   string
-	Topic  string
-	FileID string
+	// Time is the event time (the line's own timestamp, else when it was read): what
+	// searches filter, order and chart by and retention ages by. ReadTime is when the
+	// agent read the line (zero given to Append: the same as Time; zero from a Reader:
+	// not known).
+	Time     time.Time
+	ReadTime time.Time
+	Host     string
+	Path     string
+	Topic    string
+	FileID   string
 	// Offset is the line's first byte in its file, End the byte after it (newline
 	// included). (Host, FileID, Path, End) is what makes appends exactly-once.
 	Offset int64
@@ -44,14 +51,14 @@ type SearchRequest struct {
 	Query    *query.Node
 	From, To time.Time // [From, To)
 	Limit    int
-	// Before, when set, returns only rows older than the row of that cursor (the next
-	// older page).
+	// Before, when set, returns only the rows after that cursor's row in the search's
+	// order (the next older page).
 	Before Cursor
 }
 
 // Cursor is a row's place in a Reader's order, opaque outside the store that made it
-// (the embedded store's Seq; OpenSearch's sort values). The API hands it to clients as
-// page cursors and SSE ids, and gives it back to the same kind of store.
+// (the embedded store's event time and Seq; OpenSearch's sort values). The API hands it
+// to clients as page cursors and SSE ids, and gives it back to the same kind of store.
 type Cursor string
 
 // ErrBadCursor is returned for a cursor the store did not make (the API answers 400).
@@ -109,14 +116,15 @@ type HostSeen struct {
 // Reader is the read side of a log store: what the HTTP API needs for search, context,
 // facets and live tail.
 type Reader interface {
-	// Search returns one page of matching rows, newest first.
+	// Search returns one page of matching rows, newest event time first.
 	Search(ctx context.Context, r SearchRequest) (SearchResult, error)
 	// Histogram counts matching rows per step over [from, to); the buckets start at from
 	// rounded down to step, and only rows in [from, to) are counted. estimated says the
 	// counts were scaled up from a sample of the rows (too many to check each).
 	Histogram(ctx context.Context, q *query.Node, from, to time.Time, step time.Duration) (b []Bucket, estimated bool, err error)
 	// Since returns up to limit matching rows after the cursor's row, oldest first
-	// (tailing).
+	// (tailing): in the order rows were stored where the store keeps one (the embedded
+	// store's Seq, so a late line still shows live), else in its search order.
 	Since(ctx context.Context, q *query.Node, after Cursor, limit int) ([]Row, error)
 	// Newest is the cursor after which a tail starts: new rows come after it.
 	Newest(ctx context.Context) (Cursor, error)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -23,10 +24,11 @@ const maxBlockLines = 128
 
 // The first byte of an encoded block: its lines as they are, or compressed with S2
 // (klauspost/compress: ~6× smaller for access logs at ~0.2 µs per line each way, measured
-// in docs/store.md; the writer then writes and checkpoints that much less).
+// in docs/store.md; the writer then writes and checkpoints that much less). 1 and 2 were
+// the layout ordered by read time (no read time per line), which is not read.
 const (
-	blockPlain = 1
-	blockS2    = 2
+	blockPlain = 3
+	blockS2    = 4
 )
 
 // block is up to maxBlockLines consecutive lines of one file, stored as one row of
@@ -35,91 +37,99 @@ type block struct {
 	host, path, topic, fileID string
 	fields                    map[string]string // the entry's fields, the same for every line
 	n                         int
-	t0, tLast                 int64 // times of the first and last line as read (non-decreasing in the block)
+	tMin, tMax                int64 // the lines' oldest and newest event time (the lines are in file order, not time order)
+	rMax                      int64 // the newest read time
 	off0                      int64 // the first line's offset
 	end0, endLast, endMax     int64 // the first and last line's end, and the largest end
 	data                      []byte
 	words                     string
 
-	// Set by the writer: the first line's Seq, and its time made non-decreasing across
-	// the store (every line's time is max(ts, its own)).
-	seq, ts int64
+	// Set by the writer: the first line's Seq (line i's is seq+i), and the block's row id,
+	// a key ordered by tMax (timeKey).
+	seq, id int64
 }
 
-// lastTs is the time of the block's last line once stored.
-func (b *block) lastTs() int64 { return max(b.ts, b.tLast) }
-
-// line is one decoded line of a block.
+// line is one decoded line of a block: its event time ts and read time rts.
 type line struct {
-	ts, off, end int64
-	msg          string
+	ts, rts, off, end int64
+	msg               string
 }
 
-// blockKey is what the lines of one block share.
-type blockKey struct {
-	host, path, topic, fileID string
-	day                       int64
+// clampTime returns the time a row is stored at, and whether it was clamped: its event
+// time, or its read time when the event time is more than skew after the read time (0:
+// no limit) or before 1970 (a misparsed or corrupt timestamp would otherwise put the
+// line in a day nobody looks at, or one retention removes at once). A zero ReadTime is
+// the event time.
+func clampTime(r *store.Row, skew time.Duration) (t, rt int64, clamped bool) {
+	read := r.ReadTime
+	if read.IsZero() {
+		read = r.Time
+	}
+	ev := r.Time
+	if ev.Before(epoch) || (skew > 0 && ev.Sub(read) > skew) {
+		ev, clamped = read, true
+	}
+	return ev.UnixNano(), read.UnixNano(), clamped
 }
 
-// buildBlocks groups rows into blocks of one file each (and one day, and one set of
-// entry fields). The agent's batches hold one file each; when rows of several files are
-// interleaved, a file's block goes on over the other files' rows as long as their times
-// are not later than its own (so storing a block's lines together reorders only lines
-// of the same time, or lines that came out of time order anyway, which the writer's
-// non-decreasing times would have given one time), and every open block closes at a row
-// later than another file's. Blocks are in the order of their first row.
-func buildBlocks(rows []store.Row) []*block {
+var epoch = time.Unix(0, 0)
+
+// buildBlocks groups rows into blocks of one file each (and one day of event time, and
+// one set of entry fields), clamping event times more than skew ahead of their read
+// time (clampTime); it returns the blocks, in the order of their first row, and how
+// many rows were clamped. A block's lines stay in file order: searches order by time
+// across and within blocks (read.go), so a file's lines need not be in time order.
+func buildBlocks(rows []store.Row, skew time.Duration) ([]*block, int) {
 	type group struct {
 		first int
 		idx   []int
-		last  int64
+		day   int64
+		topic string
 	}
-	open := map[blockKey]*group{}
+	open := map[fileKey]*group{}
 	var groups []*group
-	closeAll := func() {
-		for k, g := range open {
-			groups = append(groups, g)
-			delete(open, k)
-		}
-	}
+	times := make([][2]int64, len(rows))
+	clamped := 0
 	for i := range rows {
 		r := &rows[i]
-		t := r.Time.UnixNano()
-		k := blockKey{r.Host, r.Path, r.Topic, r.FileID, dayOf(t)}
-		if len(open) > 1 || (len(open) == 1 && open[k] == nil) {
-			for ok, g := range open {
-				if ok != k && g.last < t {
-					closeAll()
-					break
-				}
-			}
+		t, rt, c := clampTime(r, skew)
+		times[i] = [2]int64{t, rt}
+		if c {
+			clamped++
 		}
+		// One open block per file: a line of another day (or other entry fields) closes
+		// it, so a file's blocks are runs of its consecutive lines, which the writer's
+		// per-day commits need to store a prefix of each file (writeFrom).
+		k := fileKey{r.Host, r.FileID, r.Path}
+		d := dayOf(t)
 		g := open[k]
-		if g != nil && (len(g.idx) == maxBlockLines || !maps.Equal(r.Fields, rows[g.first].Fields)) {
+		if g != nil && (len(g.idx) == maxBlockLines || g.day != d || g.topic != r.Topic || !maps.Equal(r.Fields, rows[g.first].Fields)) {
 			groups = append(groups, g)
 			g = nil
 		}
 		if g == nil {
-			g = &group{first: i}
+			g = &group{first: i, day: d, topic: r.Topic}
 			open[k] = g
 		}
 		g.idx = append(g.idx, i)
-		g.last = max(g.last, t)
 	}
-	closeAll()
+	for _, g := range open {
+		groups = append(groups, g)
+	}
 	slices.SortFunc(groups, func(a, b *group) int { return a.first - b.first })
 	enc := newEncoder()
 	out := make([]*block, len(groups))
 	for i, g := range groups {
-		out[i] = enc.encode(rows, g.idx)
+		out[i] = enc.encode(rows, times, g.idx)
 	}
-	return out
+	return out, clamped
 }
 
 // encoder builds blocks, reusing its buffers.
 type encoder struct {
 	compress bool
 	s2buf    []byte
+	times    []byte
 	seen     map[string]int // word → index in words
 	lower    []byte
 	words    []string
@@ -134,24 +144,29 @@ func newEncoder() *encoder { return &encoder{compress: true, seen: map[string]in
 // are 128 MiB): a block claiming more is corrupt, and is not allocated.
 const maxBlockBytes = 1 << 30
 
-// encode makes the block of rows[idx...], which share a file, a day and entry fields.
+// encode makes the block of rows[idx...], which share a file, a day and entry fields;
+// times[i] are row i's event and read time as stored (clampTime).
 //
-// Encoding: the version byte, the first line's time (varint ns), the entry's fields
-// (count, then key and value, each length-prefixed, sorted by key), then per line the
-// time since the previous line (uvarint ns), the offset minus the previous line's end
-// (varint; the first line's is its offset), end minus offset
-// (uvarint) and the message (length-prefixed).
-func (e *encoder) encode(rows []store.Row, idx []int) *block {
+// Encoding: the version byte; the times section's length (uvarint) and the times: per
+// line its event time minus the line before's (varint ns; the first line's is its
+// time) and its read time minus the line before's (varint; likewise), signed, as a
+// file's lines need not be in time order; then the body, compressed when the version
+// says so: the entry's fields (count, then key and value, each length-prefixed, sorted
+// by key), then per line the offset minus the previous line's end (varint; the first
+// line's is its offset), end minus offset (uvarint) and the message (length-prefixed).
+// The times stay uncompressed in front so that a histogram reads them without
+// decompressing the messages (blocks whose lines are out of time order are counted line
+// by line).
+func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	first := &rows[idx[0]]
 	b := &block{host: first.Host, path: first.Path, topic: first.Topic, fileID: first.FileID, fields: first.Fields,
-		n: len(idx), t0: first.Time.UnixNano(), off0: first.Offset, end0: first.End}
+		n: len(idx), tMin: times[idx[0]][0], tMax: times[idx[0]][0], rMax: times[idx[0]][1], off0: first.Offset, end0: first.End}
 	size := 16
 	for _, i := range idx {
 		size += len(rows[i].Message) + 12
 	}
 	data := make([]byte, 0, size)
-	data = append(data, blockPlain)
-	data = binary.AppendVarint(data, b.t0)
+	e.times = e.times[:0]
 	keys := slices.Sorted(maps.Keys(b.fields))
 	data = binary.AppendUvarint(data, uint64(len(keys)))
 	for _, k := range keys {
@@ -160,24 +175,31 @@ func (e *encoder) encode(rows []store.Row, idx []int) *block {
 	}
 	clear(e.seen)
 	e.words, e.prev = e.words[:0], e.prev[:0]
-	ts, prevEnd := b.t0, int64(0)
+	var ts, rts, prevEnd int64
 	for _, i := range idx {
 		r := &rows[i]
-		t := max(ts, r.Time.UnixNano())
-		data = binary.AppendUvarint(data, uint64(t-ts))
+		t, rt := times[i][0], times[i][1]
+		e.times = binary.AppendVarint(e.times, t-ts)
+		e.times = binary.AppendVarint(e.times, rt-rts)
 		data = binary.AppendVarint(data, r.Offset-prevEnd)
 		data = binary.AppendUvarint(data, uint64(r.End-r.Offset))
 		data = appendString(data, r.Message)
-		ts, prevEnd = t, r.End
+		ts, rts, prevEnd = t, rt, r.End
+		b.tMin, b.tMax, b.rMax = min(b.tMin, t), max(b.tMax, t), max(b.rMax, rt)
 		b.endMax = max(b.endMax, r.End)
 		e.addWords(r.Message)
 	}
-	b.tLast, b.endLast = ts, prevEnd
+	b.endLast = prevEnd
+	version, body := byte(blockPlain), data
 	if e.compress {
-		e.s2buf = s2.Encode(e.s2buf[:cap(e.s2buf)], data[1:])
-		data = append(append(data[:0], blockS2), e.s2buf...)
+		e.s2buf = s2.Encode(e.s2buf[:cap(e.s2buf)], data)
+		version, body = blockS2, e.s2buf
 	}
-	b.data = data
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(e.times)+len(body))
+	out = append(out, version)
+	out = binary.AppendUvarint(out, uint64(len(e.times)))
+	out = append(append(out, e.times...), body...)
+	b.data = out
 	b.words = strings.Join(e.words, " ")
 	return b
 }
@@ -227,45 +249,74 @@ func appendString(b []byte, s string) []byte {
 
 var errCorrupt = errors.New("corrupt block")
 
-// decodeBlock decodes the n lines of an encoded block whose first line is stored at
-// time ts, into lines (reused). The messages point into data (or into the memory the
-// block was decompressed into), which must not change.
-func decodeBlock(data []byte, n int, ts int64, lines []line) ([]line, map[string]string, error) {
-	body, err := inflate(data, nil)
+// decodeBlock decodes the n lines of an encoded block into lines (reused). The messages
+// point into data (or into the memory the block was decompressed into), which must not
+// change.
+func decodeBlock(data []byte, n int, lines []line) ([]line, map[string]string, error) {
+	times, body, err := inflate(data, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	return decodeLines(body, n, ts, lines)
+	return decodeLines(times, body, n, lines)
 }
 
-// inflate returns the encoded lines of a block: after its first byte, decompressed (into
-// buf when it is large enough) when it says so.
-func inflate(data, buf []byte) ([]byte, error) {
+// splitTimes returns a block's times section and what follows it.
+func splitTimes(data []byte) (times, rest []byte, err error) {
 	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: empty", errCorrupt)
+		return nil, nil, fmt.Errorf("%w: empty", errCorrupt)
 	}
-	switch data[0] {
-	case blockPlain:
-		return data[1:], nil
-	case blockS2:
-		n, err := s2.DecodedLen(data[1:])
-		if err != nil || n > maxBlockBytes {
-			return nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
-		}
-		out, err := s2.Decode(buf[:cap(buf)], data[1:])
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
-		}
-		return out, nil
+	if data[0] != blockPlain && data[0] != blockS2 {
+		return nil, nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
 	}
-	return nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
+	k, w := binary.Uvarint(data[1:])
+	if w <= 0 || k > uint64(len(data)-1-w) {
+		return nil, nil, fmt.Errorf("%w: times section of %d bytes", errCorrupt, k)
+	}
+	return data[1+w : 1+w+int(k)], data[1+w+int(k):], nil
 }
 
-// decodeLines decodes the encoded lines of a block (inflate). The entry's fields are
-// copied; the messages point into data.
-func decodeLines(data []byte, n int, ts int64, lines []line) ([]line, map[string]string, error) {
+// inflate returns a block's times section and its body, decompressed (into buf when it
+// is large enough) when the version says so.
+func inflate(data, buf []byte) (times, body []byte, err error) {
+	times, rest, err := splitTimes(data)
+	if err != nil || data[0] == blockPlain {
+		return times, rest, err
+	}
+	n, err := s2.DecodedLen(rest)
+	if err != nil || n > maxBlockBytes {
+		return nil, nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
+	}
+	out, err := s2.Decode(buf[:cap(buf)], rest)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return times, out, nil
+}
+
+// eachTime calls fn with the event time of each of the n lines of a block's times
+// section.
+func eachTime(times []byte, n int, fn func(t int64)) error {
+	d := decoder{b: times}
+	var t int64
+	for range n {
+		t += d.varint()
+		d.varint()
+		if d.err {
+			return fmt.Errorf("%w: times cut short", errCorrupt)
+		}
+		fn(t)
+	}
+	if len(d.b) != 0 {
+		return fmt.Errorf("%w: %d bytes after %d times", errCorrupt, len(d.b), n)
+	}
+	return nil
+}
+
+// decodeLines decodes the times and the body of a block (inflate). The entry's fields
+// are copied; the messages point into data.
+func decodeLines(times, data []byte, n int, lines []line) ([]line, map[string]string, error) {
+	td := decoder{b: times}
 	d := decoder{b: data}
-	t := d.varint()
 	var fields map[string]string
 	if nf := d.uvarint(); nf > 0 {
 		if nf > uint64(len(data)) {
@@ -278,20 +329,21 @@ func decodeLines(data []byte, n int, ts int64, lines []line) ([]line, map[string
 		}
 	}
 	lines = lines[:0]
-	var prevEnd int64
+	var t, rt, prevEnd int64
 	for i := range n {
-		t += int64(d.uvarint())
+		t += td.varint()
+		rt += td.varint()
 		off := prevEnd + d.varint()
 		end := off + int64(d.uvarint())
 		msg := d.string()
-		if d.err {
+		if d.err || td.err {
 			return nil, nil, fmt.Errorf("%w: line %d of %d cut short", errCorrupt, i, n)
 		}
-		lines = append(lines, line{ts: max(ts, t), off: off, end: end, msg: msg})
+		lines = append(lines, line{ts: t, rts: rt, off: off, end: end, msg: msg})
 		prevEnd = end
 	}
-	if d.err || len(d.b) != 0 {
-		return nil, nil, fmt.Errorf("%w: %d bytes after %d lines", errCorrupt, len(d.b), n)
+	if d.err || len(d.b) != 0 || len(td.b) != 0 {
+		return nil, nil, fmt.Errorf("%w: %d and %d bytes after %d lines", errCorrupt, len(td.b), len(d.b), n)
 	}
 	return lines, fields, nil
 }
@@ -333,21 +385,16 @@ func (d *decoder) string() string {
 	return s
 }
 
-// reencode makes a block of lines (decoded, times final) of one file: after a prefix of
-// a block was dropped (re-read lines after a restart, retention). ts of the result is
-// set: the lines' times are already final.
+// reencode makes a block of lines (decoded, times as stored) of one file: after some of
+// a block's lines were dropped (re-read lines after a restart, retention).
 func reencode(h blockHead, lines []line) *block {
 	rows := make([]store.Row, len(lines))
+	times := make([][2]int64, len(lines))
+	idx := make([]int, len(rows))
 	for i, l := range lines {
 		rows[i] = store.Row{Host: h.host, Path: h.path, Topic: h.topic, FileID: h.fileID, Fields: h.fields,
 			Offset: l.off, End: l.end, Message: l.msg}
-		rows[i].Time = timeOf(l.ts)
+		times[i], idx[i] = [2]int64{l.ts, l.rts}, i
 	}
-	idx := make([]int, len(rows))
-	for i := range idx {
-		idx[i] = i
-	}
-	b := newEncoder().encode(rows, idx)
-	b.ts = lines[0].ts
-	return b
+	return newEncoder().encode(rows, times, idx)
 }

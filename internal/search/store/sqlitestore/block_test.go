@@ -17,7 +17,7 @@ func TestBlockRoundTrip(t *testing.T) {
 	start := time.Unix(1764576000, 0)
 	rows := []store.Row{
 		{Time: start, Offset: 100, End: 120, Message: "first line"},
-		{Time: start.Add(-time.Second), Offset: 120, End: 121, Message: ""}, // earlier: made non-decreasing
+		{Time: start.Add(-time.Second), ReadTime: start.Add(time.Second), Offset: 120, End: 121, Message: ""}, // earlier: kept
 		{Time: start.Add(time.Millisecond), Offset: 130, End: 150, Message: "after a gap, é 😀 \xff"},
 		{Time: start.Add(time.Second), Offset: 0, End: 9, Message: "truncated: offsets start over"},
 	}
@@ -25,27 +25,30 @@ func TestBlockRoundTrip(t *testing.T) {
 		rows[i].Host, rows[i].Path, rows[i].Topic, rows[i].FileID = "h", "/p", "t", "1:2"
 		rows[i].Fields = map[string]string{"team": "core", "env": "prod"}
 	}
-	blocks := buildBlocks(rows)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew)
 	if len(blocks) != 1 {
 		t.Fatalf("%d blocks, want 1", len(blocks))
 	}
 	b := blocks[0]
-	if b.n != 4 || b.off0 != 100 || b.end0 != 120 || b.endLast != 9 || b.endMax != 150 || b.tLast != start.Add(time.Second).UnixNano() {
+	if b.n != 4 || b.off0 != 100 || b.end0 != 120 || b.endLast != 9 || b.endMax != 150 ||
+		b.tMin != start.Add(-time.Second).UnixNano() || b.tMax != start.Add(time.Second).UnixNano() || b.rMax != start.Add(time.Second).UnixNano() {
 		t.Errorf("block head %+v", b)
 	}
-	ts := start.Add(500 * time.Microsecond).UnixNano() // as if the writer moved the block later
-	lines, fields, err := decodeBlock(b.data, b.n, ts, nil)
+	lines, fields, err := decodeBlock(b.data, b.n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !maps.Equal(fields, rows[0].Fields) {
 		t.Errorf("fields %v", fields)
 	}
-	wantTs := []int64{ts, ts, start.Add(time.Millisecond).UnixNano(), start.Add(time.Second).UnixNano()}
 	for i, l := range lines {
 		r := rows[i]
-		if l.msg != r.Message || l.off != r.Offset || l.end != r.End || l.ts != wantTs[i] {
-			t.Errorf("line %d = %+v, want %q %d-%d at %d", i, l, r.Message, r.Offset, r.End, wantTs[i])
+		rt := r.ReadTime
+		if rt.IsZero() {
+			rt = r.Time
+		}
+		if l.msg != r.Message || l.off != r.Offset || l.end != r.End || l.ts != r.Time.UnixNano() || l.rts != rt.UnixNano() {
+			t.Errorf("line %d = %+v, want %q %d-%d at %s read %s", i, l, r.Message, r.Offset, r.End, r.Time, rt)
 		}
 	}
 }
@@ -54,23 +57,24 @@ func TestBlockRoundTrip(t *testing.T) {
 // count.
 func TestBlockCorrupt(t *testing.T) {
 	rows := rowsAt(time.Now(), 0, 20, accessLine)
-	b := buildBlocks(rows)[0]
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew)
+	b := blocks[0]
 	for n := range len(b.data) {
-		if _, _, err := decodeBlock(b.data[:n], b.n, 0, nil); !errors.Is(err, errCorrupt) {
+		if _, _, err := decodeBlock(b.data[:n], b.n, nil); !errors.Is(err, errCorrupt) {
 			t.Fatalf("torn at %d of %d bytes: err %v", n, len(b.data), err)
 		}
 	}
-	if _, _, err := decodeBlock(append(slices.Clone(b.data), 0), b.n, 0, nil); !errors.Is(err, errCorrupt) {
+	if _, _, err := decodeBlock(append(slices.Clone(b.data), 0), b.n, nil); !errors.Is(err, errCorrupt) {
 		t.Errorf("a byte too many: err %v", err)
 	}
-	if _, _, err := decodeBlock(b.data, b.n+1, 0, nil); !errors.Is(err, errCorrupt) {
+	if _, _, err := decodeBlock(b.data, b.n+1, nil); !errors.Is(err, errCorrupt) {
 		t.Errorf("one line more than stored: err %v", err)
 	}
 	for i := range b.data {
 		for _, v := range []byte{0x00, 0x7f, 0x80, 0xff} {
 			garbled := slices.Clone(b.data)
 			garbled[i] = v
-			lines, _, err := decodeBlock(garbled, b.n, 0, nil)
+			lines, _, err := decodeBlock(garbled, b.n, nil)
 			if err == nil && len(lines) != b.n {
 				t.Fatalf("garbled byte %d: %d lines without an error", i, len(lines))
 			}
@@ -94,7 +98,8 @@ func TestBlockWords(t *testing.T) {
 	for i, m := range msgs {
 		rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
 	}
-	b := buildBlocks(rows)[0]
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew)
+	b := blocks[0]
 	want := map[string]bool{}
 	for _, m := range msgs {
 		for _, tok := range query.Tokens(m) {

@@ -114,9 +114,9 @@ func globEscape(s string) string {
 	return b.String()
 }
 
-// blocksSQL selects cols of the candidate blocks with ids in [lo, hi), newest first when
-// desc.
-func (p plan) blocksSQL(cols string, lo, hi int64, desc bool) (string, []any) {
+// blocksSQL selects cols of the candidate blocks with row ids in [lo, hi) that can hold
+// a line of [from, to), newest first (by newest line) when desc.
+func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string, []any) {
 	var b strings.Builder
 	var args []any
 	b.WriteString("SELECT " + cols)
@@ -129,6 +129,8 @@ func (p plan) blocksSQL(cols string, lo, hi int64, desc bool) (string, []any) {
 		b.WriteString(" FROM blocks b WHERE b.id >= ? AND b.id < ?")
 		args = append(args, lo, hi)
 	}
+	b.WriteString(" AND b.ts_max >= ? AND b.ts_min < ?")
+	args = append(args, from, to)
 	for _, w := range p.where {
 		b.WriteString(" AND " + w)
 	}

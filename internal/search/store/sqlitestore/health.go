@@ -123,7 +123,7 @@ func (s *Store) noteCommitted(blocks []*block) {
 // mid-checkpoint or a torn write shows, and reading one block costs one index seek.
 // PRAGMA quick_check would read every page of the day (seconds per GB at every start).
 func (p *part) checkNewest() error {
-	rows, err := p.db.Query(`SELECT ` + headCols + ` FROM blocks b ORDER BY b.id DESC LIMIT 1`)
+	rows, err := p.db.Query(`SELECT ` + headCols + ` FROM blocks b ORDER BY b.seq DESC LIMIT 1`)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // part is one day's database.
@@ -17,11 +18,55 @@ type part struct {
 	path   string
 	db     *sql.DB
 	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
+	// maxSpan bounds, over the day's blocks, the latest time their row id allows
+	// (upperOf) minus their oldest line's: a block holding a line before t has a row id
+	// below keyBefore(t + maxSpan), which bounds the row ids a range reads.
+	maxSpan atomic.Int64
+}
+
+// layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
+// their newest event time, lines with event and read time. 0 with a blocks table is the
+// layout ordered by read time.
+const layoutVersion = 2
+
+// A block's row id is its key by newest event time: the high bits are that time's
+// millisecond in the day (< 2^27), the low keyBits tell apart blocks of the same
+// millisecond. Row ids in order are blocks by newest line, which is the order a search
+// reads them in, straight from the FTS5 index (its documents' rowids are the blocks').
+// The unit and bits keep the index small: FTS5 stores each posting's rowid as a varint
+// delta from the one before, and blocks 128 ms apart are 2^19 apart (3 bytes; a key of
+// microseconds << 26 took 6 and grew the store by half). When a millisecond's 4,096
+// ids are taken (over 500,000 lines stamped with one millisecond in one day), a block
+// takes the next free id after them: its id then says a later time than its newest
+// line's, which maxSpan covers.
+const (
+	keyBits = 12
+	keyUnit = int64(time.Millisecond)
+)
+
+// keyAt is the smallest row id of a block whose newest line is at t or later (t within
+// the day, clamped to it).
+func (p *part) keyAt(t int64) int64 {
+	start := p.day * dayNanos
+	t = min(max(t, start), start+dayNanos)
+	return floorDiv(t-start, keyUnit) << keyBits
+}
+
+// keyBefore is the smallest row id past every block whose newest line is before t.
+func (p *part) keyBefore(t int64) int64 { return p.keyAt(t-1) + 1<<keyBits }
+
+// upperOf is the latest newest-line time a block of row id id can have.
+func (p *part) upperOf(id int64) int64 { return p.day*dayNanos + (id>>keyBits)*keyUnit + keyUnit - 1 }
+
+// spanSQL is upperOf(id) - ts_min in SQL, for the day starting at ?1.
+func spanSQL() string {
+	return fmt.Sprintf("?1 + (id >> %d) * %d + %d - ts_min", keyBits, keyUnit, keyUnit-1)
 }
 
 // schema of a day. A row of blocks is up to maxBlockLines consecutive lines of one file
-// (block.go has the encoding of data); id is its first line's Seq, n its line count, ts
-// and ts_last its first and last line's time, off its first line's offset. fts holds one
+// (block.go has the encoding of data); id is its key by newest event time (keyBits), seq
+// its first line's Seq, n its line count, ts_min and ts_max its oldest and newest line's
+// event time, off its first line's offset. fts holds one
 // document per block: the distinct case-folded words of its lines, separated by spaces
 // (query.EachWord splits them, so the index, the line check and highlighting agree).
 // The ascii tokenizer splits that document at the spaces and nowhere else (a word has
@@ -32,10 +77,11 @@ type part struct {
 // default 4, for a few more segments a query looks into).
 const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
-  id INTEGER PRIMARY KEY, n INTEGER NOT NULL, ts INTEGER NOT NULL, ts_last INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, n INTEGER NOT NULL, ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL,
   host TEXT NOT NULL, path TEXT NOT NULL, topic TEXT NOT NULL, file_id TEXT NOT NULL,
   off INTEGER NOT NULL, "end" INTEGER NOT NULL, data BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS blocks_ts ON blocks(ts_last);
+CREATE INDEX IF NOT EXISTS blocks_seq ON blocks(seq);
+CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n);
 CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless_delete=1, detail=none, tokenize='ascii');
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
@@ -45,11 +91,12 @@ CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS points(ts INTEGER NOT NULL, measurement TEXT NOT NULL, field TEXT NOT NULL,
   host TEXT NOT NULL, tags TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS points_mf ON points(measurement, field, ts);
+PRAGMA user_version = 2;
 `
 
-// ErrOldLayout is returned by Open for a day written by a logcollect that stored one row
-// per line.
-var ErrOldLayout = errors.New("the day was written by an older logcollect (one row per line)")
+// ErrOldLayout is returned by Open for a day written by an older logcollect: one row per
+// line, or blocks ordered by read time.
+var ErrOldLayout = errors.New("the day was written by an older logcollect")
 
 func openPart(path string, day int64) (*part, error) {
 	// WAL with synchronous=FULL: a commit is on disk when it returns (the store
@@ -65,21 +112,41 @@ func openPart(path string, day int64) (*part, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	var old int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'logs'`).Scan(&old); err != nil {
+	if err := checkLayout(db, path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	if old > 0 {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w; this version stores blocks of lines and does not convert it: "+
-			"move the file (and its -wal and -shm files) out of the store directory to start afresh", path, ErrOldLayout)
+		return nil, err
 	}
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
 	return &part{day: day, path: path, db: db}, nil
+}
+
+// checkLayout refuses a day of an older layout: one row per line (a logs table), or
+// blocks ordered by read time (a blocks table, user_version 0). Converting would
+// re-encode every line of the day at start-up, and the layouts were days old.
+func checkLayout(db *sql.DB, path string) error {
+	var logs, blocks, version int
+	err := db.QueryRow(`SELECT count(*) FILTER (WHERE name = 'logs'), count(*) FILTER (WHERE name = 'blocks') FROM sqlite_master`).
+		Scan(&logs, &blocks)
+	if err == nil {
+		err = db.QueryRow(`PRAGMA user_version`).Scan(&version)
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	what := ""
+	switch {
+	case logs > 0:
+		what = "one row per line"
+	case blocks > 0 && version != layoutVersion:
+		what = "lines ordered by read time"
+	default:
+		return nil
+	}
+	return fmt.Errorf("open %s: %w (%s); this version orders lines by their event time and does not convert it: "+
+		"move the file (and its -wal and -shm files) out of the store directory to start afresh", path, ErrOldLayout, what)
 }
 
 // blocksPerInsert is how many blocks one INSERT statement carries: one statement per
@@ -100,7 +167,7 @@ func insertSQL(table, cols string, ncols, n int) string {
 	return b.String()
 }
 
-const blockCols = `id, n, ts, ts_last, host, path, topic, file_id, off, "end", data`
+const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", data`
 
 // insert writes blocks of this day (numbered) in one transaction, with the file offsets
 // and hosts they reach.
@@ -118,6 +185,9 @@ func (p *part) insert(blocks []*block) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
+	if err := p.assignIDs(tx, blocks); err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
 	if err := insertBlocks(tx, blocks); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
@@ -126,7 +196,7 @@ func (p *part) insert(blocks []*block) (err error) {
 	for _, b := range blocks {
 		k := fileKey{b.host, b.fileID, b.path}
 		ends[k] = max(ends[k], b.endMax)
-		hosts[b.host] = b.lastTs()
+		hosts[b.host] = max(hosts[b.host], b.rMax)
 	}
 	for k, end := range ends {
 		if _, err := tx.Exec(`INSERT INTO offsets(host, file_id, path, "end") VALUES(?,?,?,?)
@@ -142,14 +212,44 @@ func (p *part) insert(blocks []*block) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", p.path, err)
 	}
-	last := blocks[len(blocks)-1]
-	p.maxSeq.Store(max(p.maxSeq.Load(), last.seq+int64(last.n)-1))
+	for _, b := range blocks {
+		p.maxSeq.Store(max(p.maxSeq.Load(), b.seq+int64(b.n)-1))
+		p.maxSpan.Store(max(p.maxSpan.Load(), p.upperOf(b.id)-b.tMin))
+	}
+	return nil
+}
+
+// assignIDs gives each block its row id: its newest line's key (keyAt), plus one past
+// the largest id the day (or this commit) has under that key; when the key's ids are
+// taken, the next key's.
+func (p *part) assignIDs(tx *sql.Tx, blocks []*block) error {
+	next := map[int64]int64{}
+	for _, b := range blocks {
+		for k := p.keyAt(b.tMax); ; k += 1 << keyBits {
+			id, ok := next[k]
+			if !ok {
+				var top sql.NullInt64
+				if err := tx.QueryRow(`SELECT max(id) FROM blocks WHERE id >= ? AND id < ?`, k, k+1<<keyBits).Scan(&top); err != nil {
+					return err
+				}
+				id = k
+				if top.Valid {
+					id = top.Int64 + 1
+				}
+			}
+			next[k] = id
+			if id < k+1<<keyBits {
+				b.id, next[k] = id, id+1
+				break
+			}
+		}
+	}
 	return nil
 }
 
 // insertBlocks writes blocks and their index documents, blocksPerInsert per statement.
 func insertBlocks(tx *sql.Tx, blocks []*block) error {
-	full, err := tx.Prepare(insertSQL("blocks", blockCols, 11, blocksPerInsert))
+	full, err := tx.Prepare(insertSQL("blocks", blockCols, 12, blocksPerInsert))
 	if err != nil {
 		return err
 	}
@@ -159,13 +259,13 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 		return err
 	}
 	defer fullFTS.Close()
-	args := make([]any, 0, 11*blocksPerInsert)
+	args := make([]any, 0, 12*blocksPerInsert)
 	ftsArgs := make([]any, 0, 2*blocksPerInsert)
 	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
 		args, ftsArgs = args[:0], ftsArgs[:0]
 		for _, b := range chunk {
-			args = append(args, b.seq, b.n, b.ts, b.lastTs(), b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.data)
-			ftsArgs = append(ftsArgs, b.seq, b.words)
+			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.data)
+			ftsArgs = append(ftsArgs, b.id, b.words)
 		}
 		if len(chunk) == blocksPerInsert {
 			_, err = full.Exec(args...)
@@ -173,7 +273,7 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 				_, err = fullFTS.Exec(ftsArgs...)
 			}
 		} else {
-			_, err = tx.Exec(insertSQL("blocks", blockCols, 11, len(chunk)), args...)
+			_, err = tx.Exec(insertSQL("blocks", blockCols, 12, len(chunk)), args...)
 			if err == nil {
 				_, err = tx.Exec(insertSQL("fts", "rowid, words", 2, len(chunk)), ftsArgs...)
 			}
@@ -193,20 +293,22 @@ func upsertHost(tx *sql.Tx, host string, ts int64) error {
 
 // blockHead is a stored block's row without its lines.
 type blockHead struct {
-	id, ts                    int64
+	id, seq, tsMin, tsMax     int64
 	n                         int
 	host, path, topic, fileID string
 	fields                    map[string]string
 }
 
 // headCols are the columns scanBlock reads (blocks as b).
-const headCols = "b.id, b.n, b.ts, b.host, b.path, b.topic, b.file_id, b.data"
+const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id, b.data"
 
 // scanner reads blocks from query results, reusing its buffers: a scan over many blocks
 // allocates per block only what it keeps.
 type scanner struct {
 	lines []line
 	buf   []byte
+	// keep: each block gets memory of its own (a search keeps lines of several blocks).
+	keep bool
 }
 
 // scan reads one block of rows (headCols) and decodes its lines; the lines (and their
@@ -214,53 +316,29 @@ type scanner struct {
 func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	var h blockHead
 	var raw sql.RawBytes // the driver's memory, valid until the next Next
-	if err := rows.Scan(&h.id, &h.n, &h.ts, &h.host, &h.path, &h.topic, &h.fileID, &raw); err != nil {
+	if err := rows.Scan(&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &raw); err != nil {
 		return h, nil, fmt.Errorf("read block: %w", err)
 	}
-	var body []byte
-	var err error
-	if len(raw) > 0 && raw[0] == blockPlain {
-		sc.buf = append(sc.buf[:0], raw...)
-		body = sc.buf[1:]
-	} else if body, err = inflate(raw, sc.buf); err == nil && cap(body) > cap(sc.buf) {
-		sc.buf = body
+	if sc.keep {
+		sc.lines, sc.buf = nil, nil
 	}
+	if len(raw) > 0 && raw[0] == blockPlain { // the messages would point into the driver's memory
+		sc.buf = append(sc.buf[:0], raw...)
+		raw = sc.buf
+	}
+	times, body, err := inflate(raw, sc.buf)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
-	lines, fields, err := decodeLines(body, h.n, h.ts, sc.lines)
+	if raw[0] == blockS2 && cap(body) > cap(sc.buf) {
+		sc.buf = body
+	}
+	lines, fields, err := decodeLines(times, body, h.n, sc.lines)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
 	sc.lines, h.fields = lines, fields
 	return h, lines, nil
-}
-
-// seqAt returns the Seq of the first line with a time >= t, or maxSeq+1 when none: one
-// index seek and one block decoded.
-func (p *part) seqAt(ctx context.Context, t int64) (int64, error) {
-	rows, err := p.db.QueryContext(ctx, `SELECT `+headCols+` FROM blocks b WHERE b.ts_last >= ? ORDER BY b.ts_last, b.id LIMIT 1`, t)
-	if err != nil {
-		return 0, fmt.Errorf("seek %s: %w", p.path, err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("seek %s: %w", p.path, err)
-		}
-		return p.maxSeq.Load() + 1, nil
-	}
-	var sc scanner
-	h, lines, err := sc.scan(rows)
-	if err != nil {
-		return 0, fmt.Errorf("seek %s: %w", p.path, err)
-	}
-	for i, l := range lines {
-		if l.ts >= t {
-			return h.id + int64(i), nil
-		}
-	}
-	return h.id + int64(h.n), nil
 }
 
 // covers says whether the day can hold rows of [from, to) (nanoseconds).

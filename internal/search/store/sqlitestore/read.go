@@ -1,7 +1,9 @@
 package sqlitestore
 
 import (
+	"container/heap"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -16,24 +18,11 @@ import (
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
-// seqRange returns the Seqs of the day's lines with a time in [from, to).
-func (p *part) seqRange(ctx context.Context, from, to int64) (int64, int64, error) {
-	lo, err := p.seqAt(ctx, from)
-	if err != nil {
-		return 0, 0, err
-	}
-	hi, err := p.seqAt(ctx, to)
-	if err != nil {
-		return 0, 0, err
-	}
-	return lo, hi, nil
-}
-
-// eachBlock calls fn with the candidate blocks of the plan holding lines of Seqs in
-// [lo, hi), newest first when desc, until fn returns false.
-func (p *part) eachBlock(ctx context.Context, pl plan, lo, hi int64, desc bool, fn func(h blockHead, lines []line) bool) error {
-	q, args := pl.blocksSQL(headCols, lo-maxBlockLines+1, hi, desc)
-	return p.scanBlocks(ctx, q, args, fn)
+// span is what a read of [from, to) looks at in a day: the row ids of the blocks whose
+// newest line is at from or later and that can hold a line before to (their newest
+// line is before to + the day's widest block).
+func (p *part) span(from, to int64) (lo, hi int64) {
+	return p.keyAt(from), p.keyBefore(min(to, math.MaxInt64-p.maxSpan.Load()) + p.maxSpan.Load())
 }
 
 // lineView is a decoded line as the matcher sees it; its parsed fields are computed
@@ -75,21 +64,18 @@ func (v *lineView) allFields() map[string]string {
 // decoded block's memory is reused).
 func (v *lineView) row(i int) store.Row {
 	msg := strings.Clone(v.l.msg)
-	seq := v.h.id + int64(i)
-	return store.Row{Seq: seq, Cursor: seqCursor(seq), Time: timeOf(v.l.ts), Host: v.h.host, Path: v.h.path, Topic: v.h.topic,
-		FileID: v.h.fileID, Offset: v.l.off, End: v.l.end, Fields: store.LineFields(msg, v.h.fields), Message: msg}
+	seq := v.h.seq + int64(i)
+	return store.Row{Seq: seq, Cursor: pos{time: v.l.ts, seq: seq}.cursor(), Time: timeOf(v.l.ts), ReadTime: timeOf(v.l.rts),
+		Host: v.h.host, Path: v.h.path, Topic: v.h.topic, FileID: v.h.fileID, Offset: v.l.off, End: v.l.end,
+		Fields: store.LineFields(msg, v.h.fields), Message: msg}
 }
 
-// matching calls fn with each line of the block with a Seq in [lo, hi) that matches,
-// newest first when desc, until fn returns false; it returns false then.
-func (pl plan) matching(h *blockHead, lines []line, lo, hi int64, desc bool, fn func(v *lineView, i int) bool) bool {
+// matching calls fn with each line of the block that matches and keep accepts, in file
+// order, until fn returns false; it returns false then.
+func (pl plan) matching(h *blockHead, lines []line, keep func(l *line, seq int64) bool, fn func(v *lineView, i int) bool) bool {
 	var v lineView // one per block: the matcher takes it as an interface
-	for k := range lines {
-		i := k
-		if desc {
-			i = len(lines) - 1 - k
-		}
-		if seq := h.id + int64(i); seq < lo || seq >= hi {
+	for i := range lines {
+		if !keep(&lines[i], h.seq+int64(i)) {
 			continue
 		}
 		v = lineView{h: h, l: &lines[i]}
@@ -100,42 +86,58 @@ func (pl plan) matching(h *blockHead, lines []line, lo, hi int64, desc bool, fn 
 	return true
 }
 
+// inRange keeps the lines of [from, to).
+func inRange(from, to int64) func(l *line, _ int64) bool {
+	return func(l *line, _ int64) bool { return l.ts >= from && l.ts < to }
+}
+
+// pending is a matching line of a block opened by a search, waiting for its turn.
+type pending struct {
+	pos pos
+	h   *blockHead
+	l   *line
+	i   int
+}
+
+// newestFirst is a max-heap of pending lines by position.
+type newestFirst []pending
+
+func (q newestFirst) Len() int           { return len(q) }
+func (q newestFirst) Less(i, j int) bool { return q[j].pos.less(q[i].pos) }
+func (q newestFirst) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *newestFirst) Push(x any)        { *q = append(*q, x.(pending)) }
+func (q *newestFirst) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
 // Search returns one page, newest first.
 func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.SearchResult, error) {
-	var before int64
+	var before pos
 	if r.Before != "" {
 		var err error
-		if before, err = cursorSeq(r.Before); err != nil || before == 0 {
+		if before, err = parseCursor(r.Before); err != nil || before.isZero() {
 			return store.SearchResult{}, store.ErrBadCursor // no row has Seq 0
 		}
 	}
 	from, to := r.From.UnixNano(), r.To.UnixNano()
+	if !before.isZero() && before.time < to {
+		to = before.time + 1
+	}
 	parts := s.snapshot()
 	var out []store.Row
 	want := r.Limit + 1 // one more says whether an older page exists
 	pl := compile(r.Query)
+	// Days hold the lines of their own event time: newest day first is newest first.
 	for i := len(parts) - 1; i >= 0 && len(out) < want; i-- {
 		p := parts[i]
 		if !p.covers(from, to) {
 			continue
 		}
-		lo, hi, err := p.seqRange(ctx, from, to)
-		if err != nil {
-			return store.SearchResult{}, err
-		}
-		if before > 0 {
-			hi = min(hi, before)
-		}
-		if lo >= hi {
-			continue
-		}
-		err = p.eachBlock(ctx, pl, lo, hi, true, func(h blockHead, lines []line) bool {
-			return pl.matching(&h, lines, lo, hi, true, func(v *lineView, i int) bool {
-				out = append(out, v.row(i))
-				return len(out) < want
-			})
-		})
-		if err != nil {
+		var err error
+		if out, err = p.search(ctx, pl, from, to, before, want, out); err != nil {
 			return store.SearchResult{}, err
 		}
 	}
@@ -144,6 +146,52 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 		res.Rows, res.More = out[:r.Limit], true
 	}
 	return res, nil
+}
+
+// search appends to out the day's matching lines of [from, to) after before (when set),
+// newest first, until out holds want.
+//
+// Blocks come by row id descending, which is by newest line descending; a block's lines
+// are in file order and blocks overlap in time (files read side by side, a backfill
+// beside live lines, a file's lines out of time order). So this is a merge: the
+// matching lines of each block read wait in a heap, and a line is emitted once no
+// block not yet read can hold a later one (its newest line, bounded by its row id, is
+// before the line). Blocks in time order, the usual case, are each read when the one
+// before has been emitted, as before this merge.
+func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, want int, out []store.Row) ([]store.Row, error) {
+	lo, hi := p.span(from, to)
+	q, args := pl.blocksSQL(headCols, lo, hi, from, to, true)
+	keep := inRange(from, to)
+	if !before.isZero() {
+		keep = func(l *line, seq int64) bool {
+			return l.ts >= from && l.ts < to && (pos{time: l.ts, seq: seq}).less(before)
+		}
+	}
+	var waiting newestFirst
+	emit := func(bound int64) bool { // the lines later than bound; false when out is full
+		for len(waiting) > 0 && waiting[0].pos.time > bound && len(out) < want {
+			x := heap.Pop(&waiting).(pending)
+			out = append(out, (&lineView{h: x.h, l: x.l}).row(x.i))
+		}
+		return len(out) < want
+	}
+	sc := scanner{keep: true} // the waiting lines point into their blocks
+	err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
+		if !emit(p.upperOf(h.id)) {
+			return false
+		}
+		bh := &h
+		pl.matching(bh, lines, keep, func(v *lineView, i int) bool {
+			heap.Push(&waiting, pending{pos: pos{time: v.l.ts, seq: bh.seq + int64(i)}, h: bh, l: v.l, i: i})
+			return true
+		})
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	emit(math.MinInt64)
+	return out, nil
 }
 
 // histogramLines bounds the lines a histogram of a query checks per day: when the
@@ -170,6 +218,7 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	for i := range buckets {
 		buckets[i].Time = timeOf(first + int64(i)*st)
 	}
+	add := func(ts, weight int64) { buckets[(ts-first)/st].Count += weight }
 	pl := compile(q)
 	estimated := false
 	for _, p := range s.snapshot() {
@@ -177,30 +226,74 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 			continue
 		}
 		if q.Kind != query.All {
-			est, err := p.countMatching(ctx, pl, f, t, func(ts, weight int64) { buckets[(ts-first)/st].Count += weight })
+			est, err := p.countMatching(ctx, pl, f, t, add)
 			if err != nil {
 				return nil, false, err
 			}
 			estimated = estimated || est
 			continue
 		}
-		// All lines: bucket edges as Seqs of this day, one index seek each. Seqs are
-		// dense (assigned one by one; retention removes only the oldest), so the count
-		// of a range is its width.
-		prev := int64(-1)
-		for i := 0; i <= n; i++ {
-			at := min(max(first+int64(i)*st, f), t)
-			seq, err := p.seqAt(ctx, at)
-			if err != nil {
-				return nil, false, err
-			}
-			if i > 0 && seq > prev {
-				buckets[i-1].Count += seq - prev
-			}
-			prev = seq
+		if err := p.countAll(ctx, f, t, first, st, add); err != nil {
+			return nil, false, err
 		}
 	}
 	return buckets, estimated, nil
+}
+
+// countAll counts the day's lines of [from, to) per bucket of step from first: a block
+// whose lines all fall in one bucket adds its line count, summed by SQLite over the
+// blocks_span index without reading a block; only the others (across a bucket edge or
+// the range's, or spanning more, out of order) are decoded and counted line by line.
+func (p *part) countAll(ctx context.Context, from, to, first, step int64, add func(ts, weight int64)) error {
+	const whole = `b.ts_max >= ?1 AND b.ts_max < ?2 AND b.ts_min >= ?1 AND (b.ts_min - ?3) / ?4 = (b.ts_max - ?3) / ?4`
+	rows, err := p.db.QueryContext(ctx, `SELECT (b.ts_max - ?3) / ?4, sum(b.n) FROM blocks b WHERE `+whole+` GROUP BY 1`,
+		from, to, first, step)
+	if err != nil {
+		return fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	for rows.Next() {
+		var k, n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		add(first+k*step, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	// Only the times of these are read: not decompressed, not decoded.
+	rows, err = p.db.QueryContext(ctx, `SELECT b.id, b.n, b.data FROM blocks b WHERE b.ts_max >= ?1 AND b.ts_max < ?5 AND b.ts_min < ?2 AND NOT (`+whole+`)`,
+		from, to, first, step, to+p.maxSpan.Load())
+	if err != nil {
+		return fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	defer rows.Close()
+	count := func(t int64) {
+		if t >= from && t < to {
+			add(t, 1)
+		}
+	}
+	for rows.Next() {
+		var id int64
+		var n int
+		var raw sql.RawBytes
+		if err := rows.Scan(&id, &n, &raw); err != nil {
+			return fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		times, _, err := splitTimes(raw)
+		if err == nil {
+			err = eachTime(times, n, count)
+		}
+		if err != nil {
+			return fmt.Errorf("count in %s: block %d: %w", p.path, id, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	return nil
 }
 
 // bucketCount is the number of steps from the step-aligned start before from to to,
@@ -233,16 +326,13 @@ func bucketCount(from, to time.Time, step time.Duration) (int, error) {
 // its weight: 1, or, when the candidate blocks can hold more than histogramLines lines,
 // the sampling stride for the lines of the evenly spaced blocks checked (estimated).
 func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts, weight int64)) (bool, error) {
-	lo, hi, err := p.seqRange(ctx, from, to)
-	if err != nil || lo >= hi {
-		return false, err
-	}
+	lo, hi := p.span(from, to)
 	// The candidates' ids: from the index alone when it is the only condition (reading
 	// the blocks' rows would read their lines).
-	q, args := pl.blocksSQL("b.id", lo-maxBlockLines+1, hi, false)
+	q, args := pl.blocksSQL("b.id", lo, hi, from, to, false)
 	if pl.match != "" && len(pl.where) == 0 {
 		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
-			[]any{pl.match, lo - maxBlockLines + 1, hi}
+			[]any{pl.match, lo, hi}
 	}
 	var ids []int64
 	rows, err := p.db.QueryContext(ctx, q, args...)
@@ -261,10 +351,12 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 	if err := rows.Err(); err != nil {
 		return false, fmt.Errorf("count in %s: %w", p.path, err)
 	}
+	keep := inRange(from, to)
 	const sampleBlocks = histogramLines / maxBlockLines
 	if len(ids) <= sampleBlocks {
-		return false, p.eachBlock(ctx, pl, lo, hi, false, func(h blockHead, lines []line) bool {
-			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+		q, args := pl.blocksSQL(headCols, lo, hi, from, to, false)
+		return false, p.scanBlocks(ctx, q, args, func(h blockHead, lines []line) bool {
+			return pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
 				add(v.l.ts, 1)
 				return true
 			})
@@ -273,7 +365,7 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 	stride := (len(ids) + sampleBlocks - 1) / sampleBlocks
 	for i := stride / 2; i < len(ids); i += stride {
 		err := p.scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.id = ?", []any{ids[i]}, func(h blockHead, lines []line) bool {
-			return pl.matching(&h, lines, lo, hi, false, func(v *lineView, _ int) bool {
+			return pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
 				add(v.l.ts, int64(stride))
 				return true
 			})
@@ -285,28 +377,44 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 	return true, nil
 }
 
-// Since returns matching rows after a position, oldest first.
+// Since returns matching rows after a position, oldest first (in Seq order, the order
+// they were stored: the live tail shows lines as they arrive, whatever their time).
+// The new lines of a tail are few, so they are read by Seq without the index.
 func (s *Store) Since(ctx context.Context, q *query.Node, c store.Cursor, limit int) ([]store.Row, error) {
-	after, err := cursorSeq(c)
+	p, err := parseCursor(c)
 	if err != nil {
 		return nil, err
 	}
+	after := p.seq
 	var out []store.Row
 	pl := compile(q)
+	keep := func(_ *line, seq int64) bool { return seq > after }
 	for _, p := range s.snapshot() {
-		hi := p.maxSeq.Load() + 1
-		if hi <= after+1 || len(out) >= limit {
+		if p.maxSeq.Load() <= after {
 			continue
 		}
-		err := p.eachBlock(ctx, pl, after+1, hi, false, func(h blockHead, lines []line) bool {
-			return pl.matching(&h, lines, after+1, hi, false, func(v *lineView, i int) bool {
-				out = append(out, v.row(i))
-				return len(out) < limit
+		// Each day's lowest Seqs after the position; merged by Seq below.
+		n := 0
+		where := ""
+		for _, w := range pl.where {
+			where += " AND " + w
+		}
+		args := append([]any{after - maxBlockLines + 1}, pl.args...)
+		err := p.scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.seq >= ?"+where+" ORDER BY b.seq", args,
+			func(h blockHead, lines []line) bool {
+				return pl.matching(&h, lines, keep, func(v *lineView, i int) bool {
+					out = append(out, v.row(i))
+					n++
+					return n < limit
+				})
 			})
-		})
 		if err != nil {
 			return nil, err
 		}
+	}
+	slices.SortFunc(out, func(a, b store.Row) int { return cmpInt(a.Seq, b.Seq) })
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }
@@ -369,12 +477,17 @@ func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, 
 // scanBlocks calls fn with the blocks the query selects (headCols), until it returns
 // false.
 func (p *part) scanBlocks(ctx context.Context, q string, args []any, fn func(h blockHead, lines []line) bool) error {
+	var sc scanner
+	return p.scanBlocksWith(ctx, &sc, q, args, fn)
+}
+
+// scanBlocksWith is scanBlocks with the caller's scanner.
+func (p *part) scanBlocksWith(ctx context.Context, sc *scanner, q string, args []any, fn func(h blockHead, lines []line) bool) error {
 	rows, err := p.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
 	defer rows.Close()
-	var sc scanner
 	for rows.Next() {
 		// The matcher's work on a block is Go, outside SQLite: a query past its deadline
 		// stops here, between blocks.

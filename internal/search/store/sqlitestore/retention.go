@@ -2,11 +2,11 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,75 +84,55 @@ func (s *Store) dropPart(p *part) error {
 	return nil
 }
 
-// deleteBefore deletes the lines and points older than cutoff (ns).
+// deleteBefore deletes the lines and points older than cutoff (ns, event time) and
+// gives the pages back to the file system. A block with lines on both sides keeps its
+// newer lines: it is written again without the older ones, under the same row id (its
+// newest line stays) and Seq (its lines keep their order; those after a removed one
+// take a lower Seq, which only a page cursor at that very line can notice).
 func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
-	seq, err := p.seqAt(ctx, cutoff)
-	if err != nil {
-		return err
-	}
 	if _, err := p.db.ExecContext(ctx, `DELETE FROM points WHERE ts < ?`, cutoff); err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
-	return p.deleteBelow(ctx, seq)
-}
-
-// deleteOldestFraction deletes that fraction of the day's lines, oldest first.
-func (p *part) deleteOldestFraction(ctx context.Context, frac float64) error {
-	var lo, hi sql.NullInt64
-	if err := p.db.QueryRowContext(ctx, `SELECT min(id), max(id + n - 1) FROM blocks`).Scan(&lo, &hi); err != nil {
-		return fmt.Errorf("size retention in %s: %w", p.path, err)
-	}
-	if !lo.Valid {
-		_, err := p.db.ExecContext(ctx, `DELETE FROM points`)
-		return err
-	}
-	cut := lo.Int64 + max(1, int64(float64(hi.Int64-lo.Int64+1)*min(frac, 1)))
-	var ts sql.NullInt64 // the newest time deleted
-	if err := p.db.QueryRowContext(ctx, `SELECT max(ts_last) FROM blocks WHERE id < ?`, cut).Scan(&ts); err != nil {
-		return fmt.Errorf("size retention in %s: %w", p.path, err)
-	}
-	if _, err := p.db.ExecContext(ctx, `DELETE FROM points WHERE ts <= ?`, ts.Int64); err != nil {
-		return fmt.Errorf("size retention in %s: %w", p.path, err)
-	}
-	return p.deleteBelow(ctx, cut)
-}
-
-// deleteBelow deletes the lines with Seq < seq and gives the pages back to the file
-// system. The block holding seq keeps its lines from seq on: it is written again as a
-// block starting there.
-func (p *part) deleteBelow(ctx context.Context, seq int64) error {
 	tx, err := p.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin %s: %w", p.path, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	var rest *block
-	rows, err := tx.QueryContext(ctx, `SELECT `+headCols+` FROM blocks b WHERE b.id < ? AND b.id + b.n > ?`, seq, seq)
+	var rest []*block
+	// The blocks_span index bounds what is read: a block with a line before cutoff has
+	// its newest line before cutoff + the day's widest block.
+	limit := cutoff + p.maxSpan.Load()
+	rows, err := tx.QueryContext(ctx, `SELECT `+headCols+` FROM blocks b WHERE b.ts_max >= ? AND b.ts_max < ? AND b.ts_min < ?`,
+		cutoff, limit, cutoff)
 	if err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
-	if rows.Next() {
-		var sc scanner
+	var sc scanner
+	for rows.Next() {
 		h, lines, err := sc.scan(rows)
 		if err != nil {
 			rows.Close()
 			return fmt.Errorf("retention in %s: %w", p.path, err)
 		}
-		rest = reencode(h, lines[seq-h.id:])
-		rest.seq = seq
+		kept := slices.DeleteFunc(slices.Clone(lines), func(l line) bool { return l.ts < cutoff })
+		b := reencode(h, kept) // copies the messages before the next scan reuses them
+		b.id, b.seq = h.id, h.seq
+		rest = append(rest, b)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM fts WHERE rowid < ?`, seq); err != nil {
-		return fmt.Errorf("retention in %s: %w", p.path, err)
+	for _, q := range []string{
+		`DELETE FROM fts WHERE rowid IN (SELECT id FROM blocks WHERE ts_max < ? AND ts_min < ?)`,
+		`DELETE FROM blocks WHERE ts_max < ? AND ts_min < ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, limit, cutoff); err != nil {
+			return fmt.Errorf("retention in %s: %w", p.path, err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM blocks WHERE id < ?`, seq); err != nil {
-		return fmt.Errorf("retention in %s: %w", p.path, err)
-	}
-	if rest != nil {
-		if err := insertBlocks(tx, []*block{rest}); err != nil {
+	if len(rest) > 0 {
+		if err := insertBlocks(tx, rest); err != nil {
 			return fmt.Errorf("retention in %s: %w", p.path, err)
 		}
 	}
@@ -165,6 +145,26 @@ func (p *part) deleteBelow(ctx context.Context, seq int64) error {
 		}
 	}
 	return nil
+}
+
+// deleteOldestFraction deletes about that fraction of the day's lines, oldest first: the
+// lines before the newest line of the block at that fraction of the blocks by newest
+// line, and that block.
+func (p *part) deleteOldestFraction(ctx context.Context, frac float64) error {
+	var n int64
+	if err := p.db.QueryRowContext(ctx, `SELECT count(*) FROM blocks`).Scan(&n); err != nil {
+		return fmt.Errorf("size retention in %s: %w", p.path, err)
+	}
+	if n == 0 {
+		_, err := p.db.ExecContext(ctx, `DELETE FROM points`)
+		return err
+	}
+	k := max(1, int64(float64(n)*min(frac, 1)))
+	var ts int64
+	if err := p.db.QueryRowContext(ctx, `SELECT ts_max FROM blocks ORDER BY id LIMIT 1 OFFSET ?`, k-1).Scan(&ts); err != nil {
+		return fmt.Errorf("size retention in %s: %w", p.path, err)
+	}
+	return p.deleteBefore(ctx, ts+1)
 }
 
 // diskBytes is the size of the store's files.
@@ -182,6 +182,7 @@ func (s *Store) diskBytes() int64 {
 
 type metrics struct {
 	rows, duplicates, writeErrors, droppedDays prometheus.Counter
+	clamped                                    prometheus.Counter
 	lostFiles, rereadBytes, damagedDays        prometheus.Counter
 	writeFailing                               prometheus.Gauge
 	commitSeconds                              prometheus.Histogram
@@ -193,6 +194,8 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 			Help: "Log lines committed to the store."}),
 		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_duplicates_skipped_total",
 			Help: "Lines re-read after a restart that the store already held, skipped."}),
+		clamped: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_time_clamped_total",
+			Help: "Lines whose event time was more than store.max_time_skew after their read time (or before 1970), stored at their read time."}),
 		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_write_errors_total",
 			Help: "Failed commits (retried)."}),
 		droppedDays: prometheus.NewCounter(prometheus.CounterOpts{Name: "logcollect_store_retention_dropped_days_total",
@@ -213,7 +216,7 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 	}
 	disk := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logcollect_store_disk_bytes",
 		Help: "Size of the store's files."}, func() float64 { return float64(s.diskBytes()) })
-	for _, c := range []prometheus.Collector{m.rows, m.duplicates, m.writeErrors, m.droppedDays,
+	for _, c := range []prometheus.Collector{m.rows, m.duplicates, m.clamped, m.writeErrors, m.droppedDays,
 		m.lostFiles, m.rereadBytes, m.damagedDays, m.writeFailing, m.commitSeconds, disk} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register store metrics: %w", err)

@@ -13,7 +13,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,7 +43,15 @@ type Config struct {
 	MaxBytes  int64         // 0: no size limit
 	// RetentionInterval is how often Run applies the retention (default 10s).
 	RetentionInterval time.Duration
+	// MaxTimeSkew is how far after its read time a line's event time may be; a line
+	// stamped later (or before 1970) is stored at its read time and counted
+	// (logcollect_store_time_clamped_total). 0: DefaultMaxTimeSkew; negative: no limit.
+	MaxTimeSkew time.Duration
 }
+
+// DefaultMaxTimeSkew is store.max_time_skew's default: clocks and time zones a day
+// apart are errors to show, not lines to hide in the future.
+const DefaultMaxTimeSkew = 24 * time.Hour
 
 // Store is the SQLite engine. Appends are written by Run's single writer goroutine,
 // which groups the batches waiting into one transaction per day.
@@ -66,7 +73,6 @@ type Store struct {
 
 	// Writer state, owned by the writer goroutine after Open.
 	nextSeq int64
-	lastTs  int64
 	// dedupe holds, per file, the end offset stored before this process started; rows
 	// re-read up to it are skipped. A file's entry goes once a row beyond it arrives.
 	dedupe map[fileKey]int64
@@ -95,6 +101,9 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 	}
 	if cfg.RetentionInterval <= 0 {
 		cfg.RetentionInterval = 10 * time.Second
+	}
+	if cfg.MaxTimeSkew == 0 {
+		cfg.MaxTimeSkew = DefaultMaxTimeSkew
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -141,14 +150,14 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 
 // loadPart reads a day's newest position and file offsets into the writer state.
 func (s *Store) loadPart(p *part) error {
-	var maxSeq, maxTs sql.NullInt64
-	if err := p.db.QueryRow(`SELECT max(id + n - 1), max(ts_last) FROM blocks`).Scan(&maxSeq, &maxTs); err != nil {
+	var maxSeq, maxSpan sql.NullInt64
+	if err := p.db.QueryRow(`SELECT max(seq + n - 1), max(`+spanSQL()+`) FROM blocks`, p.day*dayNanos).Scan(&maxSeq, &maxSpan); err != nil {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
 	if maxSeq.Valid {
 		p.maxSeq.Store(maxSeq.Int64)
+		p.maxSpan.Store(maxSpan.Int64)
 		s.lastSeq.Store(max(s.lastSeq.Load(), maxSeq.Int64))
-		s.lastTs = max(s.lastTs, maxTs.Int64)
 	}
 	rows, err := p.db.Query(`SELECT host, file_id, path, "end" FROM offsets`)
 	if err != nil {
@@ -205,7 +214,11 @@ func (s *Store) Append(ctx context.Context, rows []store.Row, done func()) error
 	if s.closed.Load() {
 		return errors.New("store: closed")
 	}
-	req := &appendReq{blocks: buildBlocks(rows), lines: len(rows), done: done}
+	blocks, clamped := buildBlocks(rows, s.cfg.MaxTimeSkew)
+	if clamped > 0 {
+		s.m.clamped.Add(float64(clamped))
+	}
+	req := &appendReq{blocks: blocks, lines: len(rows), done: done}
 	select {
 	case s.queue <- req:
 		return nil
@@ -244,15 +257,11 @@ func (s *Store) writeFrom(first *appendReq) {
 			}
 		}
 	}
-	seq, ts := s.nextSeq, s.lastTs
+	seq := s.nextSeq
 	lines := 0
 	for _, b := range blocks {
-		// Time never goes backwards in the store, so Seq order is time order: pages,
-		// histograms and partitions all work on Seq ranges. A block's lines were made
-		// non-decreasing when it was built; each line's stored time is max(b.ts, its own).
-		b.seq, b.ts = seq, max(ts, b.t0)
+		b.seq = seq // Seq is the storage order (the live tail's), not time order
 		seq += int64(b.n)
-		ts = b.lastTs()
 		lines += b.n
 	}
 	for attempt := 0; ; attempt++ {
@@ -265,7 +274,7 @@ func (s *Store) writeFrom(first *appendReq) {
 		s.log.Error("store write failed; retrying", "error", err, "lines", lines, "attempt", attempt+1)
 		time.Sleep(min(time.Duration(attempt+1)*200*time.Millisecond, 5*time.Second))
 	}
-	s.nextSeq, s.lastTs = seq, ts
+	s.nextSeq = seq
 	s.noteCommitted(blocks)
 	if lines > 0 {
 		s.lastSeq.Store(seq - 1)
@@ -296,7 +305,7 @@ func (s *Store) skipStored(b *block) *block {
 		delete(s.dedupe, k)
 		return b
 	}
-	lines, _, err := decodeBlock(b.data, b.n, b.t0, nil)
+	lines, _, err := decodeBlock(b.data, b.n, nil)
 	if err != nil { // a block encoded by this process: a bug, not bad input
 		panic(fmt.Sprintf("decode a block just encoded: %v", err))
 	}
@@ -312,24 +321,65 @@ func (s *Store) skipStored(b *block) *block {
 	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, fields: b.fields}, lines[i:])
 }
 
-// commit writes blocks (numbered) in one transaction per day.
+// commit writes blocks (numbered) in one transaction per day and layer (commitOrder),
+// so that after a crash between two of them what the store holds of each file is still
+// a prefix of its lines, which its offsets then describe.
 func (s *Store) commit(blocks []*block) error {
-	for len(blocks) > 0 {
-		day := dayOf(blocks[0].ts)
-		n := 1
-		for n < len(blocks) && dayOf(blocks[n].ts) == day {
-			n++
-		}
-		p, err := s.partFor(day)
+	for _, tx := range commitOrder(blocks) {
+		p, err := s.partFor(dayOf(tx[0].tMax))
 		if err != nil {
 			return err
 		}
-		if err := p.insert(blocks[:n]); err != nil {
+		if err := p.insert(tx); err != nil {
 			return err
 		}
-		blocks = blocks[n:]
 	}
 	return nil
+}
+
+// commitOrder splits blocks (each file's in file order) into transactions of one day
+// each, in an order that commits each file's blocks in file order: a file's block is in
+// the layer of the file's block before, or the next layer when its day differs; layers
+// are committed in order, each as one transaction per day. Days are separate databases
+// and SQLite's commit across attached WAL databases is not atomic; this order is what
+// keeps exactly-once when a file's lines span days (a backfill, lines around midnight).
+// The usual commit (each file's lines in one day) is one layer: one transaction per day.
+func commitOrder(blocks []*block) [][]*block {
+	type last struct {
+		layer int
+		day   int64
+	}
+	files := map[fileKey]last{}
+	type txKey struct {
+		layer int
+		day   int64
+	}
+	byTx := map[txKey][]*block{}
+	var keys []txKey
+	for _, b := range blocks {
+		k := fileKey{b.host, b.fileID, b.path}
+		d := dayOf(b.tMax)
+		l, seen := files[k]
+		layer := 0
+		if seen {
+			layer = l.layer
+			if l.day != d {
+				layer++
+			}
+		}
+		files[k] = last{layer, d}
+		tk := txKey{layer, d}
+		if byTx[tk] == nil {
+			keys = append(keys, tk)
+		}
+		byTx[tk] = append(byTx[tk], b)
+	}
+	slices.SortStableFunc(keys, func(a, b txKey) int { return a.layer - b.layer })
+	out := make([][]*block, len(keys))
+	for i, k := range keys {
+		out[i] = byTx[k]
+	}
+	return out
 }
 
 // partFor returns the day's partition, creating it. The writer and WritePoints may ask
@@ -368,28 +418,10 @@ func (s *Store) findPart(day int64) *part {
 // LastSeq is the newest stored row's Seq.
 func (s *Store) LastSeq() int64 { return s.lastSeq.Load() }
 
-// Newest is the cursor of the newest stored row: a tail goes on from there.
+// Newest is where a tail starts: after the newest stored row's Seq (Since follows Seq
+// alone, so the cursor's time is left zero).
 func (s *Store) Newest(context.Context) (store.Cursor, error) {
-	return seqCursor(s.lastSeq.Load()), nil
-}
-
-// seqCursor is the cursor of a Seq: its 8 bytes, big-endian (the API's ids and cursors
-// are these bytes in base64, as they were when the API took Seqs).
-func seqCursor(seq int64) store.Cursor {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(seq))
-	return store.Cursor(b[:])
-}
-
-func cursorSeq(c store.Cursor) (int64, error) {
-	if len(c) != 8 {
-		return 0, store.ErrBadCursor
-	}
-	v := int64(binary.BigEndian.Uint64([]byte(c)))
-	if v < 0 {
-		return 0, store.ErrBadCursor
-	}
-	return v, nil
+	return pos{seq: s.lastSeq.Load()}.cursor(), nil
 }
 
 // Changed returns a channel closed at the next commit.

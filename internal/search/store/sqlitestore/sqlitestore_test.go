@@ -253,7 +253,7 @@ func TestBlockBoundaries(t *testing.T) {
 			t.Errorf("q=%q: histogram of %d buckets sums %d, want %d", q, len(hist), sum, len(want))
 		}
 	}
-	since, err := s.Since(ctx, mustParse(t, "seventh"), seqCursor(500), 3)
+	since, err := s.Since(ctx, mustParse(t, "seventh"), pos{seq: 500}.cursor(), 3)
 	if err != nil {
 		t.Fatal(err)
 	}

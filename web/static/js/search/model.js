@@ -132,15 +132,19 @@ export function facetGroups(fields) {
   return (fields?.fields ?? []).filter((g) => g.values?.length).sort((a, b) => rank(a.name) - rank(b.name));
 }
 
-// fieldRows is a hit as [name, text] rows: its own fields, then the parsed ones.
+// fieldRows is a hit as [name, text] rows: its own fields, then the parsed ones. time is
+// the line's event time (what lists, ranges and the histogram use), read_time when the
+// agent read it.
 export function fieldRows(hit) {
-  const rows = [['time', hit.time], ['host', hit.host], ['path', hit.path], ['topic', hit.topic],
-    ['offset', String(hit.offset)], ['file_id', hit.file_id]];
+  const rows = [['time', hit.time]];
+  if (hit.read_time) rows.push(['read_time', hit.read_time]);
+  rows.push(['host', hit.host], ['path', hit.path], ['topic', hit.topic],
+    ['offset', String(hit.offset)], ['file_id', hit.file_id]);
   for (const [k, v] of Object.entries(hit.fields ?? {})) rows.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
   return rows;
 }
 
 // filterable says whether a search can filter by the field (not by a time or a position).
 export function filterable(name) {
-  return name !== 'time' && name !== 'offset' && name !== 'file_id';
+  return name !== 'time' && name !== 'read_time' && name !== 'offset' && name !== 'file_id';
 }

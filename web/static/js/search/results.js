@@ -20,7 +20,7 @@ export function createResultsPanel(model, { above, onSelect, onMove, onOpen, onN
 
   function hitRow(hit, i) {
     return el('div', { class: `hit${i === model.selected ? ' selected' : ''}`, role: 'listitem', dataset: { index: String(i) } },
-      el('span', { class: 'ts', title: hit.time }, formatTime(Date.parse(hit.time))),
+      el('span', { class: 'ts', title: hit.read_time ? `${hit.time} (read ${hit.read_time})` : hit.time }, formatTime(Date.parse(hit.time))),
       el('span', { class: 'host', title: hit.host }, hit.host),
       highlighted(el('span', { class: 'msg' }), hit.message, hit.highlight));
   }
