@@ -273,8 +273,15 @@ func (k *kubelet) deletePod(c *runtimeLog) {
 // awaitShipped waits until every line written so far is in Kafka.
 func (k *kubelet) awaitShipped(rec *records, what string) {
 	k.t.Helper()
+	var missing map[string]int
+	defer func() {
+		if k.t.Failed() {
+			k.t.Logf("lines missing by container: %v", missing)
+		}
+	}()
 	await.Until(k.t, 60*time.Second, what+" in Kafka", func() bool {
-		return rec.missing(k.want) == 0
+		missing = rec.missing(k.want)
+		return len(missing) == 0
 	})
 }
 
@@ -458,17 +465,17 @@ func consume(t *testing.T, brokers []string, topic string) *records {
 	return rec
 }
 
-// missing counts the lines of want not received yet.
-func (rec *records) missing(want map[int]wantLine) int {
+// missing counts the lines of want not received yet, by container.
+func (rec *records) missing(want map[int]wantLine) map[string]int {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	n := 0
-	for num := range want {
+	m := map[string]int{}
+	for num, w := range want {
 		if !rec.seen[num] {
-			n++
+			m[w.c.key()]++
 		}
 	}
-	return n
+	return m
 }
 
 // untilEnd waits until every record the topic holds now was received and returns them
