@@ -238,6 +238,69 @@ func TestTransferDeployment(t *testing.T) {
 	}
 }
 
+// TestAgentEntryFollowsKubeletRotation checks the agent's entry against the file names
+// the kubelet gives a container's log over its life: <n>.log (n: the restart count),
+// renamed to <n>.log.<timestamp> at rotation, compressed later through a .tmp file into
+// .gz. The renamed file must stay matched (the agent then knows it by its inode and
+// reads it to its end, also after a restart); the compressed ones never are. Matching
+// follows the agent's: the glob on the path, each exclude on the path and on the name.
+// test/e2e's TestKubeletLogs runs this entry against a kubelet-like tree.
+func TestAgentEntryFollowsKubeletRotation(t *testing.T) {
+	cm := load(t).configMaps["logcollect-config"]
+	if cm == nil {
+		t.Fatal("no ConfigMap logcollect-config")
+	}
+	var cfg struct {
+		Agent struct {
+			Collect []struct {
+				Path    string   `json:"path"`
+				Format  string   `json:"format"`
+				Exclude []string `json:"exclude"`
+			} `json:"collect"`
+		} `json:"agent"`
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data["agent.yaml"]), &cfg); err != nil {
+		t.Fatalf("agent.yaml: %v", err)
+	}
+	if len(cfg.Agent.Collect) != 1 {
+		t.Fatalf("agent.yaml has %d collect entries, want 1", len(cfg.Agent.Collect))
+	}
+	e := cfg.Agent.Collect[0]
+	if e.Format != "cri" {
+		t.Errorf("format %q, want cri (the kubelet's container log format)", e.Format)
+	}
+	dir := "/var/log/pods/shop_checkout-7d9f8_0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0/app/"
+	for name, want := range map[string]bool{
+		"0.log":                         true,
+		"3.log":                         true,
+		"0.log.20260309-081530":         true,
+		"0.log.20260309-081530.tmp":     false,
+		"0.log.20260309-081530.gz":      false,
+		"../../../containers/x_y_z.log": false,
+	} {
+		path := filepath.Clean(dir + name)
+		matched, err := filepath.Match(e.Path, path)
+		if err != nil {
+			t.Fatalf("path %q: %v", e.Path, err)
+		}
+		got := matched && !excluded(e.Exclude, path)
+		if got != want {
+			t.Errorf("%s: collected %v, want %v (path %q, exclude %q)", path, got, want, e.Path, e.Exclude)
+		}
+	}
+}
+
+func excluded(globs []string, path string) bool {
+	for _, g := range globs {
+		full, _ := filepath.Match(g, path)
+		base, _ := filepath.Match(g, filepath.Base(path))
+		if full || base {
+			return true
+		}
+	}
+	return false
+}
+
 // TestConfigMapConfigsAreValid runs `logcollect check` on every config of the ConfigMaps.
 func TestConfigMapConfigsAreValid(t *testing.T) {
 	bin := os.Getenv("LOGCOLLECT_BIN")

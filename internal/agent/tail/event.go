@@ -141,8 +141,8 @@ func (b *batch) eventTime(line []byte, meta lineMeta) time.Time {
 }
 
 // fields returns the fields of the entry's events from the file at path: the entry's,
-// and for format cri the pod's from the kubelet's path
-// /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log.
+// and for format cri the pod's from the kubelet's path layout
+// <pod logs dir>/<namespace>_<pod>_<uid>/<container>/<n>.log.
 func (s *spec) fields(path string) map[string]string {
 	var k8s map[string]string
 	if s.e.Format == logformat.CRI {
@@ -166,20 +166,44 @@ const (
 	FieldStream    = "stream"
 )
 
-// podFields reads /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log. Namespace
-// and pod names cannot hold "_" (DNS labels), so the directory splits unambiguously.
+// podFields reads the kubelet's layout <namespace>_<pod>_<uid>/<container>/<n>.log from
+// the end of path, whatever the directory above it: /var/log/pods by default, but the
+// kubelet's podLogsDir moves it and a DaemonSet may mount it elsewhere. The rotated
+// <n>.log.<timestamp> keeps its pod. Namespace and pod names cannot hold "_" (DNS names),
+// so the directory splits unambiguously; a namespace that is not a DNS label, or a file
+// not named <n>.log…, is not the kubelet's.
 func podFields(path string) map[string]string {
-	dir, _ := filepath.Split(path)
-	container := filepath.Base(dir)
-	podDir := filepath.Dir(filepath.Clean(dir))
-	if filepath.Dir(podDir) != "/var/log/pods" {
+	dir, name := filepath.Split(path)
+	if !kubeletLogName(name) {
 		return nil
 	}
-	parts := strings.SplitN(filepath.Base(podDir), "_", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" || container == "" {
+	container := filepath.Base(dir)
+	parts := strings.SplitN(filepath.Base(filepath.Dir(filepath.Clean(dir))), "_", 3)
+	if len(parts) != 3 || !dnsLabel(parts[0]) || parts[1] == "" || parts[2] == "" || container == "" || container == "/" {
 		return nil
 	}
 	return map[string]string{FieldNamespace: parts[0], FieldPod: parts[1], FieldPodUID: parts[2], FieldContainer: container}
+}
+
+// kubeletLogName reports a name of the form <restart count>.log, or that name with the
+// suffix a rotation gives it.
+func kubeletLogName(name string) bool {
+	digits := len(name) - len(strings.TrimLeft(name, "0123456789"))
+	rest := name[digits:]
+	return digits > 0 && (rest == ".log" || strings.HasPrefix(rest, ".log."))
+}
+
+// dnsLabel reports an RFC 1123 label, as Kubernetes namespaces are.
+func dnsLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // withStream returns a copy of fields with the stream added.

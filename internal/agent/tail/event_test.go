@@ -143,9 +143,18 @@ func TestPodFields(t *testing.T) {
 	cases := map[string]map[string]string{
 		"/var/log/pods/shop_checkout-7d9f_0b1c-22/app/0.log": {"k8s.namespace": "shop", "k8s.pod": "checkout-7d9f",
 			"k8s.pod_uid": "0b1c-22", "k8s.container": "app"},
+		// Rotated by the kubelet: still the pod's.
+		"/var/log/pods/shop_checkout_uid/app/0.log.20260309-081530": {"k8s.namespace": "shop", "k8s.pod": "checkout",
+			"k8s.pod_uid": "uid", "k8s.container": "app"},
+		// The kubelet's podLogsDir elsewhere, or the host's directory mounted elsewhere.
+		"/srv/pods/shop_checkout_uid/app/3.log": {"k8s.namespace": "shop", "k8s.pod": "checkout",
+			"k8s.pod_uid": "uid", "k8s.container": "app"},
 		"/var/log/pods/shop_checkout/app/0.log":       nil,
 		"/var/log/containers/checkout_shop_app-1.log": nil,
-		"/srv/pods/shop_checkout_uid/app/0.log":       nil,
+		"/var/log/pods/Shop_checkout_uid/app/0.log":   nil, // not a namespace name
+		"/srv/data/a_b_c/app/server.log":              nil, // not <n>.log
+		"/srv/data/a_b_c/app/0.logs":                  nil,
+		"/a_b_c/0.log":                                nil,
 	}
 	for path, want := range cases {
 		if got := podFields(path); !reflect.DeepEqual(got, want) {
