@@ -318,7 +318,7 @@ func (s *Store) skipStored(b *block) *block {
 		return nil
 	}
 	delete(s.dedupe, k)
-	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, fields: b.fields}, lines[i:])
+	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, entryInfo: b.entryInfo}, lines[i:])
 }
 
 // commit writes blocks (numbered) in one transaction per day and layer (commitOrder),
