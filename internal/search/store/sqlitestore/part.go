@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,6 +19,9 @@ type part struct {
 	path   string
 	db     *sql.DB
 	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
+	// readers counts the reads that hold the day (Store.readParts): a dropped day is
+	// closed once they are done.
+	readers sync.WaitGroup
 	// maxSpan bounds, over the day's blocks, the latest time their row id allows
 	// (upperOf) minus their oldest line's: a block holding a line before t has a row id
 	// below keyBefore(t + maxSpan), which bounds the row ids a range reads.
@@ -123,11 +127,26 @@ func openPart(path string, day int64) (*part, error) {
 		db.Close()
 		return nil, err
 	}
-	if _, err := db.Exec(schema); err != nil {
+	if err := createSchema(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
 	return &part{day: day, path: path, db: db}, nil
+}
+
+// createSchema creates the day's tables and sets its layout version in one transaction:
+// a kill between the two would leave a blocks table of user_version 0, which the next
+// start takes for the layout ordered by read time and refuses.
+func createSchema(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or

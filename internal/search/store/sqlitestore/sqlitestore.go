@@ -460,6 +460,24 @@ func (s *Store) snapshot() []*part {
 	return slices.Clone(s.parts)
 }
 
+// readParts is snapshot for a read, with a release to call when the read is done: a day
+// the retention drops meanwhile is closed only after that (closing it under a running
+// query failed the query: "sql: database is closed", a 500 in the API). The writer's
+// goroutine, which drops days, uses snapshot.
+func (s *Store) readParts() ([]*part, func()) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	parts := slices.Clone(s.parts)
+	for _, p := range parts {
+		p.readers.Add(1)
+	}
+	return parts, func() {
+		for _, p := range parts {
+			p.readers.Done()
+		}
+	}
+}
+
 const dayNanos = int64(24 * time.Hour)
 
 func dayOf(ts int64) int64 { return floorDiv(ts, dayNanos) }
