@@ -110,3 +110,65 @@ func TestFieldTime(t *testing.T) {
 		t.Error("an unparsable time was accepted")
 	}
 }
+
+func TestDetectFields(t *testing.T) {
+	cases := []struct {
+		name, line string
+		want       map[string]any // nil: no fields
+	}{
+		{"json object", `{"level":"info","n":1.50,"o":{"a":1},"ok":false,"none":null}`,
+			map[string]any{"level": "info", "n": json.Number("1.50"), "o": map[string]any{"a": json.Number("1")}, "ok": false, "none": nil}},
+		{"json after blanks", ` {"a":"b"}`, map[string]any{"a": "b"}},
+		{"broken json is not logfmt", `{"a=1 b=2`, nil},
+		{"logfmt", `level=error service=db msg="database timeout"`,
+			map[string]any{"level": "error", "service": "db", "msg": "database timeout"}},
+		{"bare words skipped", `took 12ms user=bob op=login done`, map[string]any{"user": "bob", "op": "login"}},
+		{"escaped quote", `a=1 msg="say \"hi\"" b=2`, map[string]any{"a": "1", "msg": `say "hi"`, "b": "2"}},
+		{"unterminated quote runs to the end", `a=1 msg="no end here`, map[string]any{"a": "1", "msg": "no end here"}},
+		{"one pair is prose", `set x=1 and go`, nil},
+		{"two '=' in one pair", `url=/a?b=c done`, nil},
+		{"spaced equals", `a = b and c = d`, nil},
+		{"leading '='", `=x =y`, nil},
+		{"plain text", `GET /index.html 200`, nil},
+		{"empty", ``, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fs := DetectFields(c.line)
+			if c.want == nil {
+				if fs != nil {
+					t.Fatalf("got %#v, want none", fieldMap(fs))
+				}
+				return
+			}
+			if got := fieldMap(fs); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got  %#v\nwant %#v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestParserOf(t *testing.T) {
+	for _, name := range Names() {
+		p := ParserOf(name)
+		switch Format(name) {
+		case Plain, CRI, Docker, Regex:
+			if p != nil {
+				t.Errorf("%s: a parser, want none", name)
+			}
+			if got, want := Detected(name), name != string(Regex); got != want {
+				t.Errorf("Detected(%s) = %v", name, got)
+			}
+		default:
+			if p == nil || p.Format() != Format(name) {
+				t.Errorf("%s: parser %v", name, p)
+			}
+			if Detected(name) {
+				t.Errorf("Detected(%s) with a parser", name)
+			}
+		}
+	}
+	if ParserOf("from_a_newer_agent") != nil || Detected("from_a_newer_agent") || !Detected("") {
+		t.Error("unknown or empty names")
+	}
+}

@@ -3,81 +3,64 @@ package store
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
+
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
-// ParseFields returns the fields of a line: the top-level scalar values of a JSON object
-// line, or the key=value pairs of a logfmt-style line (at least two, so that prose with
-// one '=' is not taken apart). nil when there is none.
-func ParseFields(line string) map[string]string {
-	if strings.HasPrefix(line, "{") {
-		var obj map[string]any
-		if json.Unmarshal([]byte(line), &obj) != nil {
-			return nil
-		}
-		out := make(map[string]string, len(obj))
-		for k, v := range obj {
-			switch x := v.(type) {
-			case string:
-				out[k] = x
-			case float64:
-				out[k] = strconv.FormatFloat(x, 'f', -1, 64)
-			case bool:
-				out[k] = strconv.FormatBool(x)
-			}
-		}
-		return out
+// ParseFields returns the fields of a line of the collect entry's format (a format name;
+// "" is plain), as text: the format's fields (logformat.ParserOf), or for lines of no
+// declared form (plain, cri, docker) the members of a JSON object line or the key=value
+// pairs of a logfmt-style line (logformat.DetectFields). Values that are not text, a
+// number or a boolean (JSON null, objects, arrays) are left out. nil when there is none,
+// also for a line that does not have its format (it stays searchable as text) and for
+// regex, whose pattern does not travel with the line.
+func ParseFields(line, format string) map[string]string {
+	var parsed []logformat.Field
+	if p := logformat.ParserOf(format); p != nil {
+		parsed, _ = p.Fields(line)
+	} else if logformat.Detected(format) {
+		parsed = logformat.DetectFields(line)
 	}
-	if strings.Count(line, "=") < 2 {
+	if len(parsed) == 0 {
 		return nil
 	}
-	out := map[string]string{}
-	for rest := line; rest != ""; {
-		rest = strings.TrimLeft(rest, " \t")
-		eq := strings.IndexByte(rest, '=')
-		sp := strings.IndexAny(rest, " \t")
-		if eq <= 0 || (sp >= 0 && sp < eq) {
-			if sp < 0 {
-				break
-			}
-			rest = rest[sp:]
-			continue
+	out := make(map[string]string, len(parsed))
+	for _, f := range parsed {
+		if v, ok := fieldText(f.Value); ok {
+			out[f.Name] = v
 		}
-		key, val := rest[:eq], rest[eq+1:]
-		if strings.HasPrefix(val, `"`) {
-			end := 1
-			for end < len(val) && (val[end] != '"' || val[end-1] == '\\') {
-				end++
-			}
-			if uq, err := strconv.Unquote(val[:min(end+1, len(val))]); err == nil {
-				out[key] = uq
-			} else {
-				out[key] = strings.Trim(val[:min(end+1, len(val))], `"`)
-			}
-			rest = val[min(end+1, len(val)):]
-			continue
-		}
-		if sp2 := strings.IndexAny(val, " \t"); sp2 >= 0 {
-			out[key], rest = val[:sp2], val[sp2:]
-		} else {
-			out[key], rest = val, ""
-		}
-	}
-	if len(out) < 2 {
-		return nil
 	}
 	return out
+}
+
+// fieldText is a parsed value as the store's text fields hold it: numbers as written in
+// a JSON line (json.Number), so that a search for what the line shows finds it.
+func fieldText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
 }
 
 // reserved are the names of a row's own fields, which parsed fields may not take.
 var reserved = []string{"host", "path", "topic", "file_id", "offset", "time", "message"}
 
-// LineFields returns a stored line's fields: those parsed from its message (without the
-// row's own names: a line's "path=" must not shadow the file's path) and the entry's
-// fields, which win over parsed ones. The store keeps only the entry's fields and derives
-// the rest when it reads a line, since they follow from the message. nil when none.
-func LineFields(msg string, entry map[string]string) map[string]string {
-	fields := ParseFields(msg)
+// LineFields returns a stored line's fields: those parsed from its message by its entry's
+// format (ParseFields; without the row's own names: a line's "path=" must not shadow the
+// file's path) and the entry's fields, which win over parsed ones. The store keeps only
+// the entry's fields and format and derives the rest when it reads a line, since they
+// follow from the message. nil when none.
+func LineFields(msg, format string, entry map[string]string) map[string]string {
+	fields := ParseFields(msg, format)
 	for _, k := range reserved {
 		delete(fields, k)
 	}

@@ -27,7 +27,7 @@ func (k *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	for i := range batch {
 		ev := &batch[i]
 		rows[i] = Row{Time: ev.Time, ReadTime: ev.ReadTime, Host: ev.Host, Path: ev.Path, Topic: ev.Topic, FileID: ev.FileID,
-			Offset: ev.Offset, End: ev.End, Fields: ev.Fields, Message: lineString(ev.Line)}
+			Offset: ev.Offset, End: ev.End, Format: ev.Format, Fields: ev.Fields, Message: lineString(ev.Line)}
 	}
 	return k.store.Append(ctx, rows, func() {
 		for i := range batch {

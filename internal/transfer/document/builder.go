@@ -19,9 +19,8 @@ import (
 // transfer.parse rule matching its topic, else by its format header (the collect entry's
 // format), with the one parsing package the agent and the standalone store use.
 type Builder struct {
-	rules    []rule
-	byTopic  map[string]*rule             // the first matching rule of each topic seen
-	byFormat map[string]*logformat.Parser // nil for formats without fields here
+	rules   []rule
+	byTopic map[string]*rule // the first matching rule of each topic seen
 }
 
 type rule struct {
@@ -32,7 +31,7 @@ type rule struct {
 
 // NewBuilder compiles the parse rules.
 func NewBuilder(rules []config.ParseRule) (*Builder, error) {
-	b := &Builder{byTopic: map[string]*rule{}, byFormat: map[string]*logformat.Parser{}}
+	b := &Builder{byTopic: map[string]*rule{}}
 	for i, r := range rules {
 		p, err := logformat.New(ruleConfig(r))
 		if err != nil {
@@ -64,22 +63,6 @@ func (b *Builder) rule(topic string) *rule {
 	}
 	b.byTopic[topic] = found
 	return found
-}
-
-// formatParser returns the parser of a format header, or nil when the format has no
-// fields the transfer can read (plain, cri, docker; regex, whose pattern is the entry's;
-// a name it does not know, from a newer agent).
-func (b *Builder) formatParser(format string) *logformat.Parser {
-	if p, ok := b.byFormat[format]; ok {
-		return p
-	}
-	var p *logformat.Parser
-	switch f := logformat.Format(format); f {
-	case logformat.JSON, logformat.Logfmt, logformat.NginxCombined, logformat.ApacheCombined, logformat.Syslog:
-		p = logformat.MustNew(logformat.Config{Format: f})
-	}
-	b.byFormat[format] = p
-	return p
 }
 
 // Build returns the document of r. It never fails: what a record lacks is left out, a
@@ -135,7 +118,9 @@ func (b *Builder) Build(r *kgo.Record) Document {
 	if d.Time.IsZero() {
 		d.Time = r.Timestamp.UTC()
 	}
-	p, override := b.formatParser(format), false
+	// Plain and container lines get no fields here (docs/transfer.md); the standalone
+	// store detects JSON and logfmt in them (logformat.DetectFields).
+	p, override := logformat.ParserOf(format), false
 	if ru := b.rule(r.Topic); ru != nil {
 		p, override = ru.parser, ru.time
 	}

@@ -25,24 +25,40 @@ const maxBlockLines = 128
 // The first byte of an encoded block: its lines as they are, or compressed with S2
 // (klauspost/compress: ~6× smaller for access logs at ~0.2 µs per line each way, measured
 // in docs/store.md; the writer then writes and checkpoints that much less). 1 and 2 were
-// the layout ordered by read time (no read time per line), which is not read.
+// the layout ordered by read time (no read time per line), which is not read; 3 and 4
+// are this one without the entry's format, read as plain (what their lines were parsed
+// as when they were written).
 const (
-	blockPlain = 3
-	blockS2    = 4
+	blockPlain         = 5
+	blockS2            = 6
+	blockPlainNoFormat = 3
+	blockS2NoFormat    = 4
 )
+
+// compressed says whether a block of a known version has its body compressed.
+func compressed(version byte) bool { return version == blockS2 || version == blockS2NoFormat }
+
+// hasFormat says whether a block of a known version holds its entry's format.
+func hasFormat(version byte) bool { return version == blockPlain || version == blockS2 }
+
+// entryInfo is what the lines of a block share from their collect entry.
+type entryInfo struct {
+	fields map[string]string // the entry's fields
+	format string            // the entry's format name ("" is plain): how the lines' fields are parsed
+}
 
 // block is up to maxBlockLines consecutive lines of one file, stored as one row of
 // blocks and indexed as one full-text document: the distinct words of its lines.
 type block struct {
 	host, path, topic, fileID string
-	fields                    map[string]string // the entry's fields, the same for every line
-	n                         int
-	tMin, tMax                int64 // the lines' oldest and newest event time (the lines are in file order, not time order)
-	rMax                      int64 // the newest read time
-	off0                      int64 // the first line's offset
-	end0, endLast, endMax     int64 // the first and last line's end, and the largest end
-	data                      []byte
-	words                     string
+	entryInfo
+	n                     int
+	tMin, tMax            int64 // the lines' oldest and newest event time (the lines are in file order, not time order)
+	rMax                  int64 // the newest read time
+	off0                  int64 // the first line's offset
+	end0, endLast, endMax int64 // the first and last line's end, and the largest end
+	data                  []byte
+	words                 string
 
 	// Set by the writer: the first line's Seq (line i's is seq+i), and the block's row id,
 	// a key ordered by tMax (timeKey).
@@ -75,16 +91,16 @@ func clampTime(r *store.Row, skew time.Duration) (t, rt int64, clamped bool) {
 var epoch = time.Unix(0, 0)
 
 // buildBlocks groups rows into blocks of one file each (and one day of event time, and
-// one set of entry fields), clamping event times more than skew ahead of their read
+// one set of entry fields and format), clamping event times more than skew ahead of their read
 // time (clampTime); it returns the blocks, in the order of their first row, and how
 // many rows were clamped. A block's lines stay in file order: searches order by time
 // across and within blocks (read.go), so a file's lines need not be in time order.
 func buildBlocks(rows []store.Row, skew time.Duration) ([]*block, int) {
 	type group struct {
-		first int
-		idx   []int
-		day   int64
-		topic string
+		first         int
+		idx           []int
+		day           int64
+		topic, format string
 	}
 	open := map[fileKey]*group{}
 	var groups []*group
@@ -97,18 +113,18 @@ func buildBlocks(rows []store.Row, skew time.Duration) ([]*block, int) {
 		if c {
 			clamped++
 		}
-		// One open block per file: a line of another day (or other entry fields) closes
-		// it, so a file's blocks are runs of its consecutive lines, which the writer's
+		// One open block per file: a line of another day (or other entry fields or
+		// format: the entry was edited) closes it, so a file's blocks are runs of its consecutive lines, which the writer's
 		// per-day commits need to store a prefix of each file (writeFrom).
 		k := fileKey{r.Host, r.FileID, r.Path}
 		d := dayOf(t)
 		g := open[k]
-		if g != nil && (len(g.idx) == maxBlockLines || g.day != d || g.topic != r.Topic || !maps.Equal(r.Fields, rows[g.first].Fields)) {
+		if g != nil && (len(g.idx) == maxBlockLines || g.day != d || g.topic != r.Topic || g.format != r.Format || !maps.Equal(r.Fields, rows[g.first].Fields)) {
 			groups = append(groups, g)
 			g = nil
 		}
 		if g == nil {
-			g = &group{first: i, day: d, topic: r.Topic}
+			g = &group{first: i, day: d, topic: r.Topic, format: r.Format}
 			open[k] = g
 		}
 		g.idx = append(g.idx, i)
@@ -144,7 +160,8 @@ func newEncoder() *encoder { return &encoder{compress: true, seen: map[string]in
 // are 128 MiB): a block claiming more is corrupt, and is not allocated.
 const maxBlockBytes = 1 << 30
 
-// encode makes the block of rows[idx...], which share a file, a day and entry fields;
+// encode makes the block of rows[idx...], which share a file, a day, entry fields and
+// format;
 // times[i] are row i's event and read time as stored (clampTime).
 //
 // Encoding: the version byte; the times section's length (uvarint) and the times: per
@@ -152,15 +169,16 @@ const maxBlockBytes = 1 << 30
 // time) and its read time minus the line before's (varint; likewise), signed, as a
 // file's lines need not be in time order; then the body, compressed when the version
 // says so: the entry's fields (count, then key and value, each length-prefixed, sorted
-// by key), then per line the offset minus the previous line's end (varint; the first
+// by key) and format (length-prefixed), then per line the offset minus the previous line's end (varint; the first
 // line's is its offset), end minus offset (uvarint) and the message (length-prefixed).
 // The times stay uncompressed in front so that a histogram reads them without
 // decompressing the messages (blocks whose lines are out of time order are counted line
 // by line).
 func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	first := &rows[idx[0]]
-	b := &block{host: first.Host, path: first.Path, topic: first.Topic, fileID: first.FileID, fields: first.Fields,
-		n: len(idx), tMin: times[idx[0]][0], tMax: times[idx[0]][0], rMax: times[idx[0]][1], off0: first.Offset, end0: first.End}
+	b := &block{host: first.Host, path: first.Path, topic: first.Topic, fileID: first.FileID,
+		entryInfo: entryInfo{fields: first.Fields, format: first.Format},
+		n:         len(idx), tMin: times[idx[0]][0], tMax: times[idx[0]][0], rMax: times[idx[0]][1], off0: first.Offset, end0: first.End}
 	size := 16
 	for _, i := range idx {
 		size += len(rows[i].Message) + 12
@@ -173,6 +191,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		data = appendString(data, k)
 		data = appendString(data, b.fields[k])
 	}
+	data = appendString(data, b.format)
 	clear(e.seen)
 	e.words, e.prev = e.words[:0], e.prev[:0]
 	var ts, rts, prevEnd int64
@@ -252,12 +271,12 @@ var errCorrupt = errors.New("corrupt block")
 // decodeBlock decodes the n lines of an encoded block into lines (reused). The messages
 // point into data (or into the memory the block was decompressed into), which must not
 // change.
-func decodeBlock(data []byte, n int, lines []line) ([]line, map[string]string, error) {
+func decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo, error) {
 	times, body, err := inflate(data, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, entryInfo{}, err
 	}
-	return decodeLines(times, body, n, lines)
+	return decodeLines(data[0], times, body, n, lines)
 }
 
 // splitTimes returns a block's times section and what follows it.
@@ -265,7 +284,7 @@ func splitTimes(data []byte) (times, rest []byte, err error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("%w: empty", errCorrupt)
 	}
-	if data[0] != blockPlain && data[0] != blockS2 {
+	if v := data[0]; v != blockPlain && v != blockS2 && v != blockPlainNoFormat && v != blockS2NoFormat {
 		return nil, nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
 	}
 	k, w := binary.Uvarint(data[1:])
@@ -279,7 +298,7 @@ func splitTimes(data []byte) (times, rest []byte, err error) {
 // is large enough) when the version says so.
 func inflate(data, buf []byte) (times, body []byte, err error) {
 	times, rest, err := splitTimes(data)
-	if err != nil || data[0] == blockPlain {
+	if err != nil || !compressed(data[0]) {
 		return times, rest, err
 	}
 	n, err := s2.DecodedLen(rest)
@@ -312,21 +331,24 @@ func eachTime(times []byte, n int, fn func(t int64)) error {
 	return nil
 }
 
-// decodeLines decodes the times and the body of a block (inflate). The entry's fields
-// are copied; the messages point into data.
-func decodeLines(times, data []byte, n int, lines []line) ([]line, map[string]string, error) {
+// decodeLines decodes the times and the body of a block of the version (inflate). The
+// entry's fields and format are copied; the messages point into data.
+func decodeLines(version byte, times, data []byte, n int, lines []line) ([]line, entryInfo, error) {
 	td := decoder{b: times}
 	d := decoder{b: data}
-	var fields map[string]string
+	var e entryInfo
 	if nf := d.uvarint(); nf > 0 {
 		if nf > uint64(len(data)) {
-			return nil, nil, fmt.Errorf("%w: %d fields", errCorrupt, nf)
+			return nil, e, fmt.Errorf("%w: %d fields", errCorrupt, nf)
 		}
-		fields = make(map[string]string, nf)
+		e.fields = make(map[string]string, nf)
 		for range nf {
 			k := strings.Clone(d.string())
-			fields[k] = strings.Clone(d.string())
+			e.fields[k] = strings.Clone(d.string())
 		}
+	}
+	if hasFormat(version) {
+		e.format = strings.Clone(d.string())
 	}
 	lines = lines[:0]
 	var t, rt, prevEnd int64
@@ -337,15 +359,15 @@ func decodeLines(times, data []byte, n int, lines []line) ([]line, map[string]st
 		end := off + int64(d.uvarint())
 		msg := d.string()
 		if d.err || td.err {
-			return nil, nil, fmt.Errorf("%w: line %d of %d cut short", errCorrupt, i, n)
+			return nil, e, fmt.Errorf("%w: line %d of %d cut short", errCorrupt, i, n)
 		}
 		lines = append(lines, line{ts: t, rts: rt, off: off, end: end, msg: msg})
 		prevEnd = end
 	}
 	if d.err || len(d.b) != 0 || len(td.b) != 0 {
-		return nil, nil, fmt.Errorf("%w: %d and %d bytes after %d lines", errCorrupt, len(td.b), len(d.b), n)
+		return nil, e, fmt.Errorf("%w: %d and %d bytes after %d lines", errCorrupt, len(td.b), len(d.b), n)
 	}
-	return lines, fields, nil
+	return lines, e, nil
 }
 
 // decoder reads an encoded block; a read past the end sets err and returns zeros.
@@ -392,7 +414,7 @@ func reencode(h blockHead, lines []line) *block {
 	times := make([][2]int64, len(lines))
 	idx := make([]int, len(rows))
 	for i, l := range lines {
-		rows[i] = store.Row{Host: h.host, Path: h.path, Topic: h.topic, FileID: h.fileID, Fields: h.fields,
+		rows[i] = store.Row{Host: h.host, Path: h.path, Topic: h.topic, FileID: h.fileID, Format: h.format, Fields: h.fields,
 			Offset: l.off, End: l.end, Message: l.msg}
 		times[i], idx[i] = [2]int64{l.ts, l.rts}, i
 	}

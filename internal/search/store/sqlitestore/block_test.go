@@ -24,6 +24,7 @@ func TestBlockRoundTrip(t *testing.T) {
 	for i := range rows {
 		rows[i].Host, rows[i].Path, rows[i].Topic, rows[i].FileID = "h", "/p", "t", "1:2"
 		rows[i].Fields = map[string]string{"team": "core", "env": "prod"}
+		rows[i].Format = "logfmt"
 	}
 	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew)
 	if len(blocks) != 1 {
@@ -34,12 +35,12 @@ func TestBlockRoundTrip(t *testing.T) {
 		b.tMin != start.Add(-time.Second).UnixNano() || b.tMax != start.Add(time.Second).UnixNano() || b.rMax != start.Add(time.Second).UnixNano() {
 		t.Errorf("block head %+v", b)
 	}
-	lines, fields, err := decodeBlock(b.data, b.n, nil)
+	lines, e, err := decodeBlock(b.data, b.n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(fields, rows[0].Fields) {
-		t.Errorf("fields %v", fields)
+	if !maps.Equal(e.fields, rows[0].Fields) || e.format != "logfmt" {
+		t.Errorf("entry %+v", e)
 	}
 	for i, l := range lines {
 		r := rows[i]

@@ -152,7 +152,9 @@ func (s *Store) markDamaged(p *part, err error) {
 // for lost ones.
 func (s *Store) FileEnds(ctx context.Context, host string) (map[string]int64, error) {
 	ends := map[string]int64{}
-	for _, p := range s.snapshot() {
+	parts, release := s.readParts()
+	defer release()
+	for _, p := range parts {
 		if err := p.fileEnds(ctx, host, ends); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -18,6 +19,9 @@ type part struct {
 	path   string
 	db     *sql.DB
 	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
+	// readers counts the reads that hold the day (Store.readParts): a dropped day is
+	// closed once they are done.
+	readers sync.WaitGroup
 	// maxSpan bounds, over the day's blocks, the latest time their row id allows
 	// (upperOf) minus their oldest line's: a block holding a line before t has a row id
 	// below keyBefore(t + maxSpan), which bounds the row ids a range reads.
@@ -25,9 +29,16 @@ type part struct {
 }
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
-// their newest event time, lines with event and read time. 0 with a blocks table is the
-// layout ordered by read time.
-const layoutVersion = 2
+// their newest event time, lines with event and read time, blocks with their entry's
+// format. 0 with a blocks table is the layout ordered by read time. 2 is this layout
+// before blocks held the format: it is opened as it is (its blocks' versions say they
+// have no format: their lines are read as plain, as they were) and marked 3 by the
+// schema, so that a logcollect that knows only 2 refuses the day instead of failing on
+// every block written since.
+const (
+	layoutVersion         = 3
+	layoutVersionNoFormat = 2
+)
 
 // A block's row id is its key by newest event time: the high bits are that time's
 // millisecond in the day (< 2^27), the low keyBits tell apart blocks of the same
@@ -91,7 +102,7 @@ CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS points(ts INTEGER NOT NULL, measurement TEXT NOT NULL, field TEXT NOT NULL,
   host TEXT NOT NULL, tags TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS points_mf ON points(measurement, field, ts);
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 `
 
 // ErrOldLayout is returned by Open for a day written by an older logcollect: one row per
@@ -116,16 +127,33 @@ func openPart(path string, day int64) (*part, error) {
 		db.Close()
 		return nil, err
 	}
-	if _, err := db.Exec(schema); err != nil {
+	if err := createSchema(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
 	return &part{day: day, path: path, db: db}, nil
 }
 
+// createSchema creates the day's tables and sets its layout version in one transaction:
+// a kill between the two would leave a blocks table of user_version 0, which the next
+// start takes for the layout ordered by read time and refuses.
+func createSchema(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
-// re-encode every line of the day at start-up, and the layouts were days old.
+// re-encode every line of the day at start-up, and the layouts were days old. A day of
+// a newer layout is refused too (its blocks would not decode). Layout 2 (blocks without
+// their entry's format) is read as it is.
 func checkLayout(db *sql.DB, path string) error {
 	var logs, blocks, version int
 	err := db.QueryRow(`SELECT count(*) FILTER (WHERE name = 'logs'), count(*) FILTER (WHERE name = 'blocks') FROM sqlite_master`).
@@ -140,7 +168,10 @@ func checkLayout(db *sql.DB, path string) error {
 	switch {
 	case logs > 0:
 		what = "one row per line"
-	case blocks > 0 && version != layoutVersion:
+	case blocks > 0 && version > layoutVersion:
+		return fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
+			path, version, layoutVersion)
+	case blocks > 0 && version != layoutVersion && version != layoutVersionNoFormat:
 		what = "lines ordered by read time"
 	default:
 		return nil
@@ -296,7 +327,7 @@ type blockHead struct {
 	id, seq, tsMin, tsMax     int64
 	n                         int
 	host, path, topic, fileID string
-	fields                    map[string]string
+	entryInfo
 }
 
 // headCols are the columns scanBlock reads (blocks as b).
@@ -322,7 +353,7 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	if sc.keep {
 		sc.lines, sc.buf = nil, nil
 	}
-	if len(raw) > 0 && raw[0] == blockPlain { // the messages would point into the driver's memory
+	if len(raw) > 0 && !compressed(raw[0]) { // the messages would point into the driver's memory
 		sc.buf = append(sc.buf[:0], raw...)
 		raw = sc.buf
 	}
@@ -330,14 +361,14 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
-	if raw[0] == blockS2 && cap(body) > cap(sc.buf) {
+	if compressed(raw[0]) && cap(body) > cap(sc.buf) {
 		sc.buf = body
 	}
-	lines, fields, err := decodeLines(times, body, h.n, sc.lines)
+	lines, e, err := decodeLines(raw[0], times, body, h.n, sc.lines)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
-	sc.lines, h.fields = lines, fields
+	sc.lines, h.entryInfo = lines, e
 	return h, lines, nil
 }
 

@@ -55,7 +55,7 @@ func (v *lineView) Field(name string) (string, bool) {
 
 func (v *lineView) allFields() map[string]string {
 	if !v.parsed {
-		v.fields, v.parsed = store.LineFields(v.l.msg, v.h.fields), true
+		v.fields, v.parsed = store.LineFields(v.l.msg, v.h.format, v.h.fields), true
 	}
 	return v.fields
 }
@@ -67,7 +67,7 @@ func (v *lineView) row(i int) store.Row {
 	seq := v.h.seq + int64(i)
 	return store.Row{Seq: seq, Cursor: pos{time: v.l.ts, seq: seq}.cursor(), Time: timeOf(v.l.ts), ReadTime: timeOf(v.l.rts),
 		Host: v.h.host, Path: v.h.path, Topic: v.h.topic, FileID: v.h.fileID, Offset: v.l.off, End: v.l.end,
-		Fields: store.LineFields(msg, v.h.fields), Message: msg}
+		Format: v.h.format, Fields: store.LineFields(msg, v.h.format, v.h.fields), Message: msg}
 }
 
 // matching calls fn with each line of the block that matches and keep accepts, in file
@@ -126,7 +126,8 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 	if !before.isZero() && before.time < to {
 		to = before.time + 1
 	}
-	parts := s.snapshot()
+	parts, release := s.readParts()
+	defer release()
 	var out []store.Row
 	want := r.Limit + 1 // one more says whether an older page exists
 	pl := compile(r.Query)
@@ -221,7 +222,9 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	add := func(ts, weight int64) { buckets[(ts-first)/st].Count += weight }
 	pl := compile(q)
 	estimated := false
-	for _, p := range s.snapshot() {
+	parts, release := s.readParts()
+	defer release()
+	for _, p := range parts {
 		if !p.covers(f, t) {
 			continue
 		}
@@ -389,7 +392,9 @@ func (s *Store) Since(ctx context.Context, q *query.Node, c store.Cursor, limit 
 	var out []store.Row
 	pl := compile(q)
 	keep := func(_ *line, seq int64) bool { return seq > after }
-	for _, p := range s.snapshot() {
+	parts, release := s.readParts()
+	defer release()
+	for _, p := range parts {
 		if p.maxSeq.Load() <= after {
 			continue
 		}
@@ -425,7 +430,8 @@ func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, 
 	if host != "" {
 		hostCond, hostArgs = " AND b.host = ?", []any{host}
 	}
-	parts := s.snapshot()
+	parts, release := s.readParts()
+	defer release()
 	var older []store.Row // newest first
 	for i := len(parts) - 1; i >= 0 && len(older) < before; i-- {
 		args := append([]any{fileID, offset}, hostArgs...)
@@ -579,7 +585,9 @@ func (s *Store) Fields(ctx context.Context, q *query.Node, from, to time.Time, l
 // Hosts lists the hosts with logs or metrics.
 func (s *Store) Hosts(ctx context.Context) ([]store.HostSeen, error) {
 	last := map[string]int64{}
-	for _, p := range s.snapshot() {
+	parts, release := s.readParts()
+	defer release()
+	for _, p := range parts {
 		rows, err := p.db.QueryContext(ctx, `SELECT host, last_ts FROM hosts`)
 		if err != nil {
 			return nil, fmt.Errorf("hosts %s: %w", p.path, err)
@@ -679,7 +687,9 @@ func (s *Store) Metrics(ctx context.Context, r store.MetricsRequest) ([]store.Se
 	}
 	type acc struct{ sum, n float64 }
 	series := map[string]map[int64]*acc{}
-	for _, p := range s.snapshot() {
+	parts, release := s.readParts()
+	defer release()
+	for _, p := range parts {
 		if !p.covers(from, to) {
 			continue
 		}

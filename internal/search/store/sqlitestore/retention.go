@@ -70,7 +70,10 @@ func (s *Store) dropPart(p *part) error {
 		// standalone's start may take that day's files for lost and read them again.
 		s.log.Warn("keep the offsets of a dropped day", "path", p.path, "error", err)
 	}
-	// Queries still running on it fail with "database is closed"; a retention pass is rare.
+	// Reads that took the day before it left the list finish first (each is bounded by
+	// store.query_timeout); the writer, whose goroutine this is, waits meanwhile and rows
+	// wait in the files.
+	p.readers.Wait()
 	if err := p.db.Close(); err != nil {
 		s.log.Warn("close dropped day", "path", p.path, "error", err)
 	}

@@ -2,6 +2,9 @@ package sqlitestore
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
+	"github.com/logcollect/logcollect/internal/testing/await"
 )
 
 func countAll(t *testing.T, s *Store) (int, store.Row) {
@@ -145,5 +149,36 @@ func TestContextAndMetrics(t *testing.T) {
 	hosts, err := s.Hosts(context.Background())
 	if err != nil || len(hosts) != 1 || hosts[0].Host != "h1" {
 		t.Errorf("hosts = %+v, %v", hosts, err)
+	}
+}
+
+// TestRetentionWaitsForReads: a day the retention drops while a read holds it stays open
+// until the read is done (it was closed under the read: "sql: database is closed").
+func TestRetentionWaitsForReads(t *testing.T) {
+	s := open(t, Config{Retention: 24 * time.Hour, RetentionInterval: time.Hour})
+	old := time.Now().Add(-72 * time.Hour)
+	appendSync(t, s, rowsAt(old, 0, 10, accessLine))
+	parts, release := s.readParts() // a read in flight
+	if len(parts) != 1 {
+		t.Fatalf("%d days, want 1", len(parts))
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Retain(context.Background(), time.Now()) }()
+	await.Until(t, 10*time.Second, "the day to leave the list", func() bool { return len(s.snapshot()) == 0 })
+	var n int
+	if err := parts[0].db.QueryRow(`SELECT sum(n) FROM blocks`).Scan(&n); err != nil || n != 10 {
+		t.Errorf("the read on the dropped day: %d lines, %v", n, err)
+	}
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the retention did not finish after the read was done")
+	}
+	if _, err := os.Stat(parts[0].path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dropped day's file: %v", err)
 	}
 }

@@ -318,7 +318,7 @@ func (s *Store) skipStored(b *block) *block {
 		return nil
 	}
 	delete(s.dedupe, k)
-	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, fields: b.fields}, lines[i:])
+	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, entryInfo: b.entryInfo}, lines[i:])
 }
 
 // commit writes blocks (numbered) in one transaction per day and layer (commitOrder),
@@ -458,6 +458,24 @@ func (s *Store) snapshot() []*part {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return slices.Clone(s.parts)
+}
+
+// readParts is snapshot for a read, with a release to call when the read is done: a day
+// the retention drops meanwhile is closed only after that (closing it under a running
+// query failed the query: "sql: database is closed", a 500 in the API). The writer's
+// goroutine, which drops days, uses snapshot.
+func (s *Store) readParts() ([]*part, func()) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	parts := slices.Clone(s.parts)
+	for _, p := range parts {
+		p.readers.Add(1)
+	}
+	return parts, func() {
+		for _, p := range parts {
+			p.readers.Done()
+		}
+	}
 }
 
 const dayNanos = int64(24 * time.Hour)

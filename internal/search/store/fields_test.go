@@ -1,0 +1,44 @@
+package store
+
+import (
+	"maps"
+	"testing"
+)
+
+func TestLineFields(t *testing.T) {
+	entry := map[string]string{"team": "core", "level": "entry wins"}
+	cases := []struct {
+		name, format, line string
+		want               map[string]string
+	}{
+		{"plain json: scalars as written", "", `{"level":"info","n":1.50,"big":12345678901234567890,"ok":true,"nil":null,"o":{"a":1},"path":"x"}`,
+			map[string]string{"n": "1.50", "big": "12345678901234567890", "ok": "true"}},
+		{"plain logfmt", "plain", `msg="a b" user=bob host=other`, map[string]string{"msg": "a b", "user": "bob"}},
+		{"plain prose", "", `x=1 is all`, nil},
+		{"access log typed", "nginx_combined", `10.0.0.1 - bob [01/Dec/2026:10:11:12 +0100] "GET /a HTTP/1.1" 200 5 "-" "curl"`,
+			map[string]string{"remote_addr": "10.0.0.1", "remote_user": "bob", "time_local": "01/Dec/2026:10:11:12 +0100",
+				"request": "GET /a HTTP/1.1", "method": "GET", "url": "/a", "protocol": "HTTP/1.1", "status": "200",
+				"body_bytes_sent": "5", "http_user_agent": "curl"}}, // "-" is absent
+		{"declared json, not json", "json", `a=1 b=2`, nil},
+		{"declared logfmt", "logfmt", `a=1 flag`, map[string]string{"a": "1", "flag": "true"}},
+		{"regex: no pattern here", "regex", `a=1 b=2`, nil},
+		{"docker: detected", "docker", `a=1 b=2`, map[string]string{"a": "1", "b": "2"}},
+		{"unknown format", "from_a_newer_agent", `a=1 b=2`, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := LineFields(c.line, c.format, entry)
+			want := maps.Clone(c.want)
+			if want == nil {
+				want = map[string]string{}
+			}
+			want["team"], want["level"] = "core", "entry wins"
+			if !maps.Equal(got, want) {
+				t.Errorf("got  %v\nwant %v", got, want)
+			}
+			if c.want == nil && ParseFields(c.line, c.format) != nil {
+				t.Errorf("ParseFields = %v, want nil", ParseFields(c.line, c.format))
+			}
+		})
+	}
+}

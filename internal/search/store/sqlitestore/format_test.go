@@ -1,0 +1,274 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+// formatRows are lines of one file whose entry's format changed while it was read (an
+// edit of the entry): each line's fields follow its own format.
+func formatRows(start time.Time) []store.Row {
+	lines := []struct{ format, msg string }{
+		{"nginx_combined", `10.0.0.1 - - [01/Dec/2026:08:00:00 +0000] "GET /a HTTP/1.1" 404 12 "-" "curl/8.5"`},
+		{"nginx_combined", `not an access line level=error code=7`}, // no fields: not of its format
+		{"", `level=error service=db msg="database timeout"`},       // plain: detected
+		{"json", `{"level":"info","n":1.50,"o":{"a":1}}`},
+		{"regex", `level=warn service=web`}, // the pattern is not stored: no fields
+		{"cri", `{"level":"debug","service":"pod"}`},
+	}
+	rows := make([]store.Row, len(lines))
+	for i, l := range lines {
+		rows[i] = store.Row{Time: start.Add(time.Duration(i) * time.Millisecond), Host: "h1", Path: "/var/log/a.log",
+			Topic: "a", FileID: "1:2", Offset: int64(i * 100), End: int64(i*100 + 100), Format: l.format, Message: l.msg,
+			Fields: map[string]string{"team": "core"}}
+	}
+	return rows
+}
+
+// TestFieldsByFormat: a line's fields are those of its entry's format, stored with its
+// block; plain and container lines get the JSON or logfmt fields found in them.
+func TestFieldsByFormat(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().Add(-time.Minute)
+	rows := formatRows(start)
+	if blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew); len(blocks) != 5 {
+		t.Errorf("%d blocks, want 5 (one per run of a format)", len(blocks))
+	}
+	appendSync(t, s, rows)
+	from, to := start.Add(-time.Hour), start.Add(time.Hour)
+	for q, want := range map[string][]int{
+		"status:404":                     {0},
+		"method:GET url:/a":              {0},
+		"level:error":                    {2},
+		"code:7":                         nil,
+		"n:1.50":                         {3},
+		"o:*":                            nil,
+		"service:web":                    nil,
+		"service:pod":                    {5},
+		"team:core status:404 -level:*":  {0},
+		"level:* -marker":                {5, 3, 2},
+		"team:core -path:/var/log/a.log": nil,
+	} {
+		res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, q), From: from, To: to, Limit: 10})
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		var got []int
+		for _, r := range res.Rows {
+			got = append(got, int(r.Offset/100))
+		}
+		if !equalInts(got, want) {
+			t.Errorf("%s: lines %v, want %v", q, got, want)
+		}
+	}
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "status:404"), From: from, To: to, Limit: 1})
+	if err != nil || len(res.Rows) != 1 {
+		t.Fatalf("status:404: %v %v", res.Rows, err)
+	}
+	r := res.Rows[0]
+	if r.Format != "nginx_combined" || r.Fields["status"] != "404" || r.Fields["remote_addr"] != "10.0.0.1" || r.Fields["team"] != "core" {
+		t.Errorf("row format %q fields %v", r.Format, r.Fields)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestLayoutWithoutFormat: a day written before blocks held their entry's format
+// (user_version 2, blocks of version 3) is opened as it is, its lines parsed as plain
+// (as they were), and new blocks are added beside them; the day is marked 3 so that an
+// older logcollect refuses it.
+func TestLayoutWithoutFormat(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Minute)
+	rows := formatRows(start)
+	runOnce(t, dir, rows)
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	rewriteWithoutFormat(t, path)
+
+	s := open(t, Config{Dir: dir})
+	more := formatRows(start.Add(time.Second))
+	for i := range more {
+		more[i].Offset += 1000
+		more[i].End += 1000
+	}
+	appendSync(t, s, more)
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "level:*"), From: start.Add(-time.Hour),
+		To: start.Add(time.Hour), Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, r := range res.Rows {
+		got = append(got, int(r.Offset/100))
+	}
+	// New blocks: by their format (2, 3, 5); old blocks: all plain, so detected (1, 2, 3,
+	// 4, 5; the access line 0 has no key=value pairs).
+	if want := []int{15, 13, 12, 5, 4, 3, 2, 1}; !equalInts(got, want) {
+		t.Errorf("level:* lines %v, want %v", got, want)
+	}
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	}
+}
+
+// TestNewerLayoutRefused: a day of a layout this build does not know is not opened.
+func TestNewerLayoutRefused(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Minute)
+	runOnce(t, dir, formatRows(start))
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 4`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(Config{Dir: dir}, nil, nil); err == nil || !strings.Contains(err.Error(), "newer") ||
+		!strings.Contains(err.Error(), path) {
+		t.Errorf("Open = %v, want an error naming %s as newer", err, path)
+	}
+}
+
+// runOnce stores rows in a store of dir and closes it.
+func runOnce(t *testing.T, dir string, rows []store.Row) {
+	t.Helper()
+	s, err := Open(Config{Dir: dir}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	appendSync(t, s, rows)
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rewriteWithoutFormat turns the day at path into the layout before formats: every
+// block re-encoded as version 3 (uncompressed, no format) and user_version 2.
+func rewriteWithoutFormat(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT id, data FROM blocks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := map[int64][]byte{}
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			t.Fatal(err)
+		}
+		times, body, err := inflate(data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The body: the fields (count, then key and value), then the format: drop it.
+		d := decoder{b: body}
+		for range 2 * d.uvarint() {
+			d.string()
+		}
+		at := len(body) - len(d.b)
+		d.string()
+		if d.err {
+			t.Fatalf("block %d: cut short", id)
+		}
+		rest := d.b
+		out := []byte{blockPlainNoFormat}
+		out = binary.AppendUvarint(out, uint64(len(times)))
+		out = append(append(append(out, times...), body[:at]...), rest...)
+		old[id] = out
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for id, data := range old {
+		if _, err := db.Exec(`UPDATE blocks SET data = ? WHERE id = ?`, data, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 2`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func userVersion(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestSchemaOneTransaction: the tables and the layout version are created together (a
+// kill between them left a blocks table of version 0, refused at the next start as the
+// layout ordered by read time): rolled back, neither is there.
+func TestSchemaOneTransaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "day.db")
+	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	var tables, version int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&tables); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if tables != 0 || version != 0 {
+		t.Errorf("after a rollback: %d schema objects, user_version %d", tables, version)
+	}
+	if err := createSchema(db); err != nil {
+		t.Fatal(err)
+	}
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d, want %d", v, layoutVersion)
+	}
+}
