@@ -48,14 +48,10 @@ func serveHTTP(h config.HTTP, reg *prometheus.Registry, checks map[string]httpse
 	if h.Listen == "" {
 		return nil, nil
 	}
-	srv, err := httpserver.New(httpserver.Config{Listen: h.Listen},
+	srv, err := httpserver.New(httpserver.Config{Listen: h.Listen, Access: httpAccess(h), Pprof: h.Pprof},
 		httpserver.Deps{Gatherer: reg, Checks: checks, Logger: logger})
 	if err != nil {
 		return nil, err
-	}
-	srv.SetAccess(httpAccess(h))
-	if h.Pprof {
-		srv.EnablePprof()
 	}
 	if _, err := srv.Listen(); err != nil {
 		return nil, err

@@ -77,12 +77,11 @@ func newSysagent(cfg config.Config, reg *prometheus.Registry, logger *slog.Logge
 	}
 	var parts []lifecycle.Part
 	if l := cfg.Sysagent.PrometheusListen; l != "" && l != cfg.HTTP.Listen {
-		srv, err := httpserver.New(httpserver.Config{Listen: l},
+		srv, err := httpserver.New(httpserver.Config{Listen: l, Access: httpAccess(cfg.HTTP)},
 			httpserver.Deps{Gatherer: reg, Checks: map[string]httpserver.Check{"influxdb": sys.Check}, Logger: logger})
 		if err != nil {
 			return nil, nil, err
 		}
-		srv.SetAccess(httpAccess(cfg.HTTP))
 		if _, err := srv.Listen(); err != nil {
 			return nil, nil, fmt.Errorf("sysagent.prometheus_listen: %w", err)
 		}

@@ -38,10 +38,15 @@ type Server struct {
 	access   Access
 }
 
-// Config is where the server listens.
+// Config is where the server listens and whom it answers.
 type Config struct {
 	// Listen is host:port (http.listen, sysagent.prometheus_listen); port 0 picks a free one.
 	Listen string
+	// Access is the names and the credential the server requires (guard.go). Zero: the
+	// listen address's names, no credential.
+	Access Access
+	// Pprof mounts Go's profiler under /debug/pprof/ (http.pprof).
+	Pprof bool
 }
 
 // Deps are the server's collaborators. Gatherer is required.
@@ -62,25 +67,24 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{listen: cfg.Listen, mux: http.NewServeMux(), logger: deps.Logger.With("component", "http"), checks: deps.Checks}
+	s := &Server{listen: cfg.Listen, mux: http.NewServeMux(), logger: deps.Logger.With("component", "http"),
+		checks: deps.Checks, access: cfg.Access}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	if cfg.Pprof {
+		s.enablePprof()
+	}
 	return s, nil
 }
 
-// EnablePprof mounts Go's profiler under /debug/pprof/ (http.pprof).
-func (s *Server) EnablePprof() {
+// enablePprof mounts Go's profiler under /debug/pprof/ (http.pprof).
+func (s *Server) enablePprof() {
 	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
-
-// SetAccess sets the names and the credential the server requires (guard.go). Without
-// it the server answers only to its listen address and the loopback names, with no
-// credential.
-func (s *Server) SetAccess(a Access) { s.access = a }
 
 // Handle mounts an extra handler (API, UI).
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }

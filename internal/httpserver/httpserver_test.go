@@ -82,12 +82,9 @@ func get(t *testing.T, url string, wantStatus int) string {
 // The profiler is served only when enabled (http.pprof).
 func TestPprofOptIn(t *testing.T) {
 	for _, enabled := range []bool{false, true} {
-		s, err := New(Config{Listen: "127.0.0.1:0"}, Deps{Gatherer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
+		s, err := New(Config{Listen: "127.0.0.1:0", Pprof: enabled}, Deps{Gatherer: prometheus.NewRegistry(), Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
-		}
-		if enabled {
-			s.EnablePprof()
 		}
 		rec := httptest.NewRecorder()
 		s.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))

@@ -84,16 +84,14 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv, err := httpserver.New(httpserver.Config{Listen: cfg.HTTP.Listen}, httpserver.Deps{Gatherer: o.Registry, Logger: log,
-		Checks: map[string]httpserver.Check{"etcd": etcdCheck(cli), "metrics": informational(metricsCheck)}})
+	srv, err := httpserver.New(httpserver.Config{Listen: cfg.HTTP.Listen, Pprof: cfg.HTTP.Pprof,
+		Access: httpserver.Access{AllowedHosts: cfg.HTTP.AllowedHosts, Auth: auth, OpenUI: true}},
+		httpserver.Deps{Gatherer: o.Registry, Logger: log,
+			Checks: map[string]httpserver.Check{"etcd": etcdCheck(cli), "metrics": informational(metricsCheck)}})
 	if err != nil {
 		return err
 	}
-	srv.SetAccess(httpserver.Access{AllowedHosts: cfg.HTTP.AllowedHosts, Auth: auth, OpenUI: true})
 	srv.Handle("/", a.Handler())
-	if cfg.HTTP.Pprof {
-		srv.EnablePprof()
-	}
 	addr, err := srv.Listen()
 	if err != nil {
 		return fmt.Errorf("--http-listen: %w", err)

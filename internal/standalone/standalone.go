@@ -181,16 +181,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	srv, err := httpserver.New(httpserver.Config{Listen: cfg.HTTP.Listen},
+	srv, err := httpserver.New(httpserver.Config{Listen: cfg.HTTP.Listen, Pprof: cfg.HTTP.Pprof,
+		Access: httpserver.Access{AllowedHosts: cfg.HTTP.AllowedHosts, Auth: auth, OpenUI: true}},
 		httpserver.Deps{Gatherer: reg, Checks: map[string]httpserver.Check{"store": st.Check}, Logger: log})
 	if err != nil {
 		return err
 	}
-	srv.SetAccess(httpserver.Access{AllowedHosts: cfg.HTTP.AllowedHosts, Auth: auth, OpenUI: true})
 	srv.Handle("/", a.Handler())
-	if cfg.HTTP.Pprof {
-		srv.EnablePprof()
-	}
 	addr, err := srv.Listen()
 	if err != nil {
 		return fmt.Errorf("--http-listen: %w", err)
