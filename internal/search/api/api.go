@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -281,7 +282,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 	}
 	if before == "" {
 		step := roundStep(to.Sub(from), 60)
-		bs, est, err := a.d.Logs.Histogram(r.Context(), q, from, to, step)
+		bs, est, err := a.histogram(r.Context(), q, from, to, step, res)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -297,6 +298,70 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 	out.TookMS = time.Since(start).Milliseconds()
 	writeJSON(w, http.StatusOK, out)
 }
+
+// histogram returns the first page's buckets, and whether they are estimated. A page
+// holding every match (no older page) is its own histogram, exact: the store is not
+// asked to count again what its search has just read (a rare query's candidates, all of
+// them). Otherwise the store counts; its estimate is raised, bucket by bucket, to the
+// page's hits in the bucket, so a total is never below the hits shown.
+func (a *API) histogram(ctx context.Context, q *query.Node, from, to time.Time, step time.Duration, page store.SearchResult) ([]store.Bucket, bool, error) {
+	if !page.More {
+		if bs, ok := countRows(page.Rows, from, to, step); ok {
+			return bs, false, nil
+		}
+	}
+	bs, est, err := a.d.Logs.Histogram(ctx, q, from, to, step)
+	if err != nil || !est || len(bs) == 0 {
+		return bs, est, err
+	}
+	seen := make([]int64, len(bs))
+	for _, row := range page.Rows {
+		if i := int(row.Time.Sub(bs[0].Time) / step); i >= 0 && i < len(bs) {
+			seen[i]++
+		}
+	}
+	for i := range bs {
+		bs[i].Count = max(bs[i].Count, seen[i])
+	}
+	return bs, true, nil
+}
+
+// countRows is the histogram of rows over [from, to) by step, laid out as
+// store.Reader.Histogram's (from rounded down to step since 1970, UTC); false for what
+// the store would refuse (a time nanoseconds since 1970 cannot hold, too many buckets).
+func countRows(rows []store.Row, from, to time.Time, step time.Duration) ([]store.Bucket, bool) {
+	for _, t := range []time.Time{from, to} {
+		if !time.Unix(0, t.UnixNano()).Equal(t) {
+			return nil, false
+		}
+	}
+	// to - (from rounded down) must not overflow: the span, and the span plus a step.
+	if d := to.Sub(from); step <= 0 || d <= 0 || d > math.MaxInt64-step || d/step >= maxBars {
+		return nil, false
+	}
+	f, t, st := from.UnixNano(), to.UnixNano(), int64(step)
+	first := f - f%st
+	if f%st < 0 {
+		first -= st
+	}
+	n := (t - first) / st
+	if (t-first)%st != 0 {
+		n++
+	}
+	bs := make([]store.Bucket, n)
+	for i := range bs {
+		bs[i].Time = time.Unix(0, first+int64(i)*st).UTC()
+	}
+	for _, row := range rows {
+		if ts := row.Time.UnixNano(); ts >= f && ts < t {
+			bs[(ts-first)/st].Count++
+		}
+	}
+	return bs, true
+}
+
+// maxBars bounds countRows' buckets (the API asks for about 60).
+const maxBars = 1000
 
 // ---- context ----
 

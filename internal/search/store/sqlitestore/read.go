@@ -195,12 +195,24 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 	return out, nil
 }
 
-// histogramLines bounds the lines a histogram of a query checks per day: when the
-// candidate blocks can hold more (histogramLines/maxBlockLines blocks), it checks an even
-// sample of them and scales their counts (estimated).
-// Checking a line costs about a microsecond here; a search's histogram should not take
-// seconds over a day of common words.
+// histogramLines bounds the lines a histogram of a query checks per day before it may
+// estimate: when the candidate blocks can hold more (more than sampleBlocks), it checks
+// an even sample of them first. Checking a line costs up to a microsecond here; a
+// search's histogram should not take seconds over a day of common words.
 const histogramLines = 64 * 1024
+
+// sampleBlocks is the most candidate blocks of a day counted without sampling, and the
+// size of the first sample.
+const sampleBlocks = histogramLines / maxBlockLines
+
+// minSampleHits is how many of the sampled blocks must hold a matching line for their
+// counts to be scaled up into an estimate. With fewer the sample is doubled (the blocks
+// between those checked) until it has them or holds every candidate, and is then exact.
+// The estimate's error is about 1/√k for k such blocks (12 % at 64); from a handful it
+// is noise, and from none it is 0 beside the hits a search shows (the phrase of one
+// client IP, whose words are in every block). A query that rare has its candidates read
+// whole by its search too, so counting them costs about what the search does.
+const minSampleHits = 64
 
 // maxBuckets bounds a histogram's buckets: the API asks for about 60; a step giving more
 // than this is a mistake, refused before anything is allocated.
@@ -219,7 +231,10 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	for i := range buckets {
 		buckets[i].Time = timeOf(first + int64(i)*st)
 	}
-	add := func(ts, weight int64) { buckets[(ts-first)/st].Count += weight }
+	// Counts are sums of weights: 1 per line counted, the sampling ratio per line of a
+	// sample (rounded once, per bucket: never below the lines the sample found there).
+	counts := make([]float64, n)
+	add := func(ts int64, weight float64) { counts[(ts-first)/st] += weight }
 	pl := compile(q)
 	estimated := false
 	parts, release := s.readParts()
@@ -240,6 +255,9 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 			return nil, false, err
 		}
 	}
+	for i, c := range counts {
+		buckets[i].Count = int64(math.Round(c))
+	}
 	return buckets, estimated, nil
 }
 
@@ -247,7 +265,7 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 // whose lines all fall in one bucket adds its line count, summed by SQLite over the
 // blocks_span index without reading a block; only the others (across a bucket edge or
 // the range's, or spanning more, out of order) are decoded and counted line by line.
-func (p *part) countAll(ctx context.Context, from, to, first, step int64, add func(ts, weight int64)) error {
+func (p *part) countAll(ctx context.Context, from, to, first, step int64, add func(ts int64, weight float64)) error {
 	const whole = `b.ts_max >= ?1 AND b.ts_max < ?2 AND b.ts_min >= ?1 AND (b.ts_min - ?3) / ?4 = (b.ts_max - ?3) / ?4`
 	rows, err := p.db.QueryContext(ctx, `SELECT (b.ts_max - ?3) / ?4, sum(b.n) FROM blocks b WHERE `+whole+` GROUP BY 1`,
 		from, to, first, step)
@@ -260,7 +278,7 @@ func (p *part) countAll(ctx context.Context, from, to, first, step int64, add fu
 			rows.Close()
 			return fmt.Errorf("count in %s: %w", p.path, err)
 		}
-		add(first+k*step, n)
+		add(first+k*step, float64(n))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -326,37 +344,20 @@ func bucketCount(from, to time.Time, step time.Duration) (int, error) {
 }
 
 // countMatching calls add with the time of each line of [from, to) matching the plan and
-// its weight: 1, or, when the candidate blocks can hold more than histogramLines lines,
-// the sampling stride for the lines of the evenly spaced blocks checked (estimated).
-func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts, weight int64)) (bool, error) {
-	lo, hi := p.span(from, to)
-	// The candidates' ids: from the index alone when it is the only condition (reading
-	// the blocks' rows would read their lines).
-	q, args := pl.blocksSQL("b.id", lo, hi, from, to, false)
-	if pl.match != "" && len(pl.where) == 0 {
-		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
-			[]any{pl.match, lo, hi}
-	}
-	var ids []int64
-	rows, err := p.db.QueryContext(ctx, q, args...)
+// its weight. When the day's candidate blocks are at most sampleBlocks, every one is
+// checked and the weight is 1. Beyond, an even sample of them is checked (every stride-th,
+// at most sampleBlocks), then the blocks between (half the stride) while fewer than
+// minSampleHits of those checked hold a match; the weight is candidates / checked, 1
+// when all were (not estimated). Each bucket's estimate is then at least the lines found
+// in it.
+func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts int64, weight float64)) (bool, error) {
+	ids, err := p.candidates(ctx, pl, from, to)
 	if err != nil {
-		return false, fmt.Errorf("count in %s: %w", p.path, err)
-	}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return false, fmt.Errorf("count in %s: %w", p.path, err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("count in %s: %w", p.path, err)
+		return false, err
 	}
 	keep := inRange(from, to)
-	const sampleBlocks = histogramLines / maxBlockLines
 	if len(ids) <= sampleBlocks {
+		lo, hi := p.span(from, to)
 		q, args := pl.blocksSQL(headCols, lo, hi, from, to, false)
 		return false, p.scanBlocks(ctx, q, args, func(h blockHead, lines []line) bool {
 			return pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
@@ -365,19 +366,100 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 			})
 		})
 	}
-	stride := (len(ids) + sampleBlocks - 1) / sampleBlocks
-	for i := stride / 2; i < len(ids); i += stride {
-		err := p.scanBlocks(ctx, "SELECT "+headCols+" FROM blocks b WHERE b.id = ?", []any{ids[i]}, func(h blockHead, lines []line) bool {
-			return pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
-				add(v.l.ts, int64(stride))
+	stride := 1
+	for (len(ids)+stride-1)/stride > sampleBlocks {
+		stride *= 2
+	}
+	var times []int64 // of the matching lines of the blocks checked
+	checked, hit := 0, 0
+	for level := stride; ; level /= 2 {
+		var next []int64 // the blocks at multiples of level not checked at level*2
+		for i := 0; i < len(ids); i += level {
+			if level == stride || i%(2*level) != 0 {
+				next = append(next, ids[i])
+			}
+		}
+		err := p.scanIDs(ctx, next, func(h blockHead, lines []line) bool {
+			found := false
+			pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
+				times, found = append(times, v.l.ts), true
 				return true
 			})
+			if found {
+				hit++
+			}
+			return true
 		})
 		if err != nil {
 			return false, err
 		}
+		checked += len(next)
+		if hit >= minSampleHits || level == 1 {
+			break
+		}
 	}
-	return true, nil
+	weight := float64(len(ids)) / float64(checked)
+	for _, ts := range times {
+		add(ts, weight)
+	}
+	return checked < len(ids), nil
+}
+
+// candidates returns the ids of the day's candidate blocks for [from, to), ascending:
+// from the index alone when it is the only condition (reading the blocks' rows would
+// read their lines).
+func (p *part) candidates(ctx context.Context, pl plan, from, to int64) ([]int64, error) {
+	lo, hi := p.span(from, to)
+	q, args := pl.blocksSQL("b.id", lo, hi, from, to, false)
+	if pl.match != "" && len(pl.where) == 0 {
+		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
+			[]any{pl.match, lo, hi}
+	}
+	var ids []int64
+	rows, err := p.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	return ids, nil
+}
+
+// idsPerRead is how many blocks scanIDs asks for in one statement: one statement per
+// block cost more than decoding it.
+const idsPerRead = 256
+
+// scanIDs calls fn with the blocks of ids (headCols), in id order, until it returns
+// false.
+func (p *part) scanIDs(ctx context.Context, ids []int64, fn func(h blockHead, lines []line) bool) error {
+	var sc scanner
+	more := true
+	for len(ids) > 0 && more {
+		chunk := ids[:min(len(ids), idsPerRead)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		q := "SELECT " + headCols + " FROM blocks b WHERE b.id IN (?" + strings.Repeat(",?", len(chunk)-1) + ") ORDER BY b.id"
+		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
+			more = fn(h, lines)
+			return more
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Since returns matching rows after a position, oldest first (in Seq order, the order

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func benchSearch(b *testing.B, outOfOrder bool) {
 	}
 	appendSync(b, s, rows)
 	ctx := context.Background()
+	rarePhrase := `"` + strings.Fields(loadgen.AccessLine(123456))[0] + `"`
 	for _, q := range []struct {
 		name, q string
 		from    time.Duration
@@ -63,6 +65,11 @@ func benchSearch(b *testing.B, outOfOrder bool) {
 		{"host_word_24h", "host:host1 404", 25 * time.Hour, false},
 		{"histogram_all_24h", "", 25 * time.Hour, true},
 		{"histogram_word_24h", "500", 25 * time.Hour, true},
+		// One client IP (one line) and its first three octets (~110 lines): their
+		// words are in nearly every block, their lines in few.
+		{"rare_phrase_24h", rarePhrase, 25 * time.Hour, false},
+		{"histogram_rare_phrase_24h", rarePhrase, 25 * time.Hour, true},
+		{"histogram_phrase_24h", `"10.3.77"`, 25 * time.Hour, true},
 	} {
 		node := mustParse(b, q.q)
 		var lat []float64
