@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SearchModel, facetGroups, fieldRows, filterable, withFilter } from '../static/js/search/model.js';
+import { totalText } from '../static/js/search/histogrampanel.js';
 import { parseSearchState } from '../static/js/urlstate.js';
 
 const NOW = Date.parse('2026-12-01T09:00:00Z');
@@ -135,4 +136,17 @@ test('a hit read later than its event time shows both times, neither filterable'
     topic: 'x', offset: 0, file_id: 'f', fields: {} });
   assert.deepEqual(rows.slice(0, 2), [['time', '2026-12-01T08:00:03Z'], ['read_time', '2026-12-02T21:40:34.003Z']]);
   assert.equal(filterable('read_time'), false);
+});
+
+test('the header shows an estimated total with ≈, a counted one without', async () => {
+  const { model } = modelFor('q=error&from=now-1h', {
+    '/api/search': [
+      { hits: hits(0, 100), cursor: 'c1', total: 12345, total_estimated: true, took_ms: 7, buckets: [], step_ms: 60_000 },
+      { hits: hits(0, 1), cursor: '', total: 1, total_estimated: false, took_ms: 7, buckets: [], step_ms: 60_000 },
+    ],
+  });
+  await model.search(NOW);
+  assert.equal(totalText(model.answer), '≈ 12,345');
+  await model.search(NOW);
+  assert.equal(totalText(model.answer), '1');
 });

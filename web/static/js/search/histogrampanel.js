@@ -5,6 +5,12 @@ import { el, formatNumber } from '../format.js';
 import { createHistogram } from '../histogram.js';
 import { describeRange, zoomOut } from '../timerange.js';
 
+// totalText is the header's count of hits: "1,234", or "≈ 1,234" when the API says the
+// total was estimated from a sample (total_estimated), never as if it were counted.
+export function totalText({ total, estimated }) {
+  return `${estimated ? '≈ ' : ''}${formatNumber(total)}`;
+}
+
 // createHistogramPanel(model, {onRange(fromMs, toMs)}) → {el, render(), clear()}.
 export function createHistogramPanel(model, { onRange }) {
   const hist = createHistogram({ onZoom: onRange });
@@ -23,7 +29,7 @@ export function createHistogramPanel(model, { onRange }) {
       const { answer, range } = model;
       hist.render(answer.buckets, answer.stepMs, range.fromMs, range.toMs);
       summary.replaceChildren(
-        el('strong', { 'data-testid': 'total' }, `${answer.estimated ? '≈ ' : ''}${formatNumber(answer.total)}`),
+        el('strong', { 'data-testid': 'total', title: answer.estimated ? 'estimated from a sample of the lines' : undefined }, totalText(answer)),
         ` ${answer.total === 1 ? 'hit' : 'hits'}`,
         el('span', { class: 'muted' }, ` · ${describeRange(model.state)} · ${answer.tookMs} ms`));
     },
