@@ -18,14 +18,13 @@ import (
 func TestHistogramRarePhraseExact(t *testing.T) {
 	s := open(t, Config{})
 	base := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
-	const n = 4 * histogramLines // 2,048 blocks: the sample is a quarter of them
-	// hitsAt are the lines holding each phrase: the IP in the first block only (the sample
-	// of every k-th block from the middle of the first stride skips it), "alpha beta" once
-	// in each of 40 blocks spread over the day.
+	const n = 2 * histogramLines // 1,024 blocks: the first sample is half of them
+	// The lines holding each phrase: the IP in the first block only (a sample of the odd
+	// blocks skips it), "alpha beta" once in each of 40 blocks spread over the range.
 	ipAt := map[int]bool{5: true}
 	pairAt := map[int]bool{}
 	for b := 0; b < 40; b++ {
-		pairAt[b*51*maxBlockLines+b%maxBlockLines] = true
+		pairAt[b*25*maxBlockLines+b%maxBlockLines] = true
 	}
 	msg := func(i int) string {
 		ip := fmt.Sprintf("10.%d.%d.%d", 100+i%7, 100+(i/7)%100, 100+i%97)
