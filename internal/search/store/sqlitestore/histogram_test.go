@@ -94,6 +94,7 @@ func TestHistogramOutOfOrderExact(t *testing.T) {
 		if _, err := p.db.Exec(`UPDATE blocks SET mins = NULL WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM blocks) WHERE r % 2 = 0)`); err != nil {
 			t.Fatal(err)
 		}
+		p.noMins.Store(true) // what Open finds in a day with such blocks
 	}
 	checkHistogramExact(t, s, rows, start)
 	var with, without int

@@ -26,6 +26,9 @@ type part struct {
 	// (upperOf) minus their oldest line's: a block holding a line before t has a row id
 	// below keyBefore(t + maxSpan), which bounds the row ids a range reads.
 	maxSpan atomic.Int64
+	// noMins says the day has blocks without per-minute counts (written before them, or
+	// by a logcollect without them), whose line times an all-lines histogram reads.
+	noMins atomic.Bool
 }
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
