@@ -309,11 +309,12 @@ func (p *part) countAll(ctx context.Context, from, to, first, step int64, add fu
 			return err
 		}
 	}
-	// A minute that from or to cuts: its lines in the range, from the line times of
-	// the blocks that can hold one (their newest line within the widest block after it).
+	// A minute of this day that from or to cuts: its lines in the range, from the line
+	// times of the blocks that can hold one (their newest line within the widest block
+	// after it).
 	var cut []int64
 	for _, t := range []int64{from, to} {
-		if m := floorDiv(t, minuteNanos) * minuteNanos; m != t && !slices.Contains(cut, m) {
+		if m := floorDiv(t, minuteNanos) * minuteNanos; m != t && p.covers(m, m+minuteNanos) && !slices.Contains(cut, m) {
 			cut = append(cut, m)
 		}
 	}
