@@ -26,6 +26,9 @@ type part struct {
 	// (upperOf) minus their oldest line's: a block holding a line before t has a row id
 	// below keyBefore(t + maxSpan), which bounds the row ids a range reads.
 	maxSpan atomic.Int64
+	// noMins says the day has blocks without per-minute counts (written before them, or
+	// by a logcollect without them), whose line times an all-lines histogram reads.
+	noMins atomic.Bool
 }
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
@@ -77,7 +80,10 @@ func spanSQL() string {
 // schema of a day. A row of blocks is up to maxBlockLines consecutive lines of one file
 // (block.go has the encoding of data); id is its key by newest event time (keyBits), seq
 // its first line's Seq, n its line count, ts_min and ts_max its oldest and newest line's
-// event time, off its first line's offset. fts holds one
+// event time, off its first line's offset, mins its lines per minute of event time
+// (block.go: encoder.minutes; NULL in blocks written before it), in blocks_span so that
+// an all-lines histogram counts the blocks across a bucket edge from the index alone
+// (read.go: countAll). fts holds one
 // document per block: the distinct case-folded words of its lines, separated by spaces
 // (query.EachWord splits them, so the index, the line check and highlighting agree).
 // The ascii tokenizer splits that document at the spaces and nowhere else (a word has
@@ -90,9 +96,9 @@ const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
   id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, n INTEGER NOT NULL, ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL,
   host TEXT NOT NULL, path TEXT NOT NULL, topic TEXT NOT NULL, file_id TEXT NOT NULL,
-  off INTEGER NOT NULL, "end" INTEGER NOT NULL, data BLOB NOT NULL);
+  off INTEGER NOT NULL, "end" INTEGER NOT NULL, mins BLOB, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_seq ON blocks(seq);
-CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n);
+CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n, mins);
 CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless_delete=1, detail=none, tokenize='ascii');
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
@@ -146,7 +152,29 @@ func createSchema(db *sql.DB) error {
 		tx.Rollback()
 		return err
 	}
+	if err := addMinsColumn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
 	return tx.Commit()
+}
+
+// addMinsColumn adds the mins column to a day written before it. Its blocks keep NULL
+// there (an all-lines histogram reads their times, as before) and the day keeps its
+// layout version: a logcollect without the column reads and writes the day as before
+// (naming its columns, leaving mins NULL), and this one reads what that one writes. The
+// day's blocks_span index stays without mins (rebuilding it would read every block at
+// start), so its histograms read mins from the table.
+func addMinsColumn(tx *sql.Tx) error {
+	var has int
+	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = 'mins'`).Scan(&has); err != nil {
+		return err
+	}
+	if has > 0 {
+		return nil
+	}
+	_, err := tx.Exec(`ALTER TABLE blocks ADD COLUMN mins BLOB`)
+	return err
 }
 
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
@@ -198,7 +226,10 @@ func insertSQL(table, cols string, ncols, n int) string {
 	return b.String()
 }
 
-const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", data`
+const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", mins, data`
+
+// blockColCount is the number of blockCols.
+const blockColCount = 13
 
 // insert writes blocks of this day (numbered) in one transaction, with the file offsets
 // and hosts they reach.
@@ -280,7 +311,7 @@ func (p *part) assignIDs(tx *sql.Tx, blocks []*block) error {
 
 // insertBlocks writes blocks and their index documents, blocksPerInsert per statement.
 func insertBlocks(tx *sql.Tx, blocks []*block) error {
-	full, err := tx.Prepare(insertSQL("blocks", blockCols, 12, blocksPerInsert))
+	full, err := tx.Prepare(insertSQL("blocks", blockCols, blockColCount, blocksPerInsert))
 	if err != nil {
 		return err
 	}
@@ -290,12 +321,12 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 		return err
 	}
 	defer fullFTS.Close()
-	args := make([]any, 0, 12*blocksPerInsert)
+	args := make([]any, 0, blockColCount*blocksPerInsert)
 	ftsArgs := make([]any, 0, 2*blocksPerInsert)
 	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
 		args, ftsArgs = args[:0], ftsArgs[:0]
 		for _, b := range chunk {
-			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.data)
+			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.data)
 			ftsArgs = append(ftsArgs, b.id, b.words)
 		}
 		if len(chunk) == blocksPerInsert {
@@ -304,7 +335,7 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 				_, err = fullFTS.Exec(ftsArgs...)
 			}
 		} else {
-			_, err = tx.Exec(insertSQL("blocks", blockCols, 12, len(chunk)), args...)
+			_, err = tx.Exec(insertSQL("blocks", blockCols, blockColCount, len(chunk)), args...)
 			if err == nil {
 				_, err = tx.Exec(insertSQL("fts", "rowid, words", 2, len(chunk)), ftsArgs...)
 			}

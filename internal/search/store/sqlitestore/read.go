@@ -261,32 +261,130 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	return buckets, estimated, nil
 }
 
-// countAll counts the day's lines of [from, to) per bucket of step from first: a block
-// whose lines all fall in one bucket adds its line count, summed by SQLite over the
-// blocks_span index without reading a block; only the others (across a bucket edge or
-// the range's, or spanning more, out of order) are decoded and counted line by line.
+// countAll counts the day's lines of [from, to) per bucket of step from first. One scan
+// of the blocks_span index: a block whose lines all fall in one bucket adds its line
+// count, summed by SQLite; the others (across a bucket edge or the range's, spanning
+// more, out of order) add their per-minute counts (mins, in the same index), read
+// concatenated in one row (a row per block through the driver cost several times the
+// counting), when the step is whole minutes. Line times are read only of blocks
+// without counts (written before them), for the lines in a minute the range's start
+// or end cuts, and of every such block when the step is not whole minutes.
 func (p *part) countAll(ctx context.Context, from, to, first, step int64, add func(ts int64, weight float64)) error {
-	const whole = `b.ts_max >= ?1 AND b.ts_max < ?2 AND b.ts_min >= ?1 AND (b.ts_min - ?3) / ?4 = (b.ts_max - ?3) / ?4`
-	rows, err := p.db.QueryContext(ctx, `SELECT (b.ts_max - ?3) / ?4, sum(b.n) FROM blocks b WHERE `+whole+` GROUP BY 1`,
-		from, to, first, step)
+	const (
+		whole = `b.ts_max < ?2 AND b.ts_min >= ?1 AND (b.ts_min - ?3) / ?4 = (b.ts_max - ?3) / ?4`
+		// The blocks with a line in [from, to): whole ones, and the others.
+		inRange = `b.ts_max >= ?1 AND b.ts_max < ?5 AND b.ts_min < ?2`
+	)
+	byMinute := step%minuteNanos == 0
+	args := []any{from, to, first, step, to + p.maxSpan.Load(), byMinute}
+	rows, err := p.db.QueryContext(ctx, `SELECT CASE WHEN `+whole+` THEN (b.ts_max - ?3) / ?4 END AS k, sum(b.n),
+		group_concat(CASE WHEN ?6 AND NOT (`+whole+`) THEN b.mins END, '') FROM blocks b WHERE `+inRange+` GROUP BY k`, args...)
 	if err != nil {
 		return fmt.Errorf("count in %s: %w", p.path, err)
 	}
+	defer rows.Close()
+	crossing := inRange + ` AND NOT (` + whole + `)`
 	for rows.Next() {
-		var k, n int64
-		if err := rows.Scan(&k, &n); err != nil {
-			rows.Close()
+		var k sql.NullInt64
+		var n int64
+		var all sql.RawBytes // the concatenated counts of the blocks not whole
+		if err := rows.Scan(&k, &n, &all); err != nil {
 			return fmt.Errorf("count in %s: %w", p.path, err)
 		}
-		add(first+k*step, float64(n))
+		if k.Valid {
+			add(first+k.Int64*step, float64(n))
+		} else if err := addMinutes(all, from, to, first, step, add); err != nil {
+			return p.findBadMinutes(ctx, crossing, args, err)
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("count in %s: %w", p.path, err)
 	}
-	// Only the times of these are read: not decompressed, not decoded.
-	rows, err = p.db.QueryContext(ctx, `SELECT b.id, b.n, b.data FROM blocks b WHERE b.ts_max >= ?1 AND b.ts_max < ?5 AND b.ts_min < ?2 AND NOT (`+whole+`)`,
-		from, to, first, step, to+p.maxSpan.Load())
+	rows.Close()
+	if !byMinute {
+		return p.countLines(ctx, crossing, args, from, to, add)
+	}
+	if p.noMins.Load() {
+		if err := p.countLines(ctx, crossing+` AND b.mins IS NULL`, args, from, to, add); err != nil {
+			return err
+		}
+	}
+	// A minute of this day that from or to cuts: its lines in the range, from the line
+	// times of the blocks that can hold one (their newest line within the widest block
+	// after it).
+	var cut []int64
+	for _, t := range []int64{from, to} {
+		if m := floorDiv(t, minuteNanos) * minuteNanos; m != t && p.covers(m, m+minuteNanos) && !slices.Contains(cut, m) {
+			cut = append(cut, m)
+		}
+	}
+	for _, m := range cut {
+		// The blocks of one minute's range alone bound the index range read (?1 and ?5
+		// beside them left SQLite reading every block's entry of the range).
+		lo, hi := max(from, m), min(to, m+minuteNanos)
+		cond := `b.ts_max >= ?1 AND b.ts_max < ?2 AND b.ts_min < ?3 AND b.mins IS NOT NULL AND NOT (` +
+			strings.NewReplacer("?1", "?4", "?2", "?5", "?3", "?6", "?4", "?7").Replace(whole) + `)`
+		a := []any{lo, min(hi, math.MaxInt64-p.maxSpan.Load()) + p.maxSpan.Load(), hi, from, to, first, step}
+		if err := p.countLines(ctx, cond, a, lo, hi, add); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addMinutes adds the per-minute counts of blocks (all: their mins concatenated) of the
+// minutes in [from, to) to their buckets of step from first (a whole number of
+// minutes); a minute that from or to cuts is left to the line times.
+func addMinutes(all []byte, from, to, first, step int64, add func(ts int64, weight float64)) error {
+	if len(all) == 0 {
+		return nil
+	}
+	counts := make([]int64, (to-first+step-1)/step)
+	var mins []minuteCount
+	var err error
+	for len(all) > 0 {
+		if mins, all, err = nextMinutes(all, mins); err != nil {
+			return err
+		}
+		for _, c := range mins {
+			if start := c.minute * minuteNanos; start >= from && start+minuteNanos <= to {
+				counts[(start-first)/step] += c.n
+			}
+		}
+	}
+	for i, c := range counts {
+		if c > 0 {
+			add(first+int64(i)*step, float64(c))
+		}
+	}
+	return nil
+}
+
+// findBadMinutes returns an error naming the block whose per-minute counts do not
+// decode (err, found in their concatenation), reading them one block at a time.
+func (p *part) findBadMinutes(ctx context.Context, crossing string, args []any, err error) error {
+	rows, qerr := p.db.QueryContext(ctx, `SELECT b.id, b.mins FROM blocks b WHERE `+crossing+` AND b.mins IS NOT NULL`, args...)
+	if qerr != nil {
+		return fmt.Errorf("count in %s: %w", p.path, qerr)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var mins sql.RawBytes
+		if err := rows.Scan(&id, &mins); err != nil {
+			return fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		if _, rest, err := nextMinutes(mins, nil); err != nil || len(rest) != 0 {
+			return fmt.Errorf("count in %s: block %d: %w: minute counts", p.path, id, errCorrupt)
+		}
+	}
+	return fmt.Errorf("count in %s: %w", p.path, err)
+}
+
+// countLines adds the line times of [from, to) of the blocks cond selects (with args);
+// only the times are decoded, not the messages.
+func (p *part) countLines(ctx context.Context, cond string, args []any, from, to int64, add func(ts int64, weight float64)) error {
+	rows, err := p.db.QueryContext(ctx, `SELECT b.id, b.n, b.data FROM blocks b WHERE `+cond, args...)
 	if err != nil {
 		return fmt.Errorf("count in %s: %w", p.path, err)
 	}

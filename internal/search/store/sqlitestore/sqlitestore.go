@@ -154,6 +154,11 @@ func (s *Store) loadPart(p *part) error {
 	if err := p.db.QueryRow(`SELECT max(seq + n - 1), max(`+spanSQL()+`) FROM blocks`, p.day*dayNanos).Scan(&maxSeq, &maxSpan); err != nil {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
+	var noMins bool
+	if err := p.db.QueryRow(`SELECT EXISTS(SELECT 1 FROM blocks WHERE mins IS NULL)`).Scan(&noMins); err != nil {
+		return fmt.Errorf("read %s: %w", p.path, err)
+	}
+	p.noMins.Store(noMins)
 	if maxSeq.Valid {
 		p.maxSeq.Store(maxSeq.Int64)
 		p.maxSpan.Store(maxSpan.Int64)
