@@ -4,6 +4,7 @@ package standalone_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,7 +75,10 @@ func TestStandaloneEntrySecurity(t *testing.T) {
 		// Not *.log: a file matched by two entries is read by whichever claims it first,
 		// and the start-up entry (logs/*.log) would race this one for it.
 		path := filepath.Join(logs, "ctl.txt")
-		if out, err := p.ctl("entries", "add", "--key", "collect_log_conf", "--path", path, "--topic", "ctl"); err != nil {
+		// start: beginning. With the default (end) the line is lost when the file is
+		// created before the agent has applied the entry: it existed at the apply.
+		entry := fmt.Sprintf(`{"path":%q,"topic":"ctl","start":"beginning"}`, path)
+		if out, err := p.ctl("entries", "add", "--key", "collect_log_conf", "--entry", entry); err != nil {
 			t.Fatalf("ctl add %s: %v\n%s", path, err, out)
 		}
 		appendLines(t, path, "line from ctl")
