@@ -78,8 +78,10 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer cli.Close()
+	allowed := editableFiles(cfg.Agent.AllowedPaths)
+	log.Info("entries may name only these files", "agent.allowed_paths", allowed)
 	a, err := api.New(api.Deps{Logs: logs, Metrics: metrics, Etcd: cli, Logger: log,
-		CollectKeys: fixedKeys(cfg.Etcd.CollectKeys), KeyTemplates: cfg.Etcd.CollectKeys, AllowedPaths: cfg.Agent.AllowedPaths,
+		CollectKeys: fixedKeys(cfg.Etcd.CollectKeys), KeyTemplates: cfg.Etcd.CollectKeys, AllowedPaths: allowed,
 		UI: o.UI, QueryTimeout: time.Duration(cfg.Store.QueryTimeout)})
 	if err != nil {
 		return err
@@ -191,4 +193,14 @@ func openURL(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// editableFiles is what entries edited through the server may name: agent.allowed_paths,
+// or /var/log/** when it is empty. The server writes the entries of every agent of the
+// cluster, and an agent without an allowlist of its own reads whatever it is told.
+func editableFiles(configured []string) []string {
+	if len(configured) > 0 {
+		return configured
+	}
+	return []string{"/var/log/**"}
 }

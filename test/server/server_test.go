@@ -301,6 +301,11 @@ func checkEntries(t *testing.T, base, key string) {
 	if code, b := put(t, base, "/logcollect/agents/x", body); code != 403 && code != 404 {
 		t.Errorf("PUT outside the collect keys: %d %s, want it refused", code, b)
 	}
+	// No agent.allowed_paths in the server's config: entries may name /var/log/** only.
+	shadow := fmt.Sprintf(`{"entries": [{"path": "/etc/shadow", "topic": "x"}], "revision": %d}`, ok.Revision)
+	if code, b := put(t, base, key, shadow); code != 400 || !strings.Contains(string(b), "/etc/shadow") || !strings.Contains(string(b), "agent.allowed_paths") {
+		t.Errorf("PUT of /etc/shadow: %d %s, want 400 naming the path and agent.allowed_paths", code, b)
+	}
 }
 
 func put(t *testing.T, base, key, body string) (int, []byte) {
