@@ -62,5 +62,5 @@ func serveHTTP(h config.HTTP, reg *prometheus.Registry, checks map[string]httpse
 // httpAccess is http.allowed_hosts and http.auth, for every listener of the process.
 func httpAccess(h config.HTTP) httpserver.Access {
 	return httpserver.Access{AllowedHosts: h.AllowedHosts,
-		Auth: httpserver.Auth{Token: h.Auth.Token, Username: h.Auth.Username, Password: h.Auth.Password}}
+		Auth: h.Auth.Credential()}
 }

@@ -6,6 +6,8 @@ package config
 import (
 	"time"
 
+	"github.com/logcollect/logcollect/internal/httpserver"
+
 	"github.com/logcollect/logcollect/internal/control/entry"
 )
 
@@ -181,6 +183,11 @@ type HTTPAuth struct {
 	Token    string `yaml:"token" secret:"true"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password" secret:"true"`
+}
+
+// Credential is the credential the HTTP server requires (none when nothing is set).
+func (a HTTPAuth) Credential() httpserver.Auth {
+	return httpserver.Auth{Token: a.Token, Username: a.Username, Password: a.Password}
 }
 
 // Store is the embedded log store of `logcollect standalone`.

@@ -21,3 +21,13 @@ func CheckListen(listen string, a Auth) error {
 	}
 	return nil
 }
+
+// OpenURL is the URL a person opens for a server listening on addr: the address as
+// bound, with 127.0.0.1 for an unspecified host (0.0.0.0, ::).
+func OpenURL(addr net.Addr) string {
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}

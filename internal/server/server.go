@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -58,7 +57,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	auth := httpserver.Auth{Token: cfg.HTTP.Auth.Token, Username: cfg.HTTP.Auth.Username, Password: cfg.HTTP.Auth.Password}
+	auth := cfg.HTTP.Auth.Credential()
 	if err := httpserver.CheckListen(cfg.HTTP.Listen, auth); err != nil {
 		return err
 	}
@@ -102,7 +101,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Stdout, "logcollect server: open %s  (metrics from %s, etcd at %s)\n", openURL(addr), cfg.Server.Metrics,
+	fmt.Fprintf(o.Stdout, "logcollect server: open %s  (metrics from %s, etcd at %s)\n", httpserver.OpenURL(addr), cfg.Server.Metrics,
 		strings.Join(cfg.Etcd.Endpoints, ","))
 	log.Info("server started", "http", addr.String(), "metrics", cfg.Server.Metrics, "etcd", cfg.Etcd.Endpoints,
 		"auth", auth.Enabled())
@@ -185,14 +184,6 @@ func newRegistrar(cfg config.Config, cli *clientv3.Client, version string, log *
 	}
 	return registration.NewProcess(cli, vars, registration.Record{ID: vars.Hostname + "-server-" + strconv.Itoa(os.Getpid()), Role: "server"},
 		version, time.Duration(cfg.Etcd.LeaseTTL), log, reg)
-}
-
-func openURL(addr net.Addr) string {
-	host, port, _ := net.SplitHostPort(addr.String())
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 // editableFiles is what entries edited through the server may name: agent.allowed_paths,

@@ -89,7 +89,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("--data-dir %s: %w", o.DataDir, err)
 	}
-	if err := checkListen(cfg.HTTP); err != nil {
+	if err := httpserver.CheckListen(cfg.HTTP.Listen, cfg.HTTP.Auth.Credential()); err != nil {
 		return err
 	}
 	if err := checkEtcdListen(o.EtcdListen); err != nil {
@@ -238,7 +238,7 @@ func newHostMetrics(cfg config.Config, st store.Store, log *slog.Logger, reg pro
 // standalone reads (root's logs included).
 func httpAuth(c config.HTTPAuth, dataDir string) (a httpserver.Auth, generated bool, err error) {
 	if c.Token != "" || c.Username != "" {
-		return httpserver.Auth{Token: c.Token, Username: c.Username, Password: c.Password}, false, nil
+		return c.Credential(), false, nil
 	}
 	tok, err := AccessToken(dataDir)
 	if err != nil {
@@ -252,20 +252,11 @@ func httpAuth(c config.HTTPAuth, dataDir string) (a httpserver.Auth, generated b
 // session cookie and drops the fragment from the address bar and history. A configured
 // credential is not printed: its owner has it.
 func openURL(addr net.Addr, auth httpserver.Auth, generated bool) string {
-	host, port, _ := net.SplitHostPort(addr.String())
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	u := "http://" + net.JoinHostPort(host, port) + "/"
+	u := httpserver.OpenURL(addr)
 	if generated {
 		u += "#token=" + auth.Token
 	}
 	return u
-}
-
-// checkListen refuses a non-loopback HTTP address without http.auth.
-func checkListen(h config.HTTP) error {
-	return httpserver.CheckListen(h.Listen, httpserver.Auth{Token: h.Auth.Token, Username: h.Auth.Username, Password: h.Auth.Password})
 }
 
 // defaultAllowed is the standalone's agent.allowed_paths when the config sets none:

@@ -726,6 +726,8 @@ func (a *API) collectKey(w http.ResponseWriter, key string) bool {
 		}
 	}
 	editable := append(slices.Clone(a.d.CollectKeys), a.d.KeyTemplates...)
+	slices.Sort(editable)
+	editable = slices.Compact(editable) // a key without placeholders is both
 	writeErr(w, http.StatusForbidden, fmt.Sprintf("key %q is not a collect key: only keys matching etcd.collect_keys (%s) "+
 		"can be read or edited here ({ip}, {hostname} and {id} stand for any host's value)", key, strings.Join(editable, ", ")), "key")
 	return false
