@@ -192,6 +192,7 @@ http: {listen: "127.0.0.1:${ports.sysagent}"}
   auth: {token: "${token}"}
 opensearch: {addresses: ["${SERVICES.opensearch}"], index: "${name}-{topic}-{date}"}
 etcd: {endpoints: ${list(SERVICES.etcd)}, collect_keys: [${key}]}
+agent: {allowed_paths: ["${logDir}/**"]}
 sysagent: {influxdb: {url: "${SERVICES.influxdb}", database: ${db}}}
 server: {metrics: influxdb}
 `)], 'server.log', ports.server);
