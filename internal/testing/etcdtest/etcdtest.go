@@ -4,8 +4,11 @@
 package etcdtest
 
 import (
+	"errors"
 	"net"
 	"net/url"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,14 +40,22 @@ func StartTLS(t testing.TB, certFile, keyFile string) *Server {
 	if certFile != "" {
 		scheme = "https"
 	}
-	s := &Server{
-		t:         t,
-		dir:       t.TempDir(),
-		clientURL: url.URL{Scheme: scheme, Host: freeAddr(t)},
-		peerURL:   url.URL{Scheme: "http", Host: freeAddr(t)},
-		tls:       transport.TLSInfo{CertFile: certFile, KeyFile: keyFile},
+	s := &Server{t: t, dir: t.TempDir(), tls: transport.TLSInfo{CertFile: certFile, KeyFile: keyFile}}
+	// A free port can be taken by another process (another test package's client) between
+	// freeAddr and etcd's bind: then new ports are picked, which Restart cannot do.
+	for attempt := 1; ; attempt++ {
+		s.clientURL = url.URL{Scheme: scheme, Host: freeAddr(t)}
+		s.peerURL = url.URL{Scheme: "http", Host: freeAddr(t)}
+		err := s.start(0)
+		if err == nil {
+			break
+		}
+		// etcd does not always wrap the listener's error: its text is checked too.
+		inUse := errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+		if !inUse || attempt == 5 {
+			t.Fatalf("start embedded etcd: %v", err)
+		}
 	}
-	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -84,6 +95,14 @@ func (s *Server) Stop() {
 // Restart starts the server (again) on the same data directory and address.
 func (s *Server) Restart() {
 	s.t.Helper()
+	// A port released by the previous run can stay busy for a moment.
+	if err := s.start(5 * time.Second); err != nil {
+		s.t.Fatalf("start embedded etcd: %v", err)
+	}
+}
+
+// start starts etcd on s's addresses, retrying a failed start for up to retryFor.
+func (s *Server) start(retryFor time.Duration) error {
 	cfg := embed.NewConfig()
 	cfg.Dir = s.dir
 	cfg.Name = "test"
@@ -98,29 +117,23 @@ func (s *Server) Restart() {
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.ClientTLSInfo = s.tls
 	cfg.BcryptCost = 4 // the minimum: password checks in auth tests stay fast under -race
-	var (
-		e   *embed.Etcd
-		err error
-	)
-	// A port released by the previous run can stay busy for a moment.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		e, err = embed.StartEtcd(cfg)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
+	deadline := time.Now().Add(retryFor)
+	e, err := embed.StartEtcd(cfg)
+	for err != nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond) // retry pacing, not synchronisation
+		e, err = embed.StartEtcd(cfg)
 	}
 	if err != nil {
-		s.t.Fatalf("start embedded etcd: %v", err)
+		return err
 	}
 	select {
 	case <-e.Server.ReadyNotify():
 	case <-time.After(10 * time.Second):
 		e.Close()
-		s.t.Fatal("embedded etcd not ready within 10s")
+		return errors.New("embedded etcd not ready within 10s")
 	}
 	s.etcd = e
+	return nil
 }
 
 func freeAddr(t testing.TB) string {
