@@ -49,9 +49,9 @@ func TestStopsUpstreamFirstEachAfterTheNextReturned(t *testing.T) {
 	var started sync.WaitGroup
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, part(&r, "sink", &started), part(&r, "engine", &started), part(&r, "source", &started))
-	}()
+	// The parts are made (started.Add) before Wait can run.
+	parts := []Part{part(&r, "sink", &started), part(&r, "engine", &started), part(&r, "source", &started)}
+	go func() { done <- Run(ctx, parts...) }()
 	started.Wait() // every part is running before the stop
 	cancel()
 	if err := <-done; err != nil {
@@ -83,7 +83,8 @@ func TestAPartDoneEarlyLeavesTheOthersRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	early := Part{Name: "setup", Run: func(context.Context) error { r.add("setup done"); return nil }}
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, part(&r, "server", &started), early) }()
+	server := part(&r, "server", &started) // before Wait can run
+	go func() { done <- Run(ctx, server, early) }()
 	started.Wait()
 	select {
 	case err := <-done:
