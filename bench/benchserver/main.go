@@ -46,7 +46,7 @@ type opts struct {
 	bin, osURL, etcd string
 	docs, runs       int
 	batch, conc      int
-	keep             bool
+	keep, standalone bool
 }
 
 // kinds are the searches of the issue: the UI's first page (100 hits, newest first) and
@@ -69,6 +69,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 5000, "documents per bulk request")
 	flag.IntVar(&o.conc, "concurrency", 2, "bulk requests in flight")
 	flag.BoolVar(&o.keep, "keep", false, "keep the indices for the next run of the same -docs")
+	flag.BoolVar(&o.standalone, "standalone", true, "also time a logcollect standalone holding the same lines")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "benchserver:", err)
@@ -94,7 +95,29 @@ func run(o opts) error {
 	if n := count(o.osURL, name); n != int64(o.docs) {
 		return fmt.Errorf("the indices hold %d documents, want %d", n, o.docs)
 	}
-	srv, err := startServer(o, index)
+	// The requests each search sends, from a server logging them at debug level; the
+	// timings from another at the default level, which does not format every request.
+	reqs := map[string][]osRequest{}
+	totals := map[string]int64{}
+	dbg, err := startServer(o, index, "debug")
+	if err != nil {
+		return err
+	}
+	for _, k := range kinds {
+		if reqs[k.name], totals[k.name], err = dbg.requestsOf(k.q); err != nil {
+			dbg.stop()
+			return fmt.Errorf("%s: %w", k.name, err)
+		}
+	}
+	dbg.stop()
+	var sa *server
+	if o.standalone {
+		if sa, err = startStandalone(o); err != nil {
+			return err
+		}
+		defer sa.stop()
+	}
+	srv, err := startServer(o, index, "info")
 	if err != nil {
 		return err
 	}
@@ -103,11 +126,14 @@ func run(o opts) error {
 	fmt.Printf("## logcollect server: /api/search over %d documents in OpenSearch (benchserver -docs %d -runs %d)\n\n", o.docs, o.docs, o.runs)
 	fmt.Println("Each server request is the UI's first page: 100 hits newest first and the histogram, over the last 24 h.")
 	fmt.Println("Direct: the same OpenSearch requests the server sent (from its debug log), sent one after the other; took: the sum of their `took`.")
+	if sa != nil {
+		fmt.Println("Standalone: the same request to `logcollect standalone` holding the same lines (its own store).")
+	}
 	fmt.Println()
-	fmt.Println("| query | hits | OpenSearch requests | server p50 ms | server p95 ms | direct p50 ms | direct p95 ms | took p50 ms | took p95 ms | server / direct (p50) | (p95) |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| query | hits | OpenSearch requests | server p50 ms | server p95 ms | direct p50 ms | direct p95 ms | took p50 ms | took p95 ms | server / direct (p50) | (p95) | standalone p50 ms | standalone p95 ms |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, k := range kinds {
-		if err := measure(o, srv, k.name, k.q); err != nil {
+		if err := measure(o, srv, sa, reqs[k.name], totals[k.name], k.name, k.q); err != nil {
 			return fmt.Errorf("%s: %w", k.name, err)
 		}
 	}
@@ -130,8 +156,7 @@ func load(ctx context.Context, o opts, name, index string) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now().Add(-time.Hour)
-	step := time.Hour / time.Duration(o.docs)
+	start, step := loadStart(o.docs)
 	batches := make(chan int)
 	errs := make(chan error, o.conc)
 	var wg sync.WaitGroup
@@ -175,6 +200,12 @@ feed:
 	return post(o.osURL, "/"+name+"-*/_refresh", nil, nil)
 }
 
+// loadStart is the time of the first of n lines and the step between lines: spread over
+// the last hour.
+func loadStart(n int) (time.Time, time.Duration) {
+	return time.Now().Add(-time.Hour), time.Hour / time.Duration(n)
+}
+
 // record is the i-th line as the agent sends it.
 func record(i int, at time.Time) *kgo.Record {
 	line := loadgen.AccessLine(i)
@@ -187,55 +218,148 @@ func record(i int, at time.Time) *kgo.Record {
 	}}
 }
 
-// ---- the server ----
+// ---- the server and the standalone ----
 
 type server struct {
-	cmd  *exec.Cmd
-	base string
-	log  string // path of its log (JSON lines)
+	cmd   *exec.Cmd
+	dir   string // its temporary folder: config, log, data
+	base  string
+	token string // the standalone's access token; the server on loopback needs none
+	log   string // path of its log (JSON lines)
 }
 
-func startServer(o opts, index string) (*server, error) {
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func startServer(o opts, index, level string) (*server, error) {
 	dir, err := os.MkdirTemp("", "benchserver-")
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
 	cfg := filepath.Join(dir, "server.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`http: {listen: "%s"}
 opensearch: {addresses: ["%s"], index: "%s"}
 etcd: {endpoints: ["%s"]}
 sysagent: {influxdb: {url: "http://127.0.0.1:8086", database: benchserver}}
-log: {level: debug, format: json}
-`, addr, o.osURL, index, o.etcd)), 0o644); err != nil {
+log: {level: %s, format: json}
+`, addr, o.osURL, index, o.etcd, level)), 0o644); err != nil {
 		return nil, err
 	}
-	s := &server{base: "http://" + addr, log: filepath.Join(dir, "server.log")}
-	f, err := os.Create(s.log)
+	s := &server{dir: dir, base: "http://" + addr}
+	if err := s.start(o.bin, "server", "--config", cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// startStandalone writes the benchmark's lines to a file, each stamped in its text with
+// its document's @timestamp, and runs a standalone on it (format nginx_combined, as the
+// documents were parsed) until it holds them all.
+func startStandalone(o opts) (*server, error) {
+	dir, err := os.MkdirTemp("", "benchserver-standalone-")
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(o.bin, "server", "--config", cfg)
+	logPath := filepath.Join(dir, "access.log")
+	if err := writeLines(logPath, o.docs); err != nil {
+		return nil, err
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	etcdAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "standalone.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`agent:
+  collect: [{path: %s, topic: web, format: nginx_combined, start: beginning}]
+log: {format: json}
+`, logPath)), 0o644); err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	s := &server{dir: dir, base: "http://" + httpAddr}
+	if err := s.start(o.bin, "standalone", "--config", cfg, "--data-dir", data,
+		"--http-listen", httpAddr, "--etcd-listen", etcdAddr); err != nil {
+		return nil, err
+	}
+	tok, err := os.ReadFile(filepath.Join(data, "http-token"))
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("the standalone's token: %w", err)
+	}
+	s.token = strings.TrimSpace(string(tok))
+	t0 := time.Now()
+	for end := t0.Add(10 * time.Minute); ; {
+		n, err := s.search("")
+		if err == nil && n >= int64(o.docs) {
+			break
+		}
+		if time.Now().After(end) {
+			s.stop()
+			return nil, fmt.Errorf("the standalone holds %d of %d lines after 10 minutes (%v; log %s)", n, o.docs, err, s.log)
+		}
+		time.Sleep(200 * time.Millisecond) // polling the ingest
+	}
+	fmt.Fprintf(os.Stderr, "benchserver: the standalone stored %d lines in %s\n", o.docs, time.Since(t0).Round(time.Second))
+	return s, nil
+}
+
+// writeLines writes the n lines of the load, the i-th stamped with its document's time.
+func writeLines(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	start, step := loadStart(n)
+	for i := range n {
+		at := start.Add(time.Duration(i) * step).UTC().Format("02/Jan/2006:15:04:05 -0700")
+		w.WriteString(strings.Replace(loadgen.AccessLine(i), loadgen.AccessTime, at, 1))
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// start runs bin with args, its output in dir/log, until /healthz answers.
+func (s *server) start(bin string, args ...string) error {
+	s.log = filepath.Join(s.dir, "log")
+	f, err := os.Create(s.log)
+	if err != nil {
+		return err
+	}
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stderr, s.cmd.Stdout = f, f
 	if err := s.cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
 	for end := time.Now().Add(30 * time.Second); ; {
 		resp, err := http.Get(s.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return s, nil
+				return nil
 			}
 		}
 		if time.Now().After(end) {
 			s.stop()
-			return nil, fmt.Errorf("the server did not answer /healthz within 30 s (log %s)", s.log)
+			return fmt.Errorf("%s %s did not answer /healthz within 30 s (log %s)", bin, args[0], s.log)
 		}
 		time.Sleep(100 * time.Millisecond) // polling start-up
 	}
@@ -244,11 +368,19 @@ log: {level: debug, format: json}
 func (s *server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	_ = s.cmd.Wait()
+	_ = os.RemoveAll(s.dir)
 }
 
 // search asks /api/search and returns the hits' total.
 func (s *server) search(q string) (int64, error) {
-	resp, err := http.Get(s.base + "/api/search?limit=100&from=now-24h&q=" + url.QueryEscape(q))
+	req, err := http.NewRequest(http.MethodGet, s.base+"/api/search?limit=100&from=now-24h&q="+url.QueryEscape(q), nil)
+	if err != nil {
+		return 0, err
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -307,17 +439,23 @@ func (s *server) requestsOf(q string) ([]osRequest, int64, error) {
 
 // ---- measuring ----
 
-func measure(o opts, s *server, name, q string) error {
-	for range 3 { // warm-up: caches on both sides
+func measure(o opts, s, sa *server, reqs []osRequest, total int64, name, q string) error {
+	for range 3 { // warm-up: caches on every side
 		if _, err := s.search(q); err != nil {
 			return err
 		}
+		if sa != nil {
+			if _, err := sa.search(q); err != nil {
+				return err
+			}
+		}
 	}
-	reqs, total, err := s.requestsOf(q)
-	if err != nil {
-		return err
+	if sa != nil {
+		if n, err := sa.search(q); err != nil || n != total {
+			return fmt.Errorf("the standalone counts %d hits (%v), the server %d", n, err, total)
+		}
 	}
-	var srv, direct, took []float64
+	var srv, direct, took, alone []float64
 	for range o.runs {
 		t0 := time.Now()
 		if _, err := s.search(q); err != nil {
@@ -337,6 +475,13 @@ func measure(o opts, s *server, name, q string) error {
 		}
 		direct = append(direct, ms(time.Since(t0)))
 		took = append(took, tk)
+		if sa != nil {
+			t0 = time.Now()
+			if _, err := sa.search(q); err != nil {
+				return err
+			}
+			alone = append(alone, ms(time.Since(t0)))
+		}
 	}
 	s50, s95 := pct(srv, 50), pct(srv, 95)
 	d50, d95 := pct(direct, 50), pct(direct, 95)
@@ -344,8 +489,12 @@ func measure(o opts, s *server, name, q string) error {
 	if q != "" {
 		label += " `" + q + "`"
 	}
-	fmt.Printf("| %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.2f | %.2f |\n", label, total, len(reqs),
-		s50, s95, d50, d95, pct(took, 50), pct(took, 95), s50/d50, s95/d95)
+	a50, a95 := "–", "–"
+	if sa != nil {
+		a50, a95 = fmt.Sprintf("%.1f", pct(alone, 50)), fmt.Sprintf("%.1f", pct(alone, 95))
+	}
+	fmt.Printf("| %s | %d | %d | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f | %.2f | %.2f | %s | %s |\n", label, total, len(reqs),
+		s50, s95, d50, d95, pct(took, 50), pct(took, 95), s50/d50, s95/d95, a50, a95)
 	return nil
 }
 
