@@ -173,6 +173,12 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
 		return // the client went away
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		a.log.Warn("store unavailable", "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", "2")
+		writeErr(w, http.StatusServiceUnavailable, err.Error(), "")
+		return
+	}
 	a.log.Error("request failed", "path", r.URL.Path, "error", err)
 	writeErr(w, http.StatusInternalServerError, err.Error(), "")
 }

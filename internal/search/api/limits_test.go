@@ -189,3 +189,24 @@ func FuzzParams(f *testing.F) {
 		}
 	})
 }
+
+// downStore's Search fails as a store that cannot answer for now.
+type downStore struct{ store.Store }
+
+func (downStore) Search(context.Context, store.SearchRequest) (store.SearchResult, error) {
+	return store.SearchResult{}, fmt.Errorf("opensearch POST /logs-*/_search: 503 Service Unavailable: %w", store.ErrUnavailable)
+}
+
+// TestStoreUnavailable: a store that cannot answer for now is a 503 with Retry-After,
+// not a 500 (a client tries again).
+func TestStoreUnavailable(t *testing.T) {
+	h := newAPI(t, downStore{}, 0).Handler()
+	req := httptest.NewRequest(http.MethodGet, "/api/search?q=x", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" ||
+		!strings.Contains(rec.Body.String(), "unavailable for now") {
+		t.Fatalf("%d %q (Retry-After %q), want 503 saying the store is unavailable, with Retry-After",
+			rec.Code, rec.Body, rec.Header().Get("Retry-After"))
+	}
+}

@@ -91,7 +91,10 @@ func (s *Store) do(ctx context.Context, method, path string, body, out any) erro
 	}
 	resp, err := s.client.Stream(req)
 	if err != nil {
-		return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
+		}
+		return fmt.Errorf("opensearch %s %s: %w (%w)", method, strings.SplitN(path, "?", 2)[0], store.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	b, err = io.ReadAll(resp.Body)
@@ -102,7 +105,12 @@ func (s *Store) do(ctx context.Context, method, path string, body, out any) erro
 		if len(b) > 500 {
 			b = b[:500]
 		}
-		return fmt.Errorf("opensearch %s %s: %s: %s", method, strings.SplitN(path, "?", 2)[0], resp.Status, b)
+		err := fmt.Errorf("opensearch %s %s: %s: %s", method, strings.SplitN(path, "?", 2)[0], resp.Status, b)
+		if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
+			// Passing: shards of a new index not yet allocated, or a node shedding load.
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		}
+		return err
 	}
 	if out == nil {
 		return nil

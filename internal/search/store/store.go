@@ -71,6 +71,12 @@ var ErrBadCursor = errors.New("not a token this server gave out")
 // the meaning of docs/search.md (the API answers 400 naming q).
 var ErrUnsupported = errors.New("not supported by this store")
 
+// ErrUnavailable is wrapped by the error of a store that cannot answer for now (OpenSearch
+// unreachable, overloaded, or a just-created index whose shards are not yet allocated):
+// the API answers 503 with Retry-After, so that a client tries again rather than taking
+// it for a bug.
+var ErrUnavailable = errors.New("the log store is unavailable for now")
+
 // SearchResult is one page; More says an older page exists.
 type SearchResult struct {
 	Rows []Row
