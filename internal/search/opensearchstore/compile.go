@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
@@ -212,15 +214,20 @@ func fieldNames(n *query.Node) []string {
 	return out
 }
 
-// resolve finds, with one _field_caps request, the paths of each field name of the query
-// in the indices searched.
+// resolve finds, with one _field_caps request for the names not in the cache, the paths
+// of each field name of the query in the indices searched.
 func (s *Store) resolve(ctx context.Context, q *query.Node) (fieldPaths, error) {
 	names := fieldNames(q)
 	if len(names) == 0 {
 		return nil, nil
 	}
+	now := time.Now()
+	out, missing := s.fields.get(names, now)
+	if len(missing) == 0 {
+		return out, nil
+	}
 	var ask []string
-	for _, n := range names {
+	for _, n := range missing {
 		ask = append(ask, n, n+".keyword", "fields."+n)
 	}
 	var resp struct {
@@ -230,14 +237,62 @@ func (s *Store) resolve(ctx context.Context, q *query.Node) (fieldPaths, error) 
 	if err := s.do(ctx, "GET", path, nil, &resp); err != nil {
 		return nil, err
 	}
-	out := fieldPaths{}
-	for _, n := range names {
+	for _, n := range missing {
 		for _, p := range []string{n, n + ".keyword", "fields." + n} {
 			for typ := range resp.Fields[p] {
 				out[n] = append(out[n], typedPath{p, typ})
 			}
 		}
 		slices.SortFunc(out[n], func(a, b typedPath) int { return strings.Compare(a.path+a.typ, b.path+b.typ) })
+		s.fields.put(n, out[n], now)
 	}
 	return out, nil
+}
+
+// fieldCache keeps the paths _field_caps found per field name for fieldCacheTTL: a page's
+// search and histogram, its facets and the next page ask for the same names, and a round
+// trip each doubled the requests of a field:value query. A name without a path is not
+// kept, so that a field a new index brings is found at once; a new type of a known field
+// (a new daily index mapping it otherwise) is seen within the TTL.
+type fieldCache struct {
+	mu sync.Mutex
+	m  map[string]cachedPaths
+}
+
+type cachedPaths struct {
+	paths []typedPath
+	at    time.Time
+}
+
+const (
+	fieldCacheTTL = 10 * time.Second
+	fieldCacheMax = 1024 // names; the map starts over beyond (field names come from queries)
+)
+
+// get returns the cached paths of names, and the names to ask for.
+func (c *fieldCache) get(names []string, now time.Time) (fieldPaths, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := fieldPaths{}
+	var missing []string
+	for _, n := range names {
+		if e, ok := c.m[n]; ok && now.Sub(e.at) < fieldCacheTTL {
+			out[n] = e.paths
+			continue
+		}
+		missing = append(missing, n)
+	}
+	return out, missing
+}
+
+func (c *fieldCache) put(name string, paths []typedPath, now time.Time) {
+	if len(paths) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= fieldCacheMax {
+		c.m = map[string]cachedPaths{}
+	}
+	c.m[name] = cachedPaths{paths: paths, at: now}
 }

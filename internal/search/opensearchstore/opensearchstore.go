@@ -40,13 +40,14 @@ type Options struct {
 	Logger       *slog.Logger
 }
 
-// Store reads the transfer's indices. It holds no state of its own: any number of them
-// can serve the same indices.
+// Store reads the transfer's indices. It holds no state of its own beyond seconds of
+// cached field mappings: any number of them can serve the same indices.
 type Store struct {
 	client  *opensearch.Client
 	pattern string
 	poll    time.Duration
 	log     *slog.Logger
+	fields  fieldCache
 }
 
 // New returns a Store over client; it sends nothing.

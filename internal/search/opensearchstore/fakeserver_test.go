@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,5 +70,49 @@ func TestUnavailable(t *testing.T) {
 		if err == nil || errors.Is(err, store.ErrUnavailable) != tc.unavailable {
 			t.Errorf("%s: %v, want an error that is ErrUnavailable: %v", tc.name, err, tc.unavailable)
 		}
+	}
+}
+
+// TestFieldCapsCached: a field's paths are asked once for the searches of the next
+// seconds; a name without a path in the indices is asked again each time (a new index
+// may bring it).
+func TestFieldCapsCached(t *testing.T) {
+	var caps atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/_field_caps") {
+			caps.Add(1)
+			if strings.Contains(r.URL.RawQuery, "status") {
+				_, _ = w.Write([]byte(`{"fields":{"status":{"long":{"type":"long","searchable":true,"aggregatable":true}}}}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"fields":{}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}`))
+	}))
+	defer srv.Close()
+	s := newTestStore(t, srv.URL)
+	ask := func(q string) {
+		t.Helper()
+		n, err := query.Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Search(context.Background(), store.SearchRequest{Query: n, Limit: 10}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		ask("status:404")
+	}
+	if n := caps.Load(); n != 1 {
+		t.Errorf("3 searches of status:404: %d _field_caps requests, want 1", n)
+	}
+	for range 2 {
+		ask("nosuch:x")
+	}
+	if n := caps.Load(); n != 3 {
+		t.Errorf("then 2 searches of a field no index has: %d _field_caps requests in all, want 3", n)
 	}
 }
