@@ -33,7 +33,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 now_ns() { date +%s%N; }
 
-# agent_config DIR GLOB MAX_OPEN: a config file reading GLOB into DIR/out.log.
+# agent_config DIR GLOB MAX_OPEN [ENTRY_KEYS]: a config file reading GLOB into DIR/out.log;
+# ENTRY_KEYS (", time: {layout: none}") are added to the entry.
 agent_config() {
   cat > "$1/agent.yaml" <<YAML
 agent:
@@ -43,7 +44,7 @@ agent:
   output_file: $1/out.log
   max_open_files: $3
   collect:
-    - {path: '$2', topic: bench, start: beginning}
+    - {path: '$2', topic: bench, start: beginning${4:-}}
 etcd: {endpoints: []}
 http: {listen: "127.0.0.1:0"}
 log: {level: warn}
@@ -59,31 +60,43 @@ size=$(stat -c %s "$work/t/logs/big.log")
 cat "$work/t/logs/big.log" > /dev/null # same page-cache state for both
 
 best_f_wall=0; best_f_cpu=0; best_f_rss=0; best_a_wall=0; best_a_cpu=0; best_a_rss=0
+best_n_wall=0; best_n_cpu=0; detect_runs=()
 minv() { if [ "$1" = 0 ] || [ "$2" -lt "$1" ]; then echo "$2"; else echo "$1"; fi; }
+# run_agent ENTRY_KEYS: the agent over the big file until its output holds every byte;
+# prints "wall_ns cpu_us peak_rss_kib".
+run_agent() {
+  rm -rf "$work/t/data" "$work/t/out.log"
+  agent_config "$work/t" "$work/t/logs/*.log" 1024 "$1"
+  local start end cpu rss out_lines
+  start=$(now_ns)
+  "$BIN" agent --config "$work/t/agent.yaml" 2>"$work/t/agent.err" &
+  agent_pid=$!
+  # The agent has finished the file when the output holds as many bytes as the input.
+  while [ "$(stat -c %s "$work/t/out.log" 2>/dev/null || echo 0)" -lt "$size" ]; do
+    if ! kill -0 "$agent_pid" 2>/dev/null; then echo "agent died:" >&2; cat "$work/t/agent.err" >&2; exit 1; fi
+    sleep 0.01
+  done
+  end=$(now_ns)
+  cpu=$(( $(cpu_ticks "$agent_pid") * 1000000 / HZ ))
+  rss=$(status_kib "$agent_pid" VmHWM)
+  kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=""
+  out_lines=$(wc -l < "$work/t/out.log")
+  if [ "$out_lines" -ne "$LINES" ]; then echo "agent output has $out_lines lines, want $LINES" >&2; exit 1; fi
+  echo "$((end - start)) $cpu $rss"
+}
+
 for run in $(seq 1 "$RUNS"); do
   rm -f "$work/t/floor.out"
   read -r f_wall_ns f_cpu_us f_rss_kib _ < <("$work/benchtool" floor "$work/t/logs/big.log" "$work/t/floor.out")
   best_f_wall=$(minv "$best_f_wall" "$f_wall_ns"); best_f_cpu=$(minv "$best_f_cpu" "$f_cpu_us")
   best_f_rss=$(minv "$best_f_rss" "$f_rss_kib")
 
-  rm -rf "$work/t/data" "$work/t/out.log"
-  agent_config "$work/t" "$work/t/logs/*.log" 1024
-  start=$(now_ns)
-  "$BIN" agent --config "$work/t/agent.yaml" 2>"$work/t/agent.err" &
-  agent_pid=$!
-  # The agent has finished the file when the output holds as many bytes as the input.
-  while [ "$(stat -c %s "$work/t/out.log" 2>/dev/null || echo 0)" -lt "$size" ]; do
-    if ! kill -0 "$agent_pid" 2>/dev/null; then echo "agent died:"; cat "$work/t/agent.err"; exit 1; fi
-    sleep 0.01
-  done
-  end=$(now_ns)
-  a_cpu_us=$(( $(cpu_ticks "$agent_pid") * 1000000 / HZ ))
-  a_rss=$(status_kib "$agent_pid" VmHWM)
-  kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=""
-  out_lines=$(wc -l < "$work/t/out.log")
-  if [ "$out_lines" -ne "$LINES" ]; then echo "agent output has $out_lines lines, want $LINES" >&2; exit 1; fi
-  best_a_wall=$(minv "$best_a_wall" "$((end - start))"); best_a_cpu=$(minv "$best_a_cpu" "$a_cpu_us")
+  read -r a_wall a_cpu_us a_rss < <(run_agent "")
+  read -r n_wall n_cpu_us n_rss < <(run_agent ", time: {layout: none}")
+  best_a_wall=$(minv "$best_a_wall" "$a_wall"); best_a_cpu=$(minv "$best_a_cpu" "$a_cpu_us")
   best_a_rss=$(minv "$best_a_rss" "$a_rss")
+  best_n_wall=$(minv "$best_n_wall" "$n_wall"); best_n_cpu=$(minv "$best_n_cpu" "$n_cpu_us")
+  detect_runs+=("$(awk -v a="$a_cpu_us" -v n="$n_cpu_us" 'BEGIN { printf "%.2f", a / n }')")
 done
 
 awk -v lines="$LINES" -v size="$size" -v runs="$RUNS" \
@@ -97,6 +110,15 @@ awk -v lines="$LINES" -v size="$size" -v runs="$RUNS" \
   printf "| agent / floor | %.2f× | | %.2f× | |\n\n", (lines / aws) / (lines / fws), (ac / lines) / (fc / lines)
   printf "Agent wall time includes its start-up and is read by polling the output size every 10 ms;\n"
   printf "its CPU comes from /proc (10 ms ticks). Targets: ≥ 2,000,000 lines/s, ≤ 3× the floor CPU per line.\n"
+}'
+awk -v lines="$LINES" -v runs="$RUNS" -v aw="$best_a_wall" -v ac="$best_a_cpu" -v nw="$best_n_wall" -v nc="$best_n_cpu" \
+    -v per="${detect_runs[*]}" 'BEGIN {
+  printf "\n## Event time detection: the same file, the entry with `time: {layout: none}` (off) and without (detected; each line starts with an RFC 3339 time) (best of %d)\n\n", runs
+  printf "| run | lines/s | CPU µs/line |\n|---|---:|---:|\n"
+  printf "| detection off | %.0f | %.3f |\n", lines / (nw / 1e9), nc / lines
+  printf "| detection on (the default) | %.0f | %.3f |\n", lines / (aw / 1e9), ac / lines
+  printf "| on / off | | %.2f× (per round, alternating: %s) |\n\n", ac / nc, per
+  printf "Target (issue 21): CPU per line with detection ≤ 1.15× without.\n"
 }'
 rm -rf "$work/t"
 

@@ -54,16 +54,19 @@ func run(args []string) error {
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// gen writes n log-like lines of about 120 bytes.
+// gen writes n log-like lines of about 120 bytes, each starting with its own RFC 3339
+// time (a millisecond apart), as an application log does: what the agent's time detection
+// parses.
 func gen(n int, out string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
+	t0 := time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC)
 	for i := range n {
-		fmt.Fprintf(w, "2026-11-25T14:00:00.000Z INFO service=checkout request_id=%08d user=u%06d path=/api/v1/items status=200 bytes=%05d\n",
-			i, i%1000000, i%99999)
+		fmt.Fprintf(w, "%s INFO service=checkout request_id=%08d user=u%06d path=/api/v1/items status=200 bytes=%05d\n",
+			t0.Add(time.Duration(i)*time.Millisecond).Format("2006-01-02T15:04:05.000Z"), i, i%1000000, i%99999)
 	}
 	if err := w.Flush(); err != nil {
 		return err
