@@ -29,6 +29,10 @@ type part struct {
 	// noMins says the day has blocks without per-minute counts (written before them, or
 	// by a logcollect without them), whose line times an all-lines histogram reads.
 	noMins atomic.Bool
+	// minsIndexed says the day's blocks_span index holds mins (a day created before them
+	// keeps its index without), so that an all-lines histogram reads every block's counts
+	// from the index alone.
+	minsIndexed bool
 }
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
@@ -137,7 +141,12 @@ func openPart(path string, day int64) (*part, error) {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
-	return &part{day: day, path: path, db: db}, nil
+	var minsIndexed bool
+	if err := db.QueryRow(`SELECT EXISTS(SELECT 1 FROM pragma_index_info('blocks_span') WHERE name = 'mins')`).Scan(&minsIndexed); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read the indexes of %s: %w", path, err)
+	}
+	return &part{day: day, path: path, db: db, minsIndexed: minsIndexed}, nil
 }
 
 // createSchema creates the day's tables and sets its layout version in one transaction:
