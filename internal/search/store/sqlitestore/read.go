@@ -335,7 +335,7 @@ func (p *part) countByMinutes(ctx context.Context, from, to, first, step int64, 
 	if byTens {
 		col = "coalesce(b.tens, b.mins)"
 	}
-	args := []any{from, to, to + p.maxSpan.Load()}
+	args := []any{from, to, min(to, math.MaxInt64-p.maxSpan.Load()) + p.maxSpan.Load()}
 	if err := p.addConcat(ctx, col, inRange, args, from, to, first, step, add); err != nil {
 		return err
 	}
@@ -487,7 +487,8 @@ func addCounts(all []byte, from, to, first, step int64, add func(ts int64, weigh
 			}
 			unit, uLo, uHi, all = tenMinutes, lo10, hi10, all[1:]
 		}
-		k, n := uvarint(all)
+		mMax := maxMinute / unit
+		k, n := binary.Uvarint(all)
 		if n <= 0 || k == 0 || k > maxBlockLines {
 			return fmt.Errorf("%w: %d minute counts", errCorrupt, k)
 		}
@@ -498,15 +499,24 @@ func addCounts(all []byte, from, to, first, step int64, add func(ts int64, weigh
 		}
 		all = all[n:]
 		for i := range k {
+			// Uvarints, their one-byte case inline (most distances and counts are
+			// below 128; binary.Uvarint is not inlined).
 			if i > 0 {
-				dm, n := uvarint(all)
-				if n <= 0 {
+				var dm uint64
+				if len(all) > 0 && all[0] < 0x80 {
+					dm, n = uint64(all[0]), 1
+				} else if dm, n = binary.Uvarint(all); n <= 0 {
 					return fmt.Errorf("%w: minute counts", errCorrupt)
 				}
 				all, m = all[n:], m+int64(dm)
 			}
-			c, n := uvarint(all)
-			if n <= 0 || c == 0 || c > maxBlockLines || m < -maxMinute/unit || m > maxMinute/unit {
+			var c uint64
+			if len(all) > 0 && all[0] < 0x80 {
+				c, n = uint64(all[0]), 1
+			} else {
+				c, n = binary.Uvarint(all)
+			}
+			if n <= 0 || c == 0 || c > maxBlockLines || m < -mMax || m > mMax {
 				return fmt.Errorf("%w: minute counts", errCorrupt)
 			}
 			all = all[n:]
@@ -527,15 +537,6 @@ func addCounts(all []byte, from, to, first, step int64, add func(ts int64, weigh
 		}
 	}
 	return nil
-}
-
-// uvarint is binary.Uvarint with the one-byte case inlined: most of a block's minute
-// distances and counts are below 128.
-func uvarint(b []byte) (uint64, int) {
-	if len(b) > 0 && b[0] < 0x80 {
-		return uint64(b[0]), 1
-	}
-	return binary.Uvarint(b)
 }
 
 // findBadCounts returns an error naming the block whose counts col do not decode (err,
