@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,7 +38,8 @@ func spreadRows(start time.Time, first, n int) []store.Row {
 // checkHistogramExact compares the all-lines histogram with the rows counted one by
 // one: whole-minute steps (from the blocks' per-minute counts), ranges whose ends cut a
 // minute, a step that is not whole minutes (from the line times), a range inside one
-// minute.
+// minute, steps of whole 10 minutes (from the per-10-minute counts) with ranges whose
+// ends cut a 10-minute span or that lie inside one.
 func checkHistogramExact(t *testing.T, s *Store, rows []store.Row, start time.Time) {
 	t.Helper()
 	for _, tc := range []struct {
@@ -49,6 +52,11 @@ func checkHistogramExact(t *testing.T, s *Store, rows []store.Row, start time.Ti
 		{"5m, cut ends", start.Add(13 * time.Second), start.Add(2*time.Hour + 7*time.Second), 5 * time.Minute},
 		{"7s", start.Add(-time.Hour), start.Add(time.Hour), 7 * time.Second},
 		{"inside a minute", start.Add(20*time.Minute + 5*time.Second), start.Add(20*time.Minute + 50*time.Second), time.Minute},
+		// Steps of whole 10 minutes: the per-10-minute counts, and the minutes of the
+		// spans the range's ends cut.
+		{"10m, cut ends", start.Add(-17*time.Minute - 300*time.Millisecond), start.Add(2*time.Hour + 41*time.Second), 10 * time.Minute},
+		{"30m, ends inside 10-minute spans", start.Add(13 * time.Minute), start.Add(3*time.Hour + 47*time.Minute), 30 * time.Minute},
+		{"1h, inside one 10-minute span", start.Add(21*time.Minute + 5*time.Second), start.Add(27 * time.Minute), time.Hour},
 	} {
 		got, est, err := s.Histogram(context.Background(), &query.Node{Kind: query.All}, tc.from, tc.to, tc.step)
 		if err != nil {
@@ -91,7 +99,7 @@ func TestHistogramOutOfOrderExact(t *testing.T) {
 	checkHistogramExact(t, s, rows, start)
 
 	for _, p := range s.snapshot() { // half the blocks as written before the counts
-		if _, err := p.db.Exec(`UPDATE blocks SET mins = NULL WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM blocks) WHERE r % 2 = 0)`); err != nil {
+		if _, err := p.db.Exec(`UPDATE blocks SET mins = NULL, tens = NULL WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM blocks) WHERE r % 2 = 0)`); err != nil {
 			t.Fatal(err)
 		}
 		p.noMins.Store(true) // what Open finds in a day with such blocks
@@ -148,6 +156,135 @@ func TestDayWithoutMinutes(t *testing.T) {
 	more := spreadRows(start, 6000, 6000)
 	appendSync(t, s, more)
 	checkHistogramExact(t, s, append(rows, more...), start)
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d, want %d", v, layoutVersion)
+	}
+}
+
+// TestTenMinuteCounts: a block spanning many minutes (lines out of order) has its lines
+// per 10 minutes beside its minutes, one in order over a few minutes has none; the
+// all-lines histogram counts exactly from them; counts that do not decode are an error
+// naming the block.
+func TestTenMinuteCounts(t *testing.T) {
+	e := newEncoder()
+	base := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC).UnixNano()
+	for _, tc := range []struct {
+		name  string
+		times []int64 // event times
+		want  []minuteCount
+	}{
+		{"in order, 3 minutes", []int64{base, base + 30e9, base + 70e9, base + 150e9}, nil},
+		{"an hour, one line a minute", func() []int64 {
+			var ts []int64
+			for i := range 60 {
+				ts = append(ts, base+int64(i)*minuteNanos)
+			}
+			return ts
+		}(), []minuteCount{{2993676, 10}, {2993677, 10}, {2993678, 10}, {2993679, 10}, {2993680, 10}, {2993681, 10}}},
+		{"out of order", []int64{base + 50*minuteNanos, base, base + 51*minuteNanos, base + 5*minuteNanos, base + 52*minuteNanos,
+			base + 23*minuteNanos, base + 53*minuteNanos, base + 54*minuteNanos, base + 55*minuteNanos, base + 12*minuteNanos},
+			[]minuteCount{{2993676, 2}, {2993677, 1}, {2993678, 1}, {2993681, 6}}},
+		{"many minutes, as many spans", func() []int64 {
+			var ts []int64
+			for i := range 8 {
+				ts = append(ts, base+int64(i)*10*minuteNanos)
+			}
+			return ts
+		}(), nil},
+	} {
+		times := make([][2]int64, len(tc.times))
+		idx := make([]int, len(tc.times))
+		for i, ts := range tc.times {
+			times[i], idx[i] = [2]int64{ts, ts}, i
+		}
+		e.minutes(times, idx)
+		tens := e.tens()
+		if tc.want == nil {
+			if tens != nil {
+				t.Errorf("%s: 10-minute counts %x, want none", tc.name, tens)
+			}
+			continue
+		}
+		got, unit, rest, err := nextCounts(tens, nil)
+		if err != nil || unit != tenMinutes || len(rest) != 0 || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v in units of %d minutes (%d bytes left, %v), want %v", tc.name, got, unit, len(rest), err, tc.want)
+		}
+	}
+
+	s := open(t, Config{})
+	start := time.Now().UTC().Add(-6 * time.Hour).Truncate(time.Hour)
+	rows := spreadRows(start, 0, 12000)
+	for i := 0; i < len(rows); i += 1000 {
+		appendSync(t, s, rows[i:i+1000])
+	}
+	var with, without int
+	for _, p := range s.snapshot() {
+		if !p.tensIndexed {
+			t.Errorf("%s: blocks_span without tens", p.path)
+		}
+		var a, b int
+		if err := p.db.QueryRow(`SELECT count(tens), count(*) - count(tens) FROM blocks`).Scan(&a, &b); err != nil {
+			t.Fatal(err)
+		}
+		with, without = with+a, without+b
+	}
+	if with == 0 {
+		t.Fatalf("%d blocks with 10-minute counts, %d without: want some with", with, without)
+	}
+	checkHistogramExact(t, s, rows, start)
+
+	for _, p := range s.snapshot() {
+		if _, err := p.db.Exec(`UPDATE blocks SET tens = x'0003' WHERE tens IS NOT NULL`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := s.Histogram(context.Background(), &query.Node{Kind: query.All}, start, start.Add(2*time.Hour), 30*time.Minute)
+	if !errors.Is(err, errCorrupt) || !strings.Contains(err.Error(), "block ") {
+		t.Errorf("histogram over corrupt 10-minute counts: %v, want %v naming a block", err, errCorrupt)
+	}
+}
+
+// TestDayWithoutTens: a day written before the per-10-minute counts (a tens column
+// neither in the table nor in blocks_span) is opened as it is, gains the column (its
+// new blocks fill it), keeps its index and layout version, and its histograms are exact
+// from the minutes of the old blocks and the new ones.
+func TestDayWithoutTens(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().UTC().Add(-6 * time.Hour).Truncate(time.Hour)
+	if dayOf(start.UnixNano()) != dayOf(start.Add(3*time.Hour).UnixNano()) {
+		start = start.Add(-4 * time.Hour) // one day's file, for the rewrite below
+	}
+	rows := spreadRows(start, 0, 6000)
+	runOnce(t, dir, rows)
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP INDEX blocks_span`, `ALTER TABLE blocks DROP COLUMN tens`,
+		`CREATE INDEX blocks_span ON blocks(ts_max, ts_min, n, mins)`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := open(t, Config{Dir: dir})
+	more := spreadRows(start, 6000, 6000)
+	appendSync(t, s, more)
+	checkHistogramExact(t, s, append(rows, more...), start)
+	for _, p := range s.snapshot() {
+		if p.path != path {
+			continue
+		}
+		var tens int
+		if err := p.db.QueryRow(`SELECT count(tens) FROM blocks`).Scan(&tens); err != nil {
+			t.Fatal(err)
+		}
+		if p.tensIndexed || !p.minsIndexed || tens == 0 {
+			t.Errorf("tens indexed %v, mins indexed %v, %d new blocks with tens: want false, true, some", p.tensIndexed, p.minsIndexed, tens)
+		}
+	}
 	if v := userVersion(t, path); v != layoutVersion {
 		t.Errorf("user_version %d, want %d", v, layoutVersion)
 	}

@@ -29,6 +29,14 @@ type part struct {
 	// noMins says the day has blocks without per-minute counts (written before them, or
 	// by a logcollect without them), whose line times an all-lines histogram reads.
 	noMins atomic.Bool
+	// minsIndexed says the day's blocks_span index holds mins (a day created before them
+	// keeps its index without), so that an all-lines histogram reads every block's counts
+	// from the index alone.
+	minsIndexed bool
+	// tensIndexed says blocks_span holds tens too (a day created before them keeps its
+	// index without): a histogram of whole 10-minute steps then reads a block's
+	// per-10-minute counts where it has them.
+	tensIndexed bool
 }
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
@@ -81,9 +89,10 @@ func spanSQL() string {
 // (block.go has the encoding of data); id is its key by newest event time (keyBits), seq
 // its first line's Seq, n its line count, ts_min and ts_max its oldest and newest line's
 // event time, off its first line's offset, mins its lines per minute of event time
-// (block.go: encoder.minutes; NULL in blocks written before it), in blocks_span so that
-// an all-lines histogram counts the blocks across a bucket edge from the index alone
-// (read.go: countAll). fts holds one
+// (block.go: encoder.minutes; NULL in blocks written before it), tens its lines per 10
+// minutes when that is much shorter (encoder.tens; else NULL), both in blocks_span so
+// that an all-lines histogram counts the blocks from the index alone (read.go:
+// countByMinutes). fts holds one
 // document per block: the distinct case-folded words of its lines, separated by spaces
 // (query.EachWord splits them, so the index, the line check and highlighting agree).
 // The ascii tokenizer splits that document at the spaces and nowhere else (a word has
@@ -96,9 +105,9 @@ const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
   id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, n INTEGER NOT NULL, ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL,
   host TEXT NOT NULL, path TEXT NOT NULL, topic TEXT NOT NULL, file_id TEXT NOT NULL,
-  off INTEGER NOT NULL, "end" INTEGER NOT NULL, mins BLOB, data BLOB NOT NULL);
+  off INTEGER NOT NULL, "end" INTEGER NOT NULL, mins BLOB, tens BLOB, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_seq ON blocks(seq);
-CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n, mins);
+CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n, mins, tens);
 CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless_delete=1, detail=none, tokenize='ascii');
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
@@ -137,7 +146,13 @@ func openPart(path string, day int64) (*part, error) {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
-	return &part{day: day, path: path, db: db}, nil
+	var minsIndexed, tensIndexed bool
+	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE name = 'mins') > 0, count(*) FILTER (WHERE name = 'tens') > 0
+		FROM pragma_index_info('blocks_span')`).Scan(&minsIndexed, &tensIndexed); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read the indexes of %s: %w", path, err)
+	}
+	return &part{day: day, path: path, db: db, minsIndexed: minsIndexed, tensIndexed: tensIndexed}, nil
 }
 
 // createSchema creates the day's tables and sets its layout version in one transaction:
@@ -152,29 +167,34 @@ func createSchema(db *sql.DB) error {
 		tx.Rollback()
 		return err
 	}
-	if err := addMinsColumn(tx); err != nil {
+	if err := addCountColumns(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
 	return tx.Commit()
 }
 
-// addMinsColumn adds the mins column to a day written before it. Its blocks keep NULL
-// there (an all-lines histogram reads their times, as before) and the day keeps its
-// layout version: a logcollect without the column reads and writes the day as before
-// (naming its columns, leaving mins NULL), and this one reads what that one writes. The
-// day's blocks_span index stays without mins (rebuilding it would read every block at
-// start), so its histograms read mins from the table.
-func addMinsColumn(tx *sql.Tx) error {
-	var has int
-	if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = 'mins'`).Scan(&has); err != nil {
-		return err
+// addCountColumns adds the mins and tens columns to a day written before them. Its
+// blocks keep NULL there (an all-lines histogram reads their times, or their minutes,
+// as before) and the day keeps its layout version: a logcollect without the columns
+// reads and writes the day as before (naming its columns, leaving them NULL), and this
+// one reads what that one writes. The day's blocks_span index stays as it was
+// (rebuilding it would read every block at start): without mins, its histograms read
+// mins from the table; without tens, they read the minutes of every block.
+func addCountColumns(tx *sql.Tx) error {
+	for _, col := range []string{"mins", "tens"} {
+		var has int
+		if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = ?`, col).Scan(&has); err != nil {
+			return err
+		}
+		if has > 0 {
+			continue
+		}
+		if _, err := tx.Exec(`ALTER TABLE blocks ADD COLUMN ` + col + ` BLOB`); err != nil {
+			return err
+		}
 	}
-	if has > 0 {
-		return nil
-	}
-	_, err := tx.Exec(`ALTER TABLE blocks ADD COLUMN mins BLOB`)
-	return err
+	return nil
 }
 
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
@@ -226,10 +246,10 @@ func insertSQL(table, cols string, ncols, n int) string {
 	return b.String()
 }
 
-const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", mins, data`
+const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", mins, tens, data`
 
 // blockColCount is the number of blockCols.
-const blockColCount = 13
+const blockColCount = 14
 
 // insert writes blocks of this day (numbered) in one transaction, with the file offsets
 // and hosts they reach.
@@ -326,7 +346,7 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
 		args, ftsArgs = args[:0], ftsArgs[:0]
 		for _, b := range chunk {
-			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.data)
+			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.tens, b.data)
 			ftsArgs = append(ftsArgs, b.id, b.words)
 		}
 		if len(chunk) == blocksPerInsert {
