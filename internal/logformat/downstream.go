@@ -21,6 +21,35 @@ var named = map[Format]*Parser{
 // a newer agent).
 func ParserOf(name string) *Parser { return named[Format(name)] }
 
+// regexSpec starts the format spec of a regex entry: "regex:" and the pattern.
+const regexSpec = string(Regex) + ":"
+
+// Spec is a format name as a reader that keeps no entries must see it: the name, and for
+// regex the entry's pattern after "regex:" (the standalone's store keeps it with the
+// lines, so that it can parse their fields; a Kafka record carries only the name).
+func Spec(format, pattern string) string {
+	if Format(format) == Regex && pattern != "" {
+		return regexSpec + pattern
+	}
+	return format
+}
+
+// ParserOfSpec returns the parser of a Spec: ParserOf for a name, the pattern's compiled
+// parser for "regex:<pattern>" (compiled on each call: callers keep it for the lines that
+// share the spec). nil when there is none, or the pattern does not compile (a store
+// written by another version).
+func ParserOfSpec(spec string) *Parser {
+	pattern, ok := strings.CutPrefix(spec, regexSpec)
+	if !ok {
+		return ParserOf(spec)
+	}
+	p, err := New(Config{Format: Regex, Pattern: pattern})
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
 // Detected reports whether lines of a format name have no declared form, so that a
 // reader may look for fields in them (DetectFields): plain (or empty), and cri and docker,
 // whose envelope the agent took off and whose application lines are of any form.

@@ -172,3 +172,24 @@ func TestParserOf(t *testing.T) {
 		t.Error("unknown or empty names")
 	}
 }
+
+// TestSpec: a regex entry's spec carries its pattern, which ParserOfSpec compiles; other
+// formats' specs are their names.
+func TestSpec(t *testing.T) {
+	const pattern = `^(?P<level>\w+) (?P<msg>.*)$`
+	if got := Spec("regex", pattern); got != "regex:"+pattern {
+		t.Fatalf("Spec(regex) = %q", got)
+	}
+	for _, c := range [][2]string{{"json", "x"}, {"regex", ""}, {"", ""}} {
+		if got := Spec(c[0], c[1]); got != c[0] {
+			t.Errorf("Spec(%q, %q) = %q, want the name", c[0], c[1], got)
+		}
+	}
+	fields, err := ParserOfSpec(Spec("regex", pattern)).Fields("warn low disk")
+	if err != nil || len(fields) != 2 || fields[0].Value != "warn" || fields[1].Value != "low disk" {
+		t.Errorf("fields by the spec's pattern: %v, %v", fields, err)
+	}
+	if ParserOfSpec("regex") != nil || ParserOfSpec("regex:(") != nil || ParserOfSpec("json") != ParserOf("json") {
+		t.Error("ParserOfSpec: regex without a pattern, or one that does not compile, has no parser; a name has ParserOf's")
+	}
+}

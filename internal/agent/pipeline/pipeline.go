@@ -30,6 +30,7 @@ type Event struct {
 	Time      time.Time // the event time: the line's own when found (entry format/time), else ReadTime
 	ReadTime  time.Time // when read
 	Format    string    // the entry's format name, passed on so fields are parsed downstream; "" is plain
+	Pattern   string    // format regex: the entry's pattern (the standalone's store parses fields by it); "" otherwise
 	Fields    map[string]string
 	Line      []byte // without its trailing "\n" or "\r\n"; lines joined by "\n"
 	Truncated bool   // cut at max_line_bytes

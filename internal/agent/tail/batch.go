@@ -73,6 +73,7 @@ func (b *batch) line(line []byte, off, end int64, truncated bool, meta lineMeta)
 		Time:      b.eventTime(line, meta),
 		ReadTime:  b.now,
 		Format:    s.format,
+		Pattern:   s.pattern,
 		Fields:    fields,
 		Line:      b.arena[start:len(b.arena):len(b.arena)],
 		Truncated: truncated,

@@ -87,6 +87,7 @@ type spec struct {
 	hasMult bool
 	parser  *logformat.Parser // the event time, and the format's envelope
 	format  string            // the entry's format name for events; "" is plain
+	pattern string            // format regex: the entry's pattern, for events
 }
 
 // New validates the configuration and allocates the engine; nothing runs until Run.
@@ -176,6 +177,9 @@ func compile(en entry.Entry) (spec, error) {
 	s.parser = p
 	if en.Format != logformat.Plain {
 		s.format = string(en.Format)
+	}
+	if en.Format == logformat.Regex {
+		s.pattern = en.Pattern
 	}
 	if en.Multiline != nil {
 		if _, err := multiline.New(*en.Multiline, en.MaxLineBytes); err != nil {

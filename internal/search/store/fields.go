@@ -7,18 +7,30 @@ import (
 	"github.com/logcollect/logcollect/internal/logformat"
 )
 
-// ParseFields returns the fields of a line of the collect entry's format (a format name;
-// "" is plain), as text: the format's fields (logformat.ParserOf), or for lines of no
-// declared form (plain, cri, docker) the members of a JSON object line or the key=value
-// pairs of a logfmt-style line (logformat.DetectFields). Values that are not text, a
-// number or a boolean (JSON null, objects, arrays) are left out. nil when there is none,
-// also for a line that does not have its format (it stays searchable as text) and for
-// regex, whose pattern does not travel with the line.
-func ParseFields(line, format string) map[string]string {
+// FieldParser finds the fields of the lines of one format spec (logformat.Spec: a format
+// name, "" is plain, or "regex:" and the entry's pattern): the format's parser
+// (logformat.ParserOfSpec), or for lines of no declared form (plain, cri, docker) the
+// members of a JSON object line or the key=value pairs of a logfmt-style line
+// (logformat.DetectFields). Made once for the lines that share a spec (a regex pattern is
+// compiled).
+type FieldParser struct {
+	p      *logformat.Parser
+	detect bool
+}
+
+// NewFieldParser returns the parser of a format spec.
+func NewFieldParser(spec string) FieldParser {
+	return FieldParser{p: logformat.ParserOfSpec(spec), detect: logformat.Detected(spec)}
+}
+
+// Parse returns the fields of line as text. Values that are not text, a number or a
+// boolean (JSON null, objects, arrays) are left out. nil when there is none, also for a
+// line that does not have its format (it stays searchable as text).
+func (fp FieldParser) Parse(line string) map[string]string {
 	var parsed []logformat.Field
-	if p := logformat.ParserOf(format); p != nil {
-		parsed, _ = p.Fields(line)
-	} else if logformat.Detected(format) {
+	if fp.p != nil {
+		parsed, _ = fp.p.Fields(line)
+	} else if fp.detect {
 		parsed = logformat.DetectFields(line)
 	}
 	if len(parsed) == 0 {
@@ -55,12 +67,12 @@ func fieldText(v any) (string, bool) {
 var reserved = []string{"host", "path", "topic", "file_id", "offset", "time", "message"}
 
 // LineFields returns a stored line's fields: those parsed from its message by its entry's
-// format (ParseFields; without the row's own names: a line's "path=" must not shadow the
-// file's path) and the entry's fields, which win over parsed ones. The store keeps only
-// the entry's fields and format and derives the rest when it reads a line, since they
-// follow from the message. nil when none.
-func LineFields(msg, format string, entry map[string]string) map[string]string {
-	fields := ParseFields(msg, format)
+// format (without the row's own names: a line's "path=" must not shadow the file's path)
+// and the entry's fields, which win over parsed ones. The store keeps only the entry's
+// fields and format and derives the rest when it reads a line, since they follow from the
+// message. nil when none.
+func (fp FieldParser) LineFields(msg string, entry map[string]string) map[string]string {
+	fields := fp.Parse(msg)
 	for _, k := range reserved {
 		delete(fields, k)
 	}

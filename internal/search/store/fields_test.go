@@ -22,12 +22,17 @@ func TestLineFields(t *testing.T) {
 		{"declared json, not json", "json", `a=1 b=2`, nil},
 		{"declared logfmt", "logfmt", `a=1 flag`, map[string]string{"a": "1", "flag": "true"}},
 		{"regex: no pattern here", "regex", `a=1 b=2`, nil},
+		{"regex with its pattern", `regex:^(?P<level>\w+) (?P<code>\d+) (?P<msg>.*)$`, `error 503 disk full`,
+			map[string]string{"level": "error", "code": "503", "msg": "disk full"}}, // the entry's level wins below
+		{"regex, a line not of the pattern", `regex:^(?P<level>\w+) (?P<code>\d+)$`, `no code here`, nil},
+		{"regex whose pattern does not compile", `regex:(?P<a>`, `a=1 b=2`, nil},
 		{"docker: detected", "docker", `a=1 b=2`, map[string]string{"a": "1", "b": "2"}},
 		{"unknown format", "from_a_newer_agent", `a=1 b=2`, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := LineFields(c.line, c.format, entry)
+			fp := NewFieldParser(c.format)
+			got := fp.LineFields(c.line, entry)
 			want := maps.Clone(c.want)
 			if want == nil {
 				want = map[string]string{}
@@ -36,8 +41,8 @@ func TestLineFields(t *testing.T) {
 			if !maps.Equal(got, want) {
 				t.Errorf("got  %v\nwant %v", got, want)
 			}
-			if c.want == nil && ParseFields(c.line, c.format) != nil {
-				t.Errorf("ParseFields = %v, want nil", ParseFields(c.line, c.format))
+			if c.want == nil && fp.Parse(c.line) != nil {
+				t.Errorf("Parse = %v, want nil", fp.Parse(c.line))
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
+	"github.com/logcollect/logcollect/internal/logformat"
 )
 
 var _ pipeline.Sink = (*Sink)(nil)
@@ -27,7 +28,7 @@ func (k *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	for i := range batch {
 		ev := &batch[i]
 		rows[i] = Row{Time: ev.Time, ReadTime: ev.ReadTime, Host: ev.Host, Path: ev.Path, Topic: ev.Topic, FileID: ev.FileID,
-			Offset: ev.Offset, End: ev.End, Format: ev.Format, Fields: ev.Fields, Message: lineString(ev.Line)}
+			Offset: ev.Offset, End: ev.End, Format: logformat.Spec(ev.Format, ev.Pattern), Fields: ev.Fields, Message: lineString(ev.Line)}
 	}
 	return k.store.Append(ctx, rows, func() {
 		for i := range batch {

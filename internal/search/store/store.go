@@ -40,8 +40,9 @@ type Row struct {
 	// included). (Host, FileID, Path, End) is what makes appends exactly-once.
 	Offset int64
 	End    int64
-	// Format is the collect entry's format (a logformat name; "" is plain): how the
-	// line's fields are parsed when it is read.
+	// Format is the collect entry's format as logformat.Spec gives it (a format name, ""
+	// is plain, or "regex:" and the entry's pattern): how the line's fields are parsed
+	// when it is read.
 	Format string
 	// Fields, given to Append, are the collect entry's fields; read back, they are all the
 	// line's fields: LineFields of the message and the entry's fields.

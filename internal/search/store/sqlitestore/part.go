@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/logcollect/logcollect/internal/search/store"
 )
 
 // part is one day's database.
@@ -379,6 +381,18 @@ type blockHead struct {
 	n                         int
 	host, path, topic, fileID string
 	entryInfo
+	// parser is made for the first line whose fields are read: once per block, which
+	// for a regex entry compiles its pattern (kept with the block, in format).
+	parser *store.FieldParser
+}
+
+// fieldParser returns the parser of the block's format.
+func (h *blockHead) fieldParser() store.FieldParser {
+	if h.parser == nil {
+		fp := store.NewFieldParser(h.format)
+		h.parser = &fp
+	}
+	return *h.parser
 }
 
 // headCols are the columns scanBlock reads (blocks as b).

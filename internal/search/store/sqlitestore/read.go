@@ -56,7 +56,7 @@ func (v *lineView) Field(name string) (string, bool) {
 
 func (v *lineView) allFields() map[string]string {
 	if !v.parsed {
-		v.fields, v.parsed = store.LineFields(v.l.msg, v.h.format, v.h.fields), true
+		v.fields, v.parsed = v.h.fieldParser().LineFields(v.l.msg, v.h.fields), true
 	}
 	return v.fields
 }
@@ -68,7 +68,7 @@ func (v *lineView) row(i int) store.Row {
 	seq := v.h.seq + int64(i)
 	return store.Row{Seq: seq, Cursor: pos{time: v.l.ts, seq: seq}.cursor(), Time: timeOf(v.l.ts), ReadTime: timeOf(v.l.rts),
 		Host: v.h.host, Path: v.h.path, Topic: v.h.topic, FileID: v.h.fileID, Offset: v.l.off, End: v.l.end,
-		Format: v.h.format, Fields: store.LineFields(msg, v.h.format, v.h.fields), Message: msg}
+		Format: v.h.format, Fields: v.h.fieldParser().LineFields(msg, v.h.fields), Message: msg}
 }
 
 // matching calls fn with each line of the block that matches and keep accepts, in file
