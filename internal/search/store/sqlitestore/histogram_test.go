@@ -132,6 +132,18 @@ func TestHistogramOutOfOrderExact(t *testing.T) {
 // opened as it is, gains the column, keeps its layout version, and its histogram is
 // exact over the old blocks and the new ones.
 func TestDayWithoutMinutes(t *testing.T) {
+	_, path := oldDay(t, `DROP INDEX blocks_span`, `ALTER TABLE blocks DROP COLUMN mins`,
+		`CREATE INDEX blocks_span ON blocks(ts_max, ts_min, n)`)
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d, want %d", v, layoutVersion)
+	}
+}
+
+// oldDay writes 6,000 lines in one day's file, rewrites its schema with the statements
+// (as an older logcollect left it), opens the store, appends 6,000 more, checks the
+// all-lines histogram exact over both, and returns the store and the day's path.
+func oldDay(t *testing.T, rewrite ...string) (*Store, string) {
+	t.Helper()
 	dir := t.TempDir()
 	start := time.Now().UTC().Add(-6 * time.Hour).Truncate(time.Hour)
 	if dayOf(start.UnixNano()) != dayOf(start.Add(3*time.Hour).UnixNano()) {
@@ -144,8 +156,7 @@ func TestDayWithoutMinutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP INDEX blocks_span`, `ALTER TABLE blocks DROP COLUMN mins`,
-		`CREATE INDEX blocks_span ON blocks(ts_max, ts_min, n)`} {
+	for _, q := range rewrite {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -156,9 +167,7 @@ func TestDayWithoutMinutes(t *testing.T) {
 	more := spreadRows(start, 6000, 6000)
 	appendSync(t, s, more)
 	checkHistogramExact(t, s, append(rows, more...), start)
-	if v := userVersion(t, path); v != layoutVersion {
-		t.Errorf("user_version %d, want %d", v, layoutVersion)
-	}
+	return s, path
 }
 
 // TestTenMinuteCounts: a block spanning many minutes (lines out of order) has its lines
@@ -249,30 +258,8 @@ func TestTenMinuteCounts(t *testing.T) {
 // new blocks fill it), keeps its index and layout version, and its histograms are exact
 // from the minutes of the old blocks and the new ones.
 func TestDayWithoutTens(t *testing.T) {
-	dir := t.TempDir()
-	start := time.Now().UTC().Add(-6 * time.Hour).Truncate(time.Hour)
-	if dayOf(start.UnixNano()) != dayOf(start.Add(3*time.Hour).UnixNano()) {
-		start = start.Add(-4 * time.Hour) // one day's file, for the rewrite below
-	}
-	rows := spreadRows(start, 0, 6000)
-	runOnce(t, dir, rows)
-	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP INDEX blocks_span`, `ALTER TABLE blocks DROP COLUMN tens`,
-		`CREATE INDEX blocks_span ON blocks(ts_max, ts_min, n, mins)`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
-
-	s := open(t, Config{Dir: dir})
-	more := spreadRows(start, 6000, 6000)
-	appendSync(t, s, more)
-	checkHistogramExact(t, s, append(rows, more...), start)
+	s, path := oldDay(t, `DROP INDEX blocks_span`, `ALTER TABLE blocks DROP COLUMN tens`,
+		`CREATE INDEX blocks_span ON blocks(ts_max, ts_min, n, mins)`)
 	for _, p := range s.snapshot() {
 		if p.path != path {
 			continue
