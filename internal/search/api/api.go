@@ -270,7 +270,8 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := a.d.Logs.Search(r.Context(), store.SearchRequest{Query: q, From: from, To: to, Limit: limit, Before: before})
+	step := roundStep(to.Sub(from), 60)
+	res, bs, est, err := a.page(r.Context(), store.SearchRequest{Query: q, From: from, To: to, Limit: limit, Before: before}, step)
 	if errors.Is(err, store.ErrBadCursor) {
 		err = badParam("cursor", "%v", err)
 	}
@@ -287,12 +288,6 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 		out.Cursor = encodePos(res.Rows[len(res.Rows)-1].Cursor)
 	}
 	if before == "" {
-		step := roundStep(to.Sub(from), 60)
-		bs, est, err := a.histogram(r.Context(), q, from, to, step, res)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
 		var total int64
 		out.Buckets = make([]bucket, len(bs))
 		for i, b := range bs {
@@ -303,6 +298,21 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 	}
 	out.TookMS = time.Since(start).Milliseconds()
 	writeJSON(w, http.StatusOK, out)
+}
+
+// page returns the page asked for and, for a first page (no cursor), its histogram by
+// step: from the store in one request when it can (store.FirstPager), else by histogram.
+func (a *API) page(ctx context.Context, req store.SearchRequest, step time.Duration) (store.SearchResult, []store.Bucket, bool, error) {
+	fp, paired := a.d.Logs.(store.FirstPager)
+	if req.Before == "" && paired {
+		return fp.FirstPage(ctx, req, step)
+	}
+	res, err := a.d.Logs.Search(ctx, req)
+	if err != nil || req.Before != "" {
+		return res, nil, false, err
+	}
+	bs, est, err := a.histogram(ctx, req.Query, req.From, req.To, step, res)
+	return res, bs, est, err
 }
 
 // histogram returns the first page's buckets, and whether they are estimated. A page

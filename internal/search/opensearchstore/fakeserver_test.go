@@ -3,9 +3,11 @@ package opensearchstore
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -114,5 +116,37 @@ func TestFieldCapsCached(t *testing.T) {
 	}
 	if n := caps.Load(); n != 3 {
 		t.Errorf("then 2 searches of a field no index has: %d _field_caps requests in all, want 3", n)
+	}
+}
+
+// TestFirstPageOneRequest: a first page and its histogram are one search whose body has
+// both the page (size, sort) and the date_histogram; the buckets are laid out from the
+// range's start rounded down to the step, as Histogram's.
+func TestFirstPageOneRequest(t *testing.T) {
+	var searches atomic.Int32
+	var body atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		searches.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		body.Store(string(b))
+		_, _ = w.Write([]byte(`{"hits":{"hits":[{"_source":{"@timestamp":"2026-12-02T10:07:00Z","message":"m"},"sort":[1,2,3,4]}]},
+			"aggregations":{"h":{"buckets":[{"key":` + strconv.FormatInt(time.Date(2026, 12, 2, 10, 5, 0, 0, time.UTC).UnixMilli(), 10) + `,"doc_count":7}]}}}`))
+	}))
+	defer srv.Close()
+	s := newTestStore(t, srv.URL)
+	from := time.Date(2026, 12, 2, 10, 1, 0, 0, time.UTC)
+	res, bs, est, err := s.FirstPage(context.Background(), store.SearchRequest{Query: &query.Node{Kind: query.All},
+		From: from, To: from.Add(15 * time.Minute), Limit: 100}, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, _ := body.Load().(string)
+	if n := searches.Load(); n != 1 || !strings.Contains(sent, `"aggs"`) || !strings.Contains(sent, `"size":101`) {
+		t.Fatalf("%d requests, the last %s; want one with the page and the aggregation", n, sent)
+	}
+	if len(res.Rows) != 1 || res.More || est || len(bs) != 4 || !bs[0].Time.Equal(from.Truncate(5*time.Minute)) ||
+		bs[1].Count != 7 || bs[0].Count+bs[2].Count+bs[3].Count != 0 {
+		t.Errorf("rows %d (more %v), buckets %v (estimated %v)", len(res.Rows), res.More, bs, est)
 	}
 }

@@ -23,7 +23,10 @@ import (
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
-var _ store.Reader = (*Store)(nil)
+var (
+	_ store.Reader     = (*Store)(nil)
+	_ store.FirstPager = (*Store)(nil)
+)
 
 // DefaultPollInterval is how often a live tail asks OpenSearch for new documents: a line
 // is on screen at most this long after it is searchable (after the index's refresh
@@ -273,21 +276,45 @@ func (s *Store) searchPath() string {
 // Search returns one page, newest first: search_after on the sort keys of the previous
 // page's last row.
 func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.SearchResult, error) {
+	res, _, err := s.page(ctx, r, 0)
+	return res, err
+}
+
+// FirstPage returns a page and the histogram of its query by step in one request.
+func (s *Store) FirstPage(ctx context.Context, r store.SearchRequest, step time.Duration) (store.SearchResult, []store.Bucket, bool, error) {
+	if step <= 0 || !r.From.Before(r.To) {
+		res, err := s.Search(ctx, r)
+		return res, nil, false, err
+	}
+	res, resp, err := s.page(ctx, r, step)
+	if err != nil {
+		return store.SearchResult{}, nil, false, err
+	}
+	bs, err := buckets(resp, r.From, r.To, step)
+	return res, bs, false, err
+}
+
+// page sends one search for a page, with the date_histogram by step when step > 0, and
+// returns the page and the answer (for its aggregation).
+func (s *Store) page(ctx context.Context, r store.SearchRequest, step time.Duration) (store.SearchResult, *hitsResp, error) {
 	f, err := s.filter(ctx, r.Query, r.From, r.To)
 	if err != nil {
-		return store.SearchResult{}, err
+		return store.SearchResult{}, nil, err
 	}
 	body := map[string]any{"query": f, "size": r.Limit + 1, "sort": sortKeys("desc"), "track_total_hits": false}
 	if r.Before != "" {
 		after, err := decodeCursor(r.Before)
 		if err != nil {
-			return store.SearchResult{}, err
+			return store.SearchResult{}, nil, err
 		}
 		body["search_after"] = after
 	}
+	if step > 0 {
+		body["aggs"] = histogramAggs(step)
+	}
 	var resp hitsResp
 	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
-		return store.SearchResult{}, err
+		return store.SearchResult{}, nil, err
 	}
 	var out store.SearchResult
 	for _, h := range resp.Hits.Hits {
@@ -296,7 +323,7 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 	if len(out.Rows) > r.Limit {
 		out.Rows, out.More = out.Rows[:r.Limit], true
 	}
-	return out, nil
+	return out, &resp, nil
 }
 
 // Histogram counts matching documents per step with a date_histogram: exact counts, one
@@ -309,14 +336,23 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	if err != nil {
 		return nil, false, err
 	}
-	first := from.Truncate(step)
-	body := map[string]any{"query": f, "size": 0, "track_total_hits": false, "aggs": map[string]any{
-		"h": map[string]any{"date_histogram": map[string]any{"field": "@timestamp",
-			"fixed_interval": fmt.Sprintf("%dms", step.Milliseconds()), "min_doc_count": 1}}}}
+	body := map[string]any{"query": f, "size": 0, "track_total_hits": false, "aggs": histogramAggs(step)}
 	var resp hitsResp
 	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
 		return nil, false, err
 	}
+	bs, err := buckets(&resp, from, to, step)
+	return bs, false, err
+}
+
+func histogramAggs(step time.Duration) map[string]any {
+	return map[string]any{"h": map[string]any{"date_histogram": map[string]any{"field": "@timestamp",
+		"fixed_interval": fmt.Sprintf("%dms", step.Milliseconds()), "min_doc_count": 1}}}
+}
+
+// buckets lays out the answer's date_histogram as store.Reader.Histogram's: one bucket
+// per step from from rounded down to step.
+func buckets(resp *hitsResp, from, to time.Time, step time.Duration) ([]store.Bucket, error) {
 	var h struct {
 		Buckets []struct {
 			Key      int64 `json:"key"`
@@ -325,9 +361,10 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	}
 	if raw, ok := resp.Aggregations["h"]; ok {
 		if err := json.Unmarshal(raw, &h); err != nil {
-			return nil, false, fmt.Errorf("decode date_histogram: %w", err)
+			return nil, fmt.Errorf("decode date_histogram: %w", err)
 		}
 	}
+	first := from.Truncate(step)
 	var out []store.Bucket
 	for t := first; t.Before(to); t = t.Add(step) {
 		out = append(out, store.Bucket{Time: t.UTC()})
@@ -338,7 +375,7 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 			out[i].Count += b.DocCount
 		}
 	}
-	return out, false, nil
+	return out, nil
 }
 
 // Since returns the matching documents after the cursor's, oldest first (the live tail).

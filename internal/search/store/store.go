@@ -152,6 +152,14 @@ type Reader interface {
 	Hosts(ctx context.Context) ([]HostSeen, error)
 }
 
+// FirstPager is a Reader that answers a first page and its histogram in one request:
+// OpenSearch evaluates the query once for the hits and the date_histogram, where two
+// requests cost two evaluations and two round trips. The API uses it when present for a
+// page without a cursor; the buckets are as Histogram's.
+type FirstPager interface {
+	FirstPage(ctx context.Context, r SearchRequest, step time.Duration) (SearchResult, []Bucket, bool, error)
+}
+
 // MetricsReader is the read side of host metrics.
 type MetricsReader interface {
 	// Metrics returns a metric's series, averaged per step.
