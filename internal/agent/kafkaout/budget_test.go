@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/logcollect/logcollect/internal/agent/pipeline"
 )
 
 func TestBudget(t *testing.T) {
@@ -84,16 +82,15 @@ func TestShareClamped(t *testing.T) {
 		{"one", []int64{1 << 30}, 1 << 30, 1 << 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := &batchBuf{metas: make([]recMeta, len(tc.costs))}
-			batch := make([]pipeline.Event, len(tc.costs))
+			b := &batchBuf{recs: make([]rec, len(tc.costs))}
 			for i, c := range tc.costs {
 				if c >= 0 {
-					b.metas[i].ts, b.metas[i].cost = &topicState{}, c
+					b.recs[i].ts, b.recs[i].cost = &topicState{}, c
 				}
 			}
-			shareClamped(b, batch, tc.total, tc.taken)
+			shareClamped(b, tc.total, tc.taken)
 			var sum int64
-			for i, m := range b.metas {
+			for i, m := range b.recs {
 				if tc.costs[i] < 0 && m.cost != 0 {
 					t.Fatalf("dead-lettered record %d gives back %d", i, m.cost)
 				}

@@ -1,0 +1,63 @@
+package kafkaout
+
+import (
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/agent/pipeline"
+)
+
+// batchSizes sizes a batch's slices exactly as build fills them, so that no record's
+// headers or values move to a second allocation, and build's costs add up to measure's.
+func TestBatchSizesMatchBuild(t *testing.T) {
+	readAt := time.Date(2026, 12, 2, 10, 0, 0, 123456789, time.UTC)
+	fields := map[string]string{"service": "checkout", "team": "payments"}
+	sameFields := map[string]string{"service": "checkout", "team": "payments"}
+	evs := []pipeline.Event{
+		{Topic: "t", Host: "h", Path: "/a.log", FileID: "8:1", Offset: 0, End: 10, Time: readAt, ReadTime: readAt, Line: []byte("line one")},
+		{Topic: "t", Host: "h", Path: "/a.log", FileID: "8:1", Offset: 10, End: 20, Time: readAt, ReadTime: readAt, Line: []byte("line two")},
+		{Topic: "t", Host: "h", Path: "/a.log", FileID: "8:1", Offset: 1 << 40, End: 1<<40 + 5, Time: readAt.Add(-time.Hour),
+			ReadTime: readAt.Add(time.Millisecond), Format: "json", Fields: fields, Line: []byte(`{"a":1}`)},
+		{Topic: "t", Host: "h", Path: "/a.log", FileID: "8:1", Offset: 1<<40 + 5, End: 1<<40 + 9, Time: readAt.Add(-time.Minute),
+			ReadTime: readAt.Add(time.Millisecond), Format: "json", Fields: sameFields, Line: []byte(`{}`)},
+		{Topic: "u", Host: "h", Path: "/b.log", FileID: "8:2", Offset: 0, End: 1, Time: readAt, Line: nil},
+	}
+	var z batchSizes
+	costs := make([]int64, len(evs))
+	for i := range evs {
+		var prev *pipeline.Event
+		if i > 0 {
+			prev = &evs[i-1]
+		}
+		costs[i] = z.add(&evs[i], prev)
+	}
+	s := &Sink{}
+	b := s.getBatch(len(evs), z)
+	scratch := &b.scratch[:1][0]
+	var sum int64
+	for i := range evs {
+		m := b.build(i, &evs[i])
+		if got := recOf(&m.r); got != m {
+			t.Fatalf("record %d: recOf gives another rec", i)
+		}
+		sum += costs[i]
+	}
+	if len(b.hdrs) != z.hdrs || cap(b.hdrs) != z.hdrs {
+		t.Errorf("headers: %d built into capacity %d, sized %d", len(b.hdrs), cap(b.hdrs), z.hdrs)
+	}
+	if len(b.arena) != z.arena || cap(b.arena) != z.arena {
+		t.Errorf("arena: %d bytes built into capacity %d, sized %d", len(b.arena), cap(b.arena), z.arena)
+	}
+	if len(b.scratch) > z.scratch || &b.scratch[:1][0] != scratch {
+		t.Errorf("scratch: %d bytes used, sized %d, replaced: %v", len(b.scratch), z.scratch, &b.scratch[:1][0] != scratch)
+	}
+	if sum != z.cost {
+		t.Errorf("records cost %d, the batch %d", sum, z.cost)
+	}
+	if &b.recs[2].r.Headers[7] == &b.recs[3].r.Headers[7] || string(b.recs[3].r.Headers[7].Value) != string(b.recs[2].r.Headers[7].Value) {
+		t.Errorf("field headers of equal field maps differ")
+	}
+	if &b.recs[2].r.Headers[7].Value[0] != &b.recs[3].r.Headers[7].Value[0] {
+		t.Errorf("field header values of equal field maps are copied per record, not shared")
+	}
+}
