@@ -185,10 +185,12 @@ func (s *Sink) getBatch(n int, z batchSizes) *batchBuf {
 }
 
 // fit returns s emptied if its capacity suits n (at least n, at most 4n + 64), else a
-// new slice of capacity n.
+// new slice with an eighth more room than n: the next batches of a file are rarely the
+// same size to the byte (longer lines, offsets with one more digit), and an exact fit
+// was replaced at almost every use (23 MB of garbage per 2,000,000 lines).
 func fit[T any](s []T, n int) []T {
 	if cap(s) < n || cap(s) > 4*n+64 {
-		return make([]T, 0, n)
+		return make([]T, 0, n+n/8+16)
 	}
 	return s[:0]
 }

@@ -33,7 +33,7 @@ func TestBatchSizesMatchBuild(t *testing.T) {
 	}
 	s := &Sink{}
 	b := s.getBatch(len(evs), z)
-	scratch := &b.scratch[:1][0]
+	scratch, hdrs, arena := &b.scratch[:1][0], &b.hdrs[:1][0], &b.arena[:1][0]
 	var sum int64
 	for i := range evs {
 		m := b.build(i, &evs[i])
@@ -42,11 +42,11 @@ func TestBatchSizesMatchBuild(t *testing.T) {
 		}
 		sum += costs[i]
 	}
-	if len(b.hdrs) != z.hdrs || cap(b.hdrs) != z.hdrs {
-		t.Errorf("headers: %d built into capacity %d, sized %d", len(b.hdrs), cap(b.hdrs), z.hdrs)
+	if len(b.hdrs) != z.hdrs || &b.hdrs[:1][0] != hdrs {
+		t.Errorf("headers: %d built, sized %d, replaced: %v", len(b.hdrs), z.hdrs, &b.hdrs[:1][0] != hdrs)
 	}
-	if len(b.arena) != z.arena || cap(b.arena) != z.arena {
-		t.Errorf("arena: %d bytes built into capacity %d, sized %d", len(b.arena), cap(b.arena), z.arena)
+	if len(b.arena) != z.arena || &b.arena[:1][0] != arena {
+		t.Errorf("arena: %d bytes built, sized %d, replaced: %v", len(b.arena), z.arena, &b.arena[:1][0] != arena)
 	}
 	if len(b.scratch) > z.scratch || &b.scratch[:1][0] != scratch {
 		t.Errorf("scratch: %d bytes used, sized %d, replaced: %v", len(b.scratch), z.scratch, &b.scratch[:1][0] != scratch)
