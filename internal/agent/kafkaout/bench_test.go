@@ -149,7 +149,7 @@ func BenchmarkPublish(b *testing.B) {
 // franz-go's buffers), budget-B/rec what the budget counts for each, heap/budget their
 // ratio (1 means max_buffered_bytes is the real memory of the records in flight).
 func BenchmarkInFlight(b *testing.B) {
-	const budget = 16 << 20
+	const budget = 12 << 20 // the default
 	for range b.N {
 		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bench"))
 		if err != nil {

@@ -24,12 +24,13 @@ type budget struct {
 
 // SoftMemoryLimit is the Go memory limit the agent sets for itself with output kafka
 // and max_buffered_bytes of maxBuffered (unless GOMEMLIMIT is set). With a full budget
-// the live heap is about 1.4 × the budget (franz-go's records and this package's pooled
-// batches, counted in the budget, plus what is not) and ~10 MiB of the rest of the agent,
-// so the garbage collector's normal target (twice the live heap) stays under this
-// limit: it only stops the heap from doubling when the live set jumps, and never makes
-// the collector run back to back, as a limit of budget + 64 MiB did (at 140 MiB RSS).
-// With the default 16 MiB budget it is 80 MiB.
+// the live heap is about 1.15 × the budget (the records in flight, which the budget
+// counts, and franz-go's request buffers, which it does not; BenchmarkInFlight), a
+// pooled batch or two and ~10 MiB of the rest of the agent, so the garbage collector's
+// normal target (twice the live heap) stays under this limit: it only stops the heap from
+// doubling when the live set jumps, and never makes the collector run back to back, as a
+// limit of budget + 64 MiB did (at 140 MiB RSS). With the default 12 MiB budget it is
+// 68 MiB.
 func SoftMemoryLimit(maxBuffered int64) int64 {
 	return 3*maxBuffered + 32<<20
 }
