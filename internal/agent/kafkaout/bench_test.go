@@ -49,10 +49,9 @@ func accessEvents(n int, off int64, ack pipeline.Acker) []pipeline.Event {
 }
 
 // answerProduce makes the fake broker acknowledge every produce request without storing
-// its records, so the benchmark measures the sink and franz-go, not kfake's log. While
-// down is set, produce requests fail instead (the connection is closed) and the records
-// stay in flight.
-func answerProduce(c *kfake.Cluster, down *atomic.Bool) {
+// its records, so the benchmark measures the sink and franz-go, not kfake's log; while
+// the gate is held, produce requests wait for its release.
+func answerProduce(c *kfake.Cluster, g *gate) {
 	var next atomic.Int64
 	c.Control(func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
@@ -60,8 +59,10 @@ func answerProduce(c *kfake.Cluster, down *atomic.Bool) {
 		if !ok {
 			return nil, nil, false
 		}
-		if down.Load() {
-			return nil, errors.New("broker down (benchmark)"), true
+		if g.held.Load() {
+			// Sleep this connection's requests (not the cluster's) until released:
+			// the records stay in flight, as while a broker is slow to acknowledge.
+			c.SleepControl(func() { <-g.release })
 		}
 		resp := req.ResponseKind().(*kmsg.ProduceResponse)
 		for _, t := range req.Topics {
@@ -78,6 +79,15 @@ func answerProduce(c *kfake.Cluster, down *atomic.Bool) {
 		return resp, nil, true
 	})
 }
+
+// gate holds produce requests without an answer while held is set, until release is
+// closed.
+type gate struct {
+	held    atomic.Bool
+	release chan struct{}
+}
+
+func newGate() *gate { return &gate{release: make(chan struct{})} }
 
 func newBenchSink(b *testing.B, c *kfake.Cluster, budget int64) *Sink {
 	b.Helper()
@@ -119,7 +129,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	answerProduce(c, new(atomic.Bool))
+	answerProduce(c, newGate())
 	s := newBenchSink(b, c, 0)
 	acks := &byteAcker{}
 	evs := accessEvents(64*benchBatch, 0, acks)
@@ -144,19 +154,25 @@ func BenchmarkPublish(b *testing.B) {
 	waitAcked(b, acks, total)
 }
 
-// BenchmarkInFlight fills the byte budget while the broker is down and reports what the
+// BenchmarkInFlight fills the byte budget while the broker holds every produce request
+// unanswered and reports what the
 // in-flight records hold: heap-B/rec is the live heap per record (the sink's batches and
 // franz-go's buffers), budget-B/rec what the budget counts for each, heap/budget their
 // ratio (1 means max_buffered_bytes is the real memory of the records in flight).
 func BenchmarkInFlight(b *testing.B) {
-	const budget = 12 << 20 // the default
+	for _, mib := range []int64{12, 16} { // the default, and the default before issue 20
+		b.Run(fmt.Sprintf("budget=%dMiB", mib), func(b *testing.B) { benchInFlight(b, mib<<20) })
+	}
+}
+
+func benchInFlight(b *testing.B, budget int64) {
 	for range b.N {
 		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "bench"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		down := new(atomic.Bool)
-		answerProduce(c, down)
+		g := newGate()
+		answerProduce(c, g)
 		s := newBenchSink(b, c, budget)
 		acks := &byteAcker{}
 		evs := accessEvents(64*benchBatch, 0, acks)
@@ -165,7 +181,7 @@ func BenchmarkInFlight(b *testing.B) {
 		}
 		waitAcked(b, acks, evs[benchBatch-1].End)
 		evs = evs[benchBatch:]
-		down.Store(true)
+		g.held.Store(true)
 
 		before := liveHeap()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -196,7 +212,7 @@ func BenchmarkInFlight(b *testing.B) {
 		if err := <-published; !errors.Is(err, context.Canceled) {
 			b.Fatalf("Publish: %v, want context.Canceled", err)
 		}
-		down.Store(false)
+		close(g.release)
 		cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := s.Close(cctx); err != nil {
 			b.Errorf("Close: %v", err)
