@@ -6,12 +6,13 @@ import (
 	"sync/atomic"
 )
 
-// budget is a byte semaphore: the sum of the costs of the records handed to the producer
-// and not yet acknowledged stays at or below limit. When it is full, Publish blocks, the
+// budget is a byte semaphore: the sum of the costs of the batches handed to the producer
+// and not yet finished stays at or below limit. When it is full, Publish blocks, the
 // tailing engine stops reading, and the files stay the buffer.
 //
-// It is taken and given back once per record, so the common path is one atomic
-// operation; the mutex is only for waiters.
+// It is taken once per batch by Publish and given back once the batch's last record is
+// finished, when its memory is free (pooled for the next batch), so the common path is
+// one atomic operation; the mutex is only for waiters.
 type budget struct {
 	limit   int64
 	used    atomic.Int64

@@ -260,13 +260,13 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 		}
 	}
 	b := s.getBatch(len(batch), z)
+	// The batch gives its budget back when its memory is free: once its last record
+	// is finished and Publish let go of it.
+	b.cost = taken
 	defer s.done(b) // Publish's hold on the batch
 	s.buildAll(b, batch, verdicts)
 	if taken == 0 {
 		return nil // every record dead-lettered already
-	}
-	if taken < z.cost {
-		shareClamped(b, z.cost, taken)
 	}
 	b.handed = time.Now().UnixNano()
 	last := len(batch) - 1
@@ -331,21 +331,15 @@ func (s *Sink) measure(batch []pipeline.Event, verdicts *[]topicVerdict) batchSi
 	return z
 }
 
-// buildAll builds the batch's records, each with its topic and cost (as measure counted
-// them), and dead-letters those measure found for a bad topic.
+// buildAll builds the batch's records, each with its topic, and dead-letters those
+// measure found for a bad topic.
 func (s *Sink) buildAll(b *batchBuf, batch []pipeline.Event, verdicts []topicVerdict) {
 	var v *topicVerdict
-	var z batchSizes
 	for i := range batch {
 		ev := &batch[i]
 		if v == nil || v.ts.name != ev.Topic {
 			v = s.verdict(ev.Topic, &verdicts, time.Time{})
 		}
-		var prev *pipeline.Event
-		if i > 0 {
-			prev = &batch[i-1]
-		}
-		cost := z.add(ev, prev)
 		m := b.build(i, ev)
 		if m.r.Timestamp.IsZero() {
 			m.r.Timestamp = time.Now()
@@ -354,27 +348,7 @@ func (s *Sink) buildAll(b *batchBuf, batch []pipeline.Event, verdicts []topicVer
 			s.fail(v.ts, &m.r, ev.Ack, ev.Offset, ev.End, v.kind, v.err)
 			continue
 		}
-		m.ts, m.cost = v.ts, cost
-	}
-}
-
-// shareClamped spreads a budget take clamped below the batch's cost (a batch larger than
-// the whole budget goes alone) over its records in proportion, so that what their
-// promises give back is exactly what was taken.
-func shareClamped(b *batchBuf, total, taken int64) {
-	var given int64
-	last := -1
-	for i := range b.recs {
-		m := &b.recs[i]
-		if m.ts == nil {
-			continue
-		}
-		m.cost = int64(float64(m.cost) * float64(taken) / float64(total))
-		given += m.cost
-		last = i
-	}
-	if last >= 0 {
-		b.recs[last].cost += taken - given
+		m.ts = v.ts
 	}
 }
 
@@ -449,10 +423,9 @@ func (s *Sink) promise(r *kgo.Record, err error) {
 
 // finish ends one record: acknowledged, dead-lettered, or (shutdown) left for a re-read.
 func (s *Sink) finish(m *rec, err error) {
-	r, b, cost, last := &m.r, m.b, m.cost, m.last
+	r, b, last := &m.r, m.b, m.last
 	defer func() {
 		// m belongs to the batch: nothing may touch it once the batch is recycled.
-		s.budget.release(cost)
 		idle := s.inflight.Add(-1) == 0
 		if last || idle {
 			// The end of a batch, or nothing more coming: acknowledge what is gathered.

@@ -52,7 +52,6 @@ type rec struct {
 	ts       *topicState // nil: dead-lettered before it was handed over
 	ack      pipeline.Acker
 	off, end int64
-	cost     int64
 	idx      int32
 	cont     bool // the event before it in the batch has the same Acker and ends where it starts
 	last     bool // the batch's last event
@@ -89,6 +88,7 @@ type batchBuf struct {
 	pending atomic.Int32
 	seq     uint64 // bumped by every use, so an ackRun never spans two uses
 	handed  int64  // unix nano when the batch was handed over, for the latency metric
+	cost    int64  // the budget the batch took, given back when it is recycled
 
 	lastHost, lastPath, lastFileID, lastFormat string
 	host, path, fileID, key, format            []byte
@@ -207,7 +207,11 @@ func (s *Sink) done(b *batchBuf) {
 	b.host, b.path, b.fileID, b.key, b.ts, b.format = nil, nil, nil, nil, nil, nil
 	b.lastFields, b.fields = nil, nil
 	b.lastTime = time.Time{}
+	cost := b.cost
+	b.cost = 0
+	// Pooled first: the Publish that the release wakes takes this batch's memory.
 	s.pool.Put(b)
+	s.budget.release(cost)
 }
 
 // reserve makes room for n more bytes of scratch. The scratch is
