@@ -25,7 +25,7 @@ type budget struct {
 
 // SoftMemoryLimit is the Go memory limit the agent sets for itself with output kafka
 // and max_buffered_bytes of maxBuffered (unless GOMEMLIMIT is set). With a full budget
-// the live heap is about 1.15 × the budget (the records in flight, which the budget
+// the live heap is about 1.1 × the budget (the records in flight, which the budget
 // counts, and franz-go's request buffers, which it does not; BenchmarkInFlight), a
 // pooled batch or two and ~10 MiB of the rest of the agent, so the garbage collector's
 // normal target (twice the live heap) stays under this limit: it only stops the heap from
