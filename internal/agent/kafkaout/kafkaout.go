@@ -270,6 +270,7 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	}
 	b.handed = time.Now().UnixNano()
 	last := len(batch) - 1
+	var n int64
 	for i := range batch {
 		m := &b.recs[i]
 		if m.ts == nil {
@@ -278,9 +279,17 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 		ev := &batch[i]
 		m.ack, m.off, m.end, m.last = ev.Ack, ev.Offset, ev.End, i == last
 		m.cont = i > 0 && ev.Offset == batch[i-1].End && sameRangeAcker(ev.Ack, batch[i-1].Ack)
-		s.inflight.Add(1)
-		b.pending.Add(1)
-		s.client.Produce(s.prodCtx, &m.r, s.promiseFn)
+		n++
+	}
+	// Counted once for the batch, before any promise can run: two atomic adds per record
+	// on counters the promises decrement from another goroutine cost more than the rest
+	// of this loop.
+	s.inflight.Add(n)
+	b.pending.Add(int32(n))
+	for i := range b.recs {
+		if m := &b.recs[i]; m.ts != nil {
+			s.client.Produce(s.prodCtx, &m.r, s.promiseFn)
+		}
 	}
 	return nil
 }
