@@ -62,14 +62,22 @@ func runAgentBench(p params, admin *kadm.Client, lines int, size int64) error {
 	producers := []*agentProducer{base, guaranteed}
 	// -agent-kafka "k=v,k=v;k=v": one agent row per variant; the default is one row with
 	// the agent's defaults.
-	for _, extra := range strings.Split(p.agentKafka, ";") {
-		name := "`logcollect agent` (defaults, output kafka)"
-		if extra = strings.TrimSpace(extra); extra != "" {
-			name = "`logcollect agent`, kafka: " + extra
+	// -agent "bin,bin": each binary gets its rows, named by the binary when there are
+	// several (a build before a change beside the one after, alternating in each round).
+	bins := strings.Split(p.agent, ",")
+	for _, bin := range bins {
+		for _, extra := range strings.Split(p.agentKafka, ";") {
+			name := "`logcollect agent` (defaults, output kafka)"
+			if extra = strings.TrimSpace(extra); extra != "" {
+				name = "`logcollect agent`, kafka: " + extra
+			}
+			if len(bins) > 1 {
+				name += ", " + filepath.Base(bin)
+			}
+			producers = append(producers, &agentProducer{name: name, run: func(topic string) (agentRun, error) {
+				return measureAgent(p, bin, admin, topic, lines, size, extra)
+			}})
 		}
-		producers = append(producers, &agentProducer{name: name, run: func(topic string) (agentRun, error) {
-			return measureAgent(p, admin, topic, lines, size, extra)
-		}})
 	}
 	rounds := max(p.repeat, 1)
 	for range rounds {
@@ -183,7 +191,7 @@ func procCPUOrZero(pid int) time.Duration {
 
 // measureAgent starts `logcollect agent` on the bench file and stops it once the topic
 // holds every line.
-func measureAgent(p params, admin *kadm.Client, topic string, lines int, size int64, extra string) (agentRun, error) {
+func measureAgent(p params, bin string, admin *kadm.Client, topic string, lines int, size int64, extra string) (agentRun, error) {
 	dir, err := os.MkdirTemp("", "benchkafka-agent-")
 	if err != nil {
 		return agentRun{}, err
@@ -207,7 +215,7 @@ log: {level: warn}
 		return agentRun{}, err
 	}
 	var stderr bytes.Buffer
-	cmd := exec.Command(p.agent, "agent", "-config", cfg)
+	cmd := exec.Command(bin, "agent", "-config", cfg)
 	cmd.Stderr = &stderr
 	b0 := procCPUOrZero(p.brokerPid)
 	start := time.Now()

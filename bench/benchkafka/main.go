@@ -91,7 +91,7 @@ func run(args []string) error {
 	fs.StringVar(&p.codec, "codec", "", "internal: codec of the child run")
 	fs.IntVar(&p.expect, "expect", 0, "internal: lines in -file, for the child run")
 	fs.StringVar(&p.cpuProfile, "cpuprofile", "", "write the sink's CPU profile here")
-	fs.StringVar(&p.agent, "agent", "", "logcollect binary: also measure `logcollect agent` beside `kcat -P -l` (empty: skip)")
+	fs.StringVar(&p.agent, "agent", "", "logcollect binary: also measure `logcollect agent` beside `kcat -P -l` (empty: skip); several, comma-separated, alternate in each round")
 	fs.StringVar(&p.agentKafka, "agent-kafka", "", "agent variants for the agent table, one row each: \"key=value,key=value;key=value\" adds to the kafka section (empty: the defaults)")
 	fs.IntVar(&p.brokerPid, "broker-pid", 0, "the Kafka broker's pid: its CPU time per line in the agent table (0: not shown)")
 	if err := fs.Parse(args); err != nil {

@@ -6,12 +6,13 @@ import (
 	"sync/atomic"
 )
 
-// budget is a byte semaphore: the sum of the costs of the records handed to the producer
-// and not yet acknowledged stays at or below limit. When it is full, Publish blocks, the
+// budget is a byte semaphore: the sum of the costs of the batches handed to the producer
+// and not yet finished stays at or below limit. When it is full, Publish blocks, the
 // tailing engine stops reading, and the files stay the buffer.
 //
-// It is taken and given back once per record, so the common path is one atomic
-// operation; the mutex is only for waiters.
+// It is taken once per batch by Publish and given back once the batch's last record is
+// finished, when its memory is free (pooled for the next batch), so the common path is
+// one atomic operation; the mutex is only for waiters.
 type budget struct {
 	limit   int64
 	used    atomic.Int64
@@ -24,12 +25,13 @@ type budget struct {
 
 // SoftMemoryLimit is the Go memory limit the agent sets for itself with output kafka
 // and max_buffered_bytes of maxBuffered (unless GOMEMLIMIT is set). With a full budget
-// the live heap is about 1.4 × the budget (franz-go's records and this package's pooled
-// batches, counted in the budget, plus what is not) and ~10 MiB of the rest of the agent,
-// so the garbage collector's normal target (twice the live heap) stays under this
-// limit: it only stops the heap from doubling when the live set jumps, and never makes
-// the collector run back to back, as a limit of budget + 64 MiB did (at 140 MiB RSS).
-// With the default 16 MiB budget it is 80 MiB.
+// the live heap is about 1.1 × the budget (the records in flight, which the budget
+// counts, and franz-go's request buffers, which it does not; BenchmarkInFlight), a
+// pooled batch or two and ~10 MiB of the rest of the agent, so the garbage collector's
+// normal target (twice the live heap) stays under this limit: it only stops the heap from
+// doubling when the live set jumps, and never makes the collector run back to back, as a
+// limit of budget + 64 MiB did (at 140 MiB RSS). With the default 12 MiB budget it is
+// 68 MiB.
 func SoftMemoryLimit(maxBuffered int64) int64 {
 	return 3*maxBuffered + 32<<20
 }

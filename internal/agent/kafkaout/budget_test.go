@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/logcollect/logcollect/internal/agent/pipeline"
 )
 
 func TestBudget(t *testing.T) {
@@ -64,46 +62,6 @@ func TestBudget(t *testing.T) {
 			b.release(taken)
 			if got := b.inUse(); got != tc.hold {
 				t.Fatalf("after release inUse = %d, want %d", got, tc.hold)
-			}
-		})
-	}
-}
-
-// A batch costing more than the whole budget takes the budget clamped; its records give
-// back exactly that, shared in proportion, and a dead-lettered record (no topic state)
-// gets nothing.
-func TestShareClamped(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		costs        []int64 // -1: dead-lettered
-		total, taken int64
-	}{
-		{"even", []int64{100, 100, 100, 100}, 400, 100},
-		{"uneven", []int64{7, 13, 1, 999}, 1020, 333},
-		{"dead-lettered last", []int64{50, 50, -1}, 100, 99},
-		{"one", []int64{1 << 30}, 1 << 30, 1 << 20},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			b := &batchBuf{metas: make([]recMeta, len(tc.costs))}
-			batch := make([]pipeline.Event, len(tc.costs))
-			for i, c := range tc.costs {
-				if c >= 0 {
-					b.metas[i].ts, b.metas[i].cost = &topicState{}, c
-				}
-			}
-			shareClamped(b, batch, tc.total, tc.taken)
-			var sum int64
-			for i, m := range b.metas {
-				if tc.costs[i] < 0 && m.cost != 0 {
-					t.Fatalf("dead-lettered record %d gives back %d", i, m.cost)
-				}
-				if m.cost < 0 {
-					t.Fatalf("record %d gives back %d", i, m.cost)
-				}
-				sum += m.cost
-			}
-			if sum != tc.taken {
-				t.Fatalf("records give back %d, %d was taken", sum, tc.taken)
 			}
 		})
 	}

@@ -112,10 +112,11 @@ type Sink struct {
 	prodCtx    context.Context
 	prodCancel context.CancelFunc
 
-	pool     sync.Pool // *batchBuf
-	acks     ackRun    // owned by the promises, which franz-go calls serially
-	closed   atomic.Bool
-	inflight atomic.Int64
+	pool      sync.Pool                // *batchBuf
+	promiseFn func(*kgo.Record, error) // s.promise, bound once
+	acks      ackRun                   // owned by the promises, which franz-go calls serially
+	closed    atomic.Bool
+	inflight  atomic.Int64
 	// drained gets a signal when the last in-flight record finishes after Close began.
 	drained chan struct{}
 	// acked counts records Kafka acknowledged. Run compares it between ticks to see
@@ -226,6 +227,7 @@ func New(cfg config.Kafka, deps Deps) (*Sink, error) {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	s.prodCtx, s.prodCancel = context.WithCancel(context.Background())
+	s.promiseFn = s.promise
 	s.lastProgress, s.wasIdle = time.Now(), true
 	return s, nil
 }
@@ -233,8 +235,8 @@ func New(cfg config.Kafka, deps Deps) (*Sink, error) {
 // Publish hands the events to the producer. It blocks while max_buffered_bytes are in
 // flight and returns early only when ctx ends before the batch was handed over (the batch
 // is then never acknowledged and is read again after a restart); a batch is handed over
-// whole, so the caller can wait for all of its acknowledgements. Each event is acknowledged once Kafka has it, or once it is in the
-// dead-letter file.
+// whole, so the caller can wait for all of its acknowledgements. Each event is
+// acknowledged once Kafka has it, or once it is in the dead-letter file.
 func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	if s.closed.Load() {
 		return ErrClosed
@@ -242,86 +244,120 @@ func (s *Sink) Publish(ctx context.Context, batch []pipeline.Event) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	b := s.getBatch(batch)
+	var tsBuf [4]topicVerdict
+	verdicts := tsBuf[:0]
+	z := s.measure(batch, &verdicts)
+	// The budget is taken before the records are built, once for the whole batch: while
+	// Publish waits, it holds nothing but the engine's batch (building first held one
+	// more batch of records than the budget, a fifth of the heap at the default sizes).
+	// All of it is handed over or none (then the engine reads it again), so the caller
+	// can wait for every acknowledgement of a batch it saw accepted.
+	var taken int64
+	if z.cost > 0 {
+		var err error
+		if taken, err = s.budget.acquire(ctx, z.cost); err != nil {
+			return err
+		}
+	}
+	b := s.getBatch(len(batch), z)
+	// The batch gives its budget back when its memory is free: once its last record
+	// is finished and Publish let go of it.
+	b.cost = taken
 	defer s.done(b) // Publish's hold on the batch
-	total := s.buildAll(b, batch)
-	if total == 0 {
-		return nil // empty, or every record dead-lettered already
+	s.buildAll(b, batch, verdicts)
+	if taken == 0 {
+		return nil // every record dead-lettered already
 	}
-	// One budget take for the whole batch, not one per record: all of it is handed over
-	// or none (then the engine reads it again), so the caller can wait for every
-	// acknowledgement of a batch it saw accepted.
-	taken, err := s.budget.acquire(ctx, total)
-	if err != nil {
-		return err
-	}
-	if taken < total {
-		shareClamped(b, batch, total, taken)
-	}
-	handed := time.Now().UnixNano()
+	b.handed = time.Now().UnixNano()
+	last := len(batch) - 1
+	var n int64
 	for i := range batch {
-		m := &b.metas[i]
+		m := &b.recs[i]
 		if m.ts == nil {
 			continue // dead-lettered by buildAll
 		}
 		ev := &batch[i]
-		m.s, m.b, m.ack, m.off, m.end, m.handed = s, b, ev.Ack, ev.Offset, ev.End, handed
-		m.seq, m.idx, m.last = b.seq, i, i == len(batch)-1
+		m.ack, m.off, m.end, m.last = ev.Ack, ev.Offset, ev.End, i == last
 		m.cont = i > 0 && ev.Offset == batch[i-1].End && sameRangeAcker(ev.Ack, batch[i-1].Ack)
-		s.inflight.Add(1)
-		b.pending.Add(1)
-		s.client.Produce(s.prodCtx, &b.recs[i], m.fn)
+		n++
+	}
+	// Counted once for the batch, before any promise can run: two atomic adds per record
+	// on counters the promises decrement from another goroutine cost more than the rest
+	// of this loop.
+	s.inflight.Add(n)
+	b.pending.Add(int32(n))
+	for i := range b.recs {
+		if m := &b.recs[i]; m.ts != nil {
+			s.client.Produce(s.prodCtx, &m.r, s.promiseFn)
+		}
 	}
 	return nil
 }
 
-// buildAll builds the batch's records and returns the sum of their budget costs. A record
-// for a topic found bad a moment ago goes to the dead letter at once and costs nothing; the
-// others get their topic and cost in their recMeta.
-func (s *Sink) buildAll(b *batchBuf, batch []pipeline.Event) int64 {
-	now := time.Now()
-	var ts *topicState
-	var total int64
-	for i := range batch {
-		ev := &batch[i]
-		if ts == nil || ts.name != ev.Topic {
-			ts = s.topic(ev.Topic)
-		}
-		rec, cost := b.build(i, ev)
-		if rec.Timestamp.IsZero() {
-			rec.Timestamp = now
-		}
-		if i%256 == 255 {
-			now = time.Now() // a coarse clock is enough for the bad-topic window
-		}
-		if kind, err := ts.isBad(now); err != nil {
-			s.fail(ts, rec, ev.Ack, ev.Offset, ev.End, kind, err)
-			continue
-		}
-		m := &b.metas[i]
-		m.ts, m.cost = ts, cost
-		total += cost
-	}
-	return total
+// topicVerdict is whether a topic's records go straight to the dead letter, decided once
+// per Publish so that measure and buildAll agree on what the budget counts.
+type topicVerdict struct {
+	ts   *topicState
+	kind string
+	err  error
 }
 
-// shareClamped spreads a budget take clamped below the batch's cost (a batch larger than
-// the whole budget goes alone) over its records in proportion, so that what their
-// promises give back is exactly what was taken.
-func shareClamped(b *batchBuf, batch []pipeline.Event, total, taken int64) {
-	var given int64
-	last := -1
+// verdict finds or decides the verdict on ev's topic.
+func (s *Sink) verdict(name string, verdicts *[]topicVerdict, now time.Time) *topicVerdict {
+	for i := range *verdicts {
+		if v := &(*verdicts)[i]; v.ts.name == name {
+			return v
+		}
+	}
+	ts := s.topic(name)
+	kind, err := ts.isBad(now)
+	*verdicts = append(*verdicts, topicVerdict{ts: ts, kind: kind, err: err})
+	return &(*verdicts)[len(*verdicts)-1]
+}
+
+// measure sizes the batch's records and sums the budget cost of those that will be
+// produced; a record for a topic found bad a moment ago goes to the dead letter at once
+// and costs nothing.
+func (s *Sink) measure(batch []pipeline.Event, verdicts *[]topicVerdict) batchSizes {
+	now := time.Now() // a coarse clock is enough for the bad-topic window
+	var z batchSizes
+	var v *topicVerdict
 	for i := range batch {
-		m := &b.metas[i]
-		if m.ts == nil {
+		ev := &batch[i]
+		if v == nil || v.ts.name != ev.Topic {
+			v = s.verdict(ev.Topic, verdicts, now)
+		}
+		var prev *pipeline.Event
+		if i > 0 {
+			prev = &batch[i-1]
+		}
+		before := z.cost
+		z.add(ev, prev)
+		if v.err != nil {
+			z.cost = before
+		}
+	}
+	return z
+}
+
+// buildAll builds the batch's records, each with its topic, and dead-letters those
+// measure found for a bad topic.
+func (s *Sink) buildAll(b *batchBuf, batch []pipeline.Event, verdicts []topicVerdict) {
+	var v *topicVerdict
+	for i := range batch {
+		ev := &batch[i]
+		if v == nil || v.ts.name != ev.Topic {
+			v = s.verdict(ev.Topic, &verdicts, time.Time{})
+		}
+		m := b.build(i, ev)
+		if m.r.Timestamp.IsZero() {
+			m.r.Timestamp = time.Now()
+		}
+		if v.err != nil {
+			s.fail(v.ts, &m.r, ev.Ack, ev.Offset, ev.End, v.kind, v.err)
 			continue
 		}
-		m.cost = int64(float64(m.cost) * float64(taken) / float64(total))
-		given += m.cost
-		last = i
-	}
-	if last >= 0 {
-		b.metas[last].cost += taken - given
+		m.ts = v.ts
 	}
 }
 
@@ -329,22 +365,6 @@ func shareClamped(b *batchBuf, batch []pipeline.Event, total, taken int64) {
 // returned (it copies what its records need), so the tailing engine reuses the batch's
 // memory for its next one.
 func (s *Sink) DoneOnReturn() bool { return true }
-
-// recMeta is what the promise needs to finish one record.
-type recMeta struct {
-	fn       func(*kgo.Record, error) // m.promise, bound once per pooled slot
-	s        *Sink
-	b        *batchBuf
-	ts       *topicState
-	ack      pipeline.Acker
-	off, end int64
-	cost     int64
-	handed   int64 // unix nano when the batch was handed over, for the latency metric
-	seq      uint64
-	idx      int
-	cont     bool // the event before it in the batch has the same Acker and ends where it starts
-	last     bool // the batch's last event
-}
 
 // rangeAcker is an Acker for which one Ack over the ranges of consecutive events is the
 // same as one Ack per event (checkpoint.Watermark keeps the union of acknowledged
@@ -369,7 +389,7 @@ type ackRun struct {
 	from, to int64
 	b        *batchBuf // with seq and next: the run goes on only with the record after
 	seq      uint64    // the one it ended with, in the same use of the same batch
-	next     int
+	next     int32
 	n        int // records gathered
 }
 
@@ -379,8 +399,9 @@ type ackRun struct {
 // per line is most of the gain).
 const ackRunMax = 256
 
-func (a *ackRun) add(m *recMeta) {
-	if a.ack != nil && m.cont && a.b == m.b && a.seq == m.seq && a.next == m.idx {
+func (a *ackRun) add(m *rec) {
+	// m is pending, so its batch is in the use that built it: b.seq is that use's.
+	if a.ack != nil && m.cont && a.b == m.b && a.seq == m.b.seq && a.next == m.idx {
 		a.to, a.next = m.end, m.idx+1
 		if a.n++; a.n >= ackRunMax {
 			a.flush()
@@ -388,7 +409,7 @@ func (a *ackRun) add(m *recMeta) {
 		return
 	}
 	a.flush()
-	a.ack, a.from, a.to, a.b, a.seq, a.next, a.n = m.ack, m.off, m.end, m.b, m.seq, m.idx+1, 1
+	a.ack, a.from, a.to, a.b, a.seq, a.next, a.n = m.ack, m.off, m.end, m.b, m.b.seq, m.idx+1, 1
 }
 
 func (a *ackRun) flush() {
@@ -398,20 +419,22 @@ func (a *ackRun) flush() {
 	}
 }
 
-func (m *recMeta) promise(r *kgo.Record, err error) {
+// promise is every record's promise (s.promiseFn): franz-go calls it once per record,
+// serially.
+func (s *Sink) promise(r *kgo.Record, err error) {
+	m := recOf(r)
 	if err != nil && !aborted(err) && !refused(err) {
-		m.s.produceAgain(m, r, err)
+		s.produceAgain(r, err)
 		return // still in flight: its budget, in-flight count and batch hold stay taken
 	}
-	m.finish(r, err)
+	s.finish(m, err)
 }
 
 // finish ends one record: acknowledged, dead-lettered, or (shutdown) left for a re-read.
-func (m *recMeta) finish(r *kgo.Record, err error) {
-	s, b, cost, last := m.s, m.b, m.cost, m.last
+func (s *Sink) finish(m *rec, err error) {
+	r, b, last := &m.r, m.b, m.last
 	defer func() {
 		// m belongs to the batch: nothing may touch it once the batch is recycled.
-		s.budget.release(cost)
 		idle := s.inflight.Add(-1) == 0
 		if last || idle {
 			// The end of a batch, or nothing more coming: acknowledge what is gathered.
@@ -427,7 +450,7 @@ func (m *recMeta) finish(r *kgo.Record, err error) {
 	}()
 	if err == nil {
 		if s.acked.Add(1)%latencySampleEvery == 0 {
-			s.metrics.latency.Observe(float64(time.Now().UnixNano()-m.handed) / 1e9)
+			s.metrics.latency.Observe(float64(time.Now().UnixNano()-b.handed) / 1e9)
 		}
 		m.ts.records.Inc()
 		m.ts.bytes.Add(float64(len(r.Value)))
@@ -480,18 +503,18 @@ func refused(err error) bool {
 // cannot be reached, as for any outage. Records handed over by Publish while franz-go was
 // failing the partition's buffer may land before the ones produced again: a file's order
 // holds except across such a failure.
-func (s *Sink) produceAgain(m *recMeta, r *kgo.Record, err error) {
+func (s *Sink) produceAgain(r *kgo.Record, err error) {
 	s.metrics.errors.WithLabelValues(kindRetried).Inc()
 	if errors.Is(err, kgo.ErrMaxBuffered) {
 		// Only TryProduce below fails so; a blocking Produce must not run in a promise
 		// (franz-go calls promises serially and would wait on itself).
-		go s.client.Produce(s.prodCtx, r, m.fn)
+		go s.client.Produce(s.prodCtx, r, s.promiseFn)
 		return
 	}
 	s.lastConnMu.Lock()
 	s.lastConn = err // named by the health reason while nothing is acknowledged
 	s.lastConnMu.Unlock()
-	s.client.TryProduce(s.prodCtx, r, m.fn)
+	s.client.TryProduce(s.prodCtx, r, s.promiseFn)
 }
 
 // fail dead-letters a refused record and acknowledges it so the pipeline moves on. When

@@ -424,6 +424,30 @@ func TestRefusedRecordsGoToDeadLetter(t *testing.T) {
 	}
 }
 
+// A batch costing more than the whole budget takes all of it and goes alone; the budget
+// comes back whole once its records are acknowledged, and so does that of batches with
+// dead-lettered records.
+func TestBudgetComesBack(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(1, "app_log"))
+	cfg := testConfig(c.ListenAddrs())
+	cfg.MaxBufferedBytes = 64 << 10
+	s := newTestSink(t, cfg, Deps{BadTopicPause: time.Hour})
+	acks := newAckLog()
+	huge := fileEvents("app_log", "h1", "/logs/a.log", 0, 1000, acks, nil) // ~600 KB of cost
+	if err := s.Publish(context.Background(), huge); err != nil {
+		t.Fatal(err)
+	}
+	if used := s.budget.inUse(); used > cfg.MaxBufferedBytes {
+		t.Fatalf("%d bytes taken, more than the budget %d", used, cfg.MaxBufferedBytes)
+	}
+	more := fileEvents("app_log", "h1", "/logs/a.log", 1000, 10, acks, nil)
+	if err := s.Publish(context.Background(), more); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "all acks", func() bool { return acks.count() == 1010 })
+	eventually(t, 5*time.Second, "budget given back", func() bool { return s.budget.inUse() == 0 && s.inflight.Load() == 0 })
+}
+
 func TestMissingTopicDoesNotBlockOthers(t *testing.T) {
 	// No auto-creation: "missing" can never be created.
 	c := newCluster(t, kfake.SeedTopics(1, "good"))
@@ -447,6 +471,7 @@ func TestMissingTopicDoesNotBlockOthers(t *testing.T) {
 	eventually(t, 20*time.Second, "good lines acknowledged", func() bool { return goodAcks.count() == n })
 	t.Logf("good topic fully acknowledged %s after publishing", time.Since(start))
 	eventually(t, 20*time.Second, "missing-topic lines dead-lettered", func() bool { return badAcks.count() == n })
+	eventually(t, 5*time.Second, "budget given back", func() bool { return s.budget.inUse() == 0 })
 	consumeAll(t, c.ListenAddrs(), "good", n, 10*time.Second)
 
 	dl := readDeadLetters(t, dir)
