@@ -43,7 +43,8 @@ func vlKinds(r loadgen.Realistic) []struct{ name, ours, logsql, from string } {
 // from the beginning by `logcollect standalone` (format nginx_combined: stored by event
 // time), and the same lines given to VictoriaLogs' single-node server (built from its Go
 // module) as one /insert/jsonline stream with each line's _time and status. Reported for
-// both: lines/s until all searchable, CPU µs per line, peak RSS, disk after a clean
+// both: lines/s until all searchable, CPU µs per line, peak RSS (until all searchable,
+// and with the searches), disk after a clean
 // shutdown (the standalone's store and its embedded etcd apart) and the p95 of 20 runs of
 // each search kind, the two servers asked in turn; and the ratios, standalone over
 // VictoriaLogs. LOGCOLLECT_BENCH_HEAP=file saves the standalone's Go heap profile after
@@ -80,6 +81,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	}
 	ours := float64(n) / time.Since(t0).Seconds()
 	oursCPU := float64((cpuOf(b, pid) - c0).Microseconds()) / float64(n)
+	oursIngestRSS := peakRSSMiB(b, pid)
 
 	// VictoriaLogs' server, alone while it ingests (the standalone idle beside it).
 	vl := startVL(b, filepath.Join(dir, "vl"))
@@ -96,6 +98,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	}
 	theirs := float64(n) / time.Since(vt0).Seconds()
 	theirsCPU := float64((cpuOf(b, vpid) - vc0).Microseconds()) / float64(n)
+	theirsIngestRSS := peakRSSMiB(b, vpid)
 
 	report := func(what string, a, v float64) {
 		b.ReportMetric(a, what)
@@ -106,6 +109,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	}
 	report("lines/s", ours, theirs)
 	report("cpu_us/line", oursCPU, theirsCPU)
+	report("ingest_peak_rss_MiB", oursIngestRSS, theirsIngestRSS)
 
 	// The searches, the two servers asked in turn so both see the same load.
 	kinds := vlKinds(r)
