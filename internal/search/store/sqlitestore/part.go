@@ -120,15 +120,16 @@ var ErrOldLayout = errors.New("the day was written by an older logcollect")
 // memory of a day not being written or searched is what bounds the standalone's memory
 // over weeks of days (docs/store.md, "Memory").
 const (
-	// cacheKiB is each connection's page cache, half SQLite's default of 2,000 KiB.
-	// The writer's inserts touch the right edge of four b-trees and FTS5's newest
-	// segments, a few hundred pages; readers read a block once per search, from the
-	// kernel's file cache, which a larger cache only duplicates in the process (every
-	// connection of every searched day fills its cache with block pages). The store's
-	// append benchmark measured 512 KiB no different from 2,000 (3.80–3.94 against
-	// 3.67–3.92 CPU µs per line, alternating, 400,000 lines); 1 MiB leaves the writer a
-	// margin for the larger indexes of a busier day.
-	cacheKiB = 1024
+	// cacheKiB is each connection's page cache: SQLite's default, stated. The writer's
+	// inserts touch the right edge of four b-trees and FTS5's newest segments, a few
+	// hundred pages; readers read a block once per search from the kernel's file cache,
+	// so what a reader's cache keeps is the index pages a search walks (a word's
+	// postings, a prefix's terms). The append benchmark measured 512 KiB no different
+	// from 2,000 (3.80–3.94 against 3.67–3.92 CPU µs per line, alternating, 400,000
+	// lines), but 1 MiB left the common-word and prefix searches slower in most runs
+	// after a 2M-line ingest (docs/store.md, "Memory"), for at most 4 MiB saved per day
+	// searched; what bounds the caches is the connections below.
+	cacheKiB = 2000
 	// maxConns are a day's connections at once: the writer and three searches (the
 	// API runs a page's search, histogram and total at once). maxIdleConns of them stay
 	// open when unused, for at most connIdle: a day that is not being written or
