@@ -126,9 +126,9 @@ const (
 	// so what a reader's cache keeps is the index pages a search walks (a word's
 	// postings, a prefix's terms). The append benchmark measured 512 KiB no different
 	// from 2,000 (3.80–3.94 against 3.67–3.92 CPU µs per line, alternating, 400,000
-	// lines), but 1 MiB left the common-word and prefix searches slower in most runs
-	// after a 2M-line ingest (docs/store.md, "Memory"), for at most 4 MiB saved per day
-	// searched; what bounds the caches is the connections below.
+	// lines), but with 1 MiB a prefix search after a 2M-line ingest was slower in five
+	// runs of six (docs/store.md, "Memory"), for at most 4 MiB saved per day searched;
+	// what bounds the caches is the connections below.
 	cacheKiB = 2000
 	// maxConns are a day's connections at once: the writer and three searches (the
 	// API runs a page's search, histogram and total at once). maxIdleConns of them stay
