@@ -3,7 +3,8 @@
 # searchable through /api/search) beside VictoriaLogs' own single-node server, built here
 # from its Go module (go install .../app/victoria-logs@v1.52.1, cached in data/tmp/vlbin)
 # and fed the same lines through one /insert/jsonline stream, in the same run.
-# LOGCOLLECT_BENCH_LINES sets the number of lines (default 200000).
+# LOGCOLLECT_BENCH_LINES sets the number of lines (default 200000). Then issue 22's comparison
+# on a realistic access log stamped over 20 hours (BenchmarkStandaloneVsVictoriaLogs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${LOGCOLLECT_BENCH_LINES:-200000}
@@ -15,3 +16,17 @@ LOGCOLLECT_BENCH_LINES=$n go test -tags integration -run='^$' -bench=StandaloneE
   awk '/^BenchmarkStandaloneEndToEnd/ { for (i=5; i<=NF; i+=2) printf "| %s | %s |\n", $(i+1), $i }'
 echo
 echo "The store alone: BenchmarkAppend in the Go benchmarks above; the engine comparison: scripts/store-compare.sh (docs/store.md)."
+echo
+echo "## Standalone beside VictoriaLogs on a realistic access log, $n lines stamped over 20 h (issue 22; go test -tags integration -bench StandaloneVsVictoriaLogs -benchtime 1x ./test/standalone)"
+echo
+echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)."
+echo
+echo "| metric | logcollect standalone | VictoriaLogs | standalone / VictoriaLogs |"
+echo "|---|---:|---:|---:|"
+LOGCOLLECT_BENCH_LINES=$n go test -tags integration -run='^$' -bench=StandaloneVsVictoriaLogs -benchtime=1x -timeout 60m ./test/standalone |
+  awk '/^BenchmarkStandaloneVsVictoriaLogs/ {
+      for (i=5; i<=NF; i+=2) v[$(i+1)]=$i
+      split("lines/s cpu_us/line ingest_peak_rss_MiB peak_rss_MiB disk_MB common_word_p95_ms two_words_p95_ms rare_ip_phrase_p95_ms absent_word_p95_ms field_value_p95_ms histogram_1h_p95_ms prefix_p95_ms", m, " ")
+      for (j=1; j in m; j++) printf "| %s | %s | %s | %.2f× |\n", m[j], v[m[j]], v["vl_" m[j]], v["ratio_" m[j]]
+      printf "| embedded etcd disk, MB | %s | | |\n", v["etcd_disk_MB"]
+    }'

@@ -177,7 +177,8 @@ type Store interface {
 	// when ctx ends first or the store is closed; rows already handed over are still
 	// stored and done is still called. Rows that the store already holds (re-read after a
 	// crash: same host, file, path and an End not beyond what is stored) are skipped, so
-	// each line is stored once.
+	// each line is stored once. Append keeps no reference to rows' message bytes once
+	// it returned: the caller may reuse them (Sink hands the agent's buffers back).
 	Append(ctx context.Context, rows []Row, done func()) error
 	// WritePoints stores host-metric points: the store is a hostmetrics.Writer, so the
 	// collector's points are stored as they are.

@@ -92,9 +92,14 @@ var (
 	buildOut  []byte
 )
 
-// Binary builds cmd/logcollect once per test process and returns the executable's path.
+// Binary builds cmd/logcollect once per test process and returns the executable's path;
+// LOGCOLLECT_BIN names a binary to run instead.
 func Binary(t testing.TB) string {
 	t.Helper()
+	// A benchmark comparing two builds runs each on the same test binary.
+	if bin := os.Getenv("LOGCOLLECT_BIN"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "logcollect-bin-")
 		if err != nil {

@@ -150,6 +150,7 @@ type encoder struct {
 	perMin   []minuteCount
 	perTen   []minuteCount
 	s2buf    []byte
+	raw      []byte // the block before compression
 	times    []byte
 	seen     map[string]int // word → index in words
 	lower    []byte
@@ -188,7 +189,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	for _, i := range idx {
 		size += len(rows[i].Message) + 12
 	}
-	data := make([]byte, 0, size)
+	data := slices.Grow(e.raw[:0], size) // copied into the block below: reused
 	e.times = e.times[:0]
 	keys := slices.Sorted(maps.Keys(b.fields))
 	data = binary.AppendUvarint(data, uint64(len(keys)))
@@ -226,6 +227,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	out = binary.AppendUvarint(out, uint64(len(e.times)))
 	out = append(append(out, e.times...), body...)
 	b.data = out
+	e.raw = data
 	b.words = strings.Join(e.words, " ")
 	return b
 }

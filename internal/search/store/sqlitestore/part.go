@@ -126,12 +126,44 @@ PRAGMA user_version = 3;
 // line, or blocks ordered by read time.
 var ErrOldLayout = errors.New("the day was written by an older logcollect")
 
+// What a day's database may hold in memory, per connection (SQLite's page cache is per
+// connection) and in connections: a store keeps every day of its retention open, so the
+// memory of a day not being written or searched is what bounds the standalone's memory
+// over weeks of days (docs/store.md, "Memory").
+const (
+	// cacheKiB is each connection's page cache: SQLite's default, stated. The writer's
+	// inserts touch the right edge of four b-trees and FTS5's newest segments, a few
+	// hundred pages; readers read a block once per search from the kernel's file cache,
+	// so what a reader's cache keeps is the index pages a search walks (a word's
+	// postings, a prefix's terms). The append benchmark measured 512 KiB no different
+	// from 2,000 (3.80–3.94 against 3.67–3.92 CPU µs per line, alternating, 400,000
+	// lines), but with 1 MiB a prefix search after a 2M-line ingest was slower in five
+	// runs of six (docs/store.md, "Memory"), for at most 4 MiB saved per day searched;
+	// what bounds the caches is the connections below.
+	cacheKiB = 2000
+	// maxConns are a day's connections at once: the writer and three searches (the
+	// API runs a page's search, histogram and total at once). maxIdleConns of them stay
+	// open when unused, for at most connIdle: a day that is not being written or
+	// searched closes its connections and frees their caches.
+	maxConns     = 4
+	maxIdleConns = 2
+	connIdle     = time.Minute
+	// journalLimit truncates a day's write-ahead log back to this size after a
+	// checkpoint (SQLite keeps it at its largest otherwise: a burst, or checkpoints
+	// held back by long searches, left it at hundreds of MB until the day was closed).
+	journalLimit = 16 << 20
+)
+
 func openPart(path string, day int64) (*part, error) {
 	// WAL with synchronous=FULL: a commit is on disk when it returns (the store
 	// acknowledges lines after it), readers never block the writer. auto_vacuum lets the
-	// size retention give freed pages back to the file system.
+	// size retention give freed pages back to the file system. mmap_size 0 (SQLite's
+	// default, set so that it stays): pages read through mmap are the process's resident
+	// memory (a search over a day would add the day's size to its RSS), pages read with
+	// read(2) are the kernel's file cache, shared and given back under pressure.
 	q := url.Values{}
-	for _, p := range []string{"auto_vacuum(incremental)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+	for _, p := range []string{"auto_vacuum(incremental)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)",
+		fmt.Sprintf("cache_size(%d)", -cacheKiB), "mmap_size(0)", fmt.Sprintf("journal_size_limit(%d)", journalLimit)} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -139,7 +171,9 @@ func openPart(path string, day int64) (*part, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(4)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxIdleConns)
+	db.SetConnMaxIdleTime(connIdle)
 	if err := checkLayout(db, path); err != nil {
 		db.Close()
 		return nil, err

@@ -112,7 +112,7 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 		return nil, fmt.Errorf("create store dir %s: %w", cfg.Dir, err)
 	}
 	s := &Store{cfg: cfg, log: logger.With("component", "store"), changed: make(chan struct{}),
-		queue: make(chan *appendReq, 64), closing: make(chan struct{}), dedupe: map[fileKey]int64{}}
+		queue: make(chan *appendReq, queueDepth), closing: make(chan struct{}), dedupe: map[fileKey]int64{}}
 	m, err := newMetrics(reg, s)
 	if err != nil {
 		return nil, err
@@ -236,6 +236,13 @@ func (s *Store) Append(ctx context.Context, rows []store.Row, done func()) error
 
 // maxTxRows bounds one group commit.
 const maxTxRows = 32768
+
+// queueDepth is how many appends wait for the writer: at the agent's batches of up to
+// 4,096 lines, two full group commits (maxTxRows), so that the writer finds the next one
+// ready while the agent encodes more. Each waiting append holds its encoded blocks (~300
+// KB per 4,096 access-log lines with their index words); 64 held ~20 MB, and the Go heap
+// grows to twice what is live.
+const queueDepth = 2 * maxTxRows / 4096
 
 // writeFrom commits req and whatever else is queued (up to maxTxRows), retrying a failed
 // commit until it succeeds: acknowledging would lose the lines, and dropping the

@@ -1,0 +1,245 @@
+//go:build integration
+
+package standalone_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
+	"github.com/logcollect/logcollect/internal/testing/loadgen"
+)
+
+// vlKinds are issue 22's search kinds: the standalone's query and VictoriaLogs' LogsQL
+// for the same lines, over the last 24 hours unless from says otherwise.
+func vlKinds(r loadgen.Realistic) []struct{ name, ours, logsql, from string } {
+	return []struct{ name, ours, logsql, from string }{
+		{"common_word", "kube", "kube", "24h"},
+		{"two_words", "GET 404", "GET 404", "24h"},
+		{"rare_ip_phrase", `"` + r.IP(r.N/2) + `"`, `"` + r.IP(r.N/2) + `"`, "24h"},
+		{"absent_word", loadgen.Absent, loadgen.Absent, "24h"},
+		{"field_value", "status:503", "status:503", "24h"},
+		{"histogram_1h", "", "*", "1h"},
+		{"prefix", loadgen.Prefix + "*", loadgen.Prefix + "*", "24h"},
+	}
+}
+
+// BenchmarkStandaloneVsVictoriaLogs is issue 22's comparison: LOGCOLLECT_BENCH_LINES lines
+// of a realistic access log (loadgen.Realistic, stamped over the last 20 hours) tailed
+// from the beginning by `logcollect standalone` (format nginx_combined: stored by event
+// time), and the same lines given to VictoriaLogs' single-node server (built from its Go
+// module) as one /insert/jsonline stream with each line's _time and status. Reported for
+// both: lines/s until all searchable, CPU µs per line, peak RSS (until all searchable,
+// and with the searches), disk after a clean
+// shutdown (the standalone's store and its embedded etcd apart) and the p95 of 20 runs of
+// each search kind, the two servers asked in turn; and the ratios, standalone over
+// VictoriaLogs. LOGCOLLECT_BENCH_HEAP=file saves the standalone's Go heap profile after
+// the searches (http.pprof on).
+func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
+	r := loadgen.Realistic{N: benchLines(), End: time.Now(), Span: 20 * time.Hour}
+	n := r.N
+	dir := b.TempDir()
+	logPath := filepath.Join(dir, "access.log")
+	var body bytes.Buffer // VictoriaLogs' stream, built before either server starts
+	writeRealistic(b, r, logPath, &body)
+	b.ResetTimer()
+
+	// logcollect standalone, alone on the machine while it ingests.
+	cfg := filepath.Join(dir, "standalone.yaml")
+	heap := os.Getenv("LOGCOLLECT_BENCH_HEAP")
+	conf := fmt.Sprintf("agent:\n  collect: [{path: %s, topic: web, format: nginx_combined, start: beginning}]\n", logPath)
+	if heap != "" {
+		conf += "http: {pprof: true}\n"
+	}
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	o := opts{dataDir: filepath.Join(dir, "data"), httpAddr: e2etest.FreeAddr(b), etcdAddr: e2etest.FreeAddr(b),
+		args: []string{"--config", cfg}}
+	p := start(b, o)
+	pid := p.Pid()
+	c0, t0 := cpuOf(b, pid), time.Now()
+	for deadline := t0.Add(30 * time.Minute); p.search("", "&from=now-24h&limit=1").Total < int64(n); {
+		if time.Now().After(deadline) {
+			b.Fatal("standalone did not store every line within 30 minutes")
+		}
+		time.Sleep(50 * time.Millisecond) // polling a rate measurement; the wait bounds nothing
+	}
+	ours := float64(n) / time.Since(t0).Seconds()
+	oursCPU := float64((cpuOf(b, pid) - c0).Microseconds()) / float64(n)
+	oursIngestRSS := peakRSSMiB(b, pid)
+
+	// VictoriaLogs' server, alone while it ingests (the standalone idle beside it).
+	vl := startVL(b, filepath.Join(dir, "vl"))
+	vpid := vl.cmd.Process.Pid
+	vc0, vt0 := cpuOf(b, vpid), time.Now()
+	resp, err := http.Post(vl.base+"/insert/jsonline?_stream_fields=host,path", "application/stream+json", &body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	for want := fmt.Sprintf(`"%d"`, n); !strings.Contains(vl.query(b, "* | stats count() hits"), want); {
+		time.Sleep(50 * time.Millisecond) // polling a rate measurement
+	}
+	theirs := float64(n) / time.Since(vt0).Seconds()
+	theirsCPU := float64((cpuOf(b, vpid) - vc0).Microseconds()) / float64(n)
+	theirsIngestRSS := peakRSSMiB(b, vpid)
+
+	report := func(what string, a, v float64) {
+		b.ReportMetric(a, what)
+		b.ReportMetric(v, "vl_"+what)
+		if v > 0 {
+			b.ReportMetric(a/v, "ratio_"+what)
+		}
+	}
+	report("lines/s", ours, theirs)
+	report("cpu_us/line", oursCPU, theirsCPU)
+	report("ingest_peak_rss_MiB", oursIngestRSS, theirsIngestRSS)
+
+	// The searches, the two servers asked in turn so both see the same load.
+	kinds := vlKinds(r)
+	lat := map[string][]float64{}
+	for range 20 {
+		for _, k := range kinds {
+			s := time.Now()
+			if code := p.get("/api/search?limit=100&from=now-"+k.from+"&q="+url.QueryEscape(k.ours), nil); code != 200 {
+				b.Fatalf("%s: status %d", k.name, code)
+			}
+			lat[k.name] = append(lat[k.name], float64(time.Since(s).Microseconds())/1000)
+			q := "_time:" + k.from + " " + k.logsql + " | sort by (_time desc) | limit 100"
+			if k.name == "histogram_1h" {
+				q = "_time:1h | stats by (_time:1m) count() hits"
+			}
+			s = time.Now()
+			vl.query(b, q)
+			lat["vl_"+k.name] = append(lat["vl_"+k.name], float64(time.Since(s).Microseconds())/1000)
+		}
+	}
+	for _, k := range kinds {
+		_, a, _ := pcts(lat[k.name])
+		_, v, _ := pcts(lat["vl_"+k.name])
+		report(k.name+"_p95_ms", a, v)
+	}
+	if heap != "" {
+		saveHeap(b, p, heap)
+	}
+
+	report("peak_rss_MiB", peakRSSMiB(b, pid), peakRSSMiB(b, vpid))
+	p.Stop()
+	vl.stop(b)
+	store, etcd := duBytes(filepath.Join(o.dataDir, "store")), duBytes(filepath.Join(o.dataDir, "etcd"))
+	report("disk_MB", float64(store)/1e6, float64(duBytes(filepath.Join(dir, "vl")))/1e6)
+	b.ReportMetric(float64(etcd)/1e6, "etcd_disk_MB")
+}
+
+// writeRealistic writes r's lines to path and VictoriaLogs' jsonline stream of them to vl.
+func writeRealistic(b *testing.B, r loadgen.Realistic, path string, vl *bytes.Buffer) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(vl)
+	for i := range r.N {
+		line, at := r.Line(i)
+		w.WriteString(line)
+		w.WriteByte('\n')
+		_, after, _ := strings.Cut(line, `HTTP/1.1" `)
+		status, _, _ := strings.Cut(after, " ")
+		if err := enc.Encode(map[string]string{"_msg": line, "_time": at.UTC().Format(time.RFC3339Nano),
+			"status": status, "host": "h", "path": path}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+type vlServer struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+// startVL runs VictoriaLogs' server with its defaults (its data in dir) until it answers.
+func startVL(b *testing.B, dir string) *vlServer {
+	b.Helper()
+	addr := e2etest.FreeAddr(b)
+	cmd := exec.Command(victoriaLogs(b), "-storageDataPath", dir, "-httpListenAddr", addr, "-loggerLevel", "ERROR",
+		"-retentionPeriod", "30d")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	v := &vlServer{cmd: cmd, base: "http://" + addr}
+	await.Until(b, 30*time.Second, "victoria-logs to answer", func() bool {
+		resp, err := http.Get(v.base + "/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return v
+}
+
+func (v *vlServer) query(b *testing.B, q string) string {
+	b.Helper()
+	resp, err := http.PostForm(v.base+"/select/logsql/query", url.Values{"query": {q}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		b.Fatalf("victoria-logs %q: status %d: %s", q, resp.StatusCode, data)
+	}
+	return string(data)
+}
+
+// stop ends the server with SIGTERM (it flushes its parts) and waits for it.
+func (v *vlServer) stop(b *testing.B) {
+	b.Helper()
+	_ = v.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- v.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		b.Fatal("victoria-logs did not exit within 60 s of SIGTERM")
+	}
+}
+
+// saveHeap writes the standalone's Go heap profile (in use and allocated) to path.
+func saveHeap(b *testing.B, p *proc, path string) {
+	b.Helper()
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/debug/pprof/heap", nil)
+	resp := p.do(req)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		b.Fatalf("heap profile: status %d, %v", resp.StatusCode, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("heap profile in %s (%s bytes)", path, strconv.Itoa(len(data)))
+}
