@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,43 @@ func TestDayWithoutTens(t *testing.T) {
 	}
 	if v := userVersion(t, path); v != layoutVersion {
 		t.Errorf("user_version %d, want %d", v, layoutVersion)
+	}
+}
+
+// TestHistogramSmallBlocksExact: more candidate blocks than sampleBlocks that hold few
+// lines (each a line long: the entry's fields alternate, as lines out of order across
+// midnight alternate days) are counted exactly, not sampled; many more are sampled.
+func TestHistogramSmallBlocksExact(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute)
+	rowsOf := func(first, n int) []store.Row {
+		rows := make([]store.Row, n)
+		for k := range rows {
+			i := first + k
+			rows[k] = store.Row{Time: start.Add(time.Duration(i) * 10 * time.Millisecond), Host: "h", Path: "/f", Topic: "t",
+				FileID: "1:1", Offset: int64(i) * 10, End: int64(i)*10 + 10, Fields: map[string]string{"k": strconv.Itoa(i % 2)},
+				Message: "word " + strconv.Itoa(i)}
+		}
+		return rows
+	}
+	count := func() (int64, bool) {
+		t.Helper()
+		bs, est, err := s.Histogram(context.Background(), mustParse(t, "word"), start, start.Add(time.Hour), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, b := range bs {
+			n += b.Count
+		}
+		return n, est
+	}
+	appendSync(t, s, rowsOf(0, 3*sampleBlocks))
+	if n, est := count(); n != 3*sampleBlocks || est {
+		t.Errorf("%d one-line blocks: counted %d (estimated %v), want them exactly", 3*sampleBlocks, n, est)
+	}
+	appendSync(t, s, rowsOf(3*sampleBlocks, 2*sampleBlocks))
+	if _, est := count(); !est {
+		t.Errorf("%d blocks: counted exactly, want a sample (more than 4 × sampleBlocks)", 5*sampleBlocks)
 	}
 }

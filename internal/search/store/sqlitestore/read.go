@@ -622,8 +622,8 @@ func bucketCount(from, to time.Time, step time.Duration) (int, error) {
 }
 
 // countMatching calls add with the time of each line of [from, to) matching the plan and
-// its weight. When the day's candidate blocks are at most sampleBlocks, every one is
-// checked and the weight is 1. Beyond, an even sample of them is checked (every stride-th,
+// its weight. When the day's candidate blocks are at most sampleBlocks, or hold at most
+// histogramLines lines (fewLines), every one is checked and the weight is 1. Beyond, an even sample of them is checked (every stride-th,
 // at most sampleBlocks), then the blocks between (half the stride) while fewer than
 // minSampleHits of those checked hold a match; the weight is candidates / checked, 1
 // when all were (not estimated). Each bucket's estimate is then at least the lines found
@@ -634,7 +634,11 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 		return false, err
 	}
 	keep := inRange(from, to)
-	if len(ids) <= sampleBlocks {
+	few, err := p.fewLines(ctx, ids)
+	if err != nil {
+		return false, err
+	}
+	if few {
 		lo, hi := p.span(from, to)
 		q, args := pl.blocksSQL(headCols, lo, hi, from, to, false)
 		return false, p.scanBlocks(ctx, q, args, func(h blockHead, lines []line) bool {
@@ -681,6 +685,37 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 		add(ts, weight)
 	}
 	return checked < len(ids), nil
+}
+
+// fewLines reports whether the blocks hold at most histogramLines lines, so that counting
+// them all costs no more than a sample: at most sampleBlocks blocks, or up to four times
+// as many that are small (lines out of order across midnight close a file's block at
+// each one, leaving blocks of a few lines: 6,000 lines made over 512 blocks).
+func (p *part) fewLines(ctx context.Context, ids []int64) (bool, error) {
+	if len(ids) <= sampleBlocks {
+		return true, nil
+	}
+	if len(ids) > 4*sampleBlocks {
+		return false, nil
+	}
+	var lines int64
+	for rest := ids; len(rest) > 0; {
+		chunk := rest[:min(len(rest), idsPerRead)]
+		rest = rest[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		var n sql.NullInt64
+		q := "SELECT sum(n) FROM blocks WHERE id IN (?" + strings.Repeat(",?", len(chunk)-1) + ")"
+		if err := p.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			return false, fmt.Errorf("count in %s: %w", p.path, err)
+		}
+		if lines += n.Int64; lines > histogramLines {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // candidates returns the ids of the day's candidate blocks for [from, to), ascending:
