@@ -92,6 +92,11 @@ func NewClient(cfg config.OpenSearch, log *slog.Logger) (*opensearch.Client, err
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
 	tr.MaxIdleConnsPerHost = cfg.BulkConcurrency + 2
+	// opensearch.compress is gzip both ways. Off (the default), answers are not gzipped
+	// either: Go asks for gzip unless told not to, and OpenSearch compressing each search
+	// answer and the server inflating it cost more than the bytes save next to the cluster
+	// (Kibana's elasticsearch.compression is off by default for the same reason).
+	tr.DisableCompression = !cfg.Compress
 	client, err := opensearch.NewClient(opensearch.Config{
 		Addresses:           cfg.Addresses,
 		Username:            cfg.Username,
