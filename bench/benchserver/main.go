@@ -554,7 +554,7 @@ func (s *server) settle(max time.Duration) {
 	for end := time.Now().Add(max); time.Now().Before(end); {
 		t0 := ticks()
 		time.Sleep(2 * time.Second) // a measurement window
-		if ticks()-t0 < 20 { // 100 ticks a second: under 0.1 core
+		if ticks()-t0 < 20 {        // 100 ticks a second: under 0.1 core
 			return
 		}
 	}
