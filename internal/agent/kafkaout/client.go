@@ -86,7 +86,15 @@ func producerOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	if cfg.Linger < 0 {
 		return nil, fmt.Errorf("kafka.linger: %s is negative", time.Duration(cfg.Linger))
 	}
-	opts = append(opts, kgo.ProducerLinger(time.Duration(cfg.Linger)))
+	// Streaming compression: a produce request carries every batch waiting for its
+	// partition, compressed together up to kafka.batch_max_bytes of compressed bytes, and
+	// it is compressed before it takes an in-flight slot. Without it each request was one
+	// 1 MiB batch (~228 KB compressed) and the connection sat idle while the next was
+	// compressed: on the quiet machine it took the agent from 0.77× to 0.9–1.0× kcat's
+	// lines/s at 0.95× its CPU per line, and the broker's CPU per line by a third
+	// (docs/benchmarks.md, issue 20). A consumer's fetch then inflates to more than its
+	// fetch size; the transfer sizes its fetches for that.
+	opts = append(opts, kgo.ProducerLinger(time.Duration(cfg.Linger)), kgo.StreamingCompression())
 
 	return opts, nil
 }
