@@ -38,6 +38,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/config"
 	"github.com/logcollect/logcollect/internal/kafka"
+	"github.com/logcollect/logcollect/internal/testing/e2etest"
 	"github.com/logcollect/logcollect/internal/testing/loadgen"
 	"github.com/logcollect/logcollect/internal/transfer/document"
 	"github.com/logcollect/logcollect/internal/transfer/opensearchsink"
@@ -538,23 +539,10 @@ func measureStandalone(o opts, rows []result) error {
 // settle waits, up to max, until the process has used under a tenth of a core over two
 // seconds (the store's work after the load is done).
 func (s *server) settle(max time.Duration) {
-	ticks := func() int64 {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-		if err != nil {
-			return 0
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) < 13 {
-			return 0
-		}
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		k, _ := strconv.ParseInt(f[12], 10, 64)
-		return u + k
-	}
 	for end := time.Now().Add(max); time.Now().Before(end); {
-		t0 := ticks()
-		time.Sleep(2 * time.Second) // a measurement window
-		if ticks()-t0 < 20 {        // 100 ticks a second: under 0.1 core
+		t0 := e2etest.CPUSeconds(s.cmd.Process.Pid)
+		time.Sleep(2 * time.Second)                         // a measurement window
+		if e2etest.CPUSeconds(s.cmd.Process.Pid)-t0 < 0.2 { // under 0.1 core
 			return
 		}
 	}

@@ -702,12 +702,9 @@ func (p *part) fewLines(ctx context.Context, ids []int64) (bool, error) {
 	for rest := ids; len(rest) > 0; {
 		chunk := rest[:min(len(rest), idsPerRead)]
 		rest = rest[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
+		list, args := inList(chunk)
 		var n sql.NullInt64
-		q := "SELECT sum(n) FROM blocks WHERE id IN (?" + strings.Repeat(",?", len(chunk)-1) + ")"
+		q := "SELECT sum(n) FROM blocks WHERE id IN " + list
 		if err := p.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 			return false, fmt.Errorf("count in %s: %w", p.path, err)
 		}
@@ -751,6 +748,15 @@ func (p *part) candidates(ctx context.Context, pl plan, from, to int64) ([]int64
 // block cost more than decoding it.
 const idsPerRead = 256
 
+// inList is "(?,?,…)" for ids, to follow IN, and its arguments.
+func inList(ids []int64) (string, []any) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return "(?" + strings.Repeat(",?", len(ids)-1) + ")", args
+}
+
 // scanIDs calls fn with the blocks of ids (headCols), in id order, until it returns
 // false.
 func (p *part) scanIDs(ctx context.Context, ids []int64, fn func(h blockHead, lines []line) bool) error {
@@ -759,11 +765,8 @@ func (p *part) scanIDs(ctx context.Context, ids []int64, fn func(h blockHead, li
 	for len(ids) > 0 && more {
 		chunk := ids[:min(len(ids), idsPerRead)]
 		ids = ids[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		q := "SELECT " + headCols + " FROM blocks b WHERE b.id IN (?" + strings.Repeat(",?", len(chunk)-1) + ") ORDER BY b.id"
+		list, args := inList(chunk)
+		q := "SELECT " + headCols + " FROM blocks b WHERE b.id IN " + list + " ORDER BY b.id"
 		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 			more = fn(h, lines)
 			return more
