@@ -187,6 +187,8 @@ test('find a line by a word', async () => {
   await page.locator('[data-testid=facets] .facet[data-field=topic] .facet-value', { hasText: TOPIC }).click({ modifiers: ['Shift'] });
   await page.locator('[data-testid=filters] .pill-exclude', { hasText: TOPIC }).waitFor();
   await page.locator('[data-testid=results-status] .empty').waitFor();
+  // The facets follow the filters too (the server's come later than the hits).
+  await page.locator('[data-testid=facets]', { hasText: 'No fields in these hits.' }).waitFor();
   await shot('01b-filters');
   await page.goBack();
   await page.locator('[data-testid=filters] .pill-exclude').waitFor({ state: 'detached' });
