@@ -83,7 +83,8 @@ func run(o opts) error {
 	ctx := context.Background()
 	name := fmt.Sprintf("bench-server-%d", o.docs)
 	index := name + "-{topic}-{date}"
-	if n := count(o.osURL, name); n != int64(o.docs) {
+	// Reused only while every document is still inside the searches' last 24 hours.
+	if n := count(o.osURL, name, "now-23h"); n != int64(o.docs) {
 		del(o.osURL, name)
 		t0 := time.Now()
 		if err := load(ctx, o, name, index); err != nil {
@@ -94,7 +95,7 @@ func run(o opts) error {
 	if !o.keep {
 		defer del(o.osURL, name)
 	}
-	if n := count(o.osURL, name); n != int64(o.docs) {
+	if n := count(o.osURL, name, ""); n != int64(o.docs) {
 		return fmt.Errorf("the indices hold %d documents, want %d", n, o.docs)
 	}
 	// The requests each search sends, from a server logging them at debug level; the
@@ -234,9 +235,10 @@ func loadStart(n int) (time.Time, time.Duration) {
 	return time.Now().Add(-time.Hour), time.Hour / time.Duration(n)
 }
 
-// record is the i-th line as the agent sends it.
+// record is the i-th line as the agent sends it, stamped at in its text (the document's
+// @timestamp is the time parsed from the line).
 func record(i int, at time.Time) *kgo.Record {
-	line := loadgen.AccessLine(i)
+	line := stamped(i, at)
 	return &kgo.Record{Topic: "web", Value: []byte(line), Offset: int64(i), Timestamp: at, Headers: []kgo.RecordHeader{
 		{Key: kafka.HeaderHost, Value: []byte("bench-h1")},
 		{Key: kafka.HeaderPath, Value: []byte("/var/log/nginx/access.log")},
@@ -244,6 +246,11 @@ func record(i int, at time.Time) *kgo.Record {
 		{Key: kafka.HeaderOffset, Value: []byte(strconv.Itoa(i * 150))},
 		{Key: kafka.HeaderTS, Value: []byte(at.UTC().Format(time.RFC3339Nano))},
 	}}
+}
+
+// stamped is the i-th access line with at as its time.
+func stamped(i int, at time.Time) string {
+	return strings.Replace(loadgen.AccessLine(i), loadgen.AccessTime, at.UTC().Format("02/Jan/2006:15:04:05 -0700"), 1)
 }
 
 // ---- the server and the standalone ----
@@ -354,8 +361,7 @@ func writeLines(path string, n int) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	start, step := loadStart(n)
 	for i := range n {
-		at := start.Add(time.Duration(i) * step).UTC().Format("02/Jan/2006:15:04:05 -0700")
-		w.WriteString(strings.Replace(loadgen.AccessLine(i), loadgen.AccessTime, at, 1))
+		w.WriteString(stamped(i, start.Add(time.Duration(i)*step)))
 		w.WriteByte('\n')
 	}
 	if err := w.Flush(); err != nil {
@@ -597,11 +603,17 @@ func post(base, path string, body, out any) error {
 	return do(base, osRequest{Method: http.MethodPost, Path: path, Body: s}, out)
 }
 
-func count(base, name string) int64 {
+// count is the number of documents in the indices named name-*, those from since (date
+// math, e.g. now-23h) on when since is set.
+func count(base, name, since string) int64 {
 	var a struct {
 		Count int64 `json:"count"`
 	}
-	if do(base, osRequest{Method: http.MethodGet, Path: "/" + name + "-*/_count?allow_no_indices=true"}, &a) != nil {
+	r := osRequest{Method: http.MethodGet, Path: "/" + name + "-*/_count?allow_no_indices=true"}
+	if since != "" {
+		r.Method, r.Body = http.MethodPost, `{"query":{"range":{"@timestamp":{"gte":"`+since+`"}}}}`
+	}
+	if do(base, r, &a) != nil {
 		return -1
 	}
 	return a.Count

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +102,7 @@ func (s *Store) do(ctx context.Context, method, path string, body, out any) erro
 		return fmt.Errorf("opensearch %s %s: %w (%w)", method, strings.SplitN(path, "?", 2)[0], store.ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
-	b, err = io.ReadAll(resp.Body)
+	b, err = readAll(resp)
 	if err != nil {
 		return fmt.Errorf("opensearch %s %s: %w", method, strings.SplitN(path, "?", 2)[0], err)
 	}
@@ -119,15 +120,24 @@ func (s *Store) do(ctx context.Context, method, path string, body, out any) erro
 	if out == nil {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	return dec.Decode(out)
+	// Unmarshal, not a Decoder: a Decoder copies the answer into a buffer of its own,
+	// grown by doubling. No answer type holds an interface value (documents stay raw:
+	// source), so no number loses precision as a float64.
+	return json.Unmarshal(b, out)
+}
+
+// readAll reads an answer's body into a buffer sized by its Content-Length when it
+// has one (io.ReadAll grows from 512 bytes by doubling: half a page's answer again).
+func readAll(resp *http.Response) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n < 64<<20 {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(resp.Body)
+	return buf.Bytes(), err
 }
 
 // ---- documents ----
-
-// source is a document as the transfer writes it (internal/transfer/document).
-type source map[string]any
 
 // hitsResp is the part of a search answer the store reads.
 type hitsResp struct {
@@ -152,38 +162,57 @@ var reserved = map[string]bool{"@timestamp": true, "message": true, "host": true
 // ones, as in the embedded store.
 func row(src source, sortValues []json.Number) store.Row {
 	r := store.Row{Offset: -1}
-	str := func(k string) string { v, _ := src[k].(string); return v }
-	r.Message, r.Host, r.Path, r.Topic, r.FileID = str("message"), str("host"), str("path"), str("topic"), str("file_id")
-	if t, err := time.Parse(time.RFC3339Nano, str("@timestamp")); err == nil {
+	var entry []byte // fields: the entry's own, applied last
+	var offset, ts, readTS string
+	members(src, func(k, v []byte) {
+		switch string(k) {
+		case "message":
+			r.Message = valueText(v)
+		case "host":
+			r.Host = valueText(v)
+		case "path":
+			r.Path = valueText(v)
+		case "topic":
+			r.Topic = valueText(v)
+		case "file_id":
+			r.FileID = valueText(v)
+		case "@timestamp":
+			ts = valueText(v)
+		case "read_time":
+			readTS = valueText(v)
+		case "offset":
+			offset = string(v)
+		case "fields":
+			entry = v
+		default:
+			if reserved[string(k)] {
+				return
+			}
+			if r.Fields == nil {
+				r.Fields = make(map[string]string, 16)
+			}
+			r.Fields[unescape(k)] = valueText(v)
+		}
+	})
+	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
 		r.Time = t.UTC() // the event time
 	}
 	// When the agent read the line; a document indexed before the transfer wrote it has
 	// none, and the row's ReadTime stays zero (unknown).
-	if t, err := time.Parse(time.RFC3339Nano, str("read_time")); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, readTS); err == nil {
 		r.ReadTime = t.UTC()
 	}
-	if n, ok := src["offset"].(json.Number); ok {
-		if v, err := n.Int64(); err == nil {
-			r.Offset = v
-			r.End = v + int64(len(r.Message)) + 1
-		}
+	if v, err := strconv.ParseInt(offset, 10, 64); err == nil {
+		r.Offset = v
+		r.End = v + int64(len(r.Message)) + 1
 	}
-	for k, v := range src {
-		if reserved[k] {
-			continue
-		}
-		if r.Fields == nil {
-			r.Fields = map[string]string{}
-		}
-		r.Fields[k] = scalar(v)
-	}
-	if ef, ok := src["fields"].(map[string]any); ok {
-		for k, v := range ef {
+	if len(entry) > 0 && entry[0] == '{' {
+		members(entry, func(k, v []byte) {
 			if r.Fields == nil {
 				r.Fields = map[string]string{}
 			}
-			r.Fields[k] = scalar(v)
-		}
+			r.Fields[unescape(k)] = valueText(v)
+		})
 	}
 	if len(sortValues) > 0 {
 		b, _ := json.Marshal(sortValues)
@@ -269,8 +298,12 @@ func (s *Store) filter(ctx context.Context, q *query.Node, from, to time.Time) (
 	return map[string]any{"bool": map[string]any{"filter": f}}, nil
 }
 
+// searchPath is where every search goes. filter_path keeps only what hitsResp reads
+// (and took, error): each hit's _index, _id and _score were a fifth of a page's answer,
+// serialised by OpenSearch and scanned by the store for nothing.
 func (s *Store) searchPath() string {
-	return "/" + s.pattern + "/_search?ignore_unavailable=true&allow_no_indices=true"
+	return "/" + s.pattern + "/_search?ignore_unavailable=true&allow_no_indices=true" +
+		"&filter_path=took,error,status,hits.total,hits.hits._source,hits.hits.sort,aggregations"
 }
 
 // Search returns one page, newest first: search_after on the sort keys of the previous

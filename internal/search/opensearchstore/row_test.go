@@ -1,10 +1,13 @@
 package opensearchstore
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRowTimes(t *testing.T) {
@@ -18,13 +21,7 @@ func TestRowTimes(t *testing.T) {
 		{"read_time not a time", `{"@timestamp":"2026-12-01T08:00:03Z","read_time":"soon","message":"m"}`, "2026-12-01T08:00:03Z", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var src source
-			dec := json.NewDecoder(strings.NewReader(tc.doc))
-			dec.UseNumber()
-			if err := dec.Decode(&src); err != nil {
-				t.Fatal(err)
-			}
-			r := row(src, nil)
+			r := row(source(tc.doc), nil)
 			if got := format(r.Time); got != tc.time {
 				t.Errorf("Time = %q, want %q", got, tc.time)
 			}
@@ -43,4 +40,76 @@ func format(t time.Time) string {
 		return ""
 	}
 	return t.Format(time.RFC3339Nano)
+}
+
+// TestRowFields: a document's members as the store shows them — escapes undone, numbers
+// and booleans as written, null empty, an object as its JSON text — the entry's fields
+// (fields.*) over parsed ones of the same name, the document's own keys not fields.
+func TestRowFields(t *testing.T) {
+	doc := `{ "@timestamp" : "2026-12-01T08:00:03Z", "message":"GET \"/a\\b\" caf\u00e9 \ud83d\ude00\n",
+		"host":"h1","path":"/var/log/x.log","file_id":"1:2","offset":  1500 ,"topic":"web","kafka":{"partition":1,"offset":7},
+		"status":404, "ok":true, "gone":null, "ua":"Mozilla \/5.0", "tags":["a","}"], "obj":{"k":"{[\""},
+		"sev":"parsed", "fields":{"sev":"entry","team":"ops"}, "parse_error":"x", "read_time":"2026-12-01T08:00:04Z"}`
+	r := row(source(doc), nil)
+	if want := "GET \"/a\\b\" café 😀\n"; r.Message != want {
+		t.Errorf("Message = %q, want %q", r.Message, want)
+	}
+	if r.Host != "h1" || r.Path != "/var/log/x.log" || r.FileID != "1:2" || r.Topic != "web" || r.Offset != 1500 {
+		t.Errorf("row = %+v", r)
+	}
+	if r.End != 1500+int64(len(r.Message))+1 {
+		t.Errorf("End = %d", r.End)
+	}
+	want := map[string]string{"status": "404", "ok": "true", "gone": "", "ua": "Mozilla /5.0", "tags": `["a","}"]`,
+		"obj": `{"k":"{[\""}`, "sev": "entry", "team": "ops"}
+	if len(r.Fields) != len(want) {
+		t.Errorf("Fields = %q, want %q", r.Fields, want)
+	}
+	for k, v := range want {
+		if got, ok := r.Fields[k]; !ok || got != v {
+			t.Errorf("Fields[%s] = %q, want %q", k, got, v)
+		}
+	}
+}
+
+// FuzzSource: for any JSON object, the walk over its raw text finds the members
+// encoding/json decodes, with the same values.
+func FuzzSource(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":"b"}`, `{"a":"\u00e9\ud83d\ude00\ud800x","b":[1,{"c":"]"}],"d":null}`,
+		` { "a" : -1.5e3 , "a" : true }`, `{"\"k":"\\\/\b\f\n\r\t"}`, `{"a":{"b":{"c":[[],{}]}}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var want map[string]any
+		dec := json.NewDecoder(bytes.NewReader(doc))
+		dec.UseNumber()
+		// OpenSearch answers in valid UTF-8; encoding/json would replace invalid bytes.
+		if !json.Valid(doc) || !utf8.Valid(doc) || dec.Decode(&want) != nil || want == nil {
+			return
+		}
+		got := map[string]string{}
+		members(doc, func(k, v []byte) { got[unescape(k)] = valueText(v) })
+		if len(got) != len(want) {
+			t.Fatalf("%d members, encoding/json %d: %q vs %v", len(got), len(want), got, want)
+		}
+		for k, w := range want {
+			g, ok := got[k]
+			if !ok {
+				t.Fatalf("member %q not found: %q", k, got)
+			}
+			switch w := w.(type) {
+			case map[string]any, []any:
+				var v any
+				d := json.NewDecoder(strings.NewReader(g))
+				d.UseNumber()
+				if err := d.Decode(&v); err != nil || !reflect.DeepEqual(v, w) {
+					t.Fatalf("member %q = %s, encoding/json %v (%v)", k, g, w, err)
+				}
+			default:
+				if s := scalar(w); g != s {
+					t.Fatalf("member %q = %q, encoding/json %q", k, g, s)
+				}
+			}
+		}
+	})
 }

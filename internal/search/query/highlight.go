@@ -16,7 +16,9 @@ type Tok struct {
 
 // Tokens splits s into words.
 func Tokens(s string) []Tok {
-	var out []Tok
+	n := 0
+	EachWord(s, func(int, int) { n++ }) // one allocation, not one per doubling
+	out := make([]Tok, 0, n)
 	EachWord(s, func(start, end int) {
 		out = append(out, Tok{start, end, strings.ToLower(s[start:end])})
 	})
