@@ -297,7 +297,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request) {
 		out.Total, out.TotalEstimated, out.StepMS = &total, &est, step.Milliseconds()
 	}
 	out.TookMS = time.Since(start).Milliseconds()
-	writeJSON(w, http.StatusOK, out)
+	writeSearch(w, &out)
 }
 
 // page returns the page asked for and, for a first page (no cursor), its histogram by

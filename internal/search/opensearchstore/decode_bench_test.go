@@ -2,7 +2,6 @@ package opensearchstore
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -46,11 +45,9 @@ func BenchmarkDecodePage(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var resp hitsResp
-		if err := json.Unmarshal(answer, &resp); err != nil { // as Store.do
+		if err := resp.read(answer); err != nil { // as Store.do
 			b.Fatal(err)
 		}
-		for _, h := range resp.Hits.Hits {
-			_ = row(h.Source, h.Sort)
-		}
+		_ = resp.rows(true)
 	}
 }

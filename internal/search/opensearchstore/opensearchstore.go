@@ -120,9 +120,12 @@ func (s *Store) do(ctx context.Context, method, path string, body, out any) erro
 	if out == nil {
 		return nil
 	}
+	if resp, ok := out.(*hitsResp); ok {
+		return resp.read(b)
+	}
 	// Unmarshal, not a Decoder: a Decoder copies the answer into a buffer of its own,
-	// grown by doubling. No answer type holds an interface value (documents stay raw:
-	// source), so no number loses precision as a float64.
+	// grown by doubling. No other answer type holds an interface value whose numbers
+	// could lose precision as float64s.
 	return json.Unmarshal(b, out)
 }
 
@@ -146,21 +149,41 @@ type hitsResp struct {
 			Value    int64  `json:"value"`
 			Relation string `json:"relation"`
 		} `json:"total"`
-		Hits []struct {
-			Source source        `json:"_source"`
-			Sort   []json.Number `json:"sort"`
-		} `json:"hits"`
+		Hits []hitDoc `json:"hits"`
 	} `json:"hits"`
 	Aggregations map[string]json.RawMessage `json:"aggregations"`
+}
+
+// hitDoc is one hit of a search answer.
+type hitDoc struct {
+	Source source        `json:"_source"`
+	Sort   []json.Number `json:"sort"`
 }
 
 // reserved are the document's own keys: every other top-level key is a parsed field.
 var reserved = map[string]bool{"@timestamp": true, "message": true, "host": true, "path": true, "file_id": true,
 	"offset": true, "topic": true, "fields": true, "kafka": true, "parse_error": true, "invalid_utf8": true, "read_time": true}
 
+// rows are the answer's documents as store rows, each with its cursor (the hit's sort
+// values) when cursors is set.
+func (resp *hitsResp) rows(cursors bool) []store.Row {
+	out := make([]store.Row, 0, len(resp.Hits.Hits))
+	names := map[string]string{} // field names, one string each for the whole page
+	for _, h := range resp.Hits.Hits {
+		r := row(h.Source, names)
+		if cursors && len(h.Sort) > 0 {
+			b, _ := json.Marshal(h.Sort)
+			r.Cursor = store.Cursor(b)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // row turns a document into a store row: the entry's fields (fields.*) win over parsed
-// ones, as in the embedded store.
-func row(src source, sortValues []json.Number) store.Row {
+// ones, as in the embedded store. names holds the field names seen so far (nil: none
+// kept).
+func row(src source, names map[string]string) store.Row {
 	r := store.Row{Offset: -1}
 	var entry []byte // fields: the entry's own, applied last
 	var offset, ts, readTS string
@@ -191,7 +214,7 @@ func row(src source, sortValues []json.Number) store.Row {
 			if r.Fields == nil {
 				r.Fields = make(map[string]string, 16)
 			}
-			r.Fields[unescape(k)] = valueText(v)
+			r.Fields[name(names, k)] = valueText(v)
 		}
 	})
 	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
@@ -211,14 +234,22 @@ func row(src source, sortValues []json.Number) store.Row {
 			if r.Fields == nil {
 				r.Fields = map[string]string{}
 			}
-			r.Fields[unescape(k)] = valueText(v)
+			r.Fields[name(names, k)] = valueText(v)
 		})
 	}
-	if len(sortValues) > 0 {
-		b, _ := json.Marshal(sortValues)
-		r.Cursor = store.Cursor(b)
-	}
 	return r
+}
+
+// name is the field name k, from names when seen before.
+func name(names map[string]string, k []byte) string {
+	if n, ok := names[string(k)]; ok {
+		return n
+	}
+	n := unescape(k)
+	if names != nil {
+		names[string(k)] = n
+	}
+	return n
 }
 
 func scalar(v any) string {
@@ -349,10 +380,7 @@ func (s *Store) page(ctx context.Context, r store.SearchRequest, step time.Durat
 	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
 		return store.SearchResult{}, nil, err
 	}
-	var out store.SearchResult
-	for _, h := range resp.Hits.Hits {
-		out.Rows = append(out.Rows, row(h.Source, h.Sort))
-	}
+	out := store.SearchResult{Rows: resp.rows(true)}
 	if len(out.Rows) > r.Limit {
 		out.Rows, out.More = out.Rows[:r.Limit], true
 	}
@@ -428,11 +456,7 @@ func (s *Store) Since(ctx context.Context, q *query.Node, c store.Cursor, limit 
 	if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
 		return nil, err
 	}
-	out := make([]store.Row, 0, len(resp.Hits.Hits))
-	for _, h := range resp.Hits.Hits {
-		out = append(out, row(h.Source, h.Sort))
-	}
-	return out, nil
+	return resp.rows(true), nil
 }
 
 // Newest is the cursor of the newest document (a tail shows what comes after it), or of
@@ -476,11 +500,7 @@ func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, 
 		if err := s.do(ctx, http.MethodPost, s.searchPath(), body, &resp); err != nil {
 			return nil, err
 		}
-		var rows []store.Row
-		for _, h := range resp.Hits.Hits {
-			rows = append(rows, row(h.Source, nil))
-		}
-		return rows, nil
+		return resp.rows(false), nil
 	}
 	older, err := side("lt", "desc", before)
 	if err != nil {

@@ -79,12 +79,33 @@ func FuzzSource(f *testing.F) {
 		` { "a" : -1.5e3 , "a" : true }`, `{"\"k":"\\\/\b\f\n\r\t"}`, `{"a":{"b":{"c":[[],{}]}}}`} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(` [ 1 , "]" , [ ] , {"a":[2]} ,null]`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		var want map[string]any
+		var v any
 		dec := json.NewDecoder(bytes.NewReader(doc))
 		dec.UseNumber()
 		// OpenSearch answers in valid UTF-8; encoding/json would replace invalid bytes.
-		if !json.Valid(doc) || !utf8.Valid(doc) || dec.Decode(&want) != nil || want == nil {
+		if !json.Valid(doc) || !utf8.Valid(doc) || dec.Decode(&v) != nil {
+			return
+		}
+		if arr, ok := v.([]any); ok {
+			var got []any
+			elements(doc, func(e []byte) {
+				var x any
+				d := json.NewDecoder(bytes.NewReader(e))
+				d.UseNumber()
+				if err := d.Decode(&x); err != nil {
+					t.Fatalf("element %s: %v", e, err)
+				}
+				got = append(got, x)
+			})
+			if len(got) != len(arr) || (len(arr) > 0 && !reflect.DeepEqual(got, arr)) {
+				t.Fatalf("elements %v, encoding/json %v", got, arr)
+			}
+			return
+		}
+		want, ok := v.(map[string]any)
+		if !ok {
 			return
 		}
 		got := map[string]string{}
@@ -112,4 +133,24 @@ func FuzzSource(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadAnswer: a search answer read by walking it holds what encoding/json decodes
+// from it.
+func TestReadAnswer(t *testing.T) {
+	answer := []byte(strings.Replace(string(pageAnswer(3)), `{"took":3,"hits":{`,
+		`{"took":3,"hits":{"total":{"value":3,"relation":"eq"},`, 1))
+	var got, want hitsResp
+	if err := got.read(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(answer, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || len(got.Hits.Hits) != 3 || got.Hits.Total.Value != 3 || len(got.Aggregations["h"]) == 0 {
+		t.Errorf("read:\n%+v\nencoding/json:\n%+v", got, want)
+	}
+	if err := got.read([]byte(`{"hits":`)); err == nil {
+		t.Error("a cut answer read without an error")
+	}
 }

@@ -3,16 +3,59 @@ package opensearchstore
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// A document's _source is read member by member from its raw JSON rather than decoded
-// into a map: the map of interface values cost a hundred allocations a hit and most of
-// the server's own time per search (BenchmarkDecodePage). The raw text is valid JSON —
-// encoding/json checked the whole answer while decoding hitsResp — so the walk below only
-// finds where each member starts and ends.
+// A search answer is read member by member from its raw JSON rather than decoded into
+// maps of interface values by encoding/json, which cost a hundred allocations a hit and
+// most of the server's own time per search (BenchmarkDecodePage). The text is checked to
+// be valid JSON first (hitsResp.read), so the walk below only finds where each member
+// starts and ends.
+
+// read reads a search answer by walking its members, after checking that it is valid
+// JSON: encoding/json reflecting over each hit cost as much as the walk over the
+// documents (and json.Unmarshal into an Unmarshaler scans b twice before calling it).
+// The hits' sources are kept as slices of b, which Store.do owns and never reuses.
+func (resp *hitsResp) read(b []byte) error {
+	if !json.Valid(b) {
+		return errors.New("the answer is not valid JSON")
+	}
+	var errs []error
+	members(b, func(k, v []byte) {
+		switch string(k) {
+		case "hits":
+			members(v, func(k, v []byte) {
+				switch string(k) {
+				case "total":
+					errs = append(errs, json.Unmarshal(v, &resp.Hits.Total))
+				case "hits":
+					elements(v, func(h []byte) { resp.Hits.Hits = append(resp.Hits.Hits, hit(h)) })
+				}
+			})
+		case "aggregations":
+			errs = append(errs, json.Unmarshal(v, &resp.Aggregations))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// hit reads one hit: its _source and sort values.
+func hit(h []byte) hitDoc {
+	var d hitDoc
+	members(h, func(k, v []byte) {
+		switch string(k) {
+		case "_source":
+			d.Source = v
+		case "sort":
+			elements(v, func(e []byte) { d.Sort = append(d.Sort, json.Number(e)) })
+		}
+	})
+	return d
+}
 
 // source is a document's _source as the transfer writes it (internal/transfer/document):
 // one JSON object.
@@ -41,6 +84,26 @@ func members(obj []byte, fn func(key, val []byte)) {
 	}
 }
 
+// elements calls fn with the raw text of each element of the JSON array arr, in order.
+// arr must be valid JSON.
+func elements(arr []byte, fn func(val []byte)) {
+	i := skipWS(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return
+	}
+	i++
+	for {
+		if i = skipWS(arr, i); i >= len(arr) || arr[i] == ']' {
+			return
+		}
+		end := valueEnd(arr, i)
+		fn(arr[i:end])
+		if i = skipWS(arr, end); i < len(arr) && arr[i] == ',' {
+			i++
+		}
+	}
+}
+
 func skipWS(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
@@ -51,13 +114,20 @@ func skipWS(b []byte, i int) int {
 // stringEnd returns the index just past the closing quote of the string whose opening
 // quote is at i.
 func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+	for i++; i < len(b); {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return len(b)
+		}
+		i += q
+		bs := 0 // escaped when after an odd number of backslashes
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			bs++
+		}
+		if bs%2 == 0 {
 			return i + 1
 		}
+		i++
 	}
 	return len(b)
 }
@@ -114,25 +184,26 @@ func unescape(s []byte) string {
 	if i < 0 {
 		return string(s)
 	}
-	out := make([]byte, 0, len(s))
+	var out strings.Builder // its String does not copy
+	out.Grow(len(s))
 	for i >= 0 {
-		out = append(out, s[:i]...)
+		out.Write(s[:i])
 		if i+1 >= len(s) { // not valid JSON: the lone backslash dropped
-			return string(out)
+			return out.String()
 		}
 		c := s[i+1]
 		s = s[i+2:]
 		switch c {
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		case 'u':
 			r, rest := hex4(s)
 			if utf16.IsSurrogate(r) {
@@ -146,13 +217,15 @@ func unescape(s []byte) string {
 					r = utf8.RuneError
 				}
 			}
-			out, s = utf8.AppendRune(out, r), rest
+			out.WriteRune(r)
+			s = rest
 		default: // " \ /
-			out = append(out, c)
+			out.WriteByte(c)
 		}
 		i = bytes.IndexByte(s, '\\')
 	}
-	return string(append(out, s...))
+	out.Write(s)
+	return out.String()
 }
 
 // hex4 reads the 4 hex digits of a \u escape at the start of s.
