@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/logcollect/logcollect/internal/server"
 	"github.com/logcollect/logcollect/web"
@@ -29,6 +31,13 @@ Example:
 	}
 	if *httpListen != "" {
 		cfg.HTTP.Listen = *httpListen
+	}
+	// The server's live heap is a few MiB and each search allocates a few hundred KiB
+	// (the answer read, the rows, the answer written), so with GOGC=100 the collector ran
+	// every few searches and took 30 % of the server's CPU. 400 takes it to 7 % for ~10 MiB
+	// more heap (docs/benchmarks.md, issue 19). An operator's GOGC wins.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
