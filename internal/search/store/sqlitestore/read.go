@@ -271,6 +271,11 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 // is not whole minutes, their line times.
 func (p *part) countAll(ctx context.Context, from, to, first, step int64, add func(ts int64, weight float64)) error {
 	byMinute := step%minuteNanos == 0
+	if byMinute && !p.noMins.Load() { // the cut minutes are read from the blocks with counts
+		if ok, err := p.countFromTotals(ctx, from, to, add); ok || err != nil {
+			return err
+		}
+	}
 	if byMinute && p.minsIndexed {
 		return p.countByMinutes(ctx, from, to, first, step, add)
 	}

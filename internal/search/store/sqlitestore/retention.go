@@ -126,6 +126,18 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
+	fresh, err := totalsFresh(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	// The per-minute counts of the blocks deleted (those rewritten included), taken off
+	// the minute totals; a block without them leaves the totals stale.
+	var gone []byte
+	var nulls int
+	if err := tx.QueryRowContext(ctx, `SELECT group_concat(mins, ''), count(*) - count(mins) FROM blocks WHERE ts_max < ? AND ts_min < ?`,
+		limit, cutoff).Scan(&gone, &nulls); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
 	for _, q := range []string{
 		`DELETE FROM fts WHERE rowid IN (SELECT id FROM blocks WHERE ts_max < ? AND ts_min < ?)`,
 		`DELETE FROM blocks WHERE ts_max < ? AND ts_min < ?`,
@@ -136,6 +148,18 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 	}
 	if len(rest) > 0 {
 		if err := insertBlocks(tx, rest); err != nil {
+			return fmt.Errorf("retention in %s: %w", p.path, err)
+		}
+	}
+	if fresh && nulls == 0 {
+		d := minuteDeltas{}
+		if err := d.add(gone, -1); err != nil {
+			return fmt.Errorf("retention in %s: %w", p.path, err)
+		}
+		if err := d.addBlocks(rest, 1); err != nil {
+			return fmt.Errorf("retention in %s: %w", p.path, err)
+		}
+		if err := applyMinuteTotals(ctx, tx, d); err != nil {
 			return fmt.Errorf("retention in %s: %w", p.path, err)
 		}
 	}

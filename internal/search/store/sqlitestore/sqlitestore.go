@@ -159,6 +159,9 @@ func (s *Store) loadPart(p *part) error {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
 	p.noMins.Store(noMins)
+	if err := p.rebuildMinuteTotals(context.Background()); err != nil {
+		return err
+	}
 	if maxSeq.Valid {
 		p.maxSeq.Store(maxSeq.Int64)
 		p.maxSpan.Store(maxSpan.Int64)
