@@ -31,9 +31,9 @@ import (
 const minuteTotalsSchema = `
 CREATE TABLE IF NOT EXISTS minute_totals(hour INTEGER PRIMARY KEY, counts BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS minute_totals_state(fresh INTEGER NOT NULL);
-CREATE TRIGGER IF NOT EXISTS blocks_totals_insert AFTER INSERT ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0; END;
-CREATE TRIGGER IF NOT EXISTS blocks_totals_delete AFTER DELETE ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0; END;
-CREATE TRIGGER IF NOT EXISTS blocks_totals_update AFTER UPDATE ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0; END;
+CREATE TRIGGER IF NOT EXISTS blocks_totals_insert AFTER INSERT ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0 WHERE fresh; END;
+CREATE TRIGGER IF NOT EXISTS blocks_totals_delete AFTER DELETE ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0 WHERE fresh; END;
+CREATE TRIGGER IF NOT EXISTS blocks_totals_update AFTER UPDATE ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0 WHERE fresh; END;
 INSERT INTO minute_totals_state(fresh) SELECT NOT EXISTS(SELECT 1 FROM blocks) WHERE NOT EXISTS(SELECT 1 FROM minute_totals_state);
 `
 

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"database/sql"
@@ -435,33 +436,34 @@ func (p *part) countCutMinutes(ctx context.Context, from, to int64, cond string,
 const cutFilterSpan = 10 * minuteNanos
 
 // blocksInMinute returns, as a JSON array, the ids of the blocks cond selects (with
-// args; index only) whose per-minute counts hold minute.
+// args; index only) whose per-minute counts hold minute. The ids and counts are read
+// concatenated, in one row (a row per block through the driver cost ~1 µs, and out of
+// order ~300 blocks can hold a minute, a few of which do); the counts are
+// self-delimiting, in the order of the ids.
 func (p *part) blocksInMinute(ctx context.Context, cond string, args []any, minute int64) (string, error) {
-	rows, err := p.db.QueryContext(ctx, `SELECT b.id, b.mins FROM blocks b WHERE `+cond, args...)
-	if err != nil {
+	var idList, all []byte
+	if err := p.db.QueryRowContext(ctx, `SELECT group_concat(b.id), group_concat(b.mins, '') FROM blocks b WHERE `+cond, args...).
+		Scan(&idList, &all); err != nil {
 		return "", fmt.Errorf("count in %s: %w", p.path, err)
 	}
-	defer rows.Close()
 	ids := []byte{'['}
 	var counts []minuteCount
-	for rows.Next() {
-		var id int64
-		var mins sql.RawBytes
-		if err := rows.Scan(&id, &mins); err != nil {
-			return "", fmt.Errorf("count in %s: %w", p.path, err)
-		}
-		if counts, _, _, err = nextCounts(mins, counts); err != nil {
-			return "", fmt.Errorf("count in %s: block %d: %w", p.path, id, err)
+	for len(idList) > 0 {
+		id, rest, _ := bytes.Cut(idList, []byte{','})
+		idList = rest
+		var err error
+		if counts, _, all, err = nextCounts(all, counts); err != nil {
+			return "", fmt.Errorf("count in %s: block %s: %w", p.path, id, err)
 		}
 		if slices.ContainsFunc(counts, func(c minuteCount) bool { return c.minute == minute }) {
 			if len(ids) > 1 {
 				ids = append(ids, ',')
 			}
-			ids = strconv.AppendInt(ids, id, 10)
+			ids = append(ids, id...)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("count in %s: %w", p.path, err)
+	if len(all) != 0 {
+		return "", fmt.Errorf("count in %s: %w: minute counts after the last block", p.path, errCorrupt)
 	}
 	return string(append(ids, ']')), nil
 }
