@@ -244,9 +244,12 @@ func (p *part) rebuildMinuteTotals(ctx context.Context) error {
 // totals are read in one statement: one snapshot of the day.
 func (p *part) countFromTotals(ctx context.Context, from, to int64, add func(ts int64, weight float64)) (bool, error) {
 	lo, hi := -floorDiv(-from, minuteNanos), floorDiv(to, minuteNanos) // the minutes wholly in [from, to)
-	rows, err := p.db.QueryContext(ctx, `SELECT -1, fresh FROM minute_totals_state
-		UNION ALL SELECT hour, counts FROM minute_totals WHERE hour >= ? AND hour < ?`,
-		floorDiv(lo, minutesPerHour), floorDiv(hi-1, minutesPerHour)+1)
+	st, err := p.stmt(ctx, `SELECT -1, fresh FROM minute_totals_state
+		UNION ALL SELECT hour, counts FROM minute_totals WHERE hour >= ? AND hour < ?`)
+	if err != nil {
+		return false, fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	rows, err := st.QueryContext(ctx, floorDiv(lo, minutesPerHour), floorDiv(hi-1, minutesPerHour)+1)
 	if err != nil {
 		return false, fmt.Errorf("count in %s: %w", p.path, err)
 	}

@@ -442,8 +442,11 @@ const cutFilterSpan = 10 * minuteNanos
 // self-delimiting, in the order of the ids.
 func (p *part) blocksInMinute(ctx context.Context, cond string, args []any, minute int64) (string, error) {
 	var idList, all []byte
-	if err := p.db.QueryRowContext(ctx, `SELECT group_concat(b.id), group_concat(b.mins, '') FROM blocks b WHERE `+cond, args...).
-		Scan(&idList, &all); err != nil {
+	st, err := p.stmt(ctx, `SELECT group_concat(b.id), group_concat(b.mins, '') FROM blocks b WHERE `+cond)
+	if err == nil {
+		err = st.QueryRowContext(ctx, args...).Scan(&idList, &all)
+	}
+	if err != nil {
 		return "", fmt.Errorf("count in %s: %w", p.path, err)
 	}
 	ids := []byte{'['}
@@ -571,7 +574,11 @@ func (p *part) findBadCounts(ctx context.Context, col, cond string, args []any, 
 // countLines adds the line times of [from, to) of the blocks cond selects (with args);
 // only the times are decoded, not the messages.
 func (p *part) countLines(ctx context.Context, cond string, args []any, from, to int64, add func(ts int64, weight float64)) error {
-	rows, err := p.db.QueryContext(ctx, `SELECT b.id, b.n, b.data FROM blocks b WHERE `+cond, args...)
+	st, err := p.stmt(ctx, `SELECT b.id, b.n, b.data FROM blocks b WHERE `+cond)
+	if err != nil {
+		return fmt.Errorf("count in %s: %w", p.path, err)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("count in %s: %w", p.path, err)
 	}

@@ -74,7 +74,7 @@ func (s *Store) dropPart(p *part) error {
 	// store.query_timeout); the writer, whose goroutine this is, waits meanwhile and rows
 	// wait in the files.
 	p.readers.Wait()
-	if err := p.db.Close(); err != nil {
+	if err := p.close(); err != nil {
 		s.log.Warn("close dropped day", "path", p.path, "error", err)
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {

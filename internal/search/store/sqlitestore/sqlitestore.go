@@ -462,7 +462,7 @@ func (s *Store) closeParts() {
 func (s *Store) closePartsLocked() error {
 	var errs []error
 	for _, p := range s.parts {
-		errs = append(errs, p.db.Close())
+		errs = append(errs, p.close())
 	}
 	s.parts = nil
 	return errors.Join(errs...)
