@@ -152,15 +152,13 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 		}
 	}
 	if fresh && nulls == 0 {
+		// Counts that do not decode (a damaged block) leave the totals stale: the
+		// retention goes on, and the day's histograms read the blocks (naming the bad one).
 		d := minuteDeltas{}
-		if err := d.add(gone, -1); err != nil {
-			return fmt.Errorf("retention in %s: %w", p.path, err)
-		}
-		if err := d.addBlocks(rest, 1); err != nil {
-			return fmt.Errorf("retention in %s: %w", p.path, err)
-		}
-		if err := applyMinuteTotals(ctx, tx, d); err != nil {
-			return fmt.Errorf("retention in %s: %w", p.path, err)
+		if d.add(gone, -1) == nil && d.addBlocks(rest, 1) == nil {
+			if err := applyMinuteTotals(ctx, tx, d); err != nil {
+				return fmt.Errorf("retention in %s: %w", p.path, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

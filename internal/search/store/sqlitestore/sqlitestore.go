@@ -160,7 +160,8 @@ func (s *Store) loadPart(p *part) error {
 	}
 	p.noMins.Store(noMins)
 	if err := p.rebuildMinuteTotals(context.Background()); err != nil {
-		return err
+		// Not fatal: the day's histograms read its blocks' counts, as before the totals.
+		s.log.Warn("build a day's minute totals", "path", p.path, "error", err)
 	}
 	if maxSeq.Valid {
 		p.maxSeq.Store(maxSeq.Int64)
