@@ -264,7 +264,8 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 }
 
 // countAll counts the day's lines of [from, to) per bucket of step from first. When
-// the step is whole minutes and the day's blocks_span index holds the per-minute counts
+// the step is whole minutes, from the day's minute totals when they are fresh
+// (countFromTotals); else, when the day's blocks_span index holds the per-minute counts
 // (mins), countByMinutes does it from them alone. Otherwise one scan of blocks_span: a
 // block whose lines all fall in one bucket adds its line count, summed by SQLite; the
 // others (across a bucket edge or the range's, spanning more, out of order) add their
