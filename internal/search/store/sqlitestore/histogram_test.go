@@ -143,7 +143,7 @@ func TestDayWithoutMinutes(t *testing.T) {
 // noMinuteTotals makes a day as a logcollect before the minute totals wrote it.
 func noMinuteTotals() []string {
 	return []string{`DROP TRIGGER blocks_totals_insert`, `DROP TRIGGER blocks_totals_delete`,
-		`DROP TRIGGER blocks_totals_update`, `DROP TABLE minute_totals`, `DROP TABLE minute_totals_state`}
+		`DROP TRIGGER blocks_totals_update`, `DROP TABLE minute_totals`, `DROP TABLE minute_totals_state`, `DROP TABLE early_lines`}
 }
 
 // oldDay writes 6,000 lines in one day's file, rewrites its schema with the statements

@@ -31,11 +31,15 @@ import (
 // A histogram over a day whose totals are stale reads the blocks' counts as before.
 const minuteTotalsSchema = `
 CREATE TABLE IF NOT EXISTS minute_totals(hour INTEGER PRIMARY KEY, counts BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS minute_totals_state(fresh INTEGER NOT NULL);
-CREATE TRIGGER IF NOT EXISTS blocks_totals_insert AFTER INSERT ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0 WHERE fresh; END;
-CREATE TRIGGER IF NOT EXISTS blocks_totals_delete AFTER DELETE ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0 WHERE fresh; END;
-CREATE TRIGGER IF NOT EXISTS blocks_totals_update AFTER UPDATE ON blocks BEGIN UPDATE minute_totals_state SET fresh = 0 WHERE fresh; END;
-INSERT INTO minute_totals_state(fresh) SELECT NOT EXISTS(SELECT 1 FROM blocks) WHERE NOT EXISTS(SELECT 1 FROM minute_totals_state);
+CREATE TABLE IF NOT EXISTS minute_totals_state(fresh INTEGER NOT NULL, early_fresh INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS blocks_totals_insert AFTER INSERT ON blocks
+  BEGIN UPDATE minute_totals_state SET fresh = 0, early_fresh = 0 WHERE fresh OR early_fresh; END;
+CREATE TRIGGER IF NOT EXISTS blocks_totals_delete AFTER DELETE ON blocks
+  BEGIN UPDATE minute_totals_state SET fresh = 0, early_fresh = 0 WHERE fresh OR early_fresh; END;
+CREATE TRIGGER IF NOT EXISTS blocks_totals_update AFTER UPDATE ON blocks
+  BEGIN UPDATE minute_totals_state SET fresh = 0, early_fresh = 0 WHERE fresh OR early_fresh; END;
+INSERT INTO minute_totals_state(fresh, early_fresh) SELECT NOT EXISTS(SELECT 1 FROM blocks), NOT EXISTS(SELECT 1 FROM blocks)
+  WHERE NOT EXISTS(SELECT 1 FROM minute_totals_state);
 `
 
 // minutesPerHour is the number of counts in a row of minute_totals.
@@ -74,20 +78,61 @@ func (d minuteDeltas) addBlocks(blocks []*block, sign int64) error {
 	return nil
 }
 
-// totalsFresh reads whether the day's minute totals are exact, in tx, before it
-// changes blocks (whose triggers mark them stale).
-func totalsFresh(ctx context.Context, tx *sql.Tx) (bool, error) {
-	var fresh bool
-	if err := tx.QueryRowContext(ctx, `SELECT fresh FROM minute_totals_state`).Scan(&fresh); err != nil {
-		return false, fmt.Errorf("read minute totals state: %w", err)
+// freshness says which of a day's summaries match its blocks: the minute totals and
+// the early lines (earlylines.go).
+type freshness struct{ totals, early bool }
+
+// readFreshness reads the day's freshness in tx, before it changes blocks (whose
+// triggers mark both stale).
+func readFreshness(ctx context.Context, tx *sql.Tx) (freshness, error) {
+	var f freshness
+	if err := tx.QueryRowContext(ctx, `SELECT fresh, early_fresh FROM minute_totals_state`).Scan(&f.totals, &f.early); err != nil {
+		return f, fmt.Errorf("read minute totals state: %w", err)
 	}
-	return fresh, nil
+	return f, nil
 }
 
-// applyMinuteTotals adds d to the day's minute totals in tx and marks them fresh. A
-// total that would go below 0 (the totals did not match the blocks: a bug) leaves them
-// stale instead: the histograms then read the blocks, which stay exact.
-func applyMinuteTotals(ctx context.Context, tx *sql.Tx, d minuteDeltas) error {
+// setFreshness marks the day's summaries fresh or stale in tx, after this writer
+// changed them with its blocks.
+func setFreshness(ctx context.Context, tx *sql.Tx, f freshness) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE minute_totals_state SET fresh = ?, early_fresh = ?`, f.totals, f.early); err != nil {
+		return fmt.Errorf("write minute totals state: %w", err)
+	}
+	return nil
+}
+
+// updateSummaries brings the day's summaries that were fresh before tx (f) up to date
+// with its changes to blocks: d for the minute totals, added the early lines of
+// blocks, cutoff (> 0) the retention's; and marks them fresh again.
+func updateSummaries(ctx context.Context, tx *sql.Tx, f freshness, d minuteDeltas, added []*block, cutoff int64) error {
+	if !f.totals && !f.early {
+		return nil // the triggers marked them stale
+	}
+	if f.totals {
+		ok, err := applyMinuteTotals(ctx, tx, d)
+		if err != nil {
+			return err
+		}
+		f.totals = ok
+	}
+	if f.early && len(added) > 0 {
+		if err := writeEarlyLines(ctx, tx, added); err != nil {
+			return err
+		}
+	}
+	if f.early && cutoff > 0 {
+		if err := trimEarlyLines(ctx, tx, cutoff); err != nil {
+			return err
+		}
+	}
+	return setFreshness(ctx, tx, f)
+}
+
+// applyMinuteTotals adds d (nil: none) to the day's minute totals in tx. A total that
+// would go below 0 (the totals did not match the blocks: a bug) returns false and
+// changes nothing: the totals are then left stale, and the histograms read the
+// blocks, which stay exact.
+func applyMinuteTotals(ctx context.Context, tx *sql.Tx, d minuteDeltas) (bool, error) {
 	hours := map[int64]*[minutesPerHour]int64{}
 	for m := range d {
 		if h := floorDiv(m, minutesPerHour); hours[h] == nil {
@@ -95,8 +140,7 @@ func applyMinuteTotals(ctx context.Context, tx *sql.Tx, d minuteDeltas) error {
 		}
 	}
 	if len(hours) == 0 {
-		_, err := tx.ExecContext(ctx, `UPDATE minute_totals_state SET fresh = 1`)
-		return err
+		return true, nil
 	}
 	keys := slices.Sorted(maps.Keys(hours))
 	if err := readMinuteTotals(ctx, tx, keys[0], keys[len(keys)-1]+1, func(h int64, counts *[minutesPerHour]int64) {
@@ -104,12 +148,12 @@ func applyMinuteTotals(ctx context.Context, tx *sql.Tx, d minuteDeltas) error {
 			*c = *counts
 		}
 	}); err != nil {
-		return err
+		return false, err
 	}
 	for m, n := range d {
 		c := &hours[floorDiv(m, minutesPerHour)][m-floorDiv(m, minutesPerHour)*minutesPerHour]
 		if *c += n; *c < 0 {
-			return nil // stale: the triggers marked it so
+			return false, nil
 		}
 	}
 	var del []any
@@ -133,18 +177,15 @@ func applyMinuteTotals(ctx context.Context, tx *sql.Tx, d minuteDeltas) error {
 	}
 	if len(args) > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO minute_totals(hour, counts) VALUES`+ins.String(), args...); err != nil {
-			return fmt.Errorf("write minute totals: %w", err)
+			return false, fmt.Errorf("write minute totals: %w", err)
 		}
 	}
 	if len(del) > 0 {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM minute_totals WHERE hour IN (?`+strings.Repeat(",?", len(del)-1)+`)`, del...); err != nil {
-			return fmt.Errorf("write minute totals: %w", err)
+			return false, fmt.Errorf("write minute totals: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE minute_totals_state SET fresh = 1`); err != nil {
-		return fmt.Errorf("write minute totals: %w", err)
-	}
-	return nil
+	return true, nil
 }
 
 // querier is what reads the minute totals: a transaction, or the day's database.
@@ -205,8 +246,8 @@ func (p *part) rebuildMinuteTotals(ctx context.Context) error {
 		return fmt.Errorf("begin %s: %w", p.path, err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	fresh, err := totalsFresh(ctx, tx)
-	if err != nil || fresh {
+	f, err := readFreshness(ctx, tx)
+	if err != nil || f.totals {
 		return err
 	}
 	var all []byte
@@ -224,7 +265,11 @@ func (p *part) rebuildMinuteTotals(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM minute_totals`); err != nil {
 		return fmt.Errorf("rebuild minute totals of %s: %w", p.path, err)
 	}
-	if err := applyMinuteTotals(ctx, tx, d); err != nil {
+	ok, err := applyMinuteTotals(ctx, tx, d)
+	if err != nil {
+		return fmt.Errorf("rebuild minute totals of %s: %w", p.path, err)
+	}
+	if err := setFreshness(ctx, tx, freshness{totals: ok, early: f.early}); err != nil {
 		return fmt.Errorf("rebuild minute totals of %s: %w", p.path, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -239,7 +284,7 @@ func (p *part) rebuildMinuteTotals(ctx context.Context) error {
 // totals are read in one statement: one snapshot of the day.
 func (p *part) countFromTotals(ctx context.Context, from, to int64, add func(ts int64, weight float64)) (bool, error) {
 	lo, hi := -floorDiv(-from, minuteNanos), floorDiv(to, minuteNanos) // the minutes wholly in [from, to)
-	st, err := p.stmt(ctx, `SELECT -1, fresh FROM minute_totals_state
+	st, err := p.stmt(ctx, `SELECT -1, fresh + 2 * early_fresh FROM minute_totals_state
 		UNION ALL SELECT hour, counts FROM minute_totals WHERE hour >= ? AND hour < ?`)
 	if err != nil {
 		return false, fmt.Errorf("count in %s: %w", p.path, err)
@@ -249,7 +294,7 @@ func (p *part) countFromTotals(ctx context.Context, from, to int64, add func(ts 
 		return false, fmt.Errorf("count in %s: %w", p.path, err)
 	}
 	defer rows.Close()
-	fresh := false
+	fresh, early := false, false
 	type hour struct {
 		h      int64
 		counts [minutesPerHour]int64
@@ -262,7 +307,8 @@ func (p *part) countFromTotals(ctx context.Context, from, to int64, add func(ts 
 			return false, fmt.Errorf("count in %s: %w", p.path, err)
 		}
 		if h < 0 {
-			fresh = string(v) == "1"
+			fresh = string(v) == "1" || string(v) == "3"
+			early = string(v) == "3"
 			continue
 		}
 		hours = append(hours, hour{h: h})
@@ -283,5 +329,5 @@ func (p *part) countFromTotals(ctx context.Context, from, to int64, add func(ts 
 			}
 		}
 	}
-	return true, p.countCutMinutes(ctx, from, to, "", nil, add)
+	return true, p.countCutMinutes(ctx, from, to, "", nil, early, add)
 }

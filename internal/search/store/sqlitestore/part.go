@@ -239,7 +239,7 @@ func createSchema(db *sql.DB) error {
 		tx.Rollback()
 		return err
 	}
-	if _, err := tx.Exec(minuteTotalsSchema); err != nil {
+	if _, err := tx.Exec(minuteTotalsSchema + earlyLinesSchema); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -342,21 +342,19 @@ func (p *part) insert(blocks []*block) (err error) {
 	if err := p.assignIDs(tx, blocks); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
-	fresh, err := totalsFresh(ctx, tx)
+	fresh, err := readFreshness(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
 	if err := insertBlocks(tx, blocks); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
-	if fresh {
-		d := minuteDeltas{}
-		if err := d.addBlocks(blocks, 1); err != nil {
-			return fmt.Errorf("insert into %s: %w", p.path, err)
-		}
-		if err := applyMinuteTotals(ctx, tx, d); err != nil {
-			return fmt.Errorf("insert into %s: %w", p.path, err)
-		}
+	d := minuteDeltas{}
+	if err := d.addBlocks(blocks, 1); err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
+	if err := updateSummaries(ctx, tx, fresh, d, blocks, 0); err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
 	ends := map[fileKey]int64{}
 	hosts := map[string]int64{}

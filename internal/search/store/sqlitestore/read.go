@@ -320,7 +320,7 @@ func (p *part) countAll(ctx context.Context, from, to, first, step int64, add fu
 		}
 	}
 	return p.countCutMinutes(ctx, from, to, ` AND NOT (`+strings.NewReplacer("?1", "?4", "?2", "?5", "?3", "?6", "?4", "?7").Replace(whole)+`)`,
-		[]any{from, to, first, step}, add)
+		[]any{from, to, first, step}, false, add)
 }
 
 // countByMinutes counts the day's lines of [from, to) per bucket of step (whole minutes)
@@ -368,7 +368,7 @@ func (p *part) countByMinutes(ctx context.Context, from, to, first, step int64, 
 			}
 		}
 	}
-	return p.countCutMinutes(ctx, from, to, "", nil, add)
+	return p.countCutMinutes(ctx, from, to, "", nil, false, add)
 }
 
 // addConcat adds the counts col (mins or tens) of the blocks cond selects (with args),
@@ -397,8 +397,12 @@ func (p *part) addConcat(ctx context.Context, col, cond string, args []any, from
 // countCutMinutes adds the lines of [from, to) in a minute of this day that from or to
 // cuts (their minute's count covers lines outside the range), from the line times of
 // the blocks with per-minute counts that can hold one (their newest line within the
-// widest block after it) and that also meet cond (SQL on ?4 onwards: extra).
-func (p *part) countCutMinutes(ctx context.Context, from, to int64, cond string, extra []any, add func(ts int64, weight float64)) error {
+// widest block after it) and that also meet cond (SQL on ?4 onwards: extra). With the
+// day's early lines (early: fresh; cond empty), a block holds a line of the minute
+// that is not among them only when its newest line is within farMinutes after the
+// minute: the blocks read are those, and the minute's early lines are read from their
+// table.
+func (p *part) countCutMinutes(ctx context.Context, from, to int64, cond string, extra []any, early bool, add func(ts int64, weight float64)) error {
 	var cut []int64
 	for _, t := range []int64{from, to} {
 		if m := floorDiv(t, minuteNanos) * minuteNanos; m != t && p.covers(m, m+minuteNanos) && !slices.Contains(cut, m) {
@@ -410,7 +414,14 @@ func (p *part) countCutMinutes(ctx context.Context, from, to int64, cond string,
 		// range's bounds beside them left SQLite reading every block's entry of it).
 		lo, hi := max(from, m), min(to, m+minuteNanos)
 		c := `b.ts_max >= ?1 AND b.ts_max < ?2 AND b.ts_min < ?3 AND b.mins IS NOT NULL` + cond
-		a := append([]any{lo, min(hi, math.MaxInt64-p.maxSpan.Load()) + p.maxSpan.Load(), hi}, extra...)
+		newest := min(hi, math.MaxInt64-p.maxSpan.Load()) + p.maxSpan.Load()
+		if early {
+			if err := p.countEarlyLines(ctx, m/minuteNanos, lo, hi, add); err != nil {
+				return err
+			}
+			newest = min(newest, m+farMinutes*minuteNanos)
+		}
+		a := append([]any{lo, newest, hi}, extra...)
 		if p.minsIndexed && p.maxSpan.Load() > cutFilterSpan {
 			ids, err := p.blocksInMinute(ctx, c, a, m/minuteNanos)
 			if err != nil {

@@ -126,7 +126,7 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
-	fresh, err := totalsFresh(ctx, tx)
+	fresh, err := readFreshness(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
@@ -151,15 +151,14 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 			return fmt.Errorf("retention in %s: %w", p.path, err)
 		}
 	}
-	if fresh && nulls == 0 {
-		// Counts that do not decode (a damaged block) leave the totals stale: the
-		// retention goes on, and the day's histograms read the blocks (naming the bad one).
-		d := minuteDeltas{}
-		if d.add(gone, -1) == nil && d.addBlocks(rest, 1) == nil {
-			if err := applyMinuteTotals(ctx, tx, d); err != nil {
-				return fmt.Errorf("retention in %s: %w", p.path, err)
-			}
-		}
+	// Counts that do not decode (a damaged block) leave the totals stale: the
+	// retention goes on, and the day's histograms read the blocks (naming the bad one).
+	d := minuteDeltas{}
+	if nulls > 0 || d.add(gone, -1) != nil || d.addBlocks(rest, 1) != nil {
+		fresh.totals = false
+	}
+	if err := updateSummaries(ctx, tx, fresh, d, nil, cutoff); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", p.path, err)
