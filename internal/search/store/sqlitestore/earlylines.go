@@ -60,8 +60,10 @@ const earlyRowsPerInsert = 100
 
 // writeEarlyLines adds the early lines of blocks (numbered: seq set) to the day's
 // early_lines in tx, one row per minute, keyed by the smallest seq of the blocks (no
-// other commit has it).
-func writeEarlyLines(ctx context.Context, tx *sql.Tx, blocks []*block) error {
+// other commit's rows left have it: their lines, whose Seqs are below, are still
+// stored). False when a row was there already (a bug): the early lines are then left
+// stale, and cut minutes read the blocks, instead of failing the commit.
+func writeEarlyLines(ctx context.Context, tx *sql.Tx, blocks []*block) (bool, error) {
 	byMinute := map[int64][]int64{}
 	seq := blocks[0].seq
 	for _, b := range blocks {
@@ -72,27 +74,33 @@ func writeEarlyLines(ctx context.Context, tx *sql.Tx, blocks []*block) error {
 		}
 	}
 	var args []any
+	var written int64
 	flush := func() error {
 		if len(args) == 0 {
 			return nil
 		}
-		q := `INSERT INTO early_lines(minute, seq, times) VALUES(?,?,?)` + strings.Repeat(",(?,?,?)", len(args)/3-1)
-		_, err := tx.ExecContext(ctx, q, args...)
+		q := `INSERT OR IGNORE INTO early_lines(minute, seq, times) VALUES(?,?,?)` + strings.Repeat(",(?,?,?)", len(args)/3-1)
+		res, err := tx.ExecContext(ctx, q, args...)
 		args = args[:0]
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		written += n
 		return err
 	}
 	for _, m := range slices.Sorted(maps.Keys(byMinute)) {
 		args = append(args, m, seq, encodeEarly(m, byMinute[m]))
 		if len(args) == 3*earlyRowsPerInsert {
 			if err := flush(); err != nil {
-				return fmt.Errorf("write early lines: %w", err)
+				return false, fmt.Errorf("write early lines: %w", err)
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return fmt.Errorf("write early lines: %w", err)
+		return false, fmt.Errorf("write early lines: %w", err)
 	}
-	return nil
+	return written == int64(len(byMinute)), nil
 }
 
 // encodeEarly encodes the times of one minute m (sorted here): the first's offset from

@@ -116,9 +116,11 @@ func updateSummaries(ctx context.Context, tx *sql.Tx, f freshness, d minuteDelta
 		f.totals = ok
 	}
 	if f.early && len(added) > 0 {
-		if err := writeEarlyLines(ctx, tx, added); err != nil {
+		ok, err := writeEarlyLines(ctx, tx, added)
+		if err != nil {
 			return err
 		}
+		f.early = ok
 	}
 	if f.early && cutoff > 0 {
 		if err := trimEarlyLines(ctx, tx, cutoff); err != nil {
