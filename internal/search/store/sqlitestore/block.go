@@ -59,8 +59,9 @@ type block struct {
 	off0                  int64 // the first line's offset
 	end0, endLast, endMax int64 // the first and last line's end, and the largest end
 	data                  []byte
-	mins                  []byte // the lines per minute of event time (encoder.minutes)
-	tens                  []byte // the lines per 10 minutes, when the block spans many minutes (encoder.tens)
+	mins                  []byte  // the lines per minute of event time (encoder.minutes)
+	tens                  []byte  // the lines per 10 minutes, when the block spans many minutes (encoder.tens)
+	far                   []int64 // the event times of its early lines (farTimes)
 	words                 string
 
 	// Set by the writer: the first line's Seq (line i's is seq+i), and the block's row id,
@@ -216,6 +217,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	}
 	b.endLast = prevEnd
 	b.mins = e.minutes(times, idx)
+	b.far = farTimes(times, idx, b.tMin, b.tMax)
 	b.tens = e.tens()
 	version, body := byte(blockPlain), data
 	if e.compress {

@@ -39,6 +39,38 @@ type part struct {
 	// index without): a histogram of whole 10-minute steps then reads a block's
 	// per-10-minute counts where it has them.
 	tensIndexed bool
+	// stmts are the day's prepared statements of the all-lines histogram (part.stmt),
+	// by their SQL.
+	stmts sync.Map
+}
+
+// stmt returns the day's prepared statement of query (one of a few fixed strings),
+// preparing it on first use: an all-lines histogram runs 2–3 short statements per day,
+// which cost about as much to compile as to run (the out-of-order minute a range cuts
+// takes one more).
+func (p *part) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := p.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := p.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// close closes the day's statements and database.
+func (p *part) close() error {
+	var errs []error
+	p.stmts.Range(func(_, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(append(errs, p.db.Close())...)
 }
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
@@ -207,6 +239,10 @@ func createSchema(db *sql.DB) error {
 		tx.Rollback()
 		return err
 	}
+	if _, err := tx.Exec(minuteTotalsSchema + earlyLinesSchema); err != nil {
+		tx.Rollback()
+		return err
+	}
 	return tx.Commit()
 }
 
@@ -306,7 +342,18 @@ func (p *part) insert(blocks []*block) (err error) {
 	if err := p.assignIDs(tx, blocks); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
+	fresh, err := readFreshness(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
 	if err := insertBlocks(tx, blocks); err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
+	d := minuteDeltas{}
+	if err := d.addBlocks(blocks, 1); err != nil {
+		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
+	if err := updateSummaries(ctx, tx, fresh, d, blocks, 0); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
 	ends := map[fileKey]int64{}

@@ -74,7 +74,7 @@ func (s *Store) dropPart(p *part) error {
 	// store.query_timeout); the writer, whose goroutine this is, waits meanwhile and rows
 	// wait in the files.
 	p.readers.Wait()
-	if err := p.db.Close(); err != nil {
+	if err := p.close(); err != nil {
 		s.log.Warn("close dropped day", "path", p.path, "error", err)
 	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -126,6 +126,18 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
+	fresh, err := readFreshness(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
+	// The per-minute counts of the blocks deleted (those rewritten included), taken off
+	// the minute totals; a block without them leaves the totals stale.
+	var gone []byte
+	var nulls int
+	if err := tx.QueryRowContext(ctx, `SELECT group_concat(mins, ''), count(*) - count(mins) FROM blocks WHERE ts_max < ? AND ts_min < ?`,
+		limit, cutoff).Scan(&gone, &nulls); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
+	}
 	for _, q := range []string{
 		`DELETE FROM fts WHERE rowid IN (SELECT id FROM blocks WHERE ts_max < ? AND ts_min < ?)`,
 		`DELETE FROM blocks WHERE ts_max < ? AND ts_min < ?`,
@@ -138,6 +150,15 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 		if err := insertBlocks(tx, rest); err != nil {
 			return fmt.Errorf("retention in %s: %w", p.path, err)
 		}
+	}
+	// Counts that do not decode (a damaged block) leave the totals stale: the
+	// retention goes on, and the day's histograms read the blocks (naming the bad one).
+	d := minuteDeltas{}
+	if nulls > 0 || d.add(gone, -1) != nil || d.addBlocks(rest, 1) != nil {
+		fresh.totals = false
+	}
+	if err := updateSummaries(ctx, tx, fresh, d, nil, cutoff); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", p.path, err)

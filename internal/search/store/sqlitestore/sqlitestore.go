@@ -159,6 +159,10 @@ func (s *Store) loadPart(p *part) error {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
 	p.noMins.Store(noMins)
+	if err := p.rebuildMinuteTotals(context.Background()); err != nil {
+		// Not fatal: the day's histograms read its blocks' counts, as before the totals.
+		s.log.Warn("build a day's minute totals", "path", p.path, "error", err)
+	}
 	if maxSeq.Valid {
 		p.maxSeq.Store(maxSeq.Int64)
 		p.maxSpan.Store(maxSpan.Int64)
@@ -459,7 +463,7 @@ func (s *Store) closeParts() {
 func (s *Store) closePartsLocked() error {
 	var errs []error
 	for _, p := range s.parts {
-		errs = append(errs, p.db.Close())
+		errs = append(errs, p.close())
 	}
 	s.parts = nil
 	return errors.Join(errs...)
