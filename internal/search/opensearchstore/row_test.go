@@ -154,3 +154,39 @@ func TestReadAnswer(t *testing.T) {
 		t.Error("a cut answer read without an error")
 	}
 }
+
+// FuzzReadAnswer: on any bytes, reading an answer ends without a panic; on an answer
+// encoding/json decodes, it finds the same hits, total and aggregations.
+func FuzzReadAnswer(f *testing.F) {
+	f.Add(pageAnswer(2))
+	for _, s := range []string{`{"hits":{"total":{"value":1,"relation":"eq"},"hits":[{"_source":{"a":1},"sort":[1,2]}]}}`,
+		`{"hits":{"hits":[{"_source":{"message":"\"x\\"}}]}, "aggregations":{"h":{"buckets":[]}}}`,
+		`{"hits"`, `{"a"  `, `{"hits":{"hits":[}]}}`, `[{"hits":1}]`, `{"hits":{"hits":[1,,2]}}`, `{"\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got hitsResp
+		err := got.read(b)
+		for _, h := range got.Hits.Hits {
+			_ = row(h.Source, map[string]string{})
+		}
+		// encoding/json matches keys whatever their case (OpenSearch writes them in lower
+		// case; the walk matches them exactly): compared only without upper case.
+		var want hitsResp
+		if !utf8.Valid(b) || !bytes.Equal(bytes.ToLower(b), b) || json.Unmarshal(b, &want) != nil {
+			return
+		}
+		if err != nil {
+			t.Fatalf("encoding/json reads %q, read: %v", b, err)
+		}
+		if len(got.Hits.Hits) != len(want.Hits.Hits) || got.Hits.Total != want.Hits.Total ||
+			!reflect.DeepEqual(got.Aggregations, want.Aggregations) {
+			t.Fatalf("read %+v, encoding/json %+v", got, want)
+		}
+		for i, h := range got.Hits.Hits {
+			if !bytes.Equal(h.Source, want.Hits.Hits[i].Source) {
+				t.Fatalf("hit %d: _source %s, encoding/json %s", i, h.Source, want.Hits.Hits[i].Source)
+			}
+		}
+	})
+}
