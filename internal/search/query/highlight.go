@@ -74,21 +74,25 @@ func Terms(q *Node) []*Node {
 }
 
 // Highlight returns the [start, end) ranges of msg matched by the terms, in UTF-16 code
-// units (what JavaScript strings index), sorted and merged.
+// units (what JavaScript strings index), sorted and merged. It runs for every hit shown:
+// msg's words are compared with the terms' in place (lowerIs), not lower-cased into new
+// strings.
 func Highlight(terms []*Node, msg string) [][2]int {
 	if len(terms) == 0 {
 		return [][2]int{}
 	}
-	toks := Tokens(msg)
+	var buf [64][2]int // a line's words, most lines
+	words := buf[:0]
+	EachWord(msg, func(start, end int) { words = append(words, [2]int{start, end}) })
 	var spans [][2]int // byte offsets
 	for _, t := range terms {
 		want := Tokens(t.Value)
 		if len(want) == 0 {
 			continue
 		}
-		for i := 0; i+len(want) <= len(toks); i++ {
-			if phraseAt(toks[i:], want, t.Prefix) {
-				spans = append(spans, [2]int{toks[i].Start, toks[i+len(want)-1].End})
+		for i := 0; i+len(want) <= len(words); i++ {
+			if phraseAt(msg, words[i:], want, t.Prefix) {
+				spans = append(spans, [2]int{words[i][0], words[i+len(want)-1][1]})
 			}
 		}
 	}
@@ -108,16 +112,41 @@ func Highlight(terms []*Node, msg string) [][2]int {
 	return toUTF16(msg, merged)
 }
 
-// phraseAt says whether toks starts with the words of want (the last one a prefix when
-// prefix is set).
-func phraseAt(toks, want []Tok, prefix bool) bool {
-	if len(toks) < len(want) {
+// phraseAt says whether the words of msg at words start with the words of want (the
+// last one a prefix when prefix is set).
+func phraseAt(msg string, words [][2]int, want []Tok, prefix bool) bool {
+	if len(words) < len(want) {
 		return false
 	}
 	for j, w := range want {
-		got := toks[j].Word
-		last := j == len(want)-1
-		if !(got == w.Word || (last && prefix && strings.HasPrefix(got, w.Word))) {
+		if !lowerIs(msg[words[j][0]:words[j][1]], w.Word, prefix && j == len(want)-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerIs says whether strings.ToLower(word) is w (starts with w when prefix is set),
+// without a new string for an ASCII word.
+func lowerIs(word, w string, prefix bool) bool {
+	for i := 0; i < len(word); i++ {
+		if word[i] >= utf8.RuneSelf {
+			l := strings.ToLower(word)
+			return l == w || prefix && strings.HasPrefix(l, w)
+		}
+	}
+	if prefix && len(word) > len(w) {
+		word = word[:len(w)]
+	}
+	if len(word) != len(w) {
+		return false
+	}
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
 			return false
 		}
 	}

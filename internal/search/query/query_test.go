@@ -1,6 +1,8 @@
 package query
 
 import (
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -61,5 +63,81 @@ func TestHighlight(t *testing.T) {
 	q, _ = Parse("x")
 	if got := Highlight(Terms(q), "😀 x"); len(got) != 1 || got[0] != [2]int{3, 4} {
 		t.Errorf("utf16: %v", got)
+	}
+}
+
+// highlightByTokens is Highlight as it was, on lower-cased tokens: the reference.
+func highlightByTokens(terms []*Node, msg string) [][2]int {
+	toks := Tokens(msg)
+	var spans [][2]int
+	for _, t := range terms {
+		want := Tokens(t.Value)
+		for i := 0; len(want) > 0 && i+len(want) <= len(toks); i++ {
+			ok := true
+			for j, w := range want {
+				got, last := toks[i+j].Word, j == len(want)-1
+				if !(got == w.Word || (last && t.Prefix && strings.HasPrefix(got, w.Word))) {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				spans = append(spans, [2]int{toks[i].Start, toks[i+len(want)-1].End})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return [][2]int{}
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	merged := spans[:1]
+	for _, s := range spans[1:] {
+		if last := &merged[len(merged)-1]; s[0] <= last[1] {
+			last[1] = max(last[1], s[1])
+		} else {
+			merged = append(merged, s)
+		}
+	}
+	return toUTF16(msg, merged)
+}
+
+// TestHighlightCases: Highlight marks what matching lower-cased tokens marks, on words
+// of every case (ASCII, accented, Turkish İ whose lower case is longer, ß, title case ǅ,
+// digits, emoji) and queries of words, phrases and prefixes.
+func TestHighlightCases(t *testing.T) {
+	vocab := []string{"GET", "get", "Get", "gEt", "getter", "ÉCOLE", "école", "École", "İstanbul", "istanbul", "STRASSE", "straße",
+		"ǅemal", "ǆemal", "404", "4040", "x", "X", "😀", "curl/8.5", "Mozilla", "mozilla", "HTTP/1.1", "-", "a.b", "ÅÄÖ", "åäö"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteString([]string{" ", "  ", "\t", ", ", "/", "\""}[rng.IntN(6)])
+			}
+			b.WriteString(vocab[rng.IntN(len(vocab))])
+		}
+		return b.String()
+	}
+	for range 5000 {
+		msg := pick(1 + rng.IntN(12))
+		var q string
+		switch rng.IntN(4) {
+		case 0:
+			q = pick(1)
+		case 1:
+			q = `"` + pick(2+rng.IntN(2)) + `"`
+		case 2:
+			w := vocab[rng.IntN(len(vocab))]
+			q = w[:1+rng.IntN(len(w))] + "*"
+		default:
+			q = pick(1) + " " + pick(1)
+		}
+		n, err := Parse(q)
+		if err != nil {
+			continue // a prefix cut inside a rune, a lone "-"
+		}
+		if got, want := Highlight(Terms(n), msg), highlightByTokens(Terms(n), msg); !slices.Equal(got, want) {
+			t.Fatalf("Highlight(%q, %q) = %v, want %v", q, msg, got, want)
+		}
 	}
 }
