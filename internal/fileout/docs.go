@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/logcollect/logcollect/internal/jsontext"
 	"github.com/logcollect/logcollect/internal/transfer/document"
 )
 
@@ -35,7 +36,7 @@ func (d *DocWriter) Write(_ context.Context, docs []document.Document) ([]docume
 		b := d.buf[:0]
 		for i := range docs {
 			b = append(b, `{"_id":`...)
-			b = document.AppendString(b, docs[i].ID)
+			b = jsontext.AppendString(b, docs[i].ID)
 			b = append(b, ',')
 			b = append(b, docs[i].AppendJSON(nil)[1:]...)
 			b = append(b, '\n')

@@ -73,26 +73,3 @@ func plainHits(hs []hit) []plainHit {
 	}
 	return out
 }
-
-// FuzzAppendString: any string is written as a JSON string that decodes to what
-// encoding/json's encoding of it decodes to.
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a\"b\\c", "\x00\x1f\x7f", "\xff\xfe", "\u2028\u2029", "é😀", "<>&"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		b := appendString(nil, s)
-		if !utf8.Valid(b) {
-			t.Fatalf("%q → %q: not UTF-8", s, b)
-		}
-		var got, want string
-		if err := json.Unmarshal(b, &got); err != nil {
-			t.Fatalf("%q → %s: %v", s, b, err)
-		}
-		w, _ := json.Marshal(s)
-		_ = json.Unmarshal(w, &want)
-		if got != want {
-			t.Fatalf("%q → %s decodes to %q, encoding/json's to %q", s, b, got, want)
-		}
-	})
-}

@@ -160,33 +160,6 @@ func TestBuildEventTimeAndFormat(t *testing.T) {
 	}
 }
 
-// AppendString agrees with encoding/json on every string, control and non-ASCII included.
-func TestAppendString(t *testing.T) {
-	for _, s := range []string{"", "plain", "q\"b\\s/", "\x00\x1f\u007f", "\n\r\t", "日本語 é", "\u2028\u2029", "bad\xffbyte"} {
-		var back string
-		if err := json.Unmarshal(AppendString(nil, s), &back); err != nil {
-			t.Fatalf("%q: %v", s, err)
-		}
-		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want {
-			t.Errorf("%q round-tripped to %q", s, back)
-		}
-	}
-}
-
-func FuzzAppendString(f *testing.F) {
-	f.Add("a\"b")
-	f.Add("\xff")
-	f.Fuzz(func(t *testing.T, s string) {
-		var back string
-		if err := json.Unmarshal(AppendString(nil, s), &back); err != nil {
-			t.Fatalf("%q: %v", s, err)
-		}
-		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want && !strings.Contains(s, "\xef\xbf\xbd") {
-			t.Errorf("%q round-tripped to %q", s, back)
-		}
-	})
-}
-
 func BenchmarkBuildAndEncode(b *testing.B) {
 	bl, _ := NewBuilder(nil)
 	r := agentRecord(`127.0.0.1 - - [01/Dec/2026:09:00:00 +0000] "GET /item/1 HTTP/1.1" 200 512 "-" "curl/8"`, fullHeaders...)

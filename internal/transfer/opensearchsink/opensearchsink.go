@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/jsontext"
 	"github.com/logcollect/logcollect/internal/tlsconf"
 	"github.com/logcollect/logcollect/internal/transfer/document"
 )
@@ -356,9 +357,9 @@ func (ix *Indexer) getBuf() *buffer {
 // appendAction appends the bulk action line of d.
 func (ix *Indexer) appendAction(b []byte, d *document.Document, cache *indexCache) []byte {
 	b = append(b, `{"index":{"_index":`...)
-	b = document.AppendString(b, cache.name(ix.index, d))
+	b = jsontext.AppendString(b, cache.name(ix.index, d))
 	b = append(b, `,"_id":`...)
-	b = document.AppendString(b, d.ID)
+	b = jsontext.AppendString(b, d.ID)
 	return append(b, "}}\n"...)
 }
 
