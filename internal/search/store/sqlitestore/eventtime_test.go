@@ -339,19 +339,9 @@ func TestManyBlocksOneMillisecond(t *testing.T) {
 			}
 		}
 	}
-	func() {
-		s, err := Open(Config{Dir: dir}, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx) }()
+	withStore(t, dir, func(s *Store) {
 		appendSync(t, s, rows)
 		check(s)
-		cancel()
-		<-done
-		s.Close()
-	}()
+	})
 	check(open(t, Config{Dir: dir}))
 }

@@ -151,21 +151,7 @@ func TestNewerLayoutRefused(t *testing.T) {
 // runOnce stores rows in a store of dir and closes it.
 func runOnce(t *testing.T, dir string, rows []store.Row) {
 	t.Helper()
-	s, err := Open(Config{Dir: dir}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	appendSync(t, s, rows)
-	cancel()
-	if err := <-done; err != nil {
-		t.Error(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	withStore(t, dir, func(s *Store) { appendSync(t, s, rows) })
 }
 
 // rewriteWithoutFormat turns the day at path into the layout before formats: every

@@ -91,19 +91,7 @@ func TestRetentionByMaxBytes(t *testing.T) {
 func TestReopenSkipsStoredLines(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Minute)
-	func() {
-		s, err := Open(Config{Dir: dir}, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx) }()
-		appendSync(t, s, rowsAt(start, 0, 100, accessLine))
-		cancel()
-		<-done
-		s.Close()
-	}()
+	runOnce(t, dir, rowsAt(start, 0, 100, accessLine))
 	s := open(t, Config{Dir: dir})
 	// The agent re-reads from an older checkpoint: rows 50..149, of which 50..99 are stored.
 	appendSync(t, s, rowsAt(start, 50, 100, accessLine))
