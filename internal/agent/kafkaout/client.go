@@ -94,18 +94,7 @@ func producerOpts(cfg config.Kafka) ([]kgo.Opt, error) {
 	// lines/s at 0.95× its CPU per line, and the broker's CPU per line by a third
 	// (docs/benchmarks.md, issue 20). A consumer's fetch then inflates to more than its
 	// fetch size; the transfer sizes its fetches for that.
-	//
-	// A merged batch is also capped at kafka.batch_max_bytes uncompressed (franz-go bounds
-	// merges by MaxDecompressBatchBytes too): uncapped, one request took every batch
-	// waiting, ~8,000 access-log lines and half of the default byte budget, so two
-	// requests held it all; the broker then sat idle while the agent, its budget back,
-	// built and compressed the next pair (40–50 % of the time with nothing of the agent's
-	// at the broker, measured with franz-go's request hooks). Capped, each request is a
-	// quarter of the budget or less and the next is ready while the broker works on one
-	// (docs/benchmarks.md, issue 20); a consumer's decompressed batch stays within
-	// batch_max_bytes as well.
-	opts = append(opts, kgo.ProducerLinger(time.Duration(cfg.Linger)), kgo.StreamingCompression(),
-		kgo.MaxDecompressBatchBytes(int(batchMaxBytes(cfg))))
+	opts = append(opts, kgo.ProducerLinger(time.Duration(cfg.Linger)), kgo.StreamingCompression())
 
 	return opts, nil
 }
