@@ -55,3 +55,58 @@ func TestBatchSizesMatchBuild(t *testing.T) {
 		t.Errorf("field header values of equal field maps are copied per record, not shared")
 	}
 }
+
+// Consecutive records with the same event time share its formatted header, and the
+// budget counts it once; a record without the header in between ends the sharing.
+func TestEventTimeSharedByConsecutiveRecords(t *testing.T) {
+	readAt := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	at := time.Date(2026, 12, 2, 9, 59, 58, 0, time.UTC)
+	ev := func(off int64, evTime time.Time) pipeline.Event {
+		return pipeline.Event{Topic: "t", Host: "h", Path: "/a.log", FileID: "8:1", Offset: off, End: off + 1,
+			Time: evTime, ReadTime: readAt, Line: []byte("x")}
+	}
+	evs := []pipeline.Event{ev(0, at), ev(1, at), ev(2, at), ev(3, readAt), ev(4, at), ev(5, at.Add(time.Second))}
+	var z batchSizes
+	costs := make([]int64, len(evs))
+	for i := range evs {
+		var prev *pipeline.Event
+		if i > 0 {
+			prev = &evs[i-1]
+		}
+		costs[i] = z.add(&evs[i], prev)
+	}
+	s := &Sink{}
+	b := s.getBatch(len(evs), z)
+	for i := range evs {
+		b.build(i, &evs[i])
+	}
+	if len(b.scratch) > z.scratch {
+		t.Errorf("scratch: %d bytes used, %d counted", len(b.scratch), z.scratch)
+	}
+	timeOf := func(i int) []byte {
+		for _, h := range b.recs[i].r.Headers {
+			if h.Key == hdrTime {
+				return h.Value
+			}
+		}
+		return nil
+	}
+	for i, e := range evs {
+		got, want := string(timeOf(i)), e.Time.Format(time.RFC3339Nano)
+		if e.Time.Equal(readAt) {
+			want = ""
+		}
+		if got != want {
+			t.Errorf("record %d: time header %q, want %q", i, got, want)
+		}
+	}
+	if &timeOf(0)[0] != &timeOf(1)[0] || &timeOf(1)[0] != &timeOf(2)[0] {
+		t.Errorf("records 0–2 with one event time each hold their own copy of it")
+	}
+	if &timeOf(4)[0] == &timeOf(2)[0] {
+		t.Errorf("record 4 shares record 2's time across record 3, which has none: not what the budget counted")
+	}
+	if costs[5]-costs[2] != int64(timeBytes) {
+		t.Errorf("a record sharing the event time costs %d, one with a new time %d: want %d less", costs[2], costs[5], timeBytes)
+	}
+}
