@@ -97,10 +97,6 @@ type batchBuf struct {
 	// The engine stamps every event of one read with the same time: format it once.
 	lastTime time.Time
 	ts       []byte
-	// The event time header of the record before, shared by the next record with the
-	// same event time (nil when the record before had none).
-	lastEvTime time.Time
-	evTS       []byte
 }
 
 // batchSizes is what a batch's records need: their cost for the byte budget and the
@@ -129,11 +125,9 @@ func (z *batchSizes) add(ev, prev *pipeline.Event) int64 {
 	if prev == nil || !readTime.Equal(readTimeOf(prev)) {
 		scratch += timeBytes
 	}
-	if hasEventTime(ev, readTime) {
+	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
 		nh++
-		if prev == nil || !hasEventTime(prev, readTimeOf(prev)) || !ev.Time.Equal(prev.Time) {
-			scratch += timeBytes
-		}
+		scratch += timeBytes
 	}
 	if ev.Format != "" {
 		nh++
@@ -152,12 +146,6 @@ func (z *batchSizes) add(ev, prev *pipeline.Event) int64 {
 	z.scratch += scratch
 	z.arena += len(ev.Line)
 	return cost
-}
-
-// hasEventTime says whether ev's record carries the event time header: only when it is
-// not the read time (absent means the same).
-func hasEventTime(ev *pipeline.Event, readTime time.Time) bool {
-	return !ev.Time.Equal(readTime) && !ev.Time.IsZero()
 }
 
 func readTimeOf(ev *pipeline.Event) time.Time {
@@ -221,7 +209,7 @@ func (s *Sink) doneN(b *batchBuf, n int32) {
 	b.lastHost, b.lastPath, b.lastFileID, b.lastFormat = "", "", "", ""
 	b.host, b.path, b.fileID, b.key, b.ts, b.format = nil, nil, nil, nil, nil, nil
 	b.lastFields, b.fields = nil, nil
-	b.lastTime, b.lastEvTime, b.evTS = time.Time{}, time.Time{}, nil
+	b.lastTime = time.Time{}
 	cost := b.cost
 	b.cost = 0
 	// Pooled first: the Publish that the release wakes takes this batch's memory.
@@ -276,19 +264,11 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 	)
 	// The event time only when it is not the read time (absent means the same), and the
 	// format only when it is not plain: most lines pay nothing for either.
-	if hasEventTime(ev, readTime) {
-		// Lines written in the same second (or millisecond) share their formatted time,
-		// as batchSizes counts it: an access log at a few thousand lines a second then
-		// formats one time per second, and each record holds 30 B less of the budget.
-		if b.evTS == nil || !ev.Time.Equal(b.lastEvTime) {
-			b.reserve(timeBytes)
-			t0 := len(b.scratch)
-			b.scratch = ev.Time.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
-			b.lastEvTime, b.evTS = ev.Time, b.scratch[t0:len(b.scratch):len(b.scratch)]
-		}
-		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTime, Value: b.evTS})
-	} else {
-		b.evTS = nil // shared with the record right before only, as batchSizes counts it
+	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
+		b.reserve(timeBytes)
+		t0 := len(b.scratch)
+		b.scratch = ev.Time.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
+		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTime, Value: b.scratch[t0:len(b.scratch):len(b.scratch)]})
 	}
 	if ev.Format != "" {
 		if ev.Format != b.lastFormat || b.format == nil {
