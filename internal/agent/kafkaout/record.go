@@ -196,8 +196,11 @@ func fit[T any](s []T, n int) []T {
 }
 
 // done finishes one pending record (or Publish's hold) and recycles the batch after the last.
-func (s *Sink) done(b *batchBuf) {
-	if b.pending.Add(-1) != 0 {
+func (s *Sink) done(b *batchBuf) { s.doneN(b, 1) }
+
+// doneN finishes n pending records of b and recycles the batch after the last.
+func (s *Sink) doneN(b *batchBuf, n int32) {
+	if b.pending.Add(-n) != 0 {
 		return
 	}
 	// Drop every reference to line bytes and events before pooling.
