@@ -40,14 +40,22 @@ func pageAnswer(n int) []byte {
 // BenchmarkDecodePage measures turning a first page's answer (100 hits) into rows: the
 // server's own work per search besides OpenSearch's.
 func BenchmarkDecodePage(b *testing.B) {
-	answer := pageAnswer(100)
-	b.SetBytes(int64(len(answer)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var resp hitsResp
-		if err := resp.read(answer); err != nil { // as Store.do
-			b.Fatal(err)
-		}
-		_ = resp.rows(true)
+	for _, n := range []int{100, 10} {
+		b.Run(fmt.Sprintf("%d_hits", n), func(b *testing.B) {
+			answer := pageAnswer(n)
+			from := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+			b.SetBytes(int64(len(answer)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var resp hitsResp
+				if err := resp.read(answer); err != nil { // as Store.do
+					b.Fatal(err)
+				}
+				_ = resp.rows(true)
+				if _, err := buckets(&resp, from, from.Add(24*time.Hour), 30*time.Minute); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
