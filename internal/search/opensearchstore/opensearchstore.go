@@ -414,26 +414,19 @@ func histogramAggs(step time.Duration) map[string]any {
 // buckets lays out the answer's date_histogram as store.Reader.Histogram's: one bucket
 // per step from from rounded down to step.
 func buckets(resp *hitsResp, from, to time.Time, step time.Duration) ([]store.Bucket, error) {
-	var h struct {
-		Buckets []struct {
-			Key      int64 `json:"key"`
-			DocCount int64 `json:"doc_count"`
-		} `json:"buckets"`
-	}
-	if raw, ok := resp.Aggregations["h"]; ok {
-		if err := json.Unmarshal(raw, &h); err != nil {
-			return nil, fmt.Errorf("decode date_histogram: %w", err)
-		}
+	keys, counts, err := histogramCounts(resp.Aggregations["h"])
+	if err != nil {
+		return nil, fmt.Errorf("decode date_histogram: %w", err)
 	}
 	first := from.Truncate(step)
 	var out []store.Bucket
 	for t := first; t.Before(to); t = t.Add(step) {
 		out = append(out, store.Bucket{Time: t.UTC()})
 	}
-	for _, b := range h.Buckets {
-		i := int((time.UnixMilli(b.Key).Sub(first)) / step)
+	for j, key := range keys {
+		i := int((time.UnixMilli(key).Sub(first)) / step)
 		if i >= 0 && i < len(out) {
-			out[i].Count += b.DocCount
+			out[i].Count += counts[j]
 		}
 	}
 	return out, nil

@@ -73,7 +73,7 @@ func TestRowFields(t *testing.T) {
 }
 
 // FuzzSource: for any JSON object, the walk over its raw text finds the members
-// encoding/json decodes, with the same values.
+// encoding/json decodes, with the same values; for any array, the scanner its elements.
 func FuzzSource(f *testing.F) {
 	for _, s := range []string{`{}`, `{"a":"b"}`, `{"a":"\u00e9\ud83d\ude00\ud800x","b":[1,{"c":"]"}],"d":null}`,
 		` { "a" : -1.5e3 , "a" : true }`, `{"\"k":"\\\/\b\f\n\r\t"}`, `{"a":{"b":{"c":[[],{}]}}}`} {
@@ -90,7 +90,9 @@ func FuzzSource(f *testing.F) {
 		}
 		if arr, ok := v.([]any); ok {
 			var got []any
-			elements(doc, func(e []byte) {
+			sc := scanner{b: doc}
+			sc.array(func() {
+				e := sc.value()
 				var x any
 				d := json.NewDecoder(bytes.NewReader(e))
 				d.UseNumber()
@@ -161,7 +163,8 @@ func FuzzReadAnswer(f *testing.F) {
 	f.Add(pageAnswer(2))
 	for _, s := range []string{`{"hits":{"total":{"value":1,"relation":"eq"},"hits":[{"_source":{"a":1},"sort":[1,2]}]}}`,
 		`{"hits":{"hits":[{"_source":{"message":"\"x\\"}}]}, "aggregations":{"h":{"buckets":[]}}}`,
-		`{"hits"`, `{"a"  `, `{"hits":{"hits":[}]}}`, `[{"hits":1}]`, `{"hits":{"hits":[1,,2]}}`, `{"\`} {
+		`{"aggregations":{"h":{"buckets":[{"key":1,"doc_count":2},{"key_as_string":"x","key":3,"doc_count":4}]}}}`,
+		`{"aggregations":null}`, `{"aggregations":{}}`, `{"hits"`, `{"a"  `, `{"hits":{"hits":[}]}}`, `[{"hits":1}]`, `{"hits":{"hits":[1,,2]}}`, `{"\`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -186,6 +189,23 @@ func FuzzReadAnswer(f *testing.F) {
 		for i, h := range got.Hits.Hits {
 			if !bytes.Equal(h.Source, want.Hits.Hits[i].Source) {
 				t.Fatalf("hit %d: _source %s, encoding/json %s", i, h.Source, want.Hits.Hits[i].Source)
+			}
+		}
+		var h struct {
+			Buckets []struct {
+				Key      int64 `json:"key"`
+				DocCount int64 `json:"doc_count"`
+			} `json:"buckets"`
+		}
+		if raw, ok := want.Aggregations["h"]; ok && json.Unmarshal(raw, &h) == nil {
+			keys, counts, err := histogramCounts(got.Aggregations["h"])
+			if err != nil || len(keys) != len(h.Buckets) {
+				t.Fatalf("histogram %v %v (%v), encoding/json %+v", keys, counts, err, h.Buckets)
+			}
+			for i, b := range h.Buckets {
+				if keys[i] != b.Key || counts[i] != b.DocCount {
+					t.Fatalf("bucket %d: %d %d, encoding/json %+v", i, keys[i], counts[i], b)
+				}
 			}
 		}
 	})

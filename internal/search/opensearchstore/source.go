@@ -2,8 +2,10 @@ package opensearchstore
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -15,53 +17,188 @@ import (
 // most of the server's own time per search (BenchmarkDecodePage). The walk below finds
 // where each member starts and ends; it is not a validator. The answers are OpenSearch's,
 // read whole (Content-Length), and a full check (json.Valid) was another 12 % of the
-// server's CPU per search, so what is checked is that the answer is one object, and
-// on any input the walk ends without reading out of bounds (FuzzReadAnswer): bytes that
-// are not JSON give an error or rows of garbage, never a panic.
+// server's CPU per search, so what is checked is that the answer is one closed object,
+// and on any input the walk ends without reading out of bounds (FuzzReadAnswer): bytes
+// that are not JSON give an error or rows of garbage, never a panic.
 
-// read reads a search answer by walking its members (encoding/json reflecting over each
-// hit cost as much as the walk over the documents). The hits' sources are kept as
-// slices of b, which Store.do owns and never reuses.
+// read reads a search answer in one pass (scanner): encoding/json reflecting over each
+// hit cost as much as the walk over the documents. The hits' sources are kept as slices
+// of b, which Store.do owns and never reuses.
 func (resp *hitsResp) read(b []byte) error {
-	start, end := skipWS(b, 0), len(bytes.TrimRight(b, " \t\r\n"))
-	if start >= end || b[start] != '{' {
-		return errors.New("the answer is not a JSON object")
-	}
-	if e, closed := containerEnd(b, start); !closed || e != end {
-		return errors.New("the answer is not one JSON object")
-	}
+	sc := scanner{b: b}
 	var errs []error
-	members(b, func(k, v []byte) {
+	closed := sc.object(func(k []byte) {
 		switch string(k) {
 		case "hits":
-			members(v, func(k, v []byte) {
+			sc.object(func(k []byte) {
 				switch string(k) {
 				case "total":
-					errs = append(errs, json.Unmarshal(v, &resp.Hits.Total))
+					errs = append(errs, json.Unmarshal(sc.value(), &resp.Hits.Total))
 				case "hits":
 					resp.Hits.Hits = resp.Hits.Hits[:0] // a repeated key replaces, as in encoding/json
-					elements(v, func(h []byte) { resp.Hits.Hits = append(resp.Hits.Hits, hit(h)) })
+					sc.array(func() { resp.Hits.Hits = append(resp.Hits.Hits, sc.hit()) })
 				}
 			})
 		case "aggregations":
-			errs = append(errs, json.Unmarshal(v, &resp.Aggregations))
+			// As encoding/json: null empties the map, a repeated key adds to it.
+			if v := sc.peek(); v == 'n' {
+				resp.Aggregations = nil
+				return
+			} else if v == '{' && resp.Aggregations == nil {
+				resp.Aggregations = map[string]json.RawMessage{}
+			}
+			sc.object(func(k []byte) { resp.Aggregations[string(k)] = sc.value() })
 		}
 	})
+	if sc.skipWS(); !closed || sc.i != len(b) {
+		return errors.New("the answer is not one JSON object")
+	}
 	return errors.Join(errs...)
 }
 
 // hit reads one hit: its _source and sort values.
-func hit(h []byte) hitDoc {
+func (sc *scanner) hit() hitDoc {
 	var d hitDoc
-	members(h, func(k, v []byte) {
+	sc.object(func(k []byte) {
 		switch string(k) {
 		case "_source":
-			d.Source = v
+			d.Source = sc.value()
 		case "sort":
-			elements(v, func(e []byte) { d.Sort = append(d.Sort, json.Number(e)) })
+			sc.array(func() { d.Sort = append(d.Sort, json.Number(sc.value())) })
 		}
 	})
 	return d
+}
+
+// histogramCounts reads a date_histogram's buckets: the documents per bucket, by the
+// bucket's start in ms since 1970 (its key).
+func histogramCounts(agg []byte) (keys, counts []int64, err error) {
+	sc := scanner{b: agg}
+	sc.object(func(k []byte) {
+		if string(k) != "buckets" {
+			return
+		}
+		sc.array(func() {
+			var key, n int64
+			sc.object(func(k []byte) {
+				switch string(k) {
+				case "key":
+					key, err = number(sc.value(), err)
+				case "doc_count":
+					n, err = number(sc.value(), err)
+				}
+			})
+			keys, counts = append(keys, key), append(counts, n)
+		})
+	})
+	return keys, counts, err
+}
+
+// number is the integer v, keeping the first error seen.
+func number(v []byte, prev error) (int64, error) {
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(string(v), 64) // 1.7E12: still a whole number
+		if ferr != nil || f != float64(int64(f)) {
+			return 0, cmp.Or(prev, fmt.Errorf("%q is not an integer", v))
+		}
+		n = int64(f)
+	}
+	return n, prev
+}
+
+// scanner reads JSON from b in one pass: each value is descended into (object, array)
+// or taken whole (value), not both, so no byte of the answer is scanned twice. Every
+// step moves forward or stops, so it ends on any input, and it never reads out of bounds.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (sc *scanner) skipWS() { sc.i = skipWS(sc.b, sc.i) }
+
+// peek returns the first byte of the value at the cursor (0 at the end).
+func (sc *scanner) peek() byte {
+	if sc.skipWS(); sc.i < len(sc.b) {
+		return sc.b[sc.i]
+	}
+	return 0
+}
+
+// value returns the raw text of the value at the cursor and moves past it.
+func (sc *scanner) value() []byte {
+	sc.skipWS()
+	start := sc.i
+	sc.i = valueEnd(sc.b, start)
+	return sc.b[start:sc.i]
+}
+
+// object calls fn with the key of each member of the object at the cursor, the cursor on
+// its value, which fn reads (value, object, array) or leaves to be skipped. It returns
+// whether an object was there and closed; what is not an object is skipped.
+func (sc *scanner) object(fn func(key []byte)) bool {
+	if sc.skipWS(); sc.i >= len(sc.b) || sc.b[sc.i] != '{' {
+		sc.value()
+		return false
+	}
+	sc.i++
+	for {
+		if sc.skipWS(); sc.i >= len(sc.b) {
+			return false
+		}
+		switch sc.b[sc.i] {
+		case '}':
+			sc.i++
+			return true
+		case ',':
+			sc.i++
+			continue
+		case '"':
+		default:
+			return false // not JSON
+		}
+		kEnd := stringEnd(sc.b, sc.i)
+		key := sc.b[sc.i+1 : max(kEnd-1, sc.i+1)]
+		sc.i = kEnd
+		if sc.skipWS(); sc.i < len(sc.b) && sc.b[sc.i] == ':' {
+			sc.i++
+		}
+		sc.skipWS()
+		at := sc.i
+		fn(key)
+		if sc.i == at {
+			sc.value()
+		}
+	}
+}
+
+// array calls fn with the cursor on each element of the array at the cursor, which fn
+// reads; it returns whether an array was there and closed.
+func (sc *scanner) array(fn func()) bool {
+	if sc.skipWS(); sc.i >= len(sc.b) || sc.b[sc.i] != '[' {
+		sc.value()
+		return false
+	}
+	sc.i++
+	for {
+		if sc.skipWS(); sc.i >= len(sc.b) {
+			return false
+		}
+		switch sc.b[sc.i] {
+		case ']':
+			sc.i++
+			return true
+		case ',':
+			sc.i++
+			continue
+		}
+		at := sc.i
+		if fn(); sc.i == at {
+			if sc.value(); sc.i == at {
+				return false // not a value: not JSON
+			}
+		}
+	}
 }
 
 // source is a document's _source as the transfer writes it (internal/transfer/document):
@@ -90,29 +227,6 @@ func members(obj []byte, fn func(key, val []byte)) {
 		vEnd := valueEnd(obj, i)
 		fn(obj[kStart:kEnd-1], obj[i:vEnd])
 		if i = skipWS(obj, vEnd); i < len(obj) && obj[i] == ',' {
-			i++
-		}
-	}
-}
-
-// elements calls fn with the raw text of each element of the JSON array arr, in order.
-// Each turn moves past a value, so it ends on any input.
-func elements(arr []byte, fn func(val []byte)) {
-	i := skipWS(arr, 0)
-	if i >= len(arr) || arr[i] != '[' {
-		return
-	}
-	i++
-	for {
-		if i = skipWS(arr, i); i >= len(arr) || arr[i] == ']' {
-			return
-		}
-		end := valueEnd(arr, i)
-		if end == i {
-			return // not a value: not JSON
-		}
-		fn(arr[i:end])
-		if i = skipWS(arr, end); i < len(arr) && arr[i] == ',' {
 			i++
 		}
 	}
