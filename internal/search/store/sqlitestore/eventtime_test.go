@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -344,4 +345,61 @@ func TestManyBlocksOneMillisecond(t *testing.T) {
 		check(s)
 	})
 	check(open(t, Config{Dir: dir}))
+}
+
+// TestPagesOfOneTime: 20,000 lines of one time, several files, paged 100 at a time: every
+// line once, newest Seq first, while a search keeps only the lines that can still be on
+// its page (newestFirst.trim).
+func TestPagesOfOneTime(t *testing.T) {
+	at := time.Now().UTC().Truncate(time.Second)
+	const n = 20000
+	rows := make([]store.Row, n)
+	for i := range rows {
+		rows[i] = store.Row{Time: at, Host: "h", Path: "/p", Topic: "t", FileID: fmt.Sprintf("1:%d", i%7), Offset: int64(i / 7 * 10),
+			End: int64(i/7*10 + 10), Message: fmt.Sprintf("line %d", i)}
+	}
+	s := open(t, Config{Dir: t.TempDir()})
+	appendSync(t, s, rows)
+	var seen []int64
+	req := store.SearchRequest{Query: mustParse(t, ""), From: at, To: at.Add(time.Second), Limit: 100}
+	for {
+		res, err := s.Search(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Rows {
+			if len(seen) > 0 && r.Seq >= seen[len(seen)-1] {
+				t.Fatalf("line %d: Seq %d after %d, want newest Seq first", len(seen), r.Seq, seen[len(seen)-1])
+			}
+			seen = append(seen, r.Seq)
+		}
+		if !res.More {
+			break
+		}
+		req.Before = res.Rows[len(res.Rows)-1].Cursor
+	}
+	if len(seen) != n {
+		t.Fatalf("%d lines paged, want %d", len(seen), n)
+	}
+}
+
+// TestTrimKeepsNewest: trim keeps the newest lines, still a heap.
+func TestTrimKeepsNewest(t *testing.T) {
+	var q newestFirst
+	for i := range 1000 {
+		heap.Push(&q, pending{pos: pos{time: int64(i % 3), seq: int64(i)}})
+	}
+	q.trim(10)
+	var got []pos
+	for q.Len() > 0 {
+		got = append(got, heap.Pop(&q).(pending).pos)
+	}
+	if len(got) != 10 {
+		t.Fatalf("%d kept, want 10", len(got))
+	}
+	for i, p := range got { // time 2 holds seqs 998, 995, …
+		if want := (pos{time: 2, seq: int64(998 - 3*i)}); p != want {
+			t.Fatalf("kept %d: %+v, want %+v", i, p, want)
+		}
+	}
 }
