@@ -137,24 +137,8 @@ func (sc *scanner) value() []byte {
 // its value, which fn reads (value, object, array) or leaves to be skipped. It returns
 // whether an object was there and closed; what is not an object is skipped.
 func (sc *scanner) object(fn func(key []byte)) bool {
-	if sc.skipWS(); sc.i >= len(sc.b) || sc.b[sc.i] != '{' {
-		sc.value()
-		return false
-	}
-	sc.i++
-	for {
-		if sc.skipWS(); sc.i >= len(sc.b) {
-			return false
-		}
-		switch sc.b[sc.i] {
-		case '}':
-			sc.i++
-			return true
-		case ',':
-			sc.i++
-			continue
-		case '"':
-		default:
+	return sc.items('{', '}', func() bool {
+		if sc.b[sc.i] != '"' {
 			return false // not JSON
 		}
 		kEnd := stringEnd(sc.b, sc.i)
@@ -165,17 +149,30 @@ func (sc *scanner) object(fn func(key []byte)) bool {
 		}
 		sc.skipWS()
 		at := sc.i
-		fn(key)
-		if sc.i == at {
+		if fn(key); sc.i == at {
 			sc.value()
 		}
-	}
+		return true // past the key at least
+	})
 }
 
 // array calls fn with the cursor on each element of the array at the cursor, which fn
 // reads; it returns whether an array was there and closed.
 func (sc *scanner) array(fn func()) bool {
-	if sc.skipWS(); sc.i >= len(sc.b) || sc.b[sc.i] != '[' {
+	return sc.items('[', ']', func() bool {
+		at := sc.i
+		if fn(); sc.i == at {
+			sc.value()
+		}
+		return sc.i > at // not a value: not JSON
+	})
+}
+
+// items runs item for each item of the object or array the byte open starts at the
+// cursor, until close; item reads one and says whether it moved the cursor. It returns
+// whether one was there and closed; anything else at the cursor is skipped.
+func (sc *scanner) items(open, close byte, item func() bool) bool {
+	if sc.skipWS(); sc.i >= len(sc.b) || sc.b[sc.i] != open {
 		sc.value()
 		return false
 	}
@@ -185,17 +182,14 @@ func (sc *scanner) array(fn func()) bool {
 			return false
 		}
 		switch sc.b[sc.i] {
-		case ']':
+		case close:
 			sc.i++
 			return true
 		case ',':
 			sc.i++
-			continue
-		}
-		at := sc.i
-		if fn(); sc.i == at {
-			if sc.value(); sc.i == at {
-				return false // not a value: not JSON
+		default:
+			if !item() {
+				return false
 			}
 		}
 	}
@@ -206,30 +200,10 @@ func (sc *scanner) array(fn func()) bool {
 type source = json.RawMessage
 
 // members calls fn with each member of the JSON object obj, in order: its key (the raw
-// text between the quotes) and its value's raw text. Each turn moves past a key, so it
-// ends on any input.
+// text between the quotes) and its value's raw text.
 func members(obj []byte, fn func(key, val []byte)) {
-	i := skipWS(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return
-	}
-	i++
-	for {
-		i = skipWS(obj, i)
-		if i >= len(obj) || obj[i] != '"' {
-			return // the closing '}'
-		}
-		kStart, kEnd := i+1, stringEnd(obj, i)
-		if kEnd-1 < kStart || kEnd >= len(obj) {
-			return // a key not closed, or nothing after it
-		}
-		i = skipWS(obj, min(skipWS(obj, kEnd)+1, len(obj))) // past ':'
-		vEnd := valueEnd(obj, i)
-		fn(obj[kStart:kEnd-1], obj[i:vEnd])
-		if i = skipWS(obj, vEnd); i < len(obj) && obj[i] == ',' {
-			i++
-		}
-	}
+	sc := scanner{b: obj}
+	sc.object(func(k []byte) { fn(k, sc.value()) })
 }
 
 func skipWS(b []byte, i int) int {
