@@ -152,9 +152,11 @@ func noMinuteTotals() []string {
 func oldDay(t *testing.T, rewrite ...string) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
+	// One day's file, for the rewrite below: the lines run from start to 1 h 40 min after
+	// it, a tenth of them up to an hour earlier (spreadRows).
 	start := time.Now().UTC().Add(-6 * time.Hour).Truncate(time.Hour)
-	if dayOf(start.UnixNano()) != dayOf(start.Add(3*time.Hour).UnixNano()) {
-		start = start.Add(-4 * time.Hour) // one day's file, for the rewrite below
+	if dayOf(start.Add(-time.Hour).UnixNano()) != dayOf(start.Add(3*time.Hour).UnixNano()) {
+		start = start.Add(-4 * time.Hour)
 	}
 	rows := spreadRows(start, 0, 6000)
 	runOnce(t, dir, rows)
