@@ -18,7 +18,7 @@ import (
 // spread over the last 24 hours, stored in order and with 10 % of the lines stamped up to
 // an hour earlier than their place in the file (out of order), both stores open at once
 // and asked alternately, so that both see the same load on a shared machine. It reports
-// each query kind's p50 and p95 over 60 requests each way (ms) and the ratios out of
+// each query kind's p50 and p95 over 200 requests each way (ms) and the ratios out of
 // order / in order; the target is out-of-order p95 ≤ 1.5× in-order (docs/store.md has the
 // numbers). Run it with -benchtime 1x.
 func BenchmarkSearchOrder(b *testing.B) {
@@ -45,7 +45,7 @@ func BenchmarkSearchOrder(b *testing.B) {
 	} {
 		node := mustParse(b, q.q)
 		var lat [2][]float64
-		for range 60 {
+		for range 200 {
 			for k, s := range stores {
 				t := time.Now()
 				var err error
