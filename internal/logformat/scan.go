@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/logcollect/logcollect/internal/jsontext"
 )
 
 // The scanners below find one key's value in a JSON or logfmt line without decoding the
@@ -19,7 +21,7 @@ func jsonKnownValue(s []byte) (v []byte, str, found bool) {
 			return nil, false, false
 		}
 		start := i + q + 1
-		end := stringEnd(s, start)
+		end := jsontext.StringEnd(s, start)
 		if end < 0 {
 			return nil, false, false
 		}
@@ -50,7 +52,7 @@ func jsonValue(s []byte, key string) (v []byte, str, found bool) {
 			return nil, false, false
 		}
 		start := i + q + 1
-		end := stringEnd(s, start)
+		end := jsontext.StringEnd(s, start)
 		if end < 0 {
 			return nil, false, false
 		}
@@ -62,28 +64,6 @@ func jsonValue(s []byte, key string) (v []byte, str, found bool) {
 		i = end + 1
 	}
 	return nil, false, false
-}
-
-// stringEnd returns the index of the quote closing the JSON string starting at i (just
-// after its opening quote), or -1.
-func stringEnd(s []byte, i int) int {
-	for i < len(s) {
-		q := bytes.IndexByte(s[i:], '"')
-		if q < 0 {
-			return -1
-		}
-		i += q
-		// Escaped when preceded by an odd number of backslashes.
-		bs := 0
-		for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return i
-		}
-		i++
-	}
-	return -1
 }
 
 // valueAfterKey reads `: value` after a key's closing quote at i: a string's raw bytes
@@ -99,7 +79,7 @@ func valueAfterKey(s []byte, i int) (v []byte, str, ok bool) {
 		return nil, false, false
 	}
 	if s[i] == '"' {
-		end := stringEnd(s, i+1)
+		end := jsontext.StringEnd(s, i+1)
 		if end < 0 {
 			return nil, false, false
 		}
@@ -131,7 +111,7 @@ func logfmtValue(s []byte, key string) ([]byte, bool) {
 		if (k == 0 || s[k-1] == ' ' || s[k-1] == '\t') && e < len(s) && s[e] == '=' {
 			v := s[e+1:]
 			if len(v) > 0 && v[0] == '"' {
-				if end := stringEnd(v, 1); end > 0 {
+				if end := jsontext.StringEnd(v, 1); end > 0 {
 					return v[1:end], true
 				}
 				return nil, false

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/logcollect/logcollect/internal/jsontext"
 )
 
 // A search answer is read member by member from its raw JSON rather than decoded into
@@ -214,22 +216,10 @@ func skipWS(b []byte, i int) int {
 }
 
 // stringEnd returns the index just past the closing quote of the string whose opening
-// quote is at i.
+// quote is at i (len(b) when it is not closed).
 func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); {
-		q := bytes.IndexByte(b[i:], '"')
-		if q < 0 {
-			return len(b)
-		}
-		i += q
-		bs := 0 // escaped when after an odd number of backslashes
-		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return i + 1
-		}
-		i++
+	if end := jsontext.StringEnd(b, i+1); end >= 0 {
+		return end + 1
 	}
 	return len(b)
 }
