@@ -333,8 +333,14 @@ logger.state.level = warn
 EOF
 }
 
-# A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-kraft_cluster_id() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='; }
+# A KRaft cluster id is 16 random bytes in URL-safe base64 without padding. One that
+# starts with '-' (1 in 64) would be read by StorageTool as an option and the format would
+# fail, so such an id is drawn again, as Kafka's own Uuid.randomUuid does.
+kraft_cluster_id() {
+	local id=-
+	while [[ $id == -* ]]; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
+	echo "$id"
+}
 
 start_kafka() {
 	local d=$DIR/kafka lib=$CACHE/kafka-lib
