@@ -16,6 +16,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -259,7 +260,7 @@ type server struct {
 	cmd   *exec.Cmd
 	dir   string // its temporary folder: config, log, data
 	base  string
-	token string // the standalone's access token; the server on loopback needs none
+	token string // the access token: the standalone's, from its data dir; the server's, from its config
 	log   string // path of its log (JSON lines)
 }
 
@@ -282,15 +283,16 @@ func startServer(o opts, index, level string) (*server, error) {
 		return nil, err
 	}
 	cfg := filepath.Join(dir, "server.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`http: {listen: "%s"}
+	token := rand.Text()
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`http: {listen: "%s", auth: {token: "%s"}}
 opensearch: {addresses: ["%s"], index: "%s"}
 etcd: {endpoints: ["%s"]}
 sysagent: {influxdb: {url: "http://127.0.0.1:8086", database: benchserver}}
 log: {level: %s, format: json}
-`, addr, o.osURL, index, o.etcd, level)), 0o644); err != nil {
+`, addr, token, o.osURL, index, o.etcd, level)), 0o600); err != nil {
 		return nil, err
 	}
-	s := &server{dir: dir, base: "http://" + addr}
+	s := &server{dir: dir, base: "http://" + addr, token: token}
 	if err := s.start(o.bin, "server", "--config", cfg); err != nil {
 		return nil, err
 	}

@@ -17,7 +17,8 @@ over the OpenSearch indices the transfer writes (opensearch), host charts from I
 prometheus, server.prometheus.url), live agents and the collect-entries editor over etcd
 (etcd.endpoints, tls, username/password). It keeps no state: run several behind a load
 balancer, all with the same http.auth. Like the standalone it listens on loopback unless
-http.auth is set; /metrics and /healthz are served beside the API.
+http.auth is set, and without http.auth it makes a token for the run, printed in the URL
+to open; /metrics and /healthz are served beside the API.
 
 Example:
   logcollect server --config examples/server.yaml`, stderr)

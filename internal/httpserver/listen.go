@@ -23,11 +23,18 @@ func CheckListen(listen string, a Auth) error {
 }
 
 // OpenURL is the URL a person opens for a server listening on addr: the address as
-// bound, with 127.0.0.1 for an unspecified host (0.0.0.0, ::).
-func OpenURL(addr net.Addr) string {
+// bound, with 127.0.0.1 for an unspecified host (0.0.0.0, ::). A token the process made
+// for itself (none configured) rides in the fragment, which the browser does not send:
+// the page posts it to /api/login, gets a session cookie and drops the fragment from the
+// address bar and history. A configured credential is not printed: its owner has it.
+func OpenURL(addr net.Addr, generatedToken string) string {
 	host, port, _ := net.SplitHostPort(addr.String())
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/"
+	u := "http://" + net.JoinHostPort(host, port) + "/"
+	if generatedToken != "" {
+		u += "#token=" + generatedToken
+	}
+	return u
 }

@@ -3,13 +3,15 @@
 // InfluxDB or Prometheus (server.metrics), collect entries and live components from etcd.
 // It keeps no state of its own (sessions are signed with http.auth.token), so several can
 // run behind a load balancer. Security is the standalone's: loopback by default, any other
-// address only with http.auth, and the Host, credential and origin guard of httpserver in
+// address only with http.auth, a credential always (a token made for the run when none is
+// configured), and the Host, credential and origin guard of httpserver in
 // front of everything; no backend's credentials ever reach a browser (the API answers
 // with rows, series and entries only).
 package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +63,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := httpserver.CheckListen(cfg.HTTP.Listen, auth); err != nil {
 		return err
 	}
+	auth, generated := runAuth(auth)
 	if !etcdconf.Enabled(cfg.Etcd) {
 		return errors.New("etcd.endpoints: required: the server reads the collect entries and the live components from etcd")
 	}
@@ -101,19 +104,37 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Stdout, "logcollect server: open %s  (metrics from %s, etcd at %s)\n", httpserver.OpenURL(addr), cfg.Server.Metrics,
+	fmt.Fprintf(o.Stdout, "logcollect server: open %s  (metrics from %s, etcd at %s)\n", httpserver.OpenURL(addr, generated), cfg.Server.Metrics,
 		strings.Join(cfg.Etcd.Endpoints, ","))
 	log.Info("server started", "http", addr.String(), "metrics", cfg.Server.Metrics, "etcd", cfg.Etcd.Endpoints,
-		"auth", auth.Enabled())
-	if !auth.Enabled() {
-		log.Warn("no http.auth: every local account can read the logs through the API; set http.auth.token to require a credential")
-	}
+		"auth", authSource(generated))
 	// Live tails end before the HTTP server shuts down, so it does not wait for them.
 	return lifecycle.Group{Logger: log, Parts: []lifecycle.Part{
 		{Name: "http", Run: srv.Run},
 		{Name: "api", Close: func(context.Context) error { a.Close(); return nil }},
 		{Name: "registration", Run: registrar.Run},
 	}}.Run(ctx)
+}
+
+// runAuth is the configured credential or, when there is none, a random token made for
+// this run (returned as generated too, to be printed in the URL to open), as a notebook
+// server does. Without one every local account could read the logs through the API, and
+// unlike the standalone the server has no data directory to keep a token in. Instances
+// behind a load balancer, and scripts, set http.auth (CheckListen requires it off
+// loopback), so that a session or a token works on each of them and across restarts.
+func runAuth(a httpserver.Auth) (auth httpserver.Auth, generated string) {
+	if a.Enabled() {
+		return a, ""
+	}
+	tok := rand.Text()
+	return httpserver.Auth{Token: tok}, tok
+}
+
+func authSource(generated string) string {
+	if generated != "" {
+		return "a token made for this run, in the URL on stdout"
+	}
+	return "http.auth"
 }
 
 // NewMetrics is the host-metrics reader server.metrics names, and its health check.

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -197,7 +196,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	fmt.Fprintf(o.Stdout, "logcollect standalone: open %s  (etcd at %s, data in %s)\n", openURL(addr, auth, generated), o.EtcdListen, dataDir)
+	fmt.Fprintf(o.Stdout, "logcollect standalone: open %s  (etcd at %s, data in %s)\n", httpserver.OpenURL(addr, generated), o.EtcdListen, dataDir)
 	log.Info("standalone started", "http", addr.String(), "etcd", o.EtcdListen, "data_dir", dataDir, "collect_keys", keys,
 		"allowed_paths", cfg.Agent.AllowedPaths)
 	// Downstream first. The store's writer outlives the agent: it commits (and so
@@ -233,30 +232,19 @@ func newHostMetrics(cfg config.Config, st store.Store, log *slog.Logger, reg pro
 	return s, nil
 }
 
-// httpAuth is http.auth, or, when none is configured, the data directory's access token:
-// without a credential every local account could read through the API what the
-// standalone reads (root's logs included).
-func httpAuth(c config.HTTPAuth, dataDir string) (a httpserver.Auth, generated bool, err error) {
+// httpAuth is http.auth, or, when none is configured, the data directory's access token
+// (also returned as generated, to be printed in the URL to open): without a credential
+// every local account could read through the API what the standalone reads (root's logs
+// included).
+func httpAuth(c config.HTTPAuth, dataDir string) (a httpserver.Auth, generated string, err error) {
 	if c.Token != "" || c.Username != "" {
-		return c.Credential(), false, nil
+		return c.Credential(), "", nil
 	}
 	tok, err := AccessToken(dataDir)
 	if err != nil {
-		return httpserver.Auth{}, false, err
+		return httpserver.Auth{}, "", err
 	}
-	return httpserver.Auth{Token: tok}, true, nil
-}
-
-// openURL is the one URL a person opens. With the generated token it carries it in the
-// fragment, which the browser does not send: the page posts it to /api/login, gets a
-// session cookie and drops the fragment from the address bar and history. A configured
-// credential is not printed: its owner has it.
-func openURL(addr net.Addr, auth httpserver.Auth, generated bool) string {
-	u := httpserver.OpenURL(addr)
-	if generated {
-		u += "#token=" + auth.Token
-	}
-	return u
+	return httpserver.Auth{Token: tok}, tok, nil
 }
 
 // defaultAllowed is the standalone's agent.allowed_paths when the config sets none:

@@ -7,7 +7,6 @@
 package server_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,34 +95,35 @@ http:
 
 	var influxDisk float64
 	t.Run("influxdb", func(t *testing.T) {
-		base := startServer(t, c, "metrics: influxdb")
-		checkHosts(t, base, c.host)
-		checkMetrics(t, base, c.host)
-		influxDisk = rootDiskUsed(t, base, c.host)
-		checkAgents(t, base, c.host+"-sysagent")
-		checkEntries(t, base, c.key)
+		s := startServer(t, c, "metrics: influxdb")
+		checkHosts(t, s, c.host)
+		checkMetrics(t, s, c.host)
+		influxDisk = rootDiskUsed(t, s, c.host)
+		checkAgents(t, s, c.host+"-sysagent")
+		checkEntries(t, s, c.key)
 	})
 	t.Run("prometheus", func(t *testing.T) {
-		base := startServer(t, c, "metrics: prometheus\n  prometheus: {url: \""+c.prom+"\", scrape_interval: 2s}")
+		s := startServer(t, c, "metrics: prometheus\n  prometheus: {url: \""+c.prom+"\", scrape_interval: 2s}")
 		await.Until(t, 60*time.Second, "Prometheus to have scraped the sysagent a few times", func() bool {
 			var m metricsAnswer
-			code := getJSON(t, base+"/api/metrics?"+url.Values{"measurement": {"net"}, "field": {"bytes_recv_per_sec"},
+			code := s.getJSON(t, "/api/metrics?"+url.Values{"measurement": {"net"}, "field": {"bytes_recv_per_sec"},
 				"host": {c.host}, "from": {"now-2m"}, "step": {"2s"}}.Encode(), &m)
 			return code == 200 && len(m.Series) > 0 && len(m.Series[0].Points) >= 3
 		})
-		checkHosts(t, base, c.host)
-		checkMetrics(t, base, c.host)
+		checkHosts(t, s, c.host)
+		checkMetrics(t, s, c.host)
 		// The same unit as InfluxDB's (percent, not Prometheus's ratio), and the same value
 		// give or take what was written meanwhile.
-		if got := rootDiskUsed(t, base, c.host); got < 0.5 || got < influxDisk-1 || got > influxDisk+1 {
+		if got := rootDiskUsed(t, s, c.host); got < 0.5 || got < influxDisk-1 || got > influxDisk+1 {
 			t.Errorf("disk used_percent of / = %v through Prometheus, %v through InfluxDB", got, influxDisk)
 		}
 	})
 	sys.Stop()
 }
 
-// startServer runs `logcollect server` with the given server section.
-func startServer(t *testing.T, c cluster, serverSection string) string {
+// startServer runs `logcollect server` with the given server section and no http.auth: it
+// then makes a token for the run and prints it in the URL to open, which is read here.
+func startServer(t *testing.T, c cluster, serverSection string) server {
 	t.Helper()
 	dir := t.TempDir()
 	addr := e2etest.FreeAddr(t)
@@ -138,25 +139,87 @@ server:
   %s
 `, addr, c.etcd, c.key, c.influx, c.db, serverSection))
 	p := e2etest.Start(t, dir, "server", "--config", cfg)
-	base := "http://" + addr
+	t.Cleanup(p.Stop)
+	s := server{base: "http://" + addr}
 	await.Until(t, 20*time.Second, "the server to answer /healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
+		code, _ := s.get("/healthz")
+		return code == 200
 	})
-	if out := p.Stdout(); !strings.Contains(out, "logcollect server: open "+base+"/") {
+	if out := p.Stdout(); !strings.Contains(out, "logcollect server: open "+s.base+"/#token=") {
 		t.Errorf("stdout %q does not say where to open", out)
 	}
-	t.Cleanup(p.Stop)
-	return base
+	s.token = printedToken(t, p.Stdout())
+	return s
 }
 
-func checkHosts(t *testing.T, base, host string) {
+// printedToken is the token in the URL `logcollect server` printed to open.
+func printedToken(t *testing.T, stdout string) string {
+	t.Helper()
+	m := regexp.MustCompile(`open http://\S+/#token=(\S+)`).FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("stdout %q has no URL with a token", stdout)
+	}
+	return m[1]
+}
+
+// server is a running `logcollect server` and the token it takes.
+type server struct{ base, token string }
+
+// get sends a GET with the token, when there is one.
+func (s server) get(path string) (int, string) {
+	req, err := http.NewRequest(http.MethodGet, s.base+path, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// getJSON decodes a GET's answer strictly (a field the standalone does not send fails).
+func (s server) getJSON(t *testing.T, path string, v any) int {
+	t.Helper()
+	code, b := s.get(path)
+	if code != 200 {
+		t.Logf("GET %s: %d %s", path, code, b)
+		return code
+	}
+	dec := json.NewDecoder(strings.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Errorf("GET %s: %v in %s", path, err, b)
+	}
+	return code
+}
+
+// put writes a key's entries as the UI does: the session cookie's stand-in (the token)
+// and the page's own Origin.
+func (s server) put(t *testing.T, key, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, s.base+"/api/entries/"+url.PathEscape(key), strings.NewReader(body))
+	req.Header.Set("Origin", s.base)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT %s: %v", key, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func checkHosts(t *testing.T, s server, host string) {
 	t.Helper()
 	var h hostsAnswer
-	if code := getJSON(t, base+"/api/hosts", &h); code != 200 {
+	if code := s.getJSON(t, "/api/hosts", &h); code != 200 {
 		t.Fatalf("/api/hosts: %d", code)
 	}
 	for _, x := range h.Hosts {
@@ -174,12 +237,12 @@ func checkHosts(t *testing.T, base, host string) {
 
 // checkMetrics asks for every charted field of the host as the hosts page does, and
 // checks that each has a series of this host with points and sound values.
-func checkMetrics(t *testing.T, base, host string) {
+func checkMetrics(t *testing.T, s server, host string) {
 	t.Helper()
 	for _, mf := range charted {
 		var m metricsAnswer
-		u := base + "/api/metrics?" + url.Values{"measurement": {mf[0]}, "field": {mf[1]}, "host": {host}, "from": {"now-5m"}}.Encode()
-		if code := getJSON(t, u, &m); code != 200 {
+		u := "/api/metrics?" + url.Values{"measurement": {mf[0]}, "field": {mf[1]}, "host": {host}, "from": {"now-5m"}}.Encode()
+		if code := s.getJSON(t, u, &m); code != 200 {
 			t.Errorf("%s.%s: status %d", mf[0], mf[1], code)
 			continue
 		}
@@ -190,13 +253,13 @@ func checkMetrics(t *testing.T, base, host string) {
 			t.Errorf("%s.%s: no series with points", mf[0], mf[1])
 			continue
 		}
-		for _, s := range m.Series {
-			if s.Tags["host"] != host {
-				t.Errorf("%s.%s: series tags %v, want host %s", mf[0], mf[1], s.Tags, host)
+		for _, ser := range m.Series {
+			if ser.Tags["host"] != host {
+				t.Errorf("%s.%s: series tags %v, want host %s", mf[0], mf[1], ser.Tags, host)
 			}
-			for _, p := range s.Points {
+			for _, p := range ser.Points {
 				if int64(p[0])%m.StepMS != 0 || p[1] < 0 || (strings.HasSuffix(mf[1], "_percent") && p[1] > 100.0001) {
-					t.Errorf("%s.%s %v: point %v (steps start at multiples of step_ms; values ≥ 0, percents ≤ 100)", mf[0], mf[1], s.Tags, p)
+					t.Errorf("%s.%s %v: point %v (steps start at multiples of step_ms; values ≥ 0, percents ≤ 100)", mf[0], mf[1], ser.Tags, p)
 					break
 				}
 			}
@@ -204,25 +267,25 @@ func checkMetrics(t *testing.T, base, host string) {
 	}
 	// Units as the standalone's: percent, not a ratio; bytes.
 	var cpu metricsAnswer
-	getJSON(t, base+"/api/metrics?measurement=cpu&field=usage_percent&host="+host+"&from=now-5m", &cpu)
+	s.getJSON(t, "/api/metrics?measurement=cpu&field=usage_percent&host="+host+"&from=now-5m", &cpu)
 	if !hasTag(cpu.Series, "cpu", "total") {
 		t.Errorf("cpu series %v lack cpu=total", cpu.Series)
 	}
 	var mem metricsAnswer
-	getJSON(t, base+"/api/metrics?measurement=mem&field=total&host="+host+"&from=now-5m", &mem)
+	s.getJSON(t, "/api/metrics?measurement=mem&field=total&host="+host+"&from=now-5m", &mem)
 	if len(mem.Series) != 1 || len(mem.Series[0].Points) == 0 || mem.Series[0].Points[0][1] != memTotal(t) {
 		t.Errorf("mem.total %v, want /proc/meminfo's %v", mem.Series, memTotal(t))
 	}
 }
 
 // rootDiskUsed is the newest disk used_percent of / over the last minute.
-func rootDiskUsed(t *testing.T, base, host string) float64 {
+func rootDiskUsed(t *testing.T, s server, host string) float64 {
 	t.Helper()
 	var m metricsAnswer
-	getJSON(t, base+"/api/metrics?measurement=disk&field=used_percent&host="+host+"&from=now-1m", &m)
-	for _, s := range m.Series {
-		if s.Tags["path"] == "/" && len(s.Points) > 0 {
-			return s.Points[len(s.Points)-1][1]
+	s.getJSON(t, "/api/metrics?measurement=disk&field=used_percent&host="+host+"&from=now-1m", &m)
+	for _, ser := range m.Series {
+		if ser.Tags["path"] == "/" && len(ser.Points) > 0 {
+			return ser.Points[len(ser.Points)-1][1]
 		}
 	}
 	t.Errorf("no disk series of / in %+v", m)
@@ -238,7 +301,7 @@ func hasTag(ss []series, k, v string) bool {
 	return false
 }
 
-func checkAgents(t *testing.T, base, sysID string) {
+func checkAgents(t *testing.T, s server, sysID string) {
 	t.Helper()
 	var a struct {
 		Agents []struct {
@@ -255,7 +318,7 @@ func checkAgents(t *testing.T, base, sysID string) {
 		} `json:"agents"`
 	}
 	await.Until(t, 10*time.Second, "the sysagent and the server in /api/agents", func() bool {
-		getJSON(t, base+"/api/agents", &a)
+		s.getJSON(t, "/api/agents", &a)
 		var sys, srv bool
 		for _, x := range a.Agents {
 			sys = sys || (x.ID == sysID && x.Role == "sysagent")
@@ -271,22 +334,22 @@ type keyValue struct {
 	Revision int64             `json:"revision"`
 }
 
-func checkEntries(t *testing.T, base, key string) {
+func checkEntries(t *testing.T, s server, key string) {
 	t.Helper()
 	var list struct {
 		Keys []keyValue `json:"keys"`
 	}
-	if code := getJSON(t, base+"/api/entries", &list); code != 200 || len(list.Keys) != 1 || list.Keys[0].Key != key || list.Keys[0].Revision != 0 {
+	if code := s.getJSON(t, "/api/entries", &list); code != 200 || len(list.Keys) != 1 || list.Keys[0].Key != key || list.Keys[0].Revision != 0 {
 		t.Fatalf("/api/entries: %d %+v, want the one fixed key %s, absent", code, list, key)
 	}
 	body := `{"entries": [{"path": "/var/log/it/*.log", "topic": "it_log"}], "revision": 0}`
-	code, b := put(t, base, key, body)
+	code, b := s.put(t, key, body)
 	var ok keyValue
 	if err := json.Unmarshal(b, &ok); code != 200 || err != nil || ok.Revision == 0 || len(ok.Entries) != 1 {
 		t.Fatalf("PUT %s: %d %s", key, code, b)
 	}
-	t.Cleanup(func() { _, _ = put(t, base, key, fmt.Sprintf(`{"entries": [], "revision": %d}`, ok.Revision)) })
-	code, b = put(t, base, key, body) // revision 0 again: the key exists now
+	t.Cleanup(func() { _, _ = s.put(t, key, fmt.Sprintf(`{"entries": [], "revision": %d}`, ok.Revision)) })
+	code, b = s.put(t, key, body) // revision 0 again: the key exists now
 	var conflict struct {
 		Error   string   `json:"error"`
 		Current keyValue `json:"current"`
@@ -295,52 +358,17 @@ func checkEntries(t *testing.T, base, key string) {
 		t.Errorf("stale PUT: %d %s, want 409 with the current entries at revision %d", code, b, ok.Revision)
 	}
 	var got keyValue
-	if code := getJSON(t, base+"/api/entries/"+key, &got); code != 200 || got.Revision != ok.Revision {
+	if code := s.getJSON(t, "/api/entries/"+key, &got); code != 200 || got.Revision != ok.Revision {
 		t.Errorf("GET %s: %d %+v", key, code, got)
 	}
-	if code, b := put(t, base, "/logcollect/agents/x", body); code != 403 && code != 404 {
+	if code, b := s.put(t, "/logcollect/agents/x", body); code != 403 && code != 404 {
 		t.Errorf("PUT outside the collect keys: %d %s, want it refused", code, b)
 	}
 	// No agent.allowed_paths in the server's config: entries may name /var/log/** only.
 	shadow := fmt.Sprintf(`{"entries": [{"path": "/etc/shadow", "topic": "x"}], "revision": %d}`, ok.Revision)
-	if code, b := put(t, base, key, shadow); code != 400 || !strings.Contains(string(b), "/etc/shadow") || !strings.Contains(string(b), "agent.allowed_paths") {
+	if code, b := s.put(t, key, shadow); code != 400 || !strings.Contains(string(b), "/etc/shadow") || !strings.Contains(string(b), "agent.allowed_paths") {
 		t.Errorf("PUT of /etc/shadow: %d %s, want 400 naming the path and agent.allowed_paths", code, b)
 	}
-}
-
-func put(t *testing.T, base, key, body string) (int, []byte) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, base+"/api/entries/"+url.PathEscape(key), bytes.NewReader([]byte(body)))
-	req.Header.Set("Origin", base) // the UI's write: same origin
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("PUT %s: %v", key, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
-// getJSON decodes a GET's answer strictly (a field the standalone does not send fails).
-func getJSON(t *testing.T, u string, v any) int {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatalf("GET %s: %v", u, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Logf("GET %s: %d %s", u, resp.StatusCode, b)
-		return resp.StatusCode
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		t.Errorf("GET %s: %v in %s", u, err, b)
-	}
-	return resp.StatusCode
 }
 
 func influxQuery(base, db, q string) string {
