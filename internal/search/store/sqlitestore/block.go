@@ -12,8 +12,6 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/klauspost/compress/s2"
-
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
 )
@@ -23,24 +21,30 @@ import (
 // repeat within a block), and more lines to decode and check per candidate block.
 const maxBlockLines = 128
 
-// The first byte of an encoded block: its lines as they are, or compressed with S2
-// (klauspost/compress: ~6× smaller for access logs at ~0.2 µs per line each way, measured
-// in docs/store.md; the writer then writes and checkpoints that much less). 1 and 2 were
-// the layout ordered by read time (no read time per line), which is not read; 3 and 4
-// are this one without the entry's format, read as plain (what their lines were parsed
-// as when they were written).
+// The first byte of an encoded block: its lines as they are, or compressed with zstd
+// (codec), or with S2 as they were before (klauspost/compress; S2 made access logs ~3×
+// smaller at ~0.2 µs per line each way, zstd ~5× at ~0.5 µs to encode: docs/store.md;
+// the writer then writes and checkpoints that much less). 1 and 2 were the layout
+// ordered by read time (no read time per line), which is not read; 3 and 4 are this one
+// without the entry's format, read as plain (what their lines were parsed as when they
+// were written).
 const (
 	blockPlain         = 5
 	blockS2            = 6
+	blockZstd          = 7
 	blockPlainNoFormat = 3
 	blockS2NoFormat    = 4
 )
 
 // compressed says whether a block of a known version has its body compressed.
-func compressed(version byte) bool { return version == blockS2 || version == blockS2NoFormat }
+func compressed(version byte) bool {
+	return version == blockZstd || version == blockS2 || version == blockS2NoFormat
+}
 
 // hasFormat says whether a block of a known version holds its entry's format.
-func hasFormat(version byte) bool { return version == blockPlain || version == blockS2 }
+func hasFormat(version byte) bool {
+	return version == blockPlain || version == blockS2 || version == blockZstd
+}
 
 // entryInfo is what the lines of a block share from their collect entry.
 type entryInfo struct {
@@ -99,7 +103,7 @@ var epoch = time.Unix(0, 0)
 // time (clampTime); it returns the blocks, in the order of their first row, and how
 // many rows were clamped. A block's lines stay in file order: searches order by time
 // across and within blocks (read.go), so a file's lines need not be in time order.
-func buildBlocks(rows []store.Row, skew time.Duration) ([]*block, int) {
+func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int) {
 	type group struct {
 		first         int
 		idx           []int
@@ -137,7 +141,7 @@ func buildBlocks(rows []store.Row, skew time.Duration) ([]*block, int) {
 		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, func(a, b *group) int { return a.first - b.first })
-	enc := newEncoder()
+	enc := newEncoder(c)
 	out := make([]*block, len(groups))
 	for i, g := range groups {
 		out[i] = enc.encode(rows, times, g.idx)
@@ -147,21 +151,21 @@ func buildBlocks(rows []store.Row, skew time.Duration) ([]*block, int) {
 
 // encoder builds blocks, reusing its buffers.
 type encoder struct {
-	compress bool
-	perMin   []minuteCount
-	perTen   []minuteCount
-	s2buf    []byte
-	raw      []byte // the block before compression
-	times    []byte
-	seen     map[string]int // word → index in words
-	lower    []byte
-	words    []string
+	codec  *codec // nil: bodies are stored as they are
+	perMin []minuteCount
+	perTen []minuteCount
+	zbuf   []byte
+	raw    []byte // the block before compression
+	times  []byte
+	seen   map[string]int // word → index in words
+	lower  []byte
+	words  []string
 	// The words of the line before, by position: lines of one file mostly share their
 	// words at the same positions, and comparing with those is cheaper than the map.
 	prev, cur []string
 }
 
-func newEncoder() *encoder { return &encoder{compress: true, seen: map[string]int{}} }
+func newEncoder(c *codec) *encoder { return &encoder{codec: c, seen: map[string]int{}} }
 
 // maxBlockBytes bounds a decoded block (128 lines at the agent's default cut of 1 MiB
 // are 128 MiB): a block claiming more is corrupt, and is not allocated.
@@ -220,9 +224,9 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.far = farTimes(times, idx, b.tMin, b.tMax)
 	b.tens = e.tens()
 	version, body := byte(blockPlain), data
-	if e.compress {
-		e.s2buf = s2.Encode(e.s2buf[:cap(e.s2buf)], data)
-		version, body = blockS2, e.s2buf
+	if e.codec != nil {
+		e.zbuf = e.codec.compress(data, e.zbuf[:0])
+		version, body = blockZstd, e.zbuf
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(e.times)+len(body))
 	out = append(out, version)
@@ -402,23 +406,12 @@ func appendString(b []byte, s string) []byte {
 
 var errCorrupt = errors.New("corrupt block")
 
-// decodeBlock decodes the n lines of an encoded block into lines (reused). The messages
-// point into data (or into the memory the block was decompressed into), which must not
-// change.
-func decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo, error) {
-	times, body, err := inflate(data, nil)
-	if err != nil {
-		return nil, entryInfo{}, err
-	}
-	return decodeLines(data[0], times, body, n, lines)
-}
-
 // splitTimes returns a block's times section and what follows it.
 func splitTimes(data []byte) (times, rest []byte, err error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("%w: empty", errCorrupt)
 	}
-	if v := data[0]; v != blockPlain && v != blockS2 && v != blockPlainNoFormat && v != blockS2NoFormat {
+	if v := data[0]; v != blockPlain && v != blockZstd && v != blockS2 && v != blockPlainNoFormat && v != blockS2NoFormat {
 		return nil, nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
 	}
 	k, w := binary.Uvarint(data[1:])
@@ -426,24 +419,6 @@ func splitTimes(data []byte) (times, rest []byte, err error) {
 		return nil, nil, fmt.Errorf("%w: times section of %d bytes", errCorrupt, k)
 	}
 	return data[1+w : 1+w+int(k)], data[1+w+int(k):], nil
-}
-
-// inflate returns a block's times section and its body, decompressed (into buf when it
-// is large enough) when the version says so.
-func inflate(data, buf []byte) (times, body []byte, err error) {
-	times, rest, err := splitTimes(data)
-	if err != nil || !compressed(data[0]) {
-		return times, rest, err
-	}
-	n, err := s2.DecodedLen(rest)
-	if err != nil || n > maxBlockBytes {
-		return nil, nil, fmt.Errorf("%w: compressed length %d: %v", errCorrupt, n, err)
-	}
-	out, err := s2.Decode(buf[:cap(buf)], rest)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", errCorrupt, err)
-	}
-	return times, out, nil
 }
 
 // eachTime calls fn with the event time of each of the n lines of a block's times
@@ -543,7 +518,7 @@ func (d *decoder) string() string {
 
 // reencode makes a block of lines (decoded, times as stored) of one file: after some of
 // a block's lines were dropped (re-read lines after a restart, retention).
-func reencode(h blockHead, lines []line) *block {
+func reencode(h blockHead, lines []line, c *codec) *block {
 	rows := make([]store.Row, len(lines))
 	times := make([][2]int64, len(lines))
 	idx := make([]int, len(rows))
@@ -552,5 +527,5 @@ func reencode(h blockHead, lines []line) *block {
 			Offset: l.off, End: l.end, Message: l.msg}
 		times[i], idx[i] = [2]int64{l.ts, l.rts}, i
 	}
-	return newEncoder().encode(rows, times, idx)
+	return newEncoder(c).encode(rows, times, idx)
 }

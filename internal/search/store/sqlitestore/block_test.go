@@ -26,7 +26,8 @@ func TestBlockRoundTrip(t *testing.T) {
 		rows[i].Fields = map[string]string{"team": "core", "env": "prod"}
 		rows[i].Format = "logfmt"
 	}
-	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew)
+	c := testCodec(t)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
 	if len(blocks) != 1 {
 		t.Fatalf("%d blocks, want 1", len(blocks))
 	}
@@ -35,7 +36,7 @@ func TestBlockRoundTrip(t *testing.T) {
 		b.tMin != start.Add(-time.Second).UnixNano() || b.tMax != start.Add(time.Second).UnixNano() || b.rMax != start.Add(time.Second).UnixNano() {
 		t.Errorf("block head %+v", b)
 	}
-	lines, e, err := decodeBlock(b.data, b.n, nil)
+	lines, e, err := c.decodeBlock(b.data, b.n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,24 +59,25 @@ func TestBlockRoundTrip(t *testing.T) {
 // count.
 func TestBlockCorrupt(t *testing.T) {
 	rows := rowsAt(time.Now(), 0, 20, accessLine)
-	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew)
+	c := testCodec(t)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
 	b := blocks[0]
 	for n := range len(b.data) {
-		if _, _, err := decodeBlock(b.data[:n], b.n, nil); !errors.Is(err, errCorrupt) {
+		if _, _, err := c.decodeBlock(b.data[:n], b.n, nil); !errors.Is(err, errCorrupt) {
 			t.Fatalf("torn at %d of %d bytes: err %v", n, len(b.data), err)
 		}
 	}
-	if _, _, err := decodeBlock(append(slices.Clone(b.data), 0), b.n, nil); !errors.Is(err, errCorrupt) {
+	if _, _, err := c.decodeBlock(append(slices.Clone(b.data), 0), b.n, nil); !errors.Is(err, errCorrupt) {
 		t.Errorf("a byte too many: err %v", err)
 	}
-	if _, _, err := decodeBlock(b.data, b.n+1, nil); !errors.Is(err, errCorrupt) {
+	if _, _, err := c.decodeBlock(b.data, b.n+1, nil); !errors.Is(err, errCorrupt) {
 		t.Errorf("one line more than stored: err %v", err)
 	}
 	for i := range b.data {
 		for _, v := range []byte{0x00, 0x7f, 0x80, 0xff} {
 			garbled := slices.Clone(b.data)
 			garbled[i] = v
-			lines, _, err := decodeBlock(garbled, b.n, nil)
+			lines, _, err := c.decodeBlock(garbled, b.n, nil)
 			if err == nil && len(lines) != b.n {
 				t.Fatalf("garbled byte %d: %d lines without an error", i, len(lines))
 			}
@@ -99,7 +101,7 @@ func TestBlockWords(t *testing.T) {
 	for i, m := range msgs {
 		rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
 	}
-	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
 	b := blocks[0]
 	want := map[string]bool{}
 	for _, m := range msgs {
@@ -167,4 +169,15 @@ func TestBlockWords(t *testing.T) {
 			t.Errorf("MATCH %q: %d, %v", w, n, err)
 		}
 	}
+}
+
+// testCodec is a codec closed when the test ends.
+func testCodec(t testing.TB) *codec {
+	t.Helper()
+	c, err := newCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	return c
 }

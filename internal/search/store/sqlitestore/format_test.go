@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
@@ -38,7 +40,7 @@ func TestFieldsByFormat(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().Add(-time.Minute)
 	rows := formatRows(start)
-	if blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew); len(blocks) != 5 {
+	if blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t)); len(blocks) != 5 {
 		t.Errorf("%d blocks, want 5 (one per run of a format)", len(blocks))
 	}
 	appendSync(t, s, rows)
@@ -128,6 +130,86 @@ func TestLayoutWithoutFormat(t *testing.T) {
 	}
 }
 
+// TestLayoutS2: a day written before zstd (user_version 3, blocks compressed with S2) is
+// opened as it is: its lines are found and read, new blocks (zstd) go beside them, and
+// the day is marked 4 so that an older logcollect refuses it.
+func TestLayoutS2(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Minute)
+	rows := formatRows(start)
+	runOnce(t, dir, rows)
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	rewriteAsS2(t, path)
+
+	s := open(t, Config{Dir: dir})
+	more := formatRows(start.Add(time.Second))
+	for i := range more {
+		more[i].Offset += 1000
+		more[i].End += 1000
+	}
+	appendSync(t, s, more)
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "level:*"), From: start.Add(-time.Hour),
+		To: start.Add(time.Hour), Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, r := range res.Rows {
+		got = append(got, int(r.Offset/100))
+	}
+	// Old and new blocks alike by their format: 2, 3 and 5 of each.
+	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
+		t.Errorf("level:* lines %v, want %v", got, want)
+	}
+	versions := blockVersions(t, path)
+	if versions[blockS2] != 5 || versions[blockZstd] != 5 || len(versions) != 2 {
+		t.Errorf("block versions %v, want 5 S2 and 5 zstd", versions)
+	}
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	}
+}
+
+// rewriteAsS2 turns the day at path into the layout before zstd: every block's body
+// compressed with S2 (version 6) and user_version 3.
+func rewriteAsS2(t *testing.T, path string) {
+	t.Helper()
+	c := testCodec(t)
+	rewriteBlocks(t, path, func(data []byte) []byte {
+		times, body, err := c.inflate(data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []byte{blockS2}
+		out = binary.AppendUvarint(out, uint64(len(times)))
+		return append(append(out, times...), s2.Encode(nil, body)...)
+	}, layoutVersionS2)
+}
+
+// blockVersions counts a day's blocks by version.
+func blockVersions(t *testing.T, path string) map[byte]int {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out := map[byte]int{}
+	rows, err := db.Query(`SELECT substr(data, 1, 1) FROM blocks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v []byte
+		if err := rows.Scan(&v); err != nil || len(v) != 1 {
+			t.Fatalf("version %v: %v", v, err)
+		}
+		out[v[0]]++
+	}
+	return out
+}
+
 // TestNewerLayoutRefused: a day of a layout this build does not know is not opened.
 func TestNewerLayoutRefused(t *testing.T) {
 	dir := t.TempDir()
@@ -138,7 +220,7 @@ func TestNewerLayoutRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`PRAGMA user_version = 4`); err != nil {
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersion+1)); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -158,23 +240,9 @@ func runOnce(t *testing.T, dir string, rows []store.Row) {
 // block re-encoded as version 3 (uncompressed, no format) and user_version 2.
 func rewriteWithoutFormat(t *testing.T, path string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT id, data FROM blocks`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := map[int64][]byte{}
-	for rows.Next() {
-		var id int64
-		var data []byte
-		if err := rows.Scan(&id, &data); err != nil {
-			t.Fatal(err)
-		}
-		times, body, err := inflate(data, nil)
+	c := testCodec(t)
+	rewriteBlocks(t, path, func(data []byte) []byte {
+		times, body, err := c.inflate(data, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,23 +254,46 @@ func rewriteWithoutFormat(t *testing.T, path string) {
 		at := len(body) - len(d.b)
 		d.string()
 		if d.err {
-			t.Fatalf("block %d: cut short", id)
+			t.Fatal("a block cut short")
 		}
 		rest := d.b
 		out := []byte{blockPlainNoFormat}
 		out = binary.AppendUvarint(out, uint64(len(times)))
-		out = append(append(append(out, times...), body[:at]...), rest...)
-		old[id] = out
+		return append(append(append(out, times...), body[:at]...), rest...)
+	}, layoutVersionNoFormat)
+}
+
+// rewriteBlocks replaces the data of every block of the day at path by what rewrite
+// makes of it, and sets its user_version.
+func rewriteBlocks(t *testing.T, path string, rewrite func(data []byte) []byte, version int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT id, data FROM blocks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewritten := map[int64][]byte{}
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			t.Fatal(err)
+		}
+		rewritten[id] = rewrite(data)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for id, data := range old {
+	for id, data := range rewritten {
 		if _, err := db.Exec(`UPDATE blocks SET data = ? WHERE id = ?`, data, id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.Exec(`PRAGMA user_version = 2`); err != nil {
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
 		t.Fatal(err)
 	}
 }

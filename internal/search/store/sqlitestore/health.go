@@ -129,7 +129,7 @@ func (p *part) checkNewest() error {
 	}
 	defer rows.Close()
 	if rows.Next() {
-		var sc scanner
+		sc := scanner{codec: p.codec}
 		if _, _, err := sc.scan(rows); err != nil {
 			return err
 		}

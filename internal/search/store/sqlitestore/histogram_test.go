@@ -185,7 +185,7 @@ func oldDay(t *testing.T, rewrite ...string) (*Store, string) {
 // all-lines histogram counts exactly from them; counts that do not decode are an error
 // naming the block.
 func TestTenMinuteCounts(t *testing.T) {
-	e := newEncoder()
+	e := newEncoder(nil)
 	base := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC).UnixNano()
 	for _, tc := range []struct {
 		name  string

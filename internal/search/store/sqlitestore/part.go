@@ -20,6 +20,7 @@ type part struct {
 	day    int64
 	path   string
 	db     *sql.DB
+	codec  *codec       // the store's
 	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
 	// readers counts the reads that hold the day (Store.readParts): a dropped day is
 	// closed once they are done.
@@ -75,13 +76,14 @@ func (p *part) close() error {
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
 // their newest event time, lines with event and read time, blocks with their entry's
-// format. 0 with a blocks table is the layout ordered by read time. 2 is this layout
-// before blocks held the format: it is opened as it is (its blocks' versions say they
-// have no format: their lines are read as plain, as they were) and marked 3 by the
-// schema, so that a logcollect that knows only 2 refuses the day instead of failing on
-// every block written since.
+// format, new blocks compressed with zstd. 0 with a blocks table is the layout ordered by
+// read time. 3 is this layout before zstd (S2 blocks) and 2 before blocks held the
+// format: both are opened as they are (each block's version byte says how to read it)
+// and marked 4 by the schema, so that a logcollect that knows only 2 or 3 refuses the
+// day instead of failing on every block written since.
 const (
-	layoutVersion         = 3
+	layoutVersion         = 4
+	layoutVersionS2       = 3
 	layoutVersionNoFormat = 2
 )
 
@@ -151,7 +153,7 @@ CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS points(ts INTEGER NOT NULL, measurement TEXT NOT NULL, field TEXT NOT NULL,
   host TEXT NOT NULL, tags TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS points_mf ON points(measurement, field, ts);
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 `
 
 // ErrOldLayout is returned by Open for a day written by an older logcollect: one row per
@@ -186,7 +188,7 @@ const (
 	journalLimit = 16 << 20
 )
 
-func openPart(path string, day int64) (*part, error) {
+func openPart(path string, day int64, c *codec) (*part, error) {
 	// WAL with synchronous=FULL: a commit is on disk when it returns (the store
 	// acknowledges lines after it), readers never block the writer. auto_vacuum lets the
 	// size retention give freed pages back to the file system. mmap_size 0 (SQLite's
@@ -220,7 +222,7 @@ func openPart(path string, day int64) (*part, error) {
 		db.Close()
 		return nil, fmt.Errorf("read the indexes of %s: %w", path, err)
 	}
-	return &part{day: day, path: path, db: db, minsIndexed: minsIndexed, tensIndexed: tensIndexed}, nil
+	return &part{day: day, path: path, db: db, codec: c, minsIndexed: minsIndexed, tensIndexed: tensIndexed}, nil
 }
 
 // createSchema creates the day's tables and sets its layout version in one transaction:
@@ -291,7 +293,7 @@ func checkLayout(db *sql.DB, path string) error {
 	case blocks > 0 && version > layoutVersion:
 		return fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
 			path, version, layoutVersion)
-	case blocks > 0 && version != layoutVersion && version != layoutVersionNoFormat:
+	case blocks > 0 && version != layoutVersion && version != layoutVersionS2 && version != layoutVersionNoFormat:
 		what = "lines ordered by read time"
 	default:
 		return nil
@@ -482,6 +484,7 @@ const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic,
 // scanner reads blocks from query results, reusing its buffers: a scan over many blocks
 // allocates per block only what it keeps.
 type scanner struct {
+	codec *codec
 	lines []line
 	buf   []byte
 	// keep: each block gets memory of its own (a search keeps lines of several blocks).
@@ -503,7 +506,7 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 		sc.buf = append(sc.buf[:0], raw...)
 		raw = sc.buf
 	}
-	times, body, err := inflate(raw, sc.buf)
+	times, body, err := sc.codec.inflate(raw, sc.buf)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}

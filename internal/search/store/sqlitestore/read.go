@@ -202,7 +202,7 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 		}
 		return len(out) < want
 	}
-	sc := scanner{keep: true} // the waiting lines point into their blocks
+	sc := scanner{codec: p.codec, keep: true} // the waiting lines point into their blocks
 	err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 		if !emit(p.upperOf(h.id)) {
 			return false
@@ -813,7 +813,7 @@ func inList(ids []int64) (string, []any) {
 // scanIDs calls fn with the blocks of ids (headCols), in id order, until it returns
 // false.
 func (p *part) scanIDs(ctx context.Context, ids []int64, fn func(h blockHead, lines []line) bool) error {
-	var sc scanner
+	sc := scanner{codec: p.codec}
 	more := true
 	for len(ids) > 0 && more {
 		chunk := ids[:min(len(ids), idsPerRead)]
@@ -934,7 +934,7 @@ func (s *Store) Context(ctx context.Context, host, fileID string, offset int64, 
 // scanBlocks calls fn with the blocks the query selects (headCols), until it returns
 // false.
 func (p *part) scanBlocks(ctx context.Context, q string, args []any, fn func(h blockHead, lines []line) bool) error {
-	var sc scanner
+	sc := scanner{codec: p.codec}
 	return p.scanBlocksWith(ctx, &sc, q, args, fn)
 }
 

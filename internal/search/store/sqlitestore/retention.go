@@ -110,7 +110,7 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 	if err != nil {
 		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
-	var sc scanner
+	sc := scanner{codec: p.codec}
 	for rows.Next() {
 		h, lines, err := sc.scan(rows)
 		if err != nil {
@@ -118,7 +118,7 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 			return fmt.Errorf("retention in %s: %w", p.path, err)
 		}
 		kept := slices.DeleteFunc(slices.Clone(lines), func(l line) bool { return l.ts < cutoff })
-		b := reencode(h, kept) // copies the messages before the next scan reuses them
+		b := reencode(h, kept, p.codec) // copies the messages before the next scan reuses them
 		b.id, b.seq = h.id, h.seq
 		rest = append(rest, b)
 	}

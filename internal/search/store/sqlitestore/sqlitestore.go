@@ -71,6 +71,8 @@ type Store struct {
 	closed  atomic.Bool
 	lastSeq atomic.Int64
 
+	codec *codec // the blocks' compression, for the writer and every reader
+
 	// Writer state, owned by the writer goroutine after Open.
 	nextSeq int64
 	// dedupe holds, per file, the end offset stored before this process started; rows
@@ -111,15 +113,21 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create store dir %s: %w", cfg.Dir, err)
 	}
+	c, err := newCodec()
+	if err != nil {
+		return nil, err
+	}
 	s := &Store{cfg: cfg, log: logger.With("component", "store"), changed: make(chan struct{}),
-		queue: make(chan *appendReq, queueDepth), closing: make(chan struct{}), dedupe: map[fileKey]int64{}}
+		queue: make(chan *appendReq, queueDepth), closing: make(chan struct{}), dedupe: map[fileKey]int64{}, codec: c}
 	m, err := newMetrics(reg, s)
 	if err != nil {
+		c.close()
 		return nil, err
 	}
 	s.m = m
 	names, err := filepath.Glob(filepath.Join(cfg.Dir, "logs-*.db"))
 	if err != nil {
+		c.close()
 		return nil, fmt.Errorf("list store files: %w", err)
 	}
 	slices.Sort(names)
@@ -128,7 +136,7 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 		if !ok {
 			continue
 		}
-		p, err := openPart(name, day)
+		p, err := openPart(name, day, s.codec)
 		if err != nil {
 			s.closeParts()
 			return nil, err
@@ -223,7 +231,7 @@ func (s *Store) Append(ctx context.Context, rows []store.Row, done func()) error
 	if s.closed.Load() {
 		return errors.New("store: closed")
 	}
-	blocks, clamped := buildBlocks(rows, s.cfg.MaxTimeSkew)
+	blocks, clamped := buildBlocks(rows, s.cfg.MaxTimeSkew, s.codec)
 	if clamped > 0 {
 		s.m.clamped.Add(float64(clamped))
 	}
@@ -321,7 +329,7 @@ func (s *Store) skipStored(b *block) *block {
 		delete(s.dedupe, k)
 		return b
 	}
-	lines, _, err := decodeBlock(b.data, b.n, nil)
+	lines, _, err := s.codec.decodeBlock(b.data, b.n, nil)
 	if err != nil { // a block encoded by this process: a bug, not bad input
 		panic(fmt.Sprintf("decode a block just encoded: %v", err))
 	}
@@ -334,7 +342,7 @@ func (s *Store) skipStored(b *block) *block {
 		return nil
 	}
 	delete(s.dedupe, k)
-	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, entryInfo: b.entryInfo}, lines[i:])
+	return reencode(blockHead{host: b.host, path: b.path, topic: b.topic, fileID: b.fileID, entryInfo: b.entryInfo}, lines[i:], s.codec)
 }
 
 // commit writes blocks (numbered) in one transaction per day and layer (commitOrder),
@@ -409,7 +417,7 @@ func (s *Store) partFor(day int64) (*part, error) {
 	if p := s.findPart(day); p != nil {
 		return p, nil
 	}
-	p, err := openPart(filepath.Join(s.cfg.Dir, dayName(day)), day)
+	p, err := openPart(filepath.Join(s.cfg.Dir, dayName(day)), day, s.codec)
 	if err != nil {
 		return nil, err
 	}
@@ -451,12 +459,14 @@ func (s *Store) Changed() <-chan struct{} {
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.codec.close()
 	return s.closePartsLocked()
 }
 
 func (s *Store) closeParts() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.codec.close()
 	_ = s.closePartsLocked()
 }
 
