@@ -94,32 +94,10 @@ func equalInts(a, b []int) bool {
 
 // TestLayoutWithoutFormat: a day written before blocks held their entry's format
 // (user_version 2, blocks of version 3) is opened as it is, its lines parsed as plain
-// (as they were), and new blocks are added beside them; the day is marked 3 so that an
+// (as they were), and new blocks are added beside them; the day is marked 4 so that an
 // older logcollect refuses it.
 func TestLayoutWithoutFormat(t *testing.T) {
-	dir := t.TempDir()
-	start := time.Now().Add(-time.Minute)
-	rows := formatRows(start)
-	runOnce(t, dir, rows)
-	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
-	rewriteWithoutFormat(t, path)
-
-	s := open(t, Config{Dir: dir})
-	more := formatRows(start.Add(time.Second))
-	for i := range more {
-		more[i].Offset += 1000
-		more[i].End += 1000
-	}
-	appendSync(t, s, more)
-	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "level:*"), From: start.Add(-time.Hour),
-		To: start.Add(time.Hour), Limit: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []int
-	for _, r := range res.Rows {
-		got = append(got, int(r.Offset/100))
-	}
+	path, got := olderDay(t, rewriteWithoutFormat)
 	// New blocks: by their format (2, 3, 5); old blocks: all plain, so detected (1, 2, 3,
 	// 4, 5; the access line 0 has no key=value pairs).
 	if want := []int{15, 13, 12, 5, 4, 3, 2, 1}; !equalInts(got, want) {
@@ -130,16 +108,16 @@ func TestLayoutWithoutFormat(t *testing.T) {
 	}
 }
 
-// TestLayoutS2: a day written before zstd (user_version 3, blocks compressed with S2) is
-// opened as it is: its lines are found and read, new blocks (zstd) go beside them, and
-// the day is marked 4 so that an older logcollect refuses it.
-func TestLayoutS2(t *testing.T) {
+// olderDay stores formatRows in a day, turns it into an older layout with rewrite, opens
+// it again and stores the same lines a second later (offsets 1000 on); it returns the
+// day's path and the hits of level:* (offset / 100, newest first).
+func olderDay(t *testing.T, rewrite func(t *testing.T, path string)) (string, []int) {
+	t.Helper()
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Minute)
-	rows := formatRows(start)
-	runOnce(t, dir, rows)
+	runOnce(t, dir, formatRows(start))
 	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
-	rewriteAsS2(t, path)
+	rewrite(t, path)
 
 	s := open(t, Config{Dir: dir})
 	more := formatRows(start.Add(time.Second))
@@ -157,6 +135,14 @@ func TestLayoutS2(t *testing.T) {
 	for _, r := range res.Rows {
 		got = append(got, int(r.Offset/100))
 	}
+	return path, got
+}
+
+// TestLayoutS2: a day written before zstd (user_version 3, blocks compressed with S2) is
+// opened as it is: its lines are found and read, new blocks (zstd) go beside them, and
+// the day is marked 4 so that an older logcollect refuses it.
+func TestLayoutS2(t *testing.T) {
+	path, got := olderDay(t, rewriteAsS2)
 	// Old and new blocks alike by their format: 2, 3 and 5 of each.
 	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
 		t.Errorf("level:* lines %v, want %v", got, want)
@@ -174,12 +160,7 @@ func TestLayoutS2(t *testing.T) {
 // compressed with S2 (version 6) and user_version 3.
 func rewriteAsS2(t *testing.T, path string) {
 	t.Helper()
-	c := testCodec(t)
-	rewriteBlocks(t, path, func(data []byte) []byte {
-		times, body, err := c.inflate(data, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	rewriteBlocks(t, path, func(times, body []byte) []byte {
 		out := []byte{blockS2}
 		out = binary.AppendUvarint(out, uint64(len(times)))
 		return append(append(out, times...), s2.Encode(nil, body)...)
@@ -240,12 +221,7 @@ func runOnce(t *testing.T, dir string, rows []store.Row) {
 // block re-encoded as version 3 (uncompressed, no format) and user_version 2.
 func rewriteWithoutFormat(t *testing.T, path string) {
 	t.Helper()
-	c := testCodec(t)
-	rewriteBlocks(t, path, func(data []byte) []byte {
-		times, body, err := c.inflate(data, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	rewriteBlocks(t, path, func(times, body []byte) []byte {
 		// The body: the fields (count, then key and value), then the format: drop it.
 		d := decoder{b: body}
 		for range 2 * d.uvarint() {
@@ -264,9 +240,10 @@ func rewriteWithoutFormat(t *testing.T, path string) {
 }
 
 // rewriteBlocks replaces the data of every block of the day at path by what rewrite
-// makes of it, and sets its user_version.
-func rewriteBlocks(t *testing.T, path string, rewrite func(data []byte) []byte, version int) {
+// makes of its times section and its body (decompressed), and sets its user_version.
+func rewriteBlocks(t *testing.T, path string, rewrite func(times, body []byte) []byte, version int) {
 	t.Helper()
+	c := testCodec(t)
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +260,11 @@ func rewriteBlocks(t *testing.T, path string, rewrite func(data []byte) []byte, 
 		if err := rows.Scan(&id, &data); err != nil {
 			t.Fatal(err)
 		}
-		rewritten[id] = rewrite(data)
+		times, body, err := c.inflate(data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rewritten[id] = rewrite(times, body)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
