@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -201,7 +202,8 @@ func unquote(s string) (string, string, error) {
 }
 
 func (p *Parser) parseRegex(line string) ([]Field, error) {
-	m := p.re.FindStringSubmatchIndex(line)
+	var buf [20]int
+	m := submatch(p, line, buf[:0])
 	if m == nil {
 		return nil, ErrNoMatch
 	}
@@ -218,6 +220,34 @@ func (p *Parser) parseRegex(line string) ([]Field, error) {
 		fields = append(fields, p.accessField(name, v)...)
 	}
 	return fields, nil
+}
+
+// AccessField returns one field of a line of a ready access-log format (nginx_combined,
+// apache_combined) as Fields would give it, without the others: a search matching a
+// field reads one per line. handled is false for the other formats.
+func (p *Parser) AccessField(line, name string) (value any, found, handled bool) {
+	if !p.access {
+		return nil, false, false
+	}
+	var buf [20]int
+	m := submatch(p, line, buf[:0])
+	if m == nil {
+		return nil, false, true
+	}
+	group := name
+	if name == "method" || name == "url" || name == "protocol" {
+		group = "request" // split by accessField
+	}
+	i := slices.Index(p.names, group)
+	if i <= 0 {
+		return nil, false, true
+	}
+	for _, f := range p.accessField(group, line[m[2*i]:m[2*i+1]]) {
+		if f.Name == name {
+			return f.Value, true, true
+		}
+	}
+	return nil, false, true
 }
 
 // accessField types one field of the ready access-log patterns: "-" is absent, numbers

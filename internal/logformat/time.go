@@ -155,7 +155,8 @@ func (p *Parser) fieldTime(line []byte, now time.Time) (time.Time, Status) {
 		if p.group < 0 {
 			return time.Time{}, Failed
 		}
-		m := p.re.FindSubmatchIndex(line)
+		var buf [20]int
+		m := submatch(p, line, buf[:0])
 		if m == nil {
 			return time.Time{}, Failed
 		}

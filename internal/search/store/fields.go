@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/logcollect/logcollect/internal/logformat"
@@ -61,6 +62,24 @@ func fieldText(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	}
 	return "", false
+}
+
+// Field returns one field of a stored line as LineFields(msg, entry)[name] would, when
+// that can be done without parsing all of them (the access-log formats); handled is
+// false otherwise.
+func (fp FieldParser) Field(msg string, entry map[string]string, name string) (value string, found, handled bool) {
+	if v, ok := entry[name]; ok {
+		return v, true, true
+	}
+	if fp.p == nil || slices.Contains(reserved, name) {
+		return "", false, fp.p != nil
+	}
+	v, found, handled := fp.p.AccessField(msg, name)
+	if !found {
+		return "", false, handled
+	}
+	text, ok := fieldText(v)
+	return text, ok, true
 }
 
 // reserved are the names of a row's own fields, which parsed fields may not take.

@@ -47,3 +47,37 @@ func TestLineFields(t *testing.T) {
 		})
 	}
 }
+
+// TestFieldOfAccessLine: Field, which parses one field of an access-log line, answers as
+// LineFields does, for every field name, on lines of the format and near misses, with
+// entry fields beside them.
+func TestFieldOfAccessLine(t *testing.T) {
+	lines := []string{
+		`10.0.0.1 - bob [01/Dec/2026:10:11:12 +0100] "GET /a HTTP/1.1" 200 5 "-" "curl"`,
+		`10.0.0.1 - - [01/Dec/2026:10:11:12 +0100] "-" 007 - "http://r/" "-" trailing`,
+		`10.0.0.1 ident bob [t] "POST /b?c=d HTTP/2.0 extra" 503 99999999999999999999 "" "a b"`,
+		`10.0.0.1 - - [t] "GET" 404 0 "-" "x"`,
+		`not an access line status=500`,
+		``,
+	}
+	names := []string{"remote_addr", "ident", "remote_user", "time_local", "request", "method", "url", "protocol",
+		"status", "body_bytes_sent", "http_referer", "http_user_agent", "team", "host", "time", "message", "absent"}
+	for _, format := range []string{"nginx_combined", "apache_combined"} {
+		fp := NewFieldParser(format)
+		for _, entry := range []map[string]string{nil, {"team": "core", "status": "entry wins"}} {
+			for _, line := range lines {
+				want := fp.LineFields(line, entry)
+				for _, name := range names {
+					got, ok, handled := fp.Field(line, entry, name)
+					w, wok := want[name]
+					if !handled || got != w || ok != wok {
+						t.Errorf("%s %q entry %v, %s: %q %v (handled %v), LineFields %q %v", format, line, entry, name, got, ok, handled, w, wok)
+					}
+				}
+			}
+		}
+	}
+	if _, _, handled := NewFieldParser("json").Field(`{"a":1}`, nil, "a"); handled {
+		t.Error("json: Field handled a field it would have to parse the whole line for")
+	}
+}

@@ -51,6 +51,11 @@ func (v *lineView) Field(name string) (string, bool) {
 	case "offset":
 		return strconv.FormatInt(v.l.off, 10), true
 	}
+	if !v.parsed {
+		if f, ok, handled := v.h.fieldParser().Field(v.l.msg, v.h.fields, name); handled {
+			return f, ok
+		}
+	}
 	f, ok := v.allFields()[name]
 	return f, ok
 }
