@@ -5,6 +5,10 @@
 # and fed the same lines through one /insert/jsonline stream, in the same run.
 # LOGCOLLECT_BENCH_LINES sets the number of lines (default 200000). Then issue 22's comparison
 # on a realistic access log stamped over 20 hours (BenchmarkStandaloneVsVictoriaLogs).
+# Issue 22's 100,000,000-line variant (not part of make bench: ~9 minutes and ~22 GB of
+# disk here; the standalone alone, docs/benchmarks.md):
+#   LOGCOLLECT_BENCH_VL=off LOGCOLLECT_BENCH_ROUNDS=5 LOGCOLLECT_BENCH_LINES=100000000 \
+#     go test -tags integration -run '^$' -bench StandaloneVsVictoriaLogs -benchtime 1x -timeout 120m ./test/standalone
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${LOGCOLLECT_BENCH_LINES:-200000}
