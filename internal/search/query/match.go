@@ -23,6 +23,11 @@ type Line interface {
 type Matcher struct {
 	q     *Node
 	words map[*Node][]string
+	// digits are the words of a text node made of ASCII digits only. Folding leaves a
+	// digit as it is and makes no digit of anything else, so a line whose message does
+	// not hold such a word as it is cannot hold it folded: it is ruled out before its
+	// message is folded (an IP's four numbers, on most lines of an access log).
+	digits map[*Node][]string
 
 	// The line being matched: its message folded to lower case, and its words (folded,
 	// split as Tokens splits), computed when a text node needs them.
@@ -37,12 +42,15 @@ type Matcher struct {
 
 // NewMatcher compiles q.
 func NewMatcher(q *Node) *Matcher {
-	m := &Matcher{q: q, words: map[*Node][]string{}}
+	m := &Matcher{q: q, words: map[*Node][]string{}, digits: map[*Node][]string{}}
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		if n.Kind == Text {
 			for _, t := range Tokens(n.Value) {
 				m.words[n] = append(m.words[n], t.Word)
+				if digitsOnly(t.Word) {
+					m.digits[n] = append(m.digits[n], t.Word)
+				}
 			}
 		}
 		for _, k := range n.Kids {
@@ -106,6 +114,11 @@ func (m *Matcher) text(n *Node) bool {
 	want := m.words[n]
 	if len(want) == 0 {
 		return false
+	}
+	for _, w := range m.digits[n] {
+		if !strings.Contains(m.msg, w) {
+			return false
+		}
 	}
 	m.fold()
 	for _, w := range want {
@@ -323,4 +336,13 @@ func globClass(pattern string, c rune) (bool, int) {
 		}
 	}
 	return false, 0
+}
+
+func digitsOnly(w string) bool {
+	for i := range len(w) {
+		if w[i] < '0' || w[i] > '9' {
+			return false
+		}
+	}
+	return w != ""
 }

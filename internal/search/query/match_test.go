@@ -156,3 +156,50 @@ func TestLowerASCII(t *testing.T) {
 		t.Error("non-ASCII taken for ASCII")
 	}
 }
+
+// TestDigitWords: a word of digits rules a line out before its message is folded, which
+// must not change what matches: digits next to letters that fold (İ, K, É), inside longer
+// numbers, as fullwidth digits, in a phrase, a prefix, under NOT and OR.
+func TestDigitWords(t *testing.T) {
+	msgs := []string{
+		"İP 10.0.0.1 KELVIN 42",      // İ and the Kelvin sign fold to ASCII letters
+		"ÉTÉ 2026 from 10.0.0.12",    // non-ASCII message, the address a longer number
+		"１０.０.０.１ fullwidth",         // not ASCII digits: not the words 10, 0, 1
+		"ascii 10.0.0.1 and 4242",    // ASCII message
+		"no numbers at all, ǅ and Σ", // non-ASCII, no digits
+	}
+	lines := make([]testLine, len(msgs))
+	for i, m := range msgs {
+		lines[i] = testLine{msg: m}
+	}
+	for _, tc := range []struct {
+		q    string
+		want []int
+	}{
+		{`"10.0.0.1"`, []int{0, 3}},
+		{"10.0.0.1*", []int{0, 1, 3}},
+		{"42", []int{0}},
+		{"4242 ascii", []int{3}},
+		{"kelvin 42", []int{0}},
+		{"ip 10", []int{0}},
+		{"été 2026", []int{1}},
+		{"NOT 10", []int{2, 4}},
+		{"2026 OR 42", []int{0, 1}},
+		{"１０", []int{2}},
+	} {
+		q, err := Parse(tc.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewMatcher(q)
+		var got []int
+		for i, l := range lines {
+			if m.Match(l) {
+				got = append(got, i)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: lines %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}
