@@ -346,3 +346,56 @@ func digitsOnly(w string) bool {
 	}
 	return w != ""
 }
+
+// DigitPhrases are the text nodes of q that every matching line must hold (joined to
+// the root by AND only) and that are phrases of two words or more, each ASCII digits:
+// an IP address, a version, a date. Their words are in the store's index, but not their
+// order, so each of them is in nearly every block of an access log; MayHoldDigitPhrase
+// rules a block out from its raw bytes before its lines are decoded.
+func DigitPhrases(q *Node) [][]string {
+	var out [][]string
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		switch n.Kind {
+		case And:
+			for _, k := range n.Kids {
+				walk(k)
+			}
+		case Text:
+			var words []string
+			for _, t := range Tokens(n.Value) {
+				if !digitsOnly(t.Word) {
+					return
+				}
+				words = append(words, t.Word)
+			}
+			if len(words) >= 2 {
+				out = append(out, words)
+			}
+		}
+	}
+	walk(q)
+	return out
+}
+
+// MayHoldDigitPhrase says whether b, bytes holding messages whole (with anything between
+// them), may hold a message in which words (DigitPhrases) are a phrase: false means no
+// message in b matches it. Digits fold to themselves and nothing folds to a digit, so
+// the words are looked for as they are, as asciiPhrase looks for them in a folded
+// message (a multi-byte rune between them counts as a separator, which only lets more
+// through), except at the first word's start and the last word's end: they may touch
+// what lies between two messages.
+func MayHoldDigitPhrase(b []byte, words []string) bool {
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	for from := 0; ; {
+		i := strings.Index(s[from:], words[0])
+		if i < 0 {
+			return false
+		}
+		i += from
+		if asciiWordsAt(s, i, words, true) {
+			return true
+		}
+		from = i + 1
+	}
+}

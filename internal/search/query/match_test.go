@@ -88,18 +88,7 @@ func TestMatch(t *testing.T) {
 		{`"10.0.0"`, []int{0, 4}},
 	} {
 		t.Run(tc.q, func(t *testing.T) {
-			q, err := Parse(tc.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := NewMatcher(q)
-			var got []int
-			for i, l := range lines {
-				if m.Match(l) {
-					got = append(got, i)
-				}
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			if got := matchingLines(t, tc.q, lines); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
@@ -157,6 +146,23 @@ func TestLowerASCII(t *testing.T) {
 	}
 }
 
+// matchingLines is the indexes of the lines query q matches.
+func matchingLines(t *testing.T, q string, lines []testLine) []int {
+	t.Helper()
+	n, err := Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMatcher(n)
+	var got []int
+	for i, l := range lines {
+		if m.Match(l) {
+			got = append(got, i)
+		}
+	}
+	return got
+}
+
 // TestDigitWords: a word of digits rules a line out before its message is folded, which
 // must not change what matches: digits next to letters that fold (İ, K, É), inside longer
 // numbers, as fullwidth digits, in a phrase, a prefix, under NOT and OR.
@@ -187,19 +193,59 @@ func TestDigitWords(t *testing.T) {
 		{"2026 OR 42", []int{0, 1}},
 		{"１０", []int{2}},
 	} {
-		q, err := Parse(tc.q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := NewMatcher(q)
-		var got []int
-		for i, l := range lines {
-			if m.Match(l) {
-				got = append(got, i)
-			}
-		}
-		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+		if got := matchingLines(t, tc.q, lines); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: lines %v, want %v", tc.q, got, tc.want)
 		}
 	}
+}
+
+// TestDigitPhrases: the phrases of numbers every matching line holds are those joined to
+// the root by AND, of two words or more, all digits.
+func TestDigitPhrases(t *testing.T) {
+	for q, want := range map[string]string{
+		"10.0.0.1":                        "[[10 0 0 1]]",
+		`error "1 2 3" host:a 10.0*`:      "[[1 2 3] [10 0]]",
+		`"10 0" OR "1 2"`:                 "[]",
+		`NOT 10.0.0.1`:                    "[]",
+		`404 1.2.3a "2026 12"`:            "[[2026 12]]",
+		`(10.0.0.1 error) OR warning 1.2`: "[]",
+	} {
+		n, err := Parse(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(DigitPhrases(n)); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+}
+
+// FuzzDigitPhrase: a block whose bytes MayHoldDigitPhrase rules out holds no message the
+// query matches — a matching message, with any bytes before and after it, is never ruled
+// out.
+func FuzzDigitPhrase(f *testing.F) {
+	for _, s := range [][3]string{
+		{"10.0.0.1", "client 10.0.0.1 ok", "\x81"},
+		{`"1 2 3"`, "1-2-3", "a"},
+		{"10.0.0*", "İP 10.0.0.12 KELVIN", "\x00\xff"},
+		{"a 10.0.0.1", "A 10\u00b70\u00b70\u00b71 é", "7"},
+		{`"2026 12" x`, "X 2026é12 2026/12", ""},
+		{"1.2.3", "１.２.３ 1.2.3", "\x7f"},
+		{"10.0.0.1", "10.0.0.1 first", "7"}, // a digit before the message's first word
+		{"v 1.2", "v 1.2", "3"},             // and after its last
+	} {
+		f.Add(s[0], s[1], []byte(s[2]), []byte(s[2]))
+	}
+	f.Fuzz(func(t *testing.T, q, msg string, before, after []byte) {
+		n, err := Parse(q)
+		if err != nil || !NewMatcher(n).Match(testLine{msg: msg}) {
+			return
+		}
+		body := append(append(append([]byte{}, before...), msg...), after...)
+		for _, words := range DigitPhrases(n) {
+			if !MayHoldDigitPhrase(body, words) {
+				t.Fatalf("%q matches %q, but %q was ruled out for %v", msg, q, body, words)
+			}
+		}
+	})
 }

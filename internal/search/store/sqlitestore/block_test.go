@@ -1,8 +1,10 @@
 package sqlitestore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -180,4 +182,55 @@ func testCodec(t testing.TB) *codec {
 	}
 	t.Cleanup(c.close)
 	return c
+}
+
+// TestDigitPhraseBlocks: blocks ruled out by a phrase of numbers before their lines are
+// decoded (plan.skip) hide no match: the address at a message's start and at its end
+// (with a digit before and after them in the block's bytes),
+// between non-ASCII words, in a block of near misses, and the near misses themselves
+// (a longer number on either side, a word glued on) are found exactly as the lines say,
+// by a search and by a histogram.
+func TestDigitPhraseBlocks(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().Add(-time.Hour)
+	hits := map[int]string{
+		5:   "10.0.0.1 first in the message xxxxxxxxxxxxxxxxxxxx", // 50 bytes: its length prefix is the byte '2'
+		200: "last in the message: 10.0.0.1",
+		330: "Ω 10.0.0.1 Ω between non-ASCII words",
+		331: "near misses beside it: 110.0.0.1 10.0.0.12 10.0.0.1x",
+	}
+	want := []int{330, 200, 5} // newest first
+	rows := rowsAt(start, 0, 600, func(i int) string {
+		if m, ok := hits[i]; ok {
+			return m
+		}
+		return fmt.Sprintf("GET /item/%d 200 from 10.%d.0.1", i, i%7+1) // the words, not the phrase
+	})
+	// The line after 200 starts 24 bytes after its end: the varint of that gap, right
+	// after 200's message in the block, is the byte '0'.
+	rows[201].Offset, rows[201].End = rows[200].End+24, rows[200].End+34
+	appendSync(t, s, rows)
+	q := mustParse(t, "10.0.0.1")
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: q, From: start.Add(-time.Minute), To: start.Add(time.Hour), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, r := range res.Rows {
+		got = append(got, int(r.Offset/10))
+	}
+	if !equalInts(got, want) {
+		t.Errorf("search: lines %v, want %v", got, want)
+	}
+	buckets, estimated, err := s.Histogram(context.Background(), q, start.Add(-time.Minute), start.Add(time.Hour), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := int64(0)
+	for _, b := range buckets {
+		total += b.Count
+	}
+	if total != int64(len(want)) || estimated {
+		t.Errorf("histogram: %d lines (estimated %v), want %d", total, estimated, len(want))
+	}
 }

@@ -14,11 +14,14 @@ type plan struct {
 	where []string
 	args  []any
 	m     *query.Matcher
+	// phrases are the query's phrases of numbers every matching line holds
+	// (query.DigitPhrases): the index has their words, not their order.
+	phrases [][]string
 }
 
 // compile turns q into a plan.
 func compile(q *query.Node) plan {
-	p := plan{m: query.NewMatcher(q)}
+	p := plan{m: query.NewMatcher(q), phrases: query.DigitPhrases(q)}
 	p.match, _ = ftsFilter(q)
 	conj := []*query.Node{q}
 	if q.Kind == query.And {
@@ -141,4 +144,22 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 		b.WriteString(" ORDER BY " + idCol)
 	}
 	return b.String(), args
+}
+
+// skip says whether a candidate block's body (decompressed) holds no line of the plan, by
+// its phrases of numbers (query.MayHoldDigitPhrase), before its lines are decoded and
+// checked one by one: an IP address's four numbers are words of nearly every block of
+// an access log. nil when the query has no such phrase.
+func (pl plan) skip() func(body []byte) bool {
+	if len(pl.phrases) == 0 {
+		return nil
+	}
+	return func(body []byte) bool {
+		for _, words := range pl.phrases {
+			if !query.MayHoldDigitPhrase(body, words) {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -485,6 +485,8 @@ const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic,
 // allocates per block only what it keeps.
 type scanner struct {
 	codec *codec
+	// skip, when set, rules a block out from its body: scan returns no lines for it.
+	skip  func(body []byte) bool
 	lines []line
 	buf   []byte
 	// keep: each block gets memory of its own (a search keeps lines of several blocks).
@@ -512,6 +514,9 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	}
 	if compressed(raw[0]) && cap(body) > cap(sc.buf) {
 		sc.buf = body
+	}
+	if sc.skip != nil && sc.skip(body) {
+		return h, nil, nil
 	}
 	lines, e, err := decodeLines(raw[0], times, body, h.n, sc.lines)
 	if err != nil {

@@ -207,7 +207,7 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 		}
 		return len(out) < want
 	}
-	sc := scanner{codec: p.codec, keep: true} // the waiting lines point into their blocks
+	sc := scanner{codec: p.codec, skip: pl.skip(), keep: true} // the waiting lines point into their blocks
 	err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 		if !emit(p.upperOf(h.id)) {
 			return false
@@ -699,7 +699,8 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 	if few {
 		lo, hi := p.span(from, to)
 		q, args := pl.blocksSQL(headCols, lo, hi, from, to, false)
-		return false, p.scanBlocks(ctx, q, args, func(h blockHead, lines []line) bool {
+		sc := scanner{codec: p.codec, skip: pl.skip()}
+		return false, p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 			return pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
 				add(v.l.ts, 1)
 				return true
@@ -719,7 +720,7 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 				next = append(next, ids[i])
 			}
 		}
-		err := p.scanIDs(ctx, next, func(h blockHead, lines []line) bool {
+		err := p.scanIDs(ctx, pl.skip(), next, func(h blockHead, lines []line) bool {
 			found := false
 			pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
 				times, found = append(times, v.l.ts), true
@@ -816,9 +817,9 @@ func inList(ids []int64) (string, []any) {
 }
 
 // scanIDs calls fn with the blocks of ids (headCols), in id order, until it returns
-// false.
-func (p *part) scanIDs(ctx context.Context, ids []int64, fn func(h blockHead, lines []line) bool) error {
-	sc := scanner{codec: p.codec}
+// false; skip is the scanner's.
+func (p *part) scanIDs(ctx context.Context, skip func(body []byte) bool, ids []int64, fn func(h blockHead, lines []line) bool) error {
+	sc := scanner{codec: p.codec, skip: skip}
 	more := true
 	for len(ids) > 0 && more {
 		chunk := ids[:min(len(ids), idsPerRead)]
