@@ -23,11 +23,6 @@ type Line interface {
 type Matcher struct {
 	q     *Node
 	words map[*Node][]string
-	// digits are the words of a text node made of ASCII digits only. Folding leaves a
-	// digit as it is and makes no digit of anything else, so a line whose message does
-	// not hold such a word as it is cannot hold it folded: it is ruled out before its
-	// message is folded (an IP's four numbers, on most lines of an access log).
-	digits map[*Node][]string
 
 	// The line being matched: its message folded to lower case, and its words (folded,
 	// split as Tokens splits), computed when a text node needs them.
@@ -42,15 +37,12 @@ type Matcher struct {
 
 // NewMatcher compiles q.
 func NewMatcher(q *Node) *Matcher {
-	m := &Matcher{q: q, words: map[*Node][]string{}, digits: map[*Node][]string{}}
+	m := &Matcher{q: q, words: map[*Node][]string{}}
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		if n.Kind == Text {
 			for _, t := range Tokens(n.Value) {
 				m.words[n] = append(m.words[n], t.Word)
-				if digitsOnly(t.Word) {
-					m.digits[n] = append(m.digits[n], t.Word)
-				}
 			}
 		}
 		for _, k := range n.Kids {
@@ -115,8 +107,11 @@ func (m *Matcher) text(n *Node) bool {
 	if len(want) == 0 {
 		return false
 	}
-	for _, w := range m.digits[n] {
-		if !strings.Contains(m.msg, w) {
+	// Folding leaves a digit as it is and makes no digit of anything else: a message
+	// without a word of digits as it is cannot hold it folded, and is ruled out before
+	// it is folded (an IP's four numbers, on most lines of an access log).
+	for _, w := range want {
+		if digitsOnly(w) && !strings.Contains(m.msg, w) {
 			return false
 		}
 	}

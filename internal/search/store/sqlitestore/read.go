@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -115,15 +116,7 @@ func (q *newestFirst) trim(keep int) {
 	if len(*q) <= keep {
 		return
 	}
-	slices.SortFunc(*q, func(a, b pending) int {
-		if b.pos.less(a.pos) {
-			return -1
-		}
-		if a.pos.less(b.pos) {
-			return 1
-		}
-		return 0
-	})
+	sort.Sort(*q)      // newest first, by the heap's own order
 	clear((*q)[keep:]) // the blocks of the lines dropped can be freed
 	*q = (*q)[:keep]
 	heap.Init(q)

@@ -119,16 +119,26 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 	}
 	s := &Store{cfg: cfg, log: logger.With("component", "store"), changed: make(chan struct{}),
 		queue: make(chan *appendReq, queueDepth), closing: make(chan struct{}), dedupe: map[fileKey]int64{}, codec: c}
-	m, err := newMetrics(reg, s)
-	if err != nil {
-		c.close()
+	if err := s.openDays(reg); err != nil {
+		_ = s.Close() // the days opened, and the codec
 		return nil, err
 	}
-	s.m = m
-	names, err := filepath.Glob(filepath.Join(cfg.Dir, "logs-*.db"))
+	s.nextSeq = s.lastSeq.Load() + 1
+	s.log.Info("store opened", "dir", cfg.Dir, "days", len(s.parts), "last_seq", s.lastSeq.Load(),
+		"files_known", len(s.dedupe))
+	return s, nil
+}
+
+// openDays registers the store's metrics and opens the days in its directory.
+func (s *Store) openDays(reg prometheus.Registerer) error {
+	m, err := newMetrics(reg, s)
 	if err != nil {
-		c.close()
-		return nil, fmt.Errorf("list store files: %w", err)
+		return err
+	}
+	s.m = m
+	names, err := filepath.Glob(filepath.Join(s.cfg.Dir, "logs-*.db"))
+	if err != nil {
+		return fmt.Errorf("list store files: %w", err)
 	}
 	slices.Sort(names)
 	for _, name := range names {
@@ -138,22 +148,17 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 		}
 		p, err := openPart(name, day, s.codec)
 		if err != nil {
-			s.closeParts()
-			return nil, err
+			return err
 		}
 		s.parts = append(s.parts, p)
 		if err := s.loadPart(p); err != nil {
-			s.closeParts()
-			return nil, err
+			return err
 		}
 		if err := p.checkNewest(); err != nil {
 			s.markDamaged(p, err)
 		}
 	}
-	s.nextSeq = s.lastSeq.Load() + 1
-	s.log.Info("store opened", "dir", cfg.Dir, "days", len(s.parts), "last_seq", s.lastSeq.Load(),
-		"files_known", len(s.dedupe))
-	return s, nil
+	return nil
 }
 
 // loadPart reads a day's newest position and file offsets into the writer state.
@@ -455,19 +460,13 @@ func (s *Store) Changed() <-chan struct{} {
 	return s.changed
 }
 
-// Close closes the databases. Call it after Run returned.
+// Close closes the databases and the codec. Call it after Run returned (or when Open
+// failed half way).
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.codec.close()
 	return s.closePartsLocked()
-}
-
-func (s *Store) closeParts() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.codec.close()
-	_ = s.closePartsLocked()
 }
 
 func (s *Store) closePartsLocked() error {
