@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"math"
 	"slices"
@@ -157,15 +158,17 @@ type encoder struct {
 	zbuf   []byte
 	raw    []byte // the block before compression
 	times  []byte
-	seen   map[string]int // word → index in words
+	words  wordSet
 	lower  []byte
-	words  []string
-	// The words of the line before, by position: lines of one file mostly share their
-	// words at the same positions, and comparing with those is cheaper than the map.
-	prev, cur []string
+	msg    string               // the line whose words addWord takes
+	addFn  func(start, end int) // e.addWord, made once (a method value per line allocates)
 }
 
-func newEncoder(c *codec) *encoder { return &encoder{codec: c, seen: map[string]int{}} }
+func newEncoder(c *codec) *encoder {
+	e := &encoder{codec: c, words: newWordSet()}
+	e.addFn = e.addWord
+	return e
+}
 
 // maxBlockBytes bounds a decoded block (128 lines at the agent's default cut of 1 MiB
 // are 128 MiB): a block claiming more is corrupt, and is not allocated.
@@ -203,8 +206,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		data = appendString(data, b.fields[k])
 	}
 	data = appendString(data, b.format)
-	clear(e.seen)
-	e.words, e.prev = e.words[:0], e.prev[:0]
+	e.words.reset()
 	var ts, rts, prevEnd int64
 	for _, i := range idx {
 		r := &rows[i]
@@ -234,7 +236,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	out = append(append(out, e.times...), body...)
 	b.data = out
 	e.raw = data
-	b.words = strings.Join(e.words, " ")
+	b.words = string(e.words.doc)
 	return b
 }
 
@@ -364,39 +366,113 @@ func nextCounts(b []byte, out []minuteCount) ([]minuteCount, int64, []byte, erro
 // addWords adds the distinct case-folded words of msg (query.EachWord, folded as
 // query.Tokens folds them) to the block's document.
 func (e *encoder) addWords(msg string) {
-	e.cur = e.cur[:0]
-	query.EachWord(msg, func(start, end int) {
-		w := msg[start:end]
-		e.lower = e.lower[:0]
-		ascii := true
-		for i := 0; i < len(w); i++ {
-			c := w[i]
-			if c >= utf8.RuneSelf {
-				ascii = false
-				break
-			}
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			e.lower = append(e.lower, c)
-		}
-		if !ascii {
+	e.msg = msg
+	query.EachWord(msg, e.addFn)
+}
+
+func (e *encoder) addWord(start, end int) {
+	w := e.msg[start:end]
+	// Most words of a log line (numbers, lower-case paths) fold to themselves: they go to
+	// the set as they are, without a copy.
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c >= utf8.RuneSelf {
 			e.lower = append(e.lower[:0], strings.ToLower(w)...)
-		}
-		if k := len(e.cur); k < len(e.prev) && e.prev[k] == string(e.lower) {
-			e.cur = append(e.cur, e.prev[k])
+			e.words.add(string(e.lower))
 			return
 		}
-		if i, ok := e.seen[string(e.lower)]; ok {
-			e.cur = append(e.cur, e.words[i])
+		if 'A' <= c && c <= 'Z' {
+			e.lower = append(e.lower[:0], w...)
+			for j := i; j < len(e.lower); j++ {
+				if c := e.lower[j]; 'A' <= c && c <= 'Z' {
+					e.lower[j] = c + 'a' - 'A'
+				} else if c >= utf8.RuneSelf {
+					e.lower = append(e.lower[:0], strings.ToLower(w)...)
+					break
+				}
+			}
+			e.words.add(string(e.lower))
 			return
 		}
-		word := string(e.lower)
-		e.seen[word] = len(e.words)
-		e.words = append(e.words, word)
-		e.cur = append(e.cur, word)
-	})
-	e.prev, e.cur = e.cur, e.prev
+	}
+	e.words.add(w)
+}
+
+// wordSet is a block's distinct words in the order first seen, as the FTS5 document
+// (doc: the words separated by single spaces). It is an open-addressing table over
+// doc, not a map[string]: a map needed a string allocated for every new word and hashed
+// with its own general probing, which was most of an append's Go CPU (BenchmarkBuildBlocks,
+// docs/store.md); here a new word is appended to doc and its slot is 32 bytes.
+type wordSet struct {
+	seed  maphash.Seed
+	doc   []byte
+	slots []wordSlot // a power of two, at most half full
+	n     int
+	// gen marks the slots of the current block: reset bumps it instead of clearing them.
+	gen uint32
+}
+
+type wordSlot struct {
+	h      uint64
+	off, n int
+	gen    uint32
+}
+
+// wordSetSlots is the initial table (8 KiB): an append of a line or two, as a quiet file
+// makes, allocates no more; a block of 128 access-log lines (~400–1,500 distinct words)
+// grows it a few times, once per encoder, whose next blocks reuse it.
+const wordSetSlots = 256
+
+func newWordSet() wordSet {
+	return wordSet{seed: maphash.MakeSeed(), slots: make([]wordSlot, wordSetSlots), gen: 1}
+}
+
+func (s *wordSet) reset() {
+	s.doc, s.n = s.doc[:0], 0
+	s.gen++
+	if s.gen == 0 { // wrapped: slots of 2^32 blocks ago would look current
+		clear(s.slots)
+		s.gen = 1
+	}
+}
+
+// add adds w unless the set holds it. w is not kept: its bytes are copied into doc.
+func (s *wordSet) add(w string) {
+	h := maphash.String(s.seed, w)
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sl := &s.slots[i]
+		if sl.gen != s.gen {
+			if len(s.doc) > 0 {
+				s.doc = append(s.doc, ' ')
+			}
+			*sl = wordSlot{h: h, off: len(s.doc), n: len(w), gen: s.gen}
+			s.doc = append(s.doc, w...)
+			if s.n++; 2*s.n > len(s.slots) {
+				s.grow()
+			}
+			return
+		}
+		if sl.h == h && string(s.doc[sl.off:sl.off+sl.n]) == w {
+			return
+		}
+	}
+}
+
+func (s *wordSet) grow() {
+	old := s.slots
+	s.slots = make([]wordSlot, 2*len(old))
+	mask := uint64(len(s.slots) - 1)
+	for _, sl := range old {
+		if sl.gen != s.gen {
+			continue
+		}
+		i := sl.h & mask
+		for s.slots[i].gen == s.gen {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = sl
+	}
 }
 
 func appendString(b []byte, s string) []byte {

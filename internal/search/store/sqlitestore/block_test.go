@@ -234,3 +234,88 @@ func TestDigitPhraseBlocks(t *testing.T) {
 		t.Errorf("histogram: %d lines (estimated %v), want %d", total, estimated, len(want))
 	}
 }
+
+// distinctWords is the block document the index must get for msgs: each word of
+// query.Tokens once, in the order first seen.
+func distinctWords(msgs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		for _, tok := range query.Tokens(m) {
+			if !seen[tok.Word] {
+				seen[tok.Word] = true
+				out = append(out, tok.Word)
+			}
+		}
+	}
+	return out
+}
+
+func documentWords(b *block) []string {
+	if b.words == "" {
+		return nil
+	}
+	return strings.Split(b.words, " ")
+}
+
+// TestBlockWordsManyDistinct: a block with more distinct words than the word set's first
+// table (it grows), a block of the same lines, then a block of few words, from one
+// encoder (its slots are reused by generation, not cleared): every document is its
+// block's own distinct words, in order — none taken for present because the block
+// before had it.
+func TestBlockWordsManyDistinct(t *testing.T) {
+	var rows []store.Row
+	for i := range 3 * maxBlockLines {
+		k := i % maxBlockLines
+		msg := fmt.Sprintf("Word%d w%dx W%dX W%dY id=%d a%d b%d c%d d%d e%d common COMMON", k, k, k, k, k*7919, k, k, k, k, k)
+		if i >= 2*maxBlockLines {
+			msg = fmt.Sprintf("few %d", i%3)
+		}
+		rows = append(rows, store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: msg})
+	}
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
+	if len(blocks) != 3 {
+		t.Fatalf("%d blocks, want 3", len(blocks))
+	}
+	for k, b := range blocks {
+		var msgs []string
+		for _, r := range rows[k*maxBlockLines : (k+1)*maxBlockLines] {
+			msgs = append(msgs, r.Message)
+		}
+		want := distinctWords(msgs)
+		if k < 2 && len(want) <= wordSetSlots/2 {
+			t.Fatalf("block %d has %d distinct words: too few to grow the word set", k, len(want))
+		}
+		if got := documentWords(b); !slices.Equal(got, want) {
+			t.Errorf("block %d: document of %d words, want %d: %.200q", k, len(got), len(want), got)
+		}
+	}
+}
+
+// FuzzBlockWords: whatever the lines (one per '\n' of the input, one block), the
+// document is the distinct words query.Tokens finds, folded alike, in order.
+func FuzzBlockWords(f *testing.F) {
+	for _, s := range []string{
+		"GET /api/v1/items/42 HTTP/1.1\nget /API/V1/items/42 http/1.1",
+		"Café CAFÉ café\nİstanbul ISTANBUL straße STRASSE\nKELVIN \u212A",
+		"invalid \xff\xfeutf8\xc3 mid\xe2\x82word\nAbC\xffDeF ABC abc",
+		"x²+y³ ½ ٣٤ 東京タワー\n\n\n",
+	} {
+		f.Add(s)
+	}
+	c := testCodec(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		msgs := strings.SplitN(s, "\n", maxBlockLines)
+		rows := make([]store.Row, len(msgs))
+		for i, m := range msgs {
+			rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
+		}
+		blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
+		if len(blocks) != 1 {
+			t.Fatalf("%d blocks, want 1", len(blocks))
+		}
+		if got, want := documentWords(blocks[0]), distinctWords(msgs); !slices.Equal(got, want) {
+			t.Fatalf("document %q, want %q", got, want)
+		}
+	})
+}
