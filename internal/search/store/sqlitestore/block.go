@@ -19,8 +19,9 @@ import (
 
 // maxBlockLines bounds the lines of one block (docs/store.md has the measurements that
 // chose it): more lines per block is fewer index entries per line (an access log's words
-// repeat within a block), and more lines to decode and check per candidate block.
-const maxBlockLines = 128
+// repeat within a block) and better compression, and more lines to decode and check per
+// candidate block. It was 128 until layout 5: such blocks are read as they are.
+const maxBlockLines = 256
 
 // The first byte of an encoded block: its lines as they are, or compressed with zstd
 // (codec), or with S2 as they were before (klauspost/compress; S2 made access logs ~3×
@@ -170,8 +171,8 @@ func newEncoder(c *codec) *encoder {
 	return e
 }
 
-// maxBlockBytes bounds a decoded block (128 lines at the agent's default cut of 1 MiB
-// are 128 MiB): a block claiming more is corrupt, and is not allocated.
+// maxBlockBytes bounds a decoded block (256 lines at the agent's default cut of 1 MiB
+// are 256 MiB): a block claiming more is corrupt, and is not allocated.
 const maxBlockBytes = 1 << 30
 
 // encode makes the block of rows[idx...], which share a file, a day, entry fields and
@@ -258,7 +259,7 @@ type minuteCount struct{ minute, n int64 }
 // its bucket edges on them (a bucket starts at a multiple of the step), so the counts
 // add to their buckets without the line times. A file's lines out of order by up to an
 // hour make a block span up to an hour, across bucket edges; its counts stay ~2 bytes
-// per distinct minute (an in-order block of 128 lines covers a few).
+// per distinct minute (an in-order block of 256 lines covers a few).
 func (e *encoder) minutes(times [][2]int64, idx []int) []byte {
 	e.perMin = e.perMin[:0]
 	for _, i := range idx {
@@ -419,7 +420,7 @@ type wordSlot struct {
 }
 
 // wordSetSlots is the initial table (8 KiB): an append of a line or two, as a quiet file
-// makes, allocates no more; a block of 128 access-log lines (~400–1,500 distinct words)
+// makes, allocates no more; a block of 256 access-log lines (~700–2,500 distinct words)
 // grows it a few times, once per encoder, whose next blocks reuse it.
 const wordSetSlots = 256
 

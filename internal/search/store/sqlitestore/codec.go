@@ -22,7 +22,7 @@ type codec struct {
 
 func newCodec() (*codec, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
-		// A block is 128 lines: a window past a few of them finds nothing more to match,
+		// A block is 256 lines: a window past a few of them finds nothing more to match,
 		// and each state's history costs its size in memory.
 		zstd.WithWindowSize(1<<20))
 	if err != nil {

@@ -24,8 +24,8 @@ import (
 // 5-hour histogram took 2–3 times as long out of order. With the early lines, the
 // blocks read are only those whose newest line is within farMinutes after the minute
 // (the lines of the minute in any other block are early lines), as in order, plus a row
-// or a few of this table. In order, blocks of files writing more than ~13 lines a
-// minute span under farMinutes and have no early lines (a block is at most 128 lines).
+// or a few of this table. In order, blocks of files writing more than ~26 lines a
+// minute span under farMinutes and have no early lines (a block is at most 256 lines).
 //
 // Their freshness is minute_totals_state.early_fresh, marked stale by the same
 // triggers as the minute totals; a day written without them (before them, or by a

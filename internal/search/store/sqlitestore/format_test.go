@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,8 +95,8 @@ func equalInts(a, b []int) bool {
 
 // TestLayoutWithoutFormat: a day written before blocks held their entry's format
 // (user_version 2, blocks of version 3) is opened as it is, its lines parsed as plain
-// (as they were), and new blocks are added beside them; the day is marked 4 so that an
-// older logcollect refuses it.
+// (as they were), and new blocks are added beside them; the day is marked with this
+// layout so that an older logcollect refuses it.
 func TestLayoutWithoutFormat(t *testing.T) {
 	path, got := olderDay(t, rewriteWithoutFormat)
 	// New blocks: by their format (2, 3, 5); old blocks: all plain, so detected (1, 2, 3,
@@ -106,6 +107,82 @@ func TestLayoutWithoutFormat(t *testing.T) {
 	if v := userVersion(t, path); v != layoutVersion {
 		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
 	}
+}
+
+// TestLayout128: a day of blocks of at most 128 lines (user_version 4) is opened as it is,
+// read whole, and new blocks of up to 256 lines go beside them; the day is marked 5 so
+// that a logcollect that knows only 128-line blocks refuses it.
+func TestLayout128(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour) // yesterday's noon: one day's file
+	lines := func(from, n int) []store.Row {
+		rows := make([]store.Row, n)
+		for i := range rows {
+			at := start.Add(time.Duration(from+i) * time.Millisecond)
+			rows[i] = store.Row{Time: at, ReadTime: at, Host: "h", Path: "/p", FileID: "f",
+				Offset: int64(from+i) * 10, End: int64(from+i)*10 + 10, Message: fmt.Sprintf("line %d", from+i)}
+		}
+		return rows
+	}
+	// 128-line blocks as layout 4 wrote them: one append of 128 lines is one block.
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	for i := range 3 {
+		runOnce(t, dir, lines(i*128, 128))
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersion128)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := open(t, Config{Dir: dir})
+	appendSync(t, s, lines(3*128, 2*maxBlockLines))
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "line"), From: start.Add(-time.Minute),
+		To: start.Add(time.Minute), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3*128 + 2*maxBlockLines; len(res.Rows) != want || res.More {
+		t.Errorf("%d rows (more: %v), want %d", len(res.Rows), res.More, want)
+	}
+	for i, r := range res.Rows { // newest first
+		if want := fmt.Sprintf("line %d", len(res.Rows)-1-i); r.Message != want {
+			t.Fatalf("row %d: %q, want %q", i, r.Message, want)
+		}
+	}
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	}
+	if n := blockLines(t, path); !slices.Equal(n, []int{128, 128, 128, maxBlockLines, maxBlockLines}) {
+		t.Errorf("blocks of %v lines, want three of 128 then two of %d", n, maxBlockLines)
+	}
+}
+
+// blockLines is the line count of a day's blocks in the order they were written.
+func blockLines(t *testing.T, path string) []int {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT n FROM blocks ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // olderDay stores formatRows in a day, turns it into an older layout with rewrite, opens
@@ -140,7 +217,7 @@ func olderDay(t *testing.T, rewrite func(t *testing.T, path string)) (string, []
 
 // TestLayoutS2: a day written before zstd (user_version 3, blocks compressed with S2) is
 // opened as it is: its lines are found and read, new blocks (zstd) go beside them, and
-// the day is marked 4 so that an older logcollect refuses it.
+// the day is marked with this layout so that an older logcollect refuses it.
 func TestLayoutS2(t *testing.T) {
 	path, got := olderDay(t, rewriteAsS2)
 	// Old and new blocks alike by their format: 2, 3 and 5 of each.

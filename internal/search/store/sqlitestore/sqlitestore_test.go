@@ -196,7 +196,7 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestBlockBoundaries: reads that cross blocks (1000 lines of one file are 8 blocks)
+// TestBlockBoundaries: reads that cross blocks (1000 lines of one file are 4 blocks)
 // see every line once: pages, histograms, tailing, context and a retention cut inside
 // a block.
 func TestBlockBoundaries(t *testing.T) {

@@ -18,13 +18,13 @@ import (
 func TestHistogramRarePhraseExact(t *testing.T) {
 	s := open(t, Config{})
 	base := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
-	const n = 2 * histogramLines // 1,024 blocks: the first sample is half of them
+	const n = 2 * histogramLines // 2 × sampleBlocks blocks: the first sample is half of them
 	// The lines holding each phrase: the IP in the first block only (a sample of the odd
 	// blocks skips it), "alpha beta" once in each of 40 blocks spread over the range.
 	ipAt := map[int]bool{5: true}
 	pairAt := map[int]bool{}
 	for b := 0; b < 40; b++ {
-		pairAt[b*25*maxBlockLines+b%maxBlockLines] = true
+		pairAt[b*(n/40)+b%maxBlockLines] = true
 	}
 	msg := func(i int) string {
 		ip := fmt.Sprintf("10.%d.%d.%d", 100+i%7, 100+(i/7)%100, 100+i%97)
@@ -74,9 +74,10 @@ func TestHistogramRarePhraseExact(t *testing.T) {
 	}
 }
 
-// TestHistogramSampleDoubled: a phrase in 180 of 2,048 blocks (its words in all) is
-// found in about 45 of the first sample's 512, fewer than minSampleHits; the sample is
-// doubled to 1,024, finds about 90, and is scaled by 2: an estimate, flagged, near 180.
+// TestHistogramSampleDoubled: a phrase in 180 of 4 × sampleBlocks blocks (its words in
+// all) is found in about 45 of the first sample's sampleBlocks, fewer than minSampleHits;
+// the sample is doubled, finds about 90, and is scaled by 2: an estimate, flagged, near
+// 180.
 func TestHistogramSampleDoubled(t *testing.T) {
 	s := open(t, Config{})
 	base := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
