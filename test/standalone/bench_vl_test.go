@@ -48,7 +48,8 @@ func vlKinds(r loadgen.Realistic) []struct{ name, ours, logsql, from string } {
 // shutdown (the standalone's store and its embedded etcd apart) and the p95 of 20 runs of
 // each search kind, the two servers asked in turn; and the ratios, standalone over
 // VictoriaLogs. LOGCOLLECT_BENCH_HEAP=file saves the standalone's Go heap profile after
-// the searches (http.pprof on). LOGCOLLECT_BENCH_VL=off runs the standalone alone (issue
+// the searches (http.pprof on), LOGCOLLECT_BENCH_CPU=file a CPU profile of the ingest's
+// first 4 s. LOGCOLLECT_BENCH_VL=off runs the standalone alone (issue
 // 22's 100,000,000 lines: VictoriaLogs' stream of them would not fit in memory), and
 // LOGCOLLECT_BENCH_ROUNDS sets the rounds of searches (20).
 func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
@@ -71,9 +72,9 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 
 	// logcollect standalone, alone on the machine while it ingests.
 	cfg := filepath.Join(dir, "standalone.yaml")
-	heap := os.Getenv("LOGCOLLECT_BENCH_HEAP")
+	heap, cpu := os.Getenv("LOGCOLLECT_BENCH_HEAP"), os.Getenv("LOGCOLLECT_BENCH_CPU")
 	conf := fmt.Sprintf("agent:\n  collect: [{path: %s, topic: web, format: nginx_combined, start: beginning}]\n", logPath)
-	if heap != "" {
+	if heap != "" || cpu != "" {
 		conf += "http: {pprof: true}\n"
 	}
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
@@ -84,6 +85,15 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	p := start(b, o)
 	pid := p.Pid()
 	c0, t0 := cpuOf(b, pid), time.Now()
+	profiled := make(chan struct{})
+	if cpu != "" {
+		go func() { // the first seconds of the ingest
+			defer close(profiled)
+			saveProfile(b, p, "profile?seconds=4", cpu)
+		}()
+	} else {
+		close(profiled)
+	}
 	wait := max(30*time.Minute, time.Duration(n/20000)*time.Second) // 20,000 lines/s at least
 	for deadline := t0.Add(wait); p.search("", "&from=now-24h&limit=1").Total < int64(n); {
 		if time.Now().After(deadline) {
@@ -92,6 +102,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 		time.Sleep(50 * time.Millisecond) // polling a rate measurement; the wait bounds nothing
 	}
 	ours := float64(n) / time.Since(t0).Seconds()
+	<-profiled
 	oursCPU := float64((cpuOf(b, pid) - c0).Microseconds()) / float64(n)
 	oursIngestRSS := peakRSSMiB(b, pid)
 
@@ -171,7 +182,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 		}
 	}
 	if heap != "" {
-		saveHeap(b, p, heap)
+		saveProfile(b, p, "heap", heap)
 	}
 
 	var theirsRSS float64
@@ -276,18 +287,21 @@ func (v *vlServer) stop(b *testing.B) {
 	}
 }
 
-// saveHeap writes the standalone's Go heap profile (in use and allocated) to path.
-func saveHeap(b *testing.B, p *proc, path string) {
+// saveProfile writes the standalone's Go profile at /debug/pprof/<what> (heap: in use and
+// allocated; profile?seconds=N: CPU) to path.
+func saveProfile(b *testing.B, p *proc, what, path string) {
 	b.Helper()
-	req, _ := http.NewRequest(http.MethodGet, p.base+"/debug/pprof/heap", nil)
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/debug/pprof/"+what, nil)
 	resp := p.do(req)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != 200 {
-		b.Fatalf("heap profile: status %d, %v", resp.StatusCode, err)
+		b.Errorf("%s profile: status %d, %v", what, resp.StatusCode, err)
+		return
 	}
 	if err := os.WriteFile(path, data, 0o644); err != nil {
-		b.Fatal(err)
+		b.Error(err)
+		return
 	}
-	b.Logf("heap profile in %s (%s bytes)", path, strconv.Itoa(len(data)))
+	b.Logf("%s profile in %s (%s bytes)", what, path, strconv.Itoa(len(data)))
 }

@@ -161,3 +161,53 @@ func BenchmarkHistogramOrder(b *testing.B) {
 		reportOrder(b, fmt.Sprintf("%dh_by_%dm", int(c.span.Hours()), int(c.step.Minutes())), lat)
 	}
 }
+
+// BenchmarkSearchRealistic measures the search kinds of issue 22's comparison over
+// 1,000,000 lines of its realistic access log (loadgen.Realistic: random client IPs,
+// ids up to a million, stamps over 20 hours; format nginx_combined) in the store alone,
+// without the HTTP API: the p50 and p95 of 20 requests per kind (newest 100 over 24
+// hours), and the CPU per line of the ingest. Run it with -benchtime 1x; with
+// -cpuprofile it profiles the ingest and the searches together.
+func BenchmarkSearchRealistic(b *testing.B) {
+	const n = 1_000_000
+	now := time.Now()
+	gen := loadgen.Realistic{N: n, End: now, Span: 20 * time.Hour}
+	s := open(b, Config{})
+	cpu0 := processCPU(b)
+	rows := make([]store.Row, 0, 4096)
+	var off int64
+	for i := range n {
+		line, at := gen.Line(i)
+		rows = append(rows, store.Row{Time: at, ReadTime: at, Host: "web1", Path: "/var/log/nginx/access.log",
+			Topic: "web", FileID: "1:2", Offset: off, End: off + int64(len(line)) + 1, Message: line, Format: "nginx_combined"})
+		off = rows[len(rows)-1].End
+		if len(rows) == cap(rows) || i == n-1 {
+			appendSync(b, s, rows)
+			rows = rows[:0]
+		}
+	}
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/n, "ingest_cpu_us/line")
+	b.ReportMetric(float64(s.diskBytes())/n, "disk_B/line")
+	ctx := context.Background()
+	for _, q := range []struct{ name, q string }{
+		{"common_word", "kube"},
+		{"two_words", "GET 404"},
+		{"rare_ip_phrase", `"` + gen.IP(n/2) + `"`},
+		{"absent_word", loadgen.Absent},
+		{"field_value", "status:503"},
+		{"prefix", loadgen.Prefix + "*"},
+	} {
+		node := mustParse(b, q.q)
+		var lat []float64
+		for range 20 {
+			t := time.Now()
+			if _, err := s.Search(ctx, store.SearchRequest{Query: node, From: now.Add(-24 * time.Hour), To: now.Add(time.Minute), Limit: 100}); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, float64(time.Since(t).Microseconds())/1000)
+		}
+		slices.Sort(lat)
+		b.ReportMetric(lat[len(lat)/2], q.name+"_p50_ms")
+		b.ReportMetric(lat[len(lat)*95/100], q.name+"_p95_ms")
+	}
+}
