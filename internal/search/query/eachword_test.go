@@ -73,7 +73,10 @@ func TestASCIIWordBytes(t *testing.T) {
 
 // BenchmarkEachWord and BenchmarkEachWordRef: the fast ASCII path against the reference,
 // over issue 22's realistic access lines.
-func BenchmarkEachWord(b *testing.B) {
+func BenchmarkEachWord(b *testing.B)    { benchmarkSplit(b, EachWord) }
+func BenchmarkEachWordRef(b *testing.B) { benchmarkSplit(b, eachWordRef) }
+
+func benchmarkSplit(b *testing.B, each func(string, func(int, int))) {
 	gen := loadgen.Realistic{N: 1000, End: time.Now(), Span: time.Hour}
 	lines := make([]string, 1000)
 	for i := range lines {
@@ -82,20 +85,7 @@ func BenchmarkEachWord(b *testing.B) {
 	n := 0
 	b.ResetTimer()
 	for i := range b.N {
-		EachWord(lines[i%len(lines)], func(int, int) { n++ })
+		each(lines[i%len(lines)], func(int, int) { n++ })
 	}
 	b.ReportMetric(float64(n)/float64(b.N), "words/line")
-}
-
-func BenchmarkEachWordRef(b *testing.B) {
-	gen := loadgen.Realistic{N: 1000, End: time.Now(), Span: time.Hour}
-	lines := make([]string, 1000)
-	for i := range lines {
-		lines[i], _ = gen.Line(i)
-	}
-	n := 0
-	b.ResetTimer()
-	for i := range b.N {
-		eachWordRef(lines[i%len(lines)], func(int, int) { n++ })
-	}
 }
