@@ -182,10 +182,6 @@ func lowerASCII(b []byte) bool {
 	return true
 }
 
-func isASCIIWord(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
-}
-
 // asciiPhrase says whether the folded ASCII text s holds the words of want as whole
 // words next to each other (separated by non-word characters only), the last one as a
 // prefix when prefix is set: what wordsAt says on Tokens of s, without splitting s.
@@ -197,7 +193,7 @@ func asciiPhrase(s string, want []string, prefix bool) bool {
 		}
 		i += from
 		from = i + 1
-		if i > 0 && isASCIIWord(s[i-1]) {
+		if i > 0 && isASCIIWordByte(s[i-1]) {
 			continue
 		}
 		if asciiWordsAt(s, i, want, prefix) {
@@ -210,7 +206,7 @@ func asciiPhrase(s string, want []string, prefix bool) bool {
 func asciiWordsAt(s string, i int, want []string, prefix bool) bool {
 	for j, w := range want {
 		if j > 0 {
-			for i < len(s) && !isASCIIWord(s[i]) {
+			for i < len(s) && !isASCIIWordByte(s[i]) {
 				i++
 			}
 		}
@@ -221,7 +217,7 @@ func asciiWordsAt(s string, i int, want []string, prefix bool) bool {
 		if prefix && j == len(want)-1 {
 			return true
 		}
-		if i < len(s) && isASCIIWord(s[i]) {
+		if i < len(s) && isASCIIWordByte(s[i]) {
 			return false
 		}
 	}
