@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,14 +86,9 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	p := start(b, o)
 	pid := p.Pid()
 	c0, t0 := cpuOf(b, pid), time.Now()
-	profiled := make(chan struct{})
-	if cpu != "" {
-		go func() { // the first seconds of the ingest
-			defer close(profiled)
-			saveProfile(b, p, "profile?seconds=4", cpu)
-		}()
-	} else {
-		close(profiled)
+	var profiling sync.WaitGroup
+	if cpu != "" { // the first seconds of the ingest
+		profiling.Go(func() { saveProfile(b, p, "profile?seconds=4", cpu) })
 	}
 	wait := max(30*time.Minute, time.Duration(n/20000)*time.Second) // 20,000 lines/s at least
 	for deadline := t0.Add(wait); p.search("", "&from=now-24h&limit=1").Total < int64(n); {
@@ -102,7 +98,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 		time.Sleep(50 * time.Millisecond) // polling a rate measurement; the wait bounds nothing
 	}
 	ours := float64(n) / time.Since(t0).Seconds()
-	<-profiled
+	profiling.Wait()
 	oursCPU := float64((cpuOf(b, pid) - c0).Microseconds()) / float64(n)
 	oursIngestRSS := peakRSSMiB(b, pid)
 

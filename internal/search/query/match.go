@@ -182,6 +182,22 @@ func lowerASCII(b []byte) bool {
 	return true
 }
 
+// FoldWord returns the word w folded as Tokens folds it (strings.ToLower): w itself when
+// it holds no upper-case ASCII and no byte ≥ 0x80 (most words of a log line: numbers,
+// lower-case paths), else the folded bytes of buf (returned for reuse), valid until buf
+// is used again.
+func FoldWord(w string, buf []byte) (string, []byte) {
+	for i := 0; i < len(w); i++ {
+		if c := w[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			if buf = append(buf[:0], w...); !lowerASCII(buf) {
+				buf = append(buf[:0], strings.ToLower(w)...)
+			}
+			return unsafe.String(unsafe.SliceData(buf), len(buf)), buf
+		}
+	}
+	return w, buf
+}
+
 // asciiPhrase says whether the folded ASCII text s holds the words of want as whole
 // words next to each other (separated by non-word characters only), the last one as a
 // prefix when prefix is set: what wordsAt says on Tokens of s, without splitting s.

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/logcollect/logcollect/internal/search/query"
@@ -372,30 +371,8 @@ func (e *encoder) addWords(msg string) {
 }
 
 func (e *encoder) addWord(start, end int) {
-	w := e.msg[start:end]
-	// Most words of a log line (numbers, lower-case paths) fold to themselves: they go to
-	// the set as they are, without a copy.
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if c >= utf8.RuneSelf {
-			e.lower = append(e.lower[:0], strings.ToLower(w)...)
-			e.words.add(string(e.lower))
-			return
-		}
-		if 'A' <= c && c <= 'Z' {
-			e.lower = append(e.lower[:0], w...)
-			for j := i; j < len(e.lower); j++ {
-				if c := e.lower[j]; 'A' <= c && c <= 'Z' {
-					e.lower[j] = c + 'a' - 'A'
-				} else if c >= utf8.RuneSelf {
-					e.lower = append(e.lower[:0], strings.ToLower(w)...)
-					break
-				}
-			}
-			e.words.add(string(e.lower))
-			return
-		}
-	}
+	var w string
+	w, e.lower = query.FoldWord(e.msg[start:end], e.lower)
 	e.words.add(w)
 }
 
