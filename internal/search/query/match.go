@@ -111,7 +111,7 @@ func (m *Matcher) text(n *Node) bool {
 	// without a word of digits as it is cannot hold it folded, and is ruled out before
 	// it is folded (an IP's four numbers, on most lines of an access log).
 	for _, w := range want {
-		if digitsOnly(w) && !strings.Contains(m.msg, w) {
+		if Digits(w) && !strings.Contains(m.msg, w) {
 			return false
 		}
 	}
@@ -345,7 +345,8 @@ func globClass(pattern string, c rune) (bool, int) {
 	return false, 0
 }
 
-func digitsOnly(w string) bool {
+// Digits says whether w is a word of ASCII digits only (the words of DigitPhrases).
+func Digits(w string) bool {
 	for i := range len(w) {
 		if w[i] < '0' || w[i] > '9' {
 			return false
@@ -354,13 +355,30 @@ func digitsOnly(w string) bool {
 	return w != ""
 }
 
+// DigitPhrase is a phrase of numbers that every matching line holds (DigitPhrases):
+// its words, the last one a prefix when Prefix is set.
+type DigitPhrase struct {
+	Words  []string
+	Prefix bool
+}
+
+// Whole is the phrase's words that a matching line holds as whole words, next to each
+// other as EachWord splits the line: all of them, or all but the last of a prefix phrase.
+func (p DigitPhrase) Whole() []string {
+	if p.Prefix {
+		return p.Words[:len(p.Words)-1]
+	}
+	return p.Words
+}
+
 // DigitPhrases are the text nodes of q that every matching line must hold (joined to
 // the root by AND only) and that are phrases of two words or more, each ASCII digits:
 // an IP address, a version, a date. Their words are in the store's index, but not their
 // order, so each of them is in nearly every block of an access log; MayHoldDigitPhrase
-// rules a block out from its raw bytes before its lines are decoded.
-func DigitPhrases(q *Node) [][]string {
-	var out [][]string
+// rules a block out from its raw bytes before its lines are decoded, and a store may
+// keep the pairs of adjacent numbers of its lines to rule it out before that (Whole).
+func DigitPhrases(q *Node) []DigitPhrase {
+	var out []DigitPhrase
 	var walk func(n *Node)
 	walk = func(n *Node) {
 		switch n.Kind {
@@ -371,13 +389,13 @@ func DigitPhrases(q *Node) [][]string {
 		case Text:
 			var words []string
 			for _, t := range Tokens(n.Value) {
-				if !digitsOnly(t.Word) {
+				if !Digits(t.Word) {
 					return
 				}
 				words = append(words, t.Word)
 			}
 			if len(words) >= 2 {
-				out = append(out, words)
+				out = append(out, DigitPhrase{Words: words, Prefix: n.Prefix})
 			}
 		}
 	}

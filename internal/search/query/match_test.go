@@ -203,11 +203,11 @@ func TestDigitWords(t *testing.T) {
 // the root by AND, of two words or more, all digits.
 func TestDigitPhrases(t *testing.T) {
 	for q, want := range map[string]string{
-		"10.0.0.1":                        "[[10 0 0 1]]",
-		`error "1 2 3" host:a 10.0*`:      "[[1 2 3] [10 0]]",
+		"10.0.0.1":                        "[{[10 0 0 1] false}]",
+		`error "1 2 3" host:a 10.0*`:      "[{[1 2 3] false} {[10 0] true}]",
 		`"10 0" OR "1 2"`:                 "[]",
 		`NOT 10.0.0.1`:                    "[]",
-		`404 1.2.3a "2026 12"`:            "[[2026 12]]",
+		`404 1.2.3a "2026 12"`:            "[{[2026 12] false}]",
 		`(10.0.0.1 error) OR warning 1.2`: "[]",
 	} {
 		n, err := Parse(q)
@@ -242,9 +242,9 @@ func FuzzDigitPhrase(f *testing.F) {
 			return
 		}
 		body := append(append(append([]byte{}, before...), msg...), after...)
-		for _, words := range DigitPhrases(n) {
-			if !MayHoldDigitPhrase(body, words) {
-				t.Fatalf("%q matches %q, but %q was ruled out for %v", msg, q, body, words)
+		for _, p := range DigitPhrases(n) {
+			if !MayHoldDigitPhrase(body, p.Words) {
+				t.Fatalf("%q matches %q, but %q was ruled out for %v", msg, q, body, p.Words)
 			}
 		}
 	})

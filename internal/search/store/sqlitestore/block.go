@@ -68,6 +68,7 @@ type block struct {
 	tens                  []byte  // the lines per 10 minutes, when the block spans many minutes (encoder.tens)
 	far                   []int64 // the event times of its early lines (farTimes)
 	words                 string
+	pairs                 []byte // the filter of its adjacent numbers (pairs.go); nil: none
 
 	// Set by the writer: the first line's Seq (line i's is seq+i), and the block's row id,
 	// a key ordered by tMax (timeKey).
@@ -159,9 +160,15 @@ type encoder struct {
 	raw    []byte // the block before compression
 	times  []byte
 	words  wordSet
+	pairs  pairSet
 	lower  []byte
-	msg    string               // the line whose words addWord takes
-	addFn  func(start, end int) // e.addWord, made once (a method value per line allocates)
+	msg    string // the line whose words addWord takes
+	// prevNum is the numberBits of the line's word before the one addWord takes when
+	// that is a number (afterNum): with a number after it, a pair for the
+	// filter (pairs.go).
+	prevNum  uint64
+	afterNum bool
+	addFn    func(start, end int) // e.addWord, made once (a method value per line allocates)
 }
 
 func newEncoder(c *codec) *encoder {
@@ -207,6 +214,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	}
 	data = appendString(data, b.format)
 	e.words.reset()
+	e.pairs.reset()
 	var ts, rts, prevEnd int64
 	for _, i := range idx {
 		r := &rows[i]
@@ -237,6 +245,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.data = out
 	e.raw = data
 	b.words = string(e.words.doc)
+	b.pairs = e.pairs.appendFilter(nil)
 	return b
 }
 
@@ -366,14 +375,24 @@ func nextCounts(b []byte, out []minuteCount) ([]minuteCount, int64, []byte, erro
 // addWords adds the distinct case-folded words of msg (query.EachWord, folded as
 // query.Tokens folds them) to the block's document.
 func (e *encoder) addWords(msg string) {
-	e.msg = msg
+	e.msg, e.afterNum = msg, false
 	query.EachWord(msg, e.addFn)
 }
 
 func (e *encoder) addWord(start, end int) {
+	raw := e.msg[start:end]
 	var w string
-	w, e.lower = query.FoldWord(e.msg[start:end], e.lower)
+	w, e.lower = query.FoldWord(raw, e.lower)
 	e.words.add(w)
+	num, ok := numberBits(raw)
+	if !ok {
+		e.afterNum = false
+		return
+	}
+	if e.afterNum {
+		e.pairs.add(pairHash(e.prevNum, num))
+	}
+	e.prevNum, e.afterNum = num, true
 }
 
 // wordSet is a block's distinct words in the order first seen, as the FTS5 document

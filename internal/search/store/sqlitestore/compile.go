@@ -15,13 +15,16 @@ type plan struct {
 	args  []any
 	m     *query.Matcher
 	// phrases are the query's phrases of numbers every matching line holds
-	// (query.DigitPhrases): the index has their words, not their order.
-	phrases [][]string
+	// (query.DigitPhrases): the index has their words, not their order; pairs are the
+	// hashes of their adjacent numbers, which a block's pair filter must hold (pairs.go).
+	phrases []query.DigitPhrase
+	pairs   []uint64
 }
 
 // compile turns q into a plan.
 func compile(q *query.Node) plan {
 	p := plan{m: query.NewMatcher(q), phrases: query.DigitPhrases(q)}
+	p.pairs = phrasePairs(p.phrases)
 	p.match, _ = ftsFilter(q)
 	conj := []*query.Node{q}
 	if q.Kind == query.And {
@@ -146,6 +149,13 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 	return b.String(), args
 }
 
+// scanner is a scanner of the plan's candidate blocks: it rules out a block by its
+// phrases of numbers, first by its pair filter (before decompressing it), then by its
+// body (skip).
+func (pl plan) scanner(c *codec) scanner {
+	return scanner{codec: c, pairs: pl.pairs, skip: pl.skip()}
+}
+
 // skip says whether a candidate block's body (decompressed) holds no line of the plan, by
 // its phrases of numbers (query.MayHoldDigitPhrase), before its lines are decoded and
 // checked one by one: an IP address's four numbers are words of nearly every block of
@@ -155,8 +165,8 @@ func (pl plan) skip() func(body []byte) bool {
 		return nil
 	}
 	return func(body []byte) bool {
-		for _, words := range pl.phrases {
-			if !query.MayHoldDigitPhrase(body, words) {
+		for _, p := range pl.phrases {
+			if !query.MayHoldDigitPhrase(body, p.Words) {
 				return true
 			}
 		}

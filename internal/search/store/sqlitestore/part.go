@@ -143,7 +143,7 @@ const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
   id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, n INTEGER NOT NULL, ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL,
   host TEXT NOT NULL, path TEXT NOT NULL, topic TEXT NOT NULL, file_id TEXT NOT NULL,
-  off INTEGER NOT NULL, "end" INTEGER NOT NULL, mins BLOB, tens BLOB, data BLOB NOT NULL);
+  off INTEGER NOT NULL, "end" INTEGER NOT NULL, mins BLOB, tens BLOB, pairs BLOB, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_seq ON blocks(seq);
 CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n, mins, tens);
 CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
@@ -258,7 +258,7 @@ func createSchema(db *sql.DB) error {
 // (rebuilding it would read every block at start): without mins, its histograms read
 // mins from the table; without tens, they read the minutes of every block.
 func addCountColumns(tx *sql.Tx) error {
-	for _, col := range []string{"mins", "tens"} {
+	for _, col := range []string{"mins", "tens", "pairs"} {
 		var has int
 		if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = ?`, col).Scan(&has); err != nil {
 			return err
@@ -322,10 +322,10 @@ func insertSQL(table, cols string, ncols, n int) string {
 	return b.String()
 }
 
-const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", mins, tens, data`
+const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", mins, tens, pairs, data`
 
 // blockColCount is the number of blockCols.
-const blockColCount = 14
+const blockColCount = 15
 
 // insert writes blocks of this day (numbered) in one transaction, with the file offsets
 // and hosts they reach.
@@ -433,7 +433,7 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
 		args, ftsArgs = args[:0], ftsArgs[:0]
 		for _, b := range chunk {
-			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.tens, b.data)
+			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.tens, b.pairs, b.data)
 			ftsArgs = append(ftsArgs, b.id, b.words)
 		}
 		if len(chunk) == blocksPerInsert {
@@ -481,13 +481,15 @@ func (h *blockHead) fieldParser() store.FieldParser {
 }
 
 // headCols are the columns scanBlock reads (blocks as b).
-const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id, b.data"
+const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id, b.pairs, b.data"
 
 // scanner reads blocks from query results, reusing its buffers: a scan over many blocks
 // allocates per block only what it keeps.
 type scanner struct {
 	codec *codec
-	// skip, when set, rules a block out from its body: scan returns no lines for it.
+	// pairs, when set, rules a block out by its pair filter (filterMayHold), before its
+	// body is decompressed; skip, when set, from its body: scan returns no lines for it.
+	pairs []uint64
 	skip  func(body []byte) bool
 	lines []line
 	buf   []byte
@@ -499,9 +501,12 @@ type scanner struct {
 // messages) are valid until the next scan: lineView.row copies what it returns.
 func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	var h blockHead
-	var raw sql.RawBytes // the driver's memory, valid until the next Next
-	if err := rows.Scan(&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &raw); err != nil {
+	var raw, pairs sql.RawBytes // the driver's memory, valid until the next Next
+	if err := rows.Scan(&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &pairs, &raw); err != nil {
 		return h, nil, fmt.Errorf("read block: %w", err)
+	}
+	if len(sc.pairs) > 0 && !filterMayHold(pairs, sc.pairs) {
+		return h, nil, nil
 	}
 	if sc.keep {
 		sc.lines, sc.buf = nil, nil

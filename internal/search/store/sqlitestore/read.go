@@ -200,7 +200,8 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 		}
 		return len(out) < want
 	}
-	sc := scanner{codec: p.codec, skip: pl.skip(), keep: true} // the waiting lines point into their blocks
+	sc := pl.scanner(p.codec)
+	sc.keep = true // the waiting lines point into their blocks
 	err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 		if !emit(p.upperOf(h.id)) {
 			return false
@@ -692,7 +693,7 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 	if few {
 		lo, hi := p.span(from, to)
 		q, args := pl.blocksSQL(headCols, lo, hi, from, to, false)
-		sc := scanner{codec: p.codec, skip: pl.skip()}
+		sc := pl.scanner(p.codec)
 		return false, p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 			return pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
 				add(v.l.ts, 1)
@@ -713,7 +714,7 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 				next = append(next, ids[i])
 			}
 		}
-		err := p.scanIDs(ctx, pl.skip(), next, func(h blockHead, lines []line) bool {
+		err := p.scanIDs(ctx, pl, next, func(h blockHead, lines []line) bool {
 			found := false
 			pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
 				times, found = append(times, v.l.ts), true
@@ -810,9 +811,9 @@ func inList(ids []int64) (string, []any) {
 }
 
 // scanIDs calls fn with the blocks of ids (headCols), in id order, until it returns
-// false; skip is the scanner's.
-func (p *part) scanIDs(ctx context.Context, skip func(body []byte) bool, ids []int64, fn func(h blockHead, lines []line) bool) error {
-	sc := scanner{codec: p.codec, skip: skip}
+// false, ruling blocks out as pl's scanner does.
+func (p *part) scanIDs(ctx context.Context, pl plan, ids []int64, fn func(h blockHead, lines []line) bool) error {
+	sc := pl.scanner(p.codec)
 	more := true
 	for len(ids) > 0 && more {
 		chunk := ids[:min(len(ids), idsPerRead)]

@@ -214,10 +214,17 @@ func BenchmarkBuildBlocks(b *testing.B) {
 	rows, _ := realisticRows(loadgen.Realistic{N: n, End: time.Now(), Span: time.Hour}, 0, n, 0)
 	c := testCodec(b)
 	b.ResetTimer()
+	var blocks []*block
 	for range b.N {
-		buildBlocks(rows, DefaultMaxTimeSkew, c)
+		blocks, _ = buildBlocks(rows, DefaultMaxTimeSkew, c)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/line")
+	var data, pairs int
+	for _, bl := range blocks {
+		data, pairs = data+len(bl.data), pairs+len(bl.pairs)
+	}
+	b.ReportMetric(float64(data)/n, "data-B/line")
+	b.ReportMetric(float64(pairs)/n, "filter-B/line")
 }
 
 // realisticRows are lines from to from+n of gen as one nginx access log stores them,

@@ -1,0 +1,152 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logcollect/logcollect/internal/search/query"
+	"github.com/logcollect/logcollect/internal/search/store"
+	"github.com/logcollect/logcollect/internal/testing/loadgen"
+)
+
+// FuzzPairFilter: a block's pair filter never rules out a query that one of its lines
+// matches, whatever the lines around it (numbers split by any bytes, non-ASCII, invalid
+// UTF-8, prefixes).
+func FuzzPairFilter(f *testing.F) {
+	for _, s := range [][3]string{
+		{"10.0.0.1", "client 10.0.0.1 ok", "10.0.0.2\n1.1.1.1"},
+		{`"1 2 3"`, "1-2-3", "3 2 1"},
+		{"10.0.0*", "İP 10.0.0.12 KELVIN", "\xff10.0"},
+		{"10.0.0*", "10.0.012", ""}, // no pair 0·0: the last word is a prefix
+		{"a 10.0.0.1", "A 10\u00b70\u00b70\u00b71 é", ""},
+		{`"2026 12" x`, "X 2026é12 2026/12", "2026 13"},
+		{"1.2.3", "１.２.３ 1.2.3", "1.2"},
+		{`"007 0"`, "007.0", "7.0\n0007 0"},
+		{"12345678.123456789", "v12345678.123456789 12345678.123456789", "12345678.12345678"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	c := testCodec(f)
+	f.Fuzz(func(t *testing.T, q, msg, others string) {
+		n, err := query.Parse(q)
+		if err != nil || !query.NewMatcher(n).Match(testMessage(msg)) {
+			return
+		}
+		msgs := append(strings.SplitN(others, "\n", maxBlockLines-1), msg)
+		rows := make([]store.Row, len(msgs))
+		for i, m := range msgs {
+			rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
+		}
+		blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
+		if len(blocks) != 1 {
+			t.Fatalf("%d blocks, want 1", len(blocks))
+		}
+		if !filterMayHold(blocks[0].pairs, phrasePairs(query.DigitPhrases(n))) {
+			t.Fatalf("%q matches %q, but the block's filter rules it out", msg, q)
+		}
+	})
+}
+
+// testMessage is a line of the matcher holding only a message.
+type testMessage string
+
+func (m testMessage) Message() string            { return string(m) }
+func (m testMessage) Field(string) (string, bool) { return "", false }
+
+// TestPairFilterSelective: over blocks of the realistic access log, the filter holds the
+// client IPs of its lines and rules out nearly every block for an IP it does not hold
+// (about 1 in 300 passes by its design, pairs.go).
+func TestPairFilterSelective(t *testing.T) {
+	const n = 4096
+	gen := loadgen.Realistic{N: n, End: time.Unix(1_800_000_000, 0), Span: time.Hour}
+	rows, _ := realisticRows(gen, 0, n, 0)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
+	ipPairs := func(ip string) []uint64 { return phrasePairs(query.DigitPhrases(mustParse(t, ip))) }
+	line := 0
+	for _, b := range blocks {
+		if b.pairs == nil {
+			t.Fatalf("block of %d lines without a filter", b.n)
+		}
+		for i := range b.n {
+			if !filterMayHold(b.pairs, ipPairs(gen.IP(line+i))) {
+				t.Fatalf("the filter of lines %d–%d rules out the IP of line %d", line, line+b.n-1, line+i)
+			}
+		}
+		line += b.n
+	}
+	passed, tried := 0, 0
+	for i := n; i < n+2000; i++ { // IPs of lines not stored
+		h := ipPairs(gen.IP(i))
+		for _, b := range blocks {
+			tried++
+			if filterMayHold(b.pairs, h) {
+				passed++
+			}
+		}
+	}
+	if rate := float64(passed) / float64(tried); rate > 0.01 {
+		t.Errorf("%d of %d blocks (%.2f %%) pass for IPs they do not hold, want at most 1 %%", passed, tried, 100*rate)
+	}
+}
+
+// TestPairFilterRead: searches and histograms of a phrase of numbers read a block's
+// filter before its lines: a filter that holds no pair rules its block out, and a block
+// without one (NULL: written before it or by a logcollect without it) or with one this
+// version does not read (another version, a damaged length) is read.
+func TestPairFilterRead(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().Add(-time.Hour)
+	rows := rowsAt(start, 0, 600, func(i int) string { return fmt.Sprintf("GET /item/%d from 10.0.%d.%d", i, i/256, i%256) })
+	appendSync(t, s, rows)
+	ctx := context.Background()
+	q := mustParse(t, "10.0.1.44") // line 300
+	count := func() (int, int64) {
+		t.Helper()
+		res, err := s.Search(ctx, store.SearchRequest{Query: q, From: start.Add(-time.Minute), To: start.Add(time.Hour), Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		buckets, _, err := s.Histogram(ctx, q, start.Add(-time.Minute), start.Add(time.Hour), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := int64(0)
+		for _, b := range buckets {
+			total += b.Count
+		}
+		return len(res.Rows), total
+	}
+	set := func(value string) {
+		t.Helper()
+		for _, p := range s.snapshot() {
+			if _, err := p.db.Exec(`UPDATE blocks SET pairs = ` + value); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if hits, total := count(); hits != 1 || total != 1 {
+		t.Fatalf("as written: %d hits, histogram %d, want 1 and 1", hits, total)
+	}
+	set(`x'01' || zeroblob(16)`) // filters of version 1 holding nothing
+	if hits, total := count(); hits != 0 || total != 0 {
+		t.Errorf("empty filters: %d hits, histogram %d, want 0 and 0 (the filter is not read)", hits, total)
+	}
+	for _, v := range []string{`NULL`, `x'02' || zeroblob(16)`, `x'01' || zeroblob(15)`, `x''`} {
+		set(v)
+		if hits, total := count(); hits != 1 || total != 1 {
+			t.Errorf("pairs = %s: %d hits, histogram %d, want 1 and 1", v, hits, total)
+		}
+	}
+}
+
+// TestDigitPhraseWhole: a prefix phrase's last word is not a whole word of the line.
+func TestDigitPhraseWhole(t *testing.T) {
+	for q, want := range map[string]int{"10.0.0.1": 3, "10.0.0.1*": 2, "10.0*": 0, `"1 2" 3.4`: 2} {
+		if got := len(phrasePairs(query.DigitPhrases(mustParse(t, q)))); got != want {
+			t.Errorf("%s: %d pairs, want %d", q, got, want)
+		}
+	}
+}
