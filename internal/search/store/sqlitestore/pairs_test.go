@@ -53,7 +53,7 @@ func FuzzPairFilter(f *testing.F) {
 // testMessage is a line of the matcher holding only a message.
 type testMessage string
 
-func (m testMessage) Message() string            { return string(m) }
+func (m testMessage) Message() string             { return string(m) }
 func (m testMessage) Field(string) (string, bool) { return "", false }
 
 // TestPairFilterSelective: over blocks of the realistic access log, the filter holds the
