@@ -121,18 +121,23 @@ func globEscape(s string) string {
 }
 
 // blocksSQL selects cols of the candidate blocks with row ids in [lo, hi) that can hold
-// a line of [from, to), newest first (by newest line) when desc.
+// a line of [from, to), newest first (by newest line) when desc. With headCols, the rows
+// are what the plan's scanner reads (with the filter when it has pairs).
 func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string, []any) {
 	var b strings.Builder
 	var args []any
+	join := ""
+	if cols == headCols && len(p.pairs) > 0 {
+		cols, join = headCols+", "+filterCol, filterJoin
+	}
 	b.WriteString("SELECT " + cols)
 	idCol := "b.id"
 	if p.match != "" {
-		b.WriteString(" FROM fts JOIN blocks b ON b.id = fts.rowid WHERE fts MATCH ? AND fts.rowid >= ? AND fts.rowid < ?")
+		b.WriteString(" FROM fts JOIN blocks b ON b.id = fts.rowid" + join + " WHERE fts MATCH ? AND fts.rowid >= ? AND fts.rowid < ?")
 		args = append(args, p.match, lo, hi)
 		idCol = "fts.rowid"
 	} else {
-		b.WriteString(" FROM blocks b WHERE b.id >= ? AND b.id < ?")
+		b.WriteString(" FROM blocks b" + join + " WHERE b.id >= ? AND b.id < ?")
 		args = append(args, lo, hi)
 	}
 	b.WriteString(" AND b.ts_max >= ? AND b.ts_min < ?")
@@ -148,6 +153,13 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 	}
 	return b.String(), args
 }
+
+// filterCol and filterJoin add a block's pair filter (NULL when it has none) to a
+// query of blocks b, after headCols, for a scanner with pairs.
+const (
+	filterCol  = "pf.filter"
+	filterJoin = " LEFT JOIN pairs pf ON pf.id = b.id"
+)
 
 // scanner is a scanner of the plan's candidate blocks: it rules out a block by its
 // phrases of numbers, first by its pair filter (before decompressing it), then by its

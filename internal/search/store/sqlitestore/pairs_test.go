@@ -94,8 +94,9 @@ func TestPairFilterSelective(t *testing.T) {
 
 // TestPairFilterRead: searches and histograms of a phrase of numbers read a block's
 // filter before its lines: a filter that holds no pair rules its block out, and a block
-// without one (NULL: written before it or by a logcollect without it) or with one this
-// version does not read (another version, a damaged length) is read.
+// without one (no row in pairs: written before it or by a logcollect without it) or with
+// one this version does not read (another version, a damaged length) is read. A block
+// deleted takes its filter with it (the blocks_pairs trigger).
 func TestPairFilterRead(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().Add(-time.Hour)
@@ -119,26 +120,71 @@ func TestPairFilterRead(t *testing.T) {
 		}
 		return len(res.Rows), total
 	}
-	set := func(value string) {
+	exec := func(sql string) int64 {
 		t.Helper()
+		var n int64
 		for _, p := range s.snapshot() {
-			if _, err := p.db.Exec(`UPDATE blocks SET pairs = ` + value); err != nil {
+			res, err := p.db.Exec(sql)
+			if err != nil {
 				t.Fatal(err)
 			}
+			k, _ := res.RowsAffected()
+			n += k
 		}
+		return n
 	}
 	if hits, total := count(); hits != 1 || total != 1 {
 		t.Fatalf("as written: %d hits, histogram %d, want 1 and 1", hits, total)
 	}
-	set(`x'01' || zeroblob(16)`) // filters of version 1 holding nothing
+	if n := exec(`UPDATE pairs SET filter = x'01' || zeroblob(16)`); n != 3 { // filters of version 1 holding nothing
+		t.Fatalf("%d filters for 3 blocks", n)
+	}
 	if hits, total := count(); hits != 0 || total != 0 {
 		t.Errorf("empty filters: %d hits, histogram %d, want 0 and 0 (the filter is not read)", hits, total)
 	}
-	for _, v := range []string{`NULL`, `x'02' || zeroblob(16)`, `x'01' || zeroblob(15)`, `x''`} {
-		set(v)
+	for _, v := range []string{`x'02' || zeroblob(16)`, `x'01' || zeroblob(15)`, `x''`} {
+		exec(`UPDATE pairs SET filter = ` + v)
 		if hits, total := count(); hits != 1 || total != 1 {
-			t.Errorf("pairs = %s: %d hits, histogram %d, want 1 and 1", v, hits, total)
+			t.Errorf("filter %s: %d hits, histogram %d, want 1 and 1", v, hits, total)
 		}
+	}
+	exec(`UPDATE pairs SET filter = x'01' || zeroblob(16)`)
+	exec(`DELETE FROM pairs WHERE id = (SELECT max(id) FROM blocks)`) // the newest block, lines 512–599, has none
+	if hits, _ := count(); hits != 0 {
+		t.Errorf("%d hits with the other blocks ruled out, want 0", hits)
+	}
+	q = mustParse(t, "10.0.2.44") // line 556
+	if hits, total := count(); hits != 1 || total != 1 {
+		t.Errorf("a block without a filter: %d hits, histogram %d, want 1 and 1", hits, total)
+	}
+	// The retention deletes blocks 0–511 and writes the newest again from line 530, with
+	// a filter of its own.
+	cut := rows[530].Time.UnixNano()
+	filters := func() (n int) {
+		t.Helper()
+		for _, p := range s.snapshot() {
+			var k int
+			if err := p.db.QueryRow(`SELECT count(*) FROM pairs`).Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			n += k
+		}
+		return n
+	}
+	for _, p := range s.snapshot() {
+		if err := p.deleteBefore(ctx, cut); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := filters(); n != 1 {
+		t.Errorf("%d filters after the retention, want 1 (the block written again)", n)
+	}
+	if hits, total := count(); hits != 1 || total != 1 {
+		t.Errorf("after the retention: %d hits, histogram %d, want 1 and 1", hits, total)
+	}
+	exec(`DELETE FROM blocks`)
+	if n := filters(); n != 0 {
+		t.Errorf("%d filters left after their blocks were deleted", n)
 	}
 }
 

@@ -143,12 +143,14 @@ const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
   id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, n INTEGER NOT NULL, ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL,
   host TEXT NOT NULL, path TEXT NOT NULL, topic TEXT NOT NULL, file_id TEXT NOT NULL,
-  off INTEGER NOT NULL, "end" INTEGER NOT NULL, mins BLOB, tens BLOB, pairs BLOB, data BLOB NOT NULL);
+  off INTEGER NOT NULL, "end" INTEGER NOT NULL, mins BLOB, tens BLOB, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS blocks_seq ON blocks(seq);
 CREATE INDEX IF NOT EXISTS blocks_span ON blocks(ts_max, ts_min, n, mins, tens);
 CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless_delete=1, detail=none, tokenize='ascii');
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
+CREATE TABLE IF NOT EXISTS pairs(id INTEGER PRIMARY KEY, filter BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS blocks_pairs AFTER DELETE ON blocks BEGIN DELETE FROM pairs WHERE id = old.id; END;
 CREATE TABLE IF NOT EXISTS offsets(host TEXT NOT NULL, file_id TEXT NOT NULL, path TEXT NOT NULL,
   "end" INTEGER NOT NULL, PRIMARY KEY(host, file_id, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL) WITHOUT ROWID;
@@ -258,7 +260,7 @@ func createSchema(db *sql.DB) error {
 // (rebuilding it would read every block at start): without mins, its histograms read
 // mins from the table; without tens, they read the minutes of every block.
 func addCountColumns(tx *sql.Tx) error {
-	for _, col := range []string{"mins", "tens", "pairs"} {
+	for _, col := range []string{"mins", "tens"} {
 		var has int
 		if err := tx.QueryRow(`SELECT count(*) FROM pragma_table_info('blocks') WHERE name = ?`, col).Scan(&has); err != nil {
 			return err
@@ -322,10 +324,10 @@ func insertSQL(table, cols string, ncols, n int) string {
 	return b.String()
 }
 
-const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", mins, tens, pairs, data`
+const blockCols = `id, seq, n, ts_min, ts_max, host, path, topic, file_id, off, "end", mins, tens, data`
 
 // blockColCount is the number of blockCols.
-const blockColCount = 15
+const blockColCount = 14
 
 // insert writes blocks of this day (numbered) in one transaction, with the file offsets
 // and hosts they reach.
@@ -430,11 +432,22 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 	defer fullFTS.Close()
 	args := make([]any, 0, blockColCount*blocksPerInsert)
 	ftsArgs := make([]any, 0, 2*blocksPerInsert)
+	var pairArgs []any
 	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
-		args, ftsArgs = args[:0], ftsArgs[:0]
+		args, ftsArgs, pairArgs = args[:0], ftsArgs[:0], pairArgs[:0]
 		for _, b := range chunk {
-			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.tens, b.pairs, b.data)
+			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.tens, b.data)
 			ftsArgs = append(ftsArgs, b.id, b.words)
+			if b.pairs != nil {
+				pairArgs = append(pairArgs, b.id, b.pairs)
+			}
+		}
+		if len(pairArgs) > 0 {
+			// OR REPLACE: whatever deleted a block of this id before (the trigger
+			// blocks_pairs deletes its filter with it), the new block's filter is the one.
+			if _, err := tx.Exec(strings.Replace(insertSQL("pairs", "id, filter", 2, len(pairArgs)/2), "INSERT", "INSERT OR REPLACE", 1), pairArgs...); err != nil {
+				return err
+			}
 		}
 		if len(chunk) == blocksPerInsert {
 			_, err = full.Exec(args...)
@@ -481,14 +494,15 @@ func (h *blockHead) fieldParser() store.FieldParser {
 }
 
 // headCols are the columns scanBlock reads (blocks as b).
-const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id, b.pairs, b.data"
+const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id, b.data"
 
 // scanner reads blocks from query results, reusing its buffers: a scan over many blocks
 // allocates per block only what it keeps.
 type scanner struct {
 	codec *codec
 	// pairs, when set, rules a block out by its pair filter (filterMayHold), before its
-	// body is decompressed; skip, when set, from its body: scan returns no lines for it.
+	// body is decompressed: the rows then have the filter after headCols (filterCol).
+	// skip, when set, rules it out from its body. scan returns no lines for either.
 	pairs []uint64
 	skip  func(body []byte) bool
 	lines []line
@@ -501,11 +515,15 @@ type scanner struct {
 // messages) are valid until the next scan: lineView.row copies what it returns.
 func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	var h blockHead
-	var raw, pairs sql.RawBytes // the driver's memory, valid until the next Next
-	if err := rows.Scan(&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &pairs, &raw); err != nil {
+	var raw, filter sql.RawBytes // the driver's memory, valid until the next Next
+	dest := []any{&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &raw}
+	if len(sc.pairs) > 0 {
+		dest = append(dest, &filter)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return h, nil, fmt.Errorf("read block: %w", err)
 	}
-	if len(sc.pairs) > 0 && !filterMayHold(pairs, sc.pairs) {
+	if len(sc.pairs) > 0 && !filterMayHold(filter, sc.pairs) {
 		return h, nil, nil
 	}
 	if sc.keep {
