@@ -306,16 +306,21 @@ func FuzzBlockWords(f *testing.F) {
 	c := testCodec(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		msgs := strings.SplitN(s, "\n", maxBlockLines)
-		rows := make([]store.Row, len(msgs))
-		for i, m := range msgs {
-			rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
-		}
-		blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
-		if len(blocks) != 1 {
-			t.Fatalf("%d blocks, want 1", len(blocks))
-		}
-		if got, want := documentWords(blocks[0]), distinctWords(msgs); !slices.Equal(got, want) {
+		if got, want := documentWords(oneBlock(t, msgs, c)), distinctWords(msgs); !slices.Equal(got, want) {
 			t.Fatalf("document %q, want %q", got, want)
 		}
 	})
+}
+
+// oneBlock is the block of msgs (at most maxBlockLines), lines of one file.
+func oneBlock(t *testing.T, msgs []string, c *codec) *block {
+	rows := make([]store.Row, len(msgs))
+	for i, m := range msgs {
+		rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
+	}
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
+	if len(blocks) != 1 {
+		t.Fatalf("%d blocks, want 1", len(blocks))
+	}
+	return blocks[0]
 }

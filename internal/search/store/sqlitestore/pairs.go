@@ -4,22 +4,23 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/logcollect/logcollect/internal/search/query"
 )
 
-// A block's pair filter (the pairs column) is a bloom filter of the pairs of adjacent
+// A block's pair filter (its row in the pairs table) is a bloom filter of the pairs of adjacent
 // numbers in its lines: two words next to each other in a line as query.EachWord splits
 // it, both ASCII digits (10.3.77.191 gives 10·3, 3·77 and 77·191). A phrase of numbers
 // (query.DigitPhrases: an IP address, a version, a date) is in a line only if each pair
 // of its whole words is, so a block whose filter lacks one of them holds no matching
-// line and is skipped before its body is read. Why: the four numbers of an IP address
+// line and is skipped before its body is decompressed. Why: the four numbers of an IP address
 // are each words of nearly every block of an access log, so the index gives nearly
 // every block for it; and pairs as index words cost 1.7× the ingest CPU (FTS5's postings,
 // docs/store.md).
 //
 // Encoding: a version byte (pairFilterV1), then the filter's bits, little-endian 64-bit
-// words (pairWord). NULL: the block has no filter (written before it, by a logcollect
+// words (pairWord). No row: the block has no filter (written before it, by a logcollect
 // without it, or with more pairs than maxFilterPairs), and may hold any pair.
 const (
 	pairFilterV1 = 1
@@ -70,7 +71,7 @@ func pairHash(a, b uint64) uint64 {
 }
 
 // pairWord returns where h is in a filter of n 64-bit words: the word (by the low 32 bits,
-// a multiply-shift) and its pairHashes bits in it (by bits 32–49). One word per pair (a
+// a multiply-shift) and its 3 bits in it (by bits 32–49). One word per pair (a
 // blocked bloom filter) makes setting or testing a pair one memory access; its false
 // positives at 4 bits per pair are about a standard filter's (~15 %).
 func pairWord(h uint64, n int) (int, uint64) {
@@ -121,8 +122,9 @@ func (s *pairSet) appendFilter(out []byte) []byte {
 	if !ok || n > maxFilterPairs {
 		return nil
 	}
-	words := max(1, (n*pairBits+63)/64)
-	s.words = append(s.words[:0], make([]uint64, words)...)
+	words := max(1, (n*pairBits+63)/64) // a block without pairs: one word, all 0
+	s.words = slices.Grow(s.words[:0], words)[:words]
+	clear(s.words)
 	for _, h := range s.hashes {
 		w, bits := pairWord(h, words)
 		s.words[w] |= bits
@@ -149,7 +151,7 @@ func phrasePairs(phrases []query.DigitPhrase) []uint64 {
 	return out
 }
 
-// filterMayHold says whether a block whose pairs column is f may hold all the pairs
+// filterMayHold says whether a block whose filter is f (nil: none) may hold all the pairs of
 // hashes: false only when f is a filter this version reads and one of them is missing.
 // A filter of another version or length (damaged) says nothing: the block is read.
 func filterMayHold(f []byte, hashes []uint64) bool {

@@ -36,15 +36,7 @@ func FuzzPairFilter(f *testing.F) {
 			return
 		}
 		msgs := append(strings.SplitN(others, "\n", maxBlockLines-1), msg)
-		rows := make([]store.Row, len(msgs))
-		for i, m := range msgs {
-			rows[i] = store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: m}
-		}
-		blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
-		if len(blocks) != 1 {
-			t.Fatalf("%d blocks, want 1", len(blocks))
-		}
-		if !filterMayHold(blocks[0].pairs, phrasePairs(query.DigitPhrases(n))) {
+		if !filterMayHold(oneBlock(t, msgs, c).pairs, phrasePairs(query.DigitPhrases(n))) {
 			t.Fatalf("%q matches %q, but the block's filter rules it out", msg, q)
 		}
 	})
