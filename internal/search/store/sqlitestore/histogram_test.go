@@ -324,3 +324,39 @@ func TestHistogramSmallBlocksExact(t *testing.T) {
 		t.Errorf("%d blocks: counted exactly, want a sample (more than 4 × sampleBlocks)", 5*sampleBlocks)
 	}
 }
+
+// TestHistogramAcrossDays: a query's histogram over several days counts each day's
+// lines into the right buckets (the days are counted side by side: countDays).
+func TestHistogramAcrossDays(t *testing.T) {
+	s := open(t, Config{Retention: 10 * 24 * time.Hour})
+	midnight := time.Now().UTC().Truncate(24 * time.Hour)
+	var rows []store.Row
+	for d := -4; d <= -1; d++ { // whole days in the past: no line ahead of its read time
+		day := midnight.Add(time.Duration(d) * 24 * time.Hour)
+		for i := range 300 {
+			msg := fmt.Sprintf("line %d of day %d", i, d)
+			if i%(5+d) == 0 { // a different share of each day's lines
+				msg += " needle"
+			}
+			rows = append(rows, store.Row{Time: day.Add(time.Duration(i) * 4 * time.Minute), Host: "h", Path: "/a", Topic: "t",
+				FileID: "1:1", Offset: int64(len(rows)), End: int64(len(rows) + 1), Message: msg})
+		}
+	}
+	appendSync(t, s, rows)
+	from, to, step := midnight.Add(-4*24*time.Hour), midnight, 6*time.Hour
+	got, est, err := s.Histogram(context.Background(), mustParse(t, "needle"), from, to, step)
+	if err != nil || est {
+		t.Fatalf("histogram: %v (estimated %v)", err, est)
+	}
+	want := make([]int64, len(got))
+	for _, r := range rows {
+		if strings.Contains(r.Message, "needle") && r.Time.Before(to) {
+			want[r.Time.Sub(from)/step]++
+		}
+	}
+	for i := range got {
+		if got[i].Count != want[i] {
+			t.Errorf("bucket %s: %d lines, want %d", got[i].Time.Format(time.RFC3339), got[i].Count, want[i])
+		}
+	}
+}

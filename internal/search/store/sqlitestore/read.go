@@ -7,12 +7,15 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/logcollect/logcollect/internal/hostmetrics"
@@ -262,24 +265,25 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	// Counts are sums of weights: 1 per line counted, the sampling ratio per line of a
 	// sample (rounded once, per bucket: never below the lines the sample found there).
 	counts := make([]float64, n)
-	add := func(ts int64, weight float64) { counts[(ts-first)/st] += weight }
-	pl := compile(q)
-	estimated := false
-	parts, release := s.readParts()
+	all, release := s.readParts()
 	defer release()
-	for _, p := range parts {
-		if !p.covers(f, t) {
-			continue
+	var parts []*part // the days of the range
+	for _, p := range all {
+		if p.covers(f, t) {
+			parts = append(parts, p)
 		}
-		if q.Kind != query.All {
-			est, err := p.countMatching(ctx, pl, f, t, add)
-			if err != nil {
+	}
+	estimated := false
+	if q.Kind == query.All {
+		add := func(ts int64, weight float64) { counts[(ts-first)/st] += weight }
+		for _, p := range parts {
+			if err := p.countAll(ctx, f, t, first, st, add); err != nil {
 				return nil, false, err
 			}
-			estimated = estimated || est
-			continue
 		}
-		if err := p.countAll(ctx, f, t, first, st, add); err != nil {
+	} else {
+		var err error
+		if estimated, err = countDays(ctx, parts, q, f, t, first, st, counts); err != nil {
 			return nil, false, err
 		}
 	}
@@ -287,6 +291,41 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 		buckets[i].Count = int64(math.Round(c))
 	}
 	return buckets, estimated, nil
+}
+
+// countDays adds the matching lines of [from, to) of each day to counts (by step from
+// first), the days side by side, as many at once as Go has processors: checking a
+// day's lines (decoding its blocks, matching each line) is Go work on one core, and a
+// search's histogram over a range of several days waited for them one by one. Each day
+// counts into its own buckets with its own plan (a matcher is not safe for concurrent
+// use); estimated says a day's counts were scaled up from a sample (countMatching).
+func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, first, step int64, counts []float64) (bool, error) {
+	per := make([][]float64, len(parts))
+	est := make([]bool, len(parts))
+	errs := make([]error, len(parts))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, p := range parts {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			c := make([]float64, len(counts))
+			est[i], errs[i] = p.countMatching(ctx, compile(q), from, to, func(ts int64, weight float64) { c[(ts-first)/step] += weight })
+			per[i] = c
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return false, err
+	}
+	estimated := false
+	for i, c := range per {
+		for j, v := range c {
+			counts[j] += v
+		}
+		estimated = estimated || est[i]
+	}
+	return estimated, nil
 }
 
 // countAll counts the day's lines of [from, to) per bucket of step from first. When
