@@ -37,6 +37,10 @@ const (
 	// filter; its 256 lines would hold little else, and the count is no longer exact
 	// enough to size one.
 	maxFilterPairs = countBits
+	// maxPairs bounds the pairs a block's set keeps, repeats included (512 KiB of
+	// hashes): a block of 256 lines of a MiB of "1.1.1.1…" holds 128 million, which
+	// would be 1 GiB; past this bound the block gets no filter.
+	maxPairs = 1 << 16
 )
 
 // numberBits folds a number's digits into 64 bits (its length, then its bytes eight at a
@@ -82,13 +86,14 @@ func pairWord(h uint64, n int) (int, uint64) {
 // pairSet gathers a block's pair hashes as the encoder walks its lines, and makes its
 // filter.
 type pairSet struct {
-	hashes []uint64
+	hashes []uint64 // at most maxPairs
+	over   bool     // more pairs than maxPairs: no filter
 	count  []uint64 // countBits bits: which hashes were seen, to count the distinct
 	words  []uint64 // the filter being built
 }
 
 func (s *pairSet) reset() {
-	s.hashes = s.hashes[:0]
+	s.hashes, s.over = s.hashes[:0], false
 	if s.count == nil {
 		s.count = make([]uint64, countBits/64)
 	}
@@ -96,6 +101,10 @@ func (s *pairSet) reset() {
 }
 
 func (s *pairSet) add(h uint64) {
+	if len(s.hashes) == maxPairs {
+		s.over = true
+		return
+	}
 	s.hashes = append(s.hashes, h)
 	b := h >> (64 - 14) // countBits = 2^14: the top bits, which pairWord does not use
 	s.count[b/64] |= 1 << (b % 64)
@@ -119,7 +128,7 @@ func (s *pairSet) distinct() (int, bool) {
 // gets none (too many pairs).
 func (s *pairSet) appendFilter(out []byte) []byte {
 	n, ok := s.distinct()
-	if !ok || n > maxFilterPairs {
+	if !ok || n > maxFilterPairs || s.over {
 		return nil
 	}
 	words := max(1, (n*pairBits+63)/64) // a block without pairs: one word, all 0

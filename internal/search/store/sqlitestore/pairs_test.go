@@ -188,3 +188,33 @@ func TestDigitPhraseWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestPairFilterBounded: a block whose lines are numbers only keeps at most maxPairs of
+// their pairs while it is built, and gets no filter (its blocks are read as before
+// the filters); one just under the bound gets one.
+func TestPairFilterBounded(t *testing.T) {
+	numbers := func(n int) string { return strings.Repeat("1.", n) + "1" } // n pairs
+	for _, tc := range []struct {
+		perLine    int
+		wantFilter bool
+	}{{maxPairs/maxBlockLines - 1, true}, {4 * maxPairs / maxBlockLines, false}} {
+		rows := make([]store.Row, maxBlockLines)
+		times := make([][2]int64, len(rows))
+		idx := make([]int, len(rows))
+		for i := range rows {
+			rows[i] = store.Row{Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: numbers(tc.perLine)}
+			idx[i] = i
+		}
+		enc := newEncoder(testCodec(t))
+		b := enc.encode(rows, times, idx)
+		if len(enc.pairs.hashes) > maxPairs {
+			t.Errorf("%d pairs a line: %d pairs kept, want at most %d", tc.perLine, len(enc.pairs.hashes), maxPairs)
+		}
+		if (b.pairs != nil) != tc.wantFilter {
+			t.Errorf("%d pairs a line: filter %v, want %v", tc.perLine, b.pairs != nil, tc.wantFilter)
+		}
+		if tc.wantFilter && !filterMayHold(b.pairs, phrasePairs(query.DigitPhrases(mustParse(t, "1.1.1")))) {
+			t.Errorf("%d pairs a line: the filter rules out the pairs its lines hold", tc.perLine)
+		}
+	}
+}
