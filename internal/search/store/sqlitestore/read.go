@@ -300,32 +300,32 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 // counts into its own buckets with its own plan (a matcher is not safe for concurrent
 // use); estimated says a day's counts were scaled up from a sample (countMatching).
 func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, first, step int64, counts []float64) (bool, error) {
-	per := make([][]float64, len(parts))
-	est := make([]bool, len(parts))
-	errs := make([]error, len(parts))
-	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var (
+		mu        sync.Mutex // counts, estimated
+		estimated bool
+		errs      = make([]error, len(parts))
+		slots     = make(chan struct{}, runtime.GOMAXPROCS(0))
+		wg        sync.WaitGroup
+	)
 	for i, p := range parts {
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			c := make([]float64, len(counts))
-			est[i], errs[i] = p.countMatching(ctx, compile(q), from, to, func(ts int64, weight float64) { c[(ts-first)/step] += weight })
-			per[i] = c
+			c := make([]float64, len(counts)) // a day's buckets, held while it counts
+			est, err := p.countMatching(ctx, compile(q), from, to, func(ts int64, weight float64) { c[(ts-first)/step] += weight })
+			if errs[i] = err; err != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for j, v := range c {
+				counts[j] += v
+			}
+			estimated = estimated || est
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return false, err
-	}
-	estimated := false
-	for i, c := range per {
-		for j, v := range c {
-			counts[j] += v
-		}
-		estimated = estimated || est[i]
-	}
-	return estimated, nil
+	return estimated, errors.Join(errs...)
 }
 
 // countAll counts the day's lines of [from, to) per bucket of step from first. When
