@@ -111,7 +111,7 @@ func (m *Matcher) text(n *Node) bool {
 	// without a word of digits as it is cannot hold it folded, and is ruled out before
 	// it is folded (an IP's four numbers, on most lines of an access log).
 	for _, w := range want {
-		if Digits(w) && !strings.Contains(m.msg, w) {
+		if digitsOnly(w) && !strings.Contains(m.msg, w) {
 			return false
 		}
 	}
@@ -345,8 +345,7 @@ func globClass(pattern string, c rune) (bool, int) {
 	return false, 0
 }
 
-// Digits says whether w is a word of ASCII digits only (the words of DigitPhrases).
-func Digits(w string) bool {
+func digitsOnly(w string) bool {
 	for i := range len(w) {
 		if w[i] < '0' || w[i] > '9' {
 			return false
@@ -389,7 +388,7 @@ func DigitPhrases(q *Node) []DigitPhrase {
 		case Text:
 			var words []string
 			for _, t := range Tokens(n.Value) {
-				if !Digits(t.Word) {
+				if !digitsOnly(t.Word) {
 					return
 				}
 				words = append(words, t.Word)

@@ -162,13 +162,8 @@ type encoder struct {
 	words  wordSet
 	pairs  pairSet
 	lower  []byte
-	msg    string // the line whose words addWord takes
-	// prevNum is the numberBits of the line's word before the one addWord takes when
-	// that is a number (afterNum): with a number after it, a pair for the
-	// filter (pairs.go).
-	prevNum  uint64
-	afterNum bool
-	addFn    func(start, end int) // e.addWord, made once (a method value per line allocates)
+	msg    string               // the line whose words addWord takes
+	addFn  func(start, end int) // e.addWord, made once (a method value per line allocates)
 }
 
 func newEncoder(c *codec) *encoder {
@@ -373,9 +368,11 @@ func nextCounts(b []byte, out []minuteCount) ([]minuteCount, int64, []byte, erro
 }
 
 // addWords adds the distinct case-folded words of msg (query.EachWord, folded as
-// query.Tokens folds them) to the block's document.
+// query.Tokens folds them) to the block's document, and its pairs of adjacent numbers to
+// the block's pair filter.
 func (e *encoder) addWords(msg string) {
-	e.msg, e.afterNum = msg, false
+	e.msg = msg
+	e.pairs.line()
 	query.EachWord(msg, e.addFn)
 }
 
@@ -384,15 +381,7 @@ func (e *encoder) addWord(start, end int) {
 	var w string
 	w, e.lower = query.FoldWord(raw, e.lower)
 	e.words.add(w)
-	num, ok := numberBits(raw)
-	if !ok {
-		e.afterNum = false
-		return
-	}
-	if e.afterNum {
-		e.pairs.add(pairHash(e.prevNum, num))
-	}
-	e.prevNum, e.afterNum = num, true
+	e.pairs.word(raw)
 }
 
 // wordSet is a block's distinct words in the order first seen, as the FTS5 document

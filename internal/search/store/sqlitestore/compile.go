@@ -127,8 +127,8 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 	var b strings.Builder
 	var args []any
 	join := ""
-	if cols == headCols && len(p.pairs) > 0 {
-		cols, join = headCols+", "+filterCol, filterJoin
+	if cols == headCols {
+		cols, join = p.scanCols()
 	}
 	b.WriteString("SELECT " + cols)
 	idCol := "b.id"
@@ -154,12 +154,15 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 	return b.String(), args
 }
 
-// filterCol and filterJoin add a block's pair filter (NULL when it has none) to a
-// query of blocks b, after headCols, for a scanner with pairs.
-const (
-	filterCol  = "pf.filter"
-	filterJoin = " LEFT JOIN pairs pf ON pf.id = b.id"
-)
+// scanCols are the columns of a query of blocks b that the plan's scanner reads, and the
+// join they need: headCols, then the block's pair filter (NULL when it has none) when
+// the plan has pairs.
+func (p plan) scanCols() (cols, join string) {
+	if len(p.pairs) == 0 {
+		return headCols, ""
+	}
+	return headCols + ", pf.filter", " LEFT JOIN pairs pf ON pf.id = b.id"
+}
 
 // scanner is a scanner of the plan's candidate blocks: it rules out a block by its
 // phrases of numbers, first by its pair filter (before decompressing it), then by its

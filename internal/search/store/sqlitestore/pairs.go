@@ -44,8 +44,9 @@ const (
 )
 
 // numberBits folds a number's digits into 64 bits (its length, then its bytes eight at a
-// time), or says w is not a number (a word of ASCII digits, query.Digits). pairHash mixes
-// two of them; a word's is computed once for the pairs on both sides of it.
+// time), or says w is not a number (a word of ASCII digits only: the words of
+// query.DigitPhrases). pairHash mixes two of them; a word's is computed once for the
+// pairs on both sides of it.
 func numberBits(w string) (uint64, bool) {
 	const prime = 0x9e3779b97f4a7c15
 	h, v := uint64(len(w)), uint64(0)
@@ -83,13 +84,45 @@ func pairWord(h uint64, n int) (int, uint64) {
 	return w, 1<<(h>>32&63) | 1<<(h>>38&63) | 1<<(h>>44&63)
 }
 
-// pairSet gathers a block's pair hashes as the encoder walks its lines, and makes its
-// filter.
+// pairSet gathers a block's pair hashes as the encoder walks its lines' words, and makes
+// its filter.
 type pairSet struct {
 	hashes []uint64 // at most maxPairs
 	over   bool     // more pairs than maxPairs: no filter
 	count  []uint64 // countBits bits: which hashes were seen, to count the distinct
 	words  []uint64 // the filter being built
+	// prev is the numberBits of the line's word before the next one when that is a
+	// number (afterNum): with a number after it, a pair.
+	prev     uint64
+	afterNum bool
+}
+
+// line starts a line: its first word has no word before it.
+func (s *pairSet) line() { s.afterNum = false }
+
+// word takes the line's next word (as EachWord splits it, never empty; not folded:
+// digits fold to themselves), adding a pair when it and the word before are numbers.
+// Most words start with a letter: they are turned away here, in a call the compiler
+// inlines into the encoder's loop.
+func (s *pairSet) word(w string) {
+	if w[0]-'0' > 9 {
+		s.afterNum = false
+		return
+	}
+	s.number(w)
+}
+
+// number is word for a word that may be a number.
+func (s *pairSet) number(w string) {
+	num, ok := numberBits(w)
+	if !ok {
+		s.afterNum = false
+		return
+	}
+	if s.afterNum {
+		s.add(pairHash(s.prev, num))
+	}
+	s.prev, s.afterNum = num, true
 }
 
 func (s *pairSet) reset() {

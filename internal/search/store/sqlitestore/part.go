@@ -501,7 +501,7 @@ const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic,
 type scanner struct {
 	codec *codec
 	// pairs, when set, rules a block out by its pair filter (filterMayHold), before its
-	// body is decompressed: the rows then have the filter after headCols (filterCol).
+	// body is decompressed: the rows then have the filter after headCols (plan.scanCols).
 	// skip, when set, rules it out from its body. scan returns no lines for either.
 	pairs []uint64
 	skip  func(body []byte) bool

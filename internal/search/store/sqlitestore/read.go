@@ -858,10 +858,8 @@ func (p *part) scanIDs(ctx context.Context, pl plan, ids []int64, fn func(h bloc
 		chunk := ids[:min(len(ids), idsPerRead)]
 		ids = ids[len(chunk):]
 		list, args := inList(chunk)
-		q := "SELECT " + headCols + " FROM blocks b WHERE b.id IN " + list + " ORDER BY b.id"
-		if len(sc.pairs) > 0 {
-			q = "SELECT " + headCols + ", " + filterCol + " FROM blocks b" + filterJoin + " WHERE b.id IN " + list + " ORDER BY b.id"
-		}
+		cols, join := pl.scanCols()
+		q := "SELECT " + cols + " FROM blocks b" + join + " WHERE b.id IN " + list + " ORDER BY b.id"
 		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 			more = fn(h, lines)
 			return more
