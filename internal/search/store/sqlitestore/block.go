@@ -19,8 +19,15 @@ import (
 // maxBlockLines bounds the lines of one block (docs/store.md has the measurements that
 // chose it): more lines per block is fewer index entries per line (an access log's words
 // repeat within a block) and better compression, and more lines to decode and check per
-// candidate block. It was 128 until layout 5: such blocks are read as they are.
-const maxBlockLines = 256
+// candidate block. It was 128 until layout 5 and 256 until layout 6: such blocks are
+// read as they are.
+const maxBlockLines = 512
+
+// maxBlockMessageBytes closes a block once its messages hold this many bytes, before
+// maxBlockLines: what a search decodes and holds per candidate block stays about a MiB
+// whatever the lines' length (512 lines of a MiB each would be half a GiB), and lines of
+// a few KiB gain little more from a longer block.
+const maxBlockMessageBytes = 1 << 20
 
 // The first byte of an encoded block: its lines as they are, or compressed with zstd
 // (codec), or with S2 as they were before (klauspost/compress; S2 made access logs ~3×
@@ -28,23 +35,26 @@ const maxBlockLines = 256
 // the writer then writes and checkpoints that much less). 1 and 2 were the layout
 // ordered by read time (no read time per line), which is not read; 3 and 4 are this one
 // without the entry's format, read as plain (what their lines were parsed as when they
-// were written).
+// were written). 8 is zstd with the times section compressed too (its own frame): an
+// uncompressed section took 2–3 bytes per line (a varint per time, most of them 0),
+// 4 % of the store, and ~0.1 compressed (docs/store.md); 7's is read as it is.
 const (
 	blockPlain         = 5
 	blockS2            = 6
 	blockZstd          = 7
+	blockZstdTimes     = 8
 	blockPlainNoFormat = 3
 	blockS2NoFormat    = 4
 )
 
 // compressed says whether a block of a known version has its body compressed.
 func compressed(version byte) bool {
-	return version == blockZstd || version == blockS2 || version == blockS2NoFormat
+	return version == blockZstdTimes || version == blockZstd || version == blockS2 || version == blockS2NoFormat
 }
 
 // hasFormat says whether a block of a known version holds its entry's format.
 func hasFormat(version byte) bool {
-	return version == blockPlain || version == blockS2 || version == blockZstd
+	return version == blockPlain || version == blockS2 || version == blockZstd || version == blockZstdTimes
 }
 
 // entryInfo is what the lines of a block share from their collect entry.
@@ -109,6 +119,7 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 	type group struct {
 		first         int
 		idx           []int
+		bytes         int // of the messages
 		day           int64
 		topic, format string
 	}
@@ -129,7 +140,7 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 		k := fileKey{r.Host, r.FileID, r.Path}
 		d := dayOf(t)
 		g := open[k]
-		if g != nil && (len(g.idx) == maxBlockLines || g.day != d || g.topic != r.Topic || g.format != r.Format || !maps.Equal(r.Fields, rows[g.first].Fields)) {
+		if g != nil && (len(g.idx) == maxBlockLines || g.bytes >= maxBlockMessageBytes || g.day != d || g.topic != r.Topic || g.format != r.Format || !maps.Equal(r.Fields, rows[g.first].Fields)) {
 			groups = append(groups, g)
 			g = nil
 		}
@@ -138,6 +149,7 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 			open[k] = g
 		}
 		g.idx = append(g.idx, i)
+		g.bytes += len(r.Message)
 	}
 	for _, g := range open {
 		groups = append(groups, g)
@@ -159,6 +171,7 @@ type encoder struct {
 	zbuf   []byte
 	raw    []byte // the block before compression
 	times  []byte
+	ztimes []byte // the times compressed
 	words  wordSet
 	pairs  pairSet
 	lower  []byte
@@ -172,8 +185,9 @@ func newEncoder(c *codec) *encoder {
 	return e
 }
 
-// maxBlockBytes bounds a decoded block (256 lines at the agent's default cut of 1 MiB
-// are 256 MiB): a block claiming more is corrupt, and is not allocated.
+// maxBlockBytes bounds a decoded block (blocks of layouts before 6, up to 256 lines
+// without a byte bound, are 256 MiB at the agent's default cut of 1 MiB): a block
+// claiming more is corrupt, and is not allocated.
 const maxBlockBytes = 1 << 30
 
 // encode makes the block of rows[idx...], which share a file, a day, entry fields and
@@ -228,15 +242,16 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.mins = e.minutes(times, idx)
 	b.far = farTimes(times, idx, b.tMin, b.tMax)
 	b.tens = e.tens()
-	version, body := byte(blockPlain), data
+	version, tsec, body := byte(blockPlain), e.times, data
 	if e.codec != nil {
 		e.zbuf = e.codec.compress(data, e.zbuf[:0])
-		version, body = blockZstd, e.zbuf
+		e.ztimes = e.codec.compress(e.times, e.ztimes[:0])
+		version, tsec, body = blockZstdTimes, e.ztimes, e.zbuf
 	}
-	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(e.times)+len(body))
+	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(tsec)+len(body))
 	out = append(out, version)
-	out = binary.AppendUvarint(out, uint64(len(e.times)))
-	out = append(append(out, e.times...), body...)
+	out = binary.AppendUvarint(out, uint64(len(tsec)))
+	out = append(append(out, tsec...), body...)
 	b.data = out
 	e.raw = data
 	b.words = string(e.words.doc)
@@ -468,12 +483,13 @@ func appendString(b []byte, s string) []byte {
 
 var errCorrupt = errors.New("corrupt block")
 
-// splitTimes returns a block's times section and what follows it.
+// splitTimes returns a block's times section as stored (compressed in blockZstdTimes:
+// codec.times) and what follows it.
 func splitTimes(data []byte) (times, rest []byte, err error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("%w: empty", errCorrupt)
 	}
-	if v := data[0]; v != blockPlain && v != blockZstd && v != blockS2 && v != blockPlainNoFormat && v != blockS2NoFormat {
+	if v := data[0]; v != blockPlain && v != blockZstdTimes && v != blockZstd && v != blockS2 && v != blockPlainNoFormat && v != blockS2NoFormat {
 		return nil, nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
 	}
 	k, w := binary.Uvarint(data[1:])

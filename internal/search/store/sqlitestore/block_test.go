@@ -292,6 +292,29 @@ func TestBlockWordsManyDistinct(t *testing.T) {
 	}
 }
 
+// TestBlockMessageBytes: a file's block closes at maxBlockLines lines or once its
+// messages reach maxBlockMessageBytes, whichever comes first, so that long lines do not
+// make a block a search must decode whole of hundreds of MiB.
+func TestBlockMessageBytes(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	var rows []store.Row
+	for i := range 30 {
+		rows = append(rows, store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: long})
+	}
+	for i := range maxBlockLines + 1 {
+		rows = append(rows, store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "g", Offset: int64(i), End: int64(i + 1), Message: "short"})
+	}
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
+	var lines []int
+	for _, b := range blocks {
+		lines = append(lines, b.n)
+	}
+	// 11 lines of 100 KiB are the first past 1 MiB; the short lines fill a block.
+	if want := []int{11, 11, 8, maxBlockLines, 1}; !slices.Equal(lines, want) {
+		t.Errorf("blocks of %v lines, want %v", lines, want)
+	}
+}
+
 // FuzzBlockWords: whatever the lines (one per '\n' of the input, one block), the
 // document is the distinct words query.Tokens finds, folded alike, in order.
 func FuzzBlockWords(f *testing.F) {

@@ -56,15 +56,33 @@ func (c *codec) decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo
 	return decodeLines(data[0], times, body, n, lines)
 }
 
+// times returns a block's times section, decompressed (into buf when it is large
+// enough) when the version says so, and what follows it.
+func (c *codec) times(data, buf []byte) (times, rest []byte, err error) {
+	times, rest, err = splitTimes(data)
+	if err != nil || data[0] != blockZstdTimes {
+		return times, rest, err
+	}
+	if times, err = c.dec.DecodeAll(times, buf[:0]); err != nil {
+		return nil, nil, fmt.Errorf("%w: times: %v", errCorrupt, err)
+	}
+	return times, rest, nil
+}
+
 // inflate returns a block's times section and its body, decompressed (into buf when it
-// is large enough) when the version says so.
+// is large enough, the times first) when the version says so.
 func (c *codec) inflate(data, buf []byte) (times, body []byte, err error) {
-	times, rest, err := splitTimes(data)
+	times, rest, err := c.times(data, buf)
 	if err != nil || !compressed(data[0]) {
 		return times, rest, err
 	}
-	if data[0] == blockZstd {
-		out, err := c.dec.DecodeAll(rest, buf[:0])
+	if data[0] == blockZstd || data[0] == blockZstdTimes {
+		// A zstd body after decompressed times goes into buf after them.
+		dst := buf[:0]
+		if data[0] == blockZstdTimes {
+			dst = times[len(times):]
+		}
+		out, err := c.dec.DecodeAll(rest, dst)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", errCorrupt, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
+	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
@@ -98,7 +99,7 @@ func equalInts(a, b []int) bool {
 // (as they were), and new blocks are added beside them; the day is marked with this
 // layout so that an older logcollect refuses it.
 func TestLayoutWithoutFormat(t *testing.T) {
-	path, got := olderDay(t, rewriteWithoutFormat)
+	_, path, got := olderDay(t, rewriteWithoutFormat)
 	// New blocks: by their format (2, 3, 5); old blocks: all plain, so detected (1, 2, 3,
 	// 4, 5; the access line 0 has no key=value pairs).
 	if want := []int{15, 13, 12, 5, 4, 3, 2, 1}; !equalInts(got, want) {
@@ -141,7 +142,7 @@ func TestLayout128(t *testing.T) {
 	s := open(t, Config{Dir: dir})
 	appendSync(t, s, lines(3*128, 2*maxBlockLines))
 	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "line"), From: start.Add(-time.Minute),
-		To: start.Add(time.Minute), Limit: 1000})
+		To: start.Add(time.Minute), Limit: 3*128 + 2*maxBlockLines})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,8 +188,8 @@ func blockLines(t *testing.T, path string) []int {
 
 // olderDay stores formatRows in a day, turns it into an older layout with rewrite, opens
 // it again and stores the same lines a second later (offsets 1000 on); it returns the
-// day's path and the hits of level:* (offset / 100, newest first).
-func olderDay(t *testing.T, rewrite func(t *testing.T, path string)) (string, []int) {
+// store (open), the day's path and the hits of level:* (offset / 100, newest first).
+func olderDay(t *testing.T, rewrite func(t *testing.T, path string)) (*Store, string, []int) {
 	t.Helper()
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Minute)
@@ -212,24 +213,68 @@ func olderDay(t *testing.T, rewrite func(t *testing.T, path string)) (string, []
 	for _, r := range res.Rows {
 		got = append(got, int(r.Offset/100))
 	}
-	return path, got
+	return s, path, got
 }
 
 // TestLayoutS2: a day written before zstd (user_version 3, blocks compressed with S2) is
 // opened as it is: its lines are found and read, new blocks (zstd) go beside them, and
 // the day is marked with this layout so that an older logcollect refuses it.
 func TestLayoutS2(t *testing.T) {
-	path, got := olderDay(t, rewriteAsS2)
+	_, path, got := olderDay(t, rewriteAsS2)
 	// Old and new blocks alike by their format: 2, 3 and 5 of each.
 	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
 		t.Errorf("level:* lines %v, want %v", got, want)
 	}
 	versions := blockVersions(t, path)
-	if versions[blockS2] != 5 || versions[blockZstd] != 5 || len(versions) != 2 {
+	if versions[blockS2] != 5 || versions[blockZstdTimes] != 5 || len(versions) != 2 {
 		t.Errorf("block versions %v, want 5 S2 and 5 zstd", versions)
 	}
 	if v := userVersion(t, path); v != layoutVersion {
 		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	}
+}
+
+// TestLayout256: a day of layout 5 (blocks of up to 256 lines, zstd bodies after
+// uncompressed times) is opened as it is: its lines are found and counted by a histogram
+// (which reads the times alone), new blocks (times compressed) go beside them, and the
+// day is marked with this layout.
+func TestLayout256(t *testing.T) {
+	s, path, got := olderDay(t, func(t *testing.T, path string) {
+		rewriteBlocks(t, path, func(times, body []byte) []byte {
+			out := []byte{blockZstd}
+			out = binary.AppendUvarint(out, uint64(len(times)))
+			return append(append(out, times...), testCodec(t).compress(body, nil)...)
+		}, layoutVersion256)
+	})
+	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
+		t.Errorf("level:* lines %v, want %v", got, want)
+	}
+	versions := blockVersions(t, path)
+	if versions[blockZstd] != 5 || versions[blockZstdTimes] != 5 || len(versions) != 2 {
+		t.Errorf("block versions %v, want 5 of each zstd version", versions)
+	}
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	}
+	// Every line, from the oldest: the minute from cuts is counted from the lines' times.
+	now := time.Now()
+	all := mustParse(t, "")
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: all, From: now.Add(-time.Hour), To: now, Limit: 100})
+	if err != nil || len(res.Rows) != 12 {
+		t.Fatalf("all lines: %d, %v; want 12", len(res.Rows), err)
+	}
+	for _, q := range []*query.Node{all, mustParse(t, "level")} {
+		buckets, _, err := s.Histogram(context.Background(), q, res.Rows[len(res.Rows)-1].Time, now, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, b := range buckets {
+			n += b.Count
+		}
+		if want := map[bool]int64{true: 12, false: 10}[q == all]; n != want { // in old blocks and new
+			t.Errorf("histogram of %v: %d lines, want %d", q, n, want)
+		}
 	}
 }
 

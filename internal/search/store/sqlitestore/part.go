@@ -76,14 +76,16 @@ func (p *part) close() error {
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
 // their newest event time, lines with event and read time, blocks with their entry's
-// format, new blocks compressed with zstd, of up to 256 lines. 0 with a blocks table is
-// the layout ordered by read time. 4 is this layout with blocks of at most 128 lines, 3
-// before zstd (S2 blocks) and 2 before blocks held the format: all are opened as they are
-// (each block's version byte says how to read it, and a block of fewer lines is read as
-// any) and marked 5 by the schema, so that a logcollect that knows only 2, 3 or 4 refuses
-// the day instead of failing on every block written since.
+// format, new blocks compressed with zstd (their times too), of up to 512 lines. 0 with a
+// blocks table is the layout ordered by read time. 5 is this layout with blocks of at
+// most 256 lines and uncompressed times, 4 with blocks of at most 128 lines, 3 before
+// zstd (S2 blocks) and 2 before blocks held the format: all are opened as they are (each
+// block's version byte says how to read it, and a block of fewer lines is read as any)
+// and marked 6 by the schema, so that a logcollect that knows only 2 to 5 refuses the day
+// instead of failing on every block written since.
 const (
-	layoutVersion         = 5
+	layoutVersion         = 6
+	layoutVersion256      = 5
 	layoutVersion128      = 4
 	layoutVersionS2       = 3
 	layoutVersionNoFormat = 2
@@ -157,7 +159,7 @@ CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS points(ts INTEGER NOT NULL, measurement TEXT NOT NULL, field TEXT NOT NULL,
   host TEXT NOT NULL, tags TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS points_mf ON points(measurement, field, ts);
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 `
 
 // ErrOldLayout is returned by Open for a day written by an older logcollect: one row per
@@ -278,7 +280,7 @@ func addCountColumns(tx *sql.Tx) error {
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
 // re-encode every line of the day at start-up, and the layouts were days old. A day of
-// a newer layout is refused too (its blocks would not decode). Layouts 2, 3 and 4 are read
+// a newer layout is refused too (its blocks would not decode). Layouts 2 to 5 are read
 // as they are (layoutVersion).
 func checkLayout(db *sql.DB, path string) error {
 	var logs, blocks, version int
@@ -297,7 +299,8 @@ func checkLayout(db *sql.DB, path string) error {
 	case blocks > 0 && version > layoutVersion:
 		return fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
 			path, version, layoutVersion)
-	case blocks > 0 && version != layoutVersion && version != layoutVersion128 && version != layoutVersionS2 && version != layoutVersionNoFormat:
+	case blocks > 0 && version != layoutVersion && version != layoutVersion256 && version != layoutVersion128 &&
+		version != layoutVersionS2 && version != layoutVersionNoFormat:
 		what = "lines ordered by read time"
 	default:
 		return nil

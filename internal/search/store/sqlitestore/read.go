@@ -665,6 +665,7 @@ func (p *part) countLines(ctx context.Context, cond string, args []any, from, to
 			add(t, 1)
 		}
 	}
+	var buf []byte
 	for rows.Next() {
 		var id int64
 		var n int
@@ -672,8 +673,11 @@ func (p *part) countLines(ctx context.Context, cond string, args []any, from, to
 		if err := rows.Scan(&id, &n, &raw); err != nil {
 			return fmt.Errorf("count in %s: %w", p.path, err)
 		}
-		times, _, err := splitTimes(raw)
+		times, _, err := p.codec.times(raw, buf)
 		if err == nil {
+			if raw[0] == blockZstdTimes { // decompressed into buf, or a larger one: reuse it
+				buf = times
+			}
 			err = eachTime(times, n, count)
 		}
 		if err != nil {
