@@ -22,8 +22,9 @@ type codec struct {
 
 func newCodec() (*codec, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
-		// A block is 256 lines: a window past a few of them finds nothing more to match,
-		// and each state's history costs its size in memory.
+		// A block's messages are about a MiB at most (maxBlockMessageBytes): a longer
+		// window finds nothing more to match, and each state's history costs its size in
+		// memory.
 		zstd.WithWindowSize(1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)

@@ -27,19 +27,20 @@ const (
 	// pairBits is m/n, the filter's bits per distinct pair, each setting 3 bits
 	// (pairWord): ~15 % of the pairs a block lacks pass, and for an IP address's three
 	// pairs 0.44 % of the blocks of issue 22's access log not holding it
-	// (TestPairFilterSelective). The filter is ~2.9 bytes per line of that log (~1,500
-	// distinct pairs in 256 lines), 7 % of its block's compressed size.
+	// (TestPairFilterSelective). The filter is ~2.7 bytes per line of that log (~2,800
+	// distinct pairs in 512 lines), 9 % of its block's compressed size.
 	pairBits = 4
 	// countBits is the bitmap that counts a block's distinct pairs (linear counting)
 	// before the filter is sized: 2 KiB, cleared per block.
 	countBits = 1 << 14
 	// maxFilterPairs: a block with more distinct pairs (lines of numbers only) gets no
-	// filter; its 256 lines would hold little else, and the count is no longer exact
-	// enough to size one.
+	// filter; its lines would hold little else, and the count is no longer exact enough
+	// to size one.
 	maxFilterPairs = countBits
 	// maxPairs bounds the pairs a block's set keeps, repeats included (512 KiB of
-	// hashes): a block of 256 lines of a MiB of "1.1.1.1…" holds 128 million, which
-	// would be 1 GiB; past this bound the block gets no filter.
+	// hashes): a block of "1.1.1.1…" holds half a million per MiB of its messages (a
+	// block of 256 lines of a MiB each held 128 million before blocks were bounded by
+	// bytes); past this bound the block gets no filter.
 	maxPairs = 1 << 16
 )
 
