@@ -221,13 +221,20 @@ func olderDay(t *testing.T, rewrite func(t *testing.T, path string)) (*Store, st
 // the day is marked with this layout so that an older logcollect refuses it.
 func TestLayoutS2(t *testing.T) {
 	_, path, got := olderDay(t, rewriteAsS2)
-	// Old and new blocks alike by their format: 2, 3 and 5 of each.
+	checkOlderDay(t, path, got, blockS2)
+}
+
+// checkOlderDay checks a day of olderDay whose blocks were rewritten as version old:
+// old and new blocks alike found by their format (2, 3 and 5 of each), five blocks of
+// each version, and the day marked with this layout.
+func checkOlderDay(t *testing.T, path string, got []int, old byte) {
+	t.Helper()
 	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
 		t.Errorf("level:* lines %v, want %v", got, want)
 	}
 	versions := blockVersions(t, path)
-	if versions[blockS2] != 5 || versions[blockZstdTimes] != 5 || len(versions) != 2 {
-		t.Errorf("block versions %v, want 5 S2 and 5 zstd", versions)
+	if versions[old] != 5 || versions[blockZstdTimes] != 5 || len(versions) != 2 {
+		t.Errorf("block versions %v, want 5 of version %d and 5 of %d", versions, old, blockZstdTimes)
 	}
 	if v := userVersion(t, path); v != layoutVersion {
 		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
@@ -246,16 +253,7 @@ func TestLayout256(t *testing.T) {
 			return append(append(out, times...), testCodec(t).compress(body, nil)...)
 		}, layoutVersion256)
 	})
-	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
-		t.Errorf("level:* lines %v, want %v", got, want)
-	}
-	versions := blockVersions(t, path)
-	if versions[blockZstd] != 5 || versions[blockZstdTimes] != 5 || len(versions) != 2 {
-		t.Errorf("block versions %v, want 5 of each zstd version", versions)
-	}
-	if v := userVersion(t, path); v != layoutVersion {
-		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
-	}
+	checkOlderDay(t, path, got, blockZstd)
 	// Every line, from the oldest: the minute from cuts is counted from the lines' times.
 	now := time.Now()
 	all := mustParse(t, "")
