@@ -105,9 +105,10 @@ func TestLayoutWithoutFormat(t *testing.T) {
 	if want := []int{15, 13, 12, 5, 4, 3, 2, 1}; !equalInts(got, want) {
 		t.Errorf("level:* lines %v, want %v", got, want)
 	}
-	if v := userVersion(t, path); v != layoutVersion {
-		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	if v := userVersion(t, path); v != layoutVersionWide {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersionWide)
 	}
+	checkKeys(t, path, keyBitsWide)
 }
 
 // TestLayout128: a day of blocks of at most 128 lines (user_version 4) is opened as it is,
@@ -134,6 +135,7 @@ func TestLayout128(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	widenKeys(t, db)
 	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersion128)); err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +156,10 @@ func TestLayout128(t *testing.T) {
 			t.Fatalf("row %d: %q, want %q", i, r.Message, want)
 		}
 	}
-	if v := userVersion(t, path); v != layoutVersion {
-		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	if v := userVersion(t, path); v != layoutVersionWide {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersionWide)
 	}
+	checkKeys(t, path, keyBitsWide)
 	if n := blockLines(t, path); !slices.Equal(n, []int{128, 128, 128, maxBlockLines, maxBlockLines}) {
 		t.Errorf("blocks of %v lines, want three of 128 then two of %d", n, maxBlockLines)
 	}
@@ -226,7 +229,7 @@ func TestLayoutS2(t *testing.T) {
 
 // checkOlderDay checks a day of olderDay whose blocks were rewritten as version old:
 // old and new blocks alike found by their format (2, 3 and 5 of each), five blocks of
-// each version, and the day marked with this layout.
+// each version, and the day marked as read as it is, with the row ids it had.
 func checkOlderDay(t *testing.T, path string, got []int, old byte) {
 	t.Helper()
 	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
@@ -236,9 +239,10 @@ func checkOlderDay(t *testing.T, path string, got []int, old byte) {
 	if versions[old] != 5 || versions[blockZstdTimes] != 5 || len(versions) != 2 {
 		t.Errorf("block versions %v, want 5 of version %d and 5 of %d", versions, old, blockZstdTimes)
 	}
-	if v := userVersion(t, path); v != layoutVersion {
-		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	if v := userVersion(t, path); v != layoutVersionWide {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersionWide)
 	}
+	checkKeys(t, path, keyBitsWide)
 }
 
 // TestLayout256: a day of layout 5 (blocks of up to 256 lines, zstd bodies after
@@ -309,6 +313,19 @@ func blockVersions(t *testing.T, path string) map[byte]int {
 		out[v[0]]++
 	}
 	return out
+}
+
+// TestNewDayKeys: a day this layout creates is marked with it, and its blocks' row ids
+// are their newest line's millisecond shifted left keyBits.
+func TestNewDayKeys(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Minute)
+	runOnce(t, dir, formatRows(start))
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d, want %d", v, layoutVersion)
+	}
+	checkKeys(t, path, keyBits)
 }
 
 // TestNewerLayoutRefused: a day of a layout this build does not know is not opened.
@@ -394,8 +411,73 @@ func rewriteBlocks(t *testing.T, path string, rewrite func(times, body []byte) [
 			t.Fatal(err)
 		}
 	}
+	widenKeys(t, db)
 	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// widenKeys gives the blocks of a day written by this layout the row ids days before
+// layout 7 had (keyBitsWide): the same millisecond and counter, in the blocks, their pair
+// filters and their index documents (made again from their lines).
+func widenKeys(t *testing.T, db *sql.DB) {
+	t.Helper()
+	c := testCodec(t)
+	rows, err := db.Query(`SELECT id, n, data FROM blocks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var n int
+		var data []byte
+		if err := rows.Scan(&id, &n, &data); err != nil {
+			t.Fatal(err)
+		}
+		lines, _, err := c.decodeBlock(data, n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := make([]string, len(lines))
+		for i, l := range lines {
+			msgs[i] = l.msg
+		}
+		docs[id] = oneBlock(t, msgs, c).words
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for id, doc := range docs {
+		wide := id>>keyBits<<keyBitsWide | id&(1<<keyBits-1)
+		for _, q := range []string{`UPDATE blocks SET id = ?2 WHERE id = ?1`, `UPDATE pairs SET id = ?2 WHERE id = ?1`, `DELETE FROM fts WHERE rowid = ?1`} {
+			if _, err := db.Exec(q, id, wide); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Exec(`INSERT INTO fts(rowid, words) VALUES(?, ?)`, wide, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkKeys checks that the row id of each of the day's blocks is the millisecond of its
+// newest line in the day shifted left by bits (plus a counter: no block here shares its
+// millisecond with 2^bits others).
+func checkKeys(t *testing.T, path string, bits int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var bad, n int
+	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE id >> ?1 != (ts_max % ?2) / ?3), count(*) FROM blocks`,
+		bits, dayNanos, keyUnit).Scan(&bad, &n); err != nil {
+		t.Fatal(err)
+	}
+	if bad > 0 || n == 0 {
+		t.Errorf("%d of %d blocks without a key of %d bits", bad, n, bits)
 	}
 }
 
@@ -427,7 +509,7 @@ func TestSchemaOneTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(schema); err != nil {
+	if _, err := tx.Exec(schemaSQL(layoutVersion)); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {
@@ -443,7 +525,7 @@ func TestSchemaOneTransaction(t *testing.T) {
 	if tables != 0 || version != 0 {
 		t.Errorf("after a rollback: %d schema objects, user_version %d", tables, version)
 	}
-	if err := createSchema(db); err != nil {
+	if err := createSchema(db, layoutVersion); err != nil {
 		t.Fatal(err)
 	}
 	if v := userVersion(t, path); v != layoutVersion {

@@ -29,6 +29,9 @@ type part struct {
 	// (upperOf) minus their oldest line's: a block holding a line before t has a row id
 	// below keyBefore(t + maxSpan), which bounds the row ids a range reads.
 	maxSpan atomic.Int64
+	// keyBits is the low bits of the day's row ids that tell apart blocks of one
+	// millisecond: keyBits, or keyBitsWide in a day created before layout 7.
+	keyBits int
 	// noMins says the day has blocks without per-minute counts (written before them, or
 	// by a logcollect without them), whose line times an all-lines histogram reads.
 	noMins atomic.Bool
@@ -76,15 +79,17 @@ func (p *part) close() error {
 
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
 // their newest event time, lines with event and read time, blocks with their entry's
-// format, new blocks compressed with zstd (their times too), of up to 512 lines. 0 with a
-// blocks table is the layout ordered by read time. 5 is this layout with blocks of at
-// most 256 lines and uncompressed times, 4 with blocks of at most 128 lines, 3 before
-// zstd (S2 blocks) and 2 before blocks held the format: all are opened as they are (each
-// block's version byte says how to read it, and a block of fewer lines is read as any)
-// and marked 6 by the schema, so that a logcollect that knows only 2 to 5 refuses the day
-// instead of failing on every block written since.
+// format, new blocks compressed with zstd (their times too), of up to 512 lines, row ids
+// of keyBits. 0 with a blocks table is the layout ordered by read time. 6 is this layout
+// with row ids of keyBitsWide, 5 also with blocks of at most 256 lines and uncompressed
+// times, 4 with blocks of at most 128 lines, 3 before zstd (S2 blocks) and 2 before
+// blocks held the format: all are opened as they are (each block's version byte says how
+// to read it, and a block of fewer lines is read as any) and marked 6 (layoutVersionWide:
+// they keep their row ids), so that a logcollect that knows only 2 to 5 refuses the day
+// instead of failing on every block written since. A new day is 7.
 const (
-	layoutVersion         = 6
+	layoutVersion         = 7
+	layoutVersionWide     = 6
 	layoutVersion256      = 5
 	layoutVersion128      = 4
 	layoutVersionS2       = 3
@@ -95,15 +100,19 @@ const (
 // millisecond in the day (< 2^27), the low keyBits tell apart blocks of the same
 // millisecond. Row ids in order are blocks by newest line, which is the order a search
 // reads them in, straight from the FTS5 index (its documents' rowids are the blocks').
-// The unit and bits keep the index small: FTS5 stores each posting's rowid as a varint
-// delta from the one before, and blocks 128 ms apart are 2^19 apart (3 bytes; a key of
-// microseconds << 26 took 6 and grew the store by half). When a millisecond's 4,096
-// ids are taken (over 500,000 lines stamped with one millisecond in one day), a block
-// takes the next free id after them: its id then says a later time than its newest
-// line's, which maxSpan covers.
+// The unit and bits keep the index small: FTS5 stores a term's first posting in a
+// segment as the whole rowid and the rest as varint deltas from the one before, and an
+// access log's ids and sizes are words of one block or a few. With keyBits a row id is
+// under 2^31 (5 bytes, where days before layout 7, of keyBitsWide, took 6) and blocks
+// 9 s apart are 2^17 apart (3 bytes, where they took 4): the index 14 % smaller
+// (docs/store.md). When a millisecond's 16 ids are taken (16,000 blocks a second whose
+// newest lines share a millisecond: lines stamped with whole seconds), a block takes
+// the next free id after them: its id then says a later time than its newest line's,
+// which maxSpan covers.
 const (
-	keyBits = 12
-	keyUnit = int64(time.Millisecond)
+	keyBits     = 4
+	keyBitsWide = 12 // days created before layout 7
+	keyUnit     = int64(time.Millisecond)
 )
 
 // keyAt is the smallest row id of a block whose newest line is at t or later (t within
@@ -111,18 +120,18 @@ const (
 func (p *part) keyAt(t int64) int64 {
 	start := p.day * dayNanos
 	t = min(max(t, start), start+dayNanos)
-	return floorDiv(t-start, keyUnit) << keyBits
+	return floorDiv(t-start, keyUnit) << p.keyBits
 }
 
 // keyBefore is the smallest row id past every block whose newest line is before t.
-func (p *part) keyBefore(t int64) int64 { return p.keyAt(t-1) + 1<<keyBits }
+func (p *part) keyBefore(t int64) int64 { return p.keyAt(t-1) + 1<<p.keyBits }
 
 // upperOf is the latest newest-line time a block of row id id can have.
-func (p *part) upperOf(id int64) int64 { return p.day*dayNanos + (id>>keyBits)*keyUnit + keyUnit - 1 }
+func (p *part) upperOf(id int64) int64 { return p.day*dayNanos + (id>>p.keyBits)*keyUnit + keyUnit - 1 }
 
 // spanSQL is upperOf(id) - ts_min in SQL, for the day starting at ?1.
-func spanSQL() string {
-	return fmt.Sprintf("?1 + (id >> %d) * %d + %d - ts_min", keyBits, keyUnit, keyUnit-1)
+func (p *part) spanSQL() string {
+	return fmt.Sprintf("?1 + (id >> %d) * %d + %d - ts_min", p.keyBits, keyUnit, keyUnit-1)
 }
 
 // schema of a day. A row of blocks is up to maxBlockLines consecutive lines of one file
@@ -159,7 +168,6 @@ CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS points(ts INTEGER NOT NULL, measurement TEXT NOT NULL, field TEXT NOT NULL,
   host TEXT NOT NULL, tags TEXT NOT NULL, value REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS points_mf ON points(measurement, field, ts);
-PRAGMA user_version = 6;
 `
 
 // ErrOldLayout is returned by Open for a day written by an older logcollect: one row per
@@ -214,11 +222,12 @@ func openPart(path string, day int64, c *codec) (*part, error) {
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxIdleConns)
 	db.SetConnMaxIdleTime(connIdle)
-	if err := checkLayout(db, path); err != nil {
+	version, err := checkLayout(db, path)
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := createSchema(db); err != nil {
+	if err := createSchema(db, version); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}
@@ -228,18 +237,27 @@ func openPart(path string, day int64, c *codec) (*part, error) {
 		db.Close()
 		return nil, fmt.Errorf("read the indexes of %s: %w", path, err)
 	}
-	return &part{day: day, path: path, db: db, codec: c, minsIndexed: minsIndexed, tensIndexed: tensIndexed}, nil
+	bits := keyBits
+	if version == layoutVersionWide {
+		bits = keyBitsWide
+	}
+	return &part{day: day, path: path, db: db, codec: c, keyBits: bits, minsIndexed: minsIndexed, tensIndexed: tensIndexed}, nil
+}
+
+// schemaSQL is the schema, then the layout version the day is marked with.
+func schemaSQL(version int) string {
+	return schema + fmt.Sprintf("PRAGMA user_version = %d;\n", version)
 }
 
 // createSchema creates the day's tables and sets its layout version in one transaction:
 // a kill between the two would leave a blocks table of user_version 0, which the next
 // start takes for the layout ordered by read time and refuses.
-func createSchema(db *sql.DB) error {
+func createSchema(db *sql.DB, version int) error {
 	tx, err := db.Begin()
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(schema); err != nil {
+	if _, err := tx.Exec(schemaSQL(version)); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -280,9 +298,12 @@ func addCountColumns(tx *sql.Tx) error {
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
 // re-encode every line of the day at start-up, and the layouts were days old. A day of
-// a newer layout is refused too (its blocks would not decode). Layouts 2 to 5 are read
+// a newer layout is refused too (its blocks would not decode). Layouts 2 to 6 are read
 // as they are (layoutVersion).
-func checkLayout(db *sql.DB, path string) error {
+//
+// It returns the layout version the day is marked with once open: layoutVersion for a
+// new day or one of this layout, layoutVersionWide for one read as it is.
+func checkLayout(db *sql.DB, path string) (int, error) {
 	var logs, blocks, version int
 	err := db.QueryRow(`SELECT count(*) FILTER (WHERE name = 'logs'), count(*) FILTER (WHERE name = 'blocks') FROM sqlite_master`).
 		Scan(&logs, &blocks)
@@ -290,22 +311,24 @@ func checkLayout(db *sql.DB, path string) error {
 		err = db.QueryRow(`PRAGMA user_version`).Scan(&version)
 	}
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return 0, fmt.Errorf("open %s: %w", path, err)
 	}
 	what := ""
 	switch {
 	case logs > 0:
 		what = "one row per line"
-	case blocks > 0 && version > layoutVersion:
-		return fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
+	case blocks == 0 || version == layoutVersion:
+		return layoutVersion, nil
+	case version > layoutVersion:
+		return 0, fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
 			path, version, layoutVersion)
-	case blocks > 0 && version != layoutVersion && version != layoutVersion256 && version != layoutVersion128 &&
-		version != layoutVersionS2 && version != layoutVersionNoFormat:
-		what = "lines ordered by read time"
+	case version == layoutVersionWide || version == layoutVersion256 || version == layoutVersion128 ||
+		version == layoutVersionS2 || version == layoutVersionNoFormat:
+		return layoutVersionWide, nil
 	default:
-		return nil
+		what = "lines ordered by read time"
 	}
-	return fmt.Errorf("open %s: %w (%s); this version orders lines by their event time and does not convert it: "+
+	return 0, fmt.Errorf("open %s: %w (%s); this version orders lines by their event time and does not convert it: "+
 		"move the file (and its -wal and -shm files) out of the store directory to start afresh", path, ErrOldLayout, what)
 }
 
@@ -399,11 +422,11 @@ func (p *part) insert(blocks []*block) (err error) {
 func (p *part) assignIDs(tx *sql.Tx, blocks []*block) error {
 	next := map[int64]int64{}
 	for _, b := range blocks {
-		for k := p.keyAt(b.tMax); ; k += 1 << keyBits {
+		for k := p.keyAt(b.tMax); ; k += 1 << p.keyBits {
 			id, ok := next[k]
 			if !ok {
 				var top sql.NullInt64
-				if err := tx.QueryRow(`SELECT max(id) FROM blocks WHERE id >= ? AND id < ?`, k, k+1<<keyBits).Scan(&top); err != nil {
+				if err := tx.QueryRow(`SELECT max(id) FROM blocks WHERE id >= ? AND id < ?`, k, k+1<<p.keyBits).Scan(&top); err != nil {
 					return err
 				}
 				id = k
@@ -412,7 +435,7 @@ func (p *part) assignIDs(tx *sql.Tx, blocks []*block) error {
 				}
 			}
 			next[k] = id
-			if id < k+1<<keyBits {
+			if id < k+1<<p.keyBits {
 				b.id, next[k] = id, id+1
 				break
 			}

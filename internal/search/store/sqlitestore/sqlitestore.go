@@ -164,7 +164,7 @@ func (s *Store) openDays(reg prometheus.Registerer) error {
 // loadPart reads a day's newest position and file offsets into the writer state.
 func (s *Store) loadPart(p *part) error {
 	var maxSeq, maxSpan sql.NullInt64
-	if err := p.db.QueryRow(`SELECT max(seq + n - 1), max(`+spanSQL()+`) FROM blocks`, p.day*dayNanos).Scan(&maxSeq, &maxSpan); err != nil {
+	if err := p.db.QueryRow(`SELECT max(seq + n - 1), max(`+p.spanSQL()+`) FROM blocks`, p.day*dayNanos).Scan(&maxSeq, &maxSpan); err != nil {
 		return fmt.Errorf("read %s: %w", p.path, err)
 	}
 	var noMins bool
