@@ -345,6 +345,7 @@ func globClass(pattern string, c rune) (bool, int) {
 	return false, 0
 }
 
+// digitsOnly says whether w is a word of ASCII digits only (the words of DigitPhrases).
 func digitsOnly(w string) bool {
 	for i := range len(w) {
 		if w[i] < '0' || w[i] > '9' {

@@ -52,6 +52,10 @@ func compressed(version byte) bool {
 	return version == blockZstdTimes || version == blockZstd || version == blockS2 || version == blockS2NoFormat
 }
 
+// timesCompressed says whether a block of a known version has its times section
+// compressed (codec.times decompresses it; else it is read where it is stored).
+func timesCompressed(version byte) bool { return version == blockZstdTimes }
+
 // hasFormat says whether a block of a known version holds its entry's format.
 func hasFormat(version byte) bool {
 	return version == blockPlain || version == blockS2 || version == blockZstd || version == blockZstdTimes

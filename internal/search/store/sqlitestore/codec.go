@@ -61,7 +61,7 @@ func (c *codec) decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo
 // enough) when the version says so, and what follows it.
 func (c *codec) times(data, buf []byte) (times, rest []byte, err error) {
 	times, rest, err = splitTimes(data)
-	if err != nil || data[0] != blockZstdTimes {
+	if err != nil || !timesCompressed(data[0]) {
 		return times, rest, err
 	}
 	if times, err = c.dec.DecodeAll(times, buf[:0]); err != nil {
@@ -78,9 +78,8 @@ func (c *codec) inflate(data, buf []byte) (times, body []byte, err error) {
 		return times, rest, err
 	}
 	if data[0] == blockZstd || data[0] == blockZstdTimes {
-		// A zstd body after decompressed times goes into buf after them.
 		dst := buf[:0]
-		if data[0] == blockZstdTimes {
+		if timesCompressed(data[0]) { // they are in buf: the body goes after them
 			dst = times[len(times):]
 		}
 		out, err := c.dec.DecodeAll(rest, dst)

@@ -265,8 +265,11 @@ func TestLayout256(t *testing.T) {
 	if err != nil || len(res.Rows) != 12 {
 		t.Fatalf("all lines: %d, %v; want 12", len(res.Rows), err)
 	}
-	for _, q := range []*query.Node{all, mustParse(t, "level")} {
-		buckets, _, err := s.Histogram(context.Background(), q, res.Rows[len(res.Rows)-1].Time, now, time.Hour)
+	for _, c := range []struct {
+		q    *query.Node
+		want int64 // in old blocks and new
+	}{{all, 12}, {mustParse(t, "level"), 10}} {
+		buckets, _, err := s.Histogram(context.Background(), c.q, res.Rows[len(res.Rows)-1].Time, now, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,8 +277,8 @@ func TestLayout256(t *testing.T) {
 		for _, b := range buckets {
 			n += b.Count
 		}
-		if want := map[bool]int64{true: 12, false: 10}[q == all]; n != want { // in old blocks and new
-			t.Errorf("histogram of %v: %d lines, want %d", q, n, want)
+		if n != c.want {
+			t.Errorf("histogram of %v: %d lines, want %d", c.q, n, c.want)
 		}
 	}
 }

@@ -675,7 +675,7 @@ func (p *part) countLines(ctx context.Context, cond string, args []any, from, to
 		}
 		times, _, err := p.codec.times(raw, buf)
 		if err == nil {
-			if raw[0] == blockZstdTimes { // decompressed into buf, or a larger one: reuse it
+			if timesCompressed(raw[0]) { // decompressed into buf, or a larger one: reuse it
 				buf = times
 			}
 			err = eachTime(times, n, count)
