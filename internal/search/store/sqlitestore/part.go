@@ -190,10 +190,11 @@ const (
 	// what bounds the caches is the connections below.
 	cacheKiB = 2000
 	// maxConns are a day's connections at once: the writer and three searches (the
-	// API runs a page's search, histogram and total at once). maxIdleConns of them stay
+	// API runs a page's search, histogram and total at once), one of them a histogram
+	// counting with countWorkers connections. maxIdleConns of them stay
 	// open when unused, for at most connIdle: a day that is not being written or
 	// searched closes its connections and frees their caches.
-	maxConns     = 4
+	maxConns     = 5
 	maxIdleConns = 2
 	connIdle     = time.Minute
 	// journalLimit truncates a day's write-ahead log back to this size after a

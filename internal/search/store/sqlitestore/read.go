@@ -312,7 +312,7 @@ func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, firs
 			slots <- struct{}{}
 			defer func() { <-slots }()
 			c := make([]float64, len(counts)) // a day's buckets, held while it counts
-			est, err := p.countMatching(ctx, compile(q), from, to, func(ts int64, weight float64) { c[(ts-first)/step] += weight })
+			est, err := p.countMatching(ctx, q, from, to, func(ts int64, weight float64) { c[(ts-first)/step] += weight })
 			if errs[i] = err; err != nil {
 				return
 			}
@@ -723,8 +723,8 @@ func bucketCount(from, to time.Time, step time.Duration) (int, error) {
 // minSampleHits of those checked hold a match; the weight is candidates / checked, 1
 // when all were (not estimated). Each bucket's estimate is then at least the lines found
 // in it.
-func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add func(ts int64, weight float64)) (bool, error) {
-	ids, err := p.candidates(ctx, pl, from, to)
+func (p *part) countMatching(ctx context.Context, q *query.Node, from, to int64, add func(ts int64, weight float64)) (bool, error) {
+	ids, err := p.candidates(ctx, compile(q), from, to)
 	if err != nil {
 		return false, err
 	}
@@ -734,15 +734,11 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 		return false, err
 	}
 	if few {
-		lo, hi := p.span(from, to)
-		q, args := pl.blocksSQL(headCols, lo, hi, from, to, false)
-		sc := pl.scanner(p.codec)
-		return false, p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
-			return pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
-				add(v.l.ts, 1)
-				return true
-			})
-		})
+		times, _, err := p.matchTimes(ctx, q, ids, keep)
+		for _, ts := range times {
+			add(ts, 1)
+		}
+		return false, err
 	}
 	stride := 1
 	for (len(ids)+stride-1)/stride > sampleBlocks {
@@ -757,21 +753,11 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 				next = append(next, ids[i])
 			}
 		}
-		err := p.scanIDs(ctx, pl, next, func(h blockHead, lines []line) bool {
-			found := false
-			pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
-				times, found = append(times, v.l.ts), true
-				return true
-			})
-			if found {
-				hit++
-			}
-			return true
-		})
+		t, h, err := p.matchTimes(ctx, q, next, keep)
 		if err != nil {
 			return false, err
 		}
-		checked += len(next)
+		times, hit, checked = append(times, t...), hit+h, checked+len(next)
 		if hit >= minSampleHits || level == 1 {
 			break
 		}
@@ -781,6 +767,52 @@ func (p *part) countMatching(ctx context.Context, pl plan, from, to int64, add f
 		add(ts, weight)
 	}
 	return checked < len(ids), nil
+}
+
+// countWorkers is how many goroutines check the blocks of one day for a histogram
+// (matchTimes), each on a connection of its own: decoding and matching lines is Go work,
+// and a histogram over one day (a search of the last hours, most of them) kept one core
+// busy while the others waited. Two, not a goroutine per processor: each holds one of
+// the day's maxConns connections, which the writer shares.
+const countWorkers = 2
+
+// minWorkerBlocks is the fewest blocks worth a goroutine of their own in matchTimes.
+const minWorkerBlocks = 8
+
+// matchTimes returns the times of the lines of the blocks ids (ascending) that match q
+// and keep, and how many of those blocks hold one. The blocks are split in runs among
+// up to countWorkers goroutines, each with its own plan (a matcher is not safe for
+// concurrent use).
+func (p *part) matchTimes(ctx context.Context, q *query.Node, ids []int64, keep func(l *line, seq int64) bool) ([]int64, int, error) {
+	n := max(1, min(countWorkers, runtime.GOMAXPROCS(0), len(ids)/minWorkerBlocks))
+	times, hits, errs := make([][]int64, n), make([]int, n), make([]error, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		run := ids[w*len(ids)/n : (w+1)*len(ids)/n]
+		wg.Go(func() {
+			pl := compile(q)
+			errs[w] = p.scanIDs(ctx, pl, run, func(h blockHead, lines []line) bool {
+				found := false
+				pl.matching(&h, lines, keep, func(v *lineView, _ int) bool {
+					times[w], found = append(times[w], v.l.ts), true
+					return true
+				})
+				if found {
+					hits[w]++
+				}
+				return true
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, 0, err
+	}
+	all := times[0]
+	for w := 1; w < n; w++ {
+		all, hits[0] = append(all, times[w]...), hits[0]+hits[w]
+	}
+	return all, hits[0], nil
 }
 
 // fewLines reports whether the blocks hold at most histogramLines lines, so that counting
