@@ -1,6 +1,7 @@
 package logformat
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"testing"
@@ -94,4 +95,61 @@ func BenchmarkCombined(b *testing.B) {
 			}
 		}
 	})
+}
+
+// FuzzAccessFieldCannotBe: AccessFieldCannotBe never rules out a field's value as
+// AccessField gives it in text, nor a start of it (a prefix search), for nginx's and
+// apache's pattern on any bytes.
+func FuzzAccessFieldCannotBe(f *testing.F) {
+	for _, s := range combinedSeeds {
+		f.Add(s)
+	}
+	f.Add(`10.0.0.1 - - [t] "GET /a HTTP/1.1" 503 0012 "-" "-"`) // a number's leading zeros
+	f.Add(`10.0.0.1 - - [t] "GET /a HTTP/1.1" 503 - "-" "-"`)    // "-" is 0 bytes
+	f.Add(`10.0.0.1 - -x [t] "GET -1 HTTP/1.1" 503 -0 "-" "-"`)
+	parsers := []*Parser{ParserOfSpec(string(NginxCombined)), ParserOfSpec(string(ApacheCombined))}
+	f.Fuzz(func(t *testing.T, line string) {
+		for _, p := range parsers {
+			for _, name := range append(slices.Clone(p.names), "method", "url", "protocol") {
+				v, found, _ := p.AccessField(line, name)
+				if !found {
+					continue
+				}
+				text := fmt.Sprint(v)
+				for i := range len(text) + 1 {
+					if p.AccessFieldCannotBe(line, name, text[:i]) {
+						t.Fatalf("%s of %q is %q, ruled out by %q", name, line, text, text[:i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestAccessFieldCannotBe: a value the line does not hold is ruled out; one it holds,
+// the numbers it types and the other formats' fields are not.
+func TestAccessFieldCannotBe(t *testing.T) {
+	nginx, js := ParserOfSpec(string(NginxCombined)), ParserOfSpec(string(JSON))
+	line := `10.0.0.1 - - [01/Dec/2026:08:00:00 +0000] "GET /a HTTP/1.1" 404 0012 "-" "curl/8.5"`
+	cases := []struct {
+		p          *Parser
+		line, name string
+		value      string
+		ruledOut   bool
+	}{
+		{nginx, line, "status", "503", true},
+		{nginx, line, "status", "404", false},
+		{nginx, line, "method", "POST", true},
+		{nginx, line, "body_bytes_sent", "12", false}, // typed from 0012
+		{nginx, line, "body_bytes_sent", "13", true},
+		{nginx, line, "body_bytes_sent", "-12", false},                                               // its sign aside: "-0012" would be -12
+		{nginx, `1.2.3.4 - - [t] "GET /c HTTP/1.1" 413 - "-" "curl"`, "body_bytes_sent", "0", false}, // no 0 in it
+		{nginx, `1.2.3.4 - - [t] "GET /c HTTP/1.1" 413 - "-" "curl"`, "status", "0", true},
+		{js, `{"status":404}`, "status", "503", false},
+	}
+	for _, c := range cases {
+		if got := c.p.AccessFieldCannotBe(c.line, c.name, c.value); got != c.ruledOut {
+			t.Errorf("%s:%s of %q: ruled out %v, want %v", c.name, c.value, c.line, got, c.ruledOut)
+		}
+	}
 }

@@ -250,6 +250,19 @@ func (p *Parser) AccessField(line, name string) (value any, found, handled bool)
 	return nil, false, true
 }
 
+// AccessFieldCannotBe reports that the field name of a line of a ready access-log format
+// can neither be value nor start with it, as AccessField gives it in text, for less than
+// parsing the line: the line does not hold value. A field is a substring of the line,
+// typed: a number loses its sign and leading zeros, which value without its leading '-'
+// does not hold either, and body_bytes_sent is 0 for "-". False when it may be, and for
+// the other formats. A search for status:503 parses only the lines holding "503".
+func (p *Parser) AccessFieldCannotBe(line, name, value string) bool {
+	if !p.access || name == "body_bytes_sent" && value == "0" {
+		return false
+	}
+	return !strings.Contains(line, strings.TrimPrefix(value, "-"))
+}
+
 // accessField types one field of the ready access-log patterns: "-" is absent, numbers
 // are integers, the request line is also split into method, url and protocol.
 func (p *Parser) accessField(name, v string) []Field {

@@ -15,6 +15,13 @@ type Line interface {
 	Field(name string) (string, bool)
 }
 
+// FieldExcluder is a Line that can tell, for less than Field costs, that a field can
+// neither be a value nor start with it (false when it may): a field parsed out of the
+// message for a search of it.
+type FieldExcluder interface {
+	FieldCannotBe(name, value string) bool
+}
+
 // Matcher checks lines against one query: the words of its text nodes are split once,
 // and each line's message once per Match. A store whose index only narrows the
 // candidates (blocks of lines, words without positions) keeps the lines for which Match
@@ -68,6 +75,9 @@ func (m *Matcher) eval(n *Node, l Line) bool {
 	case Text:
 		return m.text(n)
 	case Field:
+		if x, ok := l.(FieldExcluder); ok && !n.Glob && x.FieldCannotBe(n.Name, n.Value) {
+			return false
+		}
 		v, ok := l.Field(n.Name)
 		if !ok {
 			return false

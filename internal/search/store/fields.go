@@ -82,6 +82,16 @@ func (fp FieldParser) Field(msg string, entry map[string]string, name string) (v
 	return text, ok, true
 }
 
+// FieldCannotBe reports that Field(msg, entry, name) can neither be value nor start with
+// it, when that is cheaper to tell than parsing the line (the access-log formats:
+// logformat.Parser.AccessFieldCannotBe); false when it may be.
+func (fp FieldParser) FieldCannotBe(msg string, entry map[string]string, name, value string) bool {
+	if _, ok := entry[name]; ok || fp.p == nil {
+		return false
+	}
+	return fp.p.AccessFieldCannotBe(msg, name, value)
+}
+
 // reserved are the names of a row's own fields, which parsed fields may not take.
 var reserved = []string{"host", "path", "topic", "file_id", "offset", "time", "message"}
 

@@ -37,13 +37,22 @@ func formatRows(start time.Time) []store.Row {
 }
 
 // TestFieldsByFormat: a line's fields are those of its entry's format, stored with its
-// block; plain and container lines get the JSON or logfmt fields found in them.
+// block; plain and container lines get the JSON or logfmt fields found in them. An
+// access line's typed numbers are found by their value (0012 by 12, "-" bytes by 0),
+// which the line does not hold as it is (query.FieldExcluder).
 func TestFieldsByFormat(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().Add(-time.Minute)
 	rows := formatRows(start)
 	if blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t)); len(blocks) != 5 {
 		t.Errorf("%d blocks, want 5 (one per run of a format)", len(blocks))
+	}
+	// Numbers an access line holds otherwise than as they are typed.
+	for _, msg := range []string{`10.0.0.2 - - [01/Dec/2026:08:00:01 +0000] "POST /b HTTP/1.1" 503 0012 "-" "curl/8.5"`,
+		`1.2.3.4 - - [t] "GET /c HTTP/1.1" 413 - "-" "curl"`} { // no 0 in the line
+		r := rows[0]
+		r.Time, r.Offset, r.End, r.Message = start.Add(time.Duration(len(rows))*time.Millisecond), int64(len(rows)*100), int64(len(rows)*100+100), msg
+		rows = append(rows, r)
 	}
 	appendSync(t, s, rows)
 	from, to := start.Add(-time.Hour), start.Add(time.Hour)
@@ -59,6 +68,13 @@ func TestFieldsByFormat(t *testing.T) {
 		"team:core status:404 -level:*":  {0},
 		"level:* -marker":                {5, 3, 2},
 		"team:core -path:/var/log/a.log": nil,
+		"status:503":                     {6},
+		"body_bytes_sent:12":             {6, 0},
+		"body_bytes_sent:0":              {7},
+		"body_bytes_sent:0*":             {7},
+		"body_bytes_sent:1*":             {6, 0},
+		"url:/c team:core":               {7},
+		"method:P?ST":                    {6},
 	} {
 		res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, q), From: from, To: to, Limit: 10})
 		if err != nil {

@@ -64,6 +64,16 @@ func (v *lineView) Field(name string) (string, bool) {
 	return f, ok
 }
 
+// FieldCannotBe is query.FieldExcluder's: the line's format tells, before it is parsed
+// for one field.
+func (v *lineView) FieldCannotBe(name, value string) bool {
+	switch name {
+	case "host", "path", "topic", "file_id", "offset":
+		return false
+	}
+	return !v.parsed && v.h.fieldParser().FieldCannotBe(v.l.msg, v.h.fields, name, value)
+}
+
 func (v *lineView) allFields() map[string]string {
 	if !v.parsed {
 		v.fields, v.parsed = v.h.fieldParser().LineFields(v.l.msg, v.h.fields), true
