@@ -236,14 +236,15 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 	return out, nil
 }
 
-// histogramLines bounds the lines a histogram of a query checks per day before it may
-// estimate: when the candidate blocks can hold more (more than sampleBlocks), it checks
-// an even sample of them first. Checking a line costs up to a microsecond here; a
-// search's histogram should not take seconds over a day of common words.
+// histogramLines bounds the lines a histogram of a query checks, over all its days,
+// before it may estimate: when the candidate blocks can hold more (more than
+// sampleBlocks), it checks an even sample of them first. Checking a line costs up to a
+// microsecond here; a search's histogram should not take seconds over a day of common
+// words.
 const histogramLines = 64 * 1024
 
-// sampleBlocks is the most candidate blocks of a day counted without sampling, and the
-// size of the first sample.
+// sampleBlocks is the most candidate blocks of a query counted without sampling, and
+// the size of the first sample.
 const sampleBlocks = histogramLines / maxBlockLines
 
 // minSampleHits is how many of the sampled blocks must hold a matching line for their
@@ -303,39 +304,136 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	return buckets, estimated, nil
 }
 
-// countDays adds the matching lines of [from, to) of each day to counts (by step from
-// first), the days side by side, as many at once as Go has processors: checking a
-// day's lines (decoding its blocks, matching each line) is Go work on one core, and a
-// search's histogram over a range of several days waited for them one by one. Each day
-// counts into its own buckets with its own plan (a matcher is not safe for concurrent
-// use); estimated says a day's counts were scaled up from a sample (countMatching).
+// countDays adds the matching lines of [from, to) of the days to counts (by step from
+// first). When the days' candidate blocks are at most sampleBlocks, or hold at most
+// histogramLines lines, every one is checked and the counts are exact. Beyond, the
+// days share one sample: an even sample of each day's candidates (every stride-th, the
+// stride leaving at most sampleBlocks in all), then the blocks between (half the
+// stride) while fewer than minSampleHits of those checked hold a match. A day's lines
+// found count candidates / checked of that day, so each bucket's estimate is at least
+// the lines found in it; estimated says some were scaled up. One sample per query and
+// not per day: a range of two days (the last 24 hours, most of the time) checked twice
+// the lines of one, a week seven times, for no better estimate of the whole. The days
+// are checked side by side (eachDay), each with its own plans.
 func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, first, step int64, counts []float64) (bool, error) {
-	var (
-		mu        sync.Mutex // counts, estimated
-		estimated bool
-		errs      = make([]error, len(parts))
-		slots     = make(chan struct{}, runtime.GOMAXPROCS(0))
-		wg        sync.WaitGroup
-	)
+	days := make([]dayCount, len(parts))
+	err := eachDay(parts, func(i int, p *part) (err error) {
+		days[i].ids, err = p.candidates(ctx, compile(q), from, to)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	stride, err := sampleStride(ctx, parts, days)
+	if err != nil {
+		return false, err
+	}
+	keep := inRange(from, to)
+	for level := stride; ; level /= 2 {
+		err := eachDay(parts, func(i int, p *part) error {
+			d := &days[i]
+			var next []int64 // the blocks at multiples of level not checked at level*2
+			for k := 0; k < len(d.ids); k += level {
+				if level == stride || k%(2*level) != 0 {
+					next = append(next, d.ids[k])
+				}
+			}
+			times, h, err := p.matchTimes(ctx, q, next, keep)
+			d.times, d.hit, d.checked = append(d.times, times...), d.hit+h, d.checked+len(next)
+			return err
+		})
+		if err != nil {
+			return false, err
+		}
+		hit := 0
+		for _, d := range days {
+			hit += d.hit
+		}
+		if hit >= minSampleHits || level == 1 {
+			break
+		}
+	}
+	estimated := false
+	for _, d := range days {
+		if d.checked == 0 {
+			continue
+		}
+		weight := float64(len(d.ids)) / float64(d.checked)
+		for _, ts := range d.times {
+			counts[(ts-first)/step] += weight
+		}
+		estimated = estimated || d.checked < len(d.ids)
+	}
+	return estimated, nil
+}
+
+// dayCount is a day's part of a histogram's sample (countDays): its candidate blocks,
+// how many of them were checked and held a match, and the times of the lines found.
+type dayCount struct {
+	ids          []int64
+	checked, hit int
+	times        []int64
+}
+
+// sampleStride returns the stride of countDays' first sample: 1 (every candidate,
+// exact) when the days' candidates are at most sampleBlocks, or up to four times as many
+// that hold at most histogramLines lines in all (lines out of order across midnight
+// close a file's block at each one, leaving blocks of a few lines: 6,000 lines made
+// over 512 blocks); else the smallest power of two leaving at most sampleBlocks.
+func sampleStride(ctx context.Context, parts []*part, days []dayCount) (int, error) {
+	n := 0
+	for _, d := range days {
+		n += len(d.ids)
+	}
+	if n <= sampleBlocks {
+		return 1, nil
+	}
+	if n <= 4*sampleBlocks {
+		lines := make([]int64, len(days))
+		err := eachDay(parts, func(i int, p *part) (err error) {
+			lines[i], err = p.lineCount(ctx, days[i].ids)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		var all int64
+		for _, l := range lines {
+			all += l
+		}
+		if all <= histogramLines {
+			return 1, nil
+		}
+	}
+	sampled := func(stride int) (n int) {
+		for _, d := range days {
+			n += (len(d.ids) + stride - 1) / stride
+		}
+		return n
+	}
+	stride := 1
+	for sampled(stride) > sampleBlocks {
+		stride *= 2
+	}
+	return stride, nil
+}
+
+// eachDay calls fn for each day, the days side by side, as many at once as Go has
+// processors: checking a day's lines (decoding its blocks, matching each line) is Go
+// work, and a histogram over several days waited for them one by one.
+func eachDay(parts []*part, fn func(i int, p *part) error) error {
+	errs := make([]error, len(parts))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
 	for i, p := range parts {
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			c := make([]float64, len(counts)) // a day's buckets, held while it counts
-			est, err := p.countMatching(ctx, q, from, to, func(ts int64, weight float64) { c[(ts-first)/step] += weight })
-			if errs[i] = err; err != nil {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for j, v := range c {
-				counts[j] += v
-			}
-			estimated = estimated || est
+			errs[i] = fn(i, p)
 		})
 	}
 	wg.Wait()
-	return estimated, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // countAll counts the day's lines of [from, to) per bucket of step from first. When
@@ -726,59 +824,6 @@ func bucketCount(from, to time.Time, step time.Duration) (int, error) {
 	return int((t - first + st - 1) / st), nil
 }
 
-// countMatching calls add with the time of each line of [from, to) matching the plan and
-// its weight. When the day's candidate blocks are at most sampleBlocks, or hold at most
-// histogramLines lines (fewLines), every one is checked and the weight is 1. Beyond, an even sample of them is checked (every stride-th,
-// at most sampleBlocks), then the blocks between (half the stride) while fewer than
-// minSampleHits of those checked hold a match; the weight is candidates / checked, 1
-// when all were (not estimated). Each bucket's estimate is then at least the lines found
-// in it.
-func (p *part) countMatching(ctx context.Context, q *query.Node, from, to int64, add func(ts int64, weight float64)) (bool, error) {
-	ids, err := p.candidates(ctx, compile(q), from, to)
-	if err != nil {
-		return false, err
-	}
-	keep := inRange(from, to)
-	few, err := p.fewLines(ctx, ids)
-	if err != nil {
-		return false, err
-	}
-	if few {
-		times, _, err := p.matchTimes(ctx, q, ids, keep)
-		for _, ts := range times {
-			add(ts, 1)
-		}
-		return false, err
-	}
-	stride := 1
-	for (len(ids)+stride-1)/stride > sampleBlocks {
-		stride *= 2
-	}
-	var times []int64 // of the matching lines of the blocks checked
-	checked, hit := 0, 0
-	for level := stride; ; level /= 2 {
-		var next []int64 // the blocks at multiples of level not checked at level*2
-		for i := 0; i < len(ids); i += level {
-			if level == stride || i%(2*level) != 0 {
-				next = append(next, ids[i])
-			}
-		}
-		t, h, err := p.matchTimes(ctx, q, next, keep)
-		if err != nil {
-			return false, err
-		}
-		times, hit, checked = append(times, t...), hit+h, checked+len(next)
-		if hit >= minSampleHits || level == 1 {
-			break
-		}
-	}
-	weight := float64(len(ids)) / float64(checked)
-	for _, ts := range times {
-		add(ts, weight)
-	}
-	return checked < len(ids), nil
-}
-
 // countWorkers is how many goroutines check the blocks of one day for a histogram
 // (matchTimes), each on a connection of its own: decoding and matching lines is Go work,
 // and a histogram over one day (a search of the last hours, most of them) kept one core
@@ -825,32 +870,21 @@ func (p *part) matchTimes(ctx context.Context, q *query.Node, ids []int64, keep 
 	return all, hits[0], nil
 }
 
-// fewLines reports whether the blocks hold at most histogramLines lines, so that counting
-// them all costs no more than a sample: at most sampleBlocks blocks, or up to four times
-// as many that are small (lines out of order across midnight close a file's block at
-// each one, leaving blocks of a few lines: 6,000 lines made over 512 blocks).
-func (p *part) fewLines(ctx context.Context, ids []int64) (bool, error) {
-	if len(ids) <= sampleBlocks {
-		return true, nil
-	}
-	if len(ids) > 4*sampleBlocks {
-		return false, nil
-	}
+// lineCount returns the lines of the blocks ids, or a number over histogramLines once
+// they hold more.
+func (p *part) lineCount(ctx context.Context, ids []int64) (int64, error) {
 	var lines int64
-	for rest := ids; len(rest) > 0; {
+	for rest := ids; len(rest) > 0 && lines <= histogramLines; {
 		chunk := rest[:min(len(rest), idsPerRead)]
 		rest = rest[len(chunk):]
 		list, args := inList(chunk)
 		var n sql.NullInt64
-		q := "SELECT sum(n) FROM blocks WHERE id IN " + list
-		if err := p.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-			return false, fmt.Errorf("count in %s: %w", p.path, err)
+		if err := p.db.QueryRowContext(ctx, "SELECT sum(n) FROM blocks WHERE id IN "+list, args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("count in %s: %w", p.path, err)
 		}
-		if lines += n.Int64; lines > histogramLines {
-			return false, nil
-		}
+		lines += n.Int64
 	}
-	return true, nil
+	return lines, nil
 }
 
 // candidates returns the ids of the day's candidate blocks for [from, to), ascending:

@@ -116,3 +116,58 @@ func TestHistogramSampleDoubled(t *testing.T) {
 		t.Errorf("total %d (estimated %v), want an estimate near %d", sum, est, want)
 	}
 }
+
+// TestSampleStride: the days of a histogram share one sample of at most sampleBlocks
+// blocks, all of them when they have no more.
+func TestSampleStride(t *testing.T) {
+	for _, c := range []struct {
+		blocks []int // candidate blocks per day
+		want   int
+	}{
+		{[]int{sampleBlocks}, 1},
+		{[]int{sampleBlocks / 2, sampleBlocks / 2}, 1},
+		{[]int{5 * sampleBlocks}, 8},                   // 80 blocks
+		{[]int{3 * sampleBlocks, 3 * sampleBlocks}, 8}, // 48 + 48, not 96 + 96
+		{[]int{30 * sampleBlocks, sampleBlocks / 2}, 32},
+	} {
+		days := make([]dayCount, len(c.blocks))
+		for i, n := range c.blocks {
+			days[i].ids = make([]int64, n)
+		}
+		got, err := sampleStride(context.Background(), nil, days)
+		if err != nil || got != c.want {
+			t.Errorf("%v blocks: stride %d (%v), want %d", c.blocks, got, err, c.want)
+		}
+	}
+}
+
+// TestHistogramSampledAcrossDays: two days of a common word share one sample, and
+// each day's lines found are scaled by its own share of the sample: the estimate is
+// near the lines of each day.
+func TestHistogramSampledAcrossDays(t *testing.T) {
+	s := open(t, Config{Retention: 10 * 24 * time.Hour})
+	midnight := time.Now().UTC().Truncate(24 * time.Hour)
+	days := []struct {
+		start time.Time
+		n     int
+	}{{midnight.Add(-48 * time.Hour), 3 * histogramLines / 2}, {midnight.Add(-24 * time.Hour), histogramLines / 2}}
+	for _, d := range days {
+		for i := 0; i < d.n; i += 16384 {
+			appendSync(t, s, rowsAt(d.start, i, min(16384, d.n-i), func(i int) string {
+				if i%4 == 0 {
+					return "w quarter"
+				}
+				return "w"
+			}))
+		}
+	}
+	hist, est, err := s.Histogram(context.Background(), mustParse(t, "quarter"), days[0].start, midnight, 24*time.Hour)
+	if err != nil || !est || len(hist) != 2 {
+		t.Fatalf("histogram %v, estimated %v: %v; want 2 days estimated", hist, est, err)
+	}
+	for i, d := range days {
+		if want := int64(d.n / 4); hist[i].Count < want*9/10 || hist[i].Count > want*11/10 {
+			t.Errorf("day %s: %d lines, want an estimate near %d", d.start.Format(time.DateOnly), hist[i].Count, want)
+		}
+	}
+}
