@@ -46,6 +46,32 @@ type part struct {
 	// stmts are the day's prepared statements of the all-lines histogram (part.stmt),
 	// by their SQL.
 	stmts sync.Map
+	// wrote says the day took a commit since the writer's last tick; settled that its
+	// free pages were given back since its last commit (Store.giveBackFree).
+	wrote, settled atomic.Bool
+}
+
+// minFreePages is the fewest free pages of an idle day worth giving back (1 MiB).
+const minFreePages = 256
+
+// giveBackFree gives the day's free pages back to the file system when it has at least
+// minFreePages of them. The checkpoint is PASSIVE: it never waits for a search still
+// reading the day (the writer's goroutine runs this, and every day's commits wait for
+// it); the file shrinks once a checkpoint has copied the last of the moved pages.
+func (p *part) giveBackFree(ctx context.Context) error {
+	var free int64
+	if err := p.db.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+		return fmt.Errorf("free pages of %s: %w", p.path, err)
+	}
+	if free < minFreePages {
+		return nil
+	}
+	for _, q := range []string{`PRAGMA incremental_vacuum`, `PRAGMA wal_checkpoint(PASSIVE)`} {
+		if _, err := p.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s in %s: %w", q, p.path, err)
+		}
+	}
+	return nil
 }
 
 // stmt returns the day's prepared statement of query (one of a few fixed strings),

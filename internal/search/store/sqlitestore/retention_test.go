@@ -15,6 +15,7 @@ import (
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
 	"github.com/logcollect/logcollect/internal/testing/await"
+	"github.com/logcollect/logcollect/internal/testing/loadgen"
 )
 
 func countAll(t *testing.T, s *Store) (int, store.Row) {
@@ -169,4 +170,97 @@ func TestRetentionWaitsForReads(t *testing.T) {
 	if _, err := os.Stat(parts[0].path); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the dropped day's file: %v", err)
 	}
+}
+
+// TestIdleDayGivesBackFreePages: a day's free pages (here those of the index segments
+// an FTS5 optimize merged) stay while it takes commits, and go back to the file system
+// after a writer's tick without one, once.
+func TestIdleDayGivesBackFreePages(t *testing.T) {
+	s := open(t, Config{RetentionInterval: time.Hour}) // the test ticks
+	ctx := context.Background()
+	p, start := dayWithFreePages(t, s)
+	free, all := pageCounts(t, p)
+	s.giveBackFree(ctx) // the day took commits in this interval
+	if f, _ := pageCounts(t, p); f != free {
+		t.Errorf("free pages %d → %d in the interval of a commit, want them kept", free, f)
+	}
+	s.giveBackFree(ctx)                                   // an interval without a commit
+	if f, a := pageCounts(t, p); f != 0 || a > all-free { // less when pointer-map pages went too
+		t.Errorf("after an idle tick: %d free of %d pages, want 0 of at most %d", f, a, all-free)
+	}
+	if fi, err := os.Stat(p.path); err != nil || fi.Size() > (all-free)*4096 {
+		t.Errorf("the day's file: %v, %v; want at most %d pages of 4 KiB", fi.Size(), err, all-free)
+	}
+	day := start.Truncate(24 * time.Hour)
+	bs, _, err := s.Histogram(ctx, &query.Node{Kind: query.All}, day, day.Add(24*time.Hour), 24*time.Hour)
+	if err != nil || len(bs) != 1 || bs[0].Count != freePagesLines {
+		t.Errorf("histogram %v (%v), want the %d lines", bs, err, freePagesLines)
+	}
+}
+
+// TestRunGivesBackFreePages: Run's ticks give back the free pages of a day it opened
+// (written by the store before this one).
+func TestRunGivesBackFreePages(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Config{Dir: dir, RetentionInterval: time.Hour}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	p, _ := dayWithFreePages(t, s)
+	free, _ := pageCounts(t, p)
+	cancel()
+	if err := errors.Join(<-done, s.Close()); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, Config{Dir: dir, RetentionInterval: 20 * time.Millisecond})
+	p = s.snapshot()[0]
+	if f, _ := pageCounts(t, p); f != free && f != 0 {
+		t.Fatalf("%d free pages after a restart, want the %d before or none", f, free)
+	}
+	await.Until(t, 30*time.Second, "the day's free pages given back", func() bool {
+		f, _ := pageCounts(t, p)
+		return f == 0
+	})
+}
+
+const freePagesLines = 200_000
+
+// dayWithFreePages writes freePagesLines realistic lines into a day before today, in
+// commits of 10,000 (an index segment each), merges its index into one segment (an
+// FTS5 optimize), which frees the pages of the others (at least minFreePages), and
+// commits its last 10,000 lines: the day's last commit is after the merge, as when FTS5
+// merges in a commit.
+func dayWithFreePages(t *testing.T, s *Store) (*part, time.Time) {
+	t.Helper()
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
+	gen := loadgen.Realistic{N: freePagesLines, End: start.Add(time.Hour), Span: time.Hour}
+	var off int64
+	var p *part
+	for i := 0; i < gen.N; i += 10_000 {
+		var rows []store.Row
+		rows, off = realisticRows(gen, i, 10_000, off)
+		if i+10_000 >= gen.N {
+			p = s.snapshot()[0]
+			if _, err := p.db.ExecContext(context.Background(), `INSERT INTO fts(fts) VALUES ('optimize')`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		appendSync(t, s, rows)
+	}
+	if free, all := pageCounts(t, p); free < minFreePages {
+		t.Fatalf("%d free pages of %d after the optimize, want at least %d", free, all, minFreePages)
+	}
+	return p, start
+}
+
+// pageCounts returns the day's free pages and all its pages.
+func pageCounts(t *testing.T, p *part) (free, all int64) {
+	t.Helper()
+	if err := p.db.QueryRow(`SELECT freelist_count, page_count FROM pragma_freelist_count, pragma_page_count`).Scan(&free, &all); err != nil {
+		t.Fatal(err)
+	}
+	return free, all
 }
