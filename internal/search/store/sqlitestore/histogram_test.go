@@ -291,7 +291,8 @@ func TestDayWithoutTens(t *testing.T) {
 
 // TestHistogramSmallBlocksExact: more candidate blocks than sampleBlocks that hold few
 // lines (each a line long: the entry's fields alternate, as lines out of order across
-// midnight alternate days) are counted exactly, not sampled; many more are sampled.
+// midnight alternate days) are counted exactly, not sampled, however many they are (up
+// to histogramLines lines).
 func TestHistogramSmallBlocksExact(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Minute)
@@ -321,9 +322,9 @@ func TestHistogramSmallBlocksExact(t *testing.T) {
 	if n, est := count(); n != 3*sampleBlocks || est {
 		t.Errorf("%d one-line blocks: counted %d (estimated %v), want them exactly", 3*sampleBlocks, n, est)
 	}
-	appendSync(t, s, rowsOf(3*sampleBlocks, 2*sampleBlocks))
-	if _, est := count(); !est {
-		t.Errorf("%d blocks: counted exactly, want a sample (more than 4 × sampleBlocks)", 5*sampleBlocks)
+	appendSync(t, s, rowsOf(3*sampleBlocks, 7*sampleBlocks))
+	if n, est := count(); n != 10*sampleBlocks || est {
+		t.Errorf("%d one-line blocks: counted %d (estimated %v), want them exactly", 10*sampleBlocks, n, est)
 	}
 }
 

@@ -376,10 +376,11 @@ type dayCount struct {
 }
 
 // sampleStride returns the stride of countDays' first sample: 1 (every candidate,
-// exact) when the days' candidates are at most sampleBlocks, or up to four times as many
-// that hold at most histogramLines lines in all (lines out of order across midnight
-// close a file's block at each one, leaving blocks of a few lines: 6,000 lines made
-// over 512 blocks); else the smallest power of two leaving at most sampleBlocks.
+// exact) when the days' candidates are at most sampleBlocks or hold at most
+// histogramLines lines in all, else the smallest power of two leaving at most
+// sampleBlocks. Blocks can be many and small: lines out of order across midnight close
+// a file's block at each one, and 6,000 such lines made 500–1,200 blocks depending on
+// the hour.
 func sampleStride(ctx context.Context, parts []*part, days []dayCount) (int, error) {
 	n := 0
 	for _, d := range days {
@@ -388,23 +389,32 @@ func sampleStride(ctx context.Context, parts []*part, days []dayCount) (int, err
 	if n <= sampleBlocks {
 		return 1, nil
 	}
-	if n <= 4*sampleBlocks {
-		lines := make([]int64, len(days))
-		err := eachDay(parts, func(i int, p *part) (err error) {
-			lines[i], err = p.lineCount(ctx, days[i].ids)
-			return err
-		})
-		if err != nil {
-			return 0, err
-		}
-		var all int64
-		for _, l := range lines {
-			all += l
-		}
-		if all <= histogramLines {
-			return 1, nil
-		}
+	lines, err := candidateLines(ctx, parts, days)
+	if err != nil || lines <= histogramLines {
+		return 1, err
 	}
+	return strideFor(days), nil
+}
+
+// candidateLines returns the lines of the days' candidate blocks, or a number over
+// histogramLines once they hold more: counting stops there in each day (lineCount),
+// after one read of a chunk of ids when the blocks are full.
+func candidateLines(ctx context.Context, parts []*part, days []dayCount) (int64, error) {
+	lines := make([]int64, len(days))
+	err := eachDay(parts, func(i int, p *part) (err error) {
+		lines[i], err = p.lineCount(ctx, days[i].ids)
+		return err
+	})
+	var all int64
+	for _, l := range lines {
+		all += l
+	}
+	return all, err
+}
+
+// strideFor returns the smallest power of two whose even sample of the days'
+// candidates has at most sampleBlocks blocks.
+func strideFor(days []dayCount) int {
 	sampled := func(stride int) (n int) {
 		for _, d := range days {
 			n += (len(d.ids) + stride - 1) / stride
@@ -415,7 +425,7 @@ func sampleStride(ctx context.Context, parts []*part, days []dayCount) (int, err
 	for sampled(stride) > sampleBlocks {
 		stride *= 2
 	}
-	return stride, nil
+	return stride
 }
 
 // eachDay calls fn for each day, the days side by side, as many at once as Go has
