@@ -47,8 +47,51 @@ type part struct {
 	// by their SQL.
 	stmts sync.Map
 	// wrote says the day took a commit since the writer's last tick; settled that its
-	// free pages were given back since its last commit (Store.giveBackFree).
+	// free pages were given back since its last commit (Store.tidy).
 	wrote, settled atomic.Bool
+	// merged says the day's index was merged into one segment since the store opened it,
+	// or that merging it failed (Store.tidy). Only Run's goroutine reads or sets it.
+	merged bool
+}
+
+// mergePages is how many pages of merged index one FTS5 'merge' step writes (~256 KiB):
+// a step is a short transaction, so the writer's commits wait for at most one.
+const mergePages = 64
+
+// mergeIndex merges the day's index segments into one, in steps of mergePages, for at
+// most budget, and reports whether the merge is done. FTS5's 'merge' with a negative
+// page count, repeated until it changes nothing, is its 'optimize' done in steps: one
+// 'optimize' of a day of 10M lines would hold the writer for seconds.
+func (p *part) mergeIndex(ctx context.Context, budget time.Duration) (bool, error) {
+	conn, err := p.db.Conn(ctx) // total_changes() counts the changes of one connection
+	if err != nil {
+		return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+	}
+	defer conn.Close()
+	changes := func() (n int64, err error) {
+		err = conn.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&n)
+		return n, err
+	}
+	deadline := time.Now().Add(budget)
+	for {
+		before, err := changes()
+		if err != nil {
+			return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO fts(fts, rank) VALUES('merge', ?)`, -mergePages); err != nil {
+			return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+		}
+		after, err := changes()
+		if err != nil {
+			return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+		}
+		if after-before < 2 { // FTS5's documented end of an incremental optimize
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+	}
 }
 
 // minFreePages is the fewest free pages of an idle day worth giving back (1 MiB).

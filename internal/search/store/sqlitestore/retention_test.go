@@ -3,9 +3,11 @@ package sqlitestore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,11 +182,11 @@ func TestIdleDayGivesBackFreePages(t *testing.T) {
 	ctx := context.Background()
 	p, start := dayWithFreePages(t, s)
 	free, all := pageCounts(t, p)
-	s.giveBackFree(ctx) // the day took commits in this interval
+	s.tidy(ctx, start) // the day took commits in this interval; today, as tidy sees it (no merge)
 	if f, _ := pageCounts(t, p); f != free {
 		t.Errorf("free pages %d → %d in the interval of a commit, want them kept", free, f)
 	}
-	s.giveBackFree(ctx)                                   // an interval without a commit
+	s.tidy(ctx, start)                                    // an interval without a commit
 	if f, a := pageCounts(t, p); f != 0 || a > all-free { // less when pointer-map pages went too
 		t.Errorf("after an idle tick: %d free of %d pages, want 0 of at most %d", f, a, all-free)
 	}
@@ -263,4 +265,80 @@ func pageCounts(t *testing.T, p *part) (free, all int64) {
 		t.Fatal(err)
 	}
 	return free, all
+}
+
+// TestFinishedDayIndexMerged: a day before today gets its index merged into one segment
+// once it took no commit for a tick, in steps over ticks: smaller, with the same answers,
+// and its free pages given back after; an idle day that is today's is not merged.
+func TestFinishedDayIndexMerged(t *testing.T) {
+	s := open(t, Config{RetentionInterval: time.Hour}) // the test ticks
+	ctx := context.Background()
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
+	gen := loadgen.Realistic{N: 400_000, End: start.Add(time.Hour), Span: time.Hour}
+	var off int64
+	for i := 0; i < gen.N; i += 10_000 { // a segment per commit; FTS5 merges 16 at a time
+		var rows []store.Row
+		rows, off = realisticRows(gen, i, 10_000, off)
+		appendSync(t, s, rows)
+	}
+	p := s.snapshot()[0]
+	day := start.Truncate(24 * time.Hour)
+	answers := func() []string {
+		var out []string
+		for _, q := range []string{"kube", "GET 404", `"` + gen.IP(gen.N/2) + `"`, loadgen.Prefix + "*", loadgen.Absent} {
+			res, err := s.Search(ctx, store.SearchRequest{Query: mustParse(t, q), From: day, To: day.Add(24 * time.Hour), Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs, est, err := s.Histogram(ctx, mustParse(t, q), day, day.Add(24*time.Hour), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s: histogram %v (estimated %v)", q, bs, est))
+			for _, r := range res.Rows {
+				out = append(out, q+": "+r.Message)
+			}
+		}
+		return out
+	}
+	want, indexBefore := answers(), indexBytes(t, p)
+
+	s.tidy(ctx, start) // the day took commits in this interval
+	s.tidy(ctx, start) // idle, but today's as tidy sees it
+	if got := indexBytes(t, p); got != indexBefore || p.merged {
+		t.Fatalf("today's idle day: index %d → %d bytes (merged %v), want it as it was", indexBefore, got, p.merged)
+	}
+	ticks := 0
+	for ; !p.merged; ticks++ {
+		if ticks == 1000 {
+			t.Fatal("the index not merged after 1,000 ticks")
+		}
+		s.tidy(ctx, time.Now())
+	}
+	indexAfter := indexBytes(t, p)
+	t.Logf("index %d → %d bytes in %d ticks", indexBefore, indexAfter, ticks)
+	if indexAfter >= indexBefore {
+		t.Errorf("index %d → %d bytes after the merge, want it smaller", indexBefore, indexAfter)
+	}
+	if done, err := p.mergeIndex(ctx, 0); !done || err != nil {
+		t.Errorf("a merge step after the merge: done %v, %v; want nothing left to merge", done, err)
+	}
+	// The merge's tick gave back the pages of the segments it merged (the day's were
+	// given back once already, at the second tick).
+	if f, _ := pageCounts(t, p); f != 0 {
+		t.Errorf("%d free pages after the merge's tick, want them given back", f)
+	}
+	if got := answers(); !slices.Equal(got, want) {
+		t.Errorf("answers after the merge differ:\n got  %.600q\n want %.600q", got, want)
+	}
+}
+
+// indexBytes is the size of the day's FTS5 index: its segments' pages and structure.
+func indexBytes(t *testing.T, p *part) int64 {
+	t.Helper()
+	var n int64
+	if err := p.db.QueryRow(`SELECT sum(length(block)) FROM fts_data`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
