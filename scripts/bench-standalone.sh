@@ -32,5 +32,7 @@ LOGCOLLECT_BENCH_LINES=$n go test -tags integration -run='^$' -bench=StandaloneV
       for (i=5; i<=NF; i+=2) v[$(i+1)]=$i
       split("lines/s cpu_us/line ingest_peak_rss_MiB peak_rss_MiB disk_MB common_word_p95_ms two_words_p95_ms rare_ip_phrase_p95_ms absent_word_p95_ms field_value_p95_ms histogram_1h_p95_ms prefix_p95_ms", m, " ")
       for (j=1; j in m; j++) printf "| %s | %s | %s | %.2f× |\n", m[j], v[m[j]], v["vl_" m[j]], v["ratio_" m[j]]
+      split("common_word two_words rare_ip_phrase absent_word field_value prefix", k, " ")
+      for (j=1; j in k; j++) { x = k[j] "_p95_ms"; printf "| %s, VictoriaLogs asked for the page as its UI asks (lines + hits) | %s | %s | %.2f× |\n", x, v[x], v["vl_page_" x], v["ratio_page_" x] }
       printf "| embedded etcd disk, MB | %s | | |\n", v["etcd_disk_MB"]
     }'

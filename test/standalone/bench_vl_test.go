@@ -48,7 +48,11 @@ func vlKinds(r loadgen.Realistic) []struct{ name, ours, logsql, from string } {
 // and with the searches), disk after a clean
 // shutdown (the standalone's store and its embedded etcd apart) and the p95 of 20 runs of
 // each search kind, the two servers asked in turn; and the ratios, standalone over
-// VictoriaLogs. LOGCOLLECT_BENCH_HEAP=file saves the standalone's Go heap profile after
+// VictoriaLogs. The standalone's search is its UI's first page: the newest 100 lines with
+// the histogram and total of the range. VictoriaLogs is timed twice: asked for the
+// newest 100 alone (vl_<kind>, issue 22's first comparison) and asked for the same page
+// as its own web UI asks for it, the lines and the hits by step at once (vl_page_<kind>,
+// ratio_page_<kind>). LOGCOLLECT_BENCH_HEAP=file saves the standalone's Go heap profile after
 // the searches (http.pprof on), LOGCOLLECT_BENCH_CPU=file a CPU profile of the ingest's
 // first 4 s. LOGCOLLECT_BENCH_VL=off runs the standalone alone (issue
 // 22's 100,000,000 lines: VictoriaLogs' stream of them would not fit in memory), and
@@ -117,6 +121,9 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		for want := fmt.Sprintf(`"%d"`, n); !strings.Contains(vl.query(b, "* | stats count() hits"), want); {
+			if b.Failed() {
+				b.FailNow() // victoria-logs refused the count: it would never reach n
+			}
 			time.Sleep(50 * time.Millisecond) // polling a rate measurement
 		}
 		theirs = float64(n) / time.Since(vt0).Seconds()
@@ -144,6 +151,9 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	lat := map[string][]float64{}
 	failed := map[string]int{} // searches that ran out of time, by kind
 	for range rounds {
+		if b.Failed() {
+			b.FailNow() // a request to victoria-logs failed
+		}
 		for _, k := range kinds {
 			s := time.Now()
 			switch code := p.get("/api/search?limit=100&from=now-"+k.from+"&q="+url.QueryEscape(k.ours), nil); code {
@@ -164,6 +174,12 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 			s = time.Now()
 			vl.query(b, q)
 			lat["vl_"+k.name] = append(lat["vl_"+k.name], float64(time.Since(s).Microseconds())/1000)
+			if k.name == "histogram_1h" {
+				continue
+			}
+			s = time.Now()
+			vl.page(b, k.logsql, k.from)
+			lat["vl_page_"+k.name] = append(lat["vl_page_"+k.name], float64(time.Since(s).Microseconds())/1000)
 		}
 	}
 	for _, k := range kinds {
@@ -173,6 +189,11 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 			_, v, _ = pcts(lat["vl_"+k.name])
 		}
 		report(k.name+"_p95_ms", a, v)
+		if pg := lat["vl_page_"+k.name]; len(pg) > 0 {
+			_, v, _ = pcts(pg)
+			b.ReportMetric(v, "vl_page_"+k.name+"_p95_ms")
+			b.ReportMetric(a/v, "ratio_page_"+k.name+"_p95_ms")
+		}
 		if failed[k.name] > 0 {
 			b.ReportMetric(float64(failed[k.name]), k.name+"_timeouts")
 		}
@@ -258,16 +279,48 @@ func startVL(b *testing.B, dir string) *vlServer {
 
 func (v *vlServer) query(b *testing.B, q string) string {
 	b.Helper()
-	resp, err := http.PostForm(v.base+"/select/logsql/query", url.Values{"query": {q}})
+	return v.post(b, "/select/logsql/query", url.Values{"query": {q}})
+}
+
+// post posts form to VictoriaLogs' endpoint and returns the answer of a 200. It may run
+// on another goroutine than the benchmark's, so it reports a failure with Errorf.
+func (v *vlServer) post(b *testing.B, endpoint string, form url.Values) string {
+	b.Helper()
+	resp, err := http.PostForm(v.base+endpoint, form)
 	if err != nil {
-		b.Fatal(err)
+		b.Error(err)
+		return ""
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 {
-		b.Fatalf("victoria-logs %q: status %d: %s", q, resp.StatusCode, data)
+		b.Errorf("victoria-logs %s %v: status %d: %s", endpoint, form, resp.StatusCode, data)
 	}
 	return string(data)
+}
+
+// page asks VictoriaLogs for what the standalone's first page holds, as its own web UI
+// asks for it: the newest 100 lines and the hits by step over the range (the UI's
+// histogram; the standalone's step for the range, 60 bars), both requests at once, and
+// returns when both are answered. The standalone answers the same in one request.
+func (v *vlServer) page(b *testing.B, logsql, from string) {
+	b.Helper()
+	d, err := time.ParseDuration(from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	end := time.Now()
+	step := (d / 60).Truncate(time.Minute)
+	var wg sync.WaitGroup
+	wg.Go(func() { v.query(b, "_time:"+from+" "+logsql+" | sort by (_time desc) | limit 100") })
+	hits := url.Values{"query": {logsql}, "start": {end.Add(-d).Format(time.RFC3339)},
+		"end": {end.Format(time.RFC3339)}, "step": {fmt.Sprintf("%dm", step/time.Minute)}}
+	wg.Go(func() {
+		if got := v.post(b, "/select/logsql/hits", hits); !strings.Contains(got, `"hits"`) {
+			b.Errorf("victoria-logs hits of %q: %.200s", logsql, got)
+		}
+	})
+	wg.Wait()
 }
 
 // stop ends the server with SIGTERM (it flushes its parts) and waits for it.
