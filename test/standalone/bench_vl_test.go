@@ -167,7 +167,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 			if !withVL {
 				continue
 			}
-			q := "_time:" + k.from + " " + k.logsql + " | sort by (_time desc) | limit 100"
+			q := vlNewest(k.logsql, k.from)
 			if k.name == "histogram_1h" {
 				q = "_time:1h | stats by (_time:1m) count() hits"
 			}
@@ -299,10 +299,16 @@ func (v *vlServer) post(b *testing.B, endpoint string, form url.Values) string {
 	return string(data)
 }
 
+// vlNewest is the LogsQL of the newest 100 lines of logsql over the last from.
+func vlNewest(logsql, from string) string {
+	return "_time:" + from + " " + logsql + " | sort by (_time desc) | limit 100"
+}
+
 // page asks VictoriaLogs for what the standalone's first page holds, as its own web UI
 // asks for it: the newest 100 lines and the hits by step over the range (the UI's
-// histogram; the standalone's step for the range, 60 bars), both requests at once, and
-// returns when both are answered. The standalone answers the same in one request.
+// histogram: 60 steps of whole minutes, 24 minutes over 24 hours, where the standalone
+// rounds its step up to 30 minutes, 48 bars), both requests at once, and returns when
+// both are answered. The standalone answers the same in one request.
 func (v *vlServer) page(b *testing.B, logsql, from string) {
 	b.Helper()
 	d, err := time.ParseDuration(from)
@@ -312,7 +318,7 @@ func (v *vlServer) page(b *testing.B, logsql, from string) {
 	end := time.Now()
 	step := (d / 60).Truncate(time.Minute)
 	var wg sync.WaitGroup
-	wg.Go(func() { v.query(b, "_time:"+from+" "+logsql+" | sort by (_time desc) | limit 100") })
+	wg.Go(func() { v.query(b, vlNewest(logsql, from)) })
 	hits := url.Values{"query": {logsql}, "start": {end.Add(-d).Format(time.RFC3339)},
 		"end": {end.Format(time.RFC3339)}, "step": {fmt.Sprintf("%dm", step/time.Minute)}}
 	wg.Go(func() {

@@ -63,27 +63,36 @@ const mergePages = 64
 // page count, repeated until it changes nothing, is its 'optimize' done in steps: one
 // 'optimize' of a day of 10M lines would hold the writer for seconds.
 func (p *part) mergeIndex(ctx context.Context, budget time.Duration) (bool, error) {
-	conn, err := p.db.Conn(ctx) // total_changes() counts the changes of one connection
+	done, err := p.mergeSteps(ctx, time.Now().Add(budget))
 	if err != nil {
 		return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+	}
+	return done, nil
+}
+
+// mergeSteps is mergeIndex's loop: merge steps until one changes nothing (done) or the
+// deadline has passed.
+func (p *part) mergeSteps(ctx context.Context, deadline time.Time) (bool, error) {
+	conn, err := p.db.Conn(ctx) // total_changes() counts the changes of one connection
+	if err != nil {
+		return false, err
 	}
 	defer conn.Close()
 	changes := func() (n int64, err error) {
 		err = conn.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&n)
 		return n, err
 	}
-	deadline := time.Now().Add(budget)
 	for {
 		before, err := changes()
 		if err != nil {
-			return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+			return false, err
 		}
 		if _, err := conn.ExecContext(ctx, `INSERT INTO fts(fts, rank) VALUES('merge', ?)`, -mergePages); err != nil {
-			return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+			return false, err
 		}
 		after, err := changes()
 		if err != nil {
-			return false, fmt.Errorf("merge the index of %s: %w", p.path, err)
+			return false, err
 		}
 		if after-before < 2 { // FTS5's documented end of an incremental optimize
 			return true, nil

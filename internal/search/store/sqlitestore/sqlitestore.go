@@ -395,22 +395,8 @@ func (s *Store) tidy(ctx context.Context, now time.Time) {
 		if p.wrote.Swap(false) {
 			continue
 		}
-		if p.day < today && !p.merged {
-			if budget <= 0 {
-				continue // the next tick goes on
-			}
-			start := time.Now()
-			done, err := p.mergeIndex(ctx, budget)
-			budget -= time.Since(start)
-			if err != nil && ctx.Err() == nil {
-				s.log.Warn("merging a finished day's index failed; it stays as it is until a restart", "error", err)
-				done = true
-			}
-			if !done {
-				continue
-			}
-			p.merged = true
-			p.settled.Store(false)
+		if p.day < today && !p.merged && !s.merge(ctx, p, &budget) {
+			continue // the next tick goes on
 		}
 		if p.settled.Swap(true) {
 			continue
@@ -419,6 +405,27 @@ func (s *Store) tidy(ctx context.Context, now time.Time) {
 			s.log.Warn("giving back free pages failed", "error", err)
 		}
 	}
+}
+
+// merge merges p's index for what is left of budget, takes the time it took from it,
+// and reports whether p is merged: then its freed pages are to be given back (settled
+// false). A failed merge is not tried again while the store runs.
+func (s *Store) merge(ctx context.Context, p *part, budget *time.Duration) bool {
+	if *budget <= 0 {
+		return false
+	}
+	start := time.Now()
+	done, err := p.mergeIndex(ctx, *budget)
+	*budget -= time.Since(start)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("merging a finished day's index failed; it stays as it is until a restart", "error", err)
+		done = true
+	}
+	if done {
+		p.merged = true
+		p.settled.Store(false)
+	}
+	return done
 }
 
 // commitOrder splits blocks (each file's in file order) into transactions of one day
