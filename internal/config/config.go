@@ -76,10 +76,19 @@ type Kafka struct {
 	BatchMaxBytes    int      `yaml:"batch_max_bytes"`
 	Linger           Duration `yaml:"linger"`
 	MaxBufferedBytes int64    `yaml:"max_buffered_bytes"`
-	Topic            string   `yaml:"topic"` // default topic for entries without one (INI compatibility)
-	TLS              TLS      `yaml:"tls"`
-	SASL             SASL     `yaml:"sasl"`
+	// Headers is what a record carries beside its key and line: compact or full
+	// (internal/kafka, docs/architecture.md "Kafka record").
+	Headers string `yaml:"headers"`
+	Topic   string `yaml:"topic"` // default topic for entries without one (INI compatibility)
+	TLS     TLS    `yaml:"tls"`
+	SASL    SASL   `yaml:"sasl"`
 }
+
+// HeadersCompact and HeadersFull are the values of kafka.headers.
+const (
+	HeadersCompact = "compact"
+	HeadersFull    = "full"
+)
 
 // Etcd is the config center connection.
 type Etcd struct {
@@ -250,6 +259,7 @@ func Default() Config {
 			BatchMaxBytes:    1 << 20,
 			Linger:           Duration(5 * time.Millisecond),
 			MaxBufferedBytes: 10 << 20, // ~17,000 access-log lines in flight, peak RSS under 64 MiB: docs/benchmarks.md, issue 20
+			Headers:          HeadersCompact,
 		},
 		Etcd: Etcd{
 			Endpoints:   []string{"127.0.0.1:2379"},

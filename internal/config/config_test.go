@@ -44,6 +44,8 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"influx without database", "sysagent:\n  influxdb: {database: \"\"}\n", "sysagent.influxdb.database: required"},
 		{"zero buffer", "sysagent:\n  buffer_points: 0\n", "sysagent.buffer_points: must be positive"},
 		{"bad broker", "kafka:\n  brokers: [nohost]\n", "kafka.brokers[0]: must be host:port"},
+		{"bad kafka headers", "kafka:\n  headers: some\n", "kafka.headers: must be one of compact, full"},
+		{"agent id with colon", "agent:\n  id: 'web:1'\n", "agent.id: \"web:1\" must not contain ':' with kafka.headers compact"},
 		{"entry without topic", "agent:\n  collect:\n    - {path: /var/log/a.log}\n", "agent.collect[0]: entry \"/var/log/a.log\": topic: required"},
 		{"entry unknown field", "agent:\n  collect:\n    - {path: /a.log, topic: t, colour: red}\n", "agent.collect[0].colour: unknown key"},
 		{"entry bad regex", "agent:\n  collect:\n    - {path: /a.log, topic: t, include_lines: ['(']}\n", "include_lines: error parsing regexp"},
@@ -84,6 +86,19 @@ func TestParseYAMLErrors(t *testing.T) {
 				t.Fatalf("error %q does not contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// An agent id with ':' is fine where the key is not read back: full headers, or an
+// output other than Kafka.
+func TestAgentIDColonAllowedElsewhere(t *testing.T) {
+	for _, y := range []string{
+		"agent:\n  id: 'web:1'\nkafka:\n  headers: full\n",
+		"agent:\n  id: 'web:1'\n  output: stdout\n",
+	} {
+		if _, err := Parse([]byte(y), "/etc/c.yaml", noEnv); err != nil {
+			t.Errorf("%q: %v", y, err)
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ func (c Config) Validate() error {
 	return errors.Join(
 		c.Agent.Validate(),
 		c.Kafka.Validate(c.Agent.Output == "kafka"),
+		c.recordKey(),
 		c.Etcd.Validate(),
 		c.Transfer.Validate(),
 		c.OpenSearch.Validate(),
@@ -90,12 +91,23 @@ func (a Agent) Validate() error {
 	return errors.Join(errs...)
 }
 
+// recordKey refuses an agent id with ':' when records are compact: the transfer then
+// takes the host from the key "<agent id>:<path>", up to its first ':'.
+func (c Config) recordKey() error {
+	if c.Agent.Output == "kafka" && c.Kafka.Headers == HeadersCompact && strings.Contains(c.Agent.ID, ":") {
+		return fmt.Errorf("agent.id: %q must not contain ':' with kafka.headers compact (the record key is \"<agent id>:<path>\"); "+
+			"choose another id or set kafka.headers to full", c.Agent.ID)
+	}
+	return nil
+}
+
 // Validate checks the kafka section; brokers are required only when something uses Kafka.
 func (k Kafka) Validate(used bool) error {
 	errs := []error{
 		oneOf("kafka.acks", k.Acks, "all", "leader", "none"),
 		oneOf("kafka.compression", k.Compression, "none", "gzip", "snappy", "lz4", "zstd"),
 		oneOf("kafka.partitioner", k.Partitioner, "key", "round_robin"),
+		oneOf("kafka.headers", k.Headers, HeadersCompact, HeadersFull),
 		oneOf("kafka.sasl.mechanism", k.SASL.Mechanism, "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
 		k.TLS.validate("kafka.tls"),
 	}

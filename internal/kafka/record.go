@@ -3,15 +3,23 @@
 // client from the kafka config section (brokers, TLS, SASL, logging).
 package kafka
 
+import "bytes"
+
 // Header names of a Kafka record written by the agent. The value is the line's bytes
 // exactly (for cri and docker, the application's line out of its envelope, the stream in
-// the f.stream header); the key is "<agent id>:<path>" with the key partitioner.
+// the f.stream header); the key is "<agent id>:<path>" with the key partitioner, and the
+// record's timestamp is when the line was read (milliseconds).
+//
+// kafka.headers chooses what else a record carries. compact (the default): offset,
+// file_id, and time, format and f.<name> when they say something; the host and path are
+// the key's two halves and the read time is the record's timestamp. full: host, path and
+// ts as well, for consumers of their own that read them.
 const (
-	HeaderHost   = "host"
-	HeaderPath   = "path"
+	HeaderHost   = "host"    // full only: the agent id, the key's first half
+	HeaderPath   = "path"    // full only: the key's second half
 	HeaderOffset = "offset"  // byte offset of the event's first byte, decimal
 	HeaderFileID = "file_id" // device:inode or a fingerprint
-	HeaderTS     = "ts"      // RFC 3339 with nanoseconds, when read
+	HeaderTS     = "ts"      // full only: RFC 3339 with nanoseconds, when read
 	// HeaderTime is the event time (RFC 3339 with nanoseconds): the line's own timestamp
 	// as the entry's format and time settings found it. Absent: the same as ts (no
 	// timestamp found, or an agent before event time).
@@ -21,3 +29,15 @@ const (
 	HeaderFormat      = "format"
 	HeaderFieldPrefix = "f." // f.<name> for each of the entry's fields
 )
+
+// AppendKey appends the record key of a line of path read by the agent id: one file's
+// lines share a key, so the key partitioner keeps them in order.
+func AppendKey(dst []byte, agentID, path string) []byte {
+	return append(append(append(dst, agentID...), ':'), path...)
+}
+
+// SplitKey is AppendKey undone: an agent id never holds ':' (config validation), so the
+// first ':' ends it; a path may hold more. ok is false for a key without ':'.
+func SplitKey(key []byte) (agentID, path []byte, ok bool) {
+	return bytes.Cut(key, []byte{':'})
+}

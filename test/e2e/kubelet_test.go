@@ -292,7 +292,7 @@ func (k *kubelet) check(t *testing.T, all []record) {
 	copies := map[int]int{}
 	perContainer := map[string]int{}
 	for _, r := range all {
-		if p := r.headers[kafka.HeaderPath]; strings.HasSuffix(p, ".gz") || strings.HasSuffix(p, ".tmp") {
+		if p := r.path; p == "" || strings.HasSuffix(p, ".gz") || strings.HasSuffix(p, ".tmp") {
 			t.Fatalf("a record from %s: %q", p, r.value)
 		}
 		num, ok := e2etest.ParseLine([]byte(r.value))
@@ -309,7 +309,7 @@ func (k *kubelet) check(t *testing.T, all []record) {
 		}
 		for name, v := range fields {
 			if got := r.headers[kafka.HeaderFieldPrefix+name]; got != v {
-				t.Fatalf("line %d from %s: %s = %q, want %q", num, r.headers[kafka.HeaderPath], name, got, v)
+				t.Fatalf("line %d from %s: %s = %q, want %q", num, r.path, name, got, v)
 			}
 		}
 		if got, err := time.Parse(time.RFC3339Nano, r.headers[kafka.HeaderTime]); err != nil || !got.Equal(w.time) {
@@ -421,8 +421,15 @@ func createTopic(t *testing.T, brokers []string, prefix string, partitions int32
 
 // record is one Kafka record: its value and headers.
 type record struct {
+	path    string // the key's second half: "<agent id>:<path>"
 	value   string
 	headers map[string]string
+}
+
+// keyPath is the path in an agent's record key.
+func keyPath(key []byte) string {
+	_, path, _ := kafka.SplitKey(key)
+	return string(path)
 }
 
 // records consumes a topic from its start in the background.
@@ -453,7 +460,7 @@ func consume(t *testing.T, brokers []string, topic string) *records {
 				for _, kv := range r.Headers {
 					h[kv.Key] = string(kv.Value)
 				}
-				rec.all = append(rec.all, record{value: string(r.Value), headers: h})
+				rec.all = append(rec.all, record{path: keyPath(r.Key), value: string(r.Value), headers: h})
 				if n, ok := e2etest.ParseLine(r.Value); ok {
 					rec.seen[n] = true
 				}

@@ -126,6 +126,10 @@ func TestEventTimeBackfillDailyIndices(t *testing.T) {
 		if err != nil || rt.Before(started.Add(-time.Second)) || rt.After(time.Now()) {
 			t.Fatalf("line %d: read_time %v is not when the agent read it", i, h.Source["read_time"])
 		}
+		// The agent's records are compact (kafka.headers): host and path come from the key.
+		if h.Source["host"] != "evtime-agent" || h.Source["path"] != logPath {
+			t.Fatalf("line %d: host %v path %v, want evtime-agent %s", i, h.Source["host"], h.Source["path"], logPath)
+		}
 		if want := e.name + "-" + topic + "-" + wantTime[i].Format("2006.01.02"); h.Index != want {
 			t.Fatalf("line %d in index %s, want %s", i, h.Index, want)
 		}

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logcollect/logcollect/internal/kafka"
 )
 
 // DeadLetterFile is the name of the dead-letter file inside the data directory.
@@ -77,6 +79,14 @@ func (d *deadLetter) write(r *kgo.Record, kind string, reason error) error {
 				dl.Fields[h.Key[len(hdrFieldPrefix):]] = string(h.Value)
 			}
 		}
+	}
+	if dl.Host == "" { // a compact record: the key holds them
+		if host, path, ok := kafka.SplitKey(r.Key); ok {
+			dl.Host, dl.Path = string(host), string(path)
+		}
+	}
+	if dl.ReadAt == "" {
+		dl.ReadAt = r.Timestamp.UTC().Format(time.RFC3339Nano)
 	}
 	if utf8.Valid(r.Value) {
 		line := string(r.Value)

@@ -135,6 +135,7 @@ type consumed struct {
 	Key       string
 	Value     string
 	Headers   map[string]string
+	Timestamp time.Time
 }
 
 // consumeAll reads topic from the start until it has n records or the deadline passes.
@@ -180,7 +181,7 @@ func consumeUpTo(brokers []string, topic string, n int, within time.Duration) ([
 				h[hd.Key] = string(hd.Value)
 			}
 			perPartition[r.Partition]++
-			out = append(out, consumed{r.Partition, r.Offset, string(r.Key), string(r.Value), h})
+			out = append(out, consumed{r.Partition, r.Offset, string(r.Key), string(r.Value), h, r.Timestamp})
 		})
 	}
 	return out, nil

@@ -103,8 +103,10 @@ type Sink struct {
 	dead     *deadLetter
 	metrics  *metrics
 	interval time.Duration
-	badPause time.Duration
-	keepErr  time.Duration
+	// fullHeaders is kafka.headers full: records carry host, path and ts headers too.
+	fullHeaders bool
+	badPause    time.Duration
+	keepErr     time.Duration
 
 	// prodCtx is given to Produce instead of Publish's context: a record handed to the
 	// producer stays there until Kafka has it or Close gives up, whatever happens to
@@ -189,15 +191,16 @@ func New(cfg config.Kafka, deps Deps) (*Sink, error) {
 	}
 	log := deps.Logger.With("component", "kafka")
 	s := &Sink{
-		log:      log,
-		budget:   newBudget(cfg.MaxBufferedBytes),
-		dead:     newDeadLetter(deps.DataDir),
-		interval: deps.ReportInterval,
-		badPause: deps.BadTopicPause,
-		keepErr:  max(topicErrorKeep, 2*deps.ReportInterval),
-		topics:   make(map[string]*topicState),
-		drained:  make(chan struct{}, 1),
-		health:   Health{Status: StatusOK, Since: time.Now()},
+		log:         log,
+		budget:      newBudget(cfg.MaxBufferedBytes),
+		dead:        newDeadLetter(deps.DataDir),
+		interval:    deps.ReportInterval,
+		fullHeaders: cfg.Headers == config.HeadersFull,
+		badPause:    deps.BadTopicPause,
+		keepErr:     max(topicErrorKeep, 2*deps.ReportInterval),
+		topics:      make(map[string]*topicState),
+		drained:     make(chan struct{}, 1),
+		health:      Health{Status: StatusOK, Since: time.Now()},
 	}
 	reg := deps.Registerer
 	if reg == nil {
@@ -321,7 +324,7 @@ func (s *Sink) verdict(name string, verdicts *[]topicVerdict, now time.Time) *to
 // and costs nothing.
 func (s *Sink) measure(batch []pipeline.Event, verdicts *[]topicVerdict) batchSizes {
 	now := time.Now() // a coarse clock is enough for the bad-topic window
-	var z batchSizes
+	z := batchSizes{full: s.fullHeaders}
 	var v *topicVerdict
 	for i := range batch {
 		ev := &batch[i]

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -100,84 +101,94 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
+// TestRecordFormat checks the record contract (docs/architecture.md, "Kafka record") in
+// both kafka.headers modes: compact leaves the host and path to the key and the read
+// time to the record's timestamp; full carries them as headers too.
 func TestRecordFormat(t *testing.T) {
-	c := newCluster(t, kfake.SeedTopics(3, "web_log"))
-	brokers := c.ListenAddrs()
-	reg := prometheus.NewRegistry()
-	s := newTestSink(t, testConfig(brokers), Deps{Registerer: reg})
-	acks := newAckLog()
 	readAt := time.Date(2026, 11, 25, 14, 0, 0, 123456789, time.UTC)
-	batch := []pipeline.Event{
-		{Topic: "web_log", Host: "agent-1", Path: "/var/log/a.log", FileID: "8:42", Offset: 0, End: 12,
-			Time: readAt.Add(-36 * time.Hour), ReadTime: readAt, Format: "nginx_combined",
-			Line: []byte("first line\r"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
-		{Topic: "web_log", Host: "agent-1", Path: "/var/log/a.log", FileID: "8:42", Offset: 12, End: 30,
-			Time: readAt, ReadTime: readAt, Line: []byte("multi\n  line event"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
-		{Topic: "web_log", Host: "agent-1", Path: "/var/log/b.log", FileID: "8:43", Offset: 1 << 40, End: 1<<40 + 1,
-			Time: readAt, Line: []byte{}, Ack: acks},
-	}
-	if err := s.Publish(context.Background(), batch); err != nil {
-		t.Fatalf("Publish: %v", err)
-	}
-	eventually(t, 10*time.Second, "3 acks", func() bool { return acks.count() == 3 })
-	for _, ev := range batch {
-		if !acks.has(ev.Offset, ev.End) {
-			t.Errorf("event [%d,%d) not acknowledged", ev.Offset, ev.End)
-		}
-	}
-
-	got := consumeAll(t, brokers, "web_log", 3, 10*time.Second)
-	byValue := map[string]consumed{}
-	for _, r := range got {
-		byValue[r.Value] = r
-	}
-	tests := []struct {
-		value   string
-		key     string
-		headers map[string]string
-	}{
-		{"first line\r", "agent-1:/var/log/a.log", map[string]string{"host": "agent-1", "path": "/var/log/a.log",
-			"offset": "0", "file_id": "8:42", "ts": "2026-11-25T14:00:00.123456789Z", "f.service": "checkout",
-			"time": "2026-11-24T02:00:00.123456789Z", "format": "nginx_combined"}},
-		{"multi\n  line event", "agent-1:/var/log/a.log", map[string]string{"host": "agent-1", "path": "/var/log/a.log",
-			"offset": "12", "file_id": "8:42", "ts": "2026-11-25T14:00:00.123456789Z", "f.service": "checkout"}},
-		{"", "agent-1:/var/log/b.log", map[string]string{"host": "agent-1", "path": "/var/log/b.log",
-			"offset": strconv.FormatInt(1<<40, 10), "file_id": "8:43", "ts": "2026-11-25T14:00:00.123456789Z"}},
-	}
-	for _, tc := range tests {
-		r, ok := byValue[tc.value]
-		if !ok {
-			t.Errorf("no record with value %q", tc.value)
-			continue
-		}
-		if r.Key != tc.key {
-			t.Errorf("value %q: key %q, want %q", tc.value, r.Key, tc.key)
-		}
-		if len(r.Headers) != len(tc.headers) {
-			t.Errorf("value %q: headers %v, want %v", tc.value, r.Headers, tc.headers)
-		}
-		for k, v := range tc.headers {
-			if r.Headers[k] != v {
-				t.Errorf("value %q: header %s=%q, want %q", tc.value, k, r.Headers[k], v)
+	full := map[string]string{"host": "agent-1", "ts": "2026-11-25T14:00:00.123456789Z"}
+	for _, mode := range []string{config.HeadersCompact, config.HeadersFull} {
+		t.Run(mode, func(t *testing.T) {
+			c := newCluster(t, kfake.SeedTopics(3, "web_log"))
+			brokers := c.ListenAddrs()
+			reg := prometheus.NewRegistry()
+			cfg := testConfig(brokers)
+			cfg.Headers = mode
+			s := newTestSink(t, cfg, Deps{Registerer: reg})
+			acks := newAckLog()
+			batch := []pipeline.Event{
+				{Topic: "web_log", Host: "agent-1", Path: "/var/log/a.log", FileID: "8:42", Offset: 0, End: 12,
+					Time: readAt.Add(-36 * time.Hour), ReadTime: readAt, Format: "nginx_combined",
+					Line: []byte("first line\r"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
+				{Topic: "web_log", Host: "agent-1", Path: "/var/log/a.log", FileID: "8:42", Offset: 12, End: 30,
+					Time: readAt, ReadTime: readAt, Line: []byte("multi\n  line event"), Fields: map[string]string{"service": "checkout"}, Ack: acks},
+				{Topic: "web_log", Host: "agent-1", Path: "/var/log/b.log", FileID: "8:43", Offset: 1 << 40, End: 1<<40 + 1,
+					Time: readAt, Line: []byte{}, Ack: acks},
 			}
-		}
-	}
-	if n := counterValue(t, s.metrics.records.WithLabelValues("web_log")); n != 3 {
-		t.Errorf("records_sent_total{topic=web_log} = %v, want 3", n)
-	}
-	if n := counterValue(t, s.metrics.bytes.WithLabelValues("web_log")); n != float64(len("first line\r")+len("multi\n  line event")) {
-		t.Errorf("sent_bytes_total = %v", n)
-	}
-	if n := histogramCount(t, reg, "logcollect_kafka_produce_latency_seconds"); n != 0 {
-		t.Errorf("latency histogram holds %d observations, want 0 (1 in %d records is sampled)", n, latencySampleEvery)
-	}
-	more := fileEvents("web_log", "agent-1", "/var/log/c.log", 0, latencySampleEvery, acks, nil)
-	if err := s.Publish(context.Background(), more); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 10*time.Second, "more acks", func() bool { return acks.count() == 3+latencySampleEvery })
-	if n := histogramCount(t, reg, "logcollect_kafka_produce_latency_seconds"); n != 1 {
-		t.Errorf("latency histogram holds %d observations, want 1", n)
+			if err := s.Publish(context.Background(), batch); err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+			eventually(t, 10*time.Second, "3 acks", func() bool { return acks.count() == 3 })
+			for _, ev := range batch {
+				if !acks.has(ev.Offset, ev.End) {
+					t.Errorf("event [%d,%d) not acknowledged", ev.Offset, ev.End)
+				}
+			}
+
+			got := consumeAll(t, brokers, "web_log", 3, 10*time.Second)
+			byValue := map[string]consumed{}
+			for _, r := range got {
+				byValue[r.Value] = r
+			}
+			tests := []struct {
+				value   string
+				key     string
+				headers map[string]string
+			}{
+				{"first line\r", "agent-1:/var/log/a.log", map[string]string{"offset": "0", "file_id": "8:42",
+					"f.service": "checkout", "time": "2026-11-24T02:00:00.123456789Z", "format": "nginx_combined"}},
+				{"multi\n  line event", "agent-1:/var/log/a.log", map[string]string{"offset": "12", "file_id": "8:42", "f.service": "checkout"}},
+				{"", "agent-1:/var/log/b.log", map[string]string{"offset": strconv.FormatInt(1<<40, 10), "file_id": "8:43"}},
+			}
+			for _, tc := range tests {
+				r, ok := byValue[tc.value]
+				if !ok {
+					t.Errorf("no record with value %q", tc.value)
+					continue
+				}
+				if r.Key != tc.key {
+					t.Errorf("value %q: key %q, want %q", tc.value, r.Key, tc.key)
+				}
+				if !r.Timestamp.Equal(readAt.Truncate(time.Millisecond)) {
+					t.Errorf("value %q: timestamp %s, want the read time %s", tc.value, r.Timestamp, readAt)
+				}
+				want := maps.Clone(tc.headers)
+				if mode == config.HeadersFull {
+					maps.Copy(want, full)
+					want["path"] = strings.TrimPrefix(tc.key, "agent-1:")
+				}
+				if !maps.Equal(r.Headers, want) {
+					t.Errorf("value %q: headers %v, want %v", tc.value, r.Headers, want)
+				}
+			}
+			if n := counterValue(t, s.metrics.records.WithLabelValues("web_log")); n != 3 {
+				t.Errorf("records_sent_total{topic=web_log} = %v, want 3", n)
+			}
+			if n := counterValue(t, s.metrics.bytes.WithLabelValues("web_log")); n != float64(len("first line\r")+len("multi\n  line event")) {
+				t.Errorf("sent_bytes_total = %v", n)
+			}
+			if n := histogramCount(t, reg, "logcollect_kafka_produce_latency_seconds"); n != 0 {
+				t.Errorf("latency histogram holds %d observations, want 0 (1 in %d records is sampled)", n, latencySampleEvery)
+			}
+			more := fileEvents("web_log", "agent-1", "/var/log/c.log", 0, latencySampleEvery, acks, nil)
+			if err := s.Publish(context.Background(), more); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, 10*time.Second, "more acks", func() bool { return acks.count() == 3+latencySampleEvery })
+			if n := histogramCount(t, reg, "logcollect_kafka_produce_latency_seconds"); n != 1 {
+				t.Errorf("latency histogram holds %d observations, want 1", n)
+			}
+		})
 	}
 }
 
@@ -407,6 +418,10 @@ func TestRefusedRecordsGoToDeadLetter(t *testing.T) {
 			d := dl[0]
 			if d.Kind != kindTooLarge || !strings.Contains(d.Reason, "MESSAGE_TOO_LARGE") {
 				t.Errorf("dead letter kind %q reason %q", d.Kind, d.Reason)
+			}
+			readAt, _ := time.Parse(time.RFC3339Nano, d.ReadAt) // franz-go may give the record back to the millisecond
+			if d.Host != "h1" || !readAt.Truncate(time.Millisecond).Equal(huge.Time.Truncate(time.Millisecond)) {
+				t.Errorf("dead letter of a compact record: host %q, read at %q; want them from its key and timestamp", d.Host, d.ReadAt)
 			}
 			if d.Path != "/logs/big.log" || d.Offset != 100 || d.Topic != "app_log" || d.Line == nil || len(*d.Line) != 30000 || d.Fields["service"] != "web" {
 				t.Errorf("dead letter does not identify the line: %+v", d)

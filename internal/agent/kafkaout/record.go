@@ -26,8 +26,10 @@ const (
 )
 
 const (
-	// baseHeaders is host, path, offset, file_id and ts: every record has them.
-	baseHeaders = 5
+	// compactHeaders is offset and file_id: every record has them. fullHeaders adds host,
+	// path and ts (kafka.headers full).
+	compactHeaders = 2
+	fullHeaders    = 5
 	// timeBytes bounds an RFC 3339 time with nanoseconds in UTC.
 	timeBytes = len("2006-01-02T15:04:05.999999999Z")
 	// producerOverhead is what franz-go keeps per buffered record beside the record itself:
@@ -90,6 +92,8 @@ type batchBuf struct {
 	handed  int64  // unix nano when the batch was handed over, for the latency metric
 	cost    int64  // the budget the batch took, given back when it is recycled
 
+	full bool // kafka.headers full: host, path and ts headers too
+
 	lastHost, lastPath, lastFileID, lastFormat string
 	host, path, fileID, key, format            []byte
 	lastFields                                 map[string]string
@@ -102,6 +106,7 @@ type batchBuf struct {
 // batchSizes is what a batch's records need: their cost for the byte budget and the
 // lengths of the batchBuf's slices.
 type batchSizes struct {
+	full                 bool // kafka.headers full, as build will make them
 	cost                 int64
 	hdrs, scratch, arena int
 }
@@ -109,21 +114,24 @@ type batchSizes struct {
 // add counts ev, the event after prev in the batch (prev is nil for the first). It
 // follows build: a value shared with the event before is counted once.
 func (z *batchSizes) add(ev, prev *pipeline.Event) int64 {
-	nh := baseHeaders + len(ev.Fields)
+	nh := compactHeaders + len(ev.Fields)
 	scratch := digits(ev.Offset)
 	cost := recordOverhead + int64(len(ev.Line))
 	if prev == nil || ev.Host != prev.Host || ev.Path != prev.Path {
-		cost += int64(2*(len(ev.Host)+len(ev.Path)) + 1)
+		cost += int64(len(ev.Host) + len(ev.Path) + 1) // the key
+		if z.full {
+			cost += int64(len(ev.Host) + len(ev.Path))
+		}
 	}
 	if prev == nil || ev.FileID != prev.FileID {
 		cost += int64(len(ev.FileID))
 	}
-	readTime := ev.ReadTime
-	if readTime.IsZero() {
-		readTime = ev.Time
-	}
-	if prev == nil || !readTime.Equal(readTimeOf(prev)) {
-		scratch += timeBytes
+	readTime := readTimeOf(ev)
+	if z.full {
+		nh = fullHeaders + len(ev.Fields)
+		if prev == nil || !readTime.Equal(readTimeOf(prev)) {
+			scratch += timeBytes
+		}
 	}
 	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
 		nh++
@@ -181,6 +189,7 @@ func (s *Sink) getBatch(n int, z batchSizes) *batchBuf {
 	b.arena = fit(b.arena, z.arena)
 	b.pending.Store(1)
 	b.seq++
+	b.full = z.full
 	return b
 }
 
@@ -230,10 +239,11 @@ func (b *batchBuf) reserve(n int) {
 func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 	if ev.Host != b.lastHost || ev.Path != b.lastPath || b.key == nil {
 		b.lastHost, b.lastPath = ev.Host, ev.Path
-		b.host = []byte(ev.Host)
-		b.path = []byte(ev.Path)
-		b.key = make([]byte, 0, len(ev.Host)+1+len(ev.Path))
-		b.key = append(append(append(b.key, ev.Host...), ':'), ev.Path...)
+		b.key = kafka.AppendKey(make([]byte, 0, len(ev.Host)+1+len(ev.Path)), ev.Host, ev.Path)
+		if b.full {
+			b.host = []byte(ev.Host)
+			b.path = []byte(ev.Path)
+		}
 	}
 	if ev.FileID != b.lastFileID || b.fileID == nil {
 		b.lastFileID = ev.FileID
@@ -246,22 +256,22 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 	end := len(b.scratch)
 	offset := b.scratch[start:end:end]
 	readTime := readTimeOf(ev)
-	if b.ts == nil || !readTime.Equal(b.lastTime) {
-		b.lastTime = readTime
-		b.reserve(timeBytes)
-		mid := len(b.scratch)
-		b.scratch = readTime.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
-		b.ts = b.scratch[mid:len(b.scratch):len(b.scratch)]
-	}
 
 	h0 := len(b.hdrs)
-	b.hdrs = append(b.hdrs,
-		kgo.RecordHeader{Key: hdrHost, Value: b.host},
-		kgo.RecordHeader{Key: hdrPath, Value: b.path},
-		kgo.RecordHeader{Key: hdrOffset, Value: offset},
-		kgo.RecordHeader{Key: hdrFileID, Value: b.fileID},
-		kgo.RecordHeader{Key: hdrTS, Value: b.ts},
-	)
+	if b.full {
+		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrHost, Value: b.host}, kgo.RecordHeader{Key: hdrPath, Value: b.path})
+	}
+	b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrOffset, Value: offset}, kgo.RecordHeader{Key: hdrFileID, Value: b.fileID})
+	if b.full {
+		if b.ts == nil || !readTime.Equal(b.lastTime) {
+			b.lastTime = readTime
+			b.reserve(timeBytes)
+			mid := len(b.scratch)
+			b.scratch = readTime.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
+			b.ts = b.scratch[mid:len(b.scratch):len(b.scratch)]
+		}
+		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTS, Value: b.ts})
+	}
 	// The event time only when it is not the read time (absent means the same), and the
 	// format only when it is not plain: most lines pay nothing for either.
 	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {

@@ -1,6 +1,8 @@
 package kafkaout
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,8 +10,14 @@ import (
 )
 
 // batchSizes sizes a batch's slices as build fills them, so that no record's headers or
-// values move to a second allocation.
+// values move to a second allocation, in both kafka.headers modes.
 func TestBatchSizesMatchBuild(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		t.Run(fmt.Sprint("full=", full), func(t *testing.T) { checkBatchSizes(t, full) })
+	}
+}
+
+func checkBatchSizes(t *testing.T, full bool) {
 	readAt := time.Date(2026, 12, 2, 10, 0, 0, 123456789, time.UTC)
 	fields := map[string]string{"service": "checkout", "team": "payments"}
 	sameFields := map[string]string{"service": "checkout", "team": "payments"}
@@ -22,7 +30,7 @@ func TestBatchSizesMatchBuild(t *testing.T) {
 			ReadTime: readAt.Add(time.Millisecond), Format: "json", Fields: sameFields, Line: []byte(`{}`)},
 		{Topic: "u", Host: "h", Path: "/b.log", FileID: "8:2", Offset: 0, End: 1, Time: readAt, Line: nil},
 	}
-	var z batchSizes
+	z := batchSizes{full: full}
 	for i := range evs {
 		var prev *pipeline.Event
 		if i > 0 {
@@ -48,10 +56,17 @@ func TestBatchSizesMatchBuild(t *testing.T) {
 	if len(b.scratch) > z.scratch || &b.scratch[:1][0] != scratch {
 		t.Errorf("scratch: %d bytes used, sized %d, replaced: %v", len(b.scratch), z.scratch, &b.scratch[:1][0] != scratch)
 	}
-	if &b.recs[2].r.Headers[7] == &b.recs[3].r.Headers[7] || string(b.recs[3].r.Headers[7].Value) != string(b.recs[2].r.Headers[7].Value) {
+	f := compactHeaders + 2 // the first field header, after time and format
+	if full {
+		f = fullHeaders + 2
+	}
+	if !strings.HasPrefix(b.recs[2].r.Headers[f].Key, hdrFieldPrefix) {
+		t.Fatalf("header %d of record 2 is %q, not a field", f, b.recs[2].r.Headers[f].Key)
+	}
+	if &b.recs[2].r.Headers[f] == &b.recs[3].r.Headers[f] || string(b.recs[3].r.Headers[f].Value) != string(b.recs[2].r.Headers[f].Value) {
 		t.Errorf("field headers of equal field maps differ")
 	}
-	if &b.recs[2].r.Headers[7].Value[0] != &b.recs[3].r.Headers[7].Value[0] {
+	if &b.recs[2].r.Headers[f].Value[0] != &b.recs[3].r.Headers[f].Value[0] {
 		t.Errorf("field header values of equal field maps are copied per record, not shared")
 	}
 }

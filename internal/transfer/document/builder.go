@@ -104,6 +104,12 @@ func (b *Builder) Build(r *kgo.Record) Document {
 		d.Message = strings.ToValidUTF8(string(r.Value), "\uFFFD")
 		d.InvalidUTF8 = true
 	}
+	if d.Host == "" && d.FileID != "" {
+		// An agent's compact record (kafka.headers): its key is "<agent id>:<path>".
+		if host, path, ok := kafka.SplitKey(r.Key); ok {
+			d.Host, d.Path = validString(host), validString(path)
+		}
+	}
 	if d.Host != "" && d.FileID != "" && d.Offset >= 0 {
 		d.ID = FileIdentityID(d.Host, d.FileID, d.Offset)
 	} else {
@@ -111,6 +117,9 @@ func (b *Builder) Build(r *kgo.Record) Document {
 	}
 
 	d.ReadTime = headerTime(ts)
+	if d.ReadTime.IsZero() && d.FileID != "" {
+		d.ReadTime = r.Timestamp.UTC() // a compact record's read time, to the millisecond
+	}
 	d.Time = headerTime(evTime)
 	if d.Time.IsZero() {
 		d.Time = d.ReadTime // no time header: the agent found none, or predates it

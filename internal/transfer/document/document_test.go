@@ -63,6 +63,45 @@ func TestBuildAgentRecord(t *testing.T) {
 	}
 }
 
+// A compact record (kafka.headers compact) has its host and path in its key and its read
+// time in its timestamp: the same document, and the same _id, as the full record.
+func TestBuildCompactAgentRecord(t *testing.T) {
+	b, _ := NewBuilder(nil)
+	full := b.Build(agentRecord("a line", fullHeaders...))
+	r := agentRecord("a line", "offset", "1234", "file_id", "8:99", "f.service", "checkout")
+	r.Key = []byte("h1:/var/log/a.log")
+	r.Timestamp = time.Date(2026, 12, 1, 8, 0, 0, 123000000, time.Local)
+	d := b.Build(r)
+	if d.ID != full.ID {
+		t.Errorf("_id %s, want the full record's %s", d.ID, full.ID)
+	}
+	m := decode(t, d)
+	want := map[string]any{"host": "h1", "path": "/var/log/a.log", "offset": float64(1234),
+		"@timestamp": "2026-12-01T08:00:00.123Z", "read_time": "2026-12-01T08:00:00.123Z"}
+	for k, v := range want {
+		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
+			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
+		}
+	}
+	// A path may hold ':'; the agent id never does.
+	r.Key = []byte("h1:/var/log/a:b.log")
+	if d := b.Build(r); d.Host != "h1" || d.Path != "/var/log/a:b.log" {
+		t.Errorf("key %q: host %q path %q", r.Key, d.Host, d.Path)
+	}
+}
+
+// Another producer's key is not read as a host and path: only an agent's record (one
+// with a file_id header) is.
+func TestBuildForeignKeyedRecord(t *testing.T) {
+	b, _ := NewBuilder(nil)
+	r := agentRecord("from another producer", "offset", "5")
+	r.Key = []byte("user:42")
+	d := b.Build(r)
+	if d.Host != "" || d.Path != "" || !d.ReadTime.IsZero() || d.ID != RecordID("web_log", 2, 77) {
+		t.Errorf("host %q path %q read time %s _id %s", d.Host, d.Path, d.ReadTime, d.ID)
+	}
+}
+
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
