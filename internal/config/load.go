@@ -32,6 +32,9 @@ func Load(path string) (Config, error) {
 	if err := cfg.Agent.FillID(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := cfg.recordKey(); err != nil { // the hostname, now that it is the id
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
 	return cfg, nil
 }
 
