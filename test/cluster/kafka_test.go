@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/logcollect/logcollect/internal/kafka"
 	"github.com/logcollect/logcollect/internal/testing/await"
 	"github.com/logcollect/logcollect/internal/testing/e2etest"
 	"github.com/logcollect/logcollect/internal/testing/testenv"
@@ -50,12 +51,8 @@ func consumeTopic(t *testing.T, brokers []string, topic string) *topicConsumer {
 			c.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
 				c.records++
-				path := ""
-				for _, h := range r.Headers {
-					if h.Key == "path" {
-						path = string(h.Value)
-					}
-				}
+				_, p, _ := kafka.SplitKey(r.Key) // the agent's key: "<agent id>:<path>"
+				path := string(p)
 				n, ok := e2etest.ParseLine(r.Value)
 				if !ok || path == "" {
 					c.bad = append(c.bad, fmt.Sprintf("p%d@%d %q path=%q", r.Partition, r.Offset, e2etest.Tail(string(r.Value), 40), path))
