@@ -70,11 +70,15 @@ func (w *Watermark) Ack(offset, end int64) {
 	}
 	w.off = cur
 	w.published.Store(cur)
-	if len(w.waiters) > 0 {
-		w.wake(cur)
-	}
+	// onAdvance before the waiters: a waiter may act on the offset at once (the engine's
+	// shutdown syncs the checkpoints when its Wait returns), so whatever onAdvance hands
+	// on must already be there. Woken first, a clean SIGTERM lost the last acknowledgement
+	// now and then: up to one sink ack run (256 lines) read and sent again after restart.
 	if w.onAdvance != nil {
 		w.onAdvance(cur)
+	}
+	if len(w.waiters) > 0 {
+		w.wake(cur)
 	}
 	w.mu.Unlock()
 }

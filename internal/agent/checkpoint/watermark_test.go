@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 )
@@ -214,6 +215,36 @@ func TestWatermarkWait(t *testing.T) {
 		}
 		if len(w.waiters) != 0 {
 			t.Errorf("%d waiters left", len(w.waiters))
+		}
+	})
+}
+
+// A Wait woken by an Ack finds that Ack's onAdvance done: the engine's shutdown syncs the
+// checkpoints as soon as its Wait returns, and the offset onAdvance hands on must be there.
+func TestWatermarkWaitReturnsAfterOnAdvance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var handed atomic.Int64
+		w := NewWatermark(0, func(off int64) { <-release; handed.Store(off) })
+		seen := make(chan int64, 1)
+		go func() {
+			if err := w.Wait(t.Context(), 10); err != nil {
+				t.Errorf("Wait: %v", err)
+			}
+			seen <- handed.Load()
+		}()
+		synctest.Wait()
+		go w.Ack(0, 10)
+		synctest.Wait() // the Ack is inside onAdvance
+		select {
+		case off := <-seen:
+			close(release) // let the Ack end, so the bubble can
+			t.Fatalf("Wait returned before onAdvance was done (it had handed on %d)", off)
+		default:
+		}
+		close(release)
+		if off := <-seen; off != 10 {
+			t.Fatalf("after Wait, onAdvance had handed on %d, want 10", off)
 		}
 	})
 }
