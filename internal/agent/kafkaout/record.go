@@ -128,7 +128,7 @@ func (z *batchSizes) add(ev, prev *pipeline.Event) int64 {
 	}
 	readTime := readTimeOf(ev)
 	if z.full {
-		nh = fullHeaders + len(ev.Fields)
+		nh += fullHeaders - compactHeaders // host, path and ts
 		if prev == nil || !readTime.Equal(readTimeOf(prev)) {
 			scratch += timeBytes
 		}

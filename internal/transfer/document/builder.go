@@ -104,10 +104,15 @@ func (b *Builder) Build(r *kgo.Record) Document {
 		d.Message = strings.ToValidUTF8(string(r.Value), "\uFFFD")
 		d.InvalidUTF8 = true
 	}
-	if d.Host == "" && d.FileID != "" {
-		// An agent's compact record (kafka.headers): its key is "<agent id>:<path>".
-		if host, path, ok := kafka.SplitKey(r.Key); ok {
+	d.ReadTime = headerTime(ts)
+	if d.FileID != "" {
+		// An agent's record. A compact one (kafka.headers) has its host and path in its
+		// key "<agent id>:<path>" and its read time in its timestamp (to the millisecond).
+		if host, path, ok := kafka.SplitKey(r.Key); ok && d.Host == "" {
 			d.Host, d.Path = validString(host), validString(path)
+		}
+		if d.ReadTime.IsZero() {
+			d.ReadTime = r.Timestamp.UTC()
 		}
 	}
 	if d.Host != "" && d.FileID != "" && d.Offset >= 0 {
@@ -116,10 +121,6 @@ func (b *Builder) Build(r *kgo.Record) Document {
 		d.ID = RecordID(r.Topic, r.Partition, r.Offset)
 	}
 
-	d.ReadTime = headerTime(ts)
-	if d.ReadTime.IsZero() && d.FileID != "" {
-		d.ReadTime = r.Timestamp.UTC() // a compact record's read time, to the millisecond
-	}
 	d.Time = headerTime(evTime)
 	if d.Time.IsZero() {
 		d.Time = d.ReadTime // no time header: the agent found none, or predates it
