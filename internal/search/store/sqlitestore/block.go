@@ -83,6 +83,8 @@ type block struct {
 	far                   []int64 // the event times of its early lines (farTimes)
 	words                 string
 	pairs                 []byte // the filter of its adjacent numbers (pairs.go); nil: none
+	cols                  []byte // its field columns (columns.go); nil: none
+	colsMask              int64  // the columns it has
 
 	// Set by the writer: the first line's Seq (line i's is seq+i), and the block's row id,
 	// a key ordered by tMax (timeKey).
@@ -178,6 +180,7 @@ type encoder struct {
 	ztimes []byte // the times compressed
 	words  wordSet
 	pairs  pairSet
+	cols   colBuilder
 	lower  []byte
 	msg    string               // the line whose words addWord takes
 	addFn  func(start, end int) // e.addWord, made once (a method value per line allocates)
@@ -228,6 +231,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	data = appendString(data, b.format)
 	e.words.reset()
 	e.pairs.reset()
+	e.cols.reset(b.format)
 	var ts, rts, prevEnd int64
 	for _, i := range idx {
 		r := &rows[i]
@@ -241,6 +245,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		b.tMin, b.tMax, b.rMax = min(b.tMin, t), max(b.tMax, t), max(b.rMax, rt)
 		b.endMax = max(b.endMax, r.End)
 		e.addWords(r.Message)
+		e.cols.line(r.Message, b.fields)
 	}
 	b.endLast = prevEnd
 	b.mins = e.minutes(times, idx)
@@ -260,6 +265,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	e.raw = data
 	b.words = string(e.words.doc)
 	b.pairs = e.pairs.appendFilter(nil)
+	b.cols, b.colsMask = e.cols.encode(e.codec, e.times)
 	return b
 }
 
@@ -520,6 +526,27 @@ func eachTime(times []byte, n int, fn func(t int64)) error {
 		return fmt.Errorf("%w: %d bytes after %d times", errCorrupt, len(d.b), n)
 	}
 	return nil
+}
+
+// timeLines decodes the times section of a block of n lines into lines (reused) without
+// their offsets and messages: a histogram of a query its field columns answer
+// (scanner.timesOnly) needs no more.
+func timeLines(times []byte, n int, lines []line) ([]line, error) {
+	d := decoder{b: times}
+	lines = lines[:0]
+	var t, rt int64
+	for range n {
+		t += d.varint()
+		rt += d.varint()
+		if d.err {
+			return nil, fmt.Errorf("%w: times cut short", errCorrupt)
+		}
+		lines = append(lines, line{ts: t, rts: rt})
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after %d times", errCorrupt, len(d.b), n)
+	}
+	return lines, nil
 }
 
 // decodeLines decodes the times and the body of a block of the version (inflate). The

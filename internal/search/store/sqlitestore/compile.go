@@ -19,12 +19,18 @@ type plan struct {
 	// hashes of their adjacent numbers, which a block's pair filter must hold (pairs.go).
 	phrases []query.DigitPhrase
 	pairs   []uint64
+	// cols are the field columns the query names (columns.go): the scan joins them.
+	// colsOnly: the query matches a line on those and its block's own fields alone.
+	cols     []string
+	colsOnly bool
 }
 
 // compile turns q into a plan.
 func compile(q *query.Node) plan {
 	p := plan{m: query.NewMatcher(q), phrases: query.DigitPhrases(q)}
 	p.pairs = phrasePairs(p.phrases)
+	names, hasText := fieldNames(q, nil)
+	p.cols, p.colsOnly = queryColumns(names, hasText)
 	p.match, _ = ftsFilter(q)
 	conj := []*query.Node{q}
 	if q.Kind == query.And {
@@ -52,6 +58,21 @@ func compile(q *query.Node) plan {
 		}
 	}
 	return p
+}
+
+// fieldNames appends the names of q's field conditions to names, and says whether q
+// has a condition on the message.
+func fieldNames(q *query.Node, names []string) ([]string, bool) {
+	text := q.Kind == query.Text
+	if q.Kind == query.Field {
+		names = append(names, q.Name)
+	}
+	for _, k := range q.Kids {
+		var t bool
+		names, t = fieldNames(k, names)
+		text = text || t
+	}
+	return names, text
 }
 
 // ftsFilter returns an FTS5 expression true for every block holding a line that matches
@@ -155,20 +176,24 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 }
 
 // scanCols are the columns of a query of blocks b that the plan's scanner reads, and the
-// join they need: headCols, then the block's pair filter (NULL when it has none) when
-// the plan has pairs.
+// joins they need: headCols, then the block's pair filter (NULL when it has none) when
+// the plan has pairs, then its field columns (NULL likewise) when it names any.
 func (p plan) scanCols() (cols, join string) {
-	if len(p.pairs) == 0 {
-		return headCols, ""
+	cols = headCols
+	if len(p.pairs) > 0 {
+		cols, join = cols+", pf.filter", join+" LEFT JOIN pairs pf ON pf.id = b.id"
 	}
-	return headCols + ", pf.filter", " LEFT JOIN pairs pf ON pf.id = b.id"
+	if len(p.cols) > 0 {
+		cols, join = cols+", fc.data", join+colsJoin
+	}
+	return cols, join
 }
 
 // scanner is a scanner of the plan's candidate blocks: it rules out a block by its
 // phrases of numbers, first by its pair filter (before decompressing it), then by its
 // body (skip).
 func (pl plan) scanner(c *codec) scanner {
-	return scanner{codec: c, pairs: pl.pairs, skip: pl.skip()}
+	return scanner{codec: c, pairs: pl.pairs, skip: pl.skip(), cols: len(pl.cols) > 0, need: pl.cols}
 }
 
 // skip says whether a candidate block's body (decompressed) holds no line of the plan, by

@@ -240,6 +240,8 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
 CREATE TABLE IF NOT EXISTS pairs(id INTEGER PRIMARY KEY, filter BLOB NOT NULL);
 CREATE TRIGGER IF NOT EXISTS blocks_pairs AFTER DELETE ON blocks BEGIN DELETE FROM pairs WHERE id = old.id; END;
+CREATE TABLE IF NOT EXISTS cols(id INTEGER PRIMARY KEY, mask INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS blocks_cols AFTER DELETE ON blocks BEGIN DELETE FROM cols WHERE id = old.id; END;
 CREATE TABLE IF NOT EXISTS offsets(host TEXT NOT NULL, file_id TEXT NOT NULL, path TEXT NOT NULL,
   "end" INTEGER NOT NULL, PRIMARY KEY(host, file_id, path)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hosts(host TEXT PRIMARY KEY, last_ts INTEGER NOT NULL) WITHOUT ROWID;
@@ -537,20 +539,29 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 	defer fullFTS.Close()
 	args := make([]any, 0, blockColCount*blocksPerInsert)
 	ftsArgs := make([]any, 0, 2*blocksPerInsert)
-	var pairArgs []any
+	var pairArgs, colArgs []any
 	for chunk := range slices.Chunk(blocks, blocksPerInsert) {
-		args, ftsArgs, pairArgs = args[:0], ftsArgs[:0], pairArgs[:0]
+		args, ftsArgs, pairArgs, colArgs = args[:0], ftsArgs[:0], pairArgs[:0], colArgs[:0]
 		for _, b := range chunk {
 			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.tens, b.data)
 			ftsArgs = append(ftsArgs, b.id, b.words)
 			if b.pairs != nil {
 				pairArgs = append(pairArgs, b.id, b.pairs)
 			}
+			if b.cols != nil {
+				colArgs = append(colArgs, b.id, b.colsMask, b.cols)
+			}
 		}
+		// OR REPLACE: whatever deleted a block of this id before (the triggers
+		// blocks_pairs and blocks_cols delete its filter and columns with it), the new
+		// block's are the ones.
 		if len(pairArgs) > 0 {
-			// OR REPLACE: whatever deleted a block of this id before (the trigger
-			// blocks_pairs deletes its filter with it), the new block's filter is the one.
 			if _, err := tx.Exec(strings.Replace(insertSQL("pairs", "id, filter", 2, len(pairArgs)/2), "INSERT", "INSERT OR REPLACE", 1), pairArgs...); err != nil {
+				return err
+			}
+		}
+		if len(colArgs) > 0 {
+			if _, err := tx.Exec(strings.Replace(insertSQL("cols", "id, mask, data", 3, len(colArgs)/3), "INSERT", "INSERT OR REPLACE", 1), colArgs...); err != nil {
 				return err
 			}
 		}
@@ -587,6 +598,7 @@ type blockHead struct {
 	// parser is made for the first line whose fields are read: once per block, which
 	// for a regex entry compiles its pattern (kept with the block, in format).
 	parser *store.FieldParser
+	cols   fieldCols // its field columns, when the query read them (scanner.cols)
 }
 
 // fieldParser returns the parser of the block's format.
@@ -610,8 +622,15 @@ type scanner struct {
 	// skip, when set, rules it out from its body. scan returns no lines for either.
 	pairs []uint64
 	skip  func(body []byte) bool
-	lines []line
-	buf   []byte
+	// cols: the rows have the block's columns (fc.data) after those, and lineView reads
+	// a field from them. timesOnly: a block holding every column of need is given as its
+	// lines' times alone, its messages not decompressed (matchTimes, for a plan whose
+	// query its columns answer: plan.colsOnly).
+	cols      bool
+	timesOnly bool
+	need      []string
+	lines     []line
+	buf, cbuf []byte
 	// keep: each block gets memory of its own (a search keeps lines of several blocks).
 	keep bool
 }
@@ -620,10 +639,13 @@ type scanner struct {
 // messages) are valid until the next scan: lineView.row copies what it returns.
 func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	var h blockHead
-	var raw, filter sql.RawBytes // the driver's memory, valid until the next Next
+	var raw, filter, colData sql.RawBytes // the driver's memory, valid until the next Next
 	dest := []any{&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &raw}
 	if len(sc.pairs) > 0 {
 		dest = append(dest, &filter)
+	}
+	if sc.cols {
+		dest = append(dest, &colData)
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return h, nil, fmt.Errorf("read block: %w", err)
@@ -632,7 +654,16 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 		return h, nil, nil
 	}
 	if sc.keep {
-		sc.lines, sc.buf = nil, nil
+		sc.lines, sc.buf, sc.cbuf = nil, nil, nil
+	}
+	if len(colData) > 0 {
+		var err error
+		if h.cols, sc.cbuf, err = decodeCols(sc.codec, colData, h.n, sc.cbuf); err != nil {
+			return h, nil, fmt.Errorf("block %d: %w", h.id, err)
+		}
+		if sc.timesOnly && h.cols.has(sc.need) {
+			return sc.timesOf(h)
+		}
 	}
 	if len(raw) > 0 && !compressed(raw[0]) { // the messages would point into the driver's memory
 		sc.buf = append(sc.buf[:0], raw...)
@@ -654,6 +685,16 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	}
 	sc.lines, h.entryInfo = lines, e
 	return h, lines, nil
+}
+
+// timesOf gives the block's lines with their times alone, from its columns
+// (scanner.timesOnly).
+func (sc *scanner) timesOf(h blockHead) (blockHead, []line, error) {
+	var err error
+	if sc.lines, err = timeLines(h.cols.times, h.n, sc.lines); err != nil {
+		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
+	}
+	return h, sc.lines, nil
 }
 
 // covers says whether the day can hold rows of [from, to) (nanoseconds).

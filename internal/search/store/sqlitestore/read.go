@@ -36,6 +36,7 @@ func (p *part) span(from, to int64) (lo, hi int64) {
 type lineView struct {
 	h      *blockHead
 	l      *line
+	i      int // the line's index in its block
 	fields map[string]string
 	parsed bool
 }
@@ -55,6 +56,9 @@ func (v *lineView) Field(name string) (string, bool) {
 	case "offset":
 		return strconv.FormatInt(v.l.off, 10), true
 	}
+	if f, found, ok := v.h.cols.value(name, v.i); ok {
+		return f, found
+	}
 	if !v.parsed {
 		if f, ok, handled := v.h.fieldParser().Field(v.l.msg, v.h.fields, name); handled {
 			return f, ok
@@ -70,6 +74,9 @@ func (v *lineView) FieldCannotBe(name, value string) bool {
 	switch name {
 	case "host", "path", "topic", "file_id", "offset":
 		return false
+	}
+	if _, _, ok := v.h.cols.value(name, v.i); ok {
+		return false // Field reads it without parsing
 	}
 	return !v.parsed && v.h.fieldParser().FieldCannotBe(v.l.msg, v.h.fields, name, value)
 }
@@ -99,7 +106,7 @@ func (pl plan) matching(h *blockHead, lines []line, keep func(l *line, seq int64
 		if !keep(&lines[i], h.seq+int64(i)) {
 			continue
 		}
-		v = lineView{h: h, l: &lines[i]}
+		v = lineView{h: h, l: &lines[i], i: i}
 		if pl.m.Match(&v) && !fn(&v, i) {
 			return false
 		}
@@ -940,15 +947,26 @@ func inList(ids []int64) (string, []any) {
 }
 
 // scanIDs calls fn with the blocks of ids (headCols), in id order, until it returns
-// false, ruling blocks out as pl's scanner does.
+// false, ruling blocks out as pl's scanner does. For a plan its columns answer
+// (colsOnly), a block holding them comes with its lines' times alone: matchTimes, its
+// one caller, needs no more.
 func (p *part) scanIDs(ctx context.Context, pl plan, ids []int64, fn func(h blockHead, lines []line) bool) error {
 	sc := pl.scanner(p.codec)
+	sc.timesOnly = pl.colsOnly
 	more := true
 	for len(ids) > 0 && more {
 		chunk := ids[:min(len(ids), idsPerRead)]
 		ids = ids[len(chunk):]
 		list, args := inList(chunk)
 		cols, join := pl.scanCols()
+		if pl.colsOnly {
+			// A block whose columns (of the version this build reads) hold the query's
+			// has its times there: its data (its messages, most of the row) is not read.
+			m := colsMask(pl.cols)
+			cols = strings.Replace(cols, "b.data", fmt.Sprintf(
+				"CASE WHEN fc.mask & %d = %d AND fc.data >= x'%02x' AND fc.data < x'%02x' THEN x'' ELSE b.data END",
+				m, m, colsV1, colsV1+1), 1)
+		}
 		q := "SELECT " + cols + " FROM blocks b" + join + " WHERE b.id IN " + list + " ORDER BY b.id"
 		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 			more = fn(h, lines)
