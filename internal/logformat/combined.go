@@ -1,13 +1,18 @@
 package logformat
 
+import (
+	"strings"
+	"unsafe"
+)
+
 // submatch is the regexp's submatch indices of line for p's pattern, nil when the line
 // does not match it; m may hold them (a caller's array keeps them off the heap).
 func submatch[T string | []byte](p *Parser, line T, m []int) []int {
 	switch p.format {
 	case NginxCombined:
-		return combinedIndex(line, false, m)
+		return combinedIndex(asString(line), false, m)
 	case ApacheCombined:
-		return combinedIndex(line, true, m)
+		return combinedIndex(asString(line), true, m)
 	}
 	switch l := any(line).(type) {
 	case string:
@@ -16,6 +21,18 @@ func submatch[T string | []byte](p *Parser, line T, m []int) []int {
 		return p.re.FindSubmatchIndex(l)
 	}
 	return nil
+}
+
+// asString is line as a string, without a copy for []byte: the matcher only reads it
+// during the call.
+func asString[T string | []byte](line T) string {
+	switch l := any(line).(type) {
+	case []byte:
+		return unsafe.String(unsafe.SliceData(l), len(l))
+	case string:
+		return l
+	}
+	return ""
 }
 
 // combinedIndex matches line against the nginx (apache false) or apache combined
@@ -29,7 +46,7 @@ func submatch[T string | []byte](p *Parser, line T, m []int) []int {
 // Each step is the only choice the regexp's leftmost-first match can make: a run of
 // \S (or [^"], [^\]], \d) is taken whole because what must follow it is a byte the run
 // cannot hold, so no shorter run lets the pattern go on.
-func combinedIndex[T string | []byte](line T, apache bool, m []int) []int {
+func combinedIndex(line string, apache bool, m []int) []int {
 	groups := 8 // remote_addr, remote_user, time_local, request, status, body_bytes_sent, http_referer, http_user_agent
 	if apache {
 		groups = 9 // with ident after remote_addr
@@ -52,27 +69,17 @@ func combinedIndex[T string | []byte](line T, apache bool, m []int) []int {
 		}
 		return i
 	}
-	// upTo is the index of the first c at or after i, or -1.
+	// upTo is the index of the first c at or after i (≤ n), or -1. IndexByte, not a loop:
+	// the request, referer and user agent are most of the line, and the store parses
+	// the status of every access line it writes (its column).
 	upTo := func(i int, c byte) int {
-		for ; i < n; i++ {
-			if line[i] == c {
-				return i
-			}
+		if k := strings.IndexByte(line[i:], c); k >= 0 {
+			return i + k
 		}
 		return -1
 	}
 	// lit says whether s is at i.
-	lit := func(i int, s string) bool {
-		if n-i < len(s) {
-			return false
-		}
-		for k := range len(s) {
-			if line[i+k] != s[k] {
-				return false
-			}
-		}
-		return true
-	}
+	lit := func(i int, s string) bool { return strings.HasPrefix(line[i:], s) }
 
 	i := 0
 	// word takes the run of \S after the literal sep at i, which must not be empty.

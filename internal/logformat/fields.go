@@ -242,6 +242,10 @@ func (p *Parser) AccessField(line, name string) (value any, found, handled bool)
 	if i <= 0 {
 		return nil, false, true
 	}
+	if group == name { // a whole group (status, the store's column): typed without a slice of fields
+		v, ok := accessValue(name, line[m[2*i]:m[2*i+1]])
+		return v, ok, true
+	}
 	for _, f := range p.accessField(group, line[m[2*i]:m[2*i+1]]) {
 		if f.Name == name {
 			return f.Value, true, true
@@ -263,23 +267,14 @@ func (p *Parser) AccessFieldCannotBe(line, name, value string) bool {
 	return !strings.Contains(line, strings.TrimPrefix(value, "-"))
 }
 
-// accessField types one field of the ready access-log patterns: "-" is absent, numbers
-// are integers, the request line is also split into method, url and protocol.
+// accessField types one field of the ready access-log patterns (accessValue), the
+// request line also split into method, url and protocol.
 func (p *Parser) accessField(name, v string) []Field {
-	if v == "-" {
-		if name == "body_bytes_sent" {
-			return []Field{{Name: name, Value: int64(0)}}
-		}
+	val, ok := accessValue(name, v)
+	if !ok {
 		return nil
 	}
-	if numeric(name) {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return []Field{{Name: name, Value: v}}
-		}
-		return []Field{{Name: name, Value: n}}
-	}
-	out := []Field{{Name: name, Value: v}}
+	out := []Field{{Name: name, Value: val}}
 	if name == "request" {
 		parts := strings.SplitN(v, " ", 3)
 		if len(parts) == 3 {
@@ -288,6 +283,23 @@ func (p *Parser) accessField(name, v string) []Field {
 		}
 	}
 	return out
+}
+
+// accessValue types the value v of the group name of the ready access-log patterns: "-"
+// is absent (body_bytes_sent 0), numbers are integers.
+func accessValue(name, v string) (any, bool) {
+	if v == "-" {
+		if name == "body_bytes_sent" {
+			return int64(0), true
+		}
+		return nil, false
+	}
+	if numeric(name) {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n, true
+		}
+	}
+	return v, true
 }
 
 func sortFields(f []Field) {
