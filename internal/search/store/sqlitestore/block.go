@@ -7,8 +7,10 @@ import (
 	"hash/maphash"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -161,13 +163,32 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, func(a, b *group) int { return a.first - b.first })
-	enc := newEncoder(c)
 	out := make([]*block, len(groups))
-	for i, g := range groups {
-		out[i] = enc.encode(rows, times, g.idx)
+	// The blocks are encoded side by side, each worker with an encoder of its own: an
+	// append is the agent's one goroutine, and encoding (words, pairs, the status column,
+	// zstd) is most of its CPU, while the writer's SQLite work runs on another core.
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(groups)/minGroupsPerWorker))
+	encodeEvery := func(first int) { // groups first, first+workers, …
+		enc := newEncoder(c)
+		for i := first; i < len(groups); i += workers {
+			out[i] = enc.encode(rows, times, groups[i].idx)
+		}
 	}
+	if workers == 1 {
+		encodeEvery(0)
+		return out, clamped
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { encodeEvery(w) })
+	}
+	wg.Wait()
 	return out, clamped
 }
+
+// minGroupsPerWorker is the fewest blocks an encoder of buildBlocks' takes: an append of
+// a few lines (a quiet file) is encoded where it is, without a goroutine.
+const minGroupsPerWorker = 2
 
 // encoder builds blocks, reusing its buffers.
 type encoder struct {

@@ -17,16 +17,14 @@ import (
 // decompressed and parsed every line of its sampled blocks (the slowest search kind of
 // issue 22 against VictoriaLogs, which keeps status as a column).
 //
-// The row also holds the block's times section (as in its data, uncompressed there), so
-// that such a histogram does not read the block's data at all, and mask, a bit per
-// column it has (bit k: columnFields[k]), so that SQL can tell whether it needs the data
-// (scanIDs).
+// The row also holds a copy of the block's times section, so that such a histogram does
+// not read the block's data at all, and mask, a bit per column it has (bit k:
+// columnFields[k]), so that SQL can tell whether it needs the data (scanIDs).
 //
 // Encoding: colsV1, then a zstd frame of: the times section's length (uvarint) and the
-// section, the number of columns (uvarint), per column
-// its name (length-prefixed), its distinct values (a uvarint count, each
-// length-prefixed) and one byte per line: 0 when the line has no such field, k for the
-// k-th value. No row: the block has none (written before them, by a logcollect without
+// section, the number of columns (uvarint), per column its name (length-prefixed), its
+// distinct values (a uvarint count, each length-prefixed) and one byte per line: 0 when
+// the line has no such field, k for the k-th value. No row: the block has none (written before them, by a logcollect without
 // them, or of a format whose fields are not parsed one by one), and is read as before.
 // A column with more than maxColumnValues distinct values in the block is left out.
 const (
@@ -35,10 +33,10 @@ const (
 )
 
 // columnFields are the fields kept as columns: status, the access-log field users filter
-// on most, whose few values per block cost ~0.1 byte per line compressed. Each column
-// costs a parse of every line at ingest (~0.13 µs for an access line) and a byte per
-// line before compression; a field of many values (url, client address) would cost its
-// values besides, and is found through the index's words as before.
+// on most, whose few values per block cost ~0.6 byte per line with the copy of the
+// times (docs/store.md). Each column costs a parse of every line at ingest (6 % of the
+// standalone's ingest CPU for status); a field of many values (url, client address)
+// would cost its values besides, and is found through the index's words as before.
 var columnFields = []string{"status"}
 
 // isColumnField says whether a field is one of columnFields.
