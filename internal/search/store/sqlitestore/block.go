@@ -533,15 +533,21 @@ func splitTimes(data []byte) (times, rest []byte, err error) {
 // eachTime calls fn with the event time of each of the n lines of a block's times
 // section.
 func eachTime(times []byte, n int, fn func(t int64)) error {
+	return eachTimes(times, n, func(t, _ int64) { fn(t) })
+}
+
+// eachTimes calls fn with the event and read time of each of the n lines of a block's
+// times section.
+func eachTimes(times []byte, n int, fn func(t, rt int64)) error {
 	d := decoder{b: times}
-	var t int64
+	var t, rt int64
 	for range n {
 		t += d.varint()
-		d.varint()
+		rt += d.varint()
 		if d.err {
 			return fmt.Errorf("%w: times cut short", errCorrupt)
 		}
-		fn(t)
+		fn(t, rt)
 	}
 	if len(d.b) != 0 {
 		return fmt.Errorf("%w: %d bytes after %d times", errCorrupt, len(d.b), n)
@@ -553,19 +559,10 @@ func eachTime(times []byte, n int, fn func(t int64)) error {
 // their offsets and messages: a histogram of a query its field columns answer
 // (scanner.timesOnly) needs no more.
 func timeLines(times []byte, n int, lines []line) ([]line, error) {
-	d := decoder{b: times}
 	lines = lines[:0]
-	var t, rt int64
-	for range n {
-		t += d.varint()
-		rt += d.varint()
-		if d.err {
-			return nil, fmt.Errorf("%w: times cut short", errCorrupt)
-		}
-		lines = append(lines, line{ts: t, rts: rt})
-	}
-	if len(d.b) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after %d times", errCorrupt, len(d.b), n)
+	err := eachTimes(times, n, func(t, rt int64) { lines = append(lines, line{ts: t, rts: rt}) })
+	if err != nil {
+		return nil, err
 	}
 	return lines, nil
 }

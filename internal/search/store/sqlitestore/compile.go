@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/logcollect/logcollect/internal/search/query"
@@ -149,7 +150,7 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 	var args []any
 	join := ""
 	if cols == headCols {
-		cols, join = p.scanCols()
+		cols, join = p.scanCols(false)
 	}
 	b.WriteString("SELECT " + cols)
 	idCol := "b.id"
@@ -177,9 +178,18 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 
 // scanCols are the columns of a query of blocks b that the plan's scanner reads, and the
 // joins they need: headCols, then the block's pair filter (NULL when it has none) when
-// the plan has pairs, then its field columns (NULL likewise) when it names any.
-func (p plan) scanCols() (cols, join string) {
-	cols = headCols
+// the plan has pairs, then its field columns (NULL likewise) when it names any. With
+// timesOnly (scanner.timesOnly), a block whose columns (of the version this build reads)
+// hold the plan's has its times there, and its data (its messages, most of the row) is
+// not read: an empty blob instead.
+func (p plan) scanCols(timesOnly bool) (cols, join string) {
+	data := "b.data"
+	if timesOnly {
+		m := colsMask(p.cols)
+		data = fmt.Sprintf("CASE WHEN fc.mask & %d = %d AND fc.data >= x'%02x' AND fc.data < x'%02x' THEN x'' ELSE b.data END",
+			m, m, colsV1, colsV1+1)
+	}
+	cols = headColsBeforeData + ", " + data
 	if len(p.pairs) > 0 {
 		cols, join = cols+", pf.filter", join+" LEFT JOIN pairs pf ON pf.id = b.id"
 	}

@@ -611,7 +611,11 @@ func (h *blockHead) fieldParser() store.FieldParser {
 }
 
 // headCols are the columns scanBlock reads (blocks as b).
-const headCols = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id, b.data"
+const headCols = headColsBeforeData + ", b.data"
+
+// headColsBeforeData are headCols but the block's data (plan.scanCols may read another
+// expression in its place).
+const headColsBeforeData = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path, b.topic, b.file_id"
 
 // scanner reads blocks from query results, reusing its buffers: a scan over many blocks
 // allocates per block only what it keeps.

@@ -958,15 +958,7 @@ func (p *part) scanIDs(ctx context.Context, pl plan, ids []int64, fn func(h bloc
 		chunk := ids[:min(len(ids), idsPerRead)]
 		ids = ids[len(chunk):]
 		list, args := inList(chunk)
-		cols, join := pl.scanCols()
-		if pl.colsOnly {
-			// A block whose columns (of the version this build reads) hold the query's
-			// has its times there: its data (its messages, most of the row) is not read.
-			m := colsMask(pl.cols)
-			cols = strings.Replace(cols, "b.data", fmt.Sprintf(
-				"CASE WHEN fc.mask & %d = %d AND fc.data >= x'%02x' AND fc.data < x'%02x' THEN x'' ELSE b.data END",
-				m, m, colsV1, colsV1+1), 1)
-		}
+		cols, join := pl.scanCols(sc.timesOnly)
 		q := "SELECT " + cols + " FROM blocks b" + join + " WHERE b.id IN " + list + " ORDER BY b.id"
 		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 			more = fn(h, lines)
