@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
@@ -18,6 +19,15 @@ import (
 type codec struct {
 	enc *zstd.Encoder
 	dec *zstd.Decoder
+	// joins holds *joinState: what joining a split body (blockZstdSplit) needs besides
+	// its output, per concurrent reader.
+	joins sync.Pool
+}
+
+// joinState is a split body decompressed, and the splitter that joins it.
+type joinState struct {
+	buf []byte
+	s   splitter
 }
 
 func newCodec() (*codec, error) {
@@ -35,7 +45,7 @@ func newCodec() (*codec, error) {
 		enc.Close()
 		return nil, fmt.Errorf("zstd decoder: %w", err)
 	}
-	return &codec{enc: enc, dec: dec}, nil
+	return &codec{enc: enc, dec: dec, joins: sync.Pool{New: func() any { return new(joinState) }}}, nil
 }
 
 func (c *codec) close() {
@@ -55,6 +65,17 @@ func (c *codec) decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo
 		return nil, entryInfo{}, err
 	}
 	return decodeLines(data[0], times, body, n, lines)
+}
+
+// join decompresses a split body (blockZstdSplit) and appends it joined to dst.
+func (c *codec) join(split, dst []byte) ([]byte, error) {
+	js := c.joins.Get().(*joinState)
+	defer c.joins.Put(js)
+	var err error
+	if js.buf, err = c.dec.DecodeAll(split, js.buf[:0]); err != nil {
+		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+	}
+	return js.s.join(js.buf, dst)
 }
 
 // times returns a block's times section, decompressed (into buf when it is large
@@ -77,16 +98,19 @@ func (c *codec) inflate(data, buf []byte) (times, body []byte, err error) {
 	if err != nil || !compressed(data[0]) {
 		return times, rest, err
 	}
-	if data[0] == blockZstd || data[0] == blockZstdTimes {
+	if data[0] == blockZstd || data[0] == blockZstdTimes || data[0] == blockZstdSplit {
 		dst := buf[:0]
 		if timesCompressed(data[0]) { // they are in buf: the body goes after them
 			dst = times[len(times):]
 		}
-		out, err := c.dec.DecodeAll(rest, dst)
-		if err != nil {
+		if data[0] == blockZstdSplit {
+			body, err = c.join(rest, dst)
+			return times, body, err
+		}
+		if body, err = c.dec.DecodeAll(rest, dst); err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", errCorrupt, err)
 		}
-		return times, out, nil
+		return times, body, nil
 	}
 	n, err := s2.DecodedLen(rest)
 	if err != nil || n > maxBlockBytes {

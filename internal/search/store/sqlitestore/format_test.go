@@ -248,17 +248,38 @@ func TestLayoutS2(t *testing.T) {
 // each version, and the day marked as read as it is, with the row ids it had.
 func checkOlderDay(t *testing.T, path string, got []int, old byte) {
 	t.Helper()
+	checkOlderDayAs(t, path, got, old, layoutVersionWide, keyBitsWide)
+}
+
+// checkOlderDayAs is checkOlderDay for a day to be marked version, with row ids of bits.
+func checkOlderDayAs(t *testing.T, path string, got []int, old byte, version, bits int) {
+	t.Helper()
 	if want := []int{15, 13, 12, 5, 3, 2}; !equalInts(got, want) {
 		t.Errorf("level:* lines %v, want %v", got, want)
 	}
 	versions := blockVersions(t, path)
-	if versions[old] != 5 || versions[blockZstdTimes] != 5 || len(versions) != 2 {
-		t.Errorf("block versions %v, want 5 of version %d and 5 of %d", versions, old, blockZstdTimes)
+	if versions[old] != 5 || versions[blockZstdSplit] != 5 || len(versions) != 2 {
+		t.Errorf("block versions %v, want 5 of version %d and 5 of %d", versions, old, blockZstdSplit)
 	}
-	if v := userVersion(t, path); v != layoutVersionWide {
-		t.Errorf("user_version %d after open, want %d", v, layoutVersionWide)
+	if v := userVersion(t, path); v != version {
+		t.Errorf("user_version %d after open, want %d", v, version)
 	}
-	checkKeys(t, path, keyBitsWide)
+	checkKeys(t, path, bits)
+}
+
+// TestLayoutWholeBodies: a day of layout 7 (bodies compressed whole, not split into
+// columns) is opened as it is: its lines are found and read, new blocks (split) go beside
+// them, and the day is marked with this layout, keeping its row ids.
+func TestLayoutWholeBodies(t *testing.T) {
+	_, path, got := olderDay(t, func(t *testing.T, path string) {
+		rewriteBlocks(t, path, func(times, body []byte) []byte {
+			c := testCodec(t)
+			zt := c.compress(times, nil)
+			out := binary.AppendUvarint([]byte{blockZstdTimes}, uint64(len(zt)))
+			return append(append(out, zt...), c.compress(body, nil)...)
+		}, layoutVersionWhole)
+	})
+	checkOlderDayAs(t, path, got, blockZstdTimes, layoutVersion, keyBits)
 }
 
 // TestLayout256: a day of layout 5 (blocks of up to 256 lines, zstd bodies after
@@ -396,7 +417,8 @@ func rewriteWithoutFormat(t *testing.T, path string) {
 }
 
 // rewriteBlocks replaces the data of every block of the day at path by what rewrite
-// makes of its times section and its body (decompressed), and sets its user_version.
+// makes of its times section and its body (decompressed), and sets its user_version
+// (before layout 7, with the row ids of then: widenKeys).
 func rewriteBlocks(t *testing.T, path string, rewrite func(times, body []byte) []byte, version int) {
 	t.Helper()
 	c := testCodec(t)
@@ -430,7 +452,9 @@ func rewriteBlocks(t *testing.T, path string, rewrite func(times, body []byte) [
 			t.Fatal(err)
 		}
 	}
-	widenKeys(t, db)
+	if version < layoutVersionWhole {
+		widenKeys(t, db)
+	}
 	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,150 @@
+package sqlitestore
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/logcollect/logcollect/internal/search/store"
+)
+
+// splitRows are rows of one file holding messages, with offsets that leave gaps and
+// ends that are not always the message's length plus a newline (a line cut at the
+// agent's limit; a message longer than its bytes in the file).
+func splitRows(msgs []string) ([]store.Row, [][2]int64, []int) {
+	rows := make([]store.Row, len(msgs))
+	times := make([][2]int64, len(msgs))
+	idx := make([]int, len(msgs))
+	off := int64(7)
+	for i, m := range msgs {
+		end := off + int64(len(m)) + 1
+		switch i % 3 {
+		case 1:
+			end += 1000
+		case 2:
+			end = off + int64(len(m)/2)
+		}
+		rows[i] = store.Row{Host: "h", Path: "/p", FileID: "1:2", Format: "nginx_combined", Fields: map[string]string{"env": "prod"},
+			Offset: off, End: end, Message: m}
+		times[i], idx[i] = [2]int64{int64(1e18 + i), int64(1e18 + 2*i)}, i
+		off = end + int64(i%2)*5
+	}
+	return rows, times, idx
+}
+
+// checkSplitRoundTrip encodes msgs as a block and decodes it: every line comes back as
+// it was.
+func checkSplitRoundTrip(t *testing.T, c *codec, msgs []string) {
+	t.Helper()
+	rows, times, idx := splitRows(msgs)
+	b := newEncoder(c).encode(rows, times, idx)
+	if b.data[0] != blockZstdSplit {
+		t.Fatalf("block version %d, want %d", b.data[0], blockZstdSplit)
+	}
+	lines, e, err := c.decodeBlock(b.data, b.n, nil)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if e.format != "nginx_combined" || e.fields["env"] != "prod" || len(e.fields) != 1 {
+		t.Errorf("entry %+v", e)
+	}
+	if len(lines) != len(msgs) {
+		t.Fatalf("%d lines, want %d", len(lines), len(msgs))
+	}
+	for i, l := range lines {
+		r := rows[i]
+		if l.msg != r.Message || l.off != r.Offset || l.end != r.End || l.ts != times[i][0] || l.rts != times[i][1] {
+			t.Errorf("line %d: %q %d-%d %d %d, want %q %d-%d %d %d", i, l.msg, l.off, l.end, l.ts, l.rts,
+				r.Message, r.Offset, r.End, times[i][0], times[i][1])
+		}
+	}
+}
+
+// TestSplitBodies: a block's body split into columns and joined back gives every line
+// as it was, whatever its spaces: none, one, more than maxPieces, runs of them, at the
+// start and the end; empty messages, invalid UTF-8.
+func TestSplitBodies(t *testing.T) {
+	c := testCodec(t)
+	msgs := []string{
+		`10.0.0.1 - - [01/Dec/2026:08:00:00 +0000] "GET /a?id=1 HTTP/1.1" 200 512 "-" "Mozilla/5.0 (X11; Linux x86_64) curl/8.5"`,
+		"",
+		" ",
+		strings.Repeat(" ", 30),
+		"nospace",
+		" leading",
+		"trailing ",
+		"a  b   c    d",
+		strings.Repeat("w ", 40),
+		"\xff\xfe \x00 é",
+		strings.Repeat("x", 70000) + " y",
+	}
+	checkSplitRoundTrip(t, c, msgs)
+	checkSplitRoundTrip(t, c, msgs[:1])
+	var many []string
+	for i := range maxBlockLines {
+		many = append(many, strings.Repeat("p ", i%20)+msgs[i%len(msgs)])
+	}
+	checkSplitRoundTrip(t, c, many)
+}
+
+// FuzzSplitBody: any messages round-trip through a split block.
+func FuzzSplitBody(f *testing.F) {
+	f.Add("10.0.0.1 - - [x] \"GET / HTTP/1.1\" 200 5\n\n  \na b c d e f g h i j k l m n o p")
+	f.Add(" \n \xff")
+	c := testCodec(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		checkSplitRoundTrip(t, c, strings.Split(s, "\n"))
+	})
+}
+
+// FuzzJoin: a split body that is not one the encoder made is errCorrupt or a body
+// decodeLines reads as the lines it claims, never a panic.
+func FuzzJoin(f *testing.F) {
+	c := testCodec(f)
+	rows, times, idx := splitRows([]string{"a b c", "", "x  y"})
+	e := newEncoder(c)
+	e.encode(rows, times, idx)
+	f.Add(append([]byte(nil), e.sbuf...))
+	f.Add([]byte{0, 0, 1, 0, 2, 13})
+	f.Fuzz(func(t *testing.T, src []byte) {
+		var s splitter
+		body, err := s.join(src, nil)
+		if err != nil {
+			if !errors.Is(err, errCorrupt) {
+				t.Fatalf("join: %v, not errCorrupt", err)
+			}
+			return
+		}
+		d := decoder{b: src}
+		skipHead(&d)
+		n := int(d.uvarint())
+		if _, _, err := decodeLines(blockZstdSplit, make([]byte, 2*n), body, n, nil); err != nil {
+			t.Fatalf("joined body of %d lines: %v", n, err)
+		}
+	})
+}
+
+// TestJoinCorrupt: a split body cut short, with bytes after its pieces, or claiming no
+// pieces, more than maxPieces or more lines than it holds, is errCorrupt.
+func TestJoinCorrupt(t *testing.T) {
+	c := testCodec(t)
+	rows, times, idx := splitRows([]string{"a b c", "d", "e f"})
+	e := newEncoder(c)
+	e.encode(rows, times, idx)
+	good := append([]byte(nil), e.sbuf...)
+	var s splitter
+	if _, err := s.join(good, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{
+		"cut":           good[:len(good)-1],
+		"extra byte":    append(append([]byte(nil), good...), 0),
+		"no pieces":     {0, 0, 1, 0, 2, 0, 0},
+		"13 pieces":     {0, 0, 1, 0, 2, 13, 0},
+		"lines missing": {0, 0, 9, 0, 2, 1, 0},
+	} {
+		if _, err := s.join(bad, nil); !errors.Is(err, errCorrupt) {
+			t.Errorf("%s: %v, want errCorrupt", name, err)
+		}
+	}
+}
