@@ -59,7 +59,9 @@ func compressed(version byte) bool {
 
 // timesCompressed says whether a block of a known version has its times section
 // compressed (codec.times decompresses it; else it is read where it is stored).
-func timesCompressed(version byte) bool { return version == blockZstdTimes || version == blockZstdSplit }
+func timesCompressed(version byte) bool {
+	return version == blockZstdTimes || version == blockZstdSplit
+}
 
 // hasFormat says whether a block of a known version holds its entry's format.
 func hasFormat(version byte) bool {
