@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -247,4 +248,49 @@ func realisticRows(gen loadgen.Realistic, from, n int, off int64) ([]store.Row, 
 		off = rows[i].End
 	}
 	return rows, off
+}
+
+// BenchmarkDecodeBlocks is what a search pays per candidate block before it checks the
+// lines: decompress and decode the blocks of 4,096 realistic lines, with bodies split
+// into columns (what this build writes) and whole (layout 7's, re-encoded from them).
+func BenchmarkDecodeBlocks(b *testing.B) {
+	const n = 4096
+	rows, _ := realisticRows(loadgen.Realistic{N: n, End: time.Now(), Span: time.Hour}, 0, n, 0)
+	c := testCodec(b)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
+	whole := make([][]byte, len(blocks))
+	for i, bl := range blocks {
+		times, body, err := c.inflate(bl.data, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		zt := c.compress(times, nil)
+		out := binary.AppendUvarint([]byte{blockZstdTimes}, uint64(len(zt)))
+		whole[i] = append(append(out, zt...), c.compress(body, nil)...)
+	}
+	for _, v := range []struct {
+		name string
+		data func(i int) []byte
+	}{{"split", func(i int) []byte { return blocks[i].data }}, {"whole", func(i int) []byte { return whole[i] }}} {
+		b.Run(v.name, func(b *testing.B) {
+			var buf []byte
+			var lines []line
+			for range b.N {
+				for i, bl := range blocks {
+					data := v.data(i)
+					times, body, err := c.inflate(data, buf)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if cap(body) > cap(buf) {
+						buf = body
+					}
+					if lines, _, err = decodeLines(data[0], times, body, bl.n, lines); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/line")
+		})
+	}
 }

@@ -26,7 +26,13 @@ import (
 const maxPieces = 12
 
 // splitter splits bodies, reusing its memory.
-type splitter struct{ lines []splitLine }
+type splitter struct {
+	lines  []splitLine
+	pieces []piece // joining: where each piece is in the split form
+}
+
+// piece is where a piece's bytes are in a split form.
+type piece struct{ at, n int }
 
 // splitLine is a line of a block being split or joined.
 type splitLine struct {
@@ -93,24 +99,32 @@ func (s *splitter) join(src, dst []byte) ([]byte, error) {
 		l.pieces = int(p)
 		s.lines = append(s.lines, l)
 	}
-	pieces := d.b
-	// The pieces' lengths first: a line's place in the body depends on its length.
+	// Where each piece is, in the order stored: a line's place in the body depends on
+	// its message's length, known once all its pieces are read.
+	s.pieces = s.pieces[:0]
+	at := len(src) - len(d.b)
 	for k := range maxPieces {
 		for i := range s.lines {
 			l := &s.lines[i]
 			if k >= l.pieces {
 				continue
 			}
-			m := d.uvarint()
-			if d.err || m > uint64(len(d.b)) {
+			m, w := uint64(0), 1
+			if at < len(src) && src[at] < 0x80 { // most pieces are shorter than 128 bytes
+				m = uint64(src[at])
+			} else if m, w = binary.Uvarint(src[at:]); w <= 0 {
 				return nil, fmt.Errorf("%w: piece %d of line %d cut short", errCorrupt, k, i)
 			}
-			d.b = d.b[m:]
+			if at += w; m > uint64(len(src)-at) {
+				return nil, fmt.Errorf("%w: piece %d of line %d cut short", errCorrupt, k, i)
+			}
+			s.pieces = append(s.pieces, piece{at: at, n: int(m)})
+			at += int(m)
 			l.msgLen += int(m) + min(k, 1)
 		}
 	}
-	if len(d.b) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the pieces", errCorrupt, len(d.b))
+	if at != len(src) {
+		return nil, fmt.Errorf("%w: %d bytes after the pieces", errCorrupt, len(src)-at)
 	}
 	for i := range s.lines {
 		l := &s.lines[i]
@@ -124,20 +138,20 @@ func (s *splitter) join(src, dst []byte) ([]byte, error) {
 		l.at = len(dst)
 		dst = append(dst, make([]byte, l.msgLen)...)
 	}
-	d.b = pieces
+	j := 0
 	for k := range maxPieces {
 		for i := range s.lines {
 			l := &s.lines[i]
 			if k >= l.pieces {
 				continue
 			}
-			m := int(d.uvarint())
 			if k > 0 {
 				dst[l.at] = ' '
 				l.at++
 			}
-			l.at += copy(dst[l.at:], d.b[:m])
-			d.b = d.b[m:]
+			p := s.pieces[j]
+			l.at += copy(dst[l.at:], src[p.at:p.at+p.n])
+			j++
 		}
 	}
 	return dst, nil
