@@ -14,8 +14,8 @@ import (
 // lines' offsets and lengths, stored together too. A line's end minus its offset is
 // stored less the message's length (nearly always 1: the newline), not the length itself.
 // On issue 22's access log the compressed bodies were 27 % smaller (30.1 → 21.9 bytes a
-// line), an application log's 26 %, JSON lines' 18 % (docs/store.md, "A block's body in
-// columns"). The rest of the store sees the joined body: the phrase check, decodeLines.
+// line; docs/store.md, "A block's body in columns", has other logs and the cuts tried).
+// The rest of the store sees the joined body: the phrase check, decodeLines.
 //
 // Split form: the body's head (the entry's fields and format) as it is; the line count
 // (uvarint); per line the offset minus the line before's end (varint, as in the body),
@@ -67,12 +67,12 @@ func (s *splitter) split(body []byte, head, n int, dst []byte) []byte {
 			if k >= l.pieces {
 				continue
 			}
-			piece := l.rest
+			cut := l.rest
 			if k < l.pieces-1 {
 				j := strings.IndexByte(l.rest, ' ')
-				piece, l.rest = l.rest[:j], l.rest[j+1:]
+				cut, l.rest = l.rest[:j], l.rest[j+1:]
 			}
-			dst = appendString(dst, piece)
+			dst = appendString(dst, cut)
 		}
 	}
 	return dst
@@ -92,11 +92,11 @@ func (s *splitter) join(src, dst []byte) ([]byte, error) {
 	s.lines = s.lines[:0]
 	for range n {
 		l := splitLine{delta: d.varint(), extra: d.varint()}
-		p := d.uvarint()
-		if d.err || p == 0 || p > maxPieces {
+		np := d.uvarint()
+		if d.err || np == 0 || np > maxPieces {
 			return nil, fmt.Errorf("%w: split line %d of %d", errCorrupt, len(s.lines), n)
 		}
-		l.pieces = int(p)
+		l.pieces = int(np)
 		s.lines = append(s.lines, l)
 	}
 	// Where each piece is, in the order stored: a line's place in the body depends on
