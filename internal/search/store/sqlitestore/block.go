@@ -52,21 +52,40 @@ const (
 	blockS2NoFormat    = 4
 )
 
-// compressed says whether a block of a known version has its body compressed.
-func compressed(version byte) bool {
-	return version == blockZstdSplit || version == blockZstdTimes || version == blockZstd || version == blockS2 || version == blockS2NoFormat
+// blockForm is what a block's version byte says about how it is stored.
+type blockForm struct {
+	known           bool // a version this build reads
+	compressed      bool // its body is compressed
+	timesCompressed bool // its times section is compressed (codec.times decompresses it; else it is read where it is stored)
+	format          bool // it holds its entry's format
 }
+
+// formOf is the form of a block of the version.
+func formOf(version byte) blockForm {
+	switch version {
+	case blockPlainNoFormat:
+		return blockForm{known: true}
+	case blockS2NoFormat:
+		return blockForm{known: true, compressed: true}
+	case blockPlain:
+		return blockForm{known: true, format: true}
+	case blockS2, blockZstd:
+		return blockForm{known: true, compressed: true, format: true}
+	case blockZstdTimes, blockZstdSplit:
+		return blockForm{known: true, compressed: true, timesCompressed: true, format: true}
+	}
+	return blockForm{}
+}
+
+// compressed says whether a block of a known version has its body compressed.
+func compressed(version byte) bool { return formOf(version).compressed }
 
 // timesCompressed says whether a block of a known version has its times section
-// compressed (codec.times decompresses it; else it is read where it is stored).
-func timesCompressed(version byte) bool {
-	return version == blockZstdTimes || version == blockZstdSplit
-}
+// compressed.
+func timesCompressed(version byte) bool { return formOf(version).timesCompressed }
 
 // hasFormat says whether a block of a known version holds its entry's format.
-func hasFormat(version byte) bool {
-	return version == blockPlain || version == blockS2 || version == blockZstd || version == blockZstdTimes || version == blockZstdSplit
-}
+func hasFormat(version byte) bool { return formOf(version).format }
 
 // entryInfo is what the lines of a block share from their collect entry.
 type entryInfo struct {
@@ -205,7 +224,7 @@ type encoder struct {
 	times  []byte
 	ztimes []byte // the times compressed
 	split  splitter
-	sbuf   []byte // the body split (split.go)
+	sbuf   []byte // the body, split (split.go)
 	words  wordSet
 	pairs  pairSet
 	cols   colBuilder
@@ -235,7 +254,8 @@ const maxBlockBytes = 1 << 30
 // file's lines need not be in time order; then the body, compressed when the version
 // says so: the entry's fields (count, then key and value, each length-prefixed, sorted
 // by key) and format (length-prefixed), then per line the offset minus the previous line's end (varint; the first
-// line's is its offset), end minus offset (uvarint) and the message (length-prefixed).
+// line's is its offset), end minus offset (uvarint) and the message (length-prefixed);
+// a compressed body is written split into columns (split.go), which a read joins back.
 // The times stay uncompressed in front so that a histogram reads them without
 // decompressing the messages (blocks whose lines are out of time order are counted line
 // by line).
@@ -244,11 +264,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b := &block{host: first.Host, path: first.Path, topic: first.Topic, fileID: first.FileID,
 		entryInfo: entryInfo{fields: first.Fields, format: first.Format},
 		n:         len(idx), tMin: times[idx[0]][0], tMax: times[idx[0]][0], rMax: times[idx[0]][1], off0: first.Offset, end0: first.End}
-	size := 16
-	for _, i := range idx {
-		size += len(rows[i].Message) + 12
-	}
-	data := slices.Grow(e.raw[:0], size) // copied into the block below: reused
+	data := e.raw[:0] // copied into the block below: reused
 	e.times = e.times[:0]
 	keys := slices.Sorted(maps.Keys(b.fields))
 	data = binary.AppendUvarint(data, uint64(len(keys)))
@@ -257,7 +273,10 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		data = appendString(data, b.fields[k])
 	}
 	data = appendString(data, b.format)
-	head := len(data)
+	split := e.codec != nil // the lines go straight into the split form (split.go)
+	if split {
+		e.sbuf = e.split.start(e.sbuf[:0], data, b.n)
+	}
 	e.words.reset()
 	e.pairs.reset()
 	e.cols.reset(b.format)
@@ -267,9 +286,13 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		t, rt := times[i][0], times[i][1]
 		e.times = binary.AppendVarint(e.times, t-ts)
 		e.times = binary.AppendVarint(e.times, rt-rts)
-		data = binary.AppendVarint(data, r.Offset-prevEnd)
-		data = binary.AppendUvarint(data, uint64(r.End-r.Offset))
-		data = appendString(data, r.Message)
+		if split {
+			e.sbuf = e.split.line(e.sbuf, r.Offset-prevEnd, r.End-r.Offset, r.Message)
+		} else {
+			data = binary.AppendVarint(data, r.Offset-prevEnd)
+			data = binary.AppendUvarint(data, uint64(r.End-r.Offset))
+			data = appendString(data, r.Message)
+		}
 		ts, rts, prevEnd = t, rt, r.End
 		b.tMin, b.tMax, b.rMax = min(b.tMin, t), max(b.tMax, t), max(b.rMax, rt)
 		b.endMax = max(b.endMax, r.End)
@@ -281,8 +304,8 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.far = farTimes(times, idx, b.tMin, b.tMax)
 	b.tens = e.tens()
 	version, tsec, body := byte(blockPlain), e.times, data
-	if e.codec != nil {
-		e.sbuf = e.split.split(data, head, b.n, e.sbuf[:0])
+	if split {
+		e.sbuf = e.split.finish(e.sbuf)
 		e.zbuf = e.codec.compress(e.sbuf, e.zbuf[:0])
 		e.ztimes = e.codec.compress(e.times, e.ztimes[:0])
 		version, tsec, body = blockZstdSplit, e.ztimes, e.zbuf
@@ -529,7 +552,7 @@ func splitTimes(data []byte) (times, rest []byte, err error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("%w: empty", errCorrupt)
 	}
-	if v := data[0]; v != blockPlain && v != blockZstdSplit && v != blockZstdTimes && v != blockZstd && v != blockS2 && v != blockPlainNoFormat && v != blockS2NoFormat {
+	if !formOf(data[0]).known {
 		return nil, nil, fmt.Errorf("%w: version %d", errCorrupt, data[0])
 	}
 	k, w := binary.Uvarint(data[1:])

@@ -272,14 +272,18 @@ func checkOlderDayAs(t *testing.T, path string, got []int, old byte, version, bi
 // them, and the day is marked with this layout, keeping its row ids.
 func TestLayoutWholeBodies(t *testing.T) {
 	_, path, got := olderDay(t, func(t *testing.T, path string) {
-		rewriteBlocks(t, path, func(times, body []byte) []byte {
-			c := testCodec(t)
-			zt := c.compress(times, nil)
-			out := binary.AppendUvarint([]byte{blockZstdTimes}, uint64(len(zt)))
-			return append(append(out, zt...), c.compress(body, nil)...)
-		}, layoutVersionWhole)
+		c := testCodec(t)
+		rewriteBlocks(t, path, func(times, body []byte) []byte { return wholeBlock(c, times, body) }, layoutVersionWhole)
 	})
 	checkOlderDayAs(t, path, got, blockZstdTimes, layoutVersion, keyBits)
+}
+
+// wholeBlock is a block of layout 7 (version 8: times and body compressed, the body
+// whole) of a times section and a body (decompressed).
+func wholeBlock(c *codec, times, body []byte) []byte {
+	zt := c.compress(times, nil)
+	out := binary.AppendUvarint([]byte{blockZstdTimes}, uint64(len(zt)))
+	return append(append(out, zt...), c.compress(body, nil)...)
 }
 
 // TestLayout256: a day of layout 5 (blocks of up to 256 lines, zstd bodies after

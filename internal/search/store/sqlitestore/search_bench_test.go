@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -264,9 +263,7 @@ func BenchmarkDecodeBlocks(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		zt := c.compress(times, nil)
-		out := binary.AppendUvarint([]byte{blockZstdTimes}, uint64(len(zt)))
-		whole[i] = append(append(out, zt...), c.compress(body, nil)...)
+		whole[i] = wholeBlock(c, times, body)
 	}
 	for _, v := range []struct {
 		name string

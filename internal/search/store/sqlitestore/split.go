@@ -44,23 +44,28 @@ type splitLine struct {
 	at     int    // where its message's next piece goes (joining)
 }
 
-// split appends the split form of a body of n lines, whose head is its first head
-// bytes, to dst. body is one the encoder made: it is not checked.
-func (s *splitter) split(body []byte, head, n int, dst []byte) []byte {
-	dst = append(dst, body[:head]...)
-	dst = binary.AppendUvarint(dst, uint64(n))
-	d := decoder{b: body[head:]}
+// start begins, in dst, the split form of a body of n lines whose head (the entry's
+// fields and format, as in the body) is head. The encoder then gives it each line
+// (line) and ends it (finish).
+func (s *splitter) start(dst, head []byte, n int) []byte {
 	s.lines = s.lines[:0]
-	for range n {
-		delta := d.varint()
-		size := int64(d.uvarint())
-		msg := d.string()
-		l := splitLine{rest: msg, pieces: min(strings.Count(msg, " ")+1, maxPieces)}
-		dst = binary.AppendVarint(dst, delta)
-		dst = binary.AppendVarint(dst, size-int64(len(msg)))
-		dst = binary.AppendUvarint(dst, uint64(l.pieces))
-		s.lines = append(s.lines, l)
-	}
+	dst = append(dst, head...)
+	return binary.AppendUvarint(dst, uint64(n))
+}
+
+// line appends the head of a line whose offset minus the line before's end is delta and
+// whose end minus offset is size, and keeps its message for finish.
+func (s *splitter) line(dst []byte, delta, size int64, msg string) []byte {
+	l := splitLine{rest: msg, pieces: min(strings.Count(msg, " ")+1, maxPieces)}
+	dst = binary.AppendVarint(dst, delta)
+	dst = binary.AppendVarint(dst, size-int64(len(msg)))
+	dst = binary.AppendUvarint(dst, uint64(l.pieces))
+	s.lines = append(s.lines, l)
+	return dst
+}
+
+// finish appends the pieces of the lines given since start.
+func (s *splitter) finish(dst []byte) []byte {
 	for k := range maxPieces {
 		for i := range s.lines {
 			l := &s.lines[i]
