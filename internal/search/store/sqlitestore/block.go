@@ -108,7 +108,7 @@ type block struct {
 	tens                  []byte  // the lines per 10 minutes, when the block spans many minutes (encoder.tens)
 	far                   []int64 // the event times of its early lines (farTimes)
 	words                 string
-	pairs                 []byte // the filter of its adjacent numbers (pairs.go); nil: none
+	pairs                 []byte // its filter of adjacent numbers and long numbers (pairs.go); nil: none
 	cols                  []byte // its field columns (columns.go); nil: none
 	colsMask              int64  // the columns it has
 
@@ -227,6 +227,7 @@ type encoder struct {
 	sbuf   []byte // the body, split (split.go)
 	words  wordSet
 	pairs  pairSet
+	nums   hashSet // the block's long numbers and digit prefixes (pairs.go)
 	cols   colBuilder
 	lower  []byte
 	msg    string               // the line whose words addWord takes
@@ -279,6 +280,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	}
 	e.words.reset()
 	e.pairs.reset()
+	e.nums.reset()
 	e.cols.reset(b.format)
 	var ts, rts, prevEnd int64
 	for _, i := range idx {
@@ -317,7 +319,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.data = out
 	e.raw = data
 	b.words = string(e.words.doc)
-	b.pairs = e.pairs.appendFilter(nil)
+	b.pairs = appendFilter(nil, &e.pairs, &e.nums)
 	b.cols, b.colsMask = e.cols.encode(e.codec, e.times)
 	return b
 }
@@ -446,20 +448,42 @@ func nextCounts(b []byte, out []minuteCount) ([]minuteCount, int64, []byte, erro
 }
 
 // addWords adds the distinct case-folded words of msg (query.EachWord, folded as
-// query.Tokens folds them) to the block's document, and its pairs of adjacent numbers to
-// the block's pair filter.
+// query.Tokens folds them) to the block's document, and its pairs of adjacent numbers
+// and its long numbers to the block's filter (pairs.go).
 func (e *encoder) addWords(msg string) {
 	e.msg = msg
 	e.pairs.line()
 	query.EachWord(msg, e.addFn)
 }
 
+// addWord takes a word of the line. Most words start with a letter: they go to the
+// document with one comparison more. A word of filterDigits or more ASCII digits goes
+// to the numbers' filter instead (digits fold to themselves), and the first
+// prefixDigits digits of a word starting with them go there too.
 func (e *encoder) addWord(start, end int) {
 	raw := e.msg[start:end]
+	if raw[0]-'0' > 9 {
+		e.pairs.notNumber()
+	} else {
+		if len(raw) >= prefixDigits {
+			if p, ok := numberBits(raw[:prefixDigits]); ok {
+				e.nums.add(prefixHash(p))
+			}
+		}
+		num, ok := numberBits(raw)
+		if !ok {
+			e.pairs.notNumber()
+		} else {
+			e.pairs.number(num)
+			if len(raw) >= filterDigits {
+				e.nums.add(numberHash(num))
+				return
+			}
+		}
+	}
 	var w string
 	w, e.lower = query.FoldWord(raw, e.lower)
 	e.words.add(w)
-	e.pairs.word(raw)
 }
 
 // wordSet is a block's distinct words in the order first seen, as the FTS5 document

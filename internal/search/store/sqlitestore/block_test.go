@@ -242,7 +242,7 @@ func distinctWords(msgs []string) []string {
 	seen := map[string]bool{}
 	for _, m := range msgs {
 		for _, tok := range query.Tokens(m) {
-			if !seen[tok.Word] {
+			if !seen[tok.Word] && indexWord(tok.Word, false) {
 				seen[tok.Word] = true
 				out = append(out, tok.Word)
 			}

@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -20,6 +21,10 @@ type plan struct {
 	// hashes of their adjacent numbers, which a block's pair filter must hold (pairs.go).
 	phrases []query.DigitPhrase
 	pairs   []uint64
+	// nums are the numberHash and prefixHash of the numbers and digit prefixes every
+	// matching line holds (numberTerms), 8 bytes each: not words of the index, they
+	// rule out blocks by their filter in SQL (mayHoldFunc). nil: none.
+	nums []byte
 	// cols are the field columns the query names (columns.go): the scan joins them.
 	// colsOnly: the query matches a line on those and its block's own fields alone.
 	cols     []string
@@ -30,6 +35,7 @@ type plan struct {
 func compile(q *query.Node) plan {
 	p := plan{m: query.NewMatcher(q), phrases: query.DigitPhrases(q)}
 	p.pairs = phrasePairs(p.phrases)
+	p.nums = numberTerms(q, nil)
 	names, hasText := fieldNames(q, nil)
 	p.cols, p.colsOnly = queryColumns(names, hasText)
 	p.match, _ = ftsFilter(q)
@@ -80,21 +86,31 @@ func fieldNames(q *query.Node, names []string) ([]string, bool) {
 // n, false when n gives no such expression (it does not narrow: NOT, fields, or an OR
 // with such a term). A word is a word of the document, a prefix word a prefix query, a
 // phrase all its words (the index has no positions; the matcher checks the order).
+// Long numbers and digit prefixes are left out: they are not words of the index
+// (indexWord).
 func ftsFilter(n *query.Node) (string, bool) {
 	switch n.Kind {
 	case query.Text:
 		toks := query.Tokens(n.Value)
-		words := make([]string, len(toks))
+		var words []string
 		for i, t := range toks {
-			words[i] = `"` + t.Word + `"`
+			prefix := n.Prefix && i == len(toks)-1
+			if !indexWord(t.Word, prefix) {
+				continue
+			}
+			w := `"` + t.Word + `"`
+			if prefix {
+				w += "*"
+			}
+			words = append(words, w)
 		}
-		if n.Prefix && len(words) > 0 {
-			words[len(words)-1] += "*"
-		}
-		if len(words) == 1 {
+		switch len(words) {
+		case 0:
+			return "", false
+		case 1:
 			return words[0], true
 		}
-		return "(" + strings.Join(words, " AND ") + ")", len(words) > 0
+		return "(" + strings.Join(words, " AND ") + ")", true
 	case query.And:
 		var parts []string
 		for _, k := range n.Kids {
@@ -120,6 +136,47 @@ func ftsFilter(n *query.Node) (string, bool) {
 	return "", false
 }
 
+// indexWord says whether the index can find the blocks holding the query word w (a
+// prefix when prefix is set): not a number of filterDigits or more, which blocks keep
+// in their filter instead, nor a prefix of digits only, which such numbers may have.
+func indexWord(w string, prefix bool) bool {
+	_, num := numberBits(w)
+	return !num || !prefix && len(w) < filterDigits
+}
+
+// numberTerms appends to out the hashes (8 bytes each) of the numbers and digit
+// prefixes that every line matching q holds (joined to the root by AND only) and that
+// a block's filter holds instead of the index: a word of filterDigits or more ASCII
+// digits (numberHash), and the first prefixDigits digits of a digit prefix at least
+// that long (prefixHash).
+func numberTerms(q *query.Node, out []byte) []byte {
+	switch q.Kind {
+	case query.And:
+		for _, k := range q.Kids {
+			out = numberTerms(k, out)
+		}
+	case query.Text:
+		toks := query.Tokens(q.Value)
+		for i, t := range toks {
+			num, ok := numberBits(t.Word)
+			switch {
+			case !ok:
+			case q.Prefix && i == len(toks)-1:
+				if len(t.Word) >= prefixDigits {
+					p, _ := numberBits(t.Word[:prefixDigits])
+					out = binary.LittleEndian.AppendUint64(out, prefixHash(p))
+				}
+			case len(t.Word) >= filterDigits:
+				out = binary.LittleEndian.AppendUint64(out, numberHash(num))
+			}
+		}
+	}
+	return out
+}
+
+// pairsJoin joins a block's filter (pairs.go), NULL when it has none.
+const pairsJoin = " LEFT JOIN pairs pf ON pf.id = b.id"
+
 func blockColumn(name string) string {
 	switch name {
 	case "host", "path", "topic", "file_id":
@@ -144,13 +201,18 @@ func globEscape(s string) string {
 
 // blocksSQL selects cols of the candidate blocks with row ids in [lo, hi) that can hold
 // a line of [from, to), newest first (by newest line) when desc. With headCols, the rows
-// are what the plan's scanner reads (with the filter when it has pairs).
+// are what the plan's scanner reads (with the filter when it has pairs). A block whose
+// filter lacks one of the plan's numbers is not selected: SQLite then does not read its
+// data.
 func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string, []any) {
 	var b strings.Builder
 	var args []any
 	join := ""
 	if cols == headCols {
 		cols, join = p.scanCols(false)
+	}
+	if len(p.nums) > 0 && !strings.Contains(join, pairsJoin) {
+		join += pairsJoin
 	}
 	b.WriteString("SELECT " + cols)
 	idCol := "b.id"
@@ -168,6 +230,10 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 		b.WriteString(" AND " + w)
 	}
 	args = append(args, p.args...)
+	if len(p.nums) > 0 {
+		b.WriteString(" AND " + mayHoldFunc + "(pf.filter, ?)")
+		args = append(args, p.nums)
+	}
 	if desc {
 		b.WriteString(" ORDER BY " + idCol + " DESC")
 	} else {
@@ -191,7 +257,7 @@ func (p plan) scanCols(timesOnly bool) (cols, join string) {
 	}
 	cols = headColsBeforeData + ", " + data
 	if len(p.pairs) > 0 {
-		cols, join = cols+", pf.filter", join+" LEFT JOIN pairs pf ON pf.id = b.id"
+		cols, join = cols+", pf.filter", join+pairsJoin
 	}
 	if len(p.cols) > 0 {
 		cols, join = cols+", fc.data", join+colsJoin

@@ -9,9 +9,11 @@ import (
 	"github.com/logcollect/logcollect/internal/search/query"
 )
 
-// A block's pair filter (its row in the pairs table) is a bloom filter of the pairs of adjacent
-// numbers in its lines: two words next to each other in a line as query.EachWord splits
-// it, both ASCII digits (10.3.77.191 gives 10·3, 3·77 and 77·191). A phrase of numbers
+// A block's filter (its row in the pairs table) is two bloom filters: of the pairs of
+// adjacent numbers in its lines, and of its long numbers.
+//
+// Pairs: two words next to each other in a line as query.EachWord splits it, both ASCII
+// digits (10.3.77.191 gives 10·3, 3·77 and 77·191). A phrase of numbers
 // (query.DigitPhrases: an IP address, a version, a date) is in a line only if each pair
 // of its whole words is, so a block whose filter lacks one of them holds no matching
 // line and is skipped before its body is decompressed. Why: the four numbers of an IP address
@@ -19,11 +21,31 @@ import (
 // every block for it; and pairs as index words cost 1.7× the ingest CPU (FTS5's postings,
 // docs/store.md).
 //
-// Encoding: a version byte (pairFilterV1), then the filter's bits, little-endian 64-bit
-// words (pairWord). No row: the block has no filter (written before it, by a logcollect
-// without it, or with more pairs than maxFilterPairs), and may hold any pair.
+// Numbers: the words of filterDigits or more ASCII digits (ids, sizes, timestamps) are
+// not words of the index (encoder.addWord); the filter holds them (numberHash), and
+// the first prefixDigits digits of every word starting with that many (prefixHash),
+// which is how a search for such a number or a digit prefix (9999*) rules blocks out
+// (plan.nums; SQL function mayHoldFunc). Why: an access log's ids and sizes are ~900
+// distinct words per block, each in one block or a few: 84 % of the index's bytes and
+// most of its ingest CPU, for words a search rarely names (docs/store.md).
+//
+// Encoding: a version byte, pairFilterV1 then the pairs' filter; or pairFilterV2, the
+// pairs' filter's length in 64-bit words (uvarint; 0: no pair filter, the block may
+// hold any pair), that filter, then the numbers' filter (no words: none, the block may
+// hold any number). A filter's bits are little-endian 64-bit words (pairWord). No row:
+// the block has no filter (written before it, by a logcollect without it, or with
+// more pairs and numbers than maxFilterPairs), and may hold any pair; a block without
+// the numbers' filter has its numbers in the index.
 const (
 	pairFilterV1 = 1
+	pairFilterV2 = 2
+	// numBits is m/n of the numbers' filter: ~3 % of the numbers a block lacks pass.
+	numBits = 8
+	// filterDigits and prefixDigits: a word of at least filterDigits ASCII digits is
+	// in the numbers' filter and not in the index; a word starting with prefixDigits
+	// ASCII digits has those in the filter (a digit prefix of fewer rules out no block).
+	filterDigits = 5
+	prefixDigits = 4
 	// pairBits is m/n, the filter's bits per distinct pair, each setting 3 bits
 	// (pairWord): ~15 % of the pairs a block lacks pass, and for an IP address's three
 	// pairs 0.44 % of the blocks of issue 22's access log not holding it
@@ -43,6 +65,12 @@ const (
 	// bytes); past this bound the block gets no filter.
 	maxPairs = 1 << 16
 )
+
+// numberHash and prefixHash are the numbers' filter's hashes of a number (numberBits) and
+// of a prefix of prefixDigits digits. They are stored on disk: they must never change
+// for pairFilterV2.
+func numberHash(num uint64) uint64 { return pairHash(num, 1) }
+func prefixHash(num uint64) uint64 { return pairHash(num, 2) }
 
 // numberBits folds a number's digits into 64 bits (its length, then its bytes eight at a
 // time), or says w is not a number (a word of ASCII digits only: the words of
@@ -85,48 +113,16 @@ func pairWord(h uint64, n int) (int, uint64) {
 	return w, 1<<(h>>32&63) | 1<<(h>>38&63) | 1<<(h>>44&63)
 }
 
-// pairSet gathers a block's pair hashes as the encoder walks its lines' words, and makes
-// its filter.
-type pairSet struct {
+// hashSet gathers the hashes of a block's filter as the encoder walks its lines' words, and
+// makes the filter's words.
+type hashSet struct {
 	hashes []uint64 // at most maxPairs
-	over   bool     // more pairs than maxPairs: no filter
+	over   bool     // more hashes than maxPairs: no filter
 	count  []uint64 // countBits bits: which hashes were seen, to count the distinct
 	words  []uint64 // the filter being built
-	// prev is the numberBits of the line's word before the next one when that is a
-	// number (afterNum): with a number after it, a pair.
-	prev     uint64
-	afterNum bool
 }
 
-// line starts a line: its first word has no word before it.
-func (s *pairSet) line() { s.afterNum = false }
-
-// word takes the line's next word (as EachWord splits it, never empty; not folded:
-// digits fold to themselves), adding a pair when it and the word before are numbers.
-// Most words start with a letter: they are turned away here, in a call the compiler
-// inlines into the encoder's loop.
-func (s *pairSet) word(w string) {
-	if w[0]-'0' > 9 {
-		s.afterNum = false
-		return
-	}
-	s.number(w)
-}
-
-// number is word for a word that may be a number.
-func (s *pairSet) number(w string) {
-	num, ok := numberBits(w)
-	if !ok {
-		s.afterNum = false
-		return
-	}
-	if s.afterNum {
-		s.add(pairHash(s.prev, num))
-	}
-	s.prev, s.afterNum = num, true
-}
-
-func (s *pairSet) reset() {
+func (s *hashSet) reset() {
 	s.hashes, s.over = s.hashes[:0], false
 	if s.count == nil {
 		s.count = make([]uint64, countBits/64)
@@ -134,7 +130,7 @@ func (s *pairSet) reset() {
 	clear(s.count)
 }
 
-func (s *pairSet) add(h uint64) {
+func (s *hashSet) add(h uint64) {
 	if len(s.hashes) == maxPairs {
 		s.over = true
 		return
@@ -144,9 +140,9 @@ func (s *pairSet) add(h uint64) {
 	s.count[b/64] |= 1 << (b % 64)
 }
 
-// distinct estimates the distinct pairs added (linear counting: n = -M ln(1 - X/M) for
+// distinct estimates the distinct hashes added (linear counting: n = -M ln(1 - X/M) for
 // X of M bits set), or returns false when the count bitmap is nearly full.
-func (s *pairSet) distinct() (int, bool) {
+func (s *hashSet) distinct() (int, bool) {
 	set := 0
 	for _, w := range s.count {
 		set += bits.OnesCount64(w)
@@ -158,22 +154,61 @@ func (s *pairSet) distinct() (int, bool) {
 	return int(math.Ceil(n)), true
 }
 
-// appendFilter appends the block's filter (encoded, above) to out; nil when the block
-// gets none (too many pairs).
-func (s *pairSet) appendFilter(out []byte) []byte {
+// filter returns the filter's words at bitsPer bits per distinct hash, valid until the
+// next call; nil when the set gets none (too many hashes). An empty set gets one word,
+// all 0.
+func (s *hashSet) filter(bitsPer int) []uint64 {
 	n, ok := s.distinct()
 	if !ok || n > maxFilterPairs || s.over {
 		return nil
 	}
-	words := max(1, (n*pairBits+63)/64) // a block without pairs: one word, all 0
+	words := max(1, (n*bitsPer+63)/64)
 	s.words = slices.Grow(s.words[:0], words)[:words]
 	clear(s.words)
 	for _, h := range s.hashes {
 		w, bits := pairWord(h, words)
 		s.words[w] |= bits
 	}
-	out = append(out, pairFilterV1)
-	for _, w := range s.words {
+	return s.words
+}
+
+// pairSet gathers a block's pair hashes.
+type pairSet struct {
+	hashSet
+	// prev is the numberBits of the line's word before the next one when that is a
+	// number (afterNum): with a number after it, a pair.
+	prev     uint64
+	afterNum bool
+}
+
+// line starts a line: its first word has no word before it.
+func (s *pairSet) line() { s.afterNum = false }
+
+// notNumber takes a word of the line that is not a number.
+func (s *pairSet) notNumber() { s.afterNum = false }
+
+// number takes a word of the line that is the number of numberBits num, adding a pair
+// when the word before is a number too.
+func (s *pairSet) number(num uint64) {
+	if s.afterNum {
+		s.add(pairHash(s.prev, num))
+	}
+	s.prev, s.afterNum = num, true
+}
+
+// appendFilter appends a block's filter (encoded, above: pairFilterV2) of its pairs and
+// numbers to out; nil when it gets neither.
+func appendFilter(out []byte, pairs *pairSet, nums *hashSet) []byte {
+	pw, nw := pairs.filter(pairBits), nums.filter(numBits)
+	if pw == nil && nw == nil {
+		return nil
+	}
+	out = append(out, pairFilterV2)
+	out = binary.AppendUvarint(out, uint64(len(pw)))
+	for _, w := range pw {
+		out = binary.LittleEndian.AppendUint64(out, w)
+	}
+	for _, w := range nw {
 		out = binary.LittleEndian.AppendUint64(out, w)
 	}
 	return out
@@ -194,17 +229,63 @@ func phrasePairs(phrases []query.DigitPhrase) []uint64 {
 	return out
 }
 
-// filterMayHold says whether a block whose filter is f (nil: none) may hold all the pairs of
-// hashes: false only when f is a filter this version reads and one of them is missing.
-// A filter of another version or length (damaged) says nothing: the block is read.
-func filterMayHold(f []byte, hashes []uint64) bool {
-	if len(f) < 9 || f[0] != pairFilterV1 || (len(f)-1)%8 != 0 {
+// filterSections splits a block's filter f into the words of its pairs and of its
+// numbers (either empty: none, the block may hold any); ok is false for a filter this
+// version does not read (another version, a damaged length), which says nothing.
+func filterSections(f []byte) (pairs, nums []byte, ok bool) {
+	if len(f) == 0 {
+		return nil, nil, false
+	}
+	switch f[0] {
+	case pairFilterV1:
+		if f = f[1:]; len(f) < 8 || len(f)%8 != 0 {
+			return nil, nil, false
+		}
+		return f, nil, true
+	case pairFilterV2:
+		n, k := binary.Uvarint(f[1:])
+		if f = f[1+max(k, 0):]; k <= 0 || len(f)%8 != 0 || n > uint64(len(f)/8) {
+			return nil, nil, false
+		}
+		return f[:8*n], f[8*n:], true
+	}
+	return nil, nil, false
+}
+
+// mayHold says whether the filter words f (a section of filterSections) may hold the hash
+// h: false only when one of its bits is 0. No words: true.
+func mayHold(f []byte, h uint64) bool {
+	if len(f) == 0 {
 		return true
 	}
-	f = f[1:]
+	w, bits := pairWord(h, len(f)/8)
+	return binary.LittleEndian.Uint64(f[8*w:])&bits == bits
+}
+
+// filterMayHold says whether a block whose filter is f (nil: none) may hold all the pairs of
+// hashes: false only when f is a filter this version reads and one of them is missing.
+func filterMayHold(f []byte, hashes []uint64) bool {
+	pairs, _, ok := filterSections(f)
+	if !ok {
+		return true
+	}
 	for _, h := range hashes {
-		w, bits := pairWord(h, len(f)/8)
-		if binary.LittleEndian.Uint64(f[8*w:])&bits != bits {
+		if !mayHold(pairs, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// numbersMayHold is filterMayHold for the numbers of want (numberHash, 8 bytes each,
+// little-endian: the argument of the SQL function mayHoldFunc).
+func numbersMayHold(f, want []byte) bool {
+	_, nums, ok := filterSections(f)
+	if !ok {
+		return true
+	}
+	for ; len(want) >= 8; want = want[8:] {
+		if !mayHold(nums, binary.LittleEndian.Uint64(want)) {
 			return false
 		}
 	}

@@ -192,8 +192,8 @@ func TestDigitPhraseWhole(t *testing.T) {
 }
 
 // TestPairFilterBounded: a block whose lines are numbers only keeps at most maxPairs of
-// their pairs while it is built, and gets no filter (its blocks are read as before
-// the filters); one just under the bound gets one.
+// their pairs while it is built, and gets no pair filter (it is read for any pair, as
+// before the filters); one just under the bound gets one.
 func TestPairFilterBounded(t *testing.T) {
 	numbers := func(n int) string { return strings.Repeat("1.", n) + "1" } // n pairs
 	for _, tc := range []struct {
@@ -212,10 +212,11 @@ func TestPairFilterBounded(t *testing.T) {
 		if len(enc.pairs.hashes) > maxPairs {
 			t.Errorf("%d pairs a line: %d pairs kept, want at most %d", tc.perLine, len(enc.pairs.hashes), maxPairs)
 		}
-		if (b.pairs != nil) != tc.wantFilter {
-			t.Errorf("%d pairs a line: filter %v, want %v", tc.perLine, b.pairs != nil, tc.wantFilter)
+		absent := phrasePairs(query.DigitPhrases(mustParse(t, "2.2")))
+		if ruled := !filterMayHold(b.pairs, absent); ruled != tc.wantFilter {
+			t.Errorf("%d pairs a line: a pair the lines lack ruled out %v, want %v (a pair filter)", tc.perLine, ruled, tc.wantFilter)
 		}
-		if tc.wantFilter && !filterMayHold(b.pairs, phrasePairs(query.DigitPhrases(mustParse(t, "1.1.1")))) {
+		if !filterMayHold(b.pairs, phrasePairs(query.DigitPhrases(mustParse(t, "1.1.1")))) {
 			t.Errorf("%d pairs a line: the filter rules out the pairs its lines hold", tc.perLine)
 		}
 	}

@@ -158,18 +158,22 @@ func (p *part) close() error {
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
 // their newest event time, lines with event and read time, blocks with their entry's
 // format, new blocks compressed with zstd (their times too, their bodies split into
-// columns first: blockZstdSplit), of up to 512 lines, row ids of keyBits. 0 with a blocks
-// table is the layout ordered by read time. 7 is this layout with bodies not split; 6
-// is 7 with row ids of keyBitsWide, 5 also with blocks of at most 256 lines and
-// uncompressed times, 4 with blocks of at most 128 lines, 3 before zstd (S2 blocks) and
-// 2 before blocks held the format: all are opened as they are (each block's version byte
-// says how to read it, and a block of fewer lines is read as any). 7 is marked 9; 2 to 6
-// are marked 8 (layoutVersionWide: they keep their row ids), so that a logcollect that
-// knows only 2 to 7 refuses the day instead of failing on every block written since. A
-// new day is 9.
+// columns first: blockZstdSplit), of up to 512 lines, row ids of keyBits, long numbers
+// in the blocks' filters and not in the index (pairs.go). 0 with a blocks table is the
+// layout ordered by read time. 9 is this layout with long numbers in the index, 7 also
+// with bodies not split; 8 is 9 with row ids of keyBitsWide, 6 is 7 with those, 5 also
+// with blocks of at most 256 lines and uncompressed times, 4 with blocks of at most 128
+// lines, 3 before zstd (S2 blocks) and 2 before blocks held the format: all are opened
+// as they are (each block's version byte says how to read it, its filter whether its
+// numbers are in the index, and a block of fewer lines is read as any). 7 and 9 are
+// marked 11; 2 to 6 and 8 are marked 10 (layoutVersionWide: they keep their row ids),
+// so that a logcollect that knows only 2 to 9 refuses the day instead of missing the
+// long numbers of every block written since. A new day is 11.
 const (
-	layoutVersion         = 9
-	layoutVersionWide     = 8
+	layoutVersion         = 11
+	layoutVersionWide     = 10
+	layoutVersionSplit    = 9
+	layoutVersionSplitW   = 8
 	layoutVersionWhole    = 7
 	layoutVersionWide6    = 6
 	layoutVersion256      = 5
@@ -300,10 +304,11 @@ func openPart(path string, day int64, c *codec) (*part, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	conn, err := newConnector("file:" + path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxIdleConns)
 	db.SetConnMaxIdleTime(connIdle)
@@ -383,7 +388,7 @@ func addCountColumns(tx *sql.Tx) error {
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
 // re-encode every line of the day at start-up, and the layouts were days old. A day of
-// a newer layout is refused too (its blocks would not decode). Layouts 2 to 8 are read
+// a newer layout is refused too (its blocks would not decode). Layouts 2 to 10 are read
 // as they are (layoutVersion).
 //
 // It returns the layout version the day is marked with once open: layoutVersion for a
@@ -402,12 +407,12 @@ func checkLayout(db *sql.DB, path string) (int, error) {
 	switch {
 	case logs > 0:
 		what = "one row per line"
-	case blocks == 0 || version == layoutVersion || version == layoutVersionWhole:
+	case blocks == 0 || version == layoutVersion || version == layoutVersionSplit || version == layoutVersionWhole:
 		return layoutVersion, nil
 	case version > layoutVersion:
 		return 0, fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
 			path, version, layoutVersion)
-	case version == layoutVersionWide || version == layoutVersionWide6 || version == layoutVersion256 || version == layoutVersion128 ||
+	case version == layoutVersionWide || version == layoutVersionSplitW || version == layoutVersionWide6 || version == layoutVersion256 || version == layoutVersion128 ||
 		version == layoutVersionS2 || version == layoutVersionNoFormat:
 		return layoutVersionWide, nil
 	default:

@@ -230,8 +230,19 @@ func TestRunGivesBackFreePages(t *testing.T) {
 
 const freePagesLines = 200_000
 
-// dayWithFreePages writes freePagesLines realistic lines into a day before today, in
-// commits of 10,000 (an index segment each), merges its index into one segment (an
+// withOwnWords gives line i of rows (lines first, first+1, …) two id words of letters
+// and digits, req(i mod 20,000) and ses(i mod 50,000), which the index holds (the
+// realistic log's long numbers are in the blocks' filters): each in the segments of
+// several commits, which a merge of the index makes one, freeing pages.
+func withOwnWords(rows []store.Row, first int) {
+	for j := range rows {
+		rows[j].Message += fmt.Sprintf(" req%x ses%x", (first+j)%20_000, (first+j)%50_000)
+	}
+}
+
+// dayWithFreePages writes freePagesLines realistic lines into a day before today, each
+// with an id word (withOwnWords), in commits of 10,000 (an index
+// segment each), merges its index into one segment (an
 // FTS5 optimize), which frees the pages of the others (at least minFreePages), and
 // commits its last 10,000 lines: the day's last commit is after the merge, as when FTS5
 // merges in a commit.
@@ -244,6 +255,7 @@ func dayWithFreePages(t *testing.T, s *Store) (*part, time.Time) {
 	for i := 0; i < gen.N; i += 10_000 {
 		var rows []store.Row
 		rows, off = realisticRows(gen, i, 10_000, off)
+		withOwnWords(rows, i)
 		if i+10_000 >= gen.N {
 			p = s.snapshot()[0]
 			if _, err := p.db.ExecContext(context.Background(), `INSERT INTO fts(fts) VALUES ('optimize')`); err != nil {
@@ -279,6 +291,7 @@ func TestFinishedDayIndexMerged(t *testing.T) {
 	for i := 0; i < gen.N; i += 10_000 { // a segment per commit; FTS5 merges 16 at a time
 		var rows []store.Row
 		rows, off = realisticRows(gen, i, 10_000, off)
+		withOwnWords(rows, i)
 		appendSync(t, s, rows)
 	}
 	p := s.snapshot()[0]
