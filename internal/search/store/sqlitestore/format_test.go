@@ -278,6 +278,48 @@ func TestLayoutWholeBodies(t *testing.T) {
 	checkOlderDayAs(t, path, got, blockZstdTimes, layoutVersion, keyBits)
 }
 
+// TestLayoutNumbersIndexed: a day of layout 9 (long numbers in the index, blocks' filters
+// of version 1 or none) is opened as it is: its long numbers are found, their blocks
+// read for want of the numbers' filter, and the day is marked with this layout, so that
+// a logcollect that looks for them in the index refuses it.
+func TestLayoutNumbersIndexed(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Minute)
+	rows := rowsAt(start, 0, 3*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", 100_000+i) })
+	runOnce(t, dir, rows)
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE pairs SET filter = x'01' || zeroblob(8) WHERE id = (SELECT min(id) FROM pairs)`, // pairs only, holding none
+		`DELETE FROM pairs WHERE id = (SELECT max(id) FROM pairs)`,
+		fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersionSplit),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, Config{Dir: dir})
+	for _, i := range []int{0, maxBlockLines + 1, len(rows) - 1} {
+		q := mustParse(t, fmt.Sprint(100_000+i))
+		res, err := s.Search(context.Background(), store.SearchRequest{Query: q, From: start.Add(-time.Hour), To: start.Add(time.Hour), Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) != 1 || res.Rows[0].Offset != rows[i].Offset {
+			t.Errorf("%d: %d hits, want line %d", 100_000+i, len(res.Rows), i)
+		}
+	}
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	}
+}
+
 // wholeBlock is a block of layout 7 (version 8: times and body compressed, the body
 // whole) of a times section and a body (decompressed).
 func wholeBlock(c *codec, times, body []byte) []byte {

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,4 +221,202 @@ func TestPairFilterBounded(t *testing.T) {
 			t.Errorf("%d pairs a line: the filter rules out the pairs its lines hold", tc.perLine)
 		}
 	}
+}
+
+// FuzzNumberFilter: a block's filter never rules out a query that one of its lines
+// matches by the query's long numbers and digit prefixes (numberTerms), and the index
+// expression leaves them out (ftsFilter), whatever the lines around it.
+func FuzzNumberFilter(f *testing.F) {
+	for _, s := range [][3]string{
+		{"12345", "id=12345 ok", "123456\n12346"},
+		{"9999*", "x 99990", "9998 999"},
+		{"1234*", "1234abc", "12345"},
+		{"12345*", "v 123456789 w", "12344"},
+		{`"GET /a/55555" 200`, "GET /a/55555 200", "GET /a/55556"},
+		{"abc 12345678901234567890", "ABC 12345678901234567890", "1234567890123456789"},
+		{"000123", "v000123 000123", "00012"},
+		{"1000* OR 2000", "2000", "1000"},
+		{"１２３４５ 67890", "１２３４５ 67890", "12345"},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	c := testCodec(f)
+	f.Fuzz(func(t *testing.T, q, msg, others string) {
+		n, err := query.Parse(q)
+		if err != nil || !query.NewMatcher(n).Match(testMessage(msg)) {
+			return
+		}
+		msgs := append(strings.SplitN(others, "\n", maxBlockLines-1), msg)
+		b := oneBlock(t, msgs, c)
+		if !numbersMayHold(b.pairs, numberTerms(n, nil)) {
+			t.Fatalf("%q matches %q, but the block's number filter rules it out", msg, q)
+		}
+		doc := strings.Fields(b.words)
+		for _, tok := range query.Tokens(q) {
+			if _, num := numberBits(tok.Word); num && len(tok.Word) >= filterDigits && slices.Contains(doc, tok.Word) {
+				t.Fatalf("the block's document holds the long number %q", tok.Word)
+			}
+		}
+		if e, _ := ftsFilter(n); strings.Contains(e, `"`) && !ftsMayMatch(e, doc) {
+			t.Fatalf("%q matches %q, but the index expression %s rules its block out", msg, q, e)
+		}
+	})
+}
+
+// ftsMayMatch evaluates an FTS5 expression of ftsFilter (quoted words, word* prefixes,
+// AND, OR, parentheses) on a block's document words.
+func ftsMayMatch(e string, doc []string) bool {
+	var or func() bool
+	pos := 0
+	term := func() bool {
+		if e[pos] == '(' {
+			pos++
+			v := or()
+			pos++ // ')'
+			return v
+		}
+		end := strings.IndexByte(e[pos+1:], '"') + pos + 1
+		w := e[pos+1 : end]
+		pos = end + 1
+		prefix := pos < len(e) && e[pos] == '*'
+		if prefix {
+			pos++
+		}
+		return slices.ContainsFunc(doc, func(d string) bool { return d == w || prefix && strings.HasPrefix(d, w) })
+	}
+	and := func() bool {
+		v := term()
+		for strings.HasPrefix(e[pos:], " AND ") {
+			pos += len(" AND ")
+			v = term() && v
+		}
+		return v
+	}
+	or = func() bool {
+		v := and()
+		for strings.HasPrefix(e[pos:], " OR ") {
+			pos += len(" OR ")
+			v = and() || v
+		}
+		return v
+	}
+	return or()
+}
+
+// TestNumberFilterSelective: over blocks of the realistic access log, a number of its
+// lines (ids, sizes) that no block holds rules out nearly every block, and a digit
+// prefix most.
+func TestNumberFilterSelective(t *testing.T) {
+	const n = 4096
+	gen := loadgen.Realistic{N: n, End: time.Unix(1_800_000_000, 0), Span: time.Hour}
+	rows, _ := realisticRows(gen, 0, n, 0)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
+	passed, tried := 0, 0
+	for i := range 2000 {
+		want := numberTerms(mustParse(t, fmt.Sprint(7_000_000_000+i)), nil) // longer than the log's numbers
+		for _, b := range blocks {
+			tried++
+			if numbersMayHold(b.pairs, want) {
+				passed++
+			}
+		}
+	}
+	if rate := float64(passed) / float64(tried); rate > 0.06 {
+		t.Errorf("%d of %d blocks (%.2f %%) pass for numbers they do not hold, want at most 6 %%", passed, tried, 100*rate)
+	}
+	if want := numberTerms(mustParse(t, loadgen.Prefix+"*"), nil); len(want) != 8 {
+		t.Fatalf("%s*: %d bytes of hashes, want one", loadgen.Prefix, len(want))
+	}
+}
+
+// TestNumberFilterRead: searches, totals and histograms of long numbers and digit
+// prefixes find what the matcher finds, line by line: by the blocks' filters, not the
+// index; a block whose filter lacks the number is not a candidate; a block without the
+// numbers' filter (no row, a filter of version 1, one damaged), as written before it,
+// is read.
+func TestNumberFilterRead(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().Add(-time.Hour)
+	rows := rowsAt(start, 0, 2*maxBlockLines+88, func(i int) string {
+		return fmt.Sprintf("GET /item/%d size %d from 10.0.%d.%d", 100_000+7*i, 20_000+i%300, i/256, i%256)
+	})
+	appendSync(t, s, rows)
+	ctx := context.Background()
+	from, to := start.Add(-time.Minute), start.Add(time.Hour)
+	queries := []string{"100700", "100701", "1000*", "10070*", "99*", "1007000*", `"item 100700"`, "GET 100707 size",
+		"100007 OR 100014", "20005 NOT 100035", "size:20005", "99999"}
+	check := func(what string) {
+		t.Helper()
+		for _, qs := range queries {
+			q := mustParse(t, qs)
+			m := query.NewMatcher(q)
+			var want []int64
+			for i := len(rows) - 1; i >= 0; i-- {
+				if m.Match(testMessage(rows[i].Message)) {
+					want = append(want, rows[i].Offset)
+				}
+			}
+			res, err := s.Search(ctx, store.SearchRequest{Query: q, From: from, To: to, Limit: len(rows)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, r := range res.Rows {
+				got = append(got, r.Offset)
+			}
+			buckets, est, err := s.Histogram(ctx, q, from, to, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := int64(0)
+			for _, b := range buckets {
+				total += b.Count
+			}
+			if !slices.Equal(got, want) || total != int64(len(want)) || est {
+				t.Errorf("%s: %s: %d hits, histogram %d (estimated %v), want %d", what, qs, len(got), total, est, len(want))
+			}
+		}
+	}
+	check("as written")
+	p := s.snapshot()[0]
+	for q, want := range map[string]int{"100701": 0, "100700": 1} { // filters: ~3 % of blocks pass for a number they lack
+		ids, err := p.candidates(ctx, compile(mustParse(t, q)), from.UnixNano(), to.UnixNano())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != want {
+			t.Errorf("%s: %d candidate blocks, want %d", q, len(ids), want)
+		}
+	}
+	for _, v := range []string{
+		`x'01' || zeroblob(16)`,            // version 1: pairs only
+		`x'02' || x'02' || zeroblob(16)`,   // version 2 without numbers
+		`x'02' || x'03' || zeroblob(16)`,   // damaged: more pair words than bytes
+		`x'02' || x'01' || zeroblob(15)`,   // damaged: not whole words
+		`x'02'`, `x'05' || zeroblob(16)`} { // cut short; a version this one does not read {
+		if _, err := p.db.Exec(`UPDATE pairs SET filter = ` + v); err != nil {
+			t.Fatal(err)
+		}
+		check("filter " + v)
+	}
+	if _, err := p.db.Exec(`DELETE FROM pairs`); err != nil {
+		t.Fatal(err)
+	}
+	check("no filters")
+}
+
+// FuzzFilterBytes: whatever a filter's bytes (a damaged file), reading it never panics,
+// and one this version does not read rules nothing out.
+func FuzzFilterBytes(f *testing.F) {
+	f.Add([]byte{pairFilterV2, 1, 0, 0, 0, 0, 0, 0, 0, 0}, []byte("12345678"))
+	f.Add([]byte{pairFilterV2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, []byte("1234567"))
+	f.Add([]byte{pairFilterV1, 0, 0, 0, 0, 0, 0, 0, 0}, []byte{})
+	f.Fuzz(func(t *testing.T, filter, want []byte) {
+		_, _, ok := filterSections(filter)
+		pairs := filterMayHold(filter, []uint64{pairHash(1, 2)})
+		nums := numbersMayHold(filter, want)
+		if !ok && (!pairs || !nums) {
+			t.Fatalf("a filter this version does not read (%x) ruled a block out", filter)
+		}
+	})
 }
