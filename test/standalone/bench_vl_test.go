@@ -32,6 +32,7 @@ func vlKinds(r loadgen.Realistic) []struct{ name, ours, logsql, from string } {
 		{"common_word", "kube", "kube", "24h"},
 		{"two_words", "GET 404", "GET 404", "24h"},
 		{"rare_ip_phrase", `"` + r.IP(r.N/2) + `"`, `"` + r.IP(r.N/2) + `"`, "24h"},
+		{"rare_number", r.ID(r.N / 2), r.ID(r.N / 2), "24h"},
 		{"absent_word", loadgen.Absent, loadgen.Absent, "24h"},
 		{"field_value", "status:503", "status:503", "24h"},
 		{"histogram_1h", "", "*", "1h"},

@@ -75,6 +75,17 @@ func (r Realistic) Line(i int) (string, time.Time) {
 		methods[rng.IntN(len(methods))], path, statuses[rng.IntN(len(statuses))], 200+rng.IntN(50000), agent), at
 }
 
+// ID is the number in the path of line i (an id up to a million: a rare number, in
+// a line or a few of 2,000,000): the path's last run of digits.
+func (r Realistic) ID(i int) string {
+	l, _ := r.Line(i)
+	_, req, _ := strings.Cut(l, `"`) // the request: its method, the path, the protocol
+	path, _, _ := strings.Cut(req, " HTTP/")
+	end := strings.LastIndexAny(path, "0123456789") + 1
+	start := strings.LastIndexFunc(path[:end], func(c rune) bool { return c < '0' || c > '9' }) + 1
+	return path[start:end]
+}
+
 // IP is the client IP of line i (a rare phrase: one line in 2^32 IPs).
 func (r Realistic) IP(i int) string {
 	l, _ := r.Line(i)
