@@ -23,8 +23,11 @@ type plan struct {
 	pairs   []uint64
 	// nums are the numberHash and prefixHash of the numbers and digit prefixes every
 	// matching line holds (numberTerms), 8 bytes each: not words of the index, they
-	// rule out blocks by their filter in SQL (mayHoldFunc). nil: none.
-	nums []byte
+	// rule out blocks by their filter in SQL (mayHoldFunc). nil: none. numWords are
+	// those numbers and prefixes, which rule out a block the filter let through before
+	// its body is joined (codec.inflate).
+	nums     []byte
+	numWords [][]byte
 	// cols are the field columns the query names (columns.go): the scan joins them.
 	// colsOnly: the query matches a line on those and its block's own fields alone.
 	cols     []string
@@ -35,7 +38,7 @@ type plan struct {
 func compile(q *query.Node) plan {
 	p := plan{m: query.NewMatcher(q), phrases: query.DigitPhrases(q)}
 	p.pairs = phrasePairs(p.phrases)
-	p.nums = numberTerms(q, nil)
+	p.nums, p.numWords = numberTerms(q)
 	names, hasText := fieldNames(q, nil)
 	p.cols, p.colsOnly = queryColumns(names, hasText)
 	p.match, _ = ftsFilter(q)
@@ -144,16 +147,17 @@ func indexWord(w string, prefix bool) bool {
 	return !num || !prefix && len(w) < filterDigits
 }
 
-// numberTerms appends to out the hashes (8 bytes each) of the numbers and digit
-// prefixes that every line matching q holds (joined to the root by AND only) and that
-// a block's filter holds instead of the index: a word of filterDigits or more ASCII
-// digits (numberHash), and the first prefixDigits digits of a digit prefix at least
-// that long (prefixHash).
-func numberTerms(q *query.Node, out []byte) []byte {
+// numberTerms returns the hashes (8 bytes each) of the numbers and digit prefixes that
+// every line matching q holds (joined to the root by AND only) and that a block's
+// filter holds instead of the index: a word of filterDigits or more ASCII digits
+// (numberHash), and the first prefixDigits digits of a digit prefix at least that long
+// (prefixHash); and those words and prefixes themselves, which a block's body holds.
+func numberTerms(q *query.Node) (hashes []byte, words [][]byte) {
 	switch q.Kind {
 	case query.And:
 		for _, k := range q.Kids {
-			out = numberTerms(k, out)
+			h, w := numberTerms(k)
+			hashes, words = append(hashes, h...), append(words, w...)
 		}
 	case query.Text:
 		toks := query.Tokens(q.Value)
@@ -164,14 +168,16 @@ func numberTerms(q *query.Node, out []byte) []byte {
 			case q.Prefix && i == len(toks)-1:
 				if len(t.Word) >= prefixDigits {
 					p, _ := numberBits(t.Word[:prefixDigits])
-					out = binary.LittleEndian.AppendUint64(out, prefixHash(p))
+					hashes = binary.LittleEndian.AppendUint64(hashes, prefixHash(p))
+					words = append(words, []byte(t.Word))
 				}
 			case len(t.Word) >= filterDigits:
-				out = binary.LittleEndian.AppendUint64(out, numberHash(num))
+				hashes = binary.LittleEndian.AppendUint64(hashes, numberHash(num))
+				words = append(words, []byte(t.Word))
 			}
 		}
 	}
-	return out
+	return hashes, words
 }
 
 // pairsJoin joins a block's filter (pairs.go), NULL when it has none.
@@ -269,7 +275,7 @@ func (p plan) scanCols(timesOnly bool) (cols, join string) {
 // phrases of numbers, first by its pair filter (before decompressing it), then by its
 // body (skip).
 func (pl plan) scanner(c *codec) scanner {
-	return scanner{codec: c, pairs: pl.pairs, skip: pl.skip(), cols: len(pl.cols) > 0, need: pl.cols}
+	return scanner{codec: c, pairs: pl.pairs, words: pl.numWords, skip: pl.skip(), cols: len(pl.cols) > 0, need: pl.cols}
 }
 
 // skip says whether a candidate block's body (decompressed) holds no line of the plan, by

@@ -484,7 +484,7 @@ func rewriteBlocks(t *testing.T, path string, rewrite func(times, body []byte) [
 		if err := rows.Scan(&id, &data); err != nil {
 			t.Fatal(err)
 		}
-		times, body, err := c.inflate(data, nil)
+		times, body, err := c.inflate(data, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -223,9 +223,10 @@ func TestPairFilterBounded(t *testing.T) {
 	}
 }
 
-// FuzzNumberFilter: a block's filter never rules out a query that one of its lines
-// matches by the query's long numbers and digit prefixes (numberTerms), and the index
-// expression leaves them out (ftsFilter), whatever the lines around it.
+// FuzzNumberFilter: neither a block's filter nor its split body rules out a query that
+// one of its lines matches by the query's long numbers and digit prefixes
+// (numberTerms), and the index expression leaves them out (ftsFilter), whatever the
+// lines around it.
 func FuzzNumberFilter(f *testing.F) {
 	for _, s := range [][3]string{
 		{"12345", "id=12345 ok", "123456\n12346"},
@@ -248,8 +249,12 @@ func FuzzNumberFilter(f *testing.F) {
 		}
 		msgs := append(strings.SplitN(others, "\n", maxBlockLines-1), msg)
 		b := oneBlock(t, msgs, c)
-		if !numbersMayHold(b.pairs, numberTerms(n, nil)) {
+		hashes, words := numberTerms(n)
+		if !numbersMayHold(b.pairs, hashes) {
 			t.Fatalf("%q matches %q, but the block's number filter rules it out", msg, q)
+		}
+		if _, body, err := c.inflate(b.data, nil, words); err != nil || body == nil {
+			t.Fatalf("%q matches %q, but the block's body is ruled out for lacking %q (%v)", msg, q, words, err)
 		}
 		doc := strings.Fields(b.words)
 		for _, tok := range query.Tokens(q) {
@@ -313,7 +318,7 @@ func TestNumberFilterSelective(t *testing.T) {
 	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
 	passed, tried := 0, 0
 	for i := range 2000 {
-		want := numberTerms(mustParse(t, fmt.Sprint(7_000_000_000+i)), nil) // longer than the log's numbers
+		want, _ := numberTerms(mustParse(t, fmt.Sprint(7_000_000_000+i))) // longer than the log's numbers
 		for _, b := range blocks {
 			tried++
 			if numbersMayHold(b.pairs, want) {
@@ -321,10 +326,12 @@ func TestNumberFilterSelective(t *testing.T) {
 			}
 		}
 	}
-	if rate := float64(passed) / float64(tried); rate > 0.06 {
-		t.Errorf("%d of %d blocks (%.2f %%) pass for numbers they do not hold, want at most 6 %%", passed, tried, 100*rate)
+	rate := float64(passed) / float64(tried)
+	t.Logf("%d of %d blocks (%.2f %%) pass for numbers they do not hold", passed, tried, 100*rate)
+	if rate > 0.03 {
+		t.Errorf("%d of %d blocks (%.2f %%) pass for numbers they do not hold, want at most 3 %%", passed, tried, 100*rate)
 	}
-	if want := numberTerms(mustParse(t, loadgen.Prefix+"*"), nil); len(want) != 8 {
+	if want, _ := numberTerms(mustParse(t, loadgen.Prefix+"*")); len(want) != 8 {
 		t.Fatalf("%s*: %d bytes of hashes, want one", loadgen.Prefix, len(want))
 	}
 }

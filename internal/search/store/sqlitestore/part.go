@@ -634,6 +634,7 @@ type scanner struct {
 	// body is decompressed: the rows then have the filter after headCols (plan.scanCols).
 	// skip, when set, rules it out from its body. scan returns no lines for either.
 	pairs []uint64
+	words [][]byte // plan.numWords: a body lacking one is ruled out before it is joined
 	skip  func(body []byte) bool
 	// cols: the rows have the block's columns (fc.data) after those, and lineView reads
 	// a field from them. timesOnly: a block holding every column of need is given as its
@@ -682,9 +683,12 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 		sc.buf = append(sc.buf[:0], raw...)
 		raw = sc.buf
 	}
-	times, body, err := sc.codec.inflate(raw, sc.buf)
+	times, body, err := sc.codec.inflate(raw, sc.buf, sc.words)
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
+	}
+	if body == nil { // its split form lacks one of words
+		return h, nil, nil
 	}
 	if compressed(raw[0]) && cap(body) > cap(sc.buf) {
 		sc.buf = body

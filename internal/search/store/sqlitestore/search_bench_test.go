@@ -188,6 +188,7 @@ func BenchmarkSearchRealistic(b *testing.B) {
 		{"common_word", "kube"},
 		{"two_words", "GET 404"},
 		{"rare_ip_phrase", `"` + gen.IP(n/2) + `"`},
+		{"rare_number", gen.ID(n / 2)},
 		{"absent_word", loadgen.Absent},
 		{"field_value", "status:503"},
 		{"prefix", loadgen.Prefix + "*"},
@@ -259,7 +260,7 @@ func BenchmarkDecodeBlocks(b *testing.B) {
 	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, c)
 	whole := make([][]byte, len(blocks))
 	for i, bl := range blocks {
-		times, body, err := c.inflate(bl.data, nil)
+		times, body, err := c.inflate(bl.data, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -275,7 +276,7 @@ func BenchmarkDecodeBlocks(b *testing.B) {
 			for range b.N {
 				for i, bl := range blocks {
 					data := v.data(i)
-					times, body, err := c.inflate(data, buf)
+					times, body, err := c.inflate(data, buf, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
