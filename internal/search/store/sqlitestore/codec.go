@@ -103,7 +103,7 @@ func (c *codec) times(data, buf []byte) (times, rest []byte, err error) {
 // space that every line of interest holds: a split body (blockZstdSplit, which keeps a
 // message's bytes but its spaces together) lacking one of them is not joined, and
 // body is nil. Why: a block that a filter let through for a long number it lacks (a
-// false positive, ~3 %) cost its join and its lines' decoding and matching, 4× its
+// false positive, 1.5 %) cost its join and its lines' decoding and matching, 4× its
 // decompression.
 func (c *codec) inflate(data, buf []byte, need [][]byte) (times, body []byte, err error) {
 	times, rest, err := c.times(data, buf)

@@ -34,8 +34,10 @@ import (
 // hold any pair), that filter, then the numbers' filter (no words: none, the block may
 // hold any number). A filter's bits are little-endian 64-bit words (pairWord). No row:
 // the block has no filter (written before it, by a logcollect without it, or with
-// more pairs and numbers than maxFilterPairs), and may hold any pair; a block without
-// the numbers' filter has its numbers in the index.
+// more pairs and numbers than maxFilterPairs), and may hold any pair. A block without
+// the numbers' filter may hold any number: written before it (its numbers are in the
+// index), or with more numbers than maxFilterPairs (they are in neither: its lines
+// are read).
 const (
 	pairFilterV1 = 1
 	pairFilterV2 = 2
