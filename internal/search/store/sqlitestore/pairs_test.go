@@ -17,7 +17,7 @@ import (
 // matches, whatever the lines around it (numbers split by any bytes, non-ASCII, invalid
 // UTF-8, prefixes).
 func FuzzPairFilter(f *testing.F) {
-	for _, s := range [][3]string{
+	seeds := [][3]string{
 		{"10.0.0.1", "client 10.0.0.1 ok", "10.0.0.2\n1.1.1.1"},
 		{`"1 2 3"`, "1-2-3", "3 2 1"},
 		{"10.0.0*", "İP 10.0.0.12 KELVIN", "\xff10.0"},
@@ -27,7 +27,19 @@ func FuzzPairFilter(f *testing.F) {
 		{"1.2.3", "１.２.３ 1.2.3", "1.2"},
 		{`"007 0"`, "007.0", "7.0\n0007 0"},
 		{"12345678.123456789", "v12345678.123456789 12345678.123456789", "12345678.12345678"},
-	} {
+	}
+	fuzzBlockOfMatch(f, seeds, func(t *testing.T, _ *codec, n *query.Node, q, msg string, b *block) {
+		if !filterMayHold(b.pairs, phrasePairs(query.DigitPhrases(n))) {
+			t.Fatalf("%q matches %q, but the block's filter rules it out", msg, q)
+		}
+	})
+}
+
+// fuzzBlockOfMatch runs check on the block of a line msg that the query q matches and
+// of the lines of others (one per '\n'), for the seeds (q, msg, others) and what the
+// fuzzer makes of them.
+func fuzzBlockOfMatch(f *testing.F, seeds [][3]string, check func(t *testing.T, c *codec, n *query.Node, q, msg string, b *block)) {
+	for _, s := range seeds {
 		f.Add(s[0], s[1], s[2])
 	}
 	c := testCodec(f)
@@ -37,9 +49,7 @@ func FuzzPairFilter(f *testing.F) {
 			return
 		}
 		msgs := append(strings.SplitN(others, "\n", maxBlockLines-1), msg)
-		if !filterMayHold(oneBlock(t, msgs, c).pairs, phrasePairs(query.DigitPhrases(n))) {
-			t.Fatalf("%q matches %q, but the block's filter rules it out", msg, q)
-		}
+		check(t, c, n, q, msg, oneBlock(t, msgs, c))
 	})
 }
 
@@ -228,7 +238,7 @@ func TestPairFilterBounded(t *testing.T) {
 // (numberTerms), and the index expression leaves them out (ftsFilter), whatever the
 // lines around it.
 func FuzzNumberFilter(f *testing.F) {
-	for _, s := range [][3]string{
+	seeds := [][3]string{
 		{"12345", "id=12345 ok", "123456\n12346"},
 		{"9999*", "x 99990", "9998 999"},
 		{"1234*", "1234abc", "12345"},
@@ -238,17 +248,8 @@ func FuzzNumberFilter(f *testing.F) {
 		{"000123", "v000123 000123", "00012"},
 		{"1000* OR 2000", "2000", "1000"},
 		{"１２３４５ 67890", "１２３４５ 67890", "12345"},
-	} {
-		f.Add(s[0], s[1], s[2])
 	}
-	c := testCodec(f)
-	f.Fuzz(func(t *testing.T, q, msg, others string) {
-		n, err := query.Parse(q)
-		if err != nil || !query.NewMatcher(n).Match(testMessage(msg)) {
-			return
-		}
-		msgs := append(strings.SplitN(others, "\n", maxBlockLines-1), msg)
-		b := oneBlock(t, msgs, c)
+	fuzzBlockOfMatch(f, seeds, func(t *testing.T, c *codec, n *query.Node, q, msg string, b *block) {
 		hashes, words := numberTerms(n)
 		if !numbersMayHold(b.pairs, hashes) {
 			t.Fatalf("%q matches %q, but the block's number filter rules it out", msg, q)
