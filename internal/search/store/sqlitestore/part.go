@@ -687,7 +687,7 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
-	if body == nil { // its split form lacks one of words
+	if body == nil && raw[0] == blockZstdSplit { // its split form lacks one of words
 		return h, nil, nil
 	}
 	if compressed(raw[0]) && cap(body) > cap(sc.buf) {
