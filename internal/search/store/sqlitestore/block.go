@@ -458,32 +458,40 @@ func (e *encoder) addWords(msg string) {
 
 // addWord takes a word of the line. Most words start with a letter: they go to the
 // document with one comparison more. A word of filterDigits or more ASCII digits goes
-// to the numbers' filter instead (digits fold to themselves), and the first
-// prefixDigits digits of a word starting with them go there too.
+// to the numbers' filter instead (digits fold to themselves).
 func (e *encoder) addWord(start, end int) {
 	raw := e.msg[start:end]
 	if raw[0]-'0' > 9 {
 		e.pairs.notNumber()
-	} else {
-		if len(raw) >= prefixDigits {
-			if p, ok := numberBits(raw[:prefixDigits]); ok {
-				e.nums.add(prefixHash(p))
-			}
-		}
-		num, ok := numberBits(raw)
-		if !ok {
-			e.pairs.notNumber()
-		} else {
-			e.pairs.number(num)
-			if len(raw) >= filterDigits {
-				e.nums.add(numberHash(num))
-				return
-			}
-		}
+	} else if e.number(raw) {
+		return
 	}
 	var w string
 	w, e.lower = query.FoldWord(raw, e.lower)
 	e.words.add(w)
+}
+
+// number takes a word that starts with a digit: the first prefixDigits digits of it go
+// to the numbers' filter, and, when it is a number, to the pairs; a number of
+// filterDigits or more digits goes to the numbers' filter, and number says so (it is
+// not a word of the document).
+func (e *encoder) number(raw string) bool {
+	if len(raw) >= prefixDigits {
+		if p, ok := numberBits(raw[:prefixDigits]); ok {
+			e.nums.add(prefixHash(p))
+		}
+	}
+	num, ok := numberBits(raw)
+	if !ok {
+		e.pairs.notNumber()
+		return false
+	}
+	e.pairs.number(num)
+	if len(raw) < filterDigits {
+		return false
+	}
+	e.nums.add(numberHash(num))
+	return true
 }
 
 // wordSet is a block's distinct words in the order first seen, as the FTS5 document

@@ -213,11 +213,12 @@ func globEscape(s string) string {
 func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string, []any) {
 	var b strings.Builder
 	var args []any
-	join := ""
+	join, filterJoined := "", false
 	if cols == headCols {
 		cols, join = p.scanCols(false)
+		filterJoined = len(p.pairs) > 0 // scanCols joins the filter for the pairs
 	}
-	if len(p.nums) > 0 && !strings.Contains(join, pairsJoin) {
+	if len(p.nums) > 0 && !filterJoined {
 		join += pairsJoin
 	}
 	b.WriteString("SELECT " + cols)
