@@ -108,13 +108,26 @@ type block struct {
 	tens                  []byte  // the lines per 10 minutes, when the block spans many minutes (encoder.tens)
 	far                   []int64 // the event times of its early lines (farTimes)
 	words                 string
-	pairs                 []byte // its filter of adjacent numbers and long numbers (pairs.go); nil: none
-	cols                  []byte // its field columns (columns.go); nil: none
-	colsMask              int64  // the columns it has
+	pairs                 []byte // its filter of adjacent numbers (pairs.go); nil: none
+	// numbers are its numbers' filters (pairs.go: hashSet.shards), shard i's ending at
+	// numberEnds[i]; nil: none, the block may hold any number (numbers_any).
+	numbers    []byte
+	numberEnds [numberShards]int
+	cols       []byte // its field columns (columns.go); nil: none
+	colsMask   int64  // the columns it has
 
 	// Set by the writer: the first line's Seq (line i's is seq+i), and the block's row id,
 	// a key ordered by tMax (timeKey).
 	seq, id int64
+}
+
+// numberFilter is the block's filter of the numbers of shard i (shardOf).
+func (b *block) numberFilter(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = b.numberEnds[i-1]
+	}
+	return b.numbers[start:b.numberEnds[i]]
 }
 
 // line is one decoded line of a block: its event time ts and read time rts.
@@ -319,7 +332,10 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.data = out
 	e.raw = data
 	b.words = string(e.words.doc)
-	b.pairs = appendFilter(nil, &e.pairs, &e.nums)
+	b.pairs = appendFilter(nil, &e.pairs, nil)
+	if nums, ends, ok := e.nums.shards(numBits, nil); ok {
+		b.numbers, b.numberEnds = nums, ends
+	}
 	b.cols, b.colsMask = e.cols.encode(e.codec, e.times)
 	return b
 }

@@ -129,7 +129,7 @@ func TestBlockWords(t *testing.T) {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(schemaSQL(layoutVersion)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(`CREATE VIRTUAL TABLE vocab USING fts5vocab(fts, 'row')`); err != nil {

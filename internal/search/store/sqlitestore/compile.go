@@ -180,6 +180,37 @@ func numberTerms(q *query.Node) (hashes []byte, words [][]byte) {
 	return hashes, words
 }
 
+// maxNumberTerms bounds the numbers of a query whose filters numbersSQL reads: a block
+// one of the others rules out is ruled out by its body (scanner.words).
+const maxNumberTerms = 8
+
+// numbersSQL is the condition that a block b in [lo, hi) may hold every number of
+// hashes (plan.nums): its id is among those whose filter in each number's shard may
+// hold it, or whose filters waiting in numbers_pending may, or among the blocks without
+// numbers' filters (numbers_any) whose pairs row may (one of layout 11 has its numbers
+// there; any other holds any). SQLite reads the
+// ids first, from a sixteenth of the filters' bytes (pairs.go), then the blocks of the
+// ids; a block's filter, read per block of the range, took longer than its lines.
+func numbersSQL(hashes []byte, lo, hi int64) (string, []any) {
+	var b strings.Builder
+	var args []any
+	b.WriteString("b.id IN (")
+	for i := 0; i+8 <= len(hashes) && i < 8*maxNumberTerms; i += 8 {
+		if i > 0 {
+			b.WriteString(" INTERSECT ")
+		}
+		h := binary.LittleEndian.Uint64(hashes[i:])
+		b.WriteString("SELECT id FROM " + numbersTable(shardOf(h)) + " WHERE id >= ? AND id < ? AND " + numberMayHoldFunc + "(filter, ?)")
+		args = append(args, lo, hi, int64(h))
+	}
+	// Compound SELECTs group from the left: (… INTERSECT …) UNION ALL the others.
+	b.WriteString(" UNION ALL SELECT id FROM numbers_pending WHERE id >= ? AND id < ? AND " + pendingMayHoldFunc + "(filter, ?)")
+	b.WriteString(" UNION ALL SELECT a.id FROM numbers_any a LEFT JOIN pairs pf ON pf.id = a.id WHERE a.id >= ? AND a.id < ? AND " +
+		mayHoldFunc + "(pf.filter, ?))")
+	args = append(args, lo, hi, hashes, lo, hi, hashes)
+	return b.String(), args
+}
+
 // pairsJoin joins a block's filter (pairs.go), NULL when it has none.
 const pairsJoin = " LEFT JOIN pairs pf ON pf.id = b.id"
 
@@ -208,18 +239,14 @@ func globEscape(s string) string {
 // blocksSQL selects cols of the candidate blocks with row ids in [lo, hi) that can hold
 // a line of [from, to), newest first (by newest line) when desc. With headCols, the rows
 // are what the plan's scanner reads (with the filter when it has pairs). A block whose
-// filter lacks one of the plan's numbers is not selected: SQLite then does not read its
-// data.
+// filters lack one of the plan's numbers is not selected (numbersSQL): SQLite then does
+// not read its row.
 func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string, []any) {
 	var b strings.Builder
 	var args []any
-	join, filterJoined := "", false
+	join := ""
 	if cols == headCols {
 		cols, join = p.scanCols(false)
-		filterJoined = len(p.pairs) > 0 // scanCols joins the filter for the pairs
-	}
-	if len(p.nums) > 0 && !filterJoined {
-		join += pairsJoin
 	}
 	b.WriteString("SELECT " + cols)
 	idCol := "b.id"
@@ -238,8 +265,9 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 	}
 	args = append(args, p.args...)
 	if len(p.nums) > 0 {
-		b.WriteString(" AND " + mayHoldFunc + "(pf.filter, ?)")
-		args = append(args, p.nums)
+		cond, cargs := numbersSQL(p.nums, lo, hi)
+		b.WriteString(" AND " + cond)
+		args = append(args, cargs...)
 	}
 	if desc {
 		b.WriteString(" ORDER BY " + idCol + " DESC")

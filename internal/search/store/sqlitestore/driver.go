@@ -8,12 +8,18 @@ import (
 	"modernc.org/sqlite"
 )
 
-// mayHoldFunc is the SQL function that a query of blocks calls with a block's filter
-// (NULL: none) and the plan's numbers (plan.nums): 0 when the filter rules the block
-// out (numbersMayHold). It is SQL so that a block ruled out is never read: its data,
-// most of its row, is only read for the rows a query returns, and a search for a long
-// number has no index words to narrow it by.
-const mayHoldFunc = "logcollect_may_hold"
+// mayHoldFunc is the SQL function that a query of blocks calls with a block's pairs row
+// (NULL: none) and the plan's numbers (plan.nums): 0 when the row, of layout 11, rules
+// the block out (numbersMayHold). numberMayHoldFunc is called with a block's filter of
+// one shard of numbers and a number's hash (numberMayHold), pendingMayHoldFunc with a
+// block's row of numbers_pending and the plan's numbers (pendingMayHold). They are SQL so that a
+// block ruled out is never read (numbersSQL): a search for a long number has no index
+// words to narrow it by.
+const (
+	mayHoldFunc        = "logcollect_may_hold"
+	numberMayHoldFunc  = "logcollect_number_may_hold"
+	pendingMayHoldFunc = "logcollect_pending_may_hold"
+)
 
 // newConnector returns the connector of a day's database file dsn: a SQLite driver of
 // its own that has the store's SQL functions (a driver made here, not the one
@@ -22,6 +28,12 @@ func newConnector(dsn string) (driver.Connector, error) {
 	d := &sqlite.Driver{}
 	if err := d.RegisterDeterministicScalarFunction(mayHoldFunc, 2, mayHoldSQL); err != nil {
 		return nil, fmt.Errorf("register %s: %w", mayHoldFunc, err)
+	}
+	if err := d.RegisterDeterministicScalarFunction(numberMayHoldFunc, 2, numberMayHoldSQL); err != nil {
+		return nil, fmt.Errorf("register %s: %w", numberMayHoldFunc, err)
+	}
+	if err := d.RegisterDeterministicScalarFunction(pendingMayHoldFunc, 2, pendingMayHoldSQL); err != nil {
+		return nil, fmt.Errorf("register %s: %w", pendingMayHoldFunc, err)
 	}
 	return connector{d: d, dsn: dsn}, nil
 }
@@ -36,9 +48,30 @@ func (c connector) Driver() driver.Driver                        { return c.d }
 
 // mayHoldSQL is mayHoldFunc: 1 or 0. Any other argument (not a blob) rules nothing out.
 func mayHoldSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	return blobsSQL(args, numbersMayHold), nil
+}
+
+// pendingMayHoldSQL is pendingMayHoldFunc, likewise.
+func pendingMayHoldSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	return blobsSQL(args, pendingMayHold), nil
+}
+
+// blobsSQL is the SQL value of may for two blob arguments: 1 or 0.
+func blobsSQL(args []driver.Value, may func(f, want []byte) bool) driver.Value {
 	f, _ := args[0].([]byte)
 	want, _ := args[1].([]byte)
-	if numbersMayHold(f, want) {
+	if may(f, want) {
+		return int64(1)
+	}
+	return int64(0)
+}
+
+// numberMayHoldSQL is numberMayHoldFunc: 1 or 0. Any other argument (not a blob, not an
+// integer) rules nothing out.
+func numberMayHoldSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	f, _ := args[0].([]byte)
+	h, ok := args[1].(int64)
+	if !ok || numberMayHold(f, uint64(h)) {
 		return int64(1), nil
 	}
 	return int64(0), nil

@@ -151,10 +151,9 @@ func TestLayout128(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dropNumbers(t, db)
 	widenKeys(t, db)
-	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersion128)); err != nil {
-		t.Fatal(err)
-	}
+	setLayout(t, db, layoutVersion128)
 	db.Close()
 
 	s := open(t, Config{Dir: dir})
@@ -279,13 +278,16 @@ func TestLayoutWholeBodies(t *testing.T) {
 }
 
 // TestLayoutNumbersIndexed: a day of layout 9 (long numbers in the index, blocks' filters
-// of version 1 or none) is opened as it is: its long numbers are found, their blocks
-// read for want of the numbers' filter, and the day is marked with this layout, so that
-// a logcollect that looks for them in the index refuses it.
+// of version 1 or none, no numbers table) is opened as it is: its blocks are listed in
+// numbers_any, its long numbers are found, their blocks read for want of the numbers'
+// filters, and the day is marked with this layout, so that a logcollect that looks for
+// them in the index refuses it; lines appended then get numbers' filters and are found
+// beside them.
 func TestLayoutNumbersIndexed(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Minute)
-	rows := rowsAt(start, 0, 3*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", 100_000+i) })
+	rows := rowsAt(start, 0, 4*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", 100_000+i) })
+	rows, later := rows[:3*maxBlockLines], rows[3*maxBlockLines:]
 	runOnce(t, dir, rows)
 	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
 	db, err := sql.Open("sqlite", path)
@@ -295,17 +297,19 @@ func TestLayoutNumbersIndexed(t *testing.T) {
 	for _, q := range []string{
 		`UPDATE pairs SET filter = x'01' || zeroblob(8) WHERE id = (SELECT min(id) FROM pairs)`, // pairs only, holding none
 		`DELETE FROM pairs WHERE id = (SELECT max(id) FROM pairs)`,
-		fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersionSplit),
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	setLayout(t, db, layoutVersionSplit)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s := open(t, Config{Dir: dir})
-	for _, i := range []int{0, maxBlockLines + 1, len(rows) - 1} {
+	appendSync(t, s, later)
+	rows = append(rows, later...)
+	for _, i := range []int{0, maxBlockLines + 1, 3*maxBlockLines - 1, 3 * maxBlockLines, len(rows) - 1} {
 		q := mustParse(t, fmt.Sprint(100_000+i))
 		res, err := s.Search(context.Background(), store.SearchRequest{Query: q, From: start.Add(-time.Hour), To: start.Add(time.Hour), Limit: 10})
 		if err != nil {
@@ -314,6 +318,14 @@ func TestLayoutNumbersIndexed(t *testing.T) {
 		if len(res.Rows) != 1 || res.Rows[0].Offset != rows[i].Offset {
 			t.Errorf("%d: %d hits, want line %d", 100_000+i, len(res.Rows), i)
 		}
+	}
+	var anys, numbered int
+	if err := s.snapshot()[0].db.QueryRow(`SELECT (SELECT count(*) FROM numbers_any), (SELECT count(*) FROM numbers_pending)`).
+		Scan(&anys, &numbered); err != nil {
+		t.Fatal(err)
+	}
+	if anys != 3 || numbered != 1 {
+		t.Errorf("%d blocks in numbers_any, %d with numbers' filters; want the 3 of layout 9 and the 1 appended", anys, numbered)
 	}
 	if v := userVersion(t, path); v != layoutVersion {
 		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
@@ -499,10 +511,35 @@ func rewriteBlocks(t *testing.T, path string, rewrite func(times, body []byte) [
 		}
 	}
 	if version < layoutVersionWhole {
+		dropNumbers(t, db) // before widenKeys, which renumbers the tables of blocks it knows
 		widenKeys(t, db)
+	}
+	setLayout(t, db, version)
+}
+
+// setLayout marks a day written by this logcollect as of an older layout version: one
+// before the numbers table, which it then does not have.
+func setLayout(t *testing.T, db *sql.DB, version int) {
+	t.Helper()
+	if version < layoutVersionWide {
+		dropNumbers(t, db)
 	}
 	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// dropNumbers drops the numbers tables, as a day of a layout before them is.
+func dropNumbers(t *testing.T, db *sql.DB) {
+	t.Helper()
+	qs := []string{`DROP TRIGGER IF EXISTS blocks_numbers`, `DROP TABLE IF EXISTS numbers_any`, `DROP TABLE IF EXISTS numbers_pending`}
+	for i := range numberShards {
+		qs = append(qs, `DROP TABLE IF EXISTS `+numbersTable(i))
+	}
+	for _, q := range qs {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 

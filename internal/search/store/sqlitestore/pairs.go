@@ -9,8 +9,8 @@ import (
 	"github.com/logcollect/logcollect/internal/search/query"
 )
 
-// A block's filter (its row in the pairs table) is two bloom filters: of the pairs of
-// adjacent numbers in its lines, and of its long numbers.
+// A block has two bloom filters: of the pairs of adjacent numbers in its lines (its row
+// in the pairs table), and of its long numbers (its rows in the numbers table).
 //
 // Pairs: two words next to each other in a line as query.EachWord splits it, both ASCII
 // digits (10.3.77.191 gives 10·3, 3·77 and 77·191). A phrase of numbers
@@ -25,33 +25,41 @@ import (
 // not words of the index (encoder.addWord); the filter holds them (numberHash), and
 // the first prefixDigits digits of every word starting with that many (prefixHash),
 // which is how a search for such a number or a digit prefix (9999*) rules blocks out
-// (plan.nums; SQL function mayHoldFunc). Why: an access log's ids and sizes are ~900
+// (plan.nums, compile.go: numbersSQL). Why: an access log's ids and sizes are ~900
 // distinct words per block, each in one block or a few: 84 % of the index's bytes and
-// most of its ingest CPU, for words a search rarely names (docs/store.md).
+// most of its ingest CPU, for words a search rarely names (docs/store.md). The filter is
+// cut in numberShards by the hash's top bits (shardOf), each its own filter in a row
+// keyed (shard, block id): a search for a number reads its shard's rows of the blocks in
+// its range, a sixteenth of the filters' bytes, where one filter per block had it read
+// all of them (69–77 ms for one id in 2 million lines, docs/store.md).
 //
-// Encoding: a version byte, pairFilterV1 then the pairs' filter; or pairFilterV2, the
-// pairs' filter's length in 64-bit words (uvarint; 0: no pair filter, the block may
-// hold any pair), that filter, then the numbers' filter (no words: none, the block may
-// hold any number). A filter's bits are little-endian 64-bit words (pairWord). No row:
-// the block has no filter (written before it, by a logcollect without it, or with
-// more pairs and numbers than maxFilterPairs), and may hold any pair. A block without
-// the numbers' filter may hold any number: written before it (its numbers are in the
-// index), or with more numbers than maxFilterPairs (they are in neither: its lines
-// are read).
+// Encoding of the pairs' row: a version byte, pairFilterV1 then the pairs' filter; or
+// pairFilterV2, the pairs' filter's length in 64-bit words (uvarint; 0: no pair filter,
+// the block may hold any pair), that filter, then the numbers' filter of layout 11 (no
+// words: none here, the block may hold any number as far as this row says). A filter's
+// bits are little-endian 64-bit words (pairWord). No row: the block has no pair filter
+// (written before it, by a logcollect without it, or with more pairs than
+// maxFilterPairs), and may hold any pair. A numbers row's filter is the shard's words
+// alone. A block without numbers rows is in the numbers_any table (part.go: written
+// before them, or with more numbers than a filter takes) and may hold any number as far
+// as they say; a block of layout 11 may still have its numbers in its pairs row.
 const (
 	pairFilterV1 = 1
 	pairFilterV2 = 2
-	// numBits is m/n of the numbers' filter: 1.5 % of the numbers a block of issue 22's
+	// numBits is m/n of the numbers' filters: 1.5 % of the numbers a block of issue 22's
 	// access log lacks pass (TestNumberFilterSelective), where 8 bits let 3–6 % through,
 	// each a block decompressed for nothing; its ~1,800 numbers and prefixes take ~2.7
-	// KiB of a block's row (5.5 bytes per line), which still fits a page with the
-	// pairs, where 8 bits left the rest of the page empty: the same disk.
+	// KiB (5.5 bytes per line).
 	numBits = 12
 	// filterDigits and prefixDigits: a word of at least filterDigits ASCII digits is
 	// in the numbers' filter and not in the index; a word starting with prefixDigits
 	// ASCII digits has those in the filter (a digit prefix of fewer rules out no block).
 	filterDigits = 5
 	prefixDigits = 4
+	// numberShards is how many filters a block's numbers' filter is cut into (shardOf):
+	// a search for a number reads 1/numberShards of their bytes, and each costs a row of
+	// ~10 bytes more on disk (16: ~0.3 bytes per line of issue 22's access log).
+	numberShards = 16
 	// pairBits is m/n, the filter's bits per distinct pair, each setting 3 bits
 	// (pairWord): ~15 % of the pairs a block lacks pass, and for an IP address's three
 	// pairs 0.44 % of the blocks of issue 22's access log not holding it
@@ -77,6 +85,10 @@ const (
 // for pairFilterV2.
 func numberHash(num uint64) uint64 { return pairHash(num, 1) }
 func prefixHash(num uint64) uint64 { return pairHash(num, 2) }
+
+// shardOf is the numbers' filter a hash is in: its top bits, which pairWord does not use
+// (the count bitmap's regions are then the shards', hashSet.shards).
+func shardOf(h uint64) int { return int(h >> (64 - 4)) } // 4 bits: numberShards
 
 // numberBits folds a number's digits into 64 bits (its length, then its bytes eight at a
 // time), or says w is not a number (a word of ASCII digits only: the words of
@@ -146,18 +158,56 @@ func (s *hashSet) add(h uint64) {
 	s.count[b/64] |= 1 << (b % 64)
 }
 
-// distinct estimates the distinct hashes added (linear counting: n = -M ln(1 - X/M) for
-// X of M bits set), or returns false when the count bitmap is nearly full.
-func (s *hashSet) distinct() (int, bool) {
-	set := 0
-	for _, w := range s.count {
+// distinct estimates the distinct hashes added, or returns false when the count bitmap
+// is nearly full.
+func (s *hashSet) distinct() (int, bool) { return linearCount(s.count) }
+
+// linearCount estimates the distinct hashes that set the bits of count (linear counting:
+// n = -M ln(1 - X/M) for X of M bits set), or returns false when it is nearly full.
+func linearCount(count []uint64) (int, bool) {
+	set, m := 0, 64*len(count)
+	for _, w := range count {
 		set += bits.OnesCount64(w)
 	}
-	if set >= countBits-countBits/64 {
+	if set >= m-m/64 {
 		return 0, false
 	}
-	n := -float64(countBits) * math.Log(1-float64(set)/countBits)
+	n := -float64(m) * math.Log(1-float64(set)/float64(m))
 	return int(math.Ceil(n)), true
+}
+
+// shards returns the filters of the set's hashes by shard (shardOf) at bitsPer bits per
+// distinct hash, each sized by the distinct hashes of its shard: the bytes of all (each
+// little-endian 64-bit words, at least one) and where each shard's end in them; ok is
+// false when the set gets none (too many hashes). buf is reused.
+func (s *hashSet) shards(bitsPer int, buf []byte) (out []byte, ends [numberShards]int, ok bool) {
+	const region = countBits / 64 / numberShards // a shard's words of the count bitmap
+	var words [numberShards]int                  // each shard's filter's words
+	var at [numberShards]int                     // and where it starts in s.words
+	total := 0
+	for i := range words {
+		n, ok := linearCount(s.count[i*region : (i+1)*region])
+		if !ok || n > maxFilterPairs/numberShards || s.over {
+			return nil, ends, false
+		}
+		words[i], at[i] = max(1, (n*bitsPer+63)/64), total
+		total += words[i]
+	}
+	s.words = slices.Grow(s.words[:0], total)[:total]
+	clear(s.words)
+	for _, h := range s.hashes {
+		i := shardOf(h)
+		w, bits := pairWord(h, words[i])
+		s.words[at[i]+w] |= bits
+	}
+	out = buf[:0]
+	for _, w := range s.words {
+		out = binary.LittleEndian.AppendUint64(out, w)
+	}
+	for i := range ends {
+		ends[i] = 8 * (at[i] + words[i])
+	}
+	return out, ends, true
 }
 
 // filter returns the filter's words at bitsPer bits per distinct hash, valid until the
@@ -205,7 +255,10 @@ func (s *pairSet) number(num uint64) {
 // appendFilter appends a block's filter (encoded, above: pairFilterV2) of its pairs and
 // numbers to out; nil when it gets neither.
 func appendFilter(out []byte, pairs *pairSet, nums *hashSet) []byte {
-	pw, nw := pairs.filter(pairBits), nums.filter(numBits)
+	pw, nw := pairs.filter(pairBits), []uint64(nil)
+	if nums != nil { // layout 11's numbers in the row: the tests' old blocks
+		nw = nums.filter(numBits)
+	}
 	if pw == nil && nw == nil {
 		return nil
 	}
@@ -292,6 +345,62 @@ func numbersMayHold(f, want []byte) bool {
 	}
 	for ; len(want) >= 8; want = want[8:] {
 		if !mayHold(nums, binary.LittleEndian.Uint64(want)) {
+			return false
+		}
+	}
+	return true
+}
+
+// numberMayHold says whether a block whose filter of h's shard is f (numbers table) may
+// hold the number or prefix of hash h: false only when f is a filter (64-bit words)
+// and one of h's bits is 0.
+func numberMayHold(f []byte, h uint64) bool {
+	return len(f)%8 != 0 || mayHold(f, h)
+}
+
+// appendPending appends a block's numbers' filters (hashSet.shards: the bytes of all,
+// and where each shard's ends) to out as its row of numbers_pending keeps them: each
+// shard's length in bytes (uvarint), then the bytes of all.
+func appendPending(out, numbers []byte, ends [numberShards]int) []byte {
+	start := 0
+	for _, end := range ends {
+		out = binary.AppendUvarint(out, uint64(end-start))
+		start = end
+	}
+	return append(out, numbers...)
+}
+
+// splitPending splits a row of numbers_pending (appendPending) into the filters of each
+// shard; ok is false when it does not read (damaged), which says nothing.
+func splitPending(f []byte) (shards [numberShards][]byte, ok bool) {
+	var lens [numberShards]uint64
+	total := uint64(0)
+	for i := range lens {
+		n, k := binary.Uvarint(f)
+		if k <= 0 || n > uint64(len(f)) {
+			return shards, false
+		}
+		lens[i], total, f = n, total+n, f[k:]
+	}
+	if total != uint64(len(f)) {
+		return shards, false
+	}
+	for i, n := range lens {
+		shards[i], f = f[:n], f[n:]
+	}
+	return shards, true
+}
+
+// pendingMayHold is numbersMayHold for a row of numbers_pending: whether the block may
+// hold every number of want (numberHash, 8 bytes each, little-endian).
+func pendingMayHold(f, want []byte) bool {
+	shards, ok := splitPending(f)
+	if !ok {
+		return true
+	}
+	for ; len(want) >= 8; want = want[8:] {
+		h := binary.LittleEndian.Uint64(want)
+		if !numberMayHold(shards[shardOf(h)], h) {
 			return false
 		}
 	}

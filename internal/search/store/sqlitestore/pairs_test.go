@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -251,7 +252,7 @@ func FuzzNumberFilter(f *testing.F) {
 	}
 	fuzzBlockOfMatch(f, seeds, func(t *testing.T, c *codec, n *query.Node, q, msg string, b *block) {
 		hashes, words := numberTerms(n)
-		if !numbersMayHold(b.pairs, hashes) {
+		if !numbersHold(b, hashes) {
 			t.Fatalf("%q matches %q, but the block's number filter rules it out", msg, q)
 		}
 		if _, body, err := c.inflate(b.data, nil, words); err != nil || body == nil {
@@ -267,6 +268,21 @@ func FuzzNumberFilter(f *testing.F) {
 			t.Fatalf("%q matches %q, but the index expression %s rules its block out", msg, q, e)
 		}
 	})
+}
+
+// numbersHold is what numbersSQL asks of a block's numbers rows, in Go: whether the
+// filter of each hash's shard may hold it (no filters: it may hold any).
+func numbersHold(b *block, hashes []byte) bool {
+	if b.numbers == nil {
+		return true
+	}
+	for ; len(hashes) >= 8; hashes = hashes[8:] {
+		h := binary.LittleEndian.Uint64(hashes)
+		if !numberMayHold(b.numberFilter(shardOf(h)), h) {
+			return false
+		}
+	}
+	return true
 }
 
 // ftsMayMatch evaluates an FTS5 expression of ftsFilter (quoted words, word* prefixes,
@@ -322,7 +338,7 @@ func TestNumberFilterSelective(t *testing.T) {
 		want, _ := numberTerms(mustParse(t, fmt.Sprint(7_000_000_000+i))) // longer than the log's numbers
 		for _, b := range blocks {
 			tried++
-			if numbersMayHold(b.pairs, want) {
+			if numbersHold(b, want) {
 				passed++
 			}
 		}
@@ -338,10 +354,10 @@ func TestNumberFilterSelective(t *testing.T) {
 }
 
 // TestNumberFilterRead: searches, totals and histograms of long numbers and digit
-// prefixes find what the matcher finds, line by line: by the blocks' filters, not the
-// index; a block whose filter lacks the number is not a candidate; a block without the
-// numbers' filter (no row, a filter of version 1, one damaged), as written before it,
-// is read.
+// prefixes find what the matcher finds, line by line: by the blocks' numbers' filters,
+// not the index; a block whose filter lacks the number is not a candidate, nor one of
+// layout 11 whose pairs row lacks it; a block with a damaged filter, or in numbers_any
+// without a numbers' filter in its pairs row (none, of version 1, damaged), is read.
 func TestNumberFilterRead(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().Add(-time.Hour)
@@ -352,7 +368,7 @@ func TestNumberFilterRead(t *testing.T) {
 	ctx := context.Background()
 	from, to := start.Add(-time.Minute), start.Add(time.Hour)
 	queries := []string{"100700", "100701", "1000*", "10070*", "99*", "1007000*", `"item 100700"`, "GET 100707 size",
-		"100007 OR 100014", "20005 NOT 100035", "size:20005", "99999"}
+		"100007 OR 100014", "20005 NOT 100035", "size:20005", "99999", "107777", "1077*"} // the last two: the last block
 	check := func(what string) {
 		t.Helper()
 		for _, qs := range queries {
@@ -387,34 +403,185 @@ func TestNumberFilterRead(t *testing.T) {
 	}
 	check("as written")
 	p := s.snapshot()[0]
-	for q, want := range map[string]int{"100701": 0, "100700": 1} { // filters: ~3 % of blocks pass for a number they lack
-		ids, err := p.candidates(ctx, compile(mustParse(t, q)), from.UnixNano(), to.UnixNano())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) != want {
-			t.Errorf("%s: %d candidate blocks, want %d", q, len(ids), want)
+	candidates := func(what string) {
+		t.Helper()
+		for q, want := range map[string]int{"100701": 0, "100700": 1} { // filters: ~1.5 % of blocks pass for a number they lack
+			ids, err := p.candidates(ctx, compile(mustParse(t, q)), from.UnixNano(), to.UnixNano())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != want {
+				t.Errorf("%s: %s: %d candidate blocks, want %d", what, q, len(ids), want)
+			}
 		}
 	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := p.db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	tables := func(what string, pending, anys, numbered int) {
+		t.Helper()
+		var got [3]int
+		if err := p.db.QueryRow(`SELECT (SELECT count(*) FROM numbers_pending), (SELECT count(*) FROM numbers_any),
+			(SELECT count(*) FROM `+numbersTable(numberShards-1)+`)`).Scan(&got[0], &got[1], &got[2]); err != nil {
+			t.Fatal(err)
+		}
+		if got != [3]int{pending, anys, numbered} {
+			t.Errorf("%s: %d blocks in numbers_pending, %d in numbers_any, %d in the last shard's table; want %d, %d, %d",
+				what, got[0], got[1], got[2], pending, anys, numbered)
+		}
+	}
+	tables("as written", 3, 0, 0) // fewer than directBlocks blocks: waiting
+	candidates("as written")
+	exec(`UPDATE numbers_pending SET filter = x'ff' WHERE id = (SELECT max(id) FROM numbers_pending)`) // damaged
+	check("a damaged row of numbers_pending")
+	tx, err := p.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeNumbers(tx, nil, true, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	tables("moved to the shards' tables", 0, 1, 2) // the damaged one to numbers_any
+	check("moved to the shards' tables")
+	exec(`DELETE FROM numbers_any`)
+	exec(`DELETE FROM blocks WHERE id = (SELECT max(id) FROM blocks)`)
+	rows = rows[:2*maxBlockLines]
+	tables("the last block deleted", 0, 0, 2)
+	check("moved to the shards' tables")
+	candidates("moved to the shards' tables")
+	for _, v := range []string{`zeroblob(7)`, `x''`} { // damaged: not whole words; none
+		exec(`UPDATE ` + numbersTable(shardOf(numberHash(mustNumber(t, "100700")))) + ` SET filter = ` + v)
+		check("numbers' filters " + v)
+	}
+	layout11Filters(t, p)
+	check("layout 11's filters")
+	candidates("layout 11's filters")
 	for _, v := range []string{
 		`x'01' || zeroblob(16)`,            // version 1: pairs only
 		`x'02' || x'02' || zeroblob(16)`,   // version 2 without numbers
 		`x'02' || x'03' || zeroblob(16)`,   // damaged: more pair words than bytes
 		`x'02' || x'01' || zeroblob(15)`,   // damaged: not whole words
 		`x'02'`, `x'05' || zeroblob(16)`} { // cut short; a version this one does not read {
-		if _, err := p.db.Exec(`UPDATE pairs SET filter = ` + v); err != nil {
-			t.Fatal(err)
-		}
-		check("filter " + v)
+		exec(`UPDATE pairs SET filter = ` + v)
+		check("numbers_any, pairs row " + v)
 	}
-	if _, err := p.db.Exec(`DELETE FROM pairs`); err != nil {
-		t.Fatal(err)
-	}
-	check("no filters")
+	exec(`DELETE FROM pairs`)
+	check("numbers_any, no pairs rows")
 }
 
-// FuzzFilterBytes: whatever a filter's bytes (a damaged file), reading it never panics,
-// and one this version does not read rules nothing out.
+// TestNumbersFold: commits of fewer than directBlocks blocks leave their numbers'
+// filters in numbers_pending until foldBlocks wait, then all move to the shards'
+// tables; a commit of directBlocks blocks writes its own there; a block deleted takes
+// its rows with it; each line's number is found throughout.
+func TestNumbersFold(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().Add(-time.Hour)
+	p := func() *part { return s.snapshot()[0] }
+	counts := func() (pending, numbered int) {
+		t.Helper()
+		if err := p().db.QueryRow(`SELECT (SELECT count(*) FROM numbers_pending), (SELECT count(*) FROM numbers_0)`).
+			Scan(&pending, &numbered); err != nil {
+			t.Fatal(err)
+		}
+		return pending, numbered
+	}
+	msg := func(i int) string { return fmt.Sprintf("order %d done", 500_000+i) }
+	var rows []store.Row
+	for i := range foldBlocks {
+		one := rowsAt(start, i, 1, msg) // one line: one block per commit
+		appendSync(t, s, one)
+		rows = append(rows, one...)
+		pending, numbered := counts()
+		if want := (i + 1) % foldBlocks; pending != want || numbered != foldBlocks-foldBlocks*min(1, want) {
+			t.Fatalf("after %d commits of a block: %d blocks waiting, %d in the shards' tables; want %d and %d",
+				i+1, pending, numbered, want, foldBlocks-foldBlocks*min(1, want))
+		}
+	}
+	more := rowsAt(start, foldBlocks, directBlocks*maxBlockLines, msg)
+	appendSync(t, s, more)
+	rows = append(rows, more...)
+	if pending, numbered := counts(); pending != 0 || numbered != foldBlocks+directBlocks {
+		t.Errorf("after a commit of %d blocks: %d waiting, %d in the shards' tables; want 0 and %d", directBlocks, pending, numbered, foldBlocks+directBlocks)
+	}
+	ctx := context.Background()
+	for _, i := range []int{0, foldBlocks - 1, foldBlocks, len(rows) - 1} {
+		res, err := s.Search(ctx, store.SearchRequest{Query: mustParse(t, fmt.Sprint(500_000+i)), From: start.Add(-time.Minute), To: start.Add(time.Hour), Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) != 1 || res.Rows[0].Offset != rows[i].Offset {
+			t.Errorf("%d: %d hits, want line %d", 500_000+i, len(res.Rows), i)
+		}
+	}
+	if _, err := p().db.Exec(`DELETE FROM blocks WHERE id = (SELECT min(id) FROM blocks)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range numberShards {
+		var n int
+		if err := p().db.QueryRow(`SELECT count(*) FROM ` + numbersTable(i)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != foldBlocks+directBlocks-1 {
+			t.Errorf("shard %d: %d rows after a block was deleted, want %d", i, n, foldBlocks+directBlocks-1)
+		}
+	}
+}
+
+// mustNumber is numberBits of a number.
+func mustNumber(t *testing.T, w string) uint64 {
+	t.Helper()
+	num, ok := numberBits(w)
+	if !ok {
+		t.Fatalf("%q is not a number", w)
+	}
+	return num
+}
+
+// layout11Filters makes p's blocks as layout 11 wrote them: no numbers rows (listed in
+// numbers_any), their numbers' filter in their pairs row (pairFilterV2), made from their
+// lines as layout 11's encoder did.
+func layout11Filters(t *testing.T, p *part) {
+	t.Helper()
+	ctx := context.Background()
+	filters := map[int64][]byte{}
+	e := newEncoder(nil)
+	if err := p.scanBlocks(ctx, `SELECT `+headCols+` FROM blocks b`, nil, func(h blockHead, lines []line) bool {
+		e.words.reset()
+		e.pairs.reset()
+		e.nums.reset()
+		for _, l := range lines {
+			e.addWords(l.msg)
+		}
+		filters[h.id] = appendFilter(nil, &e.pairs, &e.nums)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	qs := []string{`INSERT INTO numbers_any(id) SELECT id FROM blocks`}
+	for i := range numberShards {
+		qs = append(qs, `DELETE FROM `+numbersTable(i))
+	}
+	for _, q := range qs {
+		if _, err := p.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for id, f := range filters {
+		if _, err := p.db.Exec(`INSERT OR REPLACE INTO pairs(id, filter) VALUES(?, ?)`, id, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FuzzFilterBytes: whatever a filter's bytes (a damaged file: a pairs row, a row of
+// numbers_pending, a shard's filter), reading it never panics, and one this version
+// does not read rules nothing out.
 func FuzzFilterBytes(f *testing.F) {
 	f.Add([]byte{pairFilterV2, 1, 0, 0, 0, 0, 0, 0, 0, 0}, []byte("12345678"))
 	f.Add([]byte{pairFilterV2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, []byte("1234567"))
@@ -425,6 +592,12 @@ func FuzzFilterBytes(f *testing.F) {
 		nums := numbersMayHold(filter, want)
 		if !ok && (!pairs || !nums) {
 			t.Fatalf("a filter this version does not read (%x) ruled a block out", filter)
+		}
+		if _, ok := splitPending(filter); !ok && !pendingMayHold(filter, want) {
+			t.Fatalf("a row of numbers_pending this version does not read (%x) ruled a block out", filter)
+		}
+		if len(want) >= 8 && len(filter)%8 != 0 && !numberMayHold(filter, binary.LittleEndian.Uint64(want)) {
+			t.Fatalf("a numbers' filter of part words (%x) ruled a block out", filter)
 		}
 	})
 }

@@ -159,19 +159,23 @@ func (p *part) close() error {
 // their newest event time, lines with event and read time, blocks with their entry's
 // format, new blocks compressed with zstd (their times too, their bodies split into
 // columns first: blockZstdSplit), of up to 512 lines, row ids of keyBits, long numbers
-// in the blocks' filters and not in the index (pairs.go). 0 with a blocks table is the
-// layout ordered by read time. 9 is this layout with long numbers in the index, 7 also
-// with bodies not split; 8 is 9 with row ids of keyBitsWide, 6 is 7 with those, 5 also
-// with blocks of at most 256 lines and uncompressed times, 4 with blocks of at most 128
+// in the numbers table's filters and not in the index (pairs.go). 0 with a blocks table
+// is the layout ordered by read time. 11 is this layout with the numbers' filter in a
+// block's pairs row, 9 with long numbers in the index, 7 also with bodies not split;
+// 10 and 8 are 11 and 9 with row ids of keyBitsWide, 6 is 7 with those, 5 also with
+// blocks of at most 256 lines and uncompressed times, 4 with blocks of at most 128
 // lines, 3 before zstd (S2 blocks) and 2 before blocks held the format: all are opened
 // as they are (each block's version byte says how to read it, its filter whether its
-// numbers are in the index, and a block of fewer lines is read as any). 7 and 9 are
-// marked 11; 2 to 6 and 8 are marked 10 (layoutVersionWide: they keep their row ids),
-// so that a logcollect that knows only 2 to 9 refuses the day instead of missing the
-// long numbers of every block written since. A new day is 11.
+// numbers are in the index, and a block of fewer lines is read as any), their blocks
+// listed in numbers_any (createSchema). 7, 9 and 11 are marked 13; 2 to 6, 8 and 10 are
+// marked 12 (layoutVersionWide: they keep their row ids), so that a logcollect that
+// knows only 2 to 11 refuses the day instead of writing blocks in neither numbers nor
+// numbers_any, which this one would never read for a number. A new day is 13.
 const (
-	layoutVersion         = 11
-	layoutVersionWide     = 10
+	layoutVersion         = 13
+	layoutVersionWide     = 12
+	layoutVersionFilter   = 11
+	layoutVersionFilterW  = 10
 	layoutVersionSplit    = 9
 	layoutVersionSplitW   = 8
 	layoutVersionWhole    = 7
@@ -235,7 +239,8 @@ func (p *part) spanSQL() string {
 // and folds nothing the words did not already fold. Contentless with contentless_delete
 // (retention deletes by rowid), detail=none (no word positions: a phrase is found as
 // its words, then checked on the lines), automerge 16 (half the merge work of FTS5's
-// default 4, for a few more segments a query looks into).
+// default 4, for a few more segments a query looks into). pairs holds a block's filter
+// of adjacent numbers; its numbers' filters are in numbersSchema's tables.
 const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
   id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, n INTEGER NOT NULL, ts_min INTEGER NOT NULL, ts_max INTEGER NOT NULL,
@@ -336,20 +341,61 @@ func openPart(path string, day int64, c *codec) (*part, error) {
 
 // schemaSQL is the schema, then the layout version the day is marked with.
 func schemaSQL(version int) string {
-	return schema + fmt.Sprintf("PRAGMA user_version = %d;\n", version)
+	return schema + numbersSchema() + fmt.Sprintf("PRAGMA user_version = %d;\n", version)
 }
+
+// numbersSchema is the tables of the blocks' numbers' filters (pairs.go): numbersTable(i)
+// holds each block's filter of shard i, numbers_pending all of a block's filters in one
+// row until they move there (appendPending, insertNumbers), numbers_any the ids of the
+// blocks that have none (of an older layout, or with more numbers than a filter takes);
+// a block is in every shard's table or in one of the other two. A table per shard, not one keyed by shard and id:
+// a block's rows are then each appended at the end of a table, where SQLite fills a
+// page before it starts the next; rows inserted in the middle of one table (at the end
+// of each shard's keys) left its pages part empty, the filters taking 5 bytes per line
+// more on disk.
+func numbersSchema() string {
+	var b strings.Builder
+	for i := range numberShards {
+		fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s(id INTEGER PRIMARY KEY, filter BLOB NOT NULL);\n", numbersTable(i))
+	}
+	b.WriteString("CREATE TABLE IF NOT EXISTS numbers_any(id INTEGER PRIMARY KEY);\n")
+	b.WriteString("CREATE TABLE IF NOT EXISTS numbers_pending(id INTEGER PRIMARY KEY, filter BLOB NOT NULL);\n")
+	b.WriteString("CREATE TRIGGER IF NOT EXISTS blocks_numbers AFTER DELETE ON blocks BEGIN\n")
+	for i := range numberShards {
+		fmt.Fprintf(&b, "  DELETE FROM %s WHERE id = old.id;\n", numbersTable(i))
+	}
+	b.WriteString("  DELETE FROM numbers_any WHERE id = old.id;\n")
+	b.WriteString("  DELETE FROM numbers_pending WHERE id = old.id; END;\n")
+	return b.String()
+}
+
+// numbersTable is the table of the blocks' filters of numbers of shard i (shardOf).
+func numbersTable(i int) string { return fmt.Sprintf("numbers_%d", i) }
 
 // createSchema creates the day's tables and sets its layout version in one transaction:
 // a kill between the two would leave a blocks table of user_version 0, which the next
-// start takes for the layout ordered by read time and refuses.
+// start takes for the layout ordered by read time and refuses. A day written before the
+// numbers table has its blocks listed in numbers_any in the same transaction: none of
+// them has numbers rows.
 func createSchema(db *sql.DB, version int) error {
 	tx, err := db.Begin()
 	if err != nil {
 		return err
 	}
+	var hadNumbers int
+	if err := tx.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'numbers_any'`).Scan(&hadNumbers); err != nil {
+		tx.Rollback()
+		return err
+	}
 	if _, err := tx.Exec(schemaSQL(version)); err != nil {
 		tx.Rollback()
 		return err
+	}
+	if hadNumbers == 0 {
+		if _, err := tx.Exec(`INSERT OR IGNORE INTO numbers_any(id) SELECT id FROM blocks`); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := addCountColumns(tx); err != nil {
 		tx.Rollback()
@@ -388,7 +434,7 @@ func addCountColumns(tx *sql.Tx) error {
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
 // re-encode every line of the day at start-up, and the layouts were days old. A day of
-// a newer layout is refused too (its blocks would not decode). Layouts 2 to 10 are read
+// a newer layout is refused too (its blocks would not decode). Layouts 2 to 12 are read
 // as they are (layoutVersion).
 //
 // It returns the layout version the day is marked with once open: layoutVersion for a
@@ -407,13 +453,17 @@ func checkLayout(db *sql.DB, path string) (int, error) {
 	switch {
 	case logs > 0:
 		what = "one row per line"
-	case blocks == 0 || version == layoutVersion || version == layoutVersionSplit || version == layoutVersionWhole:
+	case blocks == 0 || version == layoutVersion:
 		return layoutVersion, nil
+	case version == layoutVersionWide:
+		return layoutVersionWide, nil
 	case version > layoutVersion:
 		return 0, fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
 			path, version, layoutVersion)
-	case version == layoutVersionWide || version == layoutVersionSplitW || version == layoutVersionWide6 || version == layoutVersion256 || version == layoutVersion128 ||
-		version == layoutVersionS2 || version == layoutVersionNoFormat:
+	case version == layoutVersionFilter || version == layoutVersionSplit || version == layoutVersionWhole:
+		return layoutVersion, nil
+	case version == layoutVersionFilterW || version == layoutVersionSplitW || version == layoutVersionWide6 || version == layoutVersion256 ||
+		version == layoutVersion128 || version == layoutVersionS2 || version == layoutVersionNoFormat:
 		return layoutVersionWide, nil
 	default:
 		what = "lines ordered by read time"
@@ -587,6 +637,107 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return insertNumbers(tx, blocks)
+}
+
+// directBlocks and foldBlocks: a commit of fewer than directBlocks blocks writes their
+// numbers' filters to numbers_pending, one row per block, until foldBlocks wait there;
+// then they are moved to the shards' tables with the commit's own (insertNumbers). Why:
+// a block's filters are a row in each of numberShards tables, a page written in each
+// per commit, which doubled the bytes a commit of one line wrote (81 → 151 KB); a
+// search reads the waiting blocks' filters whole, at most foldBlocks of them a day.
+const (
+	directBlocks = 8
+	foldBlocks   = 64
+)
+
+// insertNumbers writes the blocks' numbers' filters (pairs.go): a block without any in
+// numbers_any, the others in the shards' tables or in numbers_pending (directBlocks).
+func insertNumbers(tx *sql.Tx, blocks []*block) error {
+	var waiting int
+	if err := tx.QueryRow(`SELECT count(*) FROM numbers_pending`).Scan(&waiting); err != nil {
+		return err
+	}
+	return writeNumbers(tx, blocks, len(blocks) >= directBlocks || waiting+len(blocks) >= foldBlocks, waiting > 0)
+}
+
+// writeNumbers is insertNumbers with the blocks' filters in the shards' tables when
+// direct, with those waiting in numbers_pending when fold too.
+func writeNumbers(tx *sql.Tx, blocks []*block, direct, fold bool) error {
+	var shards [numberShards][]any
+	var pending, anys []any
+	for _, b := range blocks {
+		switch {
+		case b.numbers == nil:
+			anys = append(anys, b.id)
+		case direct:
+			for i := range shards {
+				shards[i] = append(shards[i], b.id, b.numberFilter(i))
+			}
+		default:
+			pending = append(pending, b.id, appendPending(nil, b.numbers, b.numberEnds))
+		}
+	}
+	if direct && fold {
+		var err error
+		if anys, err = foldPending(tx, &shards, anys); err != nil {
+			return err
+		}
+	}
+	for i, rows := range shards {
+		if err := insertRows(tx, numbersTable(i), "id, filter", 2, rows); err != nil {
+			return err
+		}
+	}
+	if err := insertRows(tx, "numbers_pending", "id, filter", 2, pending); err != nil {
+		return err
+	}
+	return insertRows(tx, "numbers_any", "id", 1, anys)
+}
+
+// foldPending moves the blocks of numbers_pending to the shards' rows (args of id,
+// filter), or to anys (ids) when their row does not read (damaged: it may hold any).
+func foldPending(tx *sql.Tx, shards *[numberShards][]any, anys []any) ([]any, error) {
+	rows, err := tx.Query(`SELECT id, filter FROM numbers_pending`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var f []byte
+		if err := rows.Scan(&id, &f); err != nil {
+			return nil, err
+		}
+		split, ok := splitPending(f)
+		if !ok {
+			anys = append(anys, id)
+			continue
+		}
+		for i := range shards {
+			shards[i] = append(shards[i], id, split[i])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(`DELETE FROM numbers_pending`)
+	return anys, err
+}
+
+// rowsPerInsert bounds the rows of one insertRows statement (SQLite's bound on a
+// statement's variables is 32,766).
+const rowsPerInsert = 1024
+
+// insertRows inserts (or replaces: whatever deleted a block of the same id before, its
+// row is the new one) rows of ncols values each, args flat, into table.
+func insertRows(tx *sql.Tx, table, cols string, ncols int, args []any) error {
+	for chunk := range slices.Chunk(args, rowsPerInsert*ncols) {
+		q := strings.Replace(insertSQL(table, cols, ncols, len(chunk)/ncols), "INSERT", "INSERT OR REPLACE", 1)
+		if _, err := tx.Exec(q, chunk...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 	}
 	return nil
