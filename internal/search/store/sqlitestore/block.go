@@ -333,7 +333,7 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	e.raw = data
 	b.words = string(e.words.doc)
 	b.pairs = appendFilter(nil, &e.pairs, nil)
-	if nums, ends, ok := e.nums.shards(numBits, nil); ok {
+	if nums, ends, ok := e.nums.shards(nil); ok {
 		b.numbers, b.numberEnds = nums, ends
 	}
 	b.cols, b.colsMask = e.cols.encode(e.codec, e.times)

@@ -11,7 +11,7 @@ import (
 // mayHoldFunc is the SQL function that a query of blocks calls with a block's pairs row
 // (NULL: none) and the plan's numbers (plan.nums): 0 when the row, of layout 11, rules
 // the block out (numbersMayHold). numberMayHoldFunc is called with a block's filter of
-// one shard of numbers and a number's hash (numberMayHold), pendingMayHoldFunc with a
+// one shard of numbers and a number's hash (gcsMayHold), pendingMayHoldFunc with a
 // block's row of numbers_pending and the plan's numbers (pendingMayHold). They are SQL so that a
 // block ruled out is never read (numbersSQL): a search for a long number has no index
 // words to narrow it by.
@@ -71,7 +71,7 @@ func blobsSQL(args []driver.Value, may func(f, want []byte) bool) driver.Value {
 func numberMayHoldSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	f, _ := args[0].([]byte)
 	h, ok := args[1].(int64)
-	if !ok || numberMayHold(f, uint64(h)) {
+	if !ok || gcsMayHold(f, uint64(h)) {
 		return int64(1), nil
 	}
 	return int64(0), nil

@@ -138,6 +138,7 @@ type hashSet struct {
 	over   bool     // more hashes than maxPairs: no filter
 	count  []uint64 // countBits bits: which hashes were seen, to count the distinct
 	words  []uint64 // the filter being built
+	vals   []uint64 // scratch of shards
 }
 
 func (s *hashSet) reset() {
@@ -158,54 +159,40 @@ func (s *hashSet) add(h uint64) {
 	s.count[b/64] |= 1 << (b % 64)
 }
 
-// distinct estimates the distinct hashes added, or returns false when the count bitmap
-// is nearly full.
-func (s *hashSet) distinct() (int, bool) { return linearCount(s.count) }
-
-// linearCount estimates the distinct hashes that set the bits of count (linear counting:
-// n = -M ln(1 - X/M) for X of M bits set), or returns false when it is nearly full.
-func linearCount(count []uint64) (int, bool) {
-	set, m := 0, 64*len(count)
-	for _, w := range count {
+// distinct estimates the distinct hashes added (linear counting: n = -M ln(1 - X/M) for
+// X of M bits set), or returns false when the count bitmap is nearly full.
+func (s *hashSet) distinct() (int, bool) {
+	set := 0
+	for _, w := range s.count {
 		set += bits.OnesCount64(w)
 	}
-	if set >= m-m/64 {
+	if set >= countBits-countBits/64 {
 		return 0, false
 	}
-	n := -float64(m) * math.Log(1-float64(set)/float64(m))
+	n := -float64(countBits) * math.Log(1-float64(set)/countBits)
 	return int(math.Ceil(n)), true
 }
 
-// shards returns the filters of the set's hashes by shard (shardOf) at bitsPer bits per
-// distinct hash, each sized by the distinct hashes of its shard: the bytes of all (each
-// little-endian 64-bit words, at least one) and where each shard's end in them; ok is
-// false when the set gets none (too many hashes). buf is reused.
-func (s *hashSet) shards(bitsPer int, buf []byte) (out []byte, ends [numberShards]int, ok bool) {
-	const region = countBits / 64 / numberShards // a shard's words of the count bitmap
-	var words [numberShards]int                  // each shard's filter's words
-	var at [numberShards]int                     // and where it starts in s.words
-	total := 0
-	for i := range words {
-		n, ok := linearCount(s.count[i*region : (i+1)*region])
-		if !ok || n > maxFilterPairs/numberShards || s.over {
-			return nil, ends, false
-		}
-		words[i], at[i] = max(1, (n*bitsPer+63)/64), total
-		total += words[i]
+// shards returns the filters of the set's hashes by shard (shardOf), each a Golomb-coded
+// set (gcs.go): the bytes of all and where each shard's end in them; ok is false when
+// the set gets none (too many hashes). buf is reused. It sorts the set's hashes.
+func (s *hashSet) shards(buf []byte) (out []byte, ends [numberShards]int, ok bool) {
+	if s.over {
+		return nil, ends, false
 	}
-	s.words = slices.Grow(s.words[:0], total)[:total]
-	clear(s.words)
-	for _, h := range s.hashes {
-		i := shardOf(h)
-		w, bits := pairWord(h, words[i])
-		s.words[at[i]+w] |= bits
+	slices.Sort(s.hashes) // by shard first: the top bits
+	s.hashes = slices.Compact(s.hashes)
+	if len(s.hashes) > maxFilterPairs {
+		return nil, ends, false
 	}
-	out = buf[:0]
-	for _, w := range s.words {
-		out = binary.LittleEndian.AppendUint64(out, w)
-	}
+	out, rest := buf[:0], s.hashes
 	for i := range ends {
-		ends[i] = 8 * (at[i] + words[i])
+		k := 0
+		for k < len(rest) && shardOf(rest[k]) == i {
+			k++
+		}
+		out, s.vals = appendGCS(out, rest[:k], s.vals)
+		ends[i], rest = len(out), rest[k:]
 	}
 	return out, ends, true
 }
@@ -351,13 +338,6 @@ func numbersMayHold(f, want []byte) bool {
 	return true
 }
 
-// numberMayHold says whether a block whose filter of h's shard is f (numbers table) may
-// hold the number or prefix of hash h: false only when f is a filter (64-bit words)
-// and one of h's bits is 0.
-func numberMayHold(f []byte, h uint64) bool {
-	return len(f)%8 != 0 || mayHold(f, h)
-}
-
 // appendPending appends a block's numbers' filters (hashSet.shards: the bytes of all,
 // and where each shard's ends) to out as its row of numbers_pending keeps them: each
 // shard's length in bytes (uvarint), then the bytes of all.
@@ -400,7 +380,7 @@ func pendingMayHold(f, want []byte) bool {
 	}
 	for ; len(want) >= 8; want = want[8:] {
 		h := binary.LittleEndian.Uint64(want)
-		if !numberMayHold(shards[shardOf(h)], h) {
+		if !gcsMayHold(shards[shardOf(h)], h) {
 			return false
 		}
 	}

@@ -229,12 +229,13 @@ func BenchmarkBuildBlocks(b *testing.B) {
 		blocks, _ = buildBlocks(rows, DefaultMaxTimeSkew, c)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/line")
-	var data, pairs int
+	var data, pairs, numbers int
 	for _, bl := range blocks {
-		data, pairs = data+len(bl.data), pairs+len(bl.pairs)
+		data, pairs, numbers = data+len(bl.data), pairs+len(bl.pairs), numbers+len(bl.numbers)
 	}
 	b.ReportMetric(float64(data)/n, "data-B/line")
 	b.ReportMetric(float64(pairs)/n, "filter-B/line")
+	b.ReportMetric(float64(numbers)/n, "numbers-B/line")
 }
 
 // realisticRows are lines from to from+n of gen as one nginx access log stores them,
