@@ -188,9 +188,9 @@ const maxNumberTerms = 8
 // hashes (plan.nums): its id is among those whose filter in each number's shard may
 // hold it, or whose filters waiting in numbers_pending may, or among the blocks without
 // numbers' filters (numbers_any) whose pairs row may (one of layout 11 has its numbers
-// there; any other holds any). SQLite reads the
-// ids first, from a sixteenth of the filters' bytes (pairs.go), then the blocks of the
-// ids; a block's filter, read per block of the range, took longer than its lines.
+// there; any other holds any). SQLite reads the ids first, from a sixteenth of the
+// filters' bytes (pairs.go), then the blocks of the ids; a block's whole filter, read
+// per block of the range, took longer than its lines.
 func numbersSQL(hashes []byte, lo, hi int64) (string, []any) {
 	var b strings.Builder
 	var args []any

@@ -7,8 +7,9 @@ import (
 )
 
 // A shard's numbers' filter (pairs.go) is a Golomb-coded set: the shard's n distinct
-// hashes, each reduced to [0, n·2^gcsBits) (gcsValue), sorted, and written as the count
-// n (uvarint), then each value's distance from the one before in Rice code: the
+// hashes, each reduced to [0, n·2^gcsBits) (gcsValue), sorted, and written as n and the
+// count of distinct values (uvarints), then each value's distance from the one before
+// in Rice code: the
 // distance's high bits in unary (that many 1 bits, then a 0), then its low gcsBits bits,
 // least significant bit first in each byte. A number the shard lacks passes with
 // probability ~2^-gcsBits, 0.1 %, at ~gcsBits+1.6 bits per entry: a bloom filter of 64-bit
@@ -23,8 +24,8 @@ func gcsValue(h uint64, n int) uint64 {
 	return uint64(uint32(h)) * (uint64(n) << gcsBits) >> 32
 }
 
-// appendGCS appends the set of hashes (one shard's, distinct or not; reordered) to out,
-// vals being scratch space; it returns both.
+// appendGCS appends the set of distinct hashes (one shard's) to out, vals being scratch
+// space; it returns both.
 func appendGCS(out []byte, hashes, vals []uint64) ([]byte, []uint64) {
 	vals = vals[:0]
 	n := len(hashes)
@@ -82,7 +83,10 @@ func gcsMayHold(f []byte, h uint64) bool {
 	}
 	f = f[k:]
 	want, v := gcsValue(h, int(n)), uint64(0)
-	var buf uint64 // bitReader's, kept in registers in the usual case
+	// The usual distance, its unary part short enough to be in buf with its low bits,
+	// is read here with buf in a register (bitReader's methods took twice as long,
+	// BenchmarkGCSMayHold); the rest by bitReader.
+	var buf uint64
 	var have uint
 	for range count {
 		if len(f) >= 8 && have < 56 {
@@ -90,21 +94,17 @@ func gcsMayHold(f []byte, h uint64) bool {
 			k := (63 - have) >> 3
 			f, have = f[k:], have+k<<3
 		}
-		q := uint(bits.TrailingZeros64(^buf))
-		if q+1+gcsBits > have { // near f's end, or a long unary part
+		if q := uint(bits.TrailingZeros64(^buf)); q+1+gcsBits <= have {
+			v += uint64(q)<<gcsBits | buf>>(q+1)&(1<<gcsBits-1)
+			buf, have = buf>>(q+1+gcsBits), have-(q+1+gcsBits)
+		} else { // near f's end, or a long unary part
 			r := bitReader{f: f, buf: buf, n: have}
 			d, ok := r.next()
 			if !ok {
 				return true
 			}
-			f, buf, have = r.f, r.buf, r.n
-			if v += d; v >= want {
-				return v == want
-			}
-			continue
+			f, buf, have, v = r.f, r.buf, r.n, v+d
 		}
-		v += uint64(q)<<gcsBits | buf>>(q+1)&(1<<gcsBits-1)
-		buf, have = buf>>(q+1+gcsBits), have-(q+1+gcsBits)
 		if v >= want {
 			return v == want
 		}
@@ -134,15 +134,8 @@ func (r *bitReader) fill() {
 	}
 }
 
-// next reads a distance in Rice code (appendGCS); false when f ends first. The usual
-// case, a unary part short enough to be in buf with the low bits, is read at once.
+// next reads a distance in Rice code (appendGCS); false when f ends first.
 func (r *bitReader) next() (uint64, bool) {
-	r.fill()
-	if q := uint(bits.TrailingZeros64(^r.buf)); q+1+gcsBits <= r.n {
-		d := uint64(q)<<gcsBits | r.buf>>(q+1)&(1<<gcsBits-1)
-		r.buf, r.n = r.buf>>(q+1+gcsBits), r.n-(q+1+gcsBits)
-		return d, true
-	}
 	q, ok := r.unary()
 	if !ok {
 		return 0, false

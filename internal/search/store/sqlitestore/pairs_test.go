@@ -554,6 +554,22 @@ func FuzzGCS(f *testing.F) {
 	})
 }
 
+// TestGCSLongGap: a distance whose unary part is longer than a 64-bit word (values far
+// apart: many hashes sharing their low bits) reads back, and a value between is absent.
+func TestGCSLongGap(t *testing.T) {
+	var hashes []uint64
+	for i := range uint64(100) {
+		hashes = append(hashes, i<<32, i<<32|0xffffffff) // values 0 and n·2^gcsBits-1
+	}
+	set, _ := appendGCS(nil, hashes, nil)
+	if !gcsMayHold(set, 0) || !gcsMayHold(set, 0xffffffff) {
+		t.Errorf("the set lacks a value it was made of")
+	}
+	if gcsMayHold(set, 0x80000000) {
+		t.Errorf("the set holds a value between its two")
+	}
+}
+
 // mustNumber is numberBits of a number.
 func mustNumber(t *testing.T, w string) uint64 {
 	t.Helper()

@@ -348,11 +348,11 @@ func schemaSQL(version int) string {
 // holds each block's filter of shard i, numbers_pending all of a block's filters in one
 // row until they move there (appendPending, insertNumbers), numbers_any the ids of the
 // blocks that have none (of an older layout, or with more numbers than a filter takes);
-// a block is in every shard's table or in one of the other two. A table per shard, not one keyed by shard and id:
-// a block's rows are then each appended at the end of a table, where SQLite fills a
-// page before it starts the next; rows inserted in the middle of one table (at the end
-// of each shard's keys) left its pages part empty, the filters taking 5 bytes per line
-// more on disk.
+// a block is in every shard's table or in one of the other two. A table per shard, not
+// one keyed by shard and id: a block's rows are then each appended at the end of a
+// table, where SQLite fills a page before it starts the next; rows inserted in the
+// middle of one table (at the end of each shard's keys) left its pages part empty, the
+// filters taking 5 bytes per line more on disk.
 func numbersSchema() string {
 	var b strings.Builder
 	for i := range numberShards {
