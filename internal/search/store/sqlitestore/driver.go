@@ -10,11 +10,11 @@ import (
 
 // mayHoldFunc is the SQL function that a query of blocks calls with a block's pairs row
 // (NULL: none) and the plan's numbers (plan.nums): 0 when the row, of layout 11, rules
-// the block out (numbersMayHold). numberMayHoldFunc is called with a block's filter of
-// one shard of numbers and a number's hash (gcsMayHold), pendingMayHoldFunc with a
-// block's row of numbers_pending and the plan's numbers (pendingMayHold). They are SQL so that a
-// block ruled out is never read (numbersSQL): a search for a long number has no index
-// words to narrow it by.
+// the block out (numbersMayHold). numberMayHoldFunc is called with a block's set of one
+// shard of numbers and a number's hash (gcsMayHold), pendingMayHoldFunc with a block's
+// row of numbers_pending and the plan's numbers (pendingMayHold). They are SQL so that
+// a block ruled out is never read (numbersSQL): a search for a long number has no
+// index words to narrow it by.
 const (
 	mayHoldFunc        = "logcollect_may_hold"
 	numberMayHoldFunc  = "logcollect_number_may_hold"

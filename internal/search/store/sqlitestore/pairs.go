@@ -9,8 +9,9 @@ import (
 	"github.com/logcollect/logcollect/internal/search/query"
 )
 
-// A block has two bloom filters: of the pairs of adjacent numbers in its lines (its row
-// in the pairs table), and of its long numbers (its rows in the numbers table).
+// A block has two filters: a bloom filter of the pairs of adjacent numbers in its lines
+// (its row in the pairs table), and sets of its long numbers (its rows in the numbers
+// tables).
 //
 // Pairs: two words next to each other in a line as query.EachWord splits it, both ASCII
 // digits (10.3.77.191 gives 10·3, 3·77 and 77·191). A phrase of numbers
@@ -27,11 +28,12 @@ import (
 // which is how a search for such a number or a digit prefix (9999*) rules blocks out
 // (plan.nums, compile.go: numbersSQL). Why: an access log's ids and sizes are ~900
 // distinct words per block, each in one block or a few: 84 % of the index's bytes and
-// most of its ingest CPU, for words a search rarely names (docs/store.md). The filter is
-// cut in numberShards by the hash's top bits (shardOf), each its own filter in a row
-// keyed (shard, block id): a search for a number reads its shard's rows of the blocks in
-// its range, a sixteenth of the filters' bytes, where one filter per block had it read
-// all of them (69–77 ms for one id in 2 million lines, docs/store.md).
+// most of its ingest CPU, for words a search rarely names (docs/store.md). They are cut
+// in numberShards by the hash's top bits (shardOf), each shard a Golomb-coded set
+// (gcs.go) in a table of its own (numbersTable), keyed by block id: a search for a
+// number reads its shard's rows of the blocks in its range, a sixteenth of the bytes,
+// where one filter per block had it read all of them (45–57 ms for one id in 2 million
+// lines, docs/store.md).
 //
 // Encoding of the pairs' row: a version byte, pairFilterV1 then the pairs' filter; or
 // pairFilterV2, the pairs' filter's length in 64-bit words (uvarint; 0: no pair filter,
@@ -39,26 +41,26 @@ import (
 // words: none here, the block may hold any number as far as this row says). A filter's
 // bits are little-endian 64-bit words (pairWord). No row: the block has no pair filter
 // (written before it, by a logcollect without it, or with more pairs than
-// maxFilterPairs), and may hold any pair. A numbers row's filter is the shard's words
-// alone. A block without numbers rows is in the numbers_any table (part.go: written
-// before them, or with more numbers than a filter takes) and may hold any number as far
-// as they say; a block of layout 11 may still have its numbers in its pairs row.
+// maxFilterPairs), and may hold any pair. A block without numbers rows is in the
+// numbers_any table (part.go: written before them, or with more numbers than a filter
+// takes) and may hold any number as far as they say; a block of layout 11 may still
+// have its numbers in its pairs row.
 const (
 	pairFilterV1 = 1
 	pairFilterV2 = 2
-	// numBits is m/n of the numbers' filters: 1.5 % of the numbers a block of issue 22's
-	// access log lacks pass (TestNumberFilterSelective), where 8 bits let 3–6 % through,
-	// each a block decompressed for nothing; its ~1,800 numbers and prefixes take ~2.7
-	// KiB (5.5 bytes per line).
+	// numBits is m/n of layout 11's numbers' filter in a block's pairs row (appendFilter,
+	// which this layout calls for its tests' old blocks): 1.5 % of the numbers a block of
+	// issue 22's access log lacks passed.
 	numBits = 12
 	// filterDigits and prefixDigits: a word of at least filterDigits ASCII digits is
 	// in the numbers' filter and not in the index; a word starting with prefixDigits
 	// ASCII digits has those in the filter (a digit prefix of fewer rules out no block).
 	filterDigits = 5
 	prefixDigits = 4
-	// numberShards is how many filters a block's numbers' filter is cut into (shardOf):
-	// a search for a number reads 1/numberShards of their bytes, and each costs a row of
-	// ~10 bytes more on disk (16: ~0.3 bytes per line of issue 22's access log).
+	// numberShards is how many sets a block's numbers are cut into (shardOf): a search
+	// for a number reads 1/numberShards of their bytes, and each is a row, ~8 bytes of
+	// SQLite's own and the set's counts on disk (16: +0.7 bytes per line of issue 22's
+	// access log, end to end).
 	numberShards = 16
 	// pairBits is m/n, the filter's bits per distinct pair, each setting 3 bits
 	// (pairWord): ~15 % of the pairs a block lacks pass, and for an IP address's three
@@ -86,8 +88,7 @@ const (
 func numberHash(num uint64) uint64 { return pairHash(num, 1) }
 func prefixHash(num uint64) uint64 { return pairHash(num, 2) }
 
-// shardOf is the numbers' filter a hash is in: its top bits, which pairWord does not use
-// (the count bitmap's regions are then the shards', hashSet.shards).
+// shardOf is the numbers' set a hash is in: its top bits, which gcsValue does not use.
 func shardOf(h uint64) int { return int(h >> (64 - 4)) } // 4 bits: numberShards
 
 // numberBits folds a number's digits into 64 bits (its length, then its bytes eight at a
@@ -338,9 +339,9 @@ func numbersMayHold(f, want []byte) bool {
 	return true
 }
 
-// appendPending appends a block's numbers' filters (hashSet.shards: the bytes of all,
-// and where each shard's ends) to out as its row of numbers_pending keeps them: each
-// shard's length in bytes (uvarint), then the bytes of all.
+// appendPending appends a block's numbers' sets (hashSet.shards: the bytes of all, and
+// where each shard's set ends) to out as its row of numbers_pending keeps them: each
+// set's length in bytes (uvarint), then the bytes of all.
 func appendPending(out, numbers []byte, ends [numberShards]int) []byte {
 	start := 0
 	for _, end := range ends {
