@@ -254,6 +254,12 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 		b.WriteString(" FROM fts JOIN blocks b ON b.id = fts.rowid" + join + " WHERE fts MATCH ? AND fts.rowid >= ? AND fts.rowid < ?")
 		args = append(args, p.match, lo, hi)
 		idCol = "fts.rowid"
+	} else if cols == "b.id" && len(p.where) == 0 && len(p.nums) == 0 {
+		// The ids alone: read from blocks_span (its rows hold ts_max, ts_min and the id;
+		// every day has it, createSchema), not the table, whose rows hold the blocks'
+		// data (~24 bytes per line of an access log against 0.1), then sorted.
+		b.WriteString(" FROM blocks b INDEXED BY blocks_span WHERE b.id >= ? AND b.id < ?")
+		args = append(args, lo, hi)
 	} else {
 		b.WriteString(" FROM blocks b" + join + " WHERE b.id >= ? AND b.id < ?")
 		args = append(args, lo, hi)

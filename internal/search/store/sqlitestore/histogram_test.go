@@ -363,3 +363,56 @@ func TestHistogramAcrossDays(t *testing.T) {
 		}
 	}
 }
+
+// TestCandidatesFromIndex: the candidate blocks of a query the index does not narrow
+// (a field's value, NOT alone) are read from blocks_span, not from the blocks' rows,
+// which hold their data; and they are the blocks of the range, ascending.
+func TestCandidatesFromIndex(t *testing.T) {
+	s := open(t, Config{})
+	start := time.Now().Add(-time.Hour)
+	appendSync(t, s, rowsAt(start, 0, 3*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", i) }))
+	p := s.snapshot()[0]
+	from, to := start.UnixNano(), start.Add(time.Hour).UnixNano()
+	var all []int64
+	rows, err := p.db.Query(`SELECT id FROM blocks ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, id)
+	}
+	rows.Close()
+	for _, qs := range []string{"status:503", "NOT kube"} {
+		pl := compile(mustParse(t, qs))
+		lo, hi := p.span(from, to)
+		q, args := pl.blocksSQL("b.id", lo, hi, from, to, false)
+		var plan []string
+		rows, err := p.db.Query("EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if !strings.Contains(strings.Join(plan, "; "), "COVERING INDEX blocks_span") {
+			t.Errorf("%s: the candidates' plan is %q, want blocks_span alone", qs, plan)
+		}
+		ids, err := p.candidates(context.Background(), pl, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, all) {
+			t.Errorf("%s: candidates %v, want every block %v", qs, ids, all)
+		}
+	}
+}
