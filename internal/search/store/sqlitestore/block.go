@@ -333,11 +333,17 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	e.raw = data
 	b.words = string(e.words.doc)
 	b.pairs = appendFilter(nil, &e.pairs, nil)
-	if nums, ends, ok := e.nums.shards(nil); ok {
+	if nums, ends, ok := e.nums.shards(nil, blockSalt(b)); ok {
 		b.numbers, b.numberEnds = nums, ends
 	}
 	b.cols, b.colsMask = e.cols.encode(e.codec, e.times)
 	return b
+}
+
+// blockSalt is the salt of a block's numbers' sets (gcsMix): any byte that differs
+// from block to block; its newest time's and its last line's end mixed.
+func blockSalt(b *block) byte {
+	return byte(gcsMix(uint64(b.tMax)^uint64(b.endLast)<<17, 0) >> 56)
 }
 
 // minuteNanos is the resolution of a block's per-minute counts (encoder.minutes).

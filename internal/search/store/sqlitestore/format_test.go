@@ -332,6 +332,98 @@ func TestLayoutNumbersIndexed(t *testing.T) {
 	}
 }
 
+// TestLayoutUnsalted: a day of layout 13 (numbers' sets without a salt, gcs13) is
+// opened as it is and marked 15; its numbers are found, and lines appended then get
+// salted sets and are found beside them.
+func TestLayoutUnsalted(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Minute)
+	rows := rowsAt(start, 0, 11*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d size %d", 100_000+i, 30_000+i) })
+	rows, later := rows[:10*maxBlockLines], rows[10*maxBlockLines:] // directBlocks and more: in the shards' tables
+	runOnce(t, dir, rows)
+	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sets as layout 13 wrote them: from the blocks' lines, without a salt.
+	e := newEncoder(nil)
+	c := testCodec(t)
+	blocks, err := db.Query(`SELECT id, n, data FROM blocks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := map[int64][numberShards][]byte{}
+	for blocks.Next() {
+		var id int64
+		var n int
+		var data []byte
+		if err := blocks.Scan(&id, &n, &data); err != nil {
+			t.Fatal(err)
+		}
+		lines, _, err := c.decodeBlock(data, n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.nums.reset()
+		for _, l := range lines {
+			e.addWords(l.msg)
+		}
+		slices.Sort(e.nums.hashes)
+		hashes := slices.Compact(e.nums.hashes)
+		var s [numberShards][]byte
+		for i := range s {
+			var shard []uint64
+			for _, h := range hashes {
+				if shardOf(h) == i {
+					shard = append(shard, h)
+				}
+			}
+			s[i] = gcs13(shard)
+		}
+		sets[id] = s
+	}
+	if err := blocks.Err(); err != nil {
+		t.Fatal(err)
+	}
+	blocks.Close()
+	for id, s := range sets {
+		for i, set := range s {
+			if _, err := db.Exec(`UPDATE `+numbersTable(i)+` SET filter = ? WHERE id = ?`, set, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	setLayout(t, db, layoutVersionUnsalted)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, Config{Dir: dir})
+	appendSync(t, s, later)
+	rows = append(rows, later...)
+	for _, i := range []int{0, maxBlockLines + 1, 10*maxBlockLines - 1, 10 * maxBlockLines, len(rows) - 1} {
+		for _, w := range []string{fmt.Sprint(100_000 + i), fmt.Sprint(30_000 + i)} {
+			res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, w), From: start.Add(-time.Hour), To: start.Add(time.Hour), Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rows) != 1 || res.Rows[0].Offset != rows[i].Offset {
+				t.Errorf("%s: %d hits, want line %d", w, len(res.Rows), i)
+			}
+		}
+	}
+	if v := userVersion(t, path); v != layoutVersion {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	}
+	var unsalted int
+	if err := s.snapshot()[0].db.QueryRow(`SELECT count(*) FROM ` + numbersTable(0) + ` WHERE substr(filter, 1, 2) != x'0001'`).Scan(&unsalted); err != nil {
+		t.Fatal(err)
+	}
+	if unsalted != 10 {
+		t.Errorf("%d blocks with sets of layout 13, want 10", unsalted)
+	}
+}
+
 // wholeBlock is a block of layout 7 (version 8: times and body compressed, the body
 // whole) of a times section and a body (decompressed).
 func wholeBlock(c *codec, times, body []byte) []byte {
@@ -521,7 +613,7 @@ func rewriteBlocks(t *testing.T, path string, rewrite func(times, body []byte) [
 // before the numbers table, which it then does not have.
 func setLayout(t *testing.T, db *sql.DB, version int) {
 	t.Helper()
-	if version < layoutVersionWide {
+	if version < layoutVersionUnsaltW {
 		dropNumbers(t, db)
 	}
 	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, version)); err != nil {

@@ -175,9 +175,10 @@ func (s *hashSet) distinct() (int, bool) {
 }
 
 // shards returns the filters of the set's hashes by shard (shardOf), each a Golomb-coded
-// set (gcs.go): the bytes of all and where each shard's end in them; ok is false when
-// the set gets none (too many hashes). buf is reused. It sorts the set's hashes.
-func (s *hashSet) shards(buf []byte) (out []byte, ends [numberShards]int, ok bool) {
+// set of the salt (gcs.go): the bytes of all and where each shard's end in them; ok is
+// false when the set gets none (too many hashes). buf is reused. It sorts the set's
+// hashes.
+func (s *hashSet) shards(buf []byte, salt byte) (out []byte, ends [numberShards]int, ok bool) {
 	if s.over {
 		return nil, ends, false
 	}
@@ -192,7 +193,7 @@ func (s *hashSet) shards(buf []byte) (out []byte, ends [numberShards]int, ok boo
 		for k < len(rest) && shardOf(rest[k]) == i {
 			k++
 		}
-		out, s.vals = appendGCS(out, rest[:k], s.vals)
+		out, s.vals = appendGCS(out, rest[:k], s.vals, salt)
 		ends[i], rest = len(out), rest[k:]
 	}
 	return out, ends, true

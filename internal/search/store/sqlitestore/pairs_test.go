@@ -536,18 +536,18 @@ func TestNumbersFold(t *testing.T) {
 
 // FuzzGCS: a Golomb-coded set holds every hash it was made of, whatever they are.
 func FuzzGCS(f *testing.F) {
-	f.Add([]byte{}, uint64(0))
-	f.Add([]byte("0123456789abcdef01234567"), uint64(1)<<63)
-	f.Fuzz(func(t *testing.T, raw []byte, extra uint64) {
+	f.Add([]byte{}, uint64(0), byte(0))
+	f.Add([]byte("0123456789abcdef01234567"), uint64(1)<<63, byte(7))
+	f.Fuzz(func(t *testing.T, raw []byte, extra uint64, salt byte) {
 		hashes := []uint64{extra}
 		for ; len(raw) >= 8; raw = raw[8:] {
 			hashes = append(hashes, binary.LittleEndian.Uint64(raw))
 		}
 		slices.Sort(hashes)
 		hashes = slices.Compact(hashes)
-		set, _ := appendGCS(nil, slices.Clone(hashes), nil)
+		set, _ := appendGCS(nil, slices.Clone(hashes), nil, salt)
 		for _, h := range hashes {
-			if !gcsMayHold(set, h) {
+			if !gcsMayHold(set, h) || !gcsMayHold(gcs13(hashes), h) {
 				t.Fatalf("the set of %x lacks %x", hashes, h)
 			}
 		}
@@ -561,13 +561,85 @@ func TestGCSLongGap(t *testing.T) {
 	for i := range uint64(100) {
 		hashes = append(hashes, i<<32, i<<32|0xffffffff) // values 0 and n·2^gcsBits-1
 	}
-	set, _ := appendGCS(nil, hashes, nil)
+	set := gcs13(hashes) // without a salt: the values are the hashes' own
 	if !gcsMayHold(set, 0) || !gcsMayHold(set, 0xffffffff) {
 		t.Errorf("the set lacks a value it was made of")
 	}
 	if gcsMayHold(set, 0x80000000) {
 		t.Errorf("the set holds a value between its two")
 	}
+}
+
+// gcs13 is a set of the hashes as layout 13 wrote it: no salt, the hashes reduced as
+// they are.
+func gcs13(hashes []uint64) []byte {
+	var vals []uint64
+	for _, h := range hashes {
+		vals = append(vals, gcsValue(h, len(hashes)))
+	}
+	slices.Sort(vals)
+	return appendRice(nil, len(hashes), slices.Compact(vals))
+}
+
+// TestNumberFilterIndependent: a number whose hash reduces as a frequent number's does
+// in one block's sets passes the sets of the other blocks holding that one about as
+// often as any number a block lacks: each block's sets have a salt of their own (256:
+// the blocks of the same salt pass too). Without, it passed in every one.
+func TestNumberFilterIndependent(t *testing.T) {
+	const n = 2000
+	var rows []store.Row
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range n {
+		rows = append(rows, store.Row{Host: "h", Path: fmt.Sprintf("/var/log/%d.log", i), FileID: fmt.Sprint(i), Offset: int64(i) * 100,
+			End: int64(i)*100 + 50, Time: time.Unix(1_700_000_000, int64(i)*1e6), Message: fmt.Sprintf("size  id %d", 100_000+rng.IntN(900_000))})
+	}
+	y := "23456"
+	for i := range rows {
+		rows[i].Message = strings.Replace(rows[i].Message, "size ", "size "+y, 1)
+	}
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
+	x := collidingNumber(t, y, blockSalt(blocks[0]))
+	want := binary.LittleEndian.AppendUint64(nil, numberHash(mustNumber(t, x)))
+	pass, sameSalt, passOther := 0, 0, 0
+	for _, b := range blocks {
+		same := blockSalt(b) == blockSalt(blocks[0])
+		if same {
+			sameSalt++
+		}
+		if pendingMayHold(appendPending(nil, b.numbers, b.numberEnds), want) {
+			pass++
+			if !same {
+				passOther++
+			}
+		}
+	}
+	t.Logf("%s passed %d of %d blocks holding %s, %d of them of another salt than the first's (%d of that salt)", x, pass, len(blocks), y, passOther, sameSalt)
+	if len(blocks) != n || sameSalt > n/64 || passOther > n/200 {
+		t.Errorf("%s passed %d of %d blocks holding %s, %d of another salt (%d of the first's salt); want about %d and %d",
+			x, pass, len(blocks), y, passOther, sameSalt, n>>gcsBits, n/256)
+	}
+}
+
+// collidingNumber finds a number of six digits or more in y's shard whose hash, mixed
+// with the salt, reduces to y's value in sets of up to 8 entries (gcsValue).
+func collidingNumber(t *testing.T, y string, salt byte) string {
+	t.Helper()
+	hy := numberHash(mustNumber(t, y))
+	my := gcsMix(hy, salt)
+	for v := 100_000; v < 10_000_000; v++ {
+		x := fmt.Sprint(v)
+		hx := numberHash(mustNumber(t, x))
+		mx := gcsMix(hx, salt)
+		same := shardOf(hx) == shardOf(hy)
+		for n := 1; n <= 8 && same; n++ {
+			same = gcsValue(mx, n) == gcsValue(my, n)
+		}
+		if same {
+			return x
+		}
+	}
+	t.Fatal("no number collides")
+	return ""
 }
 
 // mustNumber is numberBits of a number.
@@ -647,7 +719,7 @@ func BenchmarkGCSMayHold(b *testing.B) {
 	for i := range hashes {
 		hashes[i] = rng.Uint64()
 	}
-	set, _ := appendGCS(nil, hashes, nil)
+	set, _ := appendGCS(nil, hashes, nil, 1)
 	for b.Loop() {
 		gcsMayHold(set, rng.Uint64())
 	}

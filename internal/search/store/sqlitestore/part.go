@@ -159,21 +159,27 @@ func (p *part) close() error {
 // their newest event time, lines with event and read time, blocks with their entry's
 // format, new blocks compressed with zstd (their times too, their bodies split into
 // columns first: blockZstdSplit), of up to 512 lines, row ids of keyBits, long numbers
-// in the numbers table's filters and not in the index (pairs.go). 0 with a blocks table
-// is the layout ordered by read time. 11 is this layout with the numbers' filter in a
+// in the numbers table's filters and not in the index (pairs.go), each block's sets of
+// a salt of its own (gcsMix). 0 with a blocks table is the layout ordered by read time.
+// 13 is this layout with sets without a salt (read as they are: a set says which it
+// is), 12 that with row ids of keyBitsWide. 11 is 13 with the numbers' filter in a
 // block's pairs row, 9 with long numbers in the index, 7 also with bodies not split;
 // 10 and 8 are 11 and 9 with row ids of keyBitsWide, 6 is 7 with those, 5 also with
 // blocks of at most 256 lines and uncompressed times, 4 with blocks of at most 128
 // lines, 3 before zstd (S2 blocks) and 2 before blocks held the format: all are opened
 // as they are (each block's version byte says how to read it, its filter whether its
 // numbers are in the index, and a block of fewer lines is read as any), their blocks
-// listed in numbers_any (createSchema). 7, 9 and 11 are marked 13; 2 to 6, 8 and 10 are
-// marked 12 (layoutVersionWide: they keep their row ids), so that a logcollect that
-// knows only 2 to 11 refuses the day instead of writing blocks in neither numbers nor
-// numbers_any, which this one would never read for a number. A new day is 13.
+// listed in numbers_any (createSchema). 7, 9, 11 and 13 are marked 15; 2 to 6, 8, 10 and
+// 12 are marked 14 (layoutVersionWide: they keep their row ids), so that a logcollect
+// that knows only 2 to 11 refuses the day instead of writing blocks in neither numbers
+// nor numbers_any, which this one would never read for a number, and one that knows
+// only 13 refuses it instead of reading a salted set as an empty one (a set of 13 that
+// starts with 0 is empty). A new day is 15.
 const (
-	layoutVersion         = 13
-	layoutVersionWide     = 12
+	layoutVersion         = 15
+	layoutVersionWide     = 14
+	layoutVersionUnsalted = 13
+	layoutVersionUnsaltW  = 12
 	layoutVersionFilter   = 11
 	layoutVersionFilterW  = 10
 	layoutVersionSplit    = 9
@@ -460,9 +466,9 @@ func checkLayout(db *sql.DB, path string) (int, error) {
 	case version > layoutVersion:
 		return 0, fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
 			path, version, layoutVersion)
-	case version == layoutVersionFilter || version == layoutVersionSplit || version == layoutVersionWhole:
+	case version == layoutVersionUnsalted || version == layoutVersionFilter || version == layoutVersionSplit || version == layoutVersionWhole:
 		return layoutVersion, nil
-	case version == layoutVersionFilterW || version == layoutVersionSplitW || version == layoutVersionWide6 || version == layoutVersion256 ||
+	case version == layoutVersionUnsaltW || version == layoutVersionFilterW || version == layoutVersionSplitW || version == layoutVersionWide6 || version == layoutVersion256 ||
 		version == layoutVersion128 || version == layoutVersionS2 || version == layoutVersionNoFormat:
 		return layoutVersionWide, nil
 	default:
