@@ -93,8 +93,9 @@ func appendRice(out []byte, n int, vals []uint64) []byte {
 	return out
 }
 
-// gcsMayHold says whether the set f (appendGCS) may hold hash h: false only when f reads
-// and lacks it; a set that does not read (damaged) says nothing.
+// gcsMayHold says whether the set f (appendGCS, or one of layout 13 without a salt) may
+// hold hash h: false only when f reads and lacks it; a set that does not read (damaged)
+// says nothing.
 func gcsMayHold(f []byte, h uint64) bool {
 	if len(f) >= 3 && f[0] == 0 && f[1] == gcsSalted {
 		h, f = gcsMix(h, f[2]), f[3:]

@@ -440,7 +440,7 @@ func addCountColumns(tx *sql.Tx) error {
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
 // re-encode every line of the day at start-up, and the layouts were days old. A day of
-// a newer layout is refused too (its blocks would not decode). Layouts 2 to 12 are read
+// a newer layout is refused too (its blocks would not decode). Layouts 2 to 14 are read
 // as they are (layoutVersion).
 //
 // It returns the layout version the day is marked with once open: layoutVersion for a
