@@ -310,14 +310,7 @@ func TestLayoutNumbersIndexed(t *testing.T) {
 	appendSync(t, s, later)
 	rows = append(rows, later...)
 	for _, i := range []int{0, maxBlockLines + 1, 3*maxBlockLines - 1, 3 * maxBlockLines, len(rows) - 1} {
-		q := mustParse(t, fmt.Sprint(100_000+i))
-		res, err := s.Search(context.Background(), store.SearchRequest{Query: q, From: start.Add(-time.Hour), To: start.Add(time.Hour), Limit: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(res.Rows) != 1 || res.Rows[0].Offset != rows[i].Offset {
-			t.Errorf("%d: %d hits, want line %d", 100_000+i, len(res.Rows), i)
-		}
+		checkFound(t, s, start, fmt.Sprint(100_000+i), rows[i])
 	}
 	var anys, numbered int
 	if err := s.snapshot()[0].db.QueryRow(`SELECT (SELECT count(*) FROM numbers_any), (SELECT count(*) FROM numbers_pending)`).
@@ -348,23 +341,8 @@ func TestLayoutUnsalted(t *testing.T) {
 	}
 	// The sets as layout 13 wrote them: from the blocks' lines, without a salt.
 	e := newEncoder(nil)
-	c := testCodec(t)
-	blocks, err := db.Query(`SELECT id, n, data FROM blocks`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sets := map[int64][numberShards][]byte{}
-	for blocks.Next() {
-		var id int64
-		var n int
-		var data []byte
-		if err := blocks.Scan(&id, &n, &data); err != nil {
-			t.Fatal(err)
-		}
-		lines, _, err := c.decodeBlock(data, n, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachBlockLines(t, db, func(id int64, lines []line) {
 		e.nums.reset()
 		for _, l := range lines {
 			e.addWords(l.msg)
@@ -382,11 +360,7 @@ func TestLayoutUnsalted(t *testing.T) {
 			s[i] = gcs13(shard)
 		}
 		sets[id] = s
-	}
-	if err := blocks.Err(); err != nil {
-		t.Fatal(err)
-	}
-	blocks.Close()
+	})
 	for id, s := range sets {
 		for i, set := range s {
 			if _, err := db.Exec(`UPDATE `+numbersTable(i)+` SET filter = ? WHERE id = ?`, set, id); err != nil {
@@ -402,15 +376,8 @@ func TestLayoutUnsalted(t *testing.T) {
 	appendSync(t, s, later)
 	rows = append(rows, later...)
 	for _, i := range []int{0, maxBlockLines + 1, 10*maxBlockLines - 1, 10 * maxBlockLines, len(rows) - 1} {
-		for _, w := range []string{fmt.Sprint(100_000 + i), fmt.Sprint(30_000 + i)} {
-			res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, w), From: start.Add(-time.Hour), To: start.Add(time.Hour), Limit: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Rows) != 1 || res.Rows[0].Offset != rows[i].Offset {
-				t.Errorf("%s: %d hits, want line %d", w, len(res.Rows), i)
-			}
-		}
+		checkFound(t, s, start, fmt.Sprint(100_000+i), rows[i])
+		checkFound(t, s, start, fmt.Sprint(30_000+i), rows[i])
 	}
 	if v := userVersion(t, path); v != layoutVersion {
 		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
@@ -641,11 +608,48 @@ func dropNumbers(t *testing.T, db *sql.DB) {
 func widenKeys(t *testing.T, db *sql.DB) {
 	t.Helper()
 	c := testCodec(t)
+	docs := map[int64]string{}
+	eachBlockLines(t, db, func(id int64, lines []line) {
+		msgs := make([]string, len(lines))
+		for i, l := range lines {
+			msgs[i] = l.msg
+		}
+		docs[id] = oneBlock(t, msgs, c).words
+	})
+	for id, doc := range docs {
+		wide := id>>keyBits<<keyBitsWide | id&(1<<keyBits-1)
+		for _, q := range []string{`UPDATE blocks SET id = ?2 WHERE id = ?1`, `UPDATE pairs SET id = ?2 WHERE id = ?1`, `DELETE FROM fts WHERE rowid = ?1`} {
+			if _, err := db.Exec(q, id, wide); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Exec(`INSERT INTO fts(rowid, words) VALUES(?, ?)`, wide, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkFound checks that a search for w within an hour of start finds the one line row.
+func checkFound(t *testing.T, s *Store, start time.Time, w string, row store.Row) {
+	t.Helper()
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, w), From: start.Add(-time.Hour), To: start.Add(time.Hour), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0].Offset != row.Offset {
+		t.Errorf("%s: %d hits, want the line at offset %d", w, len(res.Rows), row.Offset)
+	}
+}
+
+// eachBlockLines calls fn with each block of the day and its lines.
+func eachBlockLines(t *testing.T, db *sql.DB, fn func(id int64, lines []line)) {
+	t.Helper()
+	c := testCodec(t)
 	rows, err := db.Query(`SELECT id, n, data FROM blocks`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := map[int64]string{}
+	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		var n int
@@ -657,25 +661,10 @@ func widenKeys(t *testing.T, db *sql.DB) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs := make([]string, len(lines))
-		for i, l := range lines {
-			msgs[i] = l.msg
-		}
-		docs[id] = oneBlock(t, msgs, c).words
+		fn(id, lines)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
-	}
-	for id, doc := range docs {
-		wide := id>>keyBits<<keyBitsWide | id&(1<<keyBits-1)
-		for _, q := range []string{`UPDATE blocks SET id = ?2 WHERE id = ?1`, `UPDATE pairs SET id = ?2 WHERE id = ?1`, `DELETE FROM fts WHERE rowid = ?1`} {
-			if _, err := db.Exec(q, id, wide); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, err := db.Exec(`INSERT INTO fts(rowid, words) VALUES(?, ?)`, wide, doc); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
