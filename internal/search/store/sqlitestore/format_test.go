@@ -349,14 +349,12 @@ func TestLayoutUnsalted(t *testing.T) {
 		}
 		slices.Sort(e.nums.hashes)
 		hashes := slices.Compact(e.nums.hashes)
+		var shards [numberShards][]uint64
+		for _, h := range hashes {
+			shards[shardOf(h)] = append(shards[shardOf(h)], h)
+		}
 		var s [numberShards][]byte
-		for i := range s {
-			var shard []uint64
-			for _, h := range hashes {
-				if shardOf(h) == i {
-					shard = append(shard, h)
-				}
-			}
+		for i, shard := range shards {
 			s[i] = gcs13(shard)
 		}
 		sets[id] = s
