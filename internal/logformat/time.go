@@ -396,24 +396,9 @@ func parseRFC3339(s []byte, loc *time.Location) (time.Time, int, Status) {
 // finishRFC3339 reads the fraction and zone after the 19 bytes of date and time whose
 // seconds since 1970 (as if in UTC) are base.
 func finishRFC3339(s []byte, base int64, loc *time.Location) (time.Time, int, Status) {
-	i := 19
-	ns := 0
-	if i < len(s) && (s[i] == '.' || s[i] == ',') {
-		i++
-		digits := 0
-		for i < len(s) && isDigit(s[i]) {
-			if digits < 9 {
-				ns = ns*10 + int(s[i]-'0')
-				digits++
-			}
-			i++
-		}
-		if digits == 0 {
-			return time.Time{}, 0, Failed
-		}
-		for ; digits < 9; digits++ {
-			ns *= 10
-		}
+	ns, i, ok := fractionAt(s, 19)
+	if !ok {
+		return time.Time{}, 0, Failed
 	}
 	off, n, zoned := zoneAt(s[i:])
 	i += n
@@ -480,6 +465,31 @@ func (p *Parser) TimeCached(c *Cache, line []byte, now time.Time) (time.Time, St
 	return t, Found
 }
 
+// fractionAt reads an optional fraction of a second at s[i:], "." or "," and digits (at
+// most nine count), and returns it in nanoseconds with the index after it. ok is false
+// for a separator without digits.
+func fractionAt(s []byte, i int) (ns, end int, ok bool) {
+	if i >= len(s) || (s[i] != '.' && s[i] != ',') {
+		return 0, i, true
+	}
+	i++
+	digits := 0
+	for i < len(s) && isDigit(s[i]) {
+		if digits < 9 {
+			ns = ns*10 + int(s[i]-'0')
+			digits++
+		}
+		i++
+	}
+	if digits == 0 {
+		return 0, i, false
+	}
+	for ; digits < 9; digits++ {
+		ns *= 10
+	}
+	return ns, i, true
+}
+
 // zoneAt reads a zone at the start of s: Z, ±hh:mm, ±hhmm, ±hh, optionally after one
 // space for the numeric forms. It returns the offset east of UTC in seconds.
 func zoneAt(s []byte) (offset, n int, ok bool) {
@@ -517,7 +527,9 @@ func zoneAt(s []byte) (offset, n int, ok bool) {
 	return offset, lead + n, true
 }
 
-// parseCLF reads the common log format's "02/Jan/2006:15:04:05 -0700" at the start of s.
+// parseCLF reads the common log format's "02/Jan/2006:15:04:05 -0700" at the start of s,
+// with an optional fraction after the seconds (Apache's %{msec_frac}t, or a custom
+// nginx format).
 func parseCLF(s []byte, loc *time.Location) (time.Time, Status) {
 	if len(s) < 20 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' {
 		return time.Time{}, NotFound
@@ -528,12 +540,16 @@ func parseCLF(s []byte, loc *time.Location) (time.Time, Status) {
 	if d < 0 || y < 0 || mo == 0 || h < 0 || mi < 0 || sec < 0 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
 		return time.Time{}, Failed
 	}
-	off, _, zoned := zoneAt(s[20:])
+	ns, i, ok := fractionAt(s, 20)
+	if !ok {
+		ns, i = 0, 20 // "…:08:15:30. x": a full stop after the time, not a fraction
+	}
+	off, _, zoned := zoneAt(s[i:])
 	if !zoned && loc != nil {
-		return time.Date(y, time.Month(mo), d, h, mi, sec, 0, loc).UTC(), Found
+		return time.Date(y, time.Month(mo), d, h, mi, sec, ns, loc).UTC(), Found
 	}
 	unix := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec) - int64(off)
-	return time.Unix(unix, 0).UTC(), Found
+	return time.Unix(unix, int64(ns)).UTC(), Found
 }
 
 // parseStamp reads syslog's "Jan _2 15:04:05[.frac]" at the start of s. The year is
@@ -557,16 +573,9 @@ func parseStamp(s []byte, now time.Time, loc *time.Location) (time.Time, Status)
 	if d < 1 || h < 0 || mi < 0 || sec < 0 || h > 23 || mi > 59 || sec > 59 || d > 31 {
 		return time.Time{}, Failed
 	}
-	ns := 0
-	if len(s) > 16 && s[15] == '.' && isDigit(s[16]) {
-		digits := 0
-		for i := 16; i < len(s) && isDigit(s[i]) && digits < 9; i++ {
-			ns = ns*10 + int(s[i]-'0')
-			digits++
-		}
-		for ; digits < 9; digits++ {
-			ns *= 10
-		}
+	ns, _, ok := fractionAt(s, 15)
+	if !ok {
+		ns = 0 // "Mar  9 08:15:30. x": a full stop after the time, not a fraction
 	}
 	if loc == nil {
 		loc = time.UTC
