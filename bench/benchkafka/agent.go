@@ -31,6 +31,7 @@ func (r agentRun) brokerCPUPerLine() float64 {
 // agentProducer is one row of the agent table.
 type agentProducer struct {
 	name string
+	file string // what kcat reads
 	run  func(topic string) (agentRun, error)
 	runs []agentRun
 }
@@ -46,20 +47,37 @@ type agentProducer struct {
 func runAgentBench(p params, admin *kadm.Client, lines int, size int64) error {
 	const codec = "snappy" // the agent's default
 	kcat := func(name string, extra ...string) *agentProducer {
-		return &agentProducer{name: name, run: func(topic string) (agentRun, error) {
+		pr := &agentProducer{name: name, file: p.file}
+		pr.run = func(topic string) (agentRun, error) {
 			args := append([]string{"-P", "-b", p.brokers, "-t", topic, "-l", "-z", codec, "-X", "acks=all"}, extra...)
 			b0 := procCPUOrZero(p.brokerPid)
-			r, err := measure(name, exec.Command(p.kcat, append(args, p.file)...), lines, size)
+			r, err := measure(name, exec.Command(p.kcat, append(args, pr.file)...), lines, size)
 			if err != nil {
 				return agentRun{}, err
 			}
 			return agentRun{result: r, records: recordsIn(admin, topic), brokerCPU: procCPUOrZero(p.brokerPid) - b0}, nil
-		}}
+		}
+		return pr
 	}
 	base := kcat("`kcat -P -l` (its defaults)")
 	guaranteed := kcat("`kcat -P -l`, idempotent, linger 5 ms, batch 1 MiB",
 		"-X", "enable.idempotence=true", "-X", "linger.ms=5", "-X", "batch.size=1048576")
 	producers := []*agentProducer{base, guaranteed}
+	if p.kcatSame {
+		// kcat with its defaults shipping the agent's record: its key and headers of the
+		// agent's sizes (offset, file_id, and time, which the bench file's lines carry).
+		// Beside the baseline it shows what the record's bytes cost kcat and the broker,
+		// apart from how the agent produces them.
+		keyed := p.file + ".agentkey"
+		if err := keyedCopy(p.file, keyed, "bench:"+p.file); err != nil {
+			return err
+		}
+		defer os.Remove(keyed)
+		rec := kcat("`kcat -P -l` (its defaults), the agent's key and headers", "-K", "\t",
+			"-H", "offset=123456789", "-H", "file_id=65024:5472823", "-H", "time=2026-11-25T00:00:00.001Z")
+		rec.file = keyed
+		producers = append(producers, rec)
+	}
 	// -agent-kafka "k=v,k=v;k=v": one agent row per variant; the default is one row with
 	// the agent's defaults.
 	// -agent "bin,bin": each binary gets its rows, named by the binary when there are
