@@ -12,13 +12,16 @@ import (
 // (NULL: none) and the plan's numbers (plan.nums): 0 when the row, of layout 11, rules
 // the block out (numbersMayHold). numberMayHoldFunc is called with a block's set of one
 // shard of numbers and a number's hash (gcsMayHold), pendingMayHoldFunc with a block's
-// row of numbers_pending and the plan's numbers (pendingMayHold). They are SQL so that
-// a block ruled out is never read (numbersSQL): a search for a long number has no
-// index words to narrow it by.
+// row of numbers_pending and the plan's numbers (pendingMayHold), pairsMayHoldFunc with
+// a block's pairs row and the plan's pairs (filterMayHold). They are SQL so that a block
+// ruled out is never read (numbersSQL, plan.blocksSQL): a search for a long number has
+// no index words to narrow it by, and an IP address's four numbers are words of nearly
+// every block of an access log.
 const (
 	mayHoldFunc        = "logcollect_may_hold"
 	numberMayHoldFunc  = "logcollect_number_may_hold"
 	pendingMayHoldFunc = "logcollect_pending_may_hold"
+	pairsMayHoldFunc   = "logcollect_pairs_may_hold"
 )
 
 // newConnector returns the connector of a day's database file dsn: a SQLite driver of
@@ -34,6 +37,9 @@ func newConnector(dsn string) (driver.Connector, error) {
 	}
 	if err := d.RegisterDeterministicScalarFunction(pendingMayHoldFunc, 2, pendingMayHoldSQL); err != nil {
 		return nil, fmt.Errorf("register %s: %w", pendingMayHoldFunc, err)
+	}
+	if err := d.RegisterDeterministicScalarFunction(pairsMayHoldFunc, 2, pairsMayHoldSQL); err != nil {
+		return nil, fmt.Errorf("register %s: %w", pairsMayHoldFunc, err)
 	}
 	return connector{d: d, dsn: dsn}, nil
 }
@@ -54,6 +60,11 @@ func mayHoldSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, e
 // pendingMayHoldSQL is pendingMayHoldFunc, likewise.
 func pendingMayHoldSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 	return blobsSQL(args, pendingMayHold), nil
+}
+
+// pairsMayHoldSQL is pairsMayHoldFunc, likewise.
+func pairsMayHoldSQL(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	return blobsSQL(args, filterMayHold), nil
 }
 
 // blobsSQL is the SQL value of may for two blob arguments: 1 or 0.

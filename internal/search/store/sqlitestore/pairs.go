@@ -263,15 +263,16 @@ func appendFilter(out []byte, pairs *pairSet, nums *hashSet) []byte {
 }
 
 // phrasePairs returns the pair hashes that every line matching the phrases holds (the
-// adjacent whole words of each: query.DigitPhrase.Whole).
-func phrasePairs(phrases []query.DigitPhrase) []uint64 {
-	var out []uint64
+// adjacent whole words of each: query.DigitPhrase.Whole), 8 bytes each, little-endian:
+// the argument of the SQL function pairsMayHoldFunc.
+func phrasePairs(phrases []query.DigitPhrase) []byte {
+	var out []byte
 	for _, p := range phrases {
 		w := p.Whole()
 		for i := 1; i < len(w); i++ {
 			a, _ := numberBits(w[i-1]) // numbers: query.DigitPhrases
 			b, _ := numberBits(w[i])
-			out = append(out, pairHash(a, b))
+			out = binary.LittleEndian.AppendUint64(out, pairHash(a, b))
 		}
 	}
 	return out
@@ -311,14 +312,15 @@ func mayHold(f []byte, h uint64) bool {
 }
 
 // filterMayHold says whether a block whose filter is f (nil: none) may hold all the pairs of
-// hashes: false only when f is a filter this version reads and one of them is missing.
-func filterMayHold(f []byte, hashes []uint64) bool {
+// want (phrasePairs): false only when f is a filter this version reads and one of them
+// is missing.
+func filterMayHold(f, want []byte) bool {
 	pairs, _, ok := filterSections(f)
 	if !ok {
 		return true
 	}
-	for _, h := range hashes {
-		if !mayHold(pairs, h) {
+	for ; len(want) >= 8; want = want[8:] {
+		if !mayHold(pairs, binary.LittleEndian.Uint64(want)) {
 			return false
 		}
 	}

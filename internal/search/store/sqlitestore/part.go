@@ -787,12 +787,9 @@ const headColsBeforeData = "b.id, b.seq, b.n, b.ts_min, b.ts_max, b.host, b.path
 // allocates per block only what it keeps.
 type scanner struct {
 	codec *codec
-	// pairs, when set, rules a block out by its pair filter (filterMayHold), before its
-	// body is decompressed: the rows then have the filter after headCols (plan.scanCols).
-	// skip, when set, rules it out from its body. scan returns no lines for either.
-	pairs []uint64
 	words [][]byte // plan.numWords: a body lacking one is ruled out before it is joined
-	skip  func(body []byte) bool
+	// skip, when set, rules a block out from its body: scan returns no lines for it.
+	skip func(body []byte) bool
 	// cols: the rows have the block's columns (fc.data) after those, and lineView reads
 	// a field from them. timesOnly: a block holding every column of need is given as its
 	// lines' times alone, its messages not decompressed (matchTimes, for a plan whose
@@ -810,19 +807,13 @@ type scanner struct {
 // messages) are valid until the next scan: lineView.row copies what it returns.
 func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	var h blockHead
-	var raw, filter, colData sql.RawBytes // the driver's memory, valid until the next Next
+	var raw, colData sql.RawBytes // the driver's memory, valid until the next Next
 	dest := []any{&h.id, &h.seq, &h.n, &h.tsMin, &h.tsMax, &h.host, &h.path, &h.topic, &h.fileID, &raw}
-	if len(sc.pairs) > 0 {
-		dest = append(dest, &filter)
-	}
 	if sc.cols {
 		dest = append(dest, &colData)
 	}
 	if err := rows.Scan(dest...); err != nil {
 		return h, nil, fmt.Errorf("read block: %w", err)
-	}
-	if len(sc.pairs) > 0 && !filterMayHold(filter, sc.pairs) {
-		return h, nil, nil
 	}
 	if sc.keep {
 		sc.lines, sc.buf, sc.cbuf = nil, nil, nil

@@ -907,11 +907,11 @@ func (p *part) lineCount(ctx context.Context, ids []int64) (int64, error) {
 // candidates returns the ids of the day's candidate blocks for [from, to), ascending:
 // from the index alone when it is the only condition (reading the blocks' rows would
 // read their lines), else by blocksSQL, with the blocks' filters when the plan has
-// numbers.
+// numbers or pairs.
 func (p *part) candidates(ctx context.Context, pl plan, from, to int64) ([]int64, error) {
 	lo, hi := p.span(from, to)
 	q, args := pl.blocksSQL("b.id", lo, hi, from, to, false)
-	if pl.match != "" && len(pl.where) == 0 && len(pl.nums) == 0 {
+	if pl.match != "" && len(pl.where) == 0 && len(pl.nums) == 0 && len(pl.pairs) == 0 {
 		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
 			[]any{pl.match, lo, hi}
 	}
