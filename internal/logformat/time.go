@@ -299,12 +299,20 @@ func (ts *timeSpec) detect(line []byte, now time.Time) (time.Time, Status) {
 	if st != NotFound {
 		return t, st
 	}
-	// Access logs: "10.0.0.1 - - [02/Jan/2006:15:04:05 -0700] …".
-	head := s[:min(len(s), 128)]
-	if i := bytes.IndexByte(head, '['); i >= 0 {
-		return parseCLF(s[i+1:], ts.loc)
+	if clf := bracketed(s); clf != nil {
+		return parseCLF(clf, ts.loc)
 	}
 	return time.Time{}, NotFound
+}
+
+// bracketed is what follows the first "[" in s's first 128 bytes, where an access log
+// has its common log time ("10.0.0.1 - - [02/Jan/2006:15:04:05 -0700] …"); nil when
+// there is none.
+func bracketed(s []byte) []byte {
+	if i := bytes.IndexByte(s[:min(len(s), 128)], '['); i >= 0 {
+		return s[i+1:]
+	}
+	return nil
 }
 
 // detectAt tries the detected forms at the very start of s (or just after a "[").
@@ -435,13 +443,18 @@ func dateTimeAt(s []byte) (int64, Status) {
 	return daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec), Found
 }
 
-// Cache remembers the date and time of the last line that started with one: lines of a
-// file mostly share their second, so the next line compares 19 bytes instead of reading
-// them. One Cache serves one goroutine (a file's reader); its zero value is ready.
+// Cache remembers the date and time of the last line that started with one, and the
+// common log time of the last access line: lines of a file mostly share their second, so
+// the next line compares 19 or 20 bytes instead of reading them. One Cache serves one
+// goroutine (a file's reader); its zero value is ready.
 type Cache struct {
 	key   [19]byte
 	base  int64
 	valid bool
+
+	clfKey   [20]byte
+	clfBase  int64
+	clfValid bool
 }
 
 // TimeCached is Time with c remembering the last line's date and time.
@@ -452,6 +465,11 @@ func (p *Parser) TimeCached(c *Cache, line []byte, now time.Time) (time.Time, St
 	}
 	if !c.valid || string(line[:19]) != string(c.key[:]) {
 		base, st := dateTimeAt(line)
+		if st == NotFound {
+			if t, ok := p.clfCached(c, line); ok {
+				return t, Found
+			}
+		}
 		if st != Found {
 			return p.Time(line, now) // not a cached form: the other detected ones
 		}
@@ -463,6 +481,28 @@ func (p *Parser) TimeCached(c *Cache, line []byte, now time.Time) (time.Time, St
 		return now, st
 	}
 	return t, Found
+}
+
+// clfCached is what detect finds in an access line, a common log time after a "[" (line
+// starts with a digit and is not a date and time), with c remembering the last one's
+// date and time; ok is false for any other line, which Time then reads.
+func (p *Parser) clfCached(c *Cache, line []byte) (time.Time, bool) {
+	if _, st := clfBase(line); st != NotFound {
+		return time.Time{}, false // a common log time at the start: detectAt's
+	}
+	s := bracketed(line)
+	if len(s) < 20 {
+		return time.Time{}, false
+	}
+	if !c.clfValid || string(s[:20]) != string(c.clfKey[:]) {
+		base, st := clfBase(s)
+		if st != Found {
+			return time.Time{}, false
+		}
+		copy(c.clfKey[:], s[:20])
+		c.clfBase, c.clfValid = base, true
+	}
+	return finishCLF(s, c.clfBase, p.ts.loc), true
 }
 
 // fractionAt reads an optional fraction of a second at s[i:], "." or "," and digits (at
@@ -531,25 +571,41 @@ func zoneAt(s []byte) (offset, n int, ok bool) {
 // with an optional fraction after the seconds (Apache's %{msec_frac}t, or a custom
 // nginx format).
 func parseCLF(s []byte, loc *time.Location) (time.Time, Status) {
+	base, st := clfBase(s)
+	if st != Found {
+		return time.Time{}, st
+	}
+	return finishCLF(s, base, loc), Found
+}
+
+// clfBase reads the 20 bytes "02/Jan/2006:15:04:05" at the start of s and returns their
+// seconds since 1970 as if in UTC.
+func clfBase(s []byte) (int64, Status) {
 	if len(s) < 20 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[14] != ':' || s[17] != ':' {
-		return time.Time{}, NotFound
+		return 0, NotFound
 	}
 	d, y := num(s, 0, 2), num(s, 7, 4)
 	mo := month(s[3:6])
 	h, mi, sec := num(s, 12, 2), num(s, 15, 2), num(s, 18, 2)
 	if d < 0 || y < 0 || mo == 0 || h < 0 || mi < 0 || sec < 0 || d < 1 || d > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
-		return time.Time{}, Failed
+		return 0, Failed
 	}
+	return daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec), Found
+}
+
+// finishCLF reads the fraction and zone after the 20 bytes of a common log time whose
+// seconds since 1970 (as if in UTC) are base. A zone-less time is in loc (nil: UTC).
+func finishCLF(s []byte, base int64, loc *time.Location) time.Time {
 	ns, i, ok := fractionAt(s, 20)
 	if !ok {
 		ns, i = 0, 20 // "…:08:15:30. x": a full stop after the time, not a fraction
 	}
 	off, _, zoned := zoneAt(s[i:])
 	if !zoned && loc != nil {
-		return time.Date(y, time.Month(mo), d, h, mi, sec, ns, loc).UTC(), Found
+		u := time.Unix(base, 0).UTC()
+		return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), ns, loc).UTC()
 	}
-	unix := daysFromCivil(y, mo, d)*86400 + int64(h*3600+mi*60+sec) - int64(off)
-	return time.Unix(unix, int64(ns)).UTC(), Found
+	return time.Unix(base-int64(off), int64(ns)).UTC()
 }
 
 // parseStamp reads syslog's "Jan _2 15:04:05[.frac]" at the start of s. The year is

@@ -41,6 +41,8 @@ func TestConfiguredTime(t *testing.T) {
 			`hello world again`, time.Time{}, Failed},
 		{"plain detection in a zone", Config{Time: Time{Timezone: "Europe/Paris"}},
 			`2026-03-09 08:15:30 zone-less`, time.Date(2026, 3, 9, 8, 15, 30, 0, paris), Found},
+		{"plain detection of a common log time in a zone", Config{Time: Time{Timezone: "Europe/Paris"}},
+			`10.0.0.1 - - [09/Mar/2026:08:15:30.25] "GET / HTTP/1.1" 200 1`, time.Date(2026, 3, 9, 8, 15, 30, 25e7, paris), Found},
 		{"a zone in the line wins over the timezone", Config{Time: Time{Timezone: "Europe/Paris"}},
 			`2026-03-09T08:15:30Z zoned`, time.Date(2026, 3, 9, 8, 15, 30, 0, time.UTC), Found},
 		{"nginx layout common_log", Config{Format: NginxCombined, Time: Time{Layout: LayoutCommonLog}},
@@ -116,6 +118,35 @@ func TestTimeCached(t *testing.T) {
 	}
 }
 
+// TestTimeCachedCLF: an access line's common log time through the cache is what Time
+// finds, in a timezone and not, for lines sharing their second with other fractions
+// and zones, and for lines the cache does not take (Time reads them).
+func TestTimeCachedCLF(t *testing.T) {
+	lines := []string{
+		`10.0.0.1 - - [09/Mar/2026:08:15:30.25] "GET / HTTP/1.1" 200 1`,
+		`10.0.0.2 - - [09/Mar/2026:08:15:30 +0000] "GET / HTTP/1.1" 200 1`,
+		`10.0.0.3 - - [09/Mar/2026:08:15:30.5] "GET / HTTP/1.1" 200 1`,
+		`10.0.0.4 - - [09/Mar/2026:08:15:31 -0700] "GET / HTTP/1.1" 200 1`,
+		`10.0.0.5 - - [30/Feb/2026:08:15:31] "GET / HTTP/1.1" 200 1`,
+		`09/Mar/2026:08:15:31 +0100 a common log time at the start`,
+		`1 no time [ here`,
+		`2026-03-09T08:15:32Z an RFC 3339 line between`,
+		`10.0.0.6 - - [09/Mar/2026:08:15:31] "GET / HTTP/1.1" 200 1`,
+	}
+	for _, tz := range []string{"", "Europe/Paris"} {
+		p := MustNew(Config{Time: Time{Timezone: tz}})
+		var c Cache
+		for range 2 {
+			for _, line := range lines {
+				want, wst := p.Time([]byte(line), readTime)
+				if got, st := p.TimeCached(&c, []byte(line), readTime); st != wst || !got.Equal(want) {
+					t.Errorf("%q %s: %v %s, Time gives %v %s", tz, line, got, statusNames[st], want, statusNames[wst])
+				}
+			}
+		}
+	}
+}
+
 // TestDaysFromCivil checks the arithmetic against time.Date over four centuries.
 func TestDaysFromCivil(t *testing.T) {
 	for d := time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2200; d = d.AddDate(0, 0, 1) {
@@ -155,4 +186,21 @@ func BenchmarkTime(b *testing.B) {
 			})
 		}
 	}
+}
+
+// FuzzTimeCached: whatever line came before, the cache gives what Time gives.
+func FuzzTimeCached(f *testing.F) {
+	f.Add(`10.0.0.1 - - [09/Mar/2026:08:15:30.25] "GET /"`, `10.0.0.2 - - [09/Mar/2026:08:15:30 -0700] "GET /"`)
+	f.Add(`2026-03-09T08:15:30Z a`, `2026-03-09T08:15:30.5+01:00 b`)
+	f.Add(`1 [09/Mar/2026:08:15:30`, `09/Mar/2026:08:15:30 +0100 x`)
+	p := MustNew(Config{})
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var c Cache
+		for _, line := range []string{a, b, a} {
+			want, wst := p.Time([]byte(line), readTime)
+			if got, st := p.TimeCached(&c, []byte(line), readTime); st != wst || !got.Equal(want) {
+				t.Fatalf("%q after %q: %v %s, Time gives %v %s", line, a, got, statusNames[st], want, statusNames[wst])
+			}
+		}
+	})
 }

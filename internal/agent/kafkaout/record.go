@@ -101,6 +101,8 @@ type batchBuf struct {
 	// The engine stamps every event of one read with the same time: format it once.
 	lastTime time.Time
 	ts       []byte
+	// eventTime formats the events' own times, a second's date and time once.
+	eventTime timeText
 }
 
 // batchSizes is what a batch's records need: their cost for the byte budget and the
@@ -277,7 +279,7 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
 		b.reserve(timeBytes)
 		t0 := len(b.scratch)
-		b.scratch = ev.Time.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
+		b.scratch = b.eventTime.appendTo(b.scratch, ev.Time)
 		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTime, Value: b.scratch[t0:len(b.scratch):len(b.scratch)]})
 	}
 	if ev.Format != "" {
