@@ -92,7 +92,7 @@ func (p *Parser) Off() bool { return p.ts.kind == kindNone || p.format.Envelope(
 //
 // With no Time settings, the forms detected are, at the line's start (after a syslog
 // "<PRI>" and RFC 5424 version, or a "["): RFC 3339 / ISO 8601 with 'T' or ' ', any
-// fraction, with or without a zone; the common log format's 02/Jan/2006:15:04:05 -0700;
+// fraction, with or without a zone; the common log format's 02/Jan/2006:15:04:05[.frac] -0700;
 // syslog's Jan _2 15:04:05. A JSON object line: its first "time", "ts", "timestamp" or
 // "@timestamp" key, whose value is one of those forms or epoch seconds (or milliseconds,
 // microseconds, nanoseconds, told apart by size). Else a common log time in "[…]" in the
