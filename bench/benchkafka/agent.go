@@ -31,7 +31,6 @@ func (r agentRun) brokerCPUPerLine() float64 {
 // agentProducer is one row of the agent table.
 type agentProducer struct {
 	name string
-	file string // what kcat reads
 	run  func(topic string) (agentRun, error)
 	runs []agentRun
 }
@@ -46,21 +45,19 @@ type agentProducer struct {
 // the topic; kcat's until it exits, which it does once every record is acknowledged.
 func runAgentBench(p params, admin *kadm.Client, lines int, size int64) error {
 	const codec = "snappy" // the agent's default
-	kcat := func(name string, extra ...string) *agentProducer {
-		pr := &agentProducer{name: name, file: p.file}
-		pr.run = func(topic string) (agentRun, error) {
+	kcat := func(name, file string, extra ...string) *agentProducer {
+		return &agentProducer{name: name, run: func(topic string) (agentRun, error) {
 			args := append([]string{"-P", "-b", p.brokers, "-t", topic, "-l", "-z", codec, "-X", "acks=all"}, extra...)
 			b0 := procCPUOrZero(p.brokerPid)
-			r, err := measure(name, exec.Command(p.kcat, append(args, pr.file)...), lines, size)
+			r, err := measure(name, exec.Command(p.kcat, append(args, file)...), lines, size)
 			if err != nil {
 				return agentRun{}, err
 			}
 			return agentRun{result: r, records: recordsIn(admin, topic), brokerCPU: procCPUOrZero(p.brokerPid) - b0}, nil
-		}
-		return pr
+		}}
 	}
-	base := kcat("`kcat -P -l` (its defaults)")
-	guaranteed := kcat("`kcat -P -l`, idempotent, linger 5 ms, batch 1 MiB",
+	base := kcat("`kcat -P -l` (its defaults)", p.file)
+	guaranteed := kcat("`kcat -P -l`, idempotent, linger 5 ms, batch 1 MiB", p.file,
 		"-X", "enable.idempotence=true", "-X", "linger.ms=5", "-X", "batch.size=1048576")
 	producers := []*agentProducer{base, guaranteed}
 	if p.kcatSame {
@@ -73,10 +70,8 @@ func runAgentBench(p params, admin *kadm.Client, lines int, size int64) error {
 			return err
 		}
 		defer os.Remove(keyed)
-		rec := kcat("`kcat -P -l` (its defaults), the agent's key and headers", "-K", "\t",
-			"-H", "offset=123456789", "-H", "file_id=65024:5472823", "-H", "time=2026-11-25T00:00:00.001Z")
-		rec.file = keyed
-		producers = append(producers, rec)
+		producers = append(producers, kcat("`kcat -P -l` (its defaults), the agent's key and headers", keyed, "-K", "\t",
+			"-H", "offset=123456789", "-H", "file_id=65024:5472823", "-H", "time=2026-11-25T00:00:00.001Z"))
 	}
 	// -agent-kafka "k=v,k=v;k=v": one agent row per variant; the default is one row with
 	// the agent's defaults.

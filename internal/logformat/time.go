@@ -408,13 +408,20 @@ func finishRFC3339(s []byte, base int64, loc *time.Location) (time.Time, int, St
 	if !ok {
 		return time.Time{}, 0, Failed
 	}
-	off, n, zoned := zoneAt(s[i:])
-	i += n
+	t, n := zonedAt(s[i:], base, ns, loc)
+	return t, i + n, Found
+}
+
+// zonedAt is the time of base (seconds since 1970 as if in UTC) and ns, in the zone at
+// the start of rest (zoneAt), or in loc when there is none (nil: UTC); n is the zone's
+// length.
+func zonedAt(rest []byte, base int64, ns int, loc *time.Location) (t time.Time, n int) {
+	off, n, zoned := zoneAt(rest)
 	if !zoned && loc != nil {
-		u := time.Unix(base, int64(ns)).UTC()
-		return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), ns, loc).UTC(), i, Found
+		u := time.Unix(base, 0).UTC()
+		return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), ns, loc).UTC(), n
 	}
-	return time.Unix(base-int64(off), int64(ns)).UTC(), i, Found
+	return time.Unix(base-int64(off), int64(ns)).UTC(), n
 }
 
 // dateTimeAt reads the 19 bytes "2006-01-02T15:04:05" and returns their seconds since
@@ -600,12 +607,8 @@ func finishCLF(s []byte, base int64, loc *time.Location) time.Time {
 	if !ok {
 		ns, i = 0, 20 // "…:08:15:30. x": a full stop after the time, not a fraction
 	}
-	off, _, zoned := zoneAt(s[i:])
-	if !zoned && loc != nil {
-		u := time.Unix(base, 0).UTC()
-		return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), ns, loc).UTC()
-	}
-	return time.Unix(base-int64(off), int64(ns)).UTC()
+	t, _ := zonedAt(s[i:], base, ns, loc)
+	return t
 }
 
 // parseStamp reads syslog's "Jan _2 15:04:05[.frac]" at the start of s. The year is

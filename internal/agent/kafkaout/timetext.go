@@ -15,10 +15,10 @@ type timeText struct {
 // appendTo appends t's text to dst.
 func (c *timeText) appendTo(dst []byte, t time.Time) []byte {
 	t = t.UTC()
-	if y := t.Year(); y < 0 || y > 9999 {
-		return t.AppendFormat(dst, time.RFC3339Nano) // not 19 bytes before the fraction
-	}
 	if sec := t.Unix(); c.prefix == nil || sec != c.sec {
+		if y := t.Year(); y < 0 || y > 9999 { // the same year while sec is: checked once
+			return t.AppendFormat(dst, time.RFC3339Nano) // not 19 bytes before the fraction
+		}
 		c.sec, c.prefix = sec, t.AppendFormat(c.prefix[:0], "2006-01-02T15:04:05")
 	}
 	dst = append(dst, c.prefix...)

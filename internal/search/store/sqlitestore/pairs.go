@@ -316,26 +316,21 @@ func mayHold(f []byte, h uint64) bool {
 // is missing.
 func filterMayHold(f, want []byte) bool {
 	pairs, _, ok := filterSections(f)
-	if !ok {
-		return true
-	}
-	for ; len(want) >= 8; want = want[8:] {
-		if !mayHold(pairs, binary.LittleEndian.Uint64(want)) {
-			return false
-		}
-	}
-	return true
+	return !ok || mayHoldAll(pairs, want)
 }
 
 // numbersMayHold is filterMayHold for the numbers of want (numberHash, 8 bytes each,
 // little-endian: the argument of the SQL function mayHoldFunc).
 func numbersMayHold(f, want []byte) bool {
 	_, nums, ok := filterSections(f)
-	if !ok {
-		return true
-	}
+	return !ok || mayHoldAll(nums, want)
+}
+
+// mayHoldAll says whether the filter words f may hold every hash of want (8 bytes each,
+// little-endian).
+func mayHoldAll(f, want []byte) bool {
 	for ; len(want) >= 8; want = want[8:] {
-		if !mayHold(nums, binary.LittleEndian.Uint64(want)) {
+		if !mayHold(f, binary.LittleEndian.Uint64(want)) {
 			return false
 		}
 	}
