@@ -141,7 +141,7 @@ func TestBlockWords(t *testing.T) {
 			return err
 		}
 		b.seq = 1
-		if err := insertBlocks(tx, []*block{b}); err != nil {
+		if err := insertBlocks(tx, []*block{b}, true); err != nil {
 			return err
 		}
 		return tx.Commit()

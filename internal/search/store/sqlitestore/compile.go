@@ -22,6 +22,10 @@ type plan struct {
 	// hold (pairs.go): blocksSQL rules the others out in SQL. nil: none.
 	phrases []query.DigitPhrase
 	pairs   []byte
+	// within, for a day whose pair filters are in groups (pairgroups.go), is the JSON
+	// array of the only blocks that may hold the pairs (part.boundByPairs): blocksSQL
+	// selects among them instead of testing each block's filter. "": no such bound.
+	within string
 	// nums are the numberHash and prefixHash of the numbers and digit prefixes every
 	// matching line holds (numberTerms), 8 bytes each: not words of the index, they
 	// rule out blocks by their filter in SQL (mayHoldFunc). nil: none. numWords are
@@ -274,7 +278,11 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 		b.WriteString(" AND " + cond)
 		args = append(args, cargs...)
 	}
-	if len(p.pairs) > 0 {
+	switch {
+	case p.within != "":
+		b.WriteString(" AND " + idCol + " IN (SELECT value FROM json_each(?))")
+		args = append(args, p.within)
+	case len(p.pairs) > 0:
 		b.WriteString(" AND " + pairsMayHoldFunc + "((SELECT filter FROM pairs WHERE id = " + idCol + "), ?)")
 		args = append(args, p.pairs)
 	}

@@ -268,20 +268,20 @@ func checkOlderDayAs(t *testing.T, path string, got []int, old byte, version, bi
 
 // TestLayoutWholeBodies: a day of layout 7 (bodies compressed whole, not split into
 // columns) is opened as it is: its lines are found and read, new blocks (split) go beside
-// them, and the day is marked with this layout, keeping its row ids.
+// them, and the day is marked 15 (its pair filters one per block), keeping its row ids.
 func TestLayoutWholeBodies(t *testing.T) {
 	_, path, got := olderDay(t, func(t *testing.T, path string) {
 		c := testCodec(t)
 		rewriteBlocks(t, path, func(times, body []byte) []byte { return wholeBlock(c, times, body) }, layoutVersionWhole)
 	})
-	checkOlderDayAs(t, path, got, blockZstdTimes, layoutVersion, keyBits)
+	checkOlderDayAs(t, path, got, blockZstdTimes, layoutVersionPairs, keyBits)
 }
 
 // TestLayoutNumbersIndexed: a day of layout 9 (long numbers in the index, blocks' filters
 // of version 1 or none, no numbers table) is opened as it is: its blocks are listed in
 // numbers_any, its long numbers are found, their blocks read for want of the numbers'
-// filters, and the day is marked with this layout, so that a logcollect that looks for
-// them in the index refuses it; lines appended then get numbers' filters and are found
+// filters, and the day is marked 15 (its pair filters one per block), so that a
+// logcollect that looks for them in the index refuses it; lines appended then get numbers' filters and are found
 // beside them.
 func TestLayoutNumbersIndexed(t *testing.T) {
 	dir := t.TempDir()
@@ -320,8 +320,8 @@ func TestLayoutNumbersIndexed(t *testing.T) {
 	if anys != 3 || numbered != 1 {
 		t.Errorf("%d blocks in numbers_any, %d with numbers' filters; want the 3 of layout 9 and the 1 appended", anys, numbered)
 	}
-	if v := userVersion(t, path); v != layoutVersion {
-		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	if v := userVersion(t, path); v != layoutVersionPairs {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersionPairs)
 	}
 }
 
@@ -377,8 +377,8 @@ func TestLayoutUnsalted(t *testing.T) {
 		checkFound(t, s, start, fmt.Sprint(100_000+i), rows[i])
 		checkFound(t, s, start, fmt.Sprint(30_000+i), rows[i])
 	}
-	if v := userVersion(t, path); v != layoutVersion {
-		t.Errorf("user_version %d after open, want %d", v, layoutVersion)
+	if v := userVersion(t, path); v != layoutVersionPairs {
+		t.Errorf("user_version %d after open, want %d", v, layoutVersionPairs)
 	}
 	var unsalted int
 	if err := s.snapshot()[0].db.QueryRow(`SELECT count(*) FROM ` + numbersTable(0) + ` WHERE substr(filter, 1, 2) != x'0001'`).Scan(&unsalted); err != nil {

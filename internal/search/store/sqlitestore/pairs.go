@@ -199,15 +199,16 @@ func (s *hashSet) shards(buf []byte, salt byte) (out []byte, ends [numberShards]
 	return out, ends, true
 }
 
-// filter returns the filter's words at bitsPer bits per distinct hash, valid until the
-// next call; nil when the set gets none (too many hashes). An empty set gets one word,
-// all 0.
+// filter returns the filter's words at bitsPer to twice that bits per distinct hash (its
+// words a power of two, which a group of filters of other sizes reads exactly:
+// pairgroups.go), valid until the next call; nil when the set gets none (too many
+// hashes). An empty set gets one word, all 0.
 func (s *hashSet) filter(bitsPer int) []uint64 {
 	n, ok := s.distinct()
 	if !ok || n > maxFilterPairs || s.over {
 		return nil
 	}
-	words := max(1, (n*bitsPer+63)/64)
+	words := 1 << bits.Len(uint(max(1, (n*bitsPer+63)/64)-1))
 	s.words = slices.Grow(s.words[:0], words)[:words]
 	clear(s.words)
 	for _, h := range s.hashes {

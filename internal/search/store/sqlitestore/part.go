@@ -52,6 +52,12 @@ type part struct {
 	// merged says the day's index was merged into one segment since the store opened it,
 	// or that merging it failed (Store.tidy). Only Run's goroutine reads or sets it.
 	merged bool
+	// grouped says the day seals its blocks' pair filters into groups (layoutVersion,
+	// pairgroups.go), once pendingPairs of them wait in the pairs table, groupBlocks at
+	// a time (a field for the tests' small groups).
+	grouped      bool
+	groupBlocks  int
+	pendingPairs atomic.Int64
 }
 
 // mergePages is how many pages of merged index one FTS5 'merge' step writes (~256 KiB):
@@ -174,9 +180,12 @@ func (p *part) close() error {
 // that knows only 2 to 11 refuses the day instead of writing blocks in neither numbers
 // nor numbers_any, which this one would never read for a number, and one that knows
 // only 13 refuses it instead of reading a salted set as an empty one (a set of 13 that
-// starts with 0 is empty). A new day is 15.
+// starts with 0 is empty). 16 is 15 with its blocks' pair filters sealed into groups
+// (pairgroups.go): a block without a pairs row is in one; 15 and those marked 15 are read
+// and written as they are, their blocks' filters one per block. A new day is 16.
 const (
-	layoutVersion         = 15
+	layoutVersion         = 16
+	layoutVersionPairs    = 15
 	layoutVersionWide     = 14
 	layoutVersionUnsalted = 13
 	layoutVersionUnsaltW  = 12
@@ -342,12 +351,22 @@ func openPart(path string, day int64, c *codec) (*part, error) {
 	if version == layoutVersionWide {
 		bits = keyBitsWide
 	}
-	return &part{day: day, path: path, db: db, codec: c, keyBits: bits, minsIndexed: minsIndexed, tensIndexed: tensIndexed}, nil
+	p := &part{day: day, path: path, db: db, codec: c, keyBits: bits, minsIndexed: minsIndexed, tensIndexed: tensIndexed,
+		grouped: version == layoutVersion, groupBlocks: groupBlocks}
+	if p.grouped {
+		var n int64
+		if err := db.QueryRow(`SELECT count(*) FROM pairs`).Scan(&n); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("count the pair filters of %s: %w", path, err)
+		}
+		p.pendingPairs.Store(n)
+	}
+	return p, nil
 }
 
 // schemaSQL is the schema, then the layout version the day is marked with.
 func schemaSQL(version int) string {
-	return schema + numbersSchema() + fmt.Sprintf("PRAGMA user_version = %d;\n", version)
+	return schema + numbersSchema() + pairGroupsSchema + fmt.Sprintf("PRAGMA user_version = %d;\n", version)
 }
 
 // numbersSchema is the tables of the blocks' numbers' filters (pairs.go): numbersTable(i)
@@ -444,7 +463,8 @@ func addCountColumns(tx *sql.Tx) error {
 // as they are (layoutVersion).
 //
 // It returns the layout version the day is marked with once open: layoutVersion for a
-// new day or one of this layout, layoutVersionWide for one read as it is.
+// new day or one of this layout, layoutVersionPairs or layoutVersionWide for one read as
+// it is.
 func checkLayout(db *sql.DB, path string) (int, error) {
 	var logs, blocks, version int
 	err := db.QueryRow(`SELECT count(*) FILTER (WHERE name = 'logs'), count(*) FILTER (WHERE name = 'blocks') FROM sqlite_master`).
@@ -466,8 +486,8 @@ func checkLayout(db *sql.DB, path string) (int, error) {
 	case version > layoutVersion:
 		return 0, fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
 			path, version, layoutVersion)
-	case version == layoutVersionUnsalted || version == layoutVersionFilter || version == layoutVersionSplit || version == layoutVersionWhole:
-		return layoutVersion, nil
+	case version == layoutVersionPairs || version == layoutVersionUnsalted || version == layoutVersionFilter || version == layoutVersionSplit || version == layoutVersionWhole:
+		return layoutVersionPairs, nil
 	case version == layoutVersionUnsaltW || version == layoutVersionFilterW || version == layoutVersionSplitW || version == layoutVersionWide6 || version == layoutVersion256 ||
 		version == layoutVersion128 || version == layoutVersionS2 || version == layoutVersionNoFormat:
 		return layoutVersionWide, nil
@@ -524,8 +544,12 @@ func (p *part) insert(blocks []*block) (err error) {
 	if err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
 	}
-	if err := insertBlocks(tx, blocks); err != nil {
+	if err := insertBlocks(tx, blocks, p.grouped); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
+	pending, err := p.sealPairs(tx, int64(len(blocks)))
+	if err != nil {
+		return fmt.Errorf("seal pair filters in %s: %w", p.path, err)
 	}
 	d := minuteDeltas{}
 	if err := d.addBlocks(blocks, 1); err != nil {
@@ -555,6 +579,7 @@ func (p *part) insert(blocks []*block) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", p.path, err)
 	}
+	p.pendingPairs.Store(pending)
 	for _, b := range blocks {
 		p.maxSeq.Store(max(p.maxSeq.Load(), b.seq+int64(b.n)-1))
 		p.maxSpan.Store(max(p.maxSpan.Load(), p.upperOf(b.id)-b.tMin))
@@ -590,8 +615,9 @@ func (p *part) assignIDs(tx *sql.Tx, blocks []*block) error {
 	return nil
 }
 
-// insertBlocks writes blocks and their index documents, blocksPerInsert per statement.
-func insertBlocks(tx *sql.Tx, blocks []*block) error {
+// insertBlocks writes blocks and their index documents, blocksPerInsert per statement;
+// grouped for a day whose pair filters are sealed into groups (part.grouped).
+func insertBlocks(tx *sql.Tx, blocks []*block, grouped bool) error {
 	full, err := tx.Prepare(insertSQL("blocks", blockCols, blockColCount, blocksPerInsert))
 	if err != nil {
 		return err
@@ -610,8 +636,11 @@ func insertBlocks(tx *sql.Tx, blocks []*block) error {
 		for _, b := range chunk {
 			args = append(args, b.id, b.seq, b.n, b.tMin, b.tMax, b.host, b.path, b.topic, b.fileID, b.off0, b.endLast, b.mins, b.tens, b.data)
 			ftsArgs = append(ftsArgs, b.id, b.words)
-			if b.pairs != nil {
+			switch {
+			case b.pairs != nil:
 				pairArgs = append(pairArgs, b.id, b.pairs)
+			case grouped: // a block of a grouped day without a row is in a group
+				pairArgs = append(pairArgs, b.id, noPairFilter)
 			}
 			if b.cols != nil {
 				colArgs = append(colArgs, b.id, b.colsMask, b.cols)

@@ -205,6 +205,10 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 // million in one time, 4.4 GB, for one first page.
 func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, want int, out []store.Row) ([]store.Row, error) {
 	lo, hi := p.span(from, to)
+	pl, may, err := p.boundByPairs(ctx, pl, lo, hi)
+	if err != nil || !may {
+		return out, err
+	}
 	q, args := pl.blocksSQL(headCols, lo, hi, from, to, true)
 	keep := inRange(from, to)
 	if !before.isZero() {
@@ -222,7 +226,7 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 	}
 	sc := pl.scanner(p.codec)
 	sc.keep = true // the waiting lines point into their blocks
-	err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
+	err = p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
 		if !emit(p.upperOf(h.id)) {
 			return false
 		}
@@ -910,6 +914,10 @@ func (p *part) lineCount(ctx context.Context, ids []int64) (int64, error) {
 // numbers or pairs.
 func (p *part) candidates(ctx context.Context, pl plan, from, to int64) ([]int64, error) {
 	lo, hi := p.span(from, to)
+	pl, may, err := p.boundByPairs(ctx, pl, lo, hi)
+	if err != nil || !may {
+		return nil, err
+	}
 	q, args := pl.blocksSQL("b.id", lo, hi, from, to, false)
 	if pl.match != "" && len(pl.where) == 0 && len(pl.nums) == 0 && len(pl.pairs) == 0 {
 		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,

@@ -147,9 +147,15 @@ func (p *part) deleteBefore(ctx context.Context, cutoff int64) error {
 		}
 	}
 	if len(rest) > 0 {
-		if err := insertBlocks(tx, rest); err != nil {
+		if err := insertBlocks(tx, rest, p.grouped); err != nil {
 			return fmt.Errorf("retention in %s: %w", p.path, err)
 		}
+	}
+	// A pair group goes with the last block of its range (its bitmaps with it: the
+	// trigger pair_groups_slices); one with blocks left keeps the ids of those deleted,
+	// which a search then looks for in vain.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pair_groups WHERE NOT EXISTS (SELECT 1 FROM blocks WHERE id >= pair_groups.lo AND id < pair_groups.hi)`); err != nil {
+		return fmt.Errorf("retention in %s: %w", p.path, err)
 	}
 	// Counts that do not decode (a damaged block) leave the totals stale: the
 	// retention goes on, and the day's histograms read the blocks (naming the bad one).

@@ -1,0 +1,370 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"slices"
+	"strconv"
+)
+
+// Pair groups. A block's filter of adjacent numbers (pairs.go) rules it out without
+// reading its lines, but a search for an IP address still tests every block's filter
+// of its range: at 100 million lines, 195,000 filters of ~1.4 KB, read, copied into Go
+// and tested one SQL call at a time, 1.5 s (docs/store.md). A grouped day (layout 16)
+// therefore seals the filters waiting in the pairs table, groupBlocks at a time, into a
+// group stored bit-sliced: for each bit of the group's filter size, one bitmap with a
+// bit per member block. Testing a pair is then reading its 3 bits' bitmaps (pairWord) and
+// ANDing them: a few hundred bytes per group for its thousand blocks, where their
+// filters were 2 MB.
+//
+// The bitmaps are built from the members' filters as stored: their sizes are powers of
+// two (hashSet.filter), and a filter of n words tests as one of m = n<<k words whose
+// word w is its word w>>k (pairWord's multiply-shift: (x·n)>>32 = ((x·n<<k)>>32)>>k),
+// or, for m = n>>k, as one whose word w is the OR of its words w<<k to (w+1)<<k (a
+// superset: fewer bits per pair, more false positives, never a false negative). A
+// group's m is its members' median, so that one block of lines of numbers only does not
+// multiply the group's bytes. A member without a filter (no row of words it reads: too
+// many pairs, or a size not of that form) has all its bits set: it may hold any pair.
+//
+// pair_groups holds a group's row: its member ids (uvarint deltas, ascending: member j is
+// bit j of each bitmap), their range [lo, hi), and m. pair_slices holds its bitmaps,
+// sliceChunk bit positions per row, keyed by group<<groupKeyShift | chunk. A grouped
+// day's block without a row in pairs is in a group (insertBlocks writes noPairFilter
+// for one without a filter): so a search reads the pairs rows of its range, then the
+// groups (pairCandidates), and a seal in between (it moves rows from one to the other in
+// one transaction) makes it see a block twice, never not at all.
+const (
+	groupBlocks   = 1024
+	sliceChunk    = 8
+	groupKeyShift = 16 // chunks of a group: at most 1024 words × 64 bits / sliceChunk
+	// maxGroupWords bounds a group's m: the largest filter hashSet.filter makes.
+	maxGroupWords = 1 << 10
+)
+
+const pairGroupsSchema = `
+CREATE TABLE IF NOT EXISTS pair_groups(grp INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL, words INTEGER NOT NULL, ids BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pair_slices(key INTEGER PRIMARY KEY, bits BLOB NOT NULL);
+CREATE TRIGGER IF NOT EXISTS pair_groups_slices AFTER DELETE ON pair_groups BEGIN
+  DELETE FROM pair_slices WHERE key >= old.grp << 16 AND key < (old.grp + 1) << 16; END;
+`
+
+// noPairFilter is the pairs row of a grouped day's block without a filter
+// (pairFilterV2 of no words): it may hold any pair.
+var noPairFilter = []byte{pairFilterV2, 0}
+
+// groupMember is a block's pairs row as a seal reads it.
+type groupMember struct {
+	id    int64
+	words []byte // its pair filter's words; nil: it may hold any pair
+}
+
+// sealPairs seals the day's waiting pair filters into a group once groupBlocks of them
+// wait, added more having been written by this transaction, and returns how many wait
+// after it. The count it is given may be more than the rows (retention deleted some):
+// the rows decide.
+func (p *part) sealPairs(tx *sql.Tx, added int64) (int64, error) {
+	if !p.grouped {
+		return 0, nil
+	}
+	waiting := p.pendingPairs.Load() + added
+	if waiting < int64(p.groupBlocks) {
+		return waiting, nil
+	}
+	members, err := readMembers(tx)
+	if err != nil || len(members) < p.groupBlocks {
+		return int64(len(members)), err
+	}
+	words := groupWords(members)
+	var grp int64
+	if err := tx.QueryRow(`SELECT coalesce(max(grp), 0) + 1 FROM pair_groups`).Scan(&grp); err != nil {
+		return 0, err
+	}
+	var ids []byte
+	prev := int64(0)
+	for _, m := range members {
+		ids = binary.AppendUvarint(ids, uint64(m.id-prev))
+		prev = m.id
+	}
+	if _, err := tx.Exec(`INSERT INTO pair_groups(grp, lo, hi, words, ids) VALUES(?, ?, ?, ?, ?)`,
+		grp, members[0].id, members[len(members)-1].id+1, words, ids); err != nil {
+		return 0, err
+	}
+	bitmaps := sliceMembers(members, words)
+	stride := groupStride(len(members))
+	row := sliceChunk * stride
+	var args []any
+	for c := 0; c*row < len(bitmaps); c++ {
+		chunk := bitmaps[c*row : (c+1)*row]
+		b := make([]byte, 0, 8*len(chunk))
+		for _, w := range chunk {
+			b = binary.LittleEndian.AppendUint64(b, w)
+		}
+		args = append(args, grp<<groupKeyShift|int64(c), b)
+	}
+	if err := insertRows(tx, "pair_slices", "key, bits", 2, args); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(`DELETE FROM pairs`); err != nil {
+		return 0, err
+	}
+	return 0, nil
+}
+
+// readMembers reads the pairs rows waiting to be sealed, by id.
+func readMembers(tx *sql.Tx) ([]groupMember, error) {
+	rows, err := tx.Query(`SELECT id, filter FROM pairs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var members []groupMember
+	for rows.Next() {
+		var m groupMember
+		var f []byte
+		if err := rows.Scan(&m.id, &f); err != nil {
+			return nil, err
+		}
+		if words, _, ok := filterSections(f); ok && len(words) > 0 && sizeOK(len(words) / 8) {
+			m.words = words
+		}
+		members = append(members, m)
+	}
+	return members, rows.Err()
+}
+
+// sizeOK says a filter of n words can be read at a group's size (a power of two).
+func sizeOK(n int) bool { return n > 0 && n <= maxGroupWords && n&(n-1) == 0 }
+
+// groupWords is a group's filter size: its members' median (1 when none has a filter).
+func groupWords(members []groupMember) int {
+	var sizes []int
+	for _, m := range members {
+		if m.words != nil {
+			sizes = append(sizes, len(m.words)/8)
+		}
+	}
+	if len(sizes) == 0 {
+		return 1
+	}
+	slices.Sort(sizes)
+	return sizes[len(sizes)/2]
+}
+
+// groupStride is the 64-bit words of one bit position's bitmap in a group of n members.
+func groupStride(n int) int { return (n + 63) / 64 }
+
+// sliceMembers returns the group's bitmaps: position p (word w's bit b at w*64+b) is
+// words [p*stride, (p+1)*stride), bit j of them member j's.
+func sliceMembers(members []groupMember, words int) []uint64 {
+	stride := groupStride(len(members))
+	out := make([]uint64, words*64*stride)
+	for j, m := range members {
+		bit, at := uint64(1)<<(j%64), j/64
+		n := len(m.words) / 8
+		for w := range words {
+			var x uint64
+			switch {
+			case m.words == nil:
+				x = ^uint64(0)
+			case n >= words: // fold: word w is the OR of the filter's words w<<k to (w+1)<<k
+				k := n / words
+				for i := w * k; i < (w+1)*k; i++ {
+					x |= binary.LittleEndian.Uint64(m.words[8*i:])
+				}
+			default: // spread: word w is the filter's word w>>k
+				x = binary.LittleEndian.Uint64(m.words[8*(w/(words/n)):])
+			}
+			for ; x != 0; x &= x - 1 {
+				out[(w*64+bits.TrailingZeros64(x))*stride+at] |= bit
+			}
+		}
+	}
+	return out
+}
+
+// groupPositions is the bit positions a group of m words tests for the pair hashes of
+// want (phrasePairs), ascending, without repeats.
+func groupPositions(want []byte, words int) []int {
+	var pos []int
+	for ; len(want) >= 8; want = want[8:] {
+		w, b := pairWord(binary.LittleEndian.Uint64(want), words)
+		for ; b != 0; b &= b - 1 {
+			pos = append(pos, w*64+bits.TrailingZeros64(b))
+		}
+	}
+	slices.Sort(pos)
+	return slices.Compact(pos)
+}
+
+// pairCandidates returns the ids in [lo, hi) of the grouped day's blocks that may hold
+// every pair hash of want, ascending: those waiting in pairs whose filter may, then the
+// members of groups whose bitmaps may (in that order: see above). ok is false when a
+// group does not read (damaged): the caller then tests the blocks one by one, as for a
+// day of per-block filters, where a block without a row may hold any pair.
+func (p *part) pairCandidates(ctx context.Context, want []byte, lo, hi int64) (ids []int64, ok bool, err error) {
+	if ids, err = p.waitingCandidates(ctx, want, lo, hi); err != nil {
+		return nil, false, err
+	}
+	type group struct {
+		grp   int64
+		words int
+		ids   []byte
+	}
+	var groups []group
+	rows, err := p.db.QueryContext(ctx, `SELECT grp, words, ids FROM pair_groups WHERE hi > ? AND lo < ? ORDER BY grp`, lo, hi)
+	if err != nil {
+		return nil, false, err
+	}
+	for rows.Next() {
+		var g group
+		if err := rows.Scan(&g.grp, &g.words, &g.ids); err != nil {
+			rows.Close()
+			return nil, false, err
+		}
+		groups = append(groups, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	for _, g := range groups {
+		members := decodeMembers(g.ids)
+		if members == nil || g.words <= 0 || g.words > maxGroupWords {
+			return nil, false, nil
+		}
+		may, err := p.groupMay(ctx, g.grp, g.words, len(members), want)
+		if err != nil {
+			return nil, false, fmt.Errorf("pair group %d: %w", g.grp, err)
+		}
+		if may == nil {
+			return nil, false, nil
+		}
+		for j, id := range members {
+			if may[j/64]&(1<<(j%64)) != 0 && id >= lo && id < hi {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), true, nil
+}
+
+// waitingCandidates returns the ids in [lo, hi) of the blocks waiting in pairs whose
+// filter may hold every pair of want.
+func (p *part) waitingCandidates(ctx context.Context, want []byte, lo, hi int64) ([]int64, error) {
+	rows, err := p.db.QueryContext(ctx, `SELECT id, filter FROM pairs WHERE id >= ? AND id < ?`, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		var f sql.RawBytes
+		if err := rows.Scan(&id, &f); err != nil {
+			return nil, err
+		}
+		if filterMayHold(f, want) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
+}
+
+// groupMay returns which of group grp's n members (bit j: member j) may hold every pair of
+// want, from the bitmaps of its positions at its m words; nil when one is missing or
+// damaged.
+func (p *part) groupMay(ctx context.Context, grp int64, words, n int, want []byte) ([]uint64, error) {
+	stride := groupStride(n)
+	pos := groupPositions(want, words)
+	var keys []int64
+	for _, q := range pos {
+		keys = append(keys, grp<<groupKeyShift|int64(q/sliceChunk))
+	}
+	keys = slices.Compact(keys) // pos ascending: a chunk's keys are adjacent
+	chunks := make(map[int64][]byte, len(keys))
+	if len(keys) > 0 {
+		list, args := inList(keys)
+		rows, err := p.db.QueryContext(ctx, `SELECT key, bits FROM pair_slices WHERE key IN `+list, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k int64
+			var b []byte
+			if err := rows.Scan(&k, &b); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			chunks[k] = b
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	may := make([]uint64, stride)
+	for i := range may {
+		may[i] = ^uint64(0)
+	}
+	for _, q := range pos {
+		b := chunks[grp<<groupKeyShift|int64(q/sliceChunk)]
+		if len(b) != sliceChunk*stride*8 {
+			return nil, nil
+		}
+		at := (q % sliceChunk) * stride * 8
+		for i := range may {
+			may[i] &= binary.LittleEndian.Uint64(b[at+8*i:])
+		}
+	}
+	return may, nil
+}
+
+// decodeMembers decodes a group's member ids (uvarint deltas); nil when damaged.
+func decodeMembers(b []byte) []int64 {
+	var ids []int64
+	prev := int64(0)
+	for len(b) > 0 {
+		d, k := binary.Uvarint(b)
+		if k <= 0 {
+			return nil
+		}
+		prev += int64(d)
+		ids = append(ids, prev)
+		b = b[k:]
+	}
+	return ids
+}
+
+// boundByPairs bounds pl's blocks in [lo, hi) to those pairCandidates gives, on a
+// grouped day when pl has pairs (plan.within); may is false when none can match.
+func (p *part) boundByPairs(ctx context.Context, pl plan, lo, hi int64) (_ plan, may bool, err error) {
+	if !p.grouped || len(pl.pairs) == 0 {
+		return pl, true, nil
+	}
+	ids, ok, err := p.pairCandidates(ctx, pl.pairs, lo, hi)
+	if err != nil {
+		return pl, false, fmt.Errorf("read the pair filters of %s: %w", p.path, err)
+	}
+	if !ok {
+		return pl, true, nil
+	}
+	pl.within = idsJSON(ids)
+	return pl, len(ids) > 0, nil
+}
+
+// idsJSON is ids as a JSON array, for json_each.
+func idsJSON(ids []int64) string {
+	b := make([]byte, 0, 12*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
