@@ -30,16 +30,16 @@ import (
 // many pairs, or a size not of that form) has all its bits set: it may hold any pair.
 //
 // pair_groups holds a group's row: its member ids (uvarint deltas, ascending: member j is
-// bit j of each bitmap), their range [lo, hi), and m. pair_slices holds its bitmaps,
-// sliceChunk bit positions per row, keyed by group<<groupKeyShift | chunk. A grouped
+// bit j of each bitmap), their range [lo, hi), and m. pair_slices holds its bitmaps, one
+// per row (128 bytes for 1024 members: ~30 rows to a page, where rows of 8 bitmaps
+// filled 3 KiB of each 4 KiB page), keyed by group<<groupKeyShift | bit position. A grouped
 // day's block without a row in pairs is in a group (insertBlocks writes noPairFilter
 // for one without a filter): so a search reads the pairs rows of its range, then the
 // groups (pairCandidates), and a seal in between (it moves rows from one to the other in
 // one transaction) makes it see a block twice, never not at all.
 const (
 	groupBlocks   = 1024
-	sliceChunk    = 8
-	groupKeyShift = 16 // chunks of a group: at most 1024 words × 64 bits / sliceChunk
+	groupKeyShift = 16 // bit positions of a group: at most maxGroupWords × 64
 	// maxGroupWords bounds a group's m: the largest filter hashSet.filter makes.
 	maxGroupWords = 1 << 10
 )
@@ -61,26 +61,35 @@ type groupMember struct {
 	words []byte // its pair filter's words; nil: it may hold any pair
 }
 
-// sealPairs seals the day's waiting pair filters into a group once groupBlocks of them
-// wait, added more having been written by this transaction, and returns how many wait
-// after it. The count it is given may be more than the rows (retention deleted some):
-// the rows decide.
+// sealPairs seals the day's waiting pair filters into groups of groupBlocks, the lowest
+// ids first, while that many wait, added more having been written by this transaction,
+// and returns how many wait after. The count it is given may be more than the rows
+// (retention deleted some): the rows decide.
 func (p *part) sealPairs(tx *sql.Tx, added int64) (int64, error) {
 	if !p.grouped {
 		return 0, nil
 	}
 	waiting := p.pendingPairs.Load() + added
-	if waiting < int64(p.groupBlocks) {
-		return waiting, nil
+	for waiting >= int64(p.groupBlocks) {
+		members, err := readMembers(tx, p.groupBlocks)
+		if err != nil || len(members) < p.groupBlocks {
+			return int64(len(members)), err
+		}
+		if err := sealGroup(tx, members); err != nil {
+			return 0, err
+		}
+		waiting -= int64(len(members))
 	}
-	members, err := readMembers(tx)
-	if err != nil || len(members) < p.groupBlocks {
-		return int64(len(members)), err
-	}
+	return waiting, nil
+}
+
+// sealGroup writes members' group (its row, then a row per bit position of its
+// bitmaps) and deletes their pairs rows.
+func sealGroup(tx *sql.Tx, members []groupMember) error {
 	words := groupWords(members)
 	var grp int64
 	if err := tx.QueryRow(`SELECT coalesce(max(grp), 0) + 1 FROM pair_groups`).Scan(&grp); err != nil {
-		return 0, err
+		return err
 	}
 	var ids []byte
 	prev := int64(0)
@@ -88,34 +97,31 @@ func (p *part) sealPairs(tx *sql.Tx, added int64) (int64, error) {
 		ids = binary.AppendUvarint(ids, uint64(m.id-prev))
 		prev = m.id
 	}
+	last := members[len(members)-1].id
 	if _, err := tx.Exec(`INSERT INTO pair_groups(grp, lo, hi, words, ids) VALUES(?, ?, ?, ?, ?)`,
-		grp, members[0].id, members[len(members)-1].id+1, words, ids); err != nil {
-		return 0, err
+		grp, members[0].id, last+1, words, ids); err != nil {
+		return err
 	}
 	bitmaps := sliceMembers(members, words)
 	stride := groupStride(len(members))
-	row := sliceChunk * stride
-	var args []any
-	for c := 0; c*row < len(bitmaps); c++ {
-		chunk := bitmaps[c*row : (c+1)*row]
-		b := make([]byte, 0, 8*len(chunk))
-		for _, w := range chunk {
+	args := make([]any, 0, 2*words*64)
+	for q := range words * 64 {
+		b := make([]byte, 0, 8*stride)
+		for _, w := range bitmaps[q*stride : (q+1)*stride] {
 			b = binary.LittleEndian.AppendUint64(b, w)
 		}
-		args = append(args, grp<<groupKeyShift|int64(c), b)
+		args = append(args, grp<<groupKeyShift|int64(q), b)
 	}
 	if err := insertRows(tx, "pair_slices", "key, bits", 2, args); err != nil {
-		return 0, err
+		return err
 	}
-	if _, err := tx.Exec(`DELETE FROM pairs`); err != nil {
-		return 0, err
-	}
-	return 0, nil
+	_, err := tx.Exec(`DELETE FROM pairs WHERE id <= ?`, last)
+	return err
 }
 
-// readMembers reads the pairs rows waiting to be sealed, by id.
-func readMembers(tx *sql.Tx) ([]groupMember, error) {
-	rows, err := tx.Query(`SELECT id, filter FROM pairs ORDER BY id`)
+// readMembers reads the first n pairs rows waiting to be sealed, by id.
+func readMembers(tx *sql.Tx, n int) ([]groupMember, error) {
+	rows, err := tx.Query(`SELECT id, filter FROM pairs ORDER BY id LIMIT ?`, n)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +133,7 @@ func readMembers(tx *sql.Tx) ([]groupMember, error) {
 		if err := rows.Scan(&m.id, &f); err != nil {
 			return nil, err
 		}
-		if words, _, ok := filterSections(f); ok && len(words) > 0 && sizeOK(len(words) / 8) {
+		if words, _, ok := filterSections(f); ok && len(words) > 0 && sizeOK(len(words)/8) {
 			m.words = words
 		}
 		members = append(members, m)
@@ -280,45 +286,43 @@ func (p *part) waitingCandidates(ctx context.Context, want []byte, lo, hi int64)
 func (p *part) groupMay(ctx context.Context, grp int64, words, n int, want []byte) ([]uint64, error) {
 	stride := groupStride(n)
 	pos := groupPositions(want, words)
-	var keys []int64
-	for _, q := range pos {
-		keys = append(keys, grp<<groupKeyShift|int64(q/sliceChunk))
+	keys := make([]int64, len(pos))
+	for i, q := range pos {
+		keys[i] = grp<<groupKeyShift | int64(q)
 	}
-	keys = slices.Compact(keys) // pos ascending: a chunk's keys are adjacent
-	chunks := make(map[int64][]byte, len(keys))
+	may := make([]uint64, stride)
+	for i := range may {
+		may[i] = ^uint64(0)
+	}
+	found := 0
 	if len(keys) > 0 {
 		list, args := inList(keys)
-		rows, err := p.db.QueryContext(ctx, `SELECT key, bits FROM pair_slices WHERE key IN `+list, args...)
+		rows, err := p.db.QueryContext(ctx, `SELECT bits FROM pair_slices WHERE key IN `+list, args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var k int64
-			var b []byte
-			if err := rows.Scan(&k, &b); err != nil {
+			var b sql.RawBytes
+			if err := rows.Scan(&b); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			chunks[k] = b
+			if len(b) != 8*stride {
+				rows.Close()
+				return nil, nil
+			}
+			for i := range may {
+				may[i] &= binary.LittleEndian.Uint64(b[8*i:])
+			}
+			found++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
 	}
-	may := make([]uint64, stride)
-	for i := range may {
-		may[i] = ^uint64(0)
-	}
-	for _, q := range pos {
-		b := chunks[grp<<groupKeyShift|int64(q/sliceChunk)]
-		if len(b) != sliceChunk*stride*8 {
-			return nil, nil
-		}
-		at := (q % sliceChunk) * stride * 8
-		for i := range may {
-			may[i] &= binary.LittleEndian.Uint64(b[at+8*i:])
-		}
+	if found != len(keys) {
+		return nil, nil
 	}
 	return may, nil
 }
@@ -339,6 +343,13 @@ func decodeMembers(b []byte) []int64 {
 	return ids
 }
 
+// maxWithin is the most candidate blocks boundByPairs hands SQLite as a list. A phrase
+// in more blocks (a date's numbers) is searched as before, its blocks in groups all taken
+// as candidates (no pairs row): a list of all 195,000 blocks of 100 million lines would
+// be built in full, where the newest-first search of a common phrase stops after the
+// first few blocks.
+const maxWithin = 16384
+
 // boundByPairs bounds pl's blocks in [lo, hi) to those pairCandidates gives, on a
 // grouped day when pl has pairs (plan.within); may is false when none can match.
 func (p *part) boundByPairs(ctx context.Context, pl plan, lo, hi int64) (_ plan, may bool, err error) {
@@ -349,7 +360,7 @@ func (p *part) boundByPairs(ctx context.Context, pl plan, lo, hi int64) (_ plan,
 	if err != nil {
 		return pl, false, fmt.Errorf("read the pair filters of %s: %w", p.path, err)
 	}
-	if !ok {
+	if !ok || len(ids) > maxWithin {
 		return pl, true, nil
 	}
 	pl.within = idsJSON(ids)
