@@ -58,7 +58,8 @@ func vlKinds(r loadgen.Realistic) []struct{ name, ours, logsql, from string } {
 // the searches (http.pprof on), LOGCOLLECT_BENCH_CPU=file a CPU profile of the ingest's
 // first 4 s. LOGCOLLECT_BENCH_VL=off runs the standalone alone (issue
 // 22's 100,000,000 lines: VictoriaLogs' stream of them would not fit in memory), and
-// LOGCOLLECT_BENCH_ROUNDS sets the rounds of searches (20).
+// LOGCOLLECT_BENCH_ROUNDS sets the rounds of searches (20); LOGCOLLECT_BENCH_KEEP names a
+// new directory for the run's files, kept after it.
 func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	r := loadgen.Realistic{N: benchLines(), End: time.Now(), Span: 20 * time.Hour}
 	n := r.N
@@ -68,6 +69,14 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 		rounds = v
 	}
 	dir := b.TempDir()
+	if keep := os.Getenv("LOGCOLLECT_BENCH_KEEP"); keep != "" {
+		// The run's files stay there (a new directory): its store can then be opened
+		// alone, to profile a search of 100 million lines without ingesting them again.
+		if err := os.Mkdir(keep, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		dir = keep
+	}
 	logPath := filepath.Join(dir, "access.log")
 	var body bytes.Buffer // VictoriaLogs' stream, built before either server starts
 	var vlBody io.Writer

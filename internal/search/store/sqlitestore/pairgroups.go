@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"strconv"
 )
 
 // Pair groups. A block's filter of adjacent numbers (pairs.go) rules it out without
@@ -343,39 +342,39 @@ func decodeMembers(b []byte) []int64 {
 	return ids
 }
 
-// maxWithin is the most candidate blocks boundByPairs hands SQLite as a list. A phrase
-// in more blocks (a date's numbers) is searched as before, its blocks in groups all taken
-// as candidates (no pairs row): a list of all 195,000 blocks of 100 million lines would
-// be built in full, where the newest-first search of a common phrase stops after the
-// first few blocks.
-const maxWithin = 16384
+// maxListed is the most candidates of a phrase of numbers eachQuery lists when the query
+// has index words too: past it, the index is asked first (a phrase in many blocks beside
+// a rare word), every block of a group taken for the phrase (no pairs row).
+const maxListed = 4096
 
-// boundByPairs bounds pl's blocks in [lo, hi) to those pairCandidates gives, on a
-// grouped day when pl has pairs (plan.within); may is false when none can match.
-func (p *part) boundByPairs(ctx context.Context, pl plan, lo, hi int64) (_ plan, may bool, err error) {
-	if !p.grouped || len(pl.pairs) == 0 {
-		return pl, true, nil
-	}
-	ids, ok, err := p.pairCandidates(ctx, pl.pairs, lo, hi)
-	if err != nil {
-		return pl, false, fmt.Errorf("read the pair filters of %s: %w", p.path, err)
-	}
-	if !ok || len(ids) > maxWithin {
-		return pl, true, nil
-	}
-	pl.within = idsJSON(ids)
-	return pl, len(ids) > 0, nil
-}
-
-// idsJSON is ids as a JSON array, for json_each.
-func idsJSON(ids []int64) string {
-	b := make([]byte, 0, 12*len(ids)+2)
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
+// eachQuery calls fn with the plan's query of its blocks in [lo, hi) (blocksSQL of cols,
+// from, to and desc) and its arguments: once, or, on a grouped day when pl has pairs,
+// once per idsPerRead of the blocks pairCandidates gives (plan.ids), in the query's
+// order, until fn says no more. A list of ids SQLite looks up one by one, in its order:
+// the candidates of a rare phrase are a few blocks of thousands.
+func (p *part) eachQuery(ctx context.Context, pl plan, cols string, lo, hi, from, to int64, desc bool,
+	fn func(q string, args []any) (more bool, err error)) error {
+	if p.grouped && len(pl.pairs) > 0 {
+		ids, ok, err := p.pairCandidates(ctx, pl.pairs, lo, hi)
+		if err != nil {
+			return fmt.Errorf("read the pair filters of %s: %w", p.path, err)
 		}
-		b = strconv.AppendInt(b, id, 10)
+		if ok && (len(ids) <= maxListed || pl.match == "") {
+			if desc {
+				slices.Reverse(ids)
+			}
+			for len(ids) > 0 {
+				pl.ids = ids[:min(len(ids), idsPerRead)]
+				ids = ids[len(pl.ids):]
+				q, args := pl.blocksSQL(cols, lo, hi, from, to, desc)
+				if more, err := fn(q, args); err != nil || !more {
+					return err
+				}
+			}
+			return nil
+		}
 	}
-	return string(append(b, ']'))
+	q, args := pl.blocksSQL(cols, lo, hi, from, to, desc)
+	_, err := fn(q, args)
+	return err
 }

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -162,5 +163,50 @@ func TestSliceMembers(t *testing.T) {
 		if rate := float64(passed[j]) / tries; rate > 0.2 {
 			t.Errorf("member %d (%d pairs) passed %.1f %% of pairs it does not hold, want at most 20 %%", j, len(sets[j]), 100*rate)
 		}
+	}
+}
+
+// TestPairGroupsManyCandidates: a phrase in every block of a grouped day gives its
+// candidates in lists of idsPerRead: the search's newest lines and the histogram's count
+// span them all.
+func TestPairGroupsManyCandidates(t *testing.T) {
+	const blocks = idsPerRead + 44
+	start := time.Unix(1_800_000_000, 0)
+	rows := rowsAt(start, 0, blocks*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d from 10.9.8.7", i) })
+	s := open(t, Config{})
+	appendSync(t, s, rows[:maxBlockLines])
+	p := s.snapshot()[0]
+	p.groupBlocks = 64
+	for i := maxBlockLines; i < len(rows); i += 16 * maxBlockLines {
+		appendSync(t, s, rows[i:min(len(rows), i+16*maxBlockLines)])
+	}
+	var groups int
+	if err := p.db.QueryRow(`SELECT count(*) FROM pair_groups`).Scan(&groups); err != nil || groups < blocks/64 {
+		t.Fatalf("%d groups (%v), want %d", groups, err, blocks/64)
+	}
+	ctx := context.Background()
+	q := mustParse(t, `"10.9.8.7"`)
+	from, to := start.Add(-time.Hour), start.Add(time.Hour)
+	res, err := s.Search(ctx, store.SearchRequest{Query: q, From: from, To: to, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 100 || res.Rows[0].Message != rows[len(rows)-1].Message || res.Rows[99].Message != rows[len(rows)-100].Message {
+		t.Fatalf("%d rows, first %q, want the newest 100 from %q", len(res.Rows), res.Rows[0].Message, rows[len(rows)-1].Message)
+	}
+	buckets, _, err := s.Histogram(ctx, q, from, to, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := int64(0)
+	for _, b := range buckets {
+		total += b.Count
+	}
+	if total != int64(len(rows)) {
+		t.Errorf("histogram counts %d lines, want %d", total, len(rows))
+	}
+	ids, err := p.candidates(ctx, compile(q), from.UnixNano(), to.UnixNano())
+	if err != nil || len(ids) != blocks {
+		t.Errorf("%d candidates (%v), want every one of the %d blocks", len(ids), err, blocks)
 	}
 }

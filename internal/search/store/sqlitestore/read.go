@@ -205,11 +205,6 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 // million in one time, 4.4 GB, for one first page.
 func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, want int, out []store.Row) ([]store.Row, error) {
 	lo, hi := p.span(from, to)
-	pl, may, err := p.boundByPairs(ctx, pl, lo, hi)
-	if err != nil || !may {
-		return out, err
-	}
-	q, args := pl.blocksSQL(headCols, lo, hi, from, to, true)
 	keep := inRange(from, to)
 	if !before.isZero() {
 		keep = func(l *line, seq int64) bool {
@@ -226,19 +221,24 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 	}
 	sc := pl.scanner(p.codec)
 	sc.keep = true // the waiting lines point into their blocks
-	err = p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
-		if !emit(p.upperOf(h.id)) {
-			return false
-		}
-		bh := &h
-		pl.matching(bh, lines, keep, func(v *lineView, i int) bool {
-			heap.Push(&waiting, pending{pos: pos{time: v.l.ts, seq: bh.seq + int64(i)}, h: bh, l: v.l, i: i})
+	full := false
+	err := p.eachQuery(ctx, pl, headCols, lo, hi, from, to, true, func(q string, args []any) (bool, error) {
+		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
+			if !emit(p.upperOf(h.id)) {
+				full = true
+				return false
+			}
+			bh := &h
+			pl.matching(bh, lines, keep, func(v *lineView, i int) bool {
+				heap.Push(&waiting, pending{pos: pos{time: v.l.ts, seq: bh.seq + int64(i)}, h: bh, l: v.l, i: i})
+				return true
+			})
+			if room := want - len(out); len(waiting) > 2*room+maxBlockLines {
+				waiting.trim(room) // amortised: a trim per room lines pushed
+			}
 			return true
 		})
-		if room := want - len(out); len(waiting) > 2*room+maxBlockLines {
-			waiting.trim(room) // amortised: a trim per room lines pushed
-		}
-		return true
+		return !full, err
 	})
 	if err != nil {
 		return nil, err
@@ -914,16 +914,21 @@ func (p *part) lineCount(ctx context.Context, ids []int64) (int64, error) {
 // numbers or pairs.
 func (p *part) candidates(ctx context.Context, pl plan, from, to int64) ([]int64, error) {
 	lo, hi := p.span(from, to)
-	pl, may, err := p.boundByPairs(ctx, pl, lo, hi)
-	if err != nil || !may {
-		return nil, err
-	}
-	q, args := pl.blocksSQL("b.id", lo, hi, from, to, false)
 	if pl.match != "" && len(pl.where) == 0 && len(pl.nums) == 0 && len(pl.pairs) == 0 {
-		q, args = `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
-			[]any{pl.match, lo, hi}
+		return p.blockIDs(ctx, `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
+			[]any{pl.match, lo, hi}, nil)
 	}
 	var ids []int64
+	err := p.eachQuery(ctx, pl, "b.id", lo, hi, from, to, false, func(q string, args []any) (bool, error) {
+		var err error
+		ids, err = p.blockIDs(ctx, q, args, ids)
+		return true, err
+	})
+	return ids, err
+}
+
+// blockIDs appends to ids the ids query q gives.
+func (p *part) blockIDs(ctx context.Context, q string, args []any, ids []int64) ([]int64, error) {
 	rows, err := p.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count in %s: %w", p.path, err)
