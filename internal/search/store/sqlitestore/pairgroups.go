@@ -43,6 +43,7 @@ const (
 	maxGroupWords = 1 << 10
 )
 
+// pairGroupsSchema: the trigger's 16 is groupKeyShift.
 const pairGroupsSchema = `
 CREATE TABLE IF NOT EXISTS pair_groups(grp INTEGER PRIMARY KEY, lo INTEGER NOT NULL, hi INTEGER NOT NULL, words INTEGER NOT NULL, ids BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pair_slices(key INTEGER PRIMARY KEY, bits BLOB NOT NULL);

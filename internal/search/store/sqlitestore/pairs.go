@@ -39,9 +39,10 @@ import (
 // pairFilterV2, the pairs' filter's length in 64-bit words (uvarint; 0: no pair filter,
 // the block may hold any pair), that filter, then the numbers' filter of layout 11 (no
 // words: none here, the block may hold any number as far as this row says). A filter's
-// bits are little-endian 64-bit words (pairWord). No row: the block has no pair filter
-// (written before it, by a logcollect without it, or with more pairs than
-// maxFilterPairs), and may hold any pair. A block without numbers rows is in the
+// bits are little-endian 64-bit words (pairWord). No row: in a day of layout 16, the
+// block is in a pair group (pairgroups.go; one without a filter has a row of no words);
+// in one before it, the block has no pair filter (written before it, by a logcollect
+// without it, or with more pairs than maxFilterPairs), and may hold any pair. A block without numbers rows is in the
 // numbers_any table (part.go: written before them, or with more numbers than a filter
 // takes) and may hold any number as far as they say; a block of layout 11 may still
 // have its numbers in its pairs row.
@@ -62,11 +63,14 @@ const (
 	// SQLite's own and the set's counts on disk (16: +0.7 bytes per line of issue 22's
 	// access log, end to end).
 	numberShards = 16
-	// pairBits is m/n, the filter's bits per distinct pair, each setting 3 bits
-	// (pairWord): ~15 % of the pairs a block lacks pass, and for an IP address's three
-	// pairs 0.44 % of the blocks of issue 22's access log not holding it
-	// (TestPairFilterSelective). The filter is ~2.7 bytes per line of that log (~2,800
-	// distinct pairs in 512 lines), 9 % of its block's compressed size.
+	// pairBits is the least m/n, the filter's bits per distinct pair, each setting 3
+	// bits (pairWord); its size is then rounded up to a power of two (hashSet.filter), up
+	// to twice that. At 4 bits ~15 % of the pairs a block lacks pass, and for an IP
+	// address's three pairs 0.44 % of the blocks of issue 22's access log not holding
+	// it (TestPairFilterSelective); that log's ~2,240 distinct pairs in 512 lines get
+	// 256 words, 7.3 bits per pair, and 0.04 % of the blocks of 100 million lines
+	// passed for the benchmark's IP (docs/store.md). The filter is then ~4 bytes per
+	// line of that log.
 	pairBits = 4
 	// countBits is the bitmap that counts a block's distinct pairs (linear counting)
 	// before the filter is sized: 2 KiB, cleared per block.
