@@ -23,7 +23,7 @@ type plan struct {
 	phrases []query.DigitPhrase
 	pairs   []byte
 	// ids, for a day whose pair filters are in groups (pairgroups.go), are blocks that
-	// may hold the pairs, at most idsPerRead of them (part.eachCandidates): blocksSQL
+	// may hold the pairs, at most idsPerRead of them (part.eachQuery): blocksSQL
 	// selects among them instead of testing each block's filter. nil: no such bound.
 	ids []int64
 	// nums are the numberHash and prefixHash of the numbers and digit prefixes every

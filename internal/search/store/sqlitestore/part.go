@@ -53,8 +53,8 @@ type part struct {
 	// or that merging it failed (Store.tidy). Only Run's goroutine reads or sets it.
 	merged bool
 	// grouped says the day seals its blocks' pair filters into groups (layoutVersion,
-	// pairgroups.go), once pendingPairs of them wait in the pairs table, groupBlocks at
-	// a time (a field for the tests' small groups).
+	// pairgroups.go), groupBlocks at a time (a field for the tests' small groups), once
+	// that many wait in the pairs table; pendingPairs counts them.
 	grouped      bool
 	groupBlocks  int
 	pendingPairs atomic.Int64
