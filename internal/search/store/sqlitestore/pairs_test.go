@@ -63,7 +63,7 @@ func (m testMessage) Field(string) (string, bool) { return "", false }
 
 // TestPairFilterSelective: over blocks of the realistic access log, the filter holds the
 // client IPs of its lines and rules out nearly every block for an IP it does not hold
-// (about 1 in 300 passes by its design, pairs.go).
+// (about 1 in 1,000 passes by its design, pairs.go).
 func TestPairFilterSelective(t *testing.T) {
 	const n = 4096
 	gen := loadgen.Realistic{N: n, End: time.Unix(1_800_000_000, 0), Span: time.Hour}
@@ -92,8 +92,10 @@ func TestPairFilterSelective(t *testing.T) {
 			}
 		}
 	}
-	if rate := float64(passed) / float64(tried); rate > 0.01 {
-		t.Errorf("%d of %d blocks (%.2f %%) pass for IPs they do not hold, want at most 1 %%", passed, tried, 100*rate)
+	// 0.09 % with filters rounded up to a power of two (256 words for this log's ~2,240
+	// pairs a block); 0.44 % at 4 bits per pair, before.
+	if rate := float64(passed) / float64(tried); rate > 0.0025 {
+		t.Errorf("%d of %d blocks (%.2f %%) pass for IPs they do not hold, want at most 0.25 %%", passed, tried, 100*rate)
 	}
 }
 
