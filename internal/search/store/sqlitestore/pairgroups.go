@@ -53,7 +53,7 @@ CREATE TRIGGER IF NOT EXISTS pair_groups_slices AFTER DELETE ON pair_groups BEGI
 
 // noPairFilter is the pairs row of a grouped day's block without a filter
 // (pairFilterV2 of no words): it may hold any pair.
-var noPairFilter = []byte{pairFilterV2, 0}
+func noPairFilter() []byte { return []byte{pairFilterV2, 0} }
 
 // groupMember is a block's pairs row as a seal reads it.
 type groupMember struct {

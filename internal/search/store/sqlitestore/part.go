@@ -640,7 +640,7 @@ func insertBlocks(tx *sql.Tx, blocks []*block, grouped bool) error {
 			case b.pairs != nil:
 				pairArgs = append(pairArgs, b.id, b.pairs)
 			case grouped: // a block of a grouped day without a row is in a group
-				pairArgs = append(pairArgs, b.id, noPairFilter)
+				pairArgs = append(pairArgs, b.id, noPairFilter())
 			}
 			if b.cols != nil {
 				colArgs = append(colArgs, b.id, b.colsMask, b.cols)
