@@ -63,13 +63,21 @@ type groupMember struct {
 
 // sealPairs seals the day's waiting pair filters into groups of groupBlocks, the lowest
 // ids first, while that many wait, added more having been written by this transaction,
-// and returns how many wait after. The count it is given may be more than the rows
+// and returns how many wait after. The day's first commit counts them (a day opened
+// but not written, every day but today's, reads nothing). The count it is given may be more than the rows
 // (retention deleted some): the rows decide.
 func (p *part) sealPairs(tx *sql.Tx, added int64) (int64, error) {
 	if !p.grouped {
 		return 0, nil
 	}
-	waiting := p.pendingPairs.Load() + added
+	waiting := p.pendingPairs.Load()
+	if waiting < 0 { // not counted since the day was opened: its rows, these included
+		if err := tx.QueryRow(`SELECT count(*) FROM pairs`).Scan(&waiting); err != nil {
+			return 0, err
+		}
+	} else {
+		waiting += added
+	}
 	for waiting >= int64(p.groupBlocks) {
 		members, err := readMembers(tx, p.groupBlocks)
 		if err != nil || len(members) < p.groupBlocks {
@@ -125,20 +133,15 @@ func readMembers(tx *sql.Tx, n int) ([]groupMember, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var members []groupMember
-	for rows.Next() {
-		var m groupMember
-		var f []byte
-		if err := rows.Scan(&m.id, &f); err != nil {
-			return nil, err
-		}
+	err = eachFilter(rows, func(id int64, f []byte) {
+		m := groupMember{id: id}
 		if words, _, ok := filterSections(f); ok && len(words) > 0 && sizeOK(len(words)/8) {
-			m.words = words
+			m.words = slices.Clone(words)
 		}
 		members = append(members, m)
-	}
-	return members, rows.Err()
+	})
+	return members, err
 }
 
 // sizeOK says a filter of n words can be read at a group's size (a power of two).
@@ -265,19 +268,13 @@ func (p *part) waitingCandidates(ctx context.Context, want []byte, lo, hi int64)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var ids []int64
-	for rows.Next() {
-		var id int64
-		var f sql.RawBytes
-		if err := rows.Scan(&id, &f); err != nil {
-			return nil, err
-		}
+	err = eachFilter(rows, func(id int64, f []byte) {
 		if filterMayHold(f, want) {
 			ids = append(ids, id)
 		}
-	}
-	return ids, rows.Err()
+	})
+	return ids, err
 }
 
 // groupMay returns which of group grp's n members (bit j: member j) may hold every pair of

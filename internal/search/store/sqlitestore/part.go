@@ -54,7 +54,7 @@ type part struct {
 	merged bool
 	// grouped says the day seals its blocks' pair filters into groups (layoutVersion,
 	// pairgroups.go), groupBlocks at a time (a field for the tests' small groups), once
-	// that many wait in the pairs table; pendingPairs counts them.
+	// that many wait in the pairs table; pendingPairs counts them (-1: not yet counted).
 	grouped      bool
 	groupBlocks  int
 	pendingPairs atomic.Int64
@@ -353,14 +353,7 @@ func openPart(path string, day int64, c *codec) (*part, error) {
 	}
 	p := &part{day: day, path: path, db: db, codec: c, keyBits: bits, minsIndexed: minsIndexed, tensIndexed: tensIndexed,
 		grouped: version == layoutVersion, groupBlocks: groupBlocks}
-	if p.grouped {
-		var n int64
-		if err := db.QueryRow(`SELECT count(*) FROM pairs`).Scan(&n); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("count the pair filters of %s: %w", path, err)
-		}
-		p.pendingPairs.Store(n)
-	}
+	p.pendingPairs.Store(-1) // counted by the day's first commit (sealPairs)
 	return p, nil
 }
 
@@ -739,27 +732,36 @@ func foldPending(tx *sql.Tx, shards *[numberShards][]any, anys []any) ([]any, er
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var f []byte
-		if err := rows.Scan(&id, &f); err != nil {
-			return nil, err
-		}
-		split, ok := splitPending(f)
+	err = eachFilter(rows, func(id int64, f []byte) {
+		split, ok := splitPending(slices.Clone(f))
 		if !ok {
 			anys = append(anys, id)
-			continue
+			return
 		}
 		for i := range shards {
 			shards[i] = append(shards[i], id, split[i])
 		}
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	_, err = tx.Exec(`DELETE FROM numbers_pending`)
 	return anys, err
+}
+
+// eachFilter calls fn with the id and filter of each row of rows, a query of (id,
+// filter), the filter valid only during the call, and closes rows.
+func eachFilter(rows *sql.Rows, fn func(id int64, f []byte)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var f sql.RawBytes
+		if err := rows.Scan(&id, &f); err != nil {
+			return err
+		}
+		fn(id, f)
+	}
+	return rows.Err()
 }
 
 // rowsPerInsert bounds the rows of one insertRows statement (SQLite's bound on a
