@@ -26,6 +26,11 @@ type plan struct {
 	// may hold the pairs, at most idsPerRead of them (part.eachQuery): blocksSQL
 	// selects among them instead of testing each block's filter. nil: no such bound.
 	ids []int64
+	// listed, when set, are the day's candidate blocks for [from, to), ascending, listed
+	// already with every condition of the plan (part.candidates, for a first page and its
+	// histogram: Store.FirstPage): eachQuery gives them as ids, and blocksSQL applies none
+	// of the plan's conditions to them again.
+	listed []int64
 	// nums are the numberHash and prefixHash of the numbers and digit prefixes every
 	// matching line holds (numberTerms), 8 bytes each: not words of the index, they
 	// rule out blocks by their filter in SQL (mayHoldFunc). nil: none. numWords are
@@ -278,6 +283,9 @@ func (p plan) blocksSQL(cols string, lo, hi, from, to int64, desc bool) (string,
 	}
 	b.WriteString(" AND b.ts_max >= ? AND b.ts_min < ?")
 	args = append(args, from, to)
+	if p.listed != nil {
+		p.where, p.args, p.nums, p.pairs = nil, nil, nil, nil // each held when it was listed
+	}
 	for _, w := range p.where {
 		b.WriteString(" AND " + w)
 	}

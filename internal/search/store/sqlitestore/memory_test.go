@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 
@@ -10,7 +11,7 @@ import (
 // cache, mmap and WAL limit the store sizes on purpose (SQLite's settings are per
 // connection; the pool opens more under concurrent searches).
 func TestPartConnectionsSized(t *testing.T) {
-	p, err := openPart(filepath.Join(t.TempDir(), "logs-20261202.db"), 0, testCodec(t))
+	p, err := openPart(filepath.Join(t.TempDir(), "logs-20261202.db"), 0, testCodec(t), new(atomic.Int64))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,9 @@ type part struct {
 	day    int64
 	path   string
 	db     *sql.DB
-	codec  *codec       // the store's
-	maxSeq atomic.Int64 // newest Seq in the day (0: none yet)
+	codec  *codec        // the store's
+	reads  *atomic.Int64 // the store's count of blocks read (Store.blocksRead)
+	maxSeq atomic.Int64  // newest Seq in the day (0: none yet)
 	// readers counts the reads that hold the day (Store.readParts): a dropped day is
 	// closed once they are done.
 	readers sync.WaitGroup
@@ -311,7 +312,7 @@ const (
 	journalLimit = 16 << 20
 )
 
-func openPart(path string, day int64, c *codec) (*part, error) {
+func openPart(path string, day int64, c *codec, reads *atomic.Int64) (*part, error) {
 	// WAL with synchronous=FULL: a commit is on disk when it returns (the store
 	// acknowledges lines after it), readers never block the writer. auto_vacuum lets the
 	// size retention give freed pages back to the file system. mmap_size 0 (SQLite's
@@ -351,7 +352,7 @@ func openPart(path string, day int64, c *codec) (*part, error) {
 	if version == layoutVersionWide {
 		bits = keyBitsWide
 	}
-	p := &part{day: day, path: path, db: db, codec: c, keyBits: bits, minsIndexed: minsIndexed, tensIndexed: tensIndexed,
+	p := &part{day: day, path: path, db: db, codec: c, reads: reads, keyBits: bits, minsIndexed: minsIndexed, tensIndexed: tensIndexed,
 		grouped: version == layoutVersion, groupBlocks: groupBlocks}
 	p.pendingPairs.Store(-1) // counted by the day's first commit (sealPairs)
 	return p, nil

@@ -178,7 +178,7 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 			continue
 		}
 		var err error
-		if out, err = p.search(ctx, pl, from, to, before, want, out); err != nil {
+		if out, err = p.search(ctx, pl, from, to, before, want, out, nil); err != nil {
 			return store.SearchResult{}, err
 		}
 	}
@@ -203,7 +203,17 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 // without times backfilled in a second, a generated load) — so the heap keeps only the
 // lines that can still be on the page (newestFirst.trim): it held every line of 10
 // million in one time, 4.4 GB, for one first page.
-func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, want int, out []store.Row) ([]store.Row, error) {
+//
+// With d (a first page, Store.FirstPage), the blocks read are d's candidates, listed
+// already; the times of their matching lines are noted in d, and d's candidates left
+// are those the search did not read, for the page's histogram to count (countListed).
+func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, want int, out []store.Row, d *dayCount) ([]store.Row, error) {
+	if d != nil {
+		if len(d.ids) == 0 {
+			return out, nil
+		}
+		pl.listed = d.ids
+	}
 	lo, hi := p.span(from, to)
 	keep := inRange(from, to)
 	if !before.isZero() {
@@ -222,15 +232,22 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 	sc := pl.scanner(p.codec)
 	sc.keep = true // the waiting lines point into their blocks
 	full := false
+	stop := int64(math.MinInt64) // the last block read when out filled (newest first)
 	err := p.eachQuery(ctx, pl, headCols, lo, hi, from, to, true, func(q string, args []any) (bool, error) {
 		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
+			bh := &h
 			if !emit(p.upperOf(h.id)) {
-				full = true
+				full, stop = true, h.id
+				if d != nil { // read for nothing here: its lines are counted, not read again
+					pl.matching(bh, lines, keep, func(v *lineView, _ int) bool { d.note(v.l.ts); return true })
+				}
 				return false
 			}
-			bh := &h
 			pl.matching(bh, lines, keep, func(v *lineView, i int) bool {
 				heap.Push(&waiting, pending{pos: pos{time: v.l.ts, seq: bh.seq + int64(i)}, h: bh, l: v.l, i: i})
+				if d != nil {
+					d.note(v.l.ts)
+				}
 				return true
 			})
 			if room := want - len(out); len(waiting) > 2*room+maxBlockLines {
@@ -242,6 +259,9 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 	})
 	if err != nil {
 		return nil, err
+	}
+	if d != nil {
+		d.readFrom(stop)
 	}
 	emit(math.MinInt64)
 	return out, nil
@@ -274,27 +294,17 @@ const maxBuckets = 10000
 // Histogram counts matching rows per step; estimated says some counts were scaled up
 // from a sample of the candidate blocks.
 func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time, step time.Duration) ([]store.Bucket, bool, error) {
-	n, err := bucketCount(from, to, step)
+	buckets, first, err := newBuckets(from, to, step)
 	if err != nil {
 		return nil, false, err
 	}
 	f, t, st := from.UnixNano(), to.UnixNano(), int64(step)
-	first := floorDiv(f, st) * st
-	buckets := make([]store.Bucket, n)
-	for i := range buckets {
-		buckets[i].Time = timeOf(first + int64(i)*st)
-	}
 	// Counts are sums of weights: 1 per line counted, the sampling ratio per line of a
 	// sample (rounded once, per bucket: never below the lines the sample found there).
-	counts := make([]float64, n)
+	counts := make([]float64, len(buckets))
 	all, release := s.readParts()
 	defer release()
-	var parts []*part // the days of the range
-	for _, p := range all {
-		if p.covers(f, t) {
-			parts = append(parts, p)
-		}
-	}
+	parts := covering(all, f, t)
 	estimated := false
 	if q.Kind == query.All {
 		add := func(ts int64, weight float64) { counts[(ts-first)/st] += weight }
@@ -315,26 +325,66 @@ func (s *Store) Histogram(ctx context.Context, q *query.Node, from, to time.Time
 	return buckets, estimated, nil
 }
 
+// newBuckets returns the empty buckets of [from, to) by step, from the step's multiple
+// at or before from (first, in Unix nanoseconds).
+func newBuckets(from, to time.Time, step time.Duration) ([]store.Bucket, int64, error) {
+	n, err := bucketCount(from, to, step)
+	if err != nil {
+		return nil, 0, err
+	}
+	st := int64(step)
+	first := floorDiv(from.UnixNano(), st) * st
+	buckets := make([]store.Bucket, n)
+	for i := range buckets {
+		buckets[i].Time = timeOf(first + int64(i)*st)
+	}
+	return buckets, first, nil
+}
+
+// covering returns the days of parts that may hold lines of [from, to).
+func covering(parts []*part, from, to int64) []*part {
+	var in []*part
+	for _, p := range parts {
+		if p.covers(from, to) {
+			in = append(in, p)
+		}
+	}
+	return in
+}
+
 // countDays adds the matching lines of [from, to) of the days to counts (by step from
-// first). When the days' candidate blocks are at most sampleBlocks, or hold at most
-// histogramLines lines, every one is checked and the counts are exact. Beyond, the
-// days share one sample: an even sample of each day's candidates (every stride-th, the
-// stride leaving at most sampleBlocks in all), then the blocks between (half the
-// stride) while fewer than minSampleHits of those checked hold a match. A day's lines
-// found count candidates / checked of that day, so each bucket's estimate is at least
-// the lines found in it; estimated says some were scaled up. One sample per query and
-// not per day: a range of two days (the last 24 hours, most of the time) checked twice
-// the lines of one, a week seven times, for no better estimate of the whole. The days
-// are checked side by side (eachDay), each with its own plans.
+// first): their candidate blocks listed (listDays), then counted (countListed).
 func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, first, step int64, counts []float64) (bool, error) {
+	days, err := listDays(ctx, parts, q, from, to)
+	if err != nil {
+		return false, err
+	}
+	return countListed(ctx, parts, q, from, to, first, step, days, counts)
+}
+
+// listDays returns each day's candidate blocks of [from, to) for q, the days listed side
+// by side (eachDay), each with its own plan.
+func listDays(ctx context.Context, parts []*part, q *query.Node, from, to int64) ([]dayCount, error) {
 	days := make([]dayCount, len(parts))
 	err := eachDay(parts, func(i int, p *part) (err error) {
 		days[i].ids, err = p.candidates(ctx, compile(q), from, to)
 		return err
 	})
-	if err != nil {
-		return false, err
-	}
+	return days, err
+}
+
+// countListed adds to counts the matching lines of [from, to) of the days' candidate
+// blocks, and those known already (dayCount.known, weight 1). When the candidates are
+// at most sampleBlocks, or hold at most histogramLines lines, every one is checked and
+// the counts are exact. Beyond, the days share one sample: an even sample of each day's
+// candidates (every stride-th, the stride leaving at most sampleBlocks in all), then the
+// blocks between (half the stride) while fewer than minSampleHits of those checked hold
+// a match. A day's lines found count candidates / checked of that day, so each bucket's
+// estimate is at least the lines found in it; estimated says some were scaled up. One
+// sample per query and not per day: a range of two days (the last 24 hours, most of the
+// time) checked twice the lines of one, a week seven times, for no better estimate of
+// the whole. The days are checked side by side (eachDay), each with its own plans.
+func countListed(ctx context.Context, parts []*part, q *query.Node, from, to, first, step int64, days []dayCount, counts []float64) (bool, error) {
 	stride, err := sampleStride(ctx, parts, days)
 	if err != nil {
 		return false, err
@@ -366,6 +416,9 @@ func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, firs
 	}
 	estimated := false
 	for _, d := range days {
+		for _, ts := range d.known {
+			counts[(ts-first)/step]++
+		}
 		if d.checked == 0 {
 			continue
 		}
@@ -378,12 +431,37 @@ func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, firs
 	return estimated, nil
 }
 
-// dayCount is a day's part of a histogram's sample (countDays): its candidate blocks,
+// dayCount is a day's part of a histogram's sample (countListed): its candidate blocks,
 // how many of them were checked and held a match, and the times of the lines found.
+// known are the times of the matching lines of the blocks its first page's search read
+// (part.search), which are then no longer among ids; over says they were more than
+// histogramLines, not kept, and ids were left whole.
 type dayCount struct {
 	ids          []int64
 	checked, hit int
 	times        []int64
+	known        []int64
+	over         bool
+}
+
+// note keeps the time of a matching line of a block the page's search read.
+func (d *dayCount) note(ts int64) {
+	if len(d.known) >= histogramLines {
+		d.over = true
+		return
+	}
+	d.known = append(d.known, ts)
+}
+
+// readFrom says the page's search read the day's candidates from stop on, newest first
+// down to stop (all of them when stop is math.MinInt64): they leave ids, their lines'
+// times noted.
+func (d *dayCount) readFrom(stop int64) {
+	if d.over {
+		d.known = nil
+		return
+	}
+	d.ids = d.ids[:sort.Search(len(d.ids), func(i int) bool { return d.ids[i] >= stop })]
 }
 
 // sampleStride returns the stride of countDays' first sample: 1 (every candidate,
@@ -1109,6 +1187,7 @@ func (p *part) scanBlocksWith(ctx context.Context, sc *scanner, q string, args [
 		if err != nil {
 			return fmt.Errorf("read %s: %w", p.path, err)
 		}
+		p.reads.Add(1)
 		if !fn(h, lines) {
 			return nil
 		}

@@ -72,6 +72,9 @@ type Store struct {
 	lastSeq atomic.Int64
 
 	codec *codec // the blocks' compression, for the writer and every reader
+	// blocksRead counts the blocks the days' queries read (part.reads): what searches
+	// cost, logcollect_store_blocks_read_total.
+	blocksRead atomic.Int64
 
 	// Writer state, owned by the writer goroutine after Open.
 	nextSeq int64
@@ -146,7 +149,7 @@ func (s *Store) openDays(reg prometheus.Registerer) error {
 		if !ok {
 			continue
 		}
-		p, err := openPart(name, day, s.codec)
+		p, err := openPart(name, day, s.codec, &s.blocksRead)
 		if err != nil {
 			return err
 		}
@@ -484,7 +487,7 @@ func (s *Store) partFor(day int64) (*part, error) {
 	if p := s.findPart(day); p != nil {
 		return p, nil
 	}
-	p, err := openPart(filepath.Join(s.cfg.Dir, dayName(day)), day, s.codec)
+	p, err := openPart(filepath.Join(s.cfg.Dir, dayName(day)), day, s.codec, &s.blocksRead)
 	if err != nil {
 		return nil, err
 	}
