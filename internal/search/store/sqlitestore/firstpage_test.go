@@ -138,18 +138,20 @@ func TestFirstPageReadsOnce(t *testing.T) {
 		if listed < 8 {
 			t.Fatalf("%d candidate blocks, want most of 16", listed)
 		}
+		before := s.blocksRead.Load()
 		out, err := parts[0].search(ctx, compile(q), f, tt, pos{}, want, nil, &days[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		left := len(days[0].ids)
+		read, left := int(s.blocksRead.Load()-before), len(days[0].ids)
 		switch {
-		case want == 2 && (left < listed-2 || left == listed || len(days[0].known) < len(out)):
-			t.Errorf("page of 2: %d of %d candidates left to count, %d lines noted; want all but one or two, at least the page's %d",
+		case left != listed-read:
+			t.Errorf("page of %d: %d blocks read, %d of %d candidates left to count: want the %d not read", want, read, left, listed, listed-read)
+		case want == 2 && (left == 0 || len(days[0].known) < len(out)):
+			t.Errorf("page of 2: %d of %d candidates left to count, %d lines noted; want some left, at least the page's %d noted",
 				left, listed, len(days[0].known), len(out))
-		case want > 2 && (left != 0 || int64(len(days[0].known)) != int64(len(out))):
-			t.Errorf("every match: %d of %d candidates left to count, %d lines noted; want none and the page's %d",
-				left, listed, len(days[0].known), len(out))
+		case want > 2 && int64(len(days[0].known)) != int64(len(out)):
+			t.Errorf("every match: %d lines noted, want the page's %d", len(days[0].known), len(out))
 		}
 		step := 5 * time.Minute
 		bs, first, err := newBuckets(from, to, step)

@@ -346,15 +346,12 @@ func decodeMembers(b []byte) []int64 {
 const maxListed = 4096
 
 // eachQuery calls fn with the plan's query of its blocks in [lo, hi) (blocksSQL of cols,
-// from, to and desc) and its arguments: once, or once per idsPerRead of the blocks
-// listed (plan.listed) or, on a grouped day when pl has pairs, that pairCandidates
-// gives (plan.ids), in the query's order, until fn says no more. A list of ids SQLite looks up one by one, in its order:
+// from, to and desc) and its arguments: once, or, on a grouped day when pl has pairs,
+// once per idsPerRead of the blocks pairCandidates gives (plan.ids), in the query's
+// order, until fn says no more. A list of ids SQLite looks up one by one, in its order:
 // the candidates of a rare phrase are a few blocks of thousands.
 func (p *part) eachQuery(ctx context.Context, pl plan, cols string, lo, hi, from, to int64, desc bool,
 	fn func(q string, args []any) (more bool, err error)) error {
-	if pl.listed != nil {
-		return eachListed(pl, slices.Clone(pl.listed), cols, lo, hi, from, to, desc, fn)
-	}
 	if p.grouped && len(pl.pairs) > 0 {
 		ids, ok, err := p.pairCandidates(ctx, pl.pairs, lo, hi)
 		if err != nil {

@@ -229,34 +229,45 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 		}
 		return len(out) < want
 	}
-	sc := pl.scanner(p.codec)
-	sc.keep = true // the waiting lines point into their blocks
+	stop := int64(math.MinInt64) // the oldest block read, once out is full (d)
+	noted := func(h blockHead, lines []line) { // a block read and not searched: counted
+		pl.matching(&h, lines, keep, func(v *lineView, _ int) bool { d.note(v.l.ts); return true })
+		stop = h.id
+	}
 	full := false
-	stop := int64(math.MinInt64) // the last block read when out filled (newest first)
-	err := p.eachQuery(ctx, pl, headCols, lo, hi, from, to, true, func(q string, args []any) (bool, error) {
-		err := p.scanBlocksWith(ctx, &sc, q, args, func(h blockHead, lines []line) bool {
-			bh := &h
-			if !emit(p.upperOf(h.id)) {
-				full, stop = true, h.id
-				if d != nil { // read for nothing here: its lines are counted, not read again
-					pl.matching(bh, lines, keep, func(v *lineView, _ int) bool { d.note(v.l.ts); return true })
-				}
-				return false
+	searched := func(h blockHead, lines []line) bool {
+		if !emit(p.upperOf(h.id)) {
+			if full = true; d != nil {
+				noted(h, lines)
 			}
-			pl.matching(bh, lines, keep, func(v *lineView, i int) bool {
-				heap.Push(&waiting, pending{pos: pos{time: v.l.ts, seq: bh.seq + int64(i)}, h: bh, l: v.l, i: i})
-				if d != nil {
-					d.note(v.l.ts)
-				}
-				return true
-			})
-			if room := want - len(out); len(waiting) > 2*room+maxBlockLines {
-				waiting.trim(room) // amortised: a trim per room lines pushed
+			return false
+		}
+		bh := &h
+		pl.matching(bh, lines, keep, func(v *lineView, i int) bool {
+			heap.Push(&waiting, pending{pos: pos{time: v.l.ts, seq: bh.seq + int64(i)}, h: bh, l: v.l, i: i})
+			if d != nil {
+				d.note(v.l.ts)
 			}
 			return true
 		})
-		return !full, err
-	})
+		if room := want - len(out); len(waiting) > 2*room+maxBlockLines {
+			waiting.trim(room) // amortised: a trim per room lines pushed
+		}
+		return true
+	}
+	var err error
+	if d != nil {
+		ids := slices.Clone(d.ids)
+		slices.Reverse(ids)
+		err = p.readAhead(ctx, pl, ids, lo, hi, from, to, searched, noted)
+	} else {
+		sc := pl.scanner(p.codec)
+		sc.keep = true // the waiting lines point into their blocks
+		err = p.eachQuery(ctx, pl, headCols, lo, hi, from, to, true, func(q string, args []any) (bool, error) {
+			err := p.scanBlocksWith(ctx, &sc, q, args, searched)
+			return !full, err
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
