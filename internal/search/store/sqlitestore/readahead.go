@@ -26,8 +26,8 @@ type aheadBlock struct {
 }
 
 // readAhead calls fn with the blocks ids (listed with pl's conditions: plan.listed,
-// newest first) in that order until it returns false, decoded by up to GOMAXPROCS
-// readers side by side: one reader of a rare number's hundreds of candidate blocks at
+// newest first) in that order until it returns false, decoded by up to countWorkers
+// readers side by side (each on a connection of the day's): one reader of a rare number's hundreds of candidate blocks at
 // 100 million lines took ~0.5–1 ms for each. After fn says no more, no run starts, those
 // started finish, and rest is called with each block decoded after the last one fn had,
 // in order: a histogram counts them instead of reading them again.
@@ -40,7 +40,7 @@ func (p *part) readAhead(ctx context.Context, pl plan, ids []int64, lo, hi, from
 	}
 	// slots bounds the runs decoded and not yet taken by fn: memory, and work for
 	// nothing when fn stops early.
-	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	slots := make(chan struct{}, min(countWorkers, runtime.GOMAXPROCS(0)))
 	stopped := make(chan struct{})
 	started := 0 // runs started: the producer's until wg.Wait
 	var wg sync.WaitGroup
