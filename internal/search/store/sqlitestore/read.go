@@ -229,8 +229,10 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 		}
 		return len(out) < want
 	}
-	stop := int64(math.MinInt64)               // the oldest block read, once out is full (d)
-	noted := func(h blockHead, lines []line) { // a block read and not searched: counted
+	// With d: the oldest block read once out is full; noted counts a block read and not
+	// searched.
+	stop := int64(math.MinInt64)
+	noted := func(h blockHead, lines []line) {
 		pl.matching(&h, lines, keep, func(v *lineView, _ int) bool { d.note(v.l.ts); return true })
 		stop = h.id
 	}
