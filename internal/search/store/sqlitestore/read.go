@@ -257,14 +257,20 @@ func (p *part) search(ctx context.Context, pl plan, from, to int64, before pos, 
 		}
 		return true
 	}
+	sc := pl.scanner(p.codec)
+	sc.keep = true // the waiting lines point into their blocks
 	var err error
 	if d != nil {
+		// The newest candidates one by one, as a common word's page needs a block or
+		// two; the others, if the page is not full then, read ahead (readAhead).
 		ids := slices.Clone(d.ids)
 		slices.Reverse(ids)
-		err = p.readAhead(ctx, pl, ids, lo, hi, from, to, searched, noted)
+		pl.ids = ids[:min(len(ids), notAhead)]
+		q, args := pl.blocksSQL(headCols, lo, hi, from, to, true)
+		if err = p.scanBlocksWith(ctx, &sc, q, args, searched); err == nil && !full && len(ids) > notAhead {
+			err = p.readAhead(ctx, pl, ids[notAhead:], lo, hi, from, to, searched, noted)
+		}
 	} else {
-		sc := pl.scanner(p.codec)
-		sc.keep = true // the waiting lines point into their blocks
 		err = p.eachQuery(ctx, pl, headCols, lo, hi, from, to, true, func(q string, args []any) (bool, error) {
 			err := p.scanBlocksWith(ctx, &sc, q, args, searched)
 			return !full, err
