@@ -32,12 +32,13 @@ type aheadBlock struct {
 }
 
 // readAhead calls fn with the blocks ids (listed with pl's conditions: plan.listed,
-// newest first) in that order until it returns false, the next runs read by up to
-// countWorkers readers while fn has one (each reader on a connection of the day's): one
-// goroutine decoding and matching a rare number's hundreds of candidate blocks at 100
-// million lines took ~0.5–1 ms for each. After fn says no more, no run starts, those started finish, and rest is
-// called with each block decoded after the last one fn had, in order: a histogram counts
-// them instead of reading them again.
+// newest first) in that order until it returns false, the next runs decoded by readers
+// of their own while fn has one, at most countWorkers + 1 runs at a time (each reader on
+// a connection of the day's): one goroutine decoding and matching a rare number's
+// hundreds of candidate blocks at 100 million lines took ~0.5–1 ms for each. After fn
+// says no more, no run starts, those started finish, and rest is called with each block
+// decoded after the last one fn had, in order: a histogram counts them instead of
+// reading them again.
 func (p *part) readAhead(ctx context.Context, pl plan, ids []int64, lo, hi, from, to int64,
 	fn func(h blockHead, lines []line) bool, rest func(h blockHead, lines []line)) error {
 	var runs []*aheadRun
@@ -49,8 +50,7 @@ func (p *part) readAhead(ctx context.Context, pl plan, ids []int64, lo, hi, from
 		}
 	}
 	// slots bounds the runs started and not yet through fn: the one fn has and the next
-	// ones being read, a reader each, for memory, and for the work done for nothing when
-	// fn stops early.
+	// ones being read, for memory, and for the work done for nothing when fn stops early.
 	slots := make(chan struct{}, min(countWorkers, runtime.GOMAXPROCS(0))+1)
 	stopped := make(chan struct{})
 	started := 0 // runs started: the producer's until wg.Wait
