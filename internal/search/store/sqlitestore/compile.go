@@ -28,8 +28,9 @@ type plan struct {
 	ids []int64
 	// listed, when set, are the day's candidate blocks for [from, to), ascending, listed
 	// already with every condition of the plan (part.candidates, for a first page and its
-	// histogram: Store.FirstPage): eachQuery gives them as ids, and blocksSQL applies none
-	// of the plan's conditions to them again.
+	// histogram: Store.FirstPage): the page's search reads them a few at a time as ids
+	// (part.search, readAhead), and blocksSQL applies none of the plan's conditions to
+	// them again.
 	listed []int64
 	// nums are the numberHash and prefixHash of the numbers and digit prefixes every
 	// matching line holds (numberTerms), 8 bytes each: not words of the index, they
