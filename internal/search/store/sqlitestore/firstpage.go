@@ -42,17 +42,9 @@ func (s *Store) FirstPage(ctx context.Context, r store.SearchRequest, step time.
 	if err != nil {
 		return store.SearchResult{}, nil, false, err
 	}
-	var out []store.Row
-	want := r.Limit + 1 // one more says whether an older page exists
-	pl := compile(r.Query)
-	for i := len(parts) - 1; i >= 0 && len(out) < want; i-- { // newest day first
-		if out, err = parts[i].search(ctx, pl, from, to, pos{}, want, out, &days[i]); err != nil {
-			return store.SearchResult{}, nil, false, err
-		}
-	}
-	res := store.SearchResult{Rows: out}
-	if len(out) > r.Limit {
-		res.Rows, res.More = out[:r.Limit], true
+	res, err := searchDays(ctx, parts, r.Query, from, to, pos{}, r.Limit, days)
+	if err != nil {
+		return store.SearchResult{}, nil, false, err
 	}
 	counts := make([]float64, len(buckets))
 	est, err := countListed(ctx, parts, r.Query, from, to, first, st, days, counts)

@@ -166,25 +166,32 @@ func (s *Store) Search(ctx context.Context, r store.SearchRequest) (store.Search
 	if !before.isZero() && before.time < to {
 		to = before.time + 1
 	}
-	parts, release := s.readParts()
+	all, release := s.readParts()
 	defer release()
+	return searchDays(ctx, covering(all, from, to), r.Query, from, to, before, r.Limit, nil)
+}
+
+// searchDays returns a page of up to limit rows of the days (those of the range, oldest
+// first), newest first: each day's part.search, with days[i] for parts[i] when days is
+// set (a first page's candidates, Store.FirstPage).
+func searchDays(ctx context.Context, parts []*part, q *query.Node, from, to int64, before pos, limit int, days []dayCount) (store.SearchResult, error) {
 	var out []store.Row
-	want := r.Limit + 1 // one more says whether an older page exists
-	pl := compile(r.Query)
+	want := limit + 1 // one more says whether an older page exists
+	pl := compile(q)
 	// Days hold the lines of their own event time: newest day first is newest first.
 	for i := len(parts) - 1; i >= 0 && len(out) < want; i-- {
-		p := parts[i]
-		if !p.covers(from, to) {
-			continue
+		var d *dayCount
+		if days != nil {
+			d = &days[i]
 		}
 		var err error
-		if out, err = p.search(ctx, pl, from, to, before, want, out, nil); err != nil {
+		if out, err = parts[i].search(ctx, pl, from, to, before, want, out, d); err != nil {
 			return store.SearchResult{}, err
 		}
 	}
 	res := store.SearchResult{Rows: out}
-	if len(out) > r.Limit {
-		res.Rows, res.More = out[:r.Limit], true
+	if len(out) > limit {
+		res.Rows, res.More = out[:limit], true
 	}
 	return res, nil
 }
