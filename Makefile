@@ -51,7 +51,7 @@ unit:
 ## (golang/go#75804, fixed in 1.27); a count has no deadline to race. About 10 s each
 ## here. A short minimizing budget: minimizing an 18 KB seed against the store otherwise
 ## takes the minute.
-FUZZ_TARGETS = ./internal/search/query:FuzzParse:300000x ./internal/search/api:FuzzParams:5000x ./internal/search/opensearchstore:FuzzSource:20000x ./internal/search/opensearchstore:FuzzReadAnswer:50000x ./internal/jsontext:FuzzAppendString:50000x ./internal/logformat:FuzzCombined:100000x ./internal/search/query:FuzzDigitPhrase:100000x ./internal/search/query:FuzzEachWord:100000x ./internal/search/store/sqlitestore:FuzzBlockWords:20000x ./internal/search/store/sqlitestore:FuzzPairFilter:20000x
+FUZZ_TARGETS = ./internal/search/query:FuzzParse:300000x ./internal/search/api:FuzzParams:5000x ./internal/search/opensearchstore:FuzzSource:20000x ./internal/search/opensearchstore:FuzzReadAnswer:50000x ./internal/jsontext:FuzzAppendString:50000x ./internal/logformat:FuzzCombined:100000x ./internal/search/query:FuzzDigitPhrase:100000x ./internal/search/query:FuzzEachWord:100000x ./internal/search/store/sqlitestore:FuzzBlockWords:20000x ./internal/search/store/sqlitestore:FuzzPairFilter:20000x ./internal/kafka:FuzzParseMeta:50000x
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; \

@@ -258,7 +258,7 @@ func Default() Config {
 			ClientID:         "logcollect",
 			BatchMaxBytes:    1 << 20,
 			Linger:           Duration(5 * time.Millisecond),
-			MaxBufferedBytes: 10 << 20, // ~22,000 access-log lines in flight, peak RSS under 64 MiB: docs/benchmarks.md, issue 20
+			MaxBufferedBytes: 9 << 20, // ~22,000 access-log lines in flight, peak RSS under 64 MiB: docs/benchmarks.md, issue 20
 			Headers:          HeadersCompact,
 		},
 		Etcd: Etcd{

@@ -10,17 +10,19 @@ import "bytes"
 // the f.stream header); the key is "<agent id>:<path>" with the key partitioner, and the
 // record's timestamp is when the line was read (milliseconds).
 //
-// kafka.headers chooses what else a record carries. compact (the default): offset,
-// file_id, and time, format and f.<name> when they say something; the host and path are
-// the key's two halves and the read time is the record's timestamp. full: host, path and
-// ts as well, for consumers of their own that read them.
+// kafka.headers chooses what else a record carries. compact (the default): lc
+// (HeaderMeta: the offset, file identity and event time in binary), and format and
+// f.<name> when they say something; the host and path are the key's two halves and the
+// read time is the record's timestamp. full: host, path, offset, file_id, ts and time as
+// text, for consumers of their own that read them. The transfer reads both, and the text
+// offset, file_id and time headers that compact records had before lc.
 const (
 	HeaderHost   = "host"    // full only: the agent id, the key's first half
 	HeaderPath   = "path"    // full only: the key's second half
-	HeaderOffset = "offset"  // byte offset of the event's first byte, decimal
-	HeaderFileID = "file_id" // device:inode or a fingerprint
+	HeaderOffset = "offset"  // full: byte offset of the event's first byte, decimal
+	HeaderFileID = "file_id" // full: device:inode or a fingerprint
 	HeaderTS     = "ts"      // full only: RFC 3339 with nanoseconds, when read
-	// HeaderTime is the event time (RFC 3339 with nanoseconds): the line's own timestamp
+	// HeaderTime (full) is the event time (RFC 3339 with nanoseconds): the line's own timestamp
 	// as the entry's format and time settings found it. Absent: the same as ts (no
 	// timestamp found, or an agent before event time).
 	HeaderTime = "time"

@@ -312,8 +312,8 @@ func (k *kubelet) check(t *testing.T, all []record) {
 				t.Fatalf("line %d from %s: %s = %q, want %q", num, r.path, name, got, v)
 			}
 		}
-		if got, err := time.Parse(time.RFC3339Nano, r.headers[kafka.HeaderTime]); err != nil || !got.Equal(w.time) {
-			t.Fatalf("line %d: event time %q, want the runtime's %s", num, r.headers[kafka.HeaderTime], w.time.Format(time.RFC3339Nano))
+		if !r.time.Equal(w.time) {
+			t.Fatalf("line %d: event time %s (headers %v), want the runtime's %s", num, r.time, r.headers, w.time.Format(time.RFC3339Nano))
 		}
 		perContainer[r.headers[kafka.HeaderFieldPrefix+"k8s.namespace"]+"/"+r.headers[kafka.HeaderFieldPrefix+"k8s.pod"]+"/"+
 			r.headers[kafka.HeaderFieldPrefix+"k8s.container"]]++
@@ -424,6 +424,7 @@ type record struct {
 	path    string // the key's second half: "<agent id>:<path>"
 	value   string
 	headers map[string]string
+	time    time.Time // the event time of its lc header (kafka.HeaderMeta)
 }
 
 // keyPath is the path in an agent's record key.
@@ -456,11 +457,18 @@ func consume(t *testing.T, brokers []string, topic string) *records {
 			fs := cl.PollFetches(ctx)
 			rec.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
-				h := make(map[string]string, len(r.Headers))
+				got := record{path: keyPath(r.Key), value: string(r.Value), headers: make(map[string]string, len(r.Headers))}
 				for _, kv := range r.Headers {
-					h[kv.Key] = string(kv.Value)
+					got.headers[kv.Key] = string(kv.Value)
+					if kv.Key == kafka.HeaderMeta {
+						m, err := kafka.ParseMeta(kv.Value)
+						if err != nil {
+							got.headers[kv.Key] = err.Error()
+						}
+						got.time = m.Time
+					}
 				}
-				rec.all = append(rec.all, record{path: keyPath(r.Key), value: string(r.Value), headers: h})
+				rec.all = append(rec.all, got)
 				if n, ok := e2etest.ParseLine(r.Value); ok {
 					rec.seen[n] = true
 				}

@@ -76,11 +76,7 @@ func countLines(t *testing.T, brokers []string, topic string, keepValues bool) *
 			lc.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
 				lc.records++
-				for _, h := range r.Headers {
-					if h.Key == hdrOffset {
-						lc.seen[string(h.Value)]++
-					}
-				}
+				lc.seen[offsetOf(headersOf(r))]++
 				if keepValues {
 					lc.values[string(r.Value)] = true
 				}

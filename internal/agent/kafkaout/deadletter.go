@@ -69,6 +69,10 @@ func (d *deadLetter) write(r *kgo.Record, kind string, reason error) error {
 			dl.FileID = string(h.Value)
 		case hdrOffset:
 			dl.Offset, _ = strconv.ParseInt(string(h.Value), 10, 64)
+		case hdrMeta:
+			if m, err := kafka.ParseMeta(h.Value); err == nil {
+				dl.FileID, dl.Offset = m.FileID, m.Offset
+			}
 		case hdrTS:
 			dl.ReadAt = string(h.Value)
 		default:

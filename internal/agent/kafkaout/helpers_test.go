@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/logcollect/logcollect/internal/agent/pipeline"
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafka"
 	"github.com/logcollect/logcollect/internal/testing/await"
 	"github.com/logcollect/logcollect/internal/testing/metrictest"
 )
@@ -134,8 +136,38 @@ type consumed struct {
 	Offset    int64
 	Key       string
 	Value     string
-	Headers   map[string]string
+	Headers   map[string]string // headersOf
 	Timestamp time.Time
+}
+
+// headersOf is a record's headers by name; the lc header (kafka.HeaderMeta) is read into
+// lc.offset, lc.file_id and lc.time (RFC 3339, when it has one), or lc.error.
+func headersOf(r *kgo.Record) map[string]string {
+	h := make(map[string]string, len(r.Headers)+2)
+	for _, hd := range r.Headers {
+		if hd.Key != kafka.HeaderMeta {
+			h[hd.Key] = string(hd.Value)
+			continue
+		}
+		m, err := kafka.ParseMeta(hd.Value)
+		if err != nil {
+			h["lc.error"] = err.Error()
+			continue
+		}
+		h["lc.offset"], h["lc.file_id"] = strconv.FormatInt(m.Offset, 10), m.FileID
+		if !m.Time.IsZero() {
+			h["lc.time"] = m.Time.Format(time.RFC3339Nano)
+		}
+	}
+	return h
+}
+
+// offsetOf is the offset header of either kind of record.
+func offsetOf(h map[string]string) string {
+	if v, ok := h["lc.offset"]; ok {
+		return v
+	}
+	return h[hdrOffset]
 }
 
 // consumeAll reads topic from the start until it has n records or the deadline passes.
@@ -176,10 +208,7 @@ func consumeUpTo(brokers []string, topic string, n int, within time.Duration) ([
 				len(out), n, topic, within, perPartition, fetchErrs, topicOffsets(cl, topic))
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			h := make(map[string]string, len(r.Headers))
-			for _, hd := range r.Headers {
-				h[hd.Key] = string(hd.Value)
-			}
+			h := headersOf(r)
 			perPartition[r.Partition]++
 			out = append(out, consumed{r.Partition, r.Offset, string(r.Key), string(r.Value), h, r.Timestamp})
 		})

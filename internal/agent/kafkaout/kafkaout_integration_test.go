@@ -74,8 +74,8 @@ func TestIntegrationFilesArriveInOrderWithHeaders(t *testing.T) {
 		if r.Value != string(ev.Line) {
 			t.Fatalf("key %s record %d: value %q, want %q", r.Key, next[r.Key], r.Value, ev.Line)
 		}
-		want := map[string]string{"offset": strconv.FormatInt(ev.Offset, 10),
-			"file_id": "8:1234", "f.service": "checkout", "f.env": "test"}
+		want := map[string]string{"lc.offset": strconv.FormatInt(ev.Offset, 10),
+			"lc.file_id": "8:1234", "f.service": "checkout", "f.env": "test"}
 		if !r.Timestamp.Equal(ev.Time.Truncate(time.Millisecond)) {
 			t.Fatalf("key %s record %d: timestamp %s, want the read time %s", r.Key, next[r.Key], r.Timestamp, ev.Time)
 		}
@@ -152,7 +152,7 @@ func TestIntegrationOutageNothingLostBounded(t *testing.T) {
 	got, consumeErr := consumeUpTo(brokers, topic, total, 120*time.Second)
 	seen := map[string]bool{}
 	for _, r := range got {
-		seen[r.Headers["offset"]] = true
+		seen[offsetOf(r.Headers)] = true
 	}
 	// A cut network is no refusal by Kafka: nothing may be dead-lettered, and every line
 	// acknowledged must be in the topic.

@@ -166,6 +166,14 @@ func TestRecordFormat(t *testing.T) {
 				if mode == config.HeadersFull {
 					maps.Copy(want, full)
 					want["path"] = strings.TrimPrefix(tc.key, "agent-1:")
+				} else {
+					// One binary lc header holds the offset, file id and event time.
+					for _, k := range []string{"offset", "file_id", "time"} {
+						if v, ok := want[k]; ok {
+							want["lc."+k] = v
+							delete(want, k)
+						}
+					}
 				}
 				if !maps.Equal(r.Headers, want) {
 					t.Errorf("value %q: headers %v, want %v", tc.value, r.Headers, want)
@@ -328,7 +336,7 @@ func TestOutageBoundedAndNothingLost(t *testing.T) {
 	got := consumeAll(t, c.ListenAddrs(), "app_log", total+10, 20*time.Second)
 	seen := map[string]int{}
 	for _, r := range got {
-		seen[r.Headers["offset"]]++
+		seen[offsetOf(r.Headers)]++
 	}
 	if len(seen) != total+10 {
 		t.Fatalf("%d distinct lines in Kafka, want %d", len(seen), total+10)
@@ -423,7 +431,7 @@ func TestRefusedRecordsGoToDeadLetter(t *testing.T) {
 			if d.Host != "h1" || !readAt.Truncate(time.Millisecond).Equal(huge.Time.Truncate(time.Millisecond)) {
 				t.Errorf("dead letter of a compact record: host %q, read at %q; want them from its key and timestamp", d.Host, d.ReadAt)
 			}
-			if d.Path != "/logs/big.log" || d.Offset != 100 || d.Topic != "app_log" || d.Line == nil || len(*d.Line) != 30000 || d.Fields["service"] != "web" {
+			if d.Path != "/logs/big.log" || d.Offset != 100 || d.FileID != "1:2" || d.Topic != "app_log" || d.Line == nil || len(*d.Line) != 30000 || d.Fields["service"] != "web" {
 				t.Errorf("dead letter does not identify the line: %+v", d)
 			}
 			if n := counterValue(t, s.metrics.errors.WithLabelValues(kindTooLarge)); n != 1 {
@@ -639,7 +647,7 @@ func TestUnreachableBrokerNothingDeadLettered(t *testing.T) {
 	got := consumeAll(t, c.ListenAddrs(), "app_log", total+10, 10*time.Second)
 	seen := map[string]bool{}
 	for _, r := range got {
-		seen[r.Headers["offset"]] = true
+		seen[offsetOf(r.Headers)] = true
 	}
 	if len(seen) != total+10 {
 		t.Fatalf("%d distinct lines in Kafka, want %d", len(seen), total+10)

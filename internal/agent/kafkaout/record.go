@@ -23,13 +23,13 @@ const (
 	hdrTime        = kafka.HeaderTime
 	hdrFormat      = kafka.HeaderFormat
 	hdrFieldPrefix = kafka.HeaderFieldPrefix
+	hdrMeta        = kafka.HeaderMeta
 )
 
 const (
-	// compactHeaders is offset and file_id: every record has them. fullHeaders adds host,
-	// path and ts (kafka.headers full).
-	compactHeaders = 2
-	fullHeaders    = 5
+	// fullHeaders is what every record of kafka.headers full has: host, path, offset,
+	// file_id and ts. A compact record has one, lc (kafka.HeaderMeta).
+	fullHeaders = 5
 	// timeBytes bounds an RFC 3339 time with nanoseconds in UTC.
 	timeBytes = len("2006-01-02T15:04:05.999999999Z")
 	// producerOverhead is what franz-go keeps per buffered record beside the record itself:
@@ -111,13 +111,14 @@ type batchSizes struct {
 	full                 bool // kafka.headers full, as build will make them
 	cost                 int64
 	hdrs, scratch, arena int
+	fileID               []byte // the last event's file identity, as kafka.AppendFileID writes it
 }
 
 // add counts ev, the event after prev in the batch (prev is nil for the first). It
 // follows build: a value shared with the event before is counted once.
 func (z *batchSizes) add(ev, prev *pipeline.Event) int64 {
-	nh := compactHeaders + len(ev.Fields)
-	scratch := digits(ev.Offset)
+	nh := len(ev.Fields)
+	scratch := 0
 	cost := recordOverhead + int64(len(ev.Line))
 	if prev == nil || ev.Host != prev.Host || ev.Path != prev.Path {
 		cost += int64(len(ev.Host) + len(ev.Path) + 1) // the key
@@ -125,19 +126,28 @@ func (z *batchSizes) add(ev, prev *pipeline.Event) int64 {
 			cost += int64(len(ev.Host) + len(ev.Path))
 		}
 	}
-	if prev == nil || ev.FileID != prev.FileID {
-		cost += int64(len(ev.FileID))
-	}
 	readTime := readTimeOf(ev)
+	ownTime := !ev.Time.Equal(readTime) && !ev.Time.IsZero()
 	if z.full {
-		nh += fullHeaders - compactHeaders // host, path and ts
+		nh += fullHeaders // host, path, offset, file_id and ts
+		scratch += digits(ev.Offset)
+		if prev == nil || ev.FileID != prev.FileID {
+			cost += int64(len(ev.FileID))
+		}
 		if prev == nil || !readTime.Equal(readTimeOf(prev)) {
 			scratch += timeBytes
 		}
-	}
-	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
-		nh++
-		scratch += timeBytes
+		if ownTime {
+			nh++
+			scratch += timeBytes
+		}
+	} else {
+		nh++ // lc
+		if prev == nil || ev.FileID != prev.FileID {
+			z.fileID = kafka.AppendFileID(z.fileID[:0], ev.FileID)
+			cost += int64(len(z.fileID))
+		}
+		scratch += kafka.MetaLen(ev.Offset, z.fileID, ownTime)
 	}
 	if ev.Format != "" {
 		nh++
@@ -249,38 +259,28 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 	}
 	if ev.FileID != b.lastFileID || b.fileID == nil {
 		b.lastFileID = ev.FileID
-		b.fileID = []byte(ev.FileID)
+		if b.full {
+			b.fileID = []byte(ev.FileID)
+		} else {
+			b.fileID = kafka.AppendFileID(nil, ev.FileID)
+		}
 	}
-
-	b.reserve(20)
-	start := len(b.scratch)
-	b.scratch = strconv.AppendInt(b.scratch, ev.Offset, 10)
-	end := len(b.scratch)
-	offset := b.scratch[start:end:end]
 	readTime := readTimeOf(ev)
+	// The event time only when it is not the read time (absent means the same), and the
+	// format only when it is not plain: most lines pay nothing for either.
+	var ownTime time.Time
+	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
+		ownTime = ev.Time
+	}
 
 	h0 := len(b.hdrs)
 	if b.full {
-		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrHost, Value: b.host}, kgo.RecordHeader{Key: hdrPath, Value: b.path})
-	}
-	b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrOffset, Value: offset}, kgo.RecordHeader{Key: hdrFileID, Value: b.fileID})
-	if b.full {
-		if b.ts == nil || !readTime.Equal(b.lastTime) {
-			b.lastTime = readTime
-			b.reserve(timeBytes)
-			mid := len(b.scratch)
-			b.scratch = readTime.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
-			b.ts = b.scratch[mid:len(b.scratch):len(b.scratch)]
-		}
-		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTS, Value: b.ts})
-	}
-	// The event time only when it is not the read time (absent means the same), and the
-	// format only when it is not plain: most lines pay nothing for either.
-	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
-		b.reserve(timeBytes)
-		t0 := len(b.scratch)
-		b.scratch = b.eventTime.appendTo(b.scratch, ev.Time)
-		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTime, Value: b.scratch[t0:len(b.scratch):len(b.scratch)]})
+		b.appendFull(ev, readTime, ownTime)
+	} else {
+		b.reserve(kafka.MetaLen(ev.Offset, b.fileID, !ownTime.IsZero()))
+		start := len(b.scratch)
+		b.scratch = kafka.AppendMeta(b.scratch, ev.Offset, b.fileID, ownTime)
+		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrMeta, Value: b.scratch[start:len(b.scratch):len(b.scratch)]})
 	}
 	if ev.Format != "" {
 		if ev.Format != b.lastFormat || b.format == nil {
@@ -320,4 +320,29 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 	r.Context = m
 	m.b, m.idx = b, int32(i)
 	return m
+}
+
+// appendFull appends the text headers of kafka.headers full: host, path, offset, file_id,
+// ts, and time when the event has one of its own.
+func (b *batchBuf) appendFull(ev *pipeline.Event, readTime, ownTime time.Time) {
+	b.reserve(20)
+	start := len(b.scratch)
+	b.scratch = strconv.AppendInt(b.scratch, ev.Offset, 10)
+	offset := b.scratch[start:len(b.scratch):len(b.scratch)]
+	b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrHost, Value: b.host}, kgo.RecordHeader{Key: hdrPath, Value: b.path},
+		kgo.RecordHeader{Key: hdrOffset, Value: offset}, kgo.RecordHeader{Key: hdrFileID, Value: b.fileID})
+	if b.ts == nil || !readTime.Equal(b.lastTime) {
+		b.lastTime = readTime
+		b.reserve(timeBytes)
+		mid := len(b.scratch)
+		b.scratch = readTime.UTC().AppendFormat(b.scratch, time.RFC3339Nano)
+		b.ts = b.scratch[mid:len(b.scratch):len(b.scratch)]
+	}
+	b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTS, Value: b.ts})
+	if !ownTime.IsZero() {
+		b.reserve(timeBytes)
+		t0 := len(b.scratch)
+		b.scratch = b.eventTime.appendTo(b.scratch, ownTime)
+		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrTime, Value: b.scratch[t0:len(b.scratch):len(b.scratch)]})
+	}
 }

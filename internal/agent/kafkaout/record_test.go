@@ -56,9 +56,9 @@ func checkBatchSizes(t *testing.T, full bool) {
 	if len(b.scratch) > z.scratch || &b.scratch[:1][0] != scratch {
 		t.Errorf("scratch: %d bytes used, sized %d, replaced: %v", len(b.scratch), z.scratch, &b.scratch[:1][0] != scratch)
 	}
-	f := compactHeaders + 2 // the first field header, after time and format
+	f := 2 // the first field header, after lc and format
 	if full {
-		f = fullHeaders + 2
+		f = fullHeaders + 2 // after time and format
 	}
 	if !strings.HasPrefix(b.recs[2].r.Headers[f].Key, hdrFieldPrefix) {
 		t.Fatalf("header %d of record 2 is %q, not a field", f, b.recs[2].r.Headers[f].Key)

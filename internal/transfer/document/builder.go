@@ -70,7 +70,8 @@ func (b *Builder) rule(topic string) *rule {
 // concurrent use (it caches the parser of each topic).
 func (b *Builder) Build(r *kgo.Record) Document {
 	d := Document{Topic: r.Topic, Partition: r.Partition, KafkaOffset: r.Offset, Offset: -1}
-	var ts, evTime, format string
+	var ts, format string
+	var evTime time.Time
 	for _, h := range r.Headers {
 		switch h.Key {
 		case kafka.HeaderHost:
@@ -84,7 +85,14 @@ func (b *Builder) Build(r *kgo.Record) Document {
 				d.Offset = off
 			}
 		case kafka.HeaderTime:
-			evTime = string(h.Value)
+			evTime = headerTime(string(h.Value))
+		case kafka.HeaderMeta:
+			// A compact record's offset, file identity and event time. One this
+			// version cannot read leaves them out: the record is indexed under its
+			// Kafka coordinates, as one without the agent's headers.
+			if m, err := kafka.ParseMeta(h.Value); err == nil {
+				d.FileID, d.Offset, evTime = validString([]byte(m.FileID)), m.Offset, m.Time
+			}
 		case kafka.HeaderFormat:
 			format = string(h.Value)
 		case kafka.HeaderTS:
@@ -121,7 +129,7 @@ func (b *Builder) Build(r *kgo.Record) Document {
 		d.ID = RecordID(r.Topic, r.Partition, r.Offset)
 	}
 
-	d.Time = headerTime(evTime)
+	d.Time = evTime
 	if d.Time.IsZero() {
 		d.Time = d.ReadTime // no time header: the agent found none, or predates it
 	}

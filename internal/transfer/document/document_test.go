@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/logcollect/logcollect/internal/config"
+	"github.com/logcollect/logcollect/internal/kafka"
 )
 
 func agentRecord(value string, hdrs ...string) *kgo.Record {
@@ -87,6 +88,39 @@ func TestBuildCompactAgentRecord(t *testing.T) {
 	r.Key = []byte("h1:/var/log/a:b.log")
 	if d := b.Build(r); d.Host != "h1" || d.Path != "/var/log/a:b.log" {
 		t.Errorf("key %q: host %q path %q", r.Key, d.Host, d.Path)
+	}
+}
+
+// A compact record of agents since the lc header (kafka.HeaderMeta) carries its offset,
+// file identity and event time in that one binary header: the same document, and the
+// same _id, as the text headers give. An lc header this version cannot read leaves the
+// record without them, indexed under its Kafka coordinates.
+func TestBuildMetaAgentRecord(t *testing.T) {
+	b, _ := NewBuilder(nil)
+	full := b.Build(agentRecord("a line", append(append([]string{}, fullHeaders...), "time", "2026-03-09T07:15:30.5Z")...))
+	at := time.Date(2026, 3, 9, 7, 15, 30, 500_000_000, time.UTC)
+	meta := kafka.AppendMeta(nil, 1234, kafka.AppendFileID(nil, "8:99"), at)
+	r := agentRecord("a line", "f.service", "checkout")
+	r.Headers = append(r.Headers, kgo.RecordHeader{Key: kafka.HeaderMeta, Value: meta})
+	r.Key = []byte("h1:/var/log/a.log")
+	r.Timestamp = time.Date(2026, 12, 1, 8, 0, 0, 123000000, time.UTC)
+	d := b.Build(r)
+	if d.ID != full.ID {
+		t.Errorf("_id %s, want the text headers' %s", d.ID, full.ID)
+	}
+	m := decode(t, d)
+	want := map[string]any{"host": "h1", "path": "/var/log/a.log", "offset": float64(1234), "file_id": "8:99",
+		"@timestamp": "2026-03-09T07:15:30.5Z", "read_time": "2026-12-01T08:00:00.123Z",
+		"fields": map[string]any{"service": "checkout"}}
+	for k, v := range want {
+		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
+			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
+		}
+	}
+
+	r.Headers[len(r.Headers)-1].Value = meta[:len(meta)-1]
+	if d := b.Build(r); d.ID != RecordID("web_log", 2, 77) || d.Offset != -1 || d.FileID != "" || !d.Time.Equal(r.Timestamp) {
+		t.Errorf("a cut lc header: _id %s offset %d file id %q time %s", d.ID, d.Offset, d.FileID, d.Time)
 	}
 }
 
