@@ -33,7 +33,7 @@ if [ ! -x "$BIN" ]; then go build -o "$BIN" ./cmd/logcollect; fi
 	-repeat "${KAFKA_BENCH_REPEAT:-3}"
 echo
 echo "CPU µs/line and peak RSS are getrusage of the producer process alone (the broker runs on the same cores)."
-echo "'kcat, key + 2 headers' ships the sink's key and same-size static headers (offset, file_id: compact records): the same bytes per record."
+echo "'kcat, key + lc header' ships the sink's key and a static lc header of the sink's size (compact records): the same bytes per record."
 echo
 dir=${LOGCOLLECT_SERVICES_DIR:-$PWD/.services}
 brokerpid=0

@@ -31,6 +31,13 @@ const (
 	metaFileIDNumeric = 0
 )
 
+// The event times a meta header may hold: the years RFC 3339 writes (0001–9999), so that
+// a document's @timestamp is one every reader parses.
+const (
+	minMetaUnix = -62135596800 // 0001-01-01T00:00:00Z
+	maxMetaUnix = 253402300799 // 9999-12-31T23:59:59Z
+)
+
 // ErrBadMeta is a meta header value this version cannot read.
 var ErrBadMeta = errors.New("kafka: bad lc header")
 
@@ -142,7 +149,7 @@ func ParseMeta(v []byte) (Meta, error) {
 			return m, fmt.Errorf("%w: time", ErrBadMeta)
 		}
 		nsec, rest, ok := uvarint(r[n:])
-		if !ok || nsec >= uint64(time.Second) {
+		if !ok || nsec >= uint64(time.Second) || sec < minMetaUnix || sec > maxMetaUnix {
 			return m, fmt.Errorf("%w: time", ErrBadMeta)
 		}
 		m.Time, r = time.Unix(sec, int64(nsec)).UTC(), rest

@@ -65,6 +65,10 @@ func TestMetaSize(t *testing.T) {
 }
 
 func TestParseMetaRefuses(t *testing.T) {
+	if !time.Unix(minMetaUnix, 0).Equal(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)) ||
+		!time.Unix(maxMetaUnix, 0).Equal(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)) {
+		t.Fatalf("the bounds are %s and %s", time.Unix(minMetaUnix, 0).UTC(), time.Unix(maxMetaUnix, 0).UTC())
+	}
 	good := AppendMeta(nil, 300, AppendFileID(nil, "fp-abc"), time.Date(2026, 11, 25, 0, 0, 0, 5, time.UTC))
 	if _, err := ParseMeta(good); err != nil {
 		t.Fatal(err)
@@ -81,6 +85,7 @@ func TestParseMetaRefuses(t *testing.T) {
 		"offset > int64":  {metaVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0},
 		"text past end":   {metaVersion, 0, 9, 'a'},
 		"nanoseconds ≥1s": {metaVersion | metaTime, 0, 0, 0, 0, 0, 0x80, 0x94, 0xeb, 0xdc, 0x03},
+		"year 10000":      AppendMeta(nil, 0, AppendFileID(nil, "1:1"), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)),
 	}
 	for name, v := range bad {
 		if _, err := ParseMeta(v); !errors.Is(err, ErrBadMeta) {

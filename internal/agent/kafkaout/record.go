@@ -70,12 +70,13 @@ func (*rec) Value(any) any               { return nil }
 func recOf(r *kgo.Record) *rec { return r.Context.(*rec) }
 
 // batchBuf turns a batch of events into records with few allocations: one slice of
-// records, one of headers, one scratch buffer for the offsets and times, and one arena of
-// line bytes per batch, each sized exactly by batchSizes; byte slices for host, path,
-// file id, key, format and the field headers are shared by consecutive events that have
-// the same (franz-go only reads them). Once every record of the batch is finished, the
-// slices go back to the sink's pool: at hundreds of thousands of lines a second,
-// allocating them anew was a large part of the garbage collector's work.
+// records, one of headers, one scratch buffer for the header values (lc, or full's offsets
+// and times), and one arena of line bytes per batch, each sized exactly by batchSizes;
+// byte slices for host, path, file id, key, format and the field headers are shared by
+// consecutive events that have the same (franz-go only reads them). Once every record of
+// the batch is finished, the slices go back to the sink's pool: at hundreds of thousands
+// of lines a second, allocating them anew was a large part of the garbage collector's
+// work.
 //
 // The line bytes are copied into the arena (a memmove, ~0.01 µs per line), so that the
 // sink keeps nothing of the engine's batch once Publish returns (DoneOnReturn) and the
