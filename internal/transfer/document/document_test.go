@@ -44,11 +44,7 @@ func TestBuildAgentRecord(t *testing.T) {
 	if len(m) != len(want) {
 		t.Errorf("document %v, want %v", m, want)
 	}
-	for k, v := range want {
-		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
-			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
-		}
-	}
+	wantFields(t, m, want)
 	if d.ID != FileIdentityID("h1", "8:99", 1234) {
 		t.Errorf("_id %s is not the file identity id", d.ID)
 	}
@@ -72,18 +68,8 @@ func TestBuildCompactAgentRecord(t *testing.T) {
 	r := agentRecord("a line", "offset", "1234", "file_id", "8:99", "f.service", "checkout")
 	r.Key = []byte("h1:/var/log/a.log")
 	r.Timestamp = time.Date(2026, 12, 1, 8, 0, 0, 123000000, time.Local)
-	d := b.Build(r)
-	if d.ID != full.ID {
-		t.Errorf("_id %s, want the full record's %s", d.ID, full.ID)
-	}
-	m := decode(t, d)
-	want := map[string]any{"host": "h1", "path": "/var/log/a.log", "offset": float64(1234),
-		"@timestamp": "2026-12-01T08:00:00.123Z", "read_time": "2026-12-01T08:00:00.123Z"}
-	for k, v := range want {
-		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
-			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
-		}
-	}
+	buildsAs(t, b, r, full.ID, map[string]any{"host": "h1", "path": "/var/log/a.log", "offset": float64(1234),
+		"@timestamp": "2026-12-01T08:00:00.123Z", "read_time": "2026-12-01T08:00:00.123Z"})
 	// A path may hold ':'; the agent id never does.
 	r.Key = []byte("h1:/var/log/a:b.log")
 	if d := b.Build(r); d.Host != "h1" || d.Path != "/var/log/a:b.log" {
@@ -104,19 +90,9 @@ func TestBuildMetaAgentRecord(t *testing.T) {
 	r.Headers = append(r.Headers, kgo.RecordHeader{Key: kafka.HeaderMeta, Value: meta})
 	r.Key = []byte("h1:/var/log/a.log")
 	r.Timestamp = time.Date(2026, 12, 1, 8, 0, 0, 123000000, time.UTC)
-	d := b.Build(r)
-	if d.ID != full.ID {
-		t.Errorf("_id %s, want the text headers' %s", d.ID, full.ID)
-	}
-	m := decode(t, d)
-	want := map[string]any{"host": "h1", "path": "/var/log/a.log", "offset": float64(1234), "file_id": "8:99",
+	buildsAs(t, b, r, full.ID, map[string]any{"host": "h1", "path": "/var/log/a.log", "offset": float64(1234), "file_id": "8:99",
 		"@timestamp": "2026-03-09T07:15:30.5Z", "read_time": "2026-12-01T08:00:00.123Z",
-		"fields": map[string]any{"service": "checkout"}}
-	for k, v := range want {
-		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
-			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
-		}
-	}
+		"fields": map[string]any{"service": "checkout"}})
 
 	r.Headers[len(r.Headers)-1].Value = meta[:len(meta)-1]
 	if d := b.Build(r); d.ID != RecordID("web_log", 2, 77) || d.Offset != -1 || d.FileID != "" || !d.Time.Equal(r.Timestamp) {
@@ -133,6 +109,26 @@ func TestBuildForeignKeyedRecord(t *testing.T) {
 	d := b.Build(r)
 	if d.Host != "" || d.Path != "" || !d.ReadTime.IsZero() || d.ID != RecordID("web_log", 2, 77) {
 		t.Errorf("host %q path %q read time %s _id %s", d.Host, d.Path, d.ReadTime, d.ID)
+	}
+}
+
+// buildsAs checks that r builds into a document with the _id id and the fields of want.
+func buildsAs(t *testing.T, b *Builder, r *kgo.Record, id string, want map[string]any) {
+	t.Helper()
+	d := b.Build(r)
+	if d.ID != id {
+		t.Errorf("_id %s, want %s", d.ID, id)
+	}
+	wantFields(t, decode(t, d), want)
+}
+
+// wantFields checks that each field of want is in the decoded document m, as JSON.
+func wantFields(t *testing.T, m, want map[string]any) {
+	t.Helper()
+	for k, v := range want {
+		if got, _ := json.Marshal(m[k]); string(got) != mustJSON(v) {
+			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
+		}
 	}
 }
 
