@@ -22,9 +22,9 @@ const (
 	HeaderOffset = "offset"  // full: byte offset of the event's first byte, decimal
 	HeaderFileID = "file_id" // full: device:inode or a fingerprint
 	HeaderTS     = "ts"      // full only: RFC 3339 with nanoseconds, when read
-	// HeaderTime (full) is the event time (RFC 3339 with nanoseconds): the line's own timestamp
-	// as the entry's format and time settings found it. Absent: the same as ts (no
-	// timestamp found, or an agent before event time).
+	// HeaderTime (full) is the event time (RFC 3339 with nanoseconds): the line's own
+	// timestamp as the entry's format and time settings found it. Absent: the same as ts
+	// (no timestamp found, or an agent before event time).
 	HeaderTime = "time"
 	// HeaderFormat is the entry's format name (json, nginx_combined, cri …), so the
 	// transfer parses fields by the same rules. Absent: plain.
