@@ -136,7 +136,10 @@ func ParseMeta(v []byte) (Meta, error) {
 		if !ok1 || !ok2 {
 			return m, fmt.Errorf("%w: file id", ErrBadMeta)
 		}
-		m.FileID = strconv.FormatUint(dev, 10) + ":" + strconv.FormatUint(ino, 10)
+		// One allocation, as fileid.ID.String makes it: the transfer reads one per record.
+		var buf [41]byte
+		id := strconv.AppendUint(buf[:0], dev, 10)
+		m.FileID = string(strconv.AppendUint(append(id, ':'), ino, 10))
 	default:
 		if kind-1 > uint64(len(r)) {
 			return m, fmt.Errorf("%w: file id", ErrBadMeta)

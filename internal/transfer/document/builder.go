@@ -91,7 +91,7 @@ func (b *Builder) Build(r *kgo.Record) Document {
 			// version cannot read leaves them out: the record is indexed under its
 			// Kafka coordinates, as one without the agent's headers.
 			if m, err := kafka.ParseMeta(h.Value); err == nil {
-				d.FileID, d.Offset, evTime = validString([]byte(m.FileID)), m.Offset, m.Time
+				d.FileID, d.Offset, evTime = validString(m.FileID), m.Offset, m.Time
 			}
 		case kafka.HeaderFormat:
 			format = string(h.Value)
@@ -102,7 +102,7 @@ func (b *Builder) Build(r *kgo.Record) Document {
 				if d.Fields == nil {
 					d.Fields = map[string]string{}
 				}
-				d.Fields[validString([]byte(name))] = validString(h.Value)
+				d.Fields[validString(name)] = validString(h.Value)
 			}
 		}
 	}
@@ -171,9 +171,12 @@ func headerTime(v string) time.Time {
 	return t.UTC()
 }
 
-func validString(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
+// validString is b as a string, each byte that is not UTF-8 replaced by U+FFFD. A string
+// is not copied when it is valid.
+func validString[T ~string | ~[]byte](b T) string {
+	s := string(b)
+	if utf8.ValidString(s) {
+		return s
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
