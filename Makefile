@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/logcollect
+# logcollect-agent: the same main package with the tag agentonly, the host's commands only
+# (cmd/logcollect/main.go says why).
+AGENT_BIN := bin/logcollect-agent
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 # Packages holding integration tests (build tag `integration`), found rather than listed
@@ -15,6 +18,7 @@ all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/logcollect
+	$(GO) build -tags agentonly -ldflags "$(LDFLAGS)" -o $(AGENT_BIN) ./cmd/logcollect
 
 ## run: the standalone system on this machine (see README)
 run: build
@@ -33,10 +37,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./...
+	$(GO) vet -tags agentonly ./cmd/...
 
 staticcheck:
 	$(GO) tool staticcheck ./...
 	$(GO) tool staticcheck -tags integration ./...
+	$(GO) tool staticcheck -tags agentonly ./cmd/...
 
 ## tidy-check: fails when `go mod tidy` would change go.mod or go.sum (prints the diff).
 tidy-check:
@@ -44,6 +50,7 @@ tidy-check:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -tags agentonly ./cmd/...
 
 ## fuzz: each fuzz target for its number of inputs (their seeds already run in unit).
 ## Counts, not durations: Go 1.26's coordinator can report a bare "context deadline
@@ -88,7 +95,7 @@ image-test:
 	@packaging/image.sh test
 
 k8s-test: build
-	cd deploy/kubernetes && LOGCOLLECT_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
+	cd deploy/kubernetes && LOGCOLLECT_BIN=$(CURDIR)/$(BIN) LOGCOLLECT_AGENT_BIN=$(CURDIR)/$(AGENT_BIN) $(GO) test -count=1 ./...
 
 ## bench: benchmarks as a table (numbers go to docs/benchmarks.md)
 bench: build services-up

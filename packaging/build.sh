@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the static logcollect binary for each architecture and packs it into a .deb and an
+# Builds the static logcollect and logcollect-agent binaries for each architecture and packs it into a .deb and an
 # .rpm with nfpm (pinned in packaging/nfpm/go.mod). Output: dist/.
 #   packaging/build.sh [amd64 arm64 …]        (run from anywhere; default: amd64 arm64)
 set -euo pipefail
@@ -28,14 +28,19 @@ fi
 mkdir -p dist
 rm -f dist/logcollect[_-]*
 for arch in "${archs[@]}"; do
-	bin=bin/linux-$arch/logcollect
-	echo "building $bin ($version, static)"
-	# CGO_ENABLED=0: one static binary that runs on any glibc or musl distribution and in a
-	# scratch image (SQLite is modernc's pure-Go port).
-	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath \
-		-ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/logcollect
 	mkdir -p bin/package
-	cp "$bin" bin/package/logcollect
+	# logcollect, and logcollect-agent: the host's commands only (the tag agentonly).
+	for name in logcollect logcollect-agent; do
+		bin=bin/linux-$arch/$name
+		tags=
+		[[ $name == logcollect-agent ]] && tags=agentonly
+		echo "building $bin ($version, static)"
+		# CGO_ENABLED=0: static binaries that run on any glibc or musl distribution and in a
+		# scratch image (SQLite is modernc's pure-Go port).
+		CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath -tags "$tags" \
+			-ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/logcollect
+		cp "$bin" "bin/package/$name"
+	done
 	for fmt in deb rpm; do
 		GOARCH=$arch PKG_VERSION=$pkg_version \
 			"$nfpm" package --config packaging/nfpm.yaml --packager "$fmt" --target dist/

@@ -28,6 +28,8 @@ build() {
 	rm -rf "$ctx" && mkdir -p "$ctx/etc" "$ctx/data"
 	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath \
 		-ldflags "-s -w -X main.version=$version" -o "$ctx/logcollect" ./cmd/logcollect
+	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath -tags agentonly \
+		-ldflags "-s -w -X main.version=$version" -o "$ctx/logcollect-agent" ./cmd/logcollect
 	cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
 	for f in packaging/etc/*.yaml; do
 		sed 's|/var/lib/logcollect|/data|g' "$f" >"$ctx/etc/$(basename "$f")"
@@ -50,9 +52,14 @@ test_image() {
 		buildah run --isolation chroot "$ctr" -- /usr/bin/logcollect check --quiet --config "/etc/logcollect/$f.yaml" ||
 			die "logcollect check rejects /etc/logcollect/$f.yaml in the image"
 	done
+	# The DaemonSet runs logcollect-agent (deploy/kubernetes/agent-daemonset.yaml).
+	out=$(buildah run --isolation chroot "$ctr" -- /usr/bin/logcollect-agent version) || die "logcollect-agent version failed in the image"
+	[[ $out == logcollect-agent\ * ]] || die "logcollect-agent version printed: $out"
+	buildah run --isolation chroot "$ctr" -- /usr/bin/logcollect-agent check --quiet --config /etc/logcollect/agent.yaml ||
+		die "logcollect-agent check rejects /etc/logcollect/agent.yaml in the image"
 	out=$(buildah inspect --format '{{.OCIv1.Config.User}}' logcollect:latest)
 	[[ $out == 65532:65532 ]] || die "image user is $out, want 65532:65532"
-	echo "image-test: ok (version and check of 4 configs ran in the image as $out)"
+	echo "image-test: ok (version and check of 4 configs, and logcollect-agent's, ran in the image as $out)"
 }
 
 case ${1:-} in

@@ -35,14 +35,24 @@ for f in agent transfer sysagent standalone; do
 	# As the service user: it must be able to read its config.
 	runuser -u logcollect -- /usr/bin/logcollect check --quiet --config "$conf" || die "logcollect check rejects $conf"
 done
+# logcollect-agent runs the agent and sysagent units: it must accept their configs.
+for f in agent sysagent; do
+	runuser -u logcollect -- /usr/bin/logcollect-agent check --quiet --config "/etc/logcollect/$f.yaml" ||
+		die "logcollect-agent check rejects /etc/logcollect/$f.yaml"
+done
 /usr/bin/logcollect version | grep -q '^logcollect ' || die "logcollect version"
+/usr/bin/logcollect-agent version | grep -q '^logcollect-agent ' || die "logcollect-agent version"
+for u in agent sysagent; do
+	grep -q "^ExecStart=/usr/bin/logcollect-agent $u " "/usr/lib/systemd/system/logcollect-$u.service" ||
+		die "logcollect-$u.service does not run logcollect-agent $u"
+done
 units=(/usr/lib/systemd/system/logcollect-{agent,transfer,sysagent,standalone}.service)
 # verify prints warnings on stderr and fails on errors; an empty stderr means no warning either.
 out=$(systemd-analyze verify "${units[@]}" 2>&1) || die "systemd-analyze verify: $out"
 [[ -z $out ]] || die "systemd-analyze verify warns: $out"
 
 dpkg -r logcollect >/dev/null || die "dpkg -r failed"
-[[ ! -e /usr/bin/logcollect ]] || die "dpkg -r left /usr/bin/logcollect"
+for b in /usr/bin/logcollect /usr/bin/logcollect-agent; do [[ ! -e $b ]] || die "dpkg -r left $b"; done
 for u in "${units[@]}"; do [[ ! -e $u ]] || die "dpkg -r left $u"; done
 [[ -f /etc/logcollect/agent.yaml ]] || die "dpkg -r removed the configs (only --purge should)"
 dpkg --purge logcollect >/dev/null || die "dpkg --purge failed"

@@ -1,5 +1,9 @@
-// Command logcollect is the one binary of the logcollect system: agent, transfer, sysagent,
-// ctl, standalone, server, check and version are its subcommands.
+// Command logcollect is the binary of the logcollect system: agent, transfer, sysagent, ctl,
+// standalone, server, check and version are its subcommands. Built with the tag agentonly
+// it is logcollect-agent, the binary installed on every host: only the host's commands
+// (agent, sysagent, check, version), without the packages of the others (etcd's server,
+// SQLite, OpenSearch's client, the web UI), whose code and start-up cost the agent ~10 MiB
+// of resident memory (docs/benchmarks.md, issue 20).
 package main
 
 import (
@@ -29,25 +33,24 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{
+	cmds := []command{
 		{"agent", "tail log files and ship each line to Kafka (or a file/stdout)", runAgent},
-		{"transfer", "consume Kafka topics and index the lines into OpenSearch", runTransfer},
 		{"sysagent", "collect host metrics into InfluxDB and serve /metrics", runSysagent},
-		{"ctl", "manage collect entries in etcd and list live agents", runCtl},
-		{"standalone", "the whole system in one process, no external service", runStandalone},
-		{"server", "the standalone's API and web UI over a cluster (OpenSearch, InfluxDB/Prometheus, etcd)", runServer},
-		{"check", "validate a config file and print the effective configuration", runCheck},
-		{"version", "print the version", runVersion},
 	}
+	cmds = append(cmds, clusterCommands()...)
+	return append(cmds,
+		command{"check", "validate a config file and print the effective configuration", runCheck},
+		command{"version", "print the version", runVersion},
+	)
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "logcollect ships log lines from files to Kafka and on to OpenSearch.\n\n")
-	fmt.Fprintf(w, "Usage: logcollect <command> [flags]\n\nCommands:\n")
+	fmt.Fprintf(w, "%s\n\n", about)
+	fmt.Fprintf(w, "Usage: %s <command> [flags]\n\nCommands:\n", program)
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun 'logcollect <command> --help' for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", program)
 }
 
 func main() {
@@ -78,20 +81,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.As(err, &coded):
 			// ctl distinguishes a lost race (conflict) from other failures.
-			fmt.Fprintf(stderr, "logcollect %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "%s %s: %v\n", program, c.name, err)
 			return coded.ExitCode()
 		case errors.As(err, &nb):
 			fmt.Fprintln(stderr, err)
 			return exitNotBuilt
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "logcollect %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "%s %s: %v\n", program, c.name, err)
 			return 2
 		default:
-			fmt.Fprintf(stderr, "logcollect %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "%s %s: %v\n", program, c.name, err)
 			return 1
 		}
 	}
-	fmt.Fprintf(stderr, "logcollect: unknown command %q\n\n", args[0])
+	fmt.Fprintf(stderr, "%s: unknown command %q\n\n", program, args[0])
 	usage(stderr)
 	return 2
 }
@@ -100,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type notBuiltError string
 
 func (e notBuiltError) Error() string {
-	return fmt.Sprintf("logcollect %s: not built yet in this version", string(e))
+	return fmt.Sprintf("%s %s: not built yet in this version", program, string(e))
 }
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -108,16 +111,16 @@ func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "logcollect %s\n", version)
+	fmt.Fprintf(stdout, "%s %s\n", program, version)
 	return nil
 }
 
 // newFlagSet returns a flag set whose --help prints the given description first.
 func newFlagSet(name, description string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("logcollect "+name, flag.ContinueOnError)
+	fs := flag.NewFlagSet(program+" "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: logcollect %s [flags]\n\n%s\n\nFlags:\n", name, description)
+		fmt.Fprintf(fs.Output(), "Usage: %s %s [flags]\n\n%s\n\nFlags:\n", program, name, description)
 		fs.PrintDefaults()
 	}
 	return fs

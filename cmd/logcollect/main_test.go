@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -60,10 +62,10 @@ func TestDispatch(t *testing.T) {
 		code     int
 		contains string
 	}{
-		{[]string{"version"}, 0, "logcollect dev"},
+		{[]string{"version"}, 0, program + " dev"},
 		{[]string{"nope"}, 2, "unknown command"},
 		{[]string{"--help"}, 0, "Commands:"},
-		{[]string{"check", "--help"}, 0, "Usage: logcollect check"},
+		{[]string{"check", "--help"}, 0, "Usage: " + program + " check"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -76,5 +78,54 @@ func TestDispatch(t *testing.T) {
 				t.Errorf("output does not contain %q:\n%s%s", tt.contains, out.String(), errb.String())
 			}
 		})
+	}
+}
+
+// TestCommandSet: logcollect has every command, logcollect-agent (`go test -tags agentonly`)
+// only the host's, and answers another with the usage error.
+func TestCommandSet(t *testing.T) {
+	want := map[string][]string{
+		"logcollect":       {"agent", "sysagent", "transfer", "ctl", "standalone", "server", "check", "version"},
+		"logcollect-agent": {"agent", "sysagent", "check", "version"},
+	}[program]
+	var got []string
+	for _, c := range commands() {
+		got = append(got, c.name)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s commands %v, want %v", program, got, want)
+	}
+	for _, name := range []string{"transfer", "ctl", "standalone", "server"} {
+		if slices.Contains(want, name) {
+			continue
+		}
+		var out, errb bytes.Buffer
+		if code := run([]string{name}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
+			t.Errorf("%s %s: exit %d, %q; want 2 and unknown command", program, name, code, errb.String())
+		}
+	}
+}
+
+// TestAgentOnlyLinks: logcollect-agent's memory is what it does not link. A package of
+// the cluster's side imported from the agent's would bring its code and start-up back.
+func TestAgentOnlyLinks(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", "agentonly", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/logcollect/logcollect/internal/agent") {
+		t.Fatalf("go list -deps does not list the agent:\n%s", out)
+	}
+	for _, dep := range deps {
+		for _, heavy := range []string{
+			"go.etcd.io/etcd/server/", "modernc.org/sqlite", "github.com/opensearch-project/",
+			"github.com/logcollect/logcollect/internal/standalone", "github.com/logcollect/logcollect/internal/server",
+			"github.com/logcollect/logcollect/internal/search/", "github.com/logcollect/logcollect/web",
+		} {
+			if strings.HasPrefix(dep, heavy) {
+				t.Errorf("logcollect-agent links %s", dep)
+			}
+		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package kubernetes_test decodes the manifests of this folder with the official Kubernetes
 // API types (strictly: an unknown or misspelt field fails) and checks what the deployment
 // relies on. It is its own module so k8s.io/api stays out of logcollect's go.mod; `make
-// k8s-test` runs it with LOGCOLLECT_BIN set, to check the ConfigMap's configs too.
+// k8s-test` runs it with LOGCOLLECT_BIN and LOGCOLLECT_AGENT_BIN set, to check the ConfigMap's
+// configs too.
 package kubernetes_test
 
 import (
@@ -158,6 +159,10 @@ func TestAgentDaemonSet(t *testing.T) {
 	}
 	spec := ds.Spec.Template.Spec
 	c := onlyContainer(t, spec)
+	// The image's entry point is logcollect; the agent runs the smaller logcollect-agent.
+	if !slices.Equal(c.Command, []string{"/usr/bin/logcollect-agent"}) || len(c.Args) == 0 || c.Args[0] != "agent" {
+		t.Errorf("the agent runs %v %v, want /usr/bin/logcollect-agent agent …", c.Command, c.Args)
+	}
 	vols := map[string]corev1.Volume{}
 	for _, v := range spec.Volumes {
 		vols[v.Name] = v
@@ -301,11 +306,12 @@ func excluded(globs []string, path string) bool {
 	return false
 }
 
-// TestConfigMapConfigsAreValid runs `logcollect check` on every config of the ConfigMaps.
+// TestConfigMapConfigsAreValid runs `logcollect check` and `logcollect-agent check` on
+// every config of the ConfigMaps.
 func TestConfigMapConfigsAreValid(t *testing.T) {
-	bin := os.Getenv("LOGCOLLECT_BIN")
-	if bin == "" {
-		t.Fatal("LOGCOLLECT_BIN is not set: run `make k8s-test` (it builds logcollect and sets it)")
+	bins := []string{os.Getenv("LOGCOLLECT_BIN"), os.Getenv("LOGCOLLECT_AGENT_BIN")}
+	if slices.Contains(bins, "") {
+		t.Fatal("LOGCOLLECT_BIN or LOGCOLLECT_AGENT_BIN is not set: run `make k8s-test` (it builds both and sets them)")
 	}
 	dir := t.TempDir()
 	n := 0
@@ -318,8 +324,10 @@ func TestConfigMapConfigsAreValid(t *testing.T) {
 			if err := os.WriteFile(path, []byte(val), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := exec.Command(bin, "check", "--quiet", "--config", path).CombinedOutput(); err != nil {
-				t.Errorf("ConfigMap %s, %s: logcollect check: %v\n%s", name, key, err, out)
+			for _, bin := range bins {
+				if out, err := exec.Command(bin, "check", "--quiet", "--config", path).CombinedOutput(); err != nil {
+					t.Errorf("ConfigMap %s, %s: %s check: %v\n%s", name, key, filepath.Base(bin), err, out)
+				}
 			}
 			n++
 		}
