@@ -30,8 +30,8 @@ type budget struct {
 // pooled batch or two and ~10 MiB of the rest of the agent, so the garbage collector's
 // normal target (twice the live heap) stays under this limit: it only stops the heap from
 // doubling when the live set jumps, and never makes the collector run back to back, as a
-// limit of budget + 64 MiB did (at 140 MiB RSS). With the default 9 MiB budget it is
-// 59 MiB.
+// limit of budget + 64 MiB did (at 140 MiB RSS). With the default 12 MiB budget it is
+// 68 MiB.
 func SoftMemoryLimit(maxBuffered int64) int64 {
 	return 3*maxBuffered + 32<<20
 }
