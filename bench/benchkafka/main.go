@@ -80,7 +80,7 @@ func run(args []string) error {
 	fs.StringVar(&p.codecs, "codecs", "none,gzip,snappy,lz4,zstd", "compression codecs to measure")
 	fs.IntVar(&p.partitions, "partitions", 3, "partitions of each benchmark topic")
 	fs.DurationVar(&p.linger, "linger", 5*time.Millisecond, "producer linger, both producers")
-	fs.IntVar(&p.batchBytes, "batch-bytes", 1<<20, "max batch bytes, both producers")
+	fs.IntVar(&p.batchBytes, "batch-bytes", config.Default().Kafka.BatchMaxBytes, "max batch bytes, both producers (default: the agent's kafka.batch_max_bytes)")
 	fs.StringVar(&p.kcat, "kcat", "kcat", "kcat binary")
 	fs.BoolVar(&p.skipKcat, "skip-kcat", false, "measure only the sink")
 	fs.IntVar(&p.repeat, "repeat", 1, "runs per producer and codec; the median (by lines/s) is reported")
