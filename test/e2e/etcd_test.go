@@ -487,7 +487,7 @@ func BenchmarkEtcdPutToFirstLine(b *testing.B) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(testenv.Binary(b), "agent", "--config", cfgPath)
+	cmd := exec.Command(testenv.BinaryFor(b, "agent"), "agent", "--config", cfgPath)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -578,7 +578,7 @@ func BenchmarkEtcdApply1000Entries(b *testing.B) {
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		cmd := exec.Command(testenv.Binary(b), "agent", "--config", cfgPath)
+		cmd := exec.Command(testenv.BinaryFor(b, "agent"), "agent", "--config", cfgPath)
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}

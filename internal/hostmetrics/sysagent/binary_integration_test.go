@@ -54,7 +54,7 @@ http:
 	}
 	defer cli.Close()
 
-	p := startBinary(t, testenv.Binary(t), "sysagent", "--config", path)
+	p := startBinary(t, testenv.BinaryFor(t, "sysagent"), "sysagent", "--config", path)
 	key := registration.Key(id + "-sysagent")
 	var rec registration.Record
 	await.Until(t, 15*time.Second, "the sysagent record in etcd", func() bool {

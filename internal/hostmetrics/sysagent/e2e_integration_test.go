@@ -75,7 +75,7 @@ http:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = tryInfluxQuery(r.influx, "", `DROP DATABASE "`+r.db+`"`) })
-	r.agent = startBinary(t, testenv.Binary(t), "agent", "--config", cfgPath)
+	r.agent = startBinary(t, testenv.BinaryFor(t, "agent"), "agent", "--config", cfgPath)
 	testenv.PrometheusTarget(t, r.host, r.addr, map[string]string{"test": "sysagent"})
 	return r
 }

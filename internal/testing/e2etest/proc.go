@@ -40,7 +40,8 @@ type Proc struct {
 	exit bool
 }
 
-// Start runs `logcollect args...` in dir (the test's working directory when empty).
+// Start runs `logcollect args...` in dir (the test's working directory when empty):
+// logcollect-agent for the host's commands, as hosts run them (testenv.BinaryFor).
 func Start(t testing.TB, dir string, args ...string) *Proc {
 	t.Helper()
 	return StartEnv(t, dir, nil, args...)
@@ -50,7 +51,7 @@ func Start(t testing.TB, dir string, args ...string) *Proc {
 func StartEnv(t testing.TB, dir string, env []string, args ...string) *Proc {
 	t.Helper()
 	p := &Proc{t: t, log: &Buffer{}, out: &Buffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(testenv.Binary(t), args...)
+	p.cmd = exec.Command(testenv.BinaryFor(t, args[0]), args...)
 	p.cmd.Dir = dir
 	if len(env) > 0 {
 		p.cmd.Env = append(os.Environ(), env...)

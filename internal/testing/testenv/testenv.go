@@ -85,11 +85,17 @@ func RepoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
+// build is one build of cmd/logcollect, made once per test process.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
 var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-	buildOut  []byte
+	fullBuild  build // logcollect
+	agentBuild build // logcollect-agent: -tags agentonly
 )
 
 // Binary builds cmd/logcollect once per test process and returns the executable's path;
@@ -97,22 +103,44 @@ var (
 func Binary(t testing.TB) string {
 	t.Helper()
 	// A benchmark comparing two builds runs each on the same test binary.
-	if bin := os.Getenv("LOGCOLLECT_BIN"); bin != "" {
+	return fullBuild.get(t, "LOGCOLLECT_BIN", "logcollect")
+}
+
+// AgentBinary builds logcollect-agent (cmd/logcollect with the tag agentonly: the
+// binary hosts run) once per test process; LOGCOLLECT_AGENT_BIN names one instead.
+func AgentBinary(t testing.TB) string {
+	t.Helper()
+	return agentBuild.get(t, "LOGCOLLECT_AGENT_BIN", "logcollect-agent", "-tags", "agentonly")
+}
+
+// BinaryFor is the binary that runs command as users run it: logcollect-agent for the
+// host's commands (agent, sysagent), logcollect for the others.
+func BinaryFor(t testing.TB, command string) string {
+	t.Helper()
+	if command == "agent" || command == "sysagent" {
+		return AgentBinary(t)
+	}
+	return Binary(t)
+}
+
+func (b *build) get(t testing.TB, envName, name string, flags ...string) string {
+	t.Helper()
+	if bin := os.Getenv(envName); bin != "" {
 		return bin
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "logcollect-bin-")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", name+"-bin-")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		buildPath = filepath.Join(dir, "logcollect")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/logcollect")
+		b.path = filepath.Join(dir, name)
+		cmd := exec.Command("go", append(append([]string{"build"}, flags...), "-o", b.path, "./cmd/logcollect")...)
 		cmd.Dir = RepoRoot(t)
-		buildOut, buildErr = cmd.CombinedOutput()
+		b.out, b.err = cmd.CombinedOutput()
 	})
-	if buildErr != nil {
-		t.Fatalf("build logcollect: %v\n%s", buildErr, buildOut)
+	if b.err != nil {
+		t.Fatalf("build %s: %v\n%s", name, b.err, b.out)
 	}
-	return buildPath
+	return b.path
 }
