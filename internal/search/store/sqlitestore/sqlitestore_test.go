@@ -322,3 +322,32 @@ func TestHistogramSampled(t *testing.T) {
 		}
 	}
 }
+
+// TestNewDayPageSize: a new day takes pageSize, incremental auto_vacuum and WAL, and every
+// connection of the day sees them (initFile sets them once, in that order: the driver ran
+// its pragmas in alphabetical order, which left a new day at 4 KiB pages).
+func TestNewDayPageSize(t *testing.T) {
+	s := open(t, Config{})
+	appendSync(t, s, rowsAt(time.Now(), 0, 10, accessLine))
+	p := s.snapshot()[0]
+	ctx := context.Background()
+	var conns []*sql.Conn
+	for range 3 { // held together: three connections of the pool, not one three times
+		c, err := p.db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var size, vacuum int
+		var mode string
+		if err := c.QueryRowContext(ctx, `SELECT page_size, auto_vacuum, journal_mode FROM pragma_page_size, pragma_auto_vacuum, pragma_journal_mode`).Scan(&size, &vacuum, &mode); err != nil {
+			t.Fatal(err)
+		}
+		if size != pageSize || vacuum != 2 || mode != "wal" {
+			t.Errorf("connection %d: page_size %d, auto_vacuum %d, journal_mode %q; want %d, 2 (incremental), wal", i, size, vacuum, mode, pageSize)
+		}
+	}
+}
