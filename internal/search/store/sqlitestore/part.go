@@ -162,12 +162,12 @@ func (p *part) close() error {
 	return errors.Join(append(errs, p.db.Close())...)
 }
 
-// initFile sets what a day's file keeps, in this order on one connection: the page
-// size, then auto_vacuum, then WAL, each of which fixes the page size of a new file (the
-// driver runs the connection string's pragmas in alphabetical order, which put
-// auto_vacuum and journal_mode first and left a new day at 4 KiB pages). A day that
-// exists keeps its own: SQLite changes neither the page size of a file in WAL nor the
-// auto_vacuum of one that has tables (short of a VACUUM, which the store never runs).
+// initFile sets what a day's file keeps, on one connection: the page size first, since
+// setting auto_vacuum or WAL on a new file fixes its page size, then auto_vacuum, then
+// WAL. In the connection string they ran in the driver's alphabetical order, which put
+// page_size last, where it did nothing. A day that exists keeps its own: SQLite changes
+// neither the page size of a file in WAL nor the auto_vacuum of one that has tables
+// (short of a VACUUM, which the store never runs).
 func initFile(db *sql.DB) error {
 	ctx := context.Background()
 	c, err := db.Conn(ctx)
