@@ -26,10 +26,13 @@ build() {
 	arch=$("$GO" env GOARCH)
 	[[ -r /etc/ssl/certs/ca-certificates.crt ]] || die "no /etc/ssl/certs/ca-certificates.crt (apt-get install ca-certificates)"
 	rm -rf "$ctx" && mkdir -p "$ctx/etc" "$ctx/data"
-	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath \
-		-ldflags "-s -w -X main.version=$version" -o "$ctx/logcollect" ./cmd/logcollect
-	CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath -tags agentonly \
-		-ldflags "-s -w -X main.version=$version" -o "$ctx/logcollect-agent" ./cmd/logcollect
+	local name tags
+	for name in logcollect logcollect-agent; do
+		tags=
+		[[ $name == logcollect-agent ]] && tags=agentonly
+		CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$GO" build -trimpath -tags "$tags" \
+			-ldflags "-s -w -X main.version=$version" -o "$ctx/$name" ./cmd/logcollect
+	done
 	cp /etc/ssl/certs/ca-certificates.crt "$ctx/"
 	for f in packaging/etc/*.yaml; do
 		sed 's|/var/lib/logcollect|/data|g' "$f" >"$ctx/etc/$(basename "$f")"

@@ -66,8 +66,10 @@ func numericFileID(id string) (dev, ino uint64, ok bool) {
 	return dev, ino, ok1 && ok2
 }
 
+// canonicalUint parses s when it is decimal digits only (ParseUint in base 10 takes no
+// sign), without a leading zero.
 func canonicalUint(s string) (uint64, bool) {
-	if s == "" || (s[0] == '0' && len(s) > 1) || s[0] < '0' || s[0] > '9' {
+	if len(s) > 1 && s[0] == '0' {
 		return 0, false
 	}
 	n, err := strconv.ParseUint(s, 10, 64)

@@ -128,7 +128,7 @@ func (z *batchSizes) add(ev, prev *pipeline.Event) int64 {
 		}
 	}
 	readTime := readTimeOf(ev)
-	ownTime := !ev.Time.Equal(readTime) && !ev.Time.IsZero()
+	ownTime := !ownTimeOf(ev, readTime).IsZero()
 	if z.full {
 		nh += fullHeaders // host, path, offset, file_id and ts
 		scratch += digits(ev.Offset)
@@ -174,6 +174,15 @@ func readTimeOf(ev *pipeline.Event) time.Time {
 		return ev.Time // a source that knows one time only
 	}
 	return ev.ReadTime
+}
+
+// ownTimeOf is ev's event time when it is not its read time, else zero: a record carries
+// the event time only then (absent means the same), so most lines pay nothing for it.
+func ownTimeOf(ev *pipeline.Event, readTime time.Time) time.Time {
+	if ev.Time.Equal(readTime) {
+		return time.Time{}
+	}
+	return ev.Time
 }
 
 // digits is the length of n in decimal.
@@ -267,12 +276,7 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 		}
 	}
 	readTime := readTimeOf(ev)
-	// The event time only when it is not the read time (absent means the same), and the
-	// format only when it is not plain: most lines pay nothing for either.
-	var ownTime time.Time
-	if !ev.Time.Equal(readTime) && !ev.Time.IsZero() {
-		ownTime = ev.Time
-	}
+	ownTime := ownTimeOf(ev, readTime)
 
 	h0 := len(b.hdrs)
 	if b.full {
@@ -283,7 +287,7 @@ func (b *batchBuf) build(i int, ev *pipeline.Event) *rec {
 		b.scratch = kafka.AppendMeta(b.scratch, ev.Offset, b.fileID, ownTime)
 		b.hdrs = append(b.hdrs, kgo.RecordHeader{Key: hdrMeta, Value: b.scratch[start:len(b.scratch):len(b.scratch)]})
 	}
-	if ev.Format != "" {
+	if ev.Format != "" { // only when not plain: most lines pay nothing for it
 		if ev.Format != b.lastFormat || b.format == nil {
 			b.lastFormat, b.format = ev.Format, []byte(ev.Format)
 		}
