@@ -42,17 +42,25 @@ func gcsValue(h uint64, n int) uint64 {
 	return uint64(uint32(h)) * (uint64(n) << gcsBits) >> 32
 }
 
-// appendGCS appends the set of distinct hashes (one shard's) of a block of the salt to
-// out, vals being scratch space; it returns both.
-func appendGCS(out []byte, hashes, vals []uint64, salt byte) ([]byte, []uint64) {
+// appendGCS appends the set of a shard's hashes of a block of the salt to out (hashes
+// may repeat; they are not changed), vals being scratch space; it returns both and the
+// set's count of distinct hashes. The mixed hashes are sorted once, rotated so that
+// their low 32 bits, which gcsValue reduces, come first: the order of the values, and,
+// gcsMix and the rotation being one-to-one, equal keys are equal hashes. (Sorting the
+// hashes to count them and then the values took 11 % of an ingest's CPU.)
+func appendGCS(out []byte, hashes, vals []uint64, salt byte) ([]byte, []uint64, int) {
 	vals = vals[:0]
-	n := len(hashes)
 	for _, h := range hashes {
-		vals = append(vals, gcsValue(gcsMix(h, salt), n))
+		vals = append(vals, bits.RotateLeft64(gcsMix(h, salt), 32))
 	}
 	slices.Sort(vals)
 	vals = slices.Compact(vals)
-	return appendRice(append(out, 0, gcsSalted, salt), n, vals), vals
+	n := len(vals)
+	for i, k := range vals {
+		vals[i] = gcsValue(bits.RotateLeft64(k, 32), n)
+	}
+	vals = slices.Compact(vals)
+	return appendRice(append(out, 0, gcsSalted, salt), n, vals), vals, n
 }
 
 // appendRice appends n and the values (sorted, distinct), as a set holds them after

@@ -144,6 +144,8 @@ type hashSet struct {
 	count  []uint64 // countBits bits: which hashes were seen, to count the distinct
 	words  []uint64 // the filter being built
 	vals   []uint64 // scratch of shards
+	// byShard is scratch of shards: the hashes in shard order
+	byShard []uint64
 }
 
 func (s *hashSet) reset() {
@@ -180,25 +182,34 @@ func (s *hashSet) distinct() (int, bool) {
 
 // shards returns the filters of the set's hashes by shard (shardOf), each a Golomb-coded
 // set of the salt (gcs.go): the bytes of all and where each shard's end in them; ok is
-// false when the set gets none (too many hashes). buf is reused. It sorts the set's
-// hashes.
+// false when the set gets none (too many hashes). buf is reused. The hashes are put in
+// shard order by counting, not sorted: appendGCS sorts each shard's.
 func (s *hashSet) shards(buf []byte, salt byte) (out []byte, ends [numberShards]int, ok bool) {
 	if s.over {
 		return nil, ends, false
 	}
-	slices.Sort(s.hashes) // by shard first: the top bits
-	s.hashes = slices.Compact(s.hashes)
-	if len(s.hashes) > maxFilterPairs {
-		return nil, ends, false
+	var at [numberShards + 1]int // shard i's hashes are byShard[at[i]:at[i+1]]
+	for _, h := range s.hashes {
+		at[shardOf(h)+1]++
 	}
-	out, rest := buf[:0], s.hashes
+	for i := range numberShards {
+		at[i+1] += at[i]
+	}
+	s.byShard = slices.Grow(s.byShard[:0], len(s.hashes))[:len(s.hashes)]
+	next := at
+	for _, h := range s.hashes {
+		i := shardOf(h)
+		s.byShard[next[i]] = h
+		next[i]++
+	}
+	out, distinct := buf[:0], 0
 	for i := range ends {
-		k := 0
-		for k < len(rest) && shardOf(rest[k]) == i {
-			k++
+		var n int
+		out, s.vals, n = appendGCS(out, s.byShard[at[i]:at[i+1]], s.vals, salt)
+		if distinct += n; distinct > maxFilterPairs {
+			return nil, ends, false
 		}
-		out, s.vals = appendGCS(out, rest[:k], s.vals, salt)
-		ends[i], rest = len(out), rest[k:]
+		ends[i] = len(out)
 	}
 	return out, ends, true
 }

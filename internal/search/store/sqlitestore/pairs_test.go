@@ -560,7 +560,7 @@ func FuzzGCS(f *testing.F) {
 		}
 		slices.Sort(hashes)
 		hashes = slices.Compact(hashes)
-		set, _ := appendGCS(nil, slices.Clone(hashes), nil, salt)
+		set, _, _ := appendGCS(nil, slices.Clone(hashes), nil, salt)
 		for _, h := range hashes {
 			if !gcsMayHold(set, h) || !gcsMayHold(gcs13(hashes), h) {
 				t.Fatalf("the set of %x lacks %x", hashes, h)
@@ -730,9 +730,63 @@ func BenchmarkGCSMayHold(b *testing.B) {
 	for i := range hashes {
 		hashes[i] = rng.Uint64()
 	}
-	set, _ := appendGCS(nil, hashes, nil, 1)
+	set, _, _ := appendGCS(nil, hashes, nil, 1)
 	for b.Loop() {
 		gcsMayHold(set, rng.Uint64())
 	}
 	b.ReportMetric(float64(len(set))*8/float64(len(hashes)), "bits/entry")
+}
+
+// TestShardsRepeatedHashes: a block's numbers' sets, made of hashes added many times
+// over (a number on every line), hold each hash in its shard's set, count each once (n,
+// which the false positives' rate follows), and are the same whatever order the hashes
+// came in.
+func TestShardsRepeatedHashes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	distinct := make([]uint64, 700)
+	for i := range distinct {
+		distinct[i] = rng.Uint64()
+	}
+	var added []uint64
+	for range 3000 {
+		added = append(added, distinct[rng.IntN(len(distinct))])
+	}
+	added = append(added, distinct...) // every one at least once
+	var s hashSet
+	sets := func(hashes []uint64) ([]byte, [numberShards]int) {
+		s.reset()
+		for _, h := range hashes {
+			s.add(h)
+		}
+		out, ends, ok := s.shards(nil, 9)
+		if !ok {
+			t.Fatal("no sets")
+		}
+		return slices.Clone(out), ends
+	}
+	out, ends := sets(added)
+	var want [numberShards]uint64
+	for _, h := range distinct {
+		want[shardOf(h)]++
+	}
+	setOf := func(i int) []byte {
+		if i == 0 {
+			return out[:ends[0]]
+		}
+		return out[ends[i-1]:ends[i]]
+	}
+	for i := range numberShards {
+		if n, _ := binary.Uvarint(setOf(i)[3:]); n != want[i] { // after the 0, gcsSalted and the salt
+			t.Errorf("shard %d: set of %d hashes, want %d", i, n, want[i])
+		}
+	}
+	for _, h := range distinct {
+		if !gcsMayHold(setOf(shardOf(h)), h) {
+			t.Fatalf("shard %d's set lacks %x", shardOf(h), h)
+		}
+	}
+	rng.Shuffle(len(added), func(i, j int) { added[i], added[j] = added[j], added[i] })
+	if again, _ := sets(added); !slices.Equal(again, out) {
+		t.Errorf("the sets differ with the hashes in another order")
+	}
 }
