@@ -206,7 +206,8 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 	// zstd) is most of its CPU, while the writer's SQLite work runs on another core.
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(groups)/minGroupsPerWorker))
 	encodeEvery := func(first int) { // groups first, first+workers, …
-		enc := newEncoder(c)
+		enc := c.encoder()
+		defer c.putEncoder(enc)
 		for i := first; i < len(groups); i += workers {
 			out[i] = enc.encode(rows, times, groups[i].idx)
 		}
@@ -480,12 +481,16 @@ func (e *encoder) addWords(msg string) {
 
 // addWord takes a word of the line. Most words start with a letter: they go to the
 // document with one comparison more. A word of filterDigits or more ASCII digits goes
-// to the numbers' filter instead (digits fold to themselves).
+// to the numbers' filter instead; a shorter one to the document without folding or
+// hashing (digits fold to themselves).
 func (e *encoder) addWord(start, end int) {
 	raw := e.msg[start:end]
 	if raw[0]-'0' > 9 {
 		e.pairs.notNumber()
-	} else if e.number(raw) {
+	} else if isNum, long := e.number(raw); long {
+		return
+	} else if isNum {
+		e.words.addDigits(raw)
 		return
 	}
 	var w string
@@ -495,9 +500,9 @@ func (e *encoder) addWord(start, end int) {
 
 // number takes a word that starts with a digit: the first prefixDigits digits of it go
 // to the numbers' filter, and, when it is a number, to the pairs; a number of
-// filterDigits or more digits goes to the numbers' filter, and number says so (it is
-// not a word of the document).
-func (e *encoder) number(raw string) bool {
+// filterDigits or more digits goes to the numbers' filter. It says whether the word is a
+// number (ASCII digits only) and whether it is long (then not a word of the document).
+func (e *encoder) number(raw string) (isNum, long bool) {
 	if len(raw) >= prefixDigits {
 		if p, ok := numberBits(raw[:prefixDigits]); ok {
 			e.nums.add(prefixHash(p))
@@ -506,14 +511,14 @@ func (e *encoder) number(raw string) bool {
 	num, ok := numberBits(raw)
 	if !ok {
 		e.pairs.notNumber()
-		return false
+		return false, false
 	}
 	e.pairs.number(num)
 	if len(raw) < filterDigits {
-		return false
+		return true, false
 	}
 	e.nums.add(numberHash(num))
-	return true
+	return true, true
 }
 
 // wordSet is a block's distinct words in the order first seen, as the FTS5 document
@@ -526,6 +531,10 @@ type wordSet struct {
 	doc   []byte
 	slots []wordSlot // a power of two, at most half full
 	n     int
+	// digits has a slot per word of 1 to filterDigits-1 ASCII digits (digitSlot): half
+	// of an access line's words (an IP's, a time's, a status), which addDigits takes
+	// without a hash. A slot holds the gen of the block that has the word.
+	digits []uint32
 	// gen marks the slots of the current block: reset bumps it instead of clearing them.
 	gen uint32
 }
@@ -542,7 +551,8 @@ type wordSlot struct {
 const wordSetSlots = 256
 
 func newWordSet() wordSet {
-	return wordSet{seed: maphash.MakeSeed(), slots: make([]wordSlot, wordSetSlots), gen: 1}
+	return wordSet{seed: maphash.MakeSeed(), slots: make([]wordSlot, wordSetSlots),
+		digits: make([]uint32, digitSlot(strings.Repeat("9", filterDigits-1))+1), gen: 1} // 44 KiB
 }
 
 func (s *wordSet) reset() {
@@ -550,6 +560,7 @@ func (s *wordSet) reset() {
 	s.gen++
 	if s.gen == 0 { // wrapped: slots of 2^32 blocks ago would look current
 		clear(s.slots)
+		clear(s.digits)
 		s.gen = 1
 	}
 }
@@ -561,11 +572,8 @@ func (s *wordSet) add(w string) {
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &s.slots[i]
 		if sl.gen != s.gen {
-			if len(s.doc) > 0 {
-				s.doc = append(s.doc, ' ')
-			}
-			*sl = wordSlot{h: h, off: len(s.doc), n: len(w), gen: s.gen}
-			s.doc = append(s.doc, w...)
+			s.appendWord(w)
+			*sl = wordSlot{h: h, off: len(s.doc) - len(w), n: len(w), gen: s.gen}
 			if s.n++; 2*s.n > len(s.slots) {
 				s.grow()
 			}
@@ -575,6 +583,31 @@ func (s *wordSet) add(w string) {
 			return
 		}
 	}
+}
+
+// addDigits adds w, a word of 1 to filterDigits-1 ASCII digits, unless the set holds it.
+func (s *wordSet) addDigits(w string) {
+	if i := digitSlot(w); s.digits[i] != s.gen {
+		s.digits[i] = s.gen
+		s.appendWord(w)
+	}
+}
+
+// digitSlot is the slot of a word of 1 to filterDigits-1 ASCII digits: the words of
+// fewer digits first (leading zeros count: "04" is not "4"), then its value.
+func digitSlot(w string) int {
+	v, p := 0, 1
+	for i := 0; i < len(w); i++ {
+		v, p = v*10+int(w[i]-'0'), p*10
+	}
+	return (p-10)/9 + v
+}
+
+func (s *wordSet) appendWord(w string) {
+	if len(s.doc) > 0 {
+		s.doc = append(s.doc, ' ')
+	}
+	s.doc = append(s.doc, w...)
 }
 
 func (s *wordSet) grow() {
@@ -740,5 +773,7 @@ func reencode(h blockHead, lines []line, c *codec) *block {
 			Offset: l.off, End: l.end, Message: l.msg}
 		times[i], idx[i] = [2]int64{l.ts, l.rts}, i
 	}
-	return newEncoder(c).encode(rows, times, idx)
+	e := c.encoder()
+	defer c.putEncoder(e)
+	return e.encode(rows, times, idx)
 }

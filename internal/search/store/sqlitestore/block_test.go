@@ -292,6 +292,52 @@ func TestBlockWordsManyDistinct(t *testing.T) {
 	}
 }
 
+// TestBlockWordsDigits: words of fewer than filterDigits digits (addDigits, without a
+// hash) are each in the document once, leading zeros kept apart ("04" is not "4"), in
+// the block that has them and not in the next, beside letter words of the same bytes.
+func TestBlockWordsDigits(t *testing.T) {
+	msgs := [][]string{
+		{"4 04 004 0004 9999 4 x4", "0 00 000 0000 40 04 9 99 999"},
+		{"7 x4", "4a 04"},
+	}
+	var rows []store.Row
+	for k, block := range msgs {
+		for i, msg := range block {
+			rows = append(rows, store.Row{Time: time.Unix(0, 0), Host: "h", FileID: fmt.Sprint(k), Offset: int64(i), End: int64(i + 1), Message: msg})
+		}
+	}
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
+	if len(blocks) != len(msgs) {
+		t.Fatalf("%d blocks, want %d", len(blocks), len(msgs))
+	}
+	for k, b := range blocks {
+		if got, want := documentWords(b), distinctWords(msgs[k]); !slices.Equal(got, want) {
+			t.Errorf("block %d: document %q, want %q", k, got, want)
+		}
+	}
+	// Every word of 1 to filterDigits-1 digits has a slot of its own.
+	seen := make([]bool, len(newWordSet().digits))
+	for n := 1; n < filterDigits; n++ {
+		for v := range pow10(n) {
+			w := fmt.Sprintf("%0*d", n, v)
+			i := digitSlot(w)
+			if i < 0 || i >= len(seen) || seen[i] {
+				t.Fatalf("%q: slot %d taken or out of %d", w, i, len(seen))
+			}
+			seen[i] = true
+		}
+	}
+}
+
+// pow10 is 10^n.
+func pow10(n int) int {
+	p := 1
+	for range n {
+		p *= 10
+	}
+	return p
+}
+
 // TestBlockMessageBytes: a file's block closes at maxBlockLines lines or once its
 // messages reach maxBlockMessageBytes, whichever comes first, so that long lines do not
 // make a block a search must decode whole of hundreds of MiB.

@@ -23,6 +23,10 @@ type codec struct {
 	// joins holds *joinState: what joining a split body (blockZstdSplit) needs besides
 	// its output, per concurrent reader.
 	joins sync.Pool
+	// encoders holds *encoder of this codec: an append's blocks are encoded with its
+	// tables (the word set's, 52 KiB) and buffers, grown to a block's size, instead of
+	// new ones per append (a quiet file appends a line or two at a time).
+	encoders sync.Pool
 }
 
 // joinState is a split body decompressed, and the splitter that joins it.
@@ -52,6 +56,26 @@ func newCodec() (*codec, error) {
 func (c *codec) close() {
 	c.enc.Close()
 	c.dec.Close()
+}
+
+// encoder returns an encoder of the codec's, a new one or one put back; a nil codec (bodies
+// stored as they are) gets a new one.
+func (c *codec) encoder() *encoder {
+	if c == nil {
+		return newEncoder(nil)
+	}
+	if e, ok := c.encoders.Get().(*encoder); ok {
+		return e
+	}
+	return newEncoder(c)
+}
+
+// putEncoder gives back an encoder of encoder's, done with.
+func (c *codec) putEncoder(e *encoder) {
+	if c != nil {
+		e.msg = "" // not kept alive by the pool
+		c.encoders.Put(e)
+	}
 }
 
 // compress appends the compressed body to dst.
