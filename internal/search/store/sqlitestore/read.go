@@ -99,19 +99,52 @@ func (v *lineView) row(i int) store.Row {
 }
 
 // matching calls fn with each line of the block that matches and keep accepts, in file
-// order, until fn returns false; it returns false then.
+// order, until fn returns false; it returns false then. A line of a block whose one
+// column answers the query (colCodes) matches as the first line of its value did: a
+// status is matched once per value, not per line (64 Ki lines for a histogram of
+// status:503, most of its CPU).
 func (pl plan) matching(h *blockHead, lines []line, keep func(l *line, seq int64) bool, fn func(v *lineView, i int) bool) bool {
-	var v lineView // one per block: the matcher takes it as an interface
+	codes := pl.colCodes(h, len(lines))
+	var memo [256]uint8 // by value code: 0 not matched yet, 1 matches, 2 does not
+	var v lineView      // one per block: the matcher takes it as an interface
 	for i := range lines {
 		if !keep(&lines[i], h.seq+int64(i)) {
 			continue
 		}
 		v = lineView{h: h, l: &lines[i], i: i}
-		if pl.m.Match(&v) && !fn(&v, i) {
+		var ok bool
+		if codes == nil {
+			ok = pl.m.Match(&v)
+		} else {
+			c := codes[i]
+			if memo[c] == 0 {
+				memo[c] = 2
+				if pl.m.Match(&v) {
+					memo[c] = 1
+				}
+			}
+			ok = memo[c] == 1
+		}
+		if ok && !fn(&v, i) {
 			return false
 		}
 	}
 	return true
+}
+
+// colCodes returns the value codes of the block's n lines in the one column the query
+// matches lines on, with their block's own fields (colsOnly): a line then matches as any
+// other of the same code. nil otherwise (the lines are matched one by one).
+func (pl plan) colCodes(h *blockHead, n int) []byte {
+	if !pl.colsOnly || len(pl.cols) != 1 {
+		return nil
+	}
+	for k, name := range h.cols.names {
+		if name == pl.cols[0] && len(h.cols.codes[k]) >= n {
+			return h.cols.codes[k]
+		}
+	}
+	return nil
 }
 
 // inRange keeps the lines of [from, to).
