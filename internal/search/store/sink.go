@@ -29,10 +29,11 @@ type Sink struct {
 func NewSink(s Store) *Sink { return &Sink{store: s} }
 
 // DoneOnReturn is true: the store keeps nothing of the rows once Append returned (it
-// has encoded them; Store.Append), and the acknowledgements keep only offsets, so the
-// agent reuses the batch's memory for its next read. Holding each batch until its
-// commit kept up to the writer's whole queue of batches (64 × 1 MiB of lines and their
-// events) alive: most of the standalone's peak memory at ingest (docs/store.md).
+// has copied the messages it encodes next; Store.Append), and the acknowledgements keep
+// only offsets, so the agent reuses the batch's memory for its next read. Holding each
+// batch until its commit kept up to the writer's whole queue of batches (64 × 1 MiB of
+// lines and their events) alive: most of the standalone's peak memory at ingest
+// (docs/store.md).
 func (k *Sink) DoneOnReturn() bool { return true }
 
 // Publish hands the batch to the store; acknowledgements follow the commit. Fields

@@ -70,7 +70,7 @@ func (c *codec) encoder() *encoder {
 	return newEncoder(c)
 }
 
-// putEncoder gives back an encoder of encoder's, done with.
+// putEncoder gives an encoder that c.encoder returned back to the pool, its blocks made.
 func (c *codec) putEncoder(e *encoder) {
 	if c != nil {
 		e.msg = "" // not kept alive by the pool

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -70,6 +71,22 @@ type Store struct {
 	closing chan struct{}
 	closed  atomic.Bool
 	lastSeq atomic.Int64
+
+	// encoding holds a slot per append being encoded and not yet queued for the writer
+	// (Append): at most maxEncoding, so that the agent reads its next batch while the last
+	// is encoded, and no further ahead.
+	encoding chan struct{}
+	// queuedMu guards lastQueued, closed once the newest append handed over is queued:
+	// each append is queued after the one before it, in the order Append was called (a
+	// file's lines are stored in order, which skipStored's offsets rely on).
+	queuedMu   sync.Mutex
+	lastQueued chan struct{}
+	// owned holds *ownedRows for Append to reuse.
+	owned sync.Pool
+	// codecMu: an encode holds it to read while the codec is open; Close takes it to
+	// close the codec (codecClosed).
+	codecMu     sync.RWMutex
+	codecClosed bool
 
 	codec *codec // the blocks' compression, for the writer and every reader
 	// blocksRead counts the blocks the days' queries read (part.reads): what searches
@@ -121,7 +138,9 @@ func Open(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Store, e
 		return nil, err
 	}
 	s := &Store{cfg: cfg, log: logger.With("component", "store"), changed: make(chan struct{}),
-		queue: make(chan *appendReq, queueDepth), closing: make(chan struct{}), dedupe: map[fileKey]int64{}, codec: c}
+		queue: make(chan *appendReq, queueDepth), closing: make(chan struct{}), dedupe: map[fileKey]int64{}, codec: c,
+		encoding: make(chan struct{}, maxEncoding), lastQueued: make(chan struct{})}
+	close(s.lastQueued) // the first append waits for none
 	if err := s.openDays(reg); err != nil {
 		_ = s.Close() // the days opened, and the codec
 		return nil, err
@@ -221,38 +240,122 @@ func (s *Store) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			s.closed.Store(true)
 			close(s.closing)
-			for {
-				select {
-				case req := <-s.queue:
-					s.writeFrom(req)
-				default:
-					return nil
-				}
-			}
+			s.drain()
+			return nil
 		}
 	}
 }
 
-// Append encodes rows into blocks (in the caller's goroutine, so that the writer does
-// only the SQLite work) and queues them for the writer; done is called after their
-// commit.
+// drain writes what was handed over before the store closed: it takes every encoding
+// slot, so that the appends still being encoded are queued first, and writes the queue
+// meanwhile and then to its end.
+func (s *Store) drain() {
+	for taken := 0; taken < cap(s.encoding); {
+		select {
+		case req := <-s.queue:
+			s.writeFrom(req)
+		case s.encoding <- struct{}{}:
+			taken++
+		}
+	}
+	for {
+		select {
+		case req := <-s.queue:
+			s.writeFrom(req)
+		default:
+			return
+		}
+	}
+}
+
+// maxEncoding is how many appends are encoded at once (Store.encoding): the agent's next
+// batch is read, and another file's encoded, while one is. An append held holds a copy of
+// its lines (~1 MB for 4,096 access-log lines).
+const maxEncoding = 2
+
+// Append hands rows over to be encoded into blocks, in a goroutine of their own so that
+// the caller reads its next batch meanwhile, and then queued for the writer; done is
+// called after their commit. It copies the messages (the caller reuses their memory once
+// Append returned: store.Store) and waits while maxEncoding appends are still encoding.
 func (s *Store) Append(ctx context.Context, rows []store.Row, done func()) error {
 	if s.closed.Load() {
 		return errors.New("store: closed")
 	}
-	blocks, clamped := buildBlocks(rows, s.cfg.MaxTimeSkew, s.codec)
-	if clamped > 0 {
-		s.m.clamped.Add(float64(clamped))
-	}
-	req := &appendReq{blocks: blocks, lines: len(rows), done: done}
 	select {
-	case s.queue <- req:
-		return nil
+	case s.encoding <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.closing:
 		return errors.New("store: closed")
 	}
+	own := s.ownRows(rows)
+	s.queuedMu.Lock()
+	prev, queued := s.lastQueued, make(chan struct{})
+	s.lastQueued = queued
+	s.queuedMu.Unlock()
+	go s.encode(own, prev, queued, done)
+	return nil
+}
+
+// encode encodes an append's rows into blocks and queues them for the writer once the
+// append before it is queued (prev), then closes queued and frees its encoding slot.
+// Nothing handed over is dropped: Run's drain waits for it. Only a store closed without
+// Run (Close) leaves it unencoded, and unacknowledged.
+func (s *Store) encode(own *ownedRows, prev <-chan struct{}, queued chan struct{}, done func()) {
+	defer func() { <-s.encoding }()
+	defer close(queued)
+	lines := len(own.rows)
+	s.codecMu.RLock()
+	if s.codecClosed {
+		s.codecMu.RUnlock()
+		return
+	}
+	blocks, clamped := buildBlocks(own.rows, s.cfg.MaxTimeSkew, s.codec)
+	s.codecMu.RUnlock()
+	s.putOwned(own)
+	if clamped > 0 {
+		s.m.clamped.Add(float64(clamped))
+	}
+	<-prev
+	s.queue <- &appendReq{blocks: blocks, lines: lines, done: done}
+}
+
+// ownedRows are an append's rows with their messages copied into arena.
+type ownedRows struct {
+	rows  []store.Row
+	arena []byte
+}
+
+// ownRows copies rows and their messages into an ownedRows of the pool's.
+func (s *Store) ownRows(rows []store.Row) *ownedRows {
+	own, _ := s.owned.Get().(*ownedRows)
+	if own == nil {
+		own = new(ownedRows)
+	}
+	size := 0
+	for i := range rows {
+		size += len(rows[i].Message)
+	}
+	own.arena = slices.Grow(own.arena[:0], size)
+	own.rows = append(own.rows[:0], rows...)
+	for i := range own.rows {
+		r := &own.rows[i]
+		if r.Message == "" {
+			continue
+		}
+		at := len(own.arena) // arena does not grow past size: the messages before stay put
+		own.arena = append(own.arena, r.Message...)
+		r.Message = unsafe.String(unsafe.SliceData(own.arena[at:]), len(r.Message))
+	}
+	return own
+}
+
+// putOwned gives own back to the pool once its blocks are made (they keep none of its
+// bytes).
+func (s *Store) putOwned(own *ownedRows) {
+	clear(own.rows) // nothing kept alive by the pool
+	own.rows = own.rows[:0]
+	s.owned.Put(own)
 }
 
 // maxTxRows bounds one group commit.
@@ -528,6 +631,9 @@ func (s *Store) Changed() <-chan struct{} {
 // Close closes the databases and the codec. Call it after Run returned (or when Open
 // failed half way).
 func (s *Store) Close() error {
+	s.codecMu.Lock()
+	s.codecClosed = true // an append left encoding by a store that never ran stops
+	s.codecMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.codec.close()

@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/logcollect/logcollect/internal/search/query"
 	"github.com/logcollect/logcollect/internal/search/store"
+	"github.com/logcollect/logcollect/internal/testing/await"
 	"github.com/logcollect/logcollect/internal/testing/loadgen"
 )
 
@@ -349,5 +352,98 @@ func TestNewDayPageSize(t *testing.T) {
 		if size != pageSize || vacuum != 2 || mode != "wal" {
 			t.Errorf("connection %d: page_size %d, auto_vacuum %d, journal_mode %q; want %d, 2 (incremental), wal", i, size, vacuum, mode, pageSize)
 		}
+	}
+}
+
+// TestAppendHandedOver: Append returns before its rows are encoded, the caller reuses
+// their memory at once, and still every append is stored in the order it was made, its
+// messages as they were, and a shutdown right after the last one stores them all before
+// Run returns (each done called).
+func TestAppendHandedOver(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Config{Dir: dir}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+	const appends, per = 8, 3000
+	start := time.Now().Add(-time.Hour)
+	var acked atomic.Int64
+	buf := make([]byte, 0, 64*per) // the caller's memory for an append's messages, reused
+	rows := make([]store.Row, per)
+	for a := range appends {
+		buf = buf[:0]
+		for i := range rows {
+			k := a*per + i
+			at := len(buf)
+			buf = fmt.Appendf(buf, "line %d of the file", k)
+			rows[i] = rowsAt(start, k, 1, func(int) string { return "" })[0]
+			rows[i].Message = unsafe.String(&buf[at], len(buf)-at)
+		}
+		if a == appends-1 {
+			// The last append is still encoding when the store is told to stop (the
+			// appends before it stored first: they would wait for the lock too, holding
+			// the encoding slots the last one needs).
+			await.Until(t, 30*time.Second, "the appends before the last stored", func() bool { return acked.Load() == appends-1 })
+			s.codecMu.Lock()
+		}
+		if err := s.Append(ctx, rows, func() { acked.Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+		for i := range buf { // the caller reuses its memory as soon as Append returned
+			buf[i] = 'x'
+		}
+	}
+	cancel()
+	await.Until(t, 30*time.Second, "the store closing", s.closed.Load)
+	s.codecMu.Unlock()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if n := acked.Load(); n != appends {
+		t.Errorf("%d appends acknowledged by the end of Run, want %d", n, appends)
+	}
+	var prev int64 = -1
+	count := 0
+	for _, p := range s.snapshot() {
+		r, err := p.db.Query(`SELECT seq, off, n FROM blocks ORDER BY seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r.Next() {
+			var seq, off, n int64
+			if err := r.Scan(&seq, &off, &n); err != nil {
+				t.Fatal(err)
+			}
+			if off <= prev {
+				t.Errorf("block at seq %d starts at offset %d, after one at %d: stored out of order", seq, off, prev)
+			}
+			prev, count = off, count+int(n)
+		}
+		r.Close()
+	}
+	if count != appends*per {
+		t.Errorf("%d lines stored, want %d", count, appends*per)
+	}
+	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, `"line 5001 of the file"`),
+		From: start.Add(-time.Minute), To: time.Now(), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "x*"),
+		From: start.Add(-time.Minute), To: time.Now(), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(over.Rows) > 0 {
+		t.Errorf("%d lines stored as their caller overwrote them after Append, first %q", len(over.Rows), over.Rows[0].Message)
+	}
+	if len(res.Rows) != 1 || res.Rows[0].Message != "line 5001 of the file" {
+		t.Errorf("a line handed over and then overwritten by its caller: %+v", res.Rows)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
