@@ -20,7 +20,7 @@ import (
 type codec struct {
 	enc *zstd.Encoder
 	dec *zstd.Decoder
-	// joins holds *joinState: what joining a split body (blockZstdSplit) needs besides
+	// joins holds *joinState: what joining a split body (blockZstdSplit, blockZstdTyped) needs besides
 	// its output, per concurrent reader.
 	joins sync.Pool
 	// encoders holds *encoder of this codec: an append's blocks are encoded with its
@@ -92,21 +92,36 @@ func (c *codec) decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo
 	return decodeLines(data[0], times, body, n, lines)
 }
 
-// join decompresses a split body (blockZstdSplit) and appends it joined to dst; nil
-// (no error) when the split form lacks one of need, without joining it.
-func (c *codec) join(split, dst []byte, need [][]byte) ([]byte, error) {
+// join decompresses a split body (blockZstdSplit or blockZstdTyped) and appends it
+// joined to dst; nil (no error) when it lacks one of need. A split form of raw pieces
+// (blockZstdSplit) is checked before it is joined; one of typed columns holds numbers
+// as bytes, so its joined body is checked.
+func (c *codec) join(version byte, split, dst []byte, need [][]byte) ([]byte, error) {
 	js := c.joins.Get().(*joinState)
 	defer c.joins.Put(js)
 	var err error
 	if js.buf, err = c.dec.DecodeAll(split, js.buf[:0]); err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
-	for _, w := range need {
-		if !bytes.Contains(js.buf, w) {
-			return nil, nil
+	typed := version == blockZstdTyped
+	if !typed && !holdsAll(js.buf, need) {
+		return nil, nil
+	}
+	start := len(dst)
+	if dst, err = js.s.join(js.buf, dst, typed); err != nil || !typed || holdsAll(dst[start:], need) {
+		return dst, err
+	}
+	return nil, nil
+}
+
+// holdsAll says whether b holds each of words.
+func holdsAll(b []byte, words [][]byte) bool {
+	for _, w := range words {
+		if !bytes.Contains(b, w) {
+			return false
 		}
 	}
-	return js.s.join(js.buf, dst)
+	return true
 }
 
 // times returns a block's times section, decompressed (into buf when it is large
@@ -124,9 +139,9 @@ func (c *codec) times(data, buf []byte) (times, rest []byte, err error) {
 
 // inflate returns a block's times section and its body, decompressed (into buf when it
 // is large enough, the times first) when the version says so. need are words without a
-// space that every line of interest holds: a split body (blockZstdSplit, which keeps a
-// message's bytes but its spaces together) lacking one of them is not joined, and
-// body is nil. Why: a block that a filter let through for a long number it lacks (a
+// space that every line of interest holds: a split body (which keeps a message's bytes
+// but its spaces together) lacking one of them is not decoded into lines, and body is
+// nil (join). Why: a block that a filter let through for a long number it lacks (a
 // false positive, 1.5 %) cost its join and its lines' decoding and matching, 4× its
 // decompression.
 func (c *codec) inflate(data, buf []byte, need [][]byte) (times, body []byte, err error) {
@@ -134,13 +149,13 @@ func (c *codec) inflate(data, buf []byte, need [][]byte) (times, body []byte, er
 	if err != nil || !compressed(data[0]) {
 		return times, rest, err
 	}
-	if data[0] == blockZstd || data[0] == blockZstdTimes || data[0] == blockZstdSplit {
+	if data[0] == blockZstd || data[0] == blockZstdTimes || data[0] == blockZstdSplit || data[0] == blockZstdTyped {
 		dst := buf[:0]
 		if timesCompressed(data[0]) { // they are in buf: the body goes after them
 			dst = times[len(times):]
 		}
-		if data[0] == blockZstdSplit {
-			body, err = c.join(rest, dst, need)
+		if data[0] == blockZstdSplit || data[0] == blockZstdTyped {
+			body, err = c.join(data[0], rest, dst, need)
 			return times, body, err
 		}
 		if body, err = c.dec.DecodeAll(rest, dst); err != nil {

@@ -257,13 +257,82 @@ func checkOlderDayAs(t *testing.T, path string, got []int, old byte, version, bi
 		t.Errorf("level:* lines %v, want %v", got, want)
 	}
 	versions := blockVersions(t, path)
-	if versions[old] != 5 || versions[blockZstdSplit] != 5 || len(versions) != 2 {
-		t.Errorf("block versions %v, want 5 of version %d and 5 of %d", versions, old, blockZstdSplit)
+	if versions[old] != 5 || versions[blockZstdTyped] != 5 || len(versions) != 2 {
+		t.Errorf("block versions %v, want 5 of version %d and 5 of %d", versions, old, blockZstdTyped)
 	}
 	if v := userVersion(t, path); v != version {
 		t.Errorf("user_version %d after open, want %d", v, version)
 	}
 	checkKeys(t, path, bits)
+}
+
+// TestLayoutUntyped: a day of layout 16 (bodies split into raw pieces, not typed
+// columns) is opened as it is: its lines are found and read, new blocks (typed) go
+// beside them, and the day is marked 17, so that a logcollect that knows only 16 refuses
+// it instead of failing on each new block.
+func TestLayoutUntyped(t *testing.T) {
+	_, path, got := olderDay(t, func(t *testing.T, path string) {
+		c := testCodec(t)
+		rewriteBlocks(t, path, func(times, body []byte) []byte { return rawSplitBlock(c, times, body) }, layoutVersionUntyped)
+	})
+	checkOlderDayAs(t, path, got, blockZstdSplit, layoutVersion, keyBits)
+}
+
+// TestLayoutMarks: the layout a day is marked with once open, by the one it had; one
+// newer than this logcollect's is refused.
+func TestLayoutMarks(t *testing.T) {
+	for had, want := range map[int]int{
+		layoutVersion: layoutVersion, layoutVersionUntyped: layoutVersion,
+		layoutVersionPairs: layoutVersionPairs, layoutVersionPairs15: layoutVersionPairs, layoutVersionSplit: layoutVersionPairs,
+		layoutVersionWide: layoutVersionWide, layoutVersionWide14: layoutVersionWide, layoutVersion128: layoutVersionWide,
+		layoutVersionWide + 1: 0,
+	} {
+		db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "day.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(fmt.Sprintf("CREATE TABLE blocks(id INTEGER PRIMARY KEY); PRAGMA user_version = %d", had)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := checkLayout(db, "day.db")
+		if got != want || (want == 0) != (err != nil) {
+			t.Errorf("layout %d: marked %d (%v), want %d", had, got, err, want)
+		}
+		db.Close()
+	}
+}
+
+// rawSplitBlock is the block of version blockZstdSplit (raw pieces, layout 16's) of the
+// times and body of a block.
+func rawSplitBlock(c *codec, times, body []byte) []byte {
+	d := decoder{b: body}
+	skipHead(&d)
+	head := body[:len(body)-len(d.b)]
+	type splitLine struct {
+		delta, extra int64
+		pieces       []string
+	}
+	var lines []splitLine
+	for len(d.b) > 0 && !d.err {
+		delta, size, msg := d.varint(), int64(d.uvarint()), d.string()
+		lines = append(lines, splitLine{delta, size - int64(len(msg)), strings.SplitN(msg, " ", maxPieces)})
+	}
+	split := binary.AppendUvarint(append([]byte(nil), head...), uint64(len(lines)))
+	for _, l := range lines {
+		split = binary.AppendVarint(split, l.delta)
+		split = binary.AppendVarint(split, l.extra)
+		split = binary.AppendUvarint(split, uint64(len(l.pieces)))
+	}
+	for k := range maxPieces {
+		for _, l := range lines {
+			if k < len(l.pieces) {
+				split = appendString(split, l.pieces[k])
+			}
+		}
+	}
+	zt := c.compress(times, nil)
+	out := binary.AppendUvarint([]byte{blockZstdSplit}, uint64(len(zt)))
+	return append(append(out, zt...), c.compress(split, nil)...)
 }
 
 // TestLayoutWholeBodies: a day of layout 7 (bodies compressed whole, not split into
@@ -493,7 +562,7 @@ func TestNewerLayoutRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersion+1)); err != nil {
+	if _, err := db.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, layoutVersionWide+1)); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -204,11 +204,18 @@ func initFile(db *sql.DB) error {
 // only 13 refuses it instead of reading a salted set as an empty one (a set of 13 that
 // starts with 0 is empty). 16 is 15 with its blocks' pair filters sealed into groups
 // (pairgroups.go): a block without a pairs row is in one; 15 and those marked 15 are read
-// and written as they are, their blocks' filters one per block. A new day is 16.
+// and written as they are, their blocks' filters one per block. 17, 18 and 19 are 16, 15
+// and 14 with new blocks of typed columns (blockZstdTyped): 16 is marked 17, 15 and those
+// marked 15 are marked 18, 14 and those marked 14 are marked 19, so that a logcollect
+// that knows only 16 refuses the day instead of failing on each new block. A new day
+// is 17.
 const (
-	layoutVersion         = 16
-	layoutVersionPairs    = 15
-	layoutVersionWide     = 14
+	layoutVersion         = 17
+	layoutVersionPairs    = 18
+	layoutVersionWide     = 19
+	layoutVersionUntyped  = 16
+	layoutVersionPairs15  = 15
+	layoutVersionWide14   = 14
 	layoutVersionUnsalted = 13
 	layoutVersionUnsaltW  = 12
 	layoutVersionFilter   = 11
@@ -486,7 +493,7 @@ func addCountColumns(tx *sql.Tx) error {
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
 // re-encode every line of the day at start-up, and the layouts were days old. A day of
-// a newer layout is refused too (its blocks would not decode). Layouts 2 to 14 are read
+// a newer layout is refused too (its blocks would not decode). Layouts 2 to 18 are read
 // as they are (layoutVersion).
 //
 // It returns the layout version the day is marked with once open: layoutVersion for a
@@ -506,14 +513,16 @@ func checkLayout(db *sql.DB, path string) (int, error) {
 	switch {
 	case logs > 0:
 		what = "one row per line"
-	case blocks == 0 || version == layoutVersion:
+	case blocks == 0 || version == layoutVersion || version == layoutVersionUntyped:
 		return layoutVersion, nil
-	case version == layoutVersionWide:
+	case version == layoutVersionWide || version == layoutVersionWide14:
 		return layoutVersionWide, nil
-	case version > layoutVersion:
+	case version == layoutVersionPairs:
+		return layoutVersionPairs, nil
+	case version > layoutVersionWide:
 		return 0, fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",
-			path, version, layoutVersion)
-	case version == layoutVersionPairs || version == layoutVersionUnsalted || version == layoutVersionFilter || version == layoutVersionSplit || version == layoutVersionWhole:
+			path, version, layoutVersionWide)
+	case version == layoutVersionPairs15 || version == layoutVersionUnsalted || version == layoutVersionFilter || version == layoutVersionSplit || version == layoutVersionWhole:
 		return layoutVersionPairs, nil
 	case version == layoutVersionUnsaltW || version == layoutVersionFilterW || version == layoutVersionSplitW || version == layoutVersionWide6 || version == layoutVersion256 ||
 		version == layoutVersion128 || version == layoutVersionS2 || version == layoutVersionNoFormat:
@@ -900,7 +909,7 @@ func (sc *scanner) scan(rows *sql.Rows) (blockHead, []line, error) {
 	if err != nil {
 		return h, nil, fmt.Errorf("block %d: %w", h.id, err)
 	}
-	if body == nil && raw[0] == blockZstdSplit { // its split form lacks one of words
+	if body == nil && (raw[0] == blockZstdSplit || raw[0] == blockZstdTyped) { // it lacks one of words
 		return h, nil, nil
 	}
 	if compressed(raw[0]) && cap(body) > cap(sc.buf) {

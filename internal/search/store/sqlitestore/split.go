@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// A block of version blockZstdSplit has its body (the layout decodeLines reads) split
+// A block of version blockZstdSplit or blockZstdTyped has its body (the layout decodeLines reads) split
 // into columns before it is compressed, and joined back when it is decompressed: a
 // message is cut at its first maxPieces-1 spaces, and the pieces at each position of the
 // block's lines are stored together (a log's first words — address, date, level, method
@@ -21,18 +21,25 @@ import (
 // (uvarint); per line the offset minus the line before's end (varint, as in the body),
 // the end minus the offset minus the message's length (varint) and the number of pieces
 // (uvarint, 1 to maxPieces); then per position k from 0, the k-th piece of each line
-// having one (length-prefixed), in line order. A message is its pieces joined by single
-// spaces (the last piece keeps the rest of the line, spaces and all).
+// having one, in line order: length-prefixed (blockZstdSplit), or as a column of the
+// kind that suits its values (blockZstdTyped: typed.go). A message is its pieces joined
+// by single spaces (the last piece keeps the rest of the line, spaces and all).
 const maxPieces = 12
 
 // splitter splits bodies, reusing its memory.
 type splitter struct {
 	lines  []splitLine
-	pieces []piece // joining: where each piece is in the split form
+	pieces []piece   // joining: where each piece is in the split form
+	col    []string  // splitting: the pieces of a column (typed columns)
+	typed  typedCols // a block of version blockZstdTyped's columns (typed.go)
 }
 
-// piece is where a piece's bytes are in a split form.
-type piece struct{ at, n int }
+// piece is where a piece's bytes are: in a split form, or in the expanded pieces of its
+// typed columns (typedCols.exp).
+type piece struct {
+	at, n    int
+	expanded bool
+}
 
 // splitLine is a line of a block being split or joined.
 type splitLine struct {
@@ -64,9 +71,11 @@ func (s *splitter) line(dst []byte, delta, size int64, msg string) []byte {
 	return dst
 }
 
-// finish appends the pieces of the lines given since start.
+// finish appends the pieces of the lines given since start, each column in its kind
+// (typed.go: blockZstdTyped).
 func (s *splitter) finish(dst []byte) []byte {
 	for k := range maxPieces {
+		s.col = s.col[:0]
 		for i := range s.lines {
 			l := &s.lines[i]
 			if k >= l.pieces {
@@ -77,15 +86,21 @@ func (s *splitter) finish(dst []byte) []byte {
 				j := strings.IndexByte(l.rest, ' ')
 				cut, l.rest = l.rest[:j], l.rest[j+1:]
 			}
-			dst = appendString(dst, cut)
+			s.col = append(s.col, cut)
 		}
+		if len(s.col) == 0 {
+			break // no line has more pieces
+		}
+		dst = s.typed.appendColumn(dst, s.col)
 	}
 	return dst
 }
 
-// join appends the body whose split form is src to dst. A split form that does not hold
-// what it claims is errCorrupt, never a panic or an allocation beyond its own size.
-func (s *splitter) join(src, dst []byte) ([]byte, error) {
+// join appends the body whose split form is src to dst: of typed columns (typed.go)
+// when typed says so (blockZstdTyped), else of raw pieces (blockZstdSplit). A split
+// form that does not hold what it claims is errCorrupt, never a panic or an allocation
+// beyond its own size (or, typed, maxBlockBytes).
+func (s *splitter) join(src, dst []byte, typed bool) ([]byte, error) {
 	d := decoder{b: src}
 	skipHead(&d)
 	head := len(src) - len(d.b)
@@ -95,6 +110,7 @@ func (s *splitter) join(src, dst []byte) ([]byte, error) {
 	}
 	dst = append(dst, src[:head]...)
 	s.lines = s.lines[:0]
+	var count [maxPieces]int // lines of at least k+1 pieces
 	for range n {
 		l := splitLine{delta: d.varint(), extra: d.varint()}
 		np := d.uvarint()
@@ -102,30 +118,35 @@ func (s *splitter) join(src, dst []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: split line %d of %d", errCorrupt, len(s.lines), n)
 		}
 		l.pieces = int(np)
+		for k := range l.pieces {
+			count[k]++
+		}
 		s.lines = append(s.lines, l)
 	}
 	// Where each piece is, in the order stored: a line's place in the body depends on
 	// its message's length, known once all its pieces are read.
-	s.pieces = s.pieces[:0]
+	s.pieces, s.typed.exp = s.pieces[:0], s.typed.exp[:0]
 	at := len(src) - len(d.b)
 	for k := range maxPieces {
+		if count[k] == 0 {
+			break
+		}
+		start := len(s.pieces)
+		var err error
+		if typed {
+			s.pieces, at, err = s.typed.readColumn(src, at, count[k], s.pieces)
+		} else {
+			s.pieces, at, err = readPieces(src, at, count[k], s.pieces)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("column %d: %w", k, err)
+		}
+		j := start
 		for i := range s.lines {
-			l := &s.lines[i]
-			if k >= l.pieces {
-				continue
+			if l := &s.lines[i]; k < l.pieces {
+				l.msgLen += s.pieces[j].n + min(k, 1)
+				j++
 			}
-			m, w := uint64(0), 1
-			if at < len(src) && src[at] < 0x80 { // most pieces are shorter than 128 bytes
-				m = uint64(src[at])
-			} else if m, w = binary.Uvarint(src[at:]); w <= 0 {
-				return nil, fmt.Errorf("%w: piece %d of line %d cut short", errCorrupt, k, i)
-			}
-			if at += w; m > uint64(len(src)-at) {
-				return nil, fmt.Errorf("%w: piece %d of line %d cut short", errCorrupt, k, i)
-			}
-			s.pieces = append(s.pieces, piece{at: at, n: int(m)})
-			at += int(m)
-			l.msgLen += int(m) + min(k, 1)
 		}
 	}
 	if at != len(src) {
@@ -154,8 +175,11 @@ func (s *splitter) join(src, dst []byte) ([]byte, error) {
 				dst[l.at] = ' '
 				l.at++
 			}
-			p := s.pieces[j]
-			l.at += copy(dst[l.at:], src[p.at:p.at+p.n])
+			p, from := s.pieces[j], src
+			if p.expanded {
+				from = s.typed.exp
+			}
+			l.at += copy(dst[l.at:], from[p.at:p.at+p.n])
 			j++
 		}
 	}

@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -38,8 +39,8 @@ func checkSplitRoundTrip(t *testing.T, c *codec, msgs []string) {
 	t.Helper()
 	rows, times, idx := splitRows(msgs)
 	b := newEncoder(c).encode(rows, times, idx)
-	if b.data[0] != blockZstdSplit {
-		t.Fatalf("block version %d, want %d", b.data[0], blockZstdSplit)
+	if b.data[0] != blockZstdTyped {
+		t.Fatalf("block version %d, want %d", b.data[0], blockZstdTyped)
 	}
 	lines, e, err := c.decodeBlock(b.data, b.n, nil)
 	if err != nil {
@@ -97,18 +98,20 @@ func FuzzSplitBody(f *testing.F) {
 	})
 }
 
-// FuzzJoin: a split body that is not one the encoder made is errCorrupt or a body
-// decodeLines reads as the lines it claims, never a panic.
+// FuzzJoin: a split body that is not one the encoder made, of raw pieces or typed
+// columns, is errCorrupt or a body decodeLines reads as the lines it claims, never a
+// panic.
 func FuzzJoin(f *testing.F) {
 	c := testCodec(f)
-	rows, times, idx := splitRows([]string{"a b c", "", "x  y"})
+	rows, times, idx := splitRows([]string{"a b c", "", "x  y", "10.0.0.1 GET /a/12", "10.0.0.2 GET /a/13", "10.0.0.3 PUT /a/012"})
 	e := newEncoder(c)
 	e.encode(rows, times, idx)
-	f.Add(append([]byte(nil), e.sbuf...))
-	f.Add([]byte{0, 0, 1, 0, 2, 13})
-	f.Fuzz(func(t *testing.T, src []byte) {
+	f.Add(append([]byte(nil), e.sbuf...), true)
+	f.Add([]byte{0, 0, 1, 0, 2, 13}, false)
+	f.Add([]byte{0, 0, 1, 0, 2, 1, colShapes, colRaw, 1, shapeNumber, 0, 0xff}, true)
+	f.Fuzz(func(t *testing.T, src []byte, typed bool) {
 		var s splitter
-		body, err := s.join(src, nil)
+		body, err := s.join(src, nil, typed)
 		if err != nil {
 			if !errors.Is(err, errCorrupt) {
 				t.Fatalf("join: %v, not errCorrupt", err)
@@ -133,18 +136,65 @@ func TestJoinCorrupt(t *testing.T) {
 	e.encode(rows, times, idx)
 	good := append([]byte(nil), e.sbuf...)
 	var s splitter
-	if _, err := s.join(good, nil); err != nil {
+	if _, err := s.join(good, nil, true); err != nil {
 		t.Fatal(err)
 	}
+	// one line of one piece: its column
+	line := func(col ...byte) []byte { return append([]byte{0, 0, 1, 0, 2, 1}, col...) }
 	for name, bad := range map[string][]byte{
-		"cut":           good[:len(good)-1],
-		"extra byte":    append(append([]byte(nil), good...), 0),
-		"no pieces":     {0, 0, 1, 0, 2, 0, 0},
-		"13 pieces":     {0, 0, 1, 0, 2, 13, 0},
-		"lines missing": {0, 0, 9, 0, 2, 1, 0},
+		"cut":                   good[:len(good)-1],
+		"extra byte":            append(append([]byte(nil), good...), 0),
+		"no pieces":             {0, 0, 1, 0, 2, 0, 0},
+		"13 pieces":             {0, 0, 1, 0, 2, 13, 0},
+		"lines missing":         {0, 0, 9, 0, 2, 1, 0},
+		"no column":             line(),
+		"unknown kind":          line(7, 1, 'a'),
+		"dict of none":          line(colDict, 0, 0),
+		"dict of 257":           line(colDict, 0x81, 2),
+		"index past the dict":   line(colDict, 1, 1, 'a', 1),
+		"indexes cut":           line(colDict, 1, 1, 'a'),
+		"shapes in shapes":      line(colShapes, colShapes, colRaw, 1, 'a', 0),
+		"width 9":               line(colShapes, colRaw, 1, shapeNumber, 9, 1),
+		"numbers cut":           line(colShapes, colRaw, 1, shapeNumber, 2, 1),
+		"varint cut":            line(colShapes, colRaw, 1, shapeNumber, 0, 0x80),
+		"escape at shape's end": line(colShapes, colRaw, 1, shapeEscape, 0),
 	} {
-		if _, err := s.join(bad, nil); !errors.Is(err, errCorrupt) {
+		if _, err := s.join(bad, nil, true); !errors.Is(err, errCorrupt) {
 			t.Errorf("%s: %v, want errCorrupt", name, err)
 		}
+	}
+}
+
+// TestTypedColumns: each column is written in the kind its values suit, and every line
+// comes back as it was: numbers with leading zeros, of 19 and 20 digits and the
+// largest uint64, the bytes that mark shapes, columns of many and of few values.
+func TestTypedColumns(t *testing.T) {
+	c := testCodec(t)
+	var msgs []string
+	for i := range 300 {
+		msgs = append(msgs, fmt.Sprintf("10.%d.%d.%d GET /api/v1/users/%d %s %d x\x01y\x02z",
+			i%7, i*13%256, i*29%256, i*7919%1_000_000, []string{"a", "b", "c"}[i%3], i*131))
+	}
+	msgs = append(msgs, "007 0 00 1234567890123456789 12345678901234567890 18446744073709551615 \x01\x02 \x02\x01 9\x01")
+	msgs = append(msgs, "\x01 \x02\x02 \x00 1\x02 2\x022 \xff3")
+	checkSplitRoundTrip(t, c, msgs)
+	// the kinds: address and path shapes with numbers, the method a dictionary
+	var s splitter
+	var col []string
+	for _, m := range msgs[:300] {
+		col = append(col, strings.Fields(m)[1])
+	}
+	if got := s.typed.appendColumn(nil, col); got[0] != colDict || got[1] != 1 {
+		t.Errorf("a column of one value: kind %d of %d values, want a dictionary of 1", got[0], got[1])
+	}
+	col = col[:0]
+	for _, m := range msgs[:300] {
+		col = append(col, strings.Fields(m)[0])
+	}
+	if got := s.typed.appendColumn(nil, col); got[0] != colShapes || got[1] != colDict {
+		t.Errorf("addresses: kind %d, then %d, want shapes in a dictionary", got[0], got[1])
+	}
+	if got := s.typed.appendColumn(nil, []string{"a", "b", "c", "d"}); got[0] != colRaw {
+		t.Errorf("4 distinct words: kind %d, want raw", got[0])
 	}
 }
