@@ -151,8 +151,8 @@ func TestJoinCorrupt(t *testing.T) {
 		"unknown kind":          line(7, 1, 'a'),
 		"dict of none":          line(colDict, 0, 0),
 		"dict of 257":           line(colDict, 0x81, 2),
-		"index past the dict":   line(colDict, 1, 1, 'a', 1),
-		"indexes cut":           line(colDict, 1, 1, 'a'),
+		"index past the dict":   line(colDict, 3, 1, 'a', 1, 'b', 1, 'c', 3),
+		"indexes cut":           line(colDict, 2, 1, 'a', 1, 'b'),
 		"shapes in shapes":      line(colShapes, colShapes, colRaw, 1, 'a', 0),
 		"width 9":               line(colShapes, colRaw, 1, shapeNumber, 9, 1),
 		"numbers cut":           line(colShapes, colRaw, 1, shapeNumber, 2, 1),
@@ -178,6 +178,19 @@ func TestTypedColumns(t *testing.T) {
 	msgs = append(msgs, "007 0 00 1234567890123456789 12345678901234567890 18446744073709551615 \x01\x02 \x02\x01 9\x01")
 	msgs = append(msgs, "\x01 \x02\x02 \x00 1\x02 2\x022 \xff3")
 	checkSplitRoundTrip(t, c, msgs)
+	// dictionaries of every index width, and the lines of one value after lines of
+	// another (the width of a run)
+	for _, d := range []int{1, 2, 3, 5, 17, 200, 256} {
+		var col []string
+		for i := range maxBlockLines {
+			col = append(col, fmt.Sprintf("w%d", i*7%d))
+		}
+		checkSplitRoundTrip(t, c, col)
+		var s splitter
+		if got := s.typed.appendColumn(nil, col); got[0] != colDict || got[1] != byte(d) && d < 128 {
+			t.Errorf("%d values: kind %d of %d values, want a dictionary", d, got[0], got[1])
+		}
+	}
 	// the kinds: address and path shapes with numbers, the method a dictionary
 	var s splitter
 	var col []string
