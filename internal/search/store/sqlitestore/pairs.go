@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/klauspost/compress/huff0"
+
 	"github.com/logcollect/logcollect/internal/search/query"
 )
 
@@ -36,6 +38,8 @@ import (
 // lines, docs/store.md).
 //
 // Encoding of the pairs' row: a version byte, pairFilterV1 then the pairs' filter; or
+// pairFilterV3, the pairs' filter's length in words and its bytes Huffman-coded
+// (pairSet.compressed: a filter of pairs only, written when that is shorter); or
 // pairFilterV2, the pairs' filter's length in 64-bit words (uvarint; 0: no pair filter,
 // the block may hold any pair), that filter, then the numbers' filter of layout 11 (no
 // words: none here, the block may hold any number as far as this row says). A filter's
@@ -49,6 +53,7 @@ import (
 const (
 	pairFilterV1 = 1
 	pairFilterV2 = 2
+	pairFilterV3 = 3
 	// numBits is m/n of layout 11's numbers' filter in a block's pairs row (appendFilter,
 	// which this layout calls for its tests' old blocks): 1.5 % of the numbers a block of
 	// issue 22's access log lacks passed.
@@ -236,6 +241,8 @@ func (s *hashSet) filter(bitsPer int) []uint64 {
 // pairSet gathers a block's pair hashes.
 type pairSet struct {
 	hashSet
+	raw  []byte        // the filter's bytes, to compress
+	huff huff0.Scratch // compressing them
 	// prev is the numberBits of the line's word before the next one when that is a
 	// number (afterNum): with a number after it, a pair.
 	prev     uint64
@@ -257,8 +264,8 @@ func (s *pairSet) number(num uint64) {
 	s.prev, s.afterNum = num, true
 }
 
-// appendFilter appends a block's filter (encoded, above: pairFilterV2) of its pairs and
-// numbers to out; nil when it gets neither.
+// appendFilter appends a block's filter (encoded, above: pairFilterV2, or pairFilterV3
+// when it has pairs only) of its pairs and numbers to out; nil when it gets neither.
 func appendFilter(out []byte, pairs *pairSet, nums *hashSet) []byte {
 	pw, nw := pairs.filter(pairBits), []uint64(nil)
 	if nums != nil { // layout 11's numbers in the row: the tests' old blocks
@@ -266,6 +273,11 @@ func appendFilter(out []byte, pairs *pairSet, nums *hashSet) []byte {
 	}
 	if pw == nil && nw == nil {
 		return nil
+	}
+	if nw == nil {
+		if f, ok := pairs.compressed(out, pw); ok {
+			return f
+		}
 	}
 	out = append(out, pairFilterV2)
 	out = binary.AppendUvarint(out, uint64(len(pw)))
@@ -294,14 +306,53 @@ func phrasePairs(phrases []query.DigitPhrase) []byte {
 	return out
 }
 
+// compressed appends the filter of words w as pairFilterV3 to out: the count of words
+// (uvarint), then their bytes (little-endian) coded by huff0 (a Huffman table, then the
+// bits). ok is false when that is not shorter. Why: a block's filter waits in the pairs
+// table until its group is sealed (up to 1,023 blocks a day), and one of 256 words
+// (2,051 bytes with its head) went alone on a 4 KiB page, two not fitting: 3.8 MB of a
+// 65 MB store at issue 22's 2M lines were those pages' empty halves. A filter ~34 %
+// ones codes to ~1,960 bytes, two to a page.
+func (s *pairSet) compressed(out []byte, w []uint64) ([]byte, bool) {
+	s.raw = s.raw[:0]
+	for _, x := range w {
+		s.raw = binary.LittleEndian.AppendUint64(s.raw, x)
+	}
+	s.huff.Reuse = huff0.ReusePolicyNone // each filter has its table: it is read alone
+	coded, _, err := huff0.Compress1X(s.raw, &s.huff)
+	if err != nil || len(coded) >= len(s.raw) {
+		return out, false
+	}
+	out = append(out, pairFilterV3)
+	out = binary.AppendUvarint(out, uint64(len(w)))
+	return append(out, coded...), true
+}
+
 // filterSections splits a block's filter f into the words of its pairs and of its
 // numbers (either empty: none, the block may hold any); ok is false for a filter this
-// version does not read (another version, a damaged length), which says nothing.
+// version does not read (another version, a damaged length or code), which says
+// nothing. The words of a pairFilterV3 are decoded into memory of their own.
 func filterSections(f []byte) (pairs, nums []byte, ok bool) {
 	if len(f) == 0 {
 		return nil, nil, false
 	}
 	switch f[0] {
+	case pairFilterV3:
+		n, k := binary.Uvarint(f[1:])
+		if k <= 0 || n == 0 || n > maxGroupWords {
+			return nil, nil, false
+		}
+		var s huff0.Scratch
+		s.MaxDecodedSize = int(8 * n)
+		sc, rest, err := huff0.ReadTable(f[1+k:], &s)
+		if err != nil {
+			return nil, nil, false
+		}
+		words, err := sc.Decoder().Decompress1X(make([]byte, 0, 8*n), rest)
+		if err != nil || len(words) != int(8*n) {
+			return nil, nil, false
+		}
+		return words, nil, true
 	case pairFilterV1:
 		if f = f[1:]; len(f) < 8 || len(f)%8 != 0 {
 			return nil, nil, false

@@ -75,6 +75,9 @@ func TestPairFilterSelective(t *testing.T) {
 		if b.pairs == nil {
 			t.Fatalf("block of %d lines without a filter", b.n)
 		}
+		if _, _, ok := filterSections(b.pairs); !ok || b.pairs[0] != pairFilterV3 {
+			t.Fatalf("a filter of version %d that reads: %v, want %d", b.pairs[0], ok, pairFilterV3)
+		}
 		for i := range b.n {
 			if !filterMayHold(b.pairs, ipPairs(gen.IP(line+i))) {
 				t.Fatalf("the filter of lines %d–%d rules out the IP of line %d", line, line+b.n-1, line+i)
@@ -788,5 +791,35 @@ func TestShardsRepeatedHashes(t *testing.T) {
 	rng.Shuffle(len(added), func(i, j int) { added[i], added[j] = added[j], added[i] })
 	if again, _ := sets(added); !slices.Equal(again, out) {
 		t.Errorf("the sets differ with the hashes in another order")
+	}
+}
+
+// TestPairFilterCompressed: filters compressed one after the other by one encoder (the
+// same filter twice, then another) each read alone, to the same words.
+func TestPairFilterCompressed(t *testing.T) {
+	var s pairSet
+	s.reset()
+	for i := range 2240 {
+		s.add(pairHash(uint64(i), uint64(i*7)))
+	}
+	w := slices.Clone(s.filter(pairBits))
+	other := make([]uint64, len(w))
+	for i := range other {
+		other[i] = w[i] ^ w[(i+1)%len(w)]&0x5555
+	}
+	for i, words := range [][]uint64{w, w, other} {
+		f, ok := s.compressed(nil, words)
+		if !ok || f[0] != pairFilterV3 || len(f) >= 8*len(words) {
+			t.Fatalf("filter %d: %d bytes of version %d (%v), want fewer than %d of %d", i, len(f), f[0], ok, 8*len(words), pairFilterV3)
+		}
+		got, _, ok := filterSections(f)
+		if !ok || len(got) != 8*len(words) {
+			t.Fatalf("filter %d reads %v, %d bytes", i, ok, len(got))
+		}
+		for j, x := range words {
+			if binary.LittleEndian.Uint64(got[8*j:]) != x {
+				t.Fatalf("filter %d: word %d differs", i, j)
+			}
+		}
 	}
 }
