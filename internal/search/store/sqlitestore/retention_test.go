@@ -355,3 +355,34 @@ func indexBytes(t *testing.T, p *part) int64 {
 	}
 	return n
 }
+
+// TestShutdownGivesBackFree: a day with free pages (a table of a MiB and more dropped)
+// when the store stops has them given back, though no tick tidied it.
+func TestShutdownGivesBackFree(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir(), RetentionInterval: time.Hour}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+	appendSync(t, s, rowsAt(time.Now().Add(-time.Minute), 0, 10, func(i int) string { return fmt.Sprintf("line %d", i) }))
+	p := s.snapshot()[0]
+	if _, err := p.db.Exec(`CREATE TABLE junk(b BLOB);
+		WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2 * ?)
+		INSERT INTO junk SELECT randomblob(3000) FROM c;
+		DROP TABLE junk`, minFreePages); err != nil {
+		t.Fatal(err)
+	}
+	if free, _ := pageCounts(t, p); free < minFreePages {
+		t.Fatalf("%d free pages before the stop, want at least %d", free, minFreePages)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if free, all := pageCounts(t, p); free != 0 {
+		t.Errorf("%d free pages of %d after the stop, want 0", free, all)
+	}
+}

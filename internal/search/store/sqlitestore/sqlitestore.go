@@ -241,7 +241,20 @@ func (s *Store) Run(ctx context.Context) error {
 			s.closed.Store(true)
 			close(s.closing)
 			s.drain()
+			s.giveBack()
 			return nil
+		}
+	}
+}
+
+// giveBack gives each day's free pages back to the file system as the store stops: a
+// day whose index was being merged, or whose pair filters were sealed, since its last
+// tidy (Store.tidy) kept them until the next run (0.3–2.9 MB of issue 22's 2M-line store
+// after shutdown, run by run).
+func (s *Store) giveBack() {
+	for _, p := range s.snapshot() {
+		if err := p.giveBackFree(context.Background()); err != nil {
+			s.log.Warn("giving back free pages failed", "error", err)
 		}
 	}
 }
