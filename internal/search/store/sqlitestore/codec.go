@@ -95,7 +95,8 @@ func (c *codec) decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo
 // join decompresses a split body (blockZstdSplit or blockZstdTyped) and appends it
 // joined to dst; nil (no error) when it lacks one of need. A split form of raw pieces
 // (blockZstdSplit) is checked before it is joined; one of typed columns holds numbers
-// as bytes, so its joined body is checked.
+// as bytes: it is checked with its numbers written out (splitter.mayHold), and its
+// joined body for the words that cannot tell.
 func (c *codec) join(version byte, split, dst []byte, need [][]byte) ([]byte, error) {
 	js := c.joins.Get().(*joinState)
 	defer c.joins.Put(js)
@@ -104,7 +105,7 @@ func (c *codec) join(version byte, split, dst []byte, need [][]byte) ([]byte, er
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
 	typed := version == blockZstdTyped
-	if !typed && !holdsAll(js.buf, need) {
+	if !typed && !holdsAll(js.buf, need) || typed && len(need) > 0 && !js.s.mayHold(js.buf, need) {
 		return nil, nil
 	}
 	start := len(dst)

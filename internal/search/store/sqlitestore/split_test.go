@@ -211,3 +211,54 @@ func TestTypedColumns(t *testing.T) {
 		t.Errorf("4 distinct words: kind %d, want raw", got[0])
 	}
 }
+
+// TestTypedMayHold: a typed split form is ruled out for a word only when no line can hold
+// it: a number written as bytes is found, whole or in part, as is a run of digits kept
+// as text; a word of other bytes is found as it is; a word of both is never ruled out.
+func TestTypedMayHold(t *testing.T) {
+	c := testCodec(t)
+	var msgs []string
+	for i := range 64 {
+		msgs = append(msgs, fmt.Sprintf("10.0.%d.%d GET /api/v1/users/%d 007x size=%d", i, i*3, 723800+i, 1000+i))
+	}
+	rows, times, idx := splitRows(msgs)
+	e := newEncoder(c)
+	e.encode(rows, times, idx)
+	src := e.sbuf
+	var s splitter
+	for _, tc := range []struct {
+		words []string
+		want  bool
+	}{
+		{[]string{"723863"}, true},         // an id, a number
+		{[]string{"2386"}, true},           // inside one
+		{[]string{"723864"}, false},        // no line's
+		{[]string{"007"}, true},            // a run kept as text
+		{[]string{"GET", "users"}, true},   // words as they are
+		{[]string{"users", "POST"}, false}, // one of them in no line
+		{[]string{"v1"}, true},             // letters and digits: not ruled out
+		{[]string{"v9"}, true},             // not even when no line holds it
+		{[]string{"1063", "723801"}, true}, // two numbers, both there
+		{[]string{"1063", "1064"}, false},  // one of them not
+	} {
+		var words [][]byte
+		for _, w := range tc.words {
+			words = append(words, []byte(w))
+		}
+		if got := s.mayHold(src, words); got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.words, got, tc.want)
+		}
+	}
+	// and the block whose form it is: a search's read
+	b := newEncoder(c).encode(rows, times, idx)
+	_, rest, err := splitTimes(b.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, err := c.join(b.data[0], rest, nil, [][]byte{[]byte("723864")}); body != nil || err != nil {
+		t.Errorf("a block lacking the number joined: %d bytes, %v", len(body), err)
+	}
+	if body, err := c.join(b.data[0], rest, nil, [][]byte{[]byte("723863")}); body == nil || err != nil {
+		t.Errorf("a block holding the number not joined: %v", err)
+	}
+}

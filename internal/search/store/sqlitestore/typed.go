@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"unsafe"
 )
@@ -51,9 +52,12 @@ type typedCols struct {
 	ends   []int          // where each shape ends in shapes
 	nums   []uint64       // a column's numbers
 	// reading
-	dict []piece // a colDict column's values
-	sub  []piece // a colShapes column's shapes
-	exp  []byte  // the pieces of colShapes columns, expanded
+	// visit, when set, is given a column's numbers instead of their pieces being
+	// written out (splitter.mayHold)
+	visit func(uint64)
+	dict  []piece // a colDict column's values
+	sub   []piece // a colShapes column's shapes
+	exp   []byte  // the pieces of colShapes columns, expanded
 }
 
 // appendColumn appends the column of pieces col (at least one) in its kind.
@@ -212,12 +216,16 @@ func (t *typedCols) readColumn(src []byte, at, m int, out []piece) ([]piece, int
 	}
 	width := int(src[at])
 	at++
+	if t.visit != nil {
+		at, err := t.visitNumbers(src, at, width)
+		return out, at, err
+	}
 	for _, sh := range t.sub {
 		start := len(t.exp)
 		shape := src[sh.at : sh.at+sh.n]
 		for len(shape) > 0 {
 			i := 0
-			for i < len(shape) && shape[i] != shapeNumber && shape[i] != shapeEscape {
+			for i < len(shape) && shape[i]-shapeNumber > shapeEscape-shapeNumber { // neither (bytes wrap)
 				i++
 			}
 			t.exp = append(t.exp, shape[:i]...)
@@ -238,7 +246,9 @@ func (t *typedCols) readColumn(src []byte, at, m int, out []piece) ([]piece, int
 				return nil, 0, fmt.Errorf("%w: numbers cut short", errCorrupt)
 			}
 			at += w
-			t.exp = appendDecimal(t.exp, v)
+			n := decimalLen(v)
+			t.exp = slices.Grow(t.exp, n)[:len(t.exp)+n]
+			putDecimal(t.exp[len(t.exp)-n:], v)
 		}
 		if len(t.exp) > maxBlockBytes {
 			return nil, 0, fmt.Errorf("%w: pieces of %d bytes", errCorrupt, len(t.exp))
@@ -246,6 +256,28 @@ func (t *typedCols) readColumn(src []byte, at, m int, out []piece) ([]piece, int
 		out = append(out, piece{at: start, n: len(t.exp) - start, expanded: true})
 	}
 	return out, at, nil
+}
+
+// visitNumbers gives t.visit the numbers of the shapes t.sub, from src at at, and
+// returns where they end.
+func (t *typedCols) visitNumbers(src []byte, at, width int) (int, error) {
+	for _, sh := range t.sub {
+		shape := src[sh.at : sh.at+sh.n]
+		for i := 0; i < len(shape); i++ {
+			switch shape[i] {
+			case shapeEscape:
+				i++
+			case shapeNumber:
+				v, w := readNumber(src[at:], width)
+				if w <= 0 {
+					return 0, fmt.Errorf("%w: numbers cut short", errCorrupt)
+				}
+				at += w
+				t.visit(v)
+			}
+		}
+	}
+	return at, nil
 }
 
 // readNumber reads a number of width bytes (0: a uvarint) from b, and how many bytes it
@@ -266,28 +298,35 @@ func readNumber(b []byte, width int) (uint64, int) {
 	return v, width
 }
 
-// appendDecimal appends v in decimal, two digits at a time (strconv.AppendUint took
-// a fifth of a block's decoding).
-func appendDecimal(dst []byte, v uint64) []byte {
+// decimalLen is the number of digits of v in decimal.
+func decimalLen(v uint64) int {
+	n := 1
+	for p := uint64(10); v >= p; p *= 10 {
+		if n++; n == 20 { // 10^19 · 10 would overflow
+			break
+		}
+	}
+	return n
+}
+
+// putDecimal writes v in decimal into b, which is its length (decimalLen), two digits
+// at a time (strconv.AppendUint and its copy took a fifth of a block's decoding).
+func putDecimal(b []byte, v uint64) {
 	const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
 		"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
 		"8081828384858687888990919293949596979899"
-	var buf [20]byte
-	i := len(buf)
+	i := len(b)
 	for v >= 100 {
 		r := v % 100
 		v /= 100
 		i -= 2
-		buf[i], buf[i+1] = pairs[2*r], pairs[2*r+1]
+		b[i], b[i+1] = pairs[2*r], pairs[2*r+1]
 	}
 	if v >= 10 {
-		i -= 2
-		buf[i], buf[i+1] = pairs[2*v], pairs[2*v+1]
+		b[i-2], b[i-1] = pairs[2*v], pairs[2*v+1]
 	} else {
-		i--
-		buf[i] = byte('0' + v)
+		b[i-1] = byte('0' + v)
 	}
-	return append(dst, buf[i:]...)
 }
 
 // readPlain reads a column of m pieces of kind colRaw or colDict.
