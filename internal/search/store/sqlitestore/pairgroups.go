@@ -269,8 +269,9 @@ func (p *part) waitingCandidates(ctx context.Context, want []byte, lo, hi int64)
 		return nil, err
 	}
 	var ids []int64
+	var r filterReader
 	err = eachFilter(rows, func(id int64, f []byte) {
-		if filterMayHold(f, want) {
+		if r.mayHold(f, want) {
 			ids = append(ids, id)
 		}
 	})

@@ -333,6 +333,21 @@ func (s *pairSet) compressed(out []byte, w []uint64) ([]byte, bool) {
 // version does not read (another version, a damaged length or code), which says
 // nothing. The words of a pairFilterV3 are decoded into memory of their own.
 func filterSections(f []byte) (pairs, nums []byte, ok bool) {
+	var r filterReader
+	return r.sections(f)
+}
+
+// filterReader reads filters, keeping the memory that Huffman-coded ones
+// (pairFilterV3) are decoded with: a search of an IP address tests each waiting filter
+// of its days (~1,900 at 2M lines), and a decoder's tables made anew for each took
+// ~20 µs.
+type filterReader struct {
+	huff  huff0.Scratch
+	words []byte
+}
+
+// sections is filterSections; the words of a pairFilterV3 are valid until the next call.
+func (r *filterReader) sections(f []byte) (pairs, nums []byte, ok bool) {
 	if len(f) == 0 {
 		return nil, nil, false
 	}
@@ -342,16 +357,16 @@ func filterSections(f []byte) (pairs, nums []byte, ok bool) {
 		if k <= 0 || n == 0 || n > maxGroupWords {
 			return nil, nil, false
 		}
-		var s huff0.Scratch
-		s.MaxDecodedSize = int(8 * n)
-		sc, rest, err := huff0.ReadTable(f[1+k:], &s)
+		r.huff.MaxDecodedSize = int(8 * n)
+		sc, rest, err := huff0.ReadTable(f[1+k:], &r.huff)
 		if err != nil {
 			return nil, nil, false
 		}
-		words, err := sc.Decoder().Decompress1X(make([]byte, 0, 8*n), rest)
+		words, err := sc.Decoder().Decompress1X(slices.Grow(r.words[:0], int(8*n)), rest)
 		if err != nil || len(words) != int(8*n) {
 			return nil, nil, false
 		}
+		r.words = words
 		return words, nil, true
 	case pairFilterV1:
 		if f = f[1:]; len(f) < 8 || len(f)%8 != 0 {
@@ -382,7 +397,13 @@ func mayHold(f []byte, h uint64) bool {
 // want (phrasePairs): false only when f is a filter this version reads and one of them
 // is missing.
 func filterMayHold(f, want []byte) bool {
-	pairs, _, ok := filterSections(f)
+	var r filterReader
+	return r.mayHold(f, want)
+}
+
+// mayHold is filterMayHold.
+func (r *filterReader) mayHold(f, want []byte) bool {
+	pairs, _, ok := r.sections(f)
 	return !ok || mayHoldAll(pairs, want)
 }
 

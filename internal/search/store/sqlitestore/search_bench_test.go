@@ -293,3 +293,23 @@ func BenchmarkDecodeBlocks(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWaitingFilter: testing a Huffman-coded waiting filter (pairFilterV3) for an
+// IP address's pairs, with a decoder made anew each time and with one kept.
+func BenchmarkWaitingFilter(b *testing.B) {
+	const n = 4096
+	rows, _ := realisticRows(loadgen.Realistic{N: n, End: time.Now(), Span: time.Hour}, 0, n, 0)
+	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(b))
+	want := phrasePairs(query.DigitPhrases(mustParse(b, "10.20.30.40")))
+	b.Run("new", func(b *testing.B) {
+		for i := range b.N {
+			filterMayHold(blocks[i%len(blocks)].pairs, want)
+		}
+	})
+	b.Run("kept", func(b *testing.B) {
+		var r filterReader
+		for i := range b.N {
+			r.mayHold(blocks[i%len(blocks)].pairs, want)
+		}
+	})
+}
