@@ -266,16 +266,31 @@ func checkOlderDayAs(t *testing.T, path string, got []int, old byte, version, bi
 	checkKeys(t, path, bits)
 }
 
-// TestLayoutUntyped: a day of layout 16 (bodies split into raw pieces, not typed
-// columns) is opened as it is: its lines are found and read, new blocks (typed) go
-// beside them, and the day is marked 17, so that a logcollect that knows only 16 refuses
-// it instead of failing on each new block.
-func TestLayoutUntyped(t *testing.T) {
-	_, path, got := olderDay(t, func(t *testing.T, path string) {
-		c := testCodec(t)
-		rewriteBlocks(t, path, func(times, body []byte) []byte { return rawSplitBlock(c, times, body) }, layoutVersionUntyped)
-	})
-	checkOlderDayAs(t, path, got, blockZstdSplit, layoutVersion, keyBits)
+// TestLayoutOlderBodies: a day whose blocks' bodies are of an older form is opened as it
+// is: its lines are found and read, new blocks (typed) go beside them, and the day is
+// marked so that a logcollect that knows only its layout refuses it instead of failing
+// on each new block: layout 16 (bodies split into raw pieces) is marked 17; layout 7
+// (bodies compressed whole) is marked 18 (its pair filters one per block), keeping its
+// row ids.
+func TestLayoutOlderBodies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rewrite func(c *codec, times, body []byte) []byte
+		layout  int
+		old     byte
+		marked  int
+	}{
+		{"raw pieces", rawSplitBlock, layoutVersionUntyped, blockZstdSplit, layoutVersion},
+		{"whole", wholeBlock, layoutVersionWhole, blockZstdTimes, layoutVersionPairs},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, path, got := olderDay(t, func(t *testing.T, path string) {
+				c := testCodec(t)
+				rewriteBlocks(t, path, func(times, body []byte) []byte { return tc.rewrite(c, times, body) }, tc.layout)
+			})
+			checkOlderDayAs(t, path, got, tc.old, tc.marked, keyBits)
+		})
+	}
 }
 
 // TestLayoutMarks: the layout a day is marked with once open, by the one it had; one
@@ -333,17 +348,6 @@ func rawSplitBlock(c *codec, times, body []byte) []byte {
 	zt := c.compress(times, nil)
 	out := binary.AppendUvarint([]byte{blockZstdSplit}, uint64(len(zt)))
 	return append(append(out, zt...), c.compress(split, nil)...)
-}
-
-// TestLayoutWholeBodies: a day of layout 7 (bodies compressed whole, not split into
-// columns) is opened as it is: its lines are found and read, new blocks (split) go beside
-// them, and the day is marked 15 (its pair filters one per block), keeping its row ids.
-func TestLayoutWholeBodies(t *testing.T) {
-	_, path, got := olderDay(t, func(t *testing.T, path string) {
-		c := testCodec(t)
-		rewriteBlocks(t, path, func(times, body []byte) []byte { return wholeBlock(c, times, body) }, layoutVersionWhole)
-	})
-	checkOlderDayAs(t, path, got, blockZstdTimes, layoutVersionPairs, keyBits)
 }
 
 // TestLayoutNumbersIndexed: a day of layout 9 (long numbers in the index, blocks' filters
