@@ -241,7 +241,9 @@ type encoder struct {
 	times  []byte
 	ztimes []byte // the times compressed
 	split  splitter
-	sbuf   []byte // the body, split (split.go)
+	sbuf   []byte // the body, split (split.go), its columns typed
+	rbuf   []byte // and of raw pieces
+	zraw   []byte // the latter compressed
 	words  wordSet
 	pairs  pairSet
 	nums   hashSet // the block's long numbers and digit prefixes (pairs.go)
@@ -324,10 +326,14 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.tens = e.tens()
 	version, tsec, body := byte(blockPlain), e.times, data
 	if split {
-		e.sbuf = e.split.finish(e.sbuf)
+		e.sbuf, e.rbuf = e.split.finish(e.sbuf, e.rbuf[:0])
 		e.zbuf = e.codec.compress(e.sbuf, e.zbuf[:0])
+		e.zraw = e.codec.compress(e.rbuf, e.zraw[:0])
 		e.ztimes = e.codec.compress(e.times, e.ztimes[:0])
 		version, tsec, body = blockZstdTyped, e.ztimes, e.zbuf
+		if len(e.zraw) <= len(e.zbuf) { // numbers that count up: their text compressed better
+			version, body = blockZstdSplit, e.zraw
+		}
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(tsec)+len(body))
 	out = append(out, version)

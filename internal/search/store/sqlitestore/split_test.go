@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/logcollect/logcollect/internal/search/store"
+	"github.com/logcollect/logcollect/internal/testing/loadgen"
 )
 
 // splitRows are rows of one file holding messages, with offsets that leave gaps and
@@ -39,8 +40,8 @@ func checkSplitRoundTrip(t *testing.T, c *codec, msgs []string) {
 	t.Helper()
 	rows, times, idx := splitRows(msgs)
 	b := newEncoder(c).encode(rows, times, idx)
-	if b.data[0] != blockZstdTyped {
-		t.Fatalf("block version %d, want %d", b.data[0], blockZstdTyped)
+	if b.data[0] != blockZstdTyped && b.data[0] != blockZstdSplit {
+		t.Fatalf("block version %d, want %d or %d", b.data[0], blockZstdTyped, blockZstdSplit)
 	}
 	lines, e, err := c.decodeBlock(b.data, b.n, nil)
 	if err != nil {
@@ -260,5 +261,36 @@ func TestTypedMayHold(t *testing.T) {
 	}
 	if body, err := c.join(b.data[0], rest, nil, [][]byte{[]byte("723863")}); body == nil || err != nil {
 		t.Errorf("a block holding the number not joined: %v", err)
+	}
+}
+
+// TestBlockForm: a block keeps the split form that compresses smaller: typed columns for
+// an access log of random addresses and ids, raw pieces for lines whose numbers count
+// up (loadgen.AccessLine), each decoding to its lines.
+func TestBlockForm(t *testing.T) {
+	c := testCodec(t)
+	for _, tc := range []struct {
+		name string
+		line func(i int) string
+		want byte
+	}{
+		{"random", func(i int) string { l, _ := loadgen.Realistic{N: maxBlockLines}.Line(i); return l }, blockZstdTyped},
+		{"counting up", loadgen.AccessLine, blockZstdSplit},
+	} {
+		var msgs []string
+		for i := range maxBlockLines {
+			msgs = append(msgs, tc.line(i))
+		}
+		rows, times, idx := splitRows(msgs)
+		e := newEncoder(c)
+		b := e.encode(rows, times, idx)
+		if b.data[0] != tc.want {
+			t.Errorf("%s: block version %d, want %d", tc.name, b.data[0], tc.want)
+		}
+		typed, raw := len(c.compress(e.sbuf, nil)), len(c.compress(e.rbuf, nil))
+		if (tc.want == blockZstdTyped) != (typed < raw) {
+			t.Errorf("%s: typed %d bytes, raw %d, kept version %d", tc.name, typed, raw, b.data[0])
+		}
+		checkSplitRoundTrip(t, c, msgs)
 	}
 }
