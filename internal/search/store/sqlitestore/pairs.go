@@ -333,8 +333,11 @@ func (s *pairSet) compressed(out []byte, w []uint64) ([]byte, bool) {
 // version does not read (another version, a damaged length or code), which says
 // nothing. The words of a pairFilterV3 are decoded into memory of their own.
 func filterSections(f []byte) (pairs, nums []byte, ok bool) {
-	var r filterReader
-	return r.sections(f)
+	if len(f) > 0 && f[0] == pairFilterV3 {
+		var r filterReader
+		return r.sections(f)
+	}
+	return plainSections(f)
 }
 
 // filterReader reads filters, keeping the memory that Huffman-coded ones
@@ -348,26 +351,33 @@ type filterReader struct {
 
 // sections is filterSections; the words of a pairFilterV3 are valid until the next call.
 func (r *filterReader) sections(f []byte) (pairs, nums []byte, ok bool) {
+	if len(f) == 0 || f[0] != pairFilterV3 {
+		return plainSections(f)
+	}
+	n, k := binary.Uvarint(f[1:])
+	if k <= 0 || n == 0 || n > maxGroupWords {
+		return nil, nil, false
+	}
+	r.huff.MaxDecodedSize = int(8 * n)
+	sc, rest, err := huff0.ReadTable(f[1+k:], &r.huff)
+	if err != nil {
+		return nil, nil, false
+	}
+	words, err := sc.Decoder().Decompress1X(slices.Grow(r.words[:0], int(8*n)), rest)
+	if err != nil || len(words) != int(8*n) {
+		return nil, nil, false
+	}
+	r.words = words
+	return words, nil, true
+}
+
+// plainSections is filterSections for the filters stored as they are (pairFilterV1 and
+// pairFilterV2): their sections are f's bytes.
+func plainSections(f []byte) (pairs, nums []byte, ok bool) {
 	if len(f) == 0 {
 		return nil, nil, false
 	}
 	switch f[0] {
-	case pairFilterV3:
-		n, k := binary.Uvarint(f[1:])
-		if k <= 0 || n == 0 || n > maxGroupWords {
-			return nil, nil, false
-		}
-		r.huff.MaxDecodedSize = int(8 * n)
-		sc, rest, err := huff0.ReadTable(f[1+k:], &r.huff)
-		if err != nil {
-			return nil, nil, false
-		}
-		words, err := sc.Decoder().Decompress1X(slices.Grow(r.words[:0], int(8*n)), rest)
-		if err != nil || len(words) != int(8*n) {
-			return nil, nil, false
-		}
-		r.words = words
-		return words, nil, true
 	case pairFilterV1:
 		if f = f[1:]; len(f) < 8 || len(f)%8 != 0 {
 			return nil, nil, false
@@ -397,8 +407,8 @@ func mayHold(f []byte, h uint64) bool {
 // want (phrasePairs): false only when f is a filter this version reads and one of them
 // is missing.
 func filterMayHold(f, want []byte) bool {
-	var r filterReader
-	return r.mayHold(f, want)
+	pairs, _, ok := filterSections(f)
+	return !ok || mayHoldAll(pairs, want)
 }
 
 // mayHold is filterMayHold.
