@@ -31,8 +31,9 @@ type codec struct {
 
 // joinState is a split body decompressed, and the splitter that joins it.
 type joinState struct {
-	buf []byte
-	s   splitter
+	buf    []byte
+	s      splitter
+	digits [][]byte // the words of digits only a typed body is read for
 }
 
 func newCodec() (*codec, error) {
@@ -94,9 +95,11 @@ func (c *codec) decodeBlock(data []byte, n int, lines []line) ([]line, entryInfo
 
 // join decompresses a split body (blockZstdSplit or blockZstdTyped) and appends it
 // joined to dst; nil (no error) when it lacks one of need. A split form of raw pieces
-// (blockZstdSplit) is checked before it is joined; one of typed columns holds numbers
-// as bytes: it is checked with its numbers written out (splitter.mayHold), and its
-// joined body for the words that cannot tell.
+// (blockZstdSplit) is checked before it is joined. One of typed columns holds numbers
+// as bytes: its words of digits only are looked for line by line, and only the lines
+// holding them all are written out (splitter.joinHolding); a word of neither digits nor
+// the shapes' bytes 1 and 2 is in it as it is in the lines (a piece's other bytes are
+// kept in order); any other word is checked on the joined body.
 func (c *codec) join(version byte, split, dst []byte, need [][]byte) ([]byte, error) {
 	js := c.joins.Get().(*joinState)
 	defer c.joins.Put(js)
@@ -104,12 +107,32 @@ func (c *codec) join(version byte, split, dst []byte, need [][]byte) ([]byte, er
 	if js.buf, err = c.dec.DecodeAll(split, js.buf[:0]); err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
-	typed := version == blockZstdTyped
-	if !typed && !holdsAll(js.buf, need) || typed && len(need) > 0 && !js.s.mayHold(js.buf, need) {
-		return nil, nil
+	if version != blockZstdTyped {
+		if !holdsAll(js.buf, need) {
+			return nil, nil
+		}
+		return js.s.join(js.buf, dst, false)
+	}
+	js.digits = js.digits[:0]
+	for _, w := range need {
+		switch wordKind(w) {
+		case wordPlain:
+			if !bytes.Contains(js.buf, w) {
+				return nil, nil
+			}
+		case wordDigits:
+			if len(js.digits) < 64 { // a line's mask of them is a uint64
+				js.digits = append(js.digits, w)
+			}
+		}
 	}
 	start := len(dst)
-	if dst, err = js.s.join(js.buf, dst, typed); err != nil || !typed || holdsAll(dst[start:], need) {
+	if len(js.digits) > 0 {
+		dst, err = js.s.joinHolding(js.buf, dst, js.digits)
+	} else {
+		dst, err = js.s.join(js.buf, dst, true)
+	}
+	if err != nil || dst == nil || holdsAll(dst[start:], need) {
 		return dst, err
 	}
 	return nil, nil

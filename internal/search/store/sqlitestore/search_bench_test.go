@@ -1,9 +1,11 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -253,8 +255,10 @@ func realisticRows(gen loadgen.Realistic, from, n int, off int64) ([]store.Row, 
 
 // BenchmarkDecodeBlocks is what a search pays per candidate block before it checks the
 // lines: decompress and decode the blocks of 4,096 realistic lines, with bodies split
-// into columns (what this build writes) and whole (layout 7's, re-encoded from them).
+// into columns (what this build writes) and whole (layout 7's, re-encoded from them),
+// and split, read for a number one line of each block holds.
 func BenchmarkDecodeBlocks(b *testing.B) {
+	idPattern := regexp.MustCompile(`[/=]([0-9]{6})[/ .]`)
 	const n = 4096
 	rows, _ := realisticRows(loadgen.Realistic{N: n, End: time.Now(), Span: time.Hour}, 0, n, 0)
 	c := testCodec(b)
@@ -267,17 +271,45 @@ func BenchmarkDecodeBlocks(b *testing.B) {
 		}
 		whole[i] = wholeBlock(c, times, body)
 	}
+	// held[i]: the id in the path of a line of block i, which no other line of it holds
+	// (a rare number's or a digit prefix's candidate block)
+	held := make([][][]byte, len(blocks))
+	for i, bl := range blocks {
+		times, body, err := c.inflate(bl.data, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines, _, err := decodeLines(bl.data[0], times, body, bl.n, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, l := range lines[len(lines)/2:] {
+			id := idPattern.FindStringSubmatch(l.msg)
+			if id != nil && bytes.Count(body, []byte(id[1])) == 1 {
+				held[i] = [][]byte{[]byte(id[1])}
+				break
+			}
+		}
+		if held[i] == nil {
+			b.Fatalf("block %d: no line with an id of its own", i)
+		}
+	}
 	for _, v := range []struct {
 		name string
 		data func(i int) []byte
-	}{{"split", func(i int) []byte { return blocks[i].data }}, {"whole", func(i int) []byte { return whole[i] }}} {
+		need func(i int) [][]byte
+	}{
+		{"split", func(i int) []byte { return blocks[i].data }, func(int) [][]byte { return nil }},
+		{"split_one_line_holding", func(i int) []byte { return blocks[i].data }, func(i int) [][]byte { return held[i] }},
+		{"whole", func(i int) []byte { return whole[i] }, func(int) [][]byte { return nil }},
+	} {
 		b.Run(v.name, func(b *testing.B) {
 			var buf []byte
 			var lines []line
 			for range b.N {
 				for i, bl := range blocks {
 					data := v.data(i)
-					times, body, err := c.inflate(data, buf, nil)
+					times, body, err := c.inflate(data, buf, v.need(i))
 					if err != nil {
 						b.Fatal(err)
 					}

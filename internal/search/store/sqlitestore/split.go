@@ -1,7 +1,6 @@
 package sqlitestore
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -29,10 +28,11 @@ const maxPieces = 12
 
 // splitter splits bodies, reusing its memory.
 type splitter struct {
-	lines  []splitLine
-	pieces []piece   // joining: where each piece is in the split form
-	col    []string  // splitting: the pieces of a column (typed columns)
-	typed  typedCols // a block of version blockZstdTyped's columns (typed.go)
+	lines   []splitLine
+	pieces  []piece   // joining: where each piece is in the split form
+	located []located // joining the lines holding words (joinHolding): where each piece is
+	col     []string  // splitting: the pieces of a column (typed columns)
+	typed   typedCols // a block of version blockZstdTyped's columns (typed.go)
 }
 
 // piece is where a piece's bytes are: in a split form, or in the expanded pieces of its
@@ -50,6 +50,8 @@ type splitLine struct {
 	delta  int64  // its offset minus the line before's end (joining)
 	msgLen int    // its message's length (joining)
 	at     int    // where its message's next piece goes (joining)
+	holds  uint64 // which of the words looked for its pieces hold (joinHolding)
+	stop   int    // where its message ends (joinHolding)
 }
 
 // start begins, in dst, the split form of a body of n lines whose head (the entry's
@@ -204,59 +206,103 @@ func (s *splitter) readHeads(src []byte) (head, at int, count [maxPieces]int, er
 	return head, len(src) - len(d.b), count, nil
 }
 
-// mayHold says whether the typed split form src may hold each of words (bytes without a
-// space that every line of interest holds) without joining it: a word of neither digits
-// nor the shapes' bytes 1 and 2 is in it as it is in the body (a number is its digits
-// only, a piece's other bytes are kept in order); one of digits only is there, or in a
-// number written out (a run of digits is one number, or text). Of any other word it
-// says nothing (true). Why: a block a filter let through for a number it lacks (~0.1 %
-// of the blocks, two thirds of those a rare number's page reads at 100M lines) was
-// ruled out by its split form before typed columns, and joining it costs ~250 µs.
-func (s *splitter) mayHold(src []byte, words [][]byte) bool {
-	var digits [][]byte // words of digits only, not found as they are
-	for _, w := range words {
-		if bytes.Contains(src, w) {
-			continue
-		}
-		switch wordKind(w) {
-		case wordDigits:
-			digits = append(digits, w)
-		case wordPlain:
-			return false
-		}
-	}
-	if len(digits) == 0 {
-		return true
-	}
-	_, at, count, err := s.readHeads(src)
+// joinHolding is join for a typed split form (blockZstdTyped) read for words (ASCII
+// digits only, at most 64) that every line of interest holds: the lines holding each of
+// them are written out, the others with an empty message (their offsets and ends as
+// they are), and it returns nil (no error) when no line holds them all. Which line
+// holds what is read from the columns without writing them out (locateColumn): a word
+// without a space is in one piece of a line, in its bytes, its shape or one of its
+// numbers. Why: a rare number's or a digit prefix's candidate block holds the number in
+// a line or two of its 512 (or in none: a filter's false positive), and writing out the
+// others' numbers and shapes was most of the cost of reading it: 741 ns a line against
+// 183 (BenchmarkDecodeBlocks).
+func (s *splitter) joinHolding(src, dst []byte, words [][]byte) ([]byte, error) {
+	head, at, count, err := s.readHeads(src)
 	if err != nil {
-		return true // join says so
+		return nil, err
 	}
-	var buf [20]byte
-	found := 0
-	s.typed.visit = func(v uint64) {
-		n := decimalLen(v)
-		putDecimal(buf[:n], v)
-		for i, w := range digits {
-			if w != nil && bytes.Contains(buf[:n], w) {
-				digits[i] = nil
-				found++
-			}
-		}
-	}
-	defer func() { s.typed.visit = nil }()
+	s.located = s.located[:0]
+	var widths [maxPieces]int
 	for k := range maxPieces {
-		if count[k] == 0 || found == len(digits) {
+		if count[k] == 0 {
 			break
 		}
-		if s.pieces, at, err = s.typed.readColumn(src, at, count[k], s.pieces[:0]); err != nil {
-			return true
+		if s.located, widths[k], at, err = s.typed.locateColumn(src, at, k, s.lines, words, s.located); err != nil {
+			return nil, fmt.Errorf("column %d: %w", k, err)
 		}
 	}
-	return found == len(digits)
+	if at != len(src) {
+		return nil, fmt.Errorf("%w: %d bytes after the pieces", errCorrupt, len(src)-at)
+	}
+	all, written, held := uint64(1)<<len(words)-1, 0, false
+	dst = append(dst, src[:head]...)
+	for i := range s.lines {
+		l := &s.lines[i]
+		size := l.extra + int64(l.msgLen)
+		if size < 0 || l.extra > maxBlockBytes || l.msgLen > maxBlockBytes {
+			return nil, fmt.Errorf("%w: line %d ends before its message", errCorrupt, i)
+		}
+		n := 0
+		if l.holds == all {
+			n, held = l.msgLen, true
+		}
+		if written += n; written > maxBlockBytes {
+			return nil, fmt.Errorf("%w: messages of %d bytes", errCorrupt, written)
+		}
+		dst = binary.AppendVarint(dst, l.delta)
+		dst = binary.AppendUvarint(dst, uint64(size))
+		dst = binary.AppendUvarint(dst, uint64(n))
+		l.at = len(dst)
+		dst = append(dst, make([]byte, n)...)
+		l.stop = len(dst)
+	}
+	if !held {
+		return nil, nil
+	}
+	// Where each column's pieces start in s.located: a line's k-th piece is the one
+	// after those of the lines before it that have a k-th.
+	var first [maxPieces]int
+	for k := 1; k < maxPieces; k++ {
+		first[k] = first[k-1] + count[k-1]
+	}
+	for i := range s.lines {
+		l := &s.lines[i]
+		if l.holds != all {
+			continue
+		}
+		for k := range l.pieces {
+			j := first[k] + i
+			if count[k] < len(s.lines) { // not every line has a k-th piece
+				j = first[k]
+				for _, o := range s.lines[:i] {
+					if k < o.pieces {
+						j++
+					}
+				}
+			}
+			p := s.located[j]
+			if k > 0 {
+				dst[l.at] = ' '
+				l.at++
+			}
+			piece := src[p.at : p.at+p.n]
+			if p.num < 0 {
+				l.at += copy(dst[l.at:], piece)
+				continue
+			}
+			// written in place, up to the message's end: its length was measured from
+			// the same bytes
+			out, _, err := expandShape(dst[l.at:l.at:l.stop], piece, src, int(p.num), widths[k])
+			if err != nil || l.at+len(out) > l.stop || len(out) > 0 && &out[0] != &dst[l.at] {
+				return nil, fmt.Errorf("%w: a piece of line %d", errCorrupt, i)
+			}
+			l.at += len(out)
+		}
+	}
+	return dst, nil
 }
 
-// The kinds of a word mayHold looks for.
+// The kinds of a word codec.join looks for.
 const (
 	wordPlain  = iota // neither digits nor the shapes' bytes 1 and 2
 	wordDigits        // ASCII digits only

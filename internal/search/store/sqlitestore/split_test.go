@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -112,18 +113,26 @@ func FuzzJoin(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 0, 2, 1, colShapes, colRaw, 1, shapeNumber, 0, 0xff}, true)
 	f.Fuzz(func(t *testing.T, src []byte, typed bool) {
 		var s splitter
-		body, err := s.join(src, nil, typed)
-		if err != nil {
-			if !errors.Is(err, errCorrupt) {
-				t.Fatalf("join: %v, not errCorrupt", err)
+		joined := func(body []byte, err error) {
+			if err != nil {
+				if !errors.Is(err, errCorrupt) {
+					t.Fatalf("join: %v, not errCorrupt", err)
+				}
+				return
 			}
-			return
+			if body == nil {
+				return // no line holds the words
+			}
+			d := decoder{b: src}
+			skipHead(&d)
+			n := int(d.uvarint())
+			if _, _, err := decodeLines(blockZstdSplit, make([]byte, 2*n), body, n, nil); err != nil {
+				t.Fatalf("joined body of %d lines: %v", n, err)
+			}
 		}
-		d := decoder{b: src}
-		skipHead(&d)
-		n := int(d.uvarint())
-		if _, _, err := decodeLines(blockZstdSplit, make([]byte, 2*n), body, n, nil); err != nil {
-			t.Fatalf("joined body of %d lines: %v", n, err)
+		joined(s.join(src, nil, typed))
+		if typed { // and read for numbers (codec.join)
+			joined(s.joinHolding(src, nil, [][]byte{[]byte("1"), []byte("12")}))
 		}
 	})
 }
@@ -213,55 +222,95 @@ func TestTypedColumns(t *testing.T) {
 	}
 }
 
-// TestTypedMayHold: a typed split form is ruled out for a word only when no line can hold
-// it: a number written as bytes is found, whole or in part, as is a run of digits kept
-// as text; a word of other bytes is found as it is; a word of both is never ruled out.
-func TestTypedMayHold(t *testing.T) {
+// TestJoinHolding: a typed block read for words of digits is written out with the lines
+// holding them all, and the other lines' messages empty, their offsets and ends as they
+// are; it is ruled out (nil) only when no line holds them: a number written as bytes is
+// found, whole or in part, as is a run of digits kept as text. A word of other bytes is
+// found in the block as it is, and a word of both in the lines written out.
+func TestJoinHolding(t *testing.T) {
 	c := testCodec(t)
 	var msgs []string
-	for i := range 64 {
-		msgs = append(msgs, fmt.Sprintf("10.0.%d.%d GET /api/v1/users/%d 007x size=%d", i, i*3, 723800+i, 1000+i))
+	r := rand.New(rand.NewPCG(1, 2)) // random numbers: the block keeps typed columns
+	for range 64 {
+		msgs = append(msgs, fmt.Sprintf("10.%d.%d.%d GET /api/v1/users/%d 007x size=%d",
+			r.IntN(256), r.IntN(256), r.IntN(256), 100000+r.IntN(900000), 1000+r.IntN(9000)))
 	}
+	msgs[5] = "007 a run kept as text, 0099 too, and 20 digits 12345678901234567890"
+	msgs[60] = "10.0.0.1 GET /api/v1/users/723863 007x size=1063"
+	msgs[61] = "10.0.0.1 GET /api/v1/users/723801 007x size=2386"
 	rows, times, idx := splitRows(msgs)
-	e := newEncoder(c)
-	e.encode(rows, times, idx)
-	src := e.sbuf
-	var s splitter
-	for _, tc := range []struct {
-		words []string
-		want  bool
-	}{
-		{[]string{"723863"}, true},         // an id, a number
-		{[]string{"2386"}, true},           // inside one
-		{[]string{"723864"}, false},        // no line's
-		{[]string{"007"}, true},            // a run kept as text
-		{[]string{"GET", "users"}, true},   // words as they are
-		{[]string{"users", "POST"}, false}, // one of them in no line
-		{[]string{"v1"}, true},             // letters and digits: not ruled out
-		{[]string{"v9"}, true},             // not even when no line holds it
-		{[]string{"1063", "723801"}, true}, // two numbers, both there
-		{[]string{"1063", "1064"}, false},  // one of them not
-	} {
-		var words [][]byte
-		for _, w := range tc.words {
-			words = append(words, []byte(w))
-		}
-		if got := s.mayHold(src, words); got != tc.want {
-			t.Errorf("%q: %v, want %v", tc.words, got, tc.want)
-		}
-	}
-	// and the block whose form it is: a search's read
 	b := newEncoder(c).encode(rows, times, idx)
-	_, rest, err := splitTimes(b.data)
-	if err != nil {
-		t.Fatal(err)
+	if b.data[0] != blockZstdTyped {
+		t.Fatalf("block version %d, want typed", b.data[0])
 	}
-	if body, err := c.join(b.data[0], rest, nil, [][]byte{[]byte("723864")}); body != nil || err != nil {
-		t.Errorf("a block lacking the number joined: %d bytes, %v", len(body), err)
+	for _, words := range [][]string{
+		{"723863"},                 // an id, a number
+		{"2386"},                   // inside one, and a number whole
+		{"723864"},                 // no line's
+		{"007"},                    // a run kept as text, in every line
+		{"099"},                    // inside one
+		{"45678901"},               // inside 20 digits kept as text
+		{"GET", "users"},           // words as they are
+		{"users", "POST"},          // one of them in no line
+		{"v1"},                     // letters and digits: checked on the lines
+		{"v9"},                     // in none
+		{"1063", "723801"},         // two numbers in different lines
+		{"1063", "723863"},         // two numbers of one line
+		{"10", "0", "users", "v1"}, // every kind at once
+	} {
+		var need [][]byte
+		var digits []string // looked for line by line; the others in the block
+		for _, w := range words {
+			need = append(need, []byte(w))
+			if wordKind([]byte(w)) == wordDigits {
+				digits = append(digits, w)
+			}
+		}
+		times, body, err := c.inflate(b.data, nil, need)
+		if err != nil {
+			t.Fatalf("%q: %v", words, err)
+		}
+		holding := 0
+		for _, m := range msgs {
+			if containsAll(m, words) {
+				holding++
+			}
+		}
+		if body == nil {
+			if holding > 0 {
+				t.Errorf("%q: ruled out, but %d lines hold them", words, holding)
+			}
+			continue
+		}
+		if holding == 0 && len(digits) == len(words) {
+			t.Errorf("%q: no line holds them, but the block is read", words)
+		}
+		lines, _, err := decodeLines(b.data[0], times, body, b.n, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", words, err)
+		}
+		for i, l := range lines {
+			want := ""
+			if containsAll(msgs[i], digits) {
+				want = msgs[i]
+			}
+			if l.msg != want {
+				t.Errorf("%q: line %d %q, want %q", words, i, l.msg, want)
+			}
+			if l.off != rows[i].Offset || l.end != rows[i].End {
+				t.Errorf("%q: line %d at %d-%d, want %d-%d", words, i, l.off, l.end, rows[i].Offset, rows[i].End)
+			}
+		}
 	}
-	if body, err := c.join(b.data[0], rest, nil, [][]byte{[]byte("723863")}); body == nil || err != nil {
-		t.Errorf("a block holding the number not joined: %v", err)
+}
+
+func containsAll(s string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(s, w) {
+			return false
+		}
 	}
+	return true
 }
 
 // TestBlockForm: a block keeps the split form that compresses smaller: typed columns for

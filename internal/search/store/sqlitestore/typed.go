@@ -1,6 +1,7 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -52,12 +53,11 @@ type typedCols struct {
 	ends   []int          // where each shape ends in shapes
 	nums   []uint64       // a column's numbers
 	// reading
-	// visit, when set, is given a column's numbers instead of their pieces being
-	// written out (splitter.mayHold)
-	visit func(uint64)
-	dict  []piece // a colDict column's values
-	sub   []piece // a colShapes column's shapes
-	exp   []byte  // the pieces of colShapes columns, expanded
+	dict []piece // a colDict column's values
+	// shapeInfo: a colDict column of shapes' values, as locateColumn reads them
+	shapeInfo []shapeInfo
+	sub       []piece // a colShapes column's shapes
+	exp       []byte  // the pieces of colShapes columns, expanded
 }
 
 // appendColumn appends the column of pieces col (at least one) in its kind.
@@ -216,39 +216,10 @@ func (t *typedCols) readColumn(src []byte, at, m int, out []piece) ([]piece, int
 	}
 	width := int(src[at])
 	at++
-	if t.visit != nil {
-		at, err := t.visitNumbers(src, at, width)
-		return out, at, err
-	}
 	for _, sh := range t.sub {
 		start := len(t.exp)
-		shape := src[sh.at : sh.at+sh.n]
-		for len(shape) > 0 {
-			i := 0
-			for i < len(shape) && shape[i]-shapeNumber > shapeEscape-shapeNumber { // neither (bytes wrap)
-				i++
-			}
-			t.exp = append(t.exp, shape[:i]...)
-			if i == len(shape) {
-				break
-			}
-			if shape[i] == shapeEscape {
-				if i+1 == len(shape) {
-					return nil, 0, fmt.Errorf("%w: shape ends in an escape", errCorrupt)
-				}
-				t.exp = append(t.exp, shape[i+1])
-				shape = shape[i+2:]
-				continue
-			}
-			shape = shape[i+1:]
-			v, w := readNumber(src[at:], width)
-			if w <= 0 {
-				return nil, 0, fmt.Errorf("%w: numbers cut short", errCorrupt)
-			}
-			at += w
-			n := decimalLen(v)
-			t.exp = slices.Grow(t.exp, n)[:len(t.exp)+n]
-			putDecimal(t.exp[len(t.exp)-n:], v)
+		if t.exp, at, err = expandShape(t.exp, src[sh.at:sh.at+sh.n], src, at, width); err != nil {
+			return nil, 0, err
 		}
 		if len(t.exp) > maxBlockBytes {
 			return nil, 0, fmt.Errorf("%w: pieces of %d bytes", errCorrupt, len(t.exp))
@@ -258,26 +229,183 @@ func (t *typedCols) readColumn(src []byte, at, m int, out []piece) ([]piece, int
 	return out, at, nil
 }
 
-// visitNumbers gives t.visit the numbers of the shapes t.sub, from src at at, and
-// returns where they end.
-func (t *typedCols) visitNumbers(src []byte, at, width int) (int, error) {
-	for _, sh := range t.sub {
-		shape := src[sh.at : sh.at+sh.n]
-		for i := 0; i < len(shape); i++ {
-			switch shape[i] {
-			case shapeEscape:
-				i++
-			case shapeNumber:
-				v, w := readNumber(src[at:], width)
-				if w <= 0 {
-					return 0, fmt.Errorf("%w: numbers cut short", errCorrupt)
-				}
-				at += w
-				t.visit(v)
+// expandShape appends the piece whose shape is shape to dst, its numbers read from src
+// at at in width (readNumber); it returns dst and where its numbers end.
+func expandShape(dst, shape, src []byte, at, width int) ([]byte, int, error) {
+	for len(shape) > 0 {
+		i := 0
+		for i < len(shape) && shape[i]-shapeNumber > shapeEscape-shapeNumber { // neither (bytes wrap)
+			i++
+		}
+		dst = append(dst, shape[:i]...)
+		if i == len(shape) {
+			break
+		}
+		if shape[i] == shapeEscape {
+			if i+1 == len(shape) {
+				return nil, 0, fmt.Errorf("%w: shape ends in an escape", errCorrupt)
+			}
+			dst = append(dst, shape[i+1])
+			shape = shape[i+2:]
+			continue
+		}
+		shape = shape[i+1:]
+		v, w := readNumber(src[at:], width)
+		if w <= 0 {
+			return nil, 0, fmt.Errorf("%w: numbers cut short", errCorrupt)
+		}
+		at += w
+		n := decimalLen(v)
+		dst = slices.Grow(dst, n)[:len(dst)+n]
+		putDecimal(dst[len(dst)-n:], v)
+	}
+	return dst, at, nil
+}
+
+// located is where a piece of a typed column is, read without being written out
+// (locateColumn): its bytes, or its shape and where its numbers start.
+type located struct {
+	at, n int32 // its bytes, or its shape, in the split form (at most maxBlockBytes)
+	num   int32 // where its numbers start in the split form; -1: its bytes are the piece
+}
+
+// locateColumn reads the column of the k-th pieces of lines (those having one) from
+// src at at, as readColumn does but without writing its pieces out: it appends where
+// each piece is to out, and adds to its line its length written out (msgLen, a space
+// before it included) and which of words (ASCII digits only, at most 64) it holds
+// (holds): in its bytes, or in its shape or one of its numbers written out (a number is
+// a whole run of digits: a word of digits is in one or in the shape's text, never
+// across both). It returns out, the numbers' width (readNumber) and where the column
+// ends.
+func (t *typedCols) locateColumn(src []byte, at, k int, lines []splitLine, words [][]byte, out []located) ([]located, int, int, error) {
+	m := 0
+	for i := range lines {
+		if k < lines[i].pieces {
+			m++
+		}
+	}
+	if at >= len(src) {
+		return nil, 0, 0, fmt.Errorf("%w: column cut short", errCorrupt)
+	}
+	shaped := src[at] == colShapes
+	if shaped {
+		at++
+	}
+	start := at
+	var err error
+	if t.sub, at, err = t.readPlain(src, at, m, t.sub[:0]); err != nil {
+		return nil, 0, 0, err
+	}
+	// the words the column's text holds at all: most pieces are then not searched
+	inText := holding(src[start:at], words, 1<<len(words)-1)
+	space := min(k, 1)
+	li := 0 // the line of the next piece
+	next := func() *splitLine {
+		for k >= lines[li].pieces {
+			li++
+		}
+		li++
+		return &lines[li-1]
+	}
+	if !shaped {
+		for _, p := range t.sub {
+			l := next()
+			l.msgLen += p.n + space
+			if inText != 0 {
+				l.holds |= holding(src[p.at:p.at+p.n], words, inText)
+			}
+			out = append(out, located{at: int32(p.at), n: int32(p.n), num: -1})
+		}
+		return out, 0, at, nil
+	}
+	if at >= len(src) || src[at] > 8 {
+		return nil, 0, 0, fmt.Errorf("%w: numbers' width", errCorrupt)
+	}
+	width := int(src[at])
+	at++
+	shortest := len(words[0])
+	for _, w := range words {
+		shortest = min(shortest, len(w))
+	}
+	// A shape's own bytes are walked once per distinct shape: a dictionary's values
+	// once for the column.
+	var indexes []byte // a dictionary's: each piece's value
+	if src[start] == colDict {
+		indexes = src[at-1-m : at-1] // before the width
+		t.shapeInfo = t.shapeInfo[:0]
+		for _, d := range t.dict {
+			sh, err := measureShape(src[d.at:d.at+d.n], words, inText)
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			t.shapeInfo = append(t.shapeInfo, sh)
+		}
+	}
+	var buf [20]byte
+	for j, p := range t.sub {
+		var sh shapeInfo
+		if indexes != nil {
+			sh = t.shapeInfo[indexes[j]] // readPlain checked it
+		} else if sh, err = measureShape(src[p.at:p.at+p.n], words, inText); err != nil {
+			return nil, 0, 0, err
+		}
+		out = append(out, located{at: int32(p.at), n: int32(p.n), num: int32(at)})
+		l := next()
+		l.msgLen += sh.size + space
+		l.holds |= sh.holds
+		for range sh.numbers {
+			v, w := readNumber(src[at:], width)
+			if w <= 0 {
+				return nil, 0, 0, fmt.Errorf("%w: numbers cut short", errCorrupt)
+			}
+			at += w
+			n := decimalLen(v)
+			l.msgLen += n
+			if n >= shortest {
+				putDecimal(buf[:n], v)
+				l.holds |= holding(buf[:n], words, 1<<len(words)-1)
 			}
 		}
 	}
-	return at, nil
+	return out, width, at, nil
+}
+
+// shapeInfo is what locateColumn reads of a shape: the length of its own bytes written
+// out, how many numbers it stands for, and which of the words its own bytes hold.
+type shapeInfo struct {
+	size, numbers int
+	holds         uint64
+}
+
+// measureShape reads shape, looking for those of words that mask names.
+func measureShape(shape []byte, words [][]byte, mask uint64) (shapeInfo, error) {
+	sh := shapeInfo{holds: holding(shape, words, mask)}
+	for i := 0; i < len(shape); i++ {
+		switch shape[i] {
+		case shapeEscape:
+			if i++; i == len(shape) {
+				return sh, fmt.Errorf("%w: shape ends in an escape", errCorrupt)
+			}
+			sh.size++
+		case shapeNumber:
+			sh.numbers++
+		default:
+			sh.size++
+		}
+	}
+	return sh, nil
+}
+
+// holding is the mask of the words among mask (bit w: words[w]) that b holds.
+func holding(b []byte, words [][]byte, mask uint64) uint64 {
+	var h uint64
+	for ; mask != 0; mask &= mask - 1 {
+		w := bits.TrailingZeros64(mask)
+		if bytes.Contains(b, words[w]) {
+			h |= 1 << w
+		}
+	}
+	return h
 }
 
 // readNumber reads a number of width bytes (0: a uvarint) from b, and how many bytes it
