@@ -422,12 +422,15 @@ func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, firs
 }
 
 // listDays returns each day's candidate blocks of [from, to) for q, each with its own
-// plan, side by side: the days, and a day's blocks in pieces when the days are fewer
-// than the workers (countWorkers). A rare number's candidates at 100 million lines are
-// the test of ~195,000 blocks' filters in SQL: 156–195 ms on one core, 103–124 in two
-// pieces (docs/store.md, "A first page and its histogram in one call").
+// plan, side by side: each day's blocks in as many pieces as there are workers
+// (countWorkers). A rare number's candidates at 100 million lines are the test of
+// ~195,000 blocks' filters in SQL: 156–195 ms on one core, 103–124 in two pieces
+// (docs/store.md, "A first page and its histogram in one call"). Each day in pieces,
+// not a piece per day when there are two: the last 24 hours are two days, most of the
+// time of unequal share, and one core listed the larger while the other waited
+// (docs/store.md, "A candidate block read for its numbers").
 func listDays(ctx context.Context, parts []*part, q *query.Node, from, to int64) ([]dayCount, error) {
-	pieces := max(1, min(countWorkers, runtime.GOMAXPROCS(0))/max(1, len(parts)))
+	pieces := max(1, min(countWorkers, runtime.GOMAXPROCS(0)))
 	found := make([][]int64, len(parts)*pieces)
 	err := sideBySide(len(found), func(k int) error {
 		p, i := parts[k/pieces], int64(k%pieces)
