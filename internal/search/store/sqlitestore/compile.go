@@ -45,6 +45,12 @@ type plan struct {
 	colsOnly bool
 }
 
+// indexOnly says whether the index lists the plan's candidate blocks alone: its words,
+// and no condition of a block's columns or filters.
+func (p plan) indexOnly() bool {
+	return p.match != "" && len(p.where) == 0 && len(p.nums) == 0 && len(p.pairs) == 0
+}
+
 // compile turns q into a plan.
 func compile(q *query.Node) plan {
 	p := plan{m: query.NewMatcher(q), phrases: query.DigitPhrases(q)}

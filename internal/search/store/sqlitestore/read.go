@@ -422,15 +422,20 @@ func countDays(ctx context.Context, parts []*part, q *query.Node, from, to, firs
 }
 
 // listDays returns each day's candidate blocks of [from, to) for q, each with its own
-// plan, side by side: each day's blocks in as many pieces as there are workers
-// (countWorkers). A rare number's candidates at 100 million lines are the test of
-// ~195,000 blocks' filters in SQL: 156–195 ms on one core, 103–124 in two pieces
-// (docs/store.md, "A first page and its histogram in one call"). Each day in pieces,
-// not a piece per day when there are two: the last 24 hours are two days, most of the
-// time of unequal share, and one core listed the larger while the other waited
-// (docs/store.md, "A candidate block read for its numbers").
+// plan, side by side: the days, and, when the blocks' filters are tested, each day's
+// blocks in as many pieces as there are workers (countWorkers). A rare number's
+// candidates at 100 million lines are the test of ~195,000 blocks' filters in SQL:
+// 156–195 ms on one core, 103–124 in two pieces (docs/store.md, "A first page and its
+// histogram in one call"). Each day in pieces, not a piece per day when there are two:
+// the last 24 hours are two days, most of the time of unequal share, and one core
+// listed the larger while the other waited (docs/store.md, "A candidate block read for
+// its numbers"). A query the index lists alone (plan.indexOnly) is a lookup per piece:
+// pieces only when the days are fewer than the workers.
 func listDays(ctx context.Context, parts []*part, q *query.Node, from, to int64) ([]dayCount, error) {
 	pieces := max(1, min(countWorkers, runtime.GOMAXPROCS(0)))
+	if compile(q).indexOnly() {
+		pieces = max(1, pieces/max(1, len(parts)))
+	}
 	found := make([][]int64, len(parts)*pieces)
 	err := sideBySide(len(found), func(k int) error {
 		p, i := parts[k/pieces], int64(k%pieces)
@@ -1083,7 +1088,7 @@ func (p *part) candidates(ctx context.Context, pl plan, from, to int64) ([]int64
 
 // candidatesIn is candidates among the row ids [lo, hi) of the day's span.
 func (p *part) candidatesIn(ctx context.Context, pl plan, lo, hi, from, to int64) ([]int64, error) {
-	if pl.match != "" && len(pl.where) == 0 && len(pl.nums) == 0 && len(pl.pairs) == 0 {
+	if pl.indexOnly() {
 		return p.blockIDs(ctx, `SELECT rowid FROM fts WHERE fts MATCH ? AND rowid >= ? AND rowid < ? ORDER BY rowid`,
 			[]any{pl.match, lo, hi}, nil)
 	}
