@@ -327,12 +327,23 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	version, tsec, body := byte(blockPlain), e.times, data
 	if split {
 		e.sbuf, e.rbuf = e.split.finish(e.sbuf, e.rbuf[:0])
-		e.zbuf = e.codec.compress(e.sbuf, e.zbuf[:0])
-		e.zraw = e.codec.compress(e.rbuf, e.zraw[:0])
 		e.ztimes = e.codec.compress(e.times, e.ztimes[:0])
-		version, tsec, body = blockZstdTyped, e.ztimes, e.zbuf
-		if len(e.zraw) <= len(e.zbuf) { // numbers that count up: their text compressed better
-			version, body = blockZstdSplit, e.zraw
+		version, tsec = blockZstdTyped, e.ztimes
+		// the form the file's blocks compress smaller in (codec.form), or both
+		key := b.host + "\x00" + b.path + "\x00" + b.fileID
+		raw, both := e.codec.form(key)
+		if both || !raw {
+			e.zbuf = e.codec.compress(e.sbuf, e.zbuf[:0])
+			body = e.zbuf
+		}
+		if both || raw {
+			e.zraw = e.codec.compress(e.rbuf, e.zraw[:0])
+			if raw || len(e.zraw) <= len(e.zbuf) { // numbers that count up: their text compressed better
+				version, body = blockZstdSplit, e.zraw
+			}
+		}
+		if both {
+			e.codec.setForm(key, version == blockZstdSplit)
 		}
 	}
 	out := make([]byte, 0, 1+binary.MaxVarintLen64+len(tsec)+len(body))

@@ -27,6 +27,53 @@ type codec struct {
 	// tables (the word set's, 52 KiB) and buffers, grown to a block's size, instead of
 	// new ones per append (a quiet file appends a line or two at a time).
 	encoders sync.Pool
+	// forms remembers, per file (formKey), which split form its blocks compress smaller
+	// (formChoice): both are compressed only every formRecheck blocks of a file. At most
+	// maxForms files are remembered; past that the memory starts again.
+	forms struct {
+		sync.Mutex
+		m map[string]formChoice
+	}
+}
+
+// formChoice is the split form a file's blocks are written in, until left more blocks
+// have been: then both are compressed again and the smaller chosen.
+type formChoice struct {
+	raw  bool // blockZstdSplit; false: blockZstdTyped
+	left int
+}
+
+// formRecheck: a file's lines that change kind (a test's counting numbers, then an
+// access log) are written in the form of the old ones for at most this many blocks.
+// Why not both forms for every block: the second zstd pass cost ~0.1× VictoriaLogs'
+// CPU per line of ingest (docs/store.md, "A block keeps the smaller form").
+const (
+	formRecheck = 16
+	maxForms    = 4096
+)
+
+// form returns the split form to write a block of the file key in, and whether to
+// compress both and choose (setForm).
+func (c *codec) form(key string) (raw, both bool) {
+	c.forms.Lock()
+	defer c.forms.Unlock()
+	f, ok := c.forms.m[key]
+	if !ok || f.left <= 0 {
+		return false, true
+	}
+	f.left--
+	c.forms.m[key] = f
+	return f.raw, false
+}
+
+// setForm records which split form the file key's block compressed smaller.
+func (c *codec) setForm(key string, raw bool) {
+	c.forms.Lock()
+	defer c.forms.Unlock()
+	if c.forms.m == nil || len(c.forms.m) >= maxForms {
+		c.forms.m = make(map[string]formChoice)
+	}
+	c.forms.m[key] = formChoice{raw: raw, left: formRecheck}
 }
 
 // joinState is a split body decompressed, and the splitter that joins it.

@@ -315,9 +315,9 @@ func containsAll(s string, words []string) bool {
 
 // TestBlockForm: a block keeps the split form that compresses smaller: typed columns for
 // an access log of random addresses and ids, raw pieces for lines whose numbers count
-// up (loadgen.AccessLine), each decoding to its lines.
+// up (loadgen.AccessLine), each decoding to its lines. (A codec per case: it remembers
+// a file's form, TestBlockFormRemembered.)
 func TestBlockForm(t *testing.T) {
-	c := testCodec(t)
 	for _, tc := range []struct {
 		name string
 		line func(i int) string
@@ -326,6 +326,7 @@ func TestBlockForm(t *testing.T) {
 		{"random", func(i int) string { l, _ := loadgen.Realistic{N: maxBlockLines}.Line(i); return l }, blockZstdTyped},
 		{"counting up", loadgen.AccessLine, blockZstdSplit},
 	} {
+		c := testCodec(t)
 		var msgs []string
 		for i := range maxBlockLines {
 			msgs = append(msgs, tc.line(i))
@@ -341,5 +342,44 @@ func TestBlockForm(t *testing.T) {
 			t.Errorf("%s: typed %d bytes, raw %d, kept version %d", tc.name, typed, raw, b.data[0])
 		}
 		checkSplitRoundTrip(t, c, msgs)
+	}
+}
+
+// TestBlockFormRemembered: a file's blocks are written in the form its last block
+// compressed both ways chose, for formRecheck blocks, then both are compressed again; a
+// file of its own chooses for itself. A codec that compresses both every time fails it
+// (the random block after the counting ones would be typed).
+func TestBlockFormRemembered(t *testing.T) {
+	c := testCodec(t)
+	block := func(line func(int) string, fileID string) byte {
+		var msgs []string
+		for i := range maxBlockLines {
+			msgs = append(msgs, line(i))
+		}
+		rows, times, idx := splitRows(msgs)
+		for i := range rows {
+			rows[i].FileID = fileID
+		}
+		b := newEncoder(c).encode(rows, times, idx)
+		lines, _, err := c.decodeBlock(b.data, b.n, nil)
+		if err != nil || len(lines) != len(msgs) || lines[7].msg != msgs[7] {
+			t.Fatalf("block of %s: %d lines, %v", fileID, len(lines), err)
+		}
+		return b.data[0]
+	}
+	random := func(i int) string { l, _ := loadgen.Realistic{N: maxBlockLines}.Line(i); return l }
+	if v := block(loadgen.AccessLine, "1:2"); v != blockZstdSplit {
+		t.Fatalf("counting numbers: version %d, want %d", v, blockZstdSplit)
+	}
+	for i := range formRecheck {
+		if v := block(random, "1:2"); v != blockZstdSplit {
+			t.Fatalf("random lines, block %d after the counting ones: version %d, want the file's %d", i+1, v, blockZstdSplit)
+		}
+	}
+	if v := block(random, "1:2"); v != blockZstdTyped {
+		t.Errorf("random lines, block %d after: version %d, want %d (both compressed again)", formRecheck+1, v, blockZstdTyped)
+	}
+	if v := block(random, "3:4"); v != blockZstdTyped {
+		t.Errorf("another file's random lines: version %d, want %d", v, blockZstdTyped)
 	}
 }
