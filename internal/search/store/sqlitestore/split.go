@@ -215,7 +215,7 @@ func (s *splitter) readHeads(src []byte) (head, at int, count [maxPieces]int, er
 // numbers. Why: a rare number's or a digit prefix's candidate block holds the number in
 // a line or two of its 512 (or in none: a filter's false positive), and writing out the
 // others' numbers and shapes was most of the cost of reading it: 741 ns a line against
-// 183 (BenchmarkDecodeBlocks).
+// ~300 (BenchmarkDecodeBlocks; docs/store.md, "A candidate block read for its numbers").
 func (s *splitter) joinHolding(src, dst []byte, words [][]byte) ([]byte, error) {
 	head, at, count, err := s.readHeads(src)
 	if err != nil {
