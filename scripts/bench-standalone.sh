@@ -6,7 +6,8 @@
 # LOGCOLLECT_BENCH_LINES sets the number of lines (default 200000). Then issue 22's comparison
 # on a realistic access log stamped over 20 hours (BenchmarkStandaloneVsVictoriaLogs).
 # Issue 22's 100,000,000-line variant (not part of make bench: ~9 minutes and ~22 GB of
-# disk here; the standalone alone, docs/benchmarks.md):
+# disk here; the standalone alone, and append → searchable timed while it ingests:
+# ingest_append_to_search_p99_ms; docs/benchmarks.md):
 #   LOGCOLLECT_BENCH_VL=off LOGCOLLECT_BENCH_ROUNDS=5 LOGCOLLECT_BENCH_LINES=100000000 \
 #     go test -tags integration -run '^$' -bench StandaloneVsVictoriaLogs -benchtime 1x -timeout 120m ./test/standalone
 set -euo pipefail
@@ -35,4 +36,5 @@ LOGCOLLECT_BENCH_LINES=$n go test -tags integration -run='^$' -bench=StandaloneV
       split("common_word two_words rare_ip_phrase absent_word field_value prefix", k, " ")
       for (j=1; j in k; j++) { x = k[j] "_p95_ms"; printf "| %s, VictoriaLogs asked for the page as its UI asks (lines + hits) | %s | %s | %.2f× |\n", x, v[x], v["vl_page_" x], v["ratio_page_" x] }
       printf "| embedded etcd disk, MB | %s | | |\n", v["etcd_disk_MB"]
+      if (v["ingest_probes"] != "") printf "| append → searchable while it ingests, p99 ms (%s probes; max %s) | %s | | |\n", v["ingest_probes"], v["ingest_append_to_search_max_ms"], v["ingest_append_to_search_p99_ms"]
     }'
