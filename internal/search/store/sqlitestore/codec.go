@@ -27,9 +27,9 @@ type codec struct {
 	// tables (the word set's, 52 KiB) and buffers, grown to a block's size, instead of
 	// new ones per append (a quiet file appends a line or two at a time).
 	encoders sync.Pool
-	// forms remembers, per file (formKey), which split form its blocks compress smaller
-	// (formChoice): both are compressed only every formRecheck blocks of a file. At most
-	// maxForms files are remembered; past that the memory starts again.
+	// forms remembers, per file (host, path and file id), which split form its blocks
+	// compress smaller (formChoice): both are compressed only every formRecheck blocks
+	// of a file. At most maxForms files are remembered; past that it starts again.
 	forms struct {
 		sync.Mutex
 		m map[string]formChoice
