@@ -436,17 +436,24 @@ func listDays(ctx context.Context, parts []*part, q *query.Node, from, to int64)
 	if compile(q).indexOnly() {
 		pieces = max(1, pieces/max(1, len(parts)))
 	}
-	found := make([][]int64, len(parts)*pieces)
-	err := sideBySide(len(found), func(k int) error {
-		p, i := parts[k/pieces], int64(k%pieces)
+	// Each day's blocks read once before it is cut, so that its pieces tile it: read per
+	// piece, a block written between two reads moved one piece's edge and not the other's,
+	// and the blocks between them were not listed.
+	spans := make([][2]int64, len(parts))
+	for d, p := range parts {
 		lo, hi := p.span(from, to)
 		if pieces > 1 {
 			var err error
 			if lo, hi, err = p.idRange(ctx, lo, hi); err != nil {
-				return err
+				return nil, err
 			}
-			lo, hi = lo+(hi-lo)*i/int64(pieces), lo+(hi-lo)*(i+1)/int64(pieces)
 		}
+		spans[d] = [2]int64{lo, hi}
+	}
+	found := make([][]int64, len(parts)*pieces)
+	err := sideBySide(len(found), func(k int) error {
+		p, i, span := parts[k/pieces], int64(k%pieces), spans[k/pieces]
+		lo, hi := span[0]+(span[1]-span[0])*i/int64(pieces), span[0]+(span[1]-span[0])*(i+1)/int64(pieces)
 		var err error
 		found[k], err = p.candidatesIn(ctx, compile(q), lo, hi, from, to)
 		return err
