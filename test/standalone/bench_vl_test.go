@@ -93,7 +93,7 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	// logcollect standalone, alone on the machine while it ingests.
 	cfg := filepath.Join(dir, "standalone.yaml")
 	heap, cpu := os.Getenv("LOGCOLLECT_BENCH_HEAP"), os.Getenv("LOGCOLLECT_BENCH_CPU")
-	conf := fmt.Sprintf("agent:\n  collect: [{path: %s, topic: web, format: nginx_combined, start: beginning}]\n", logPath)
+	entries := fmt.Sprintf("{path: %s, topic: web, format: nginx_combined, start: beginning}", logPath)
 	// The standalone alone is timed for append → searchable while it ingests too. Not
 	// beside VictoriaLogs: the probes' blocks, stamped now while the log's are hours
 	// older, are inserted past them and leave the numbers' tables' pages part empty
@@ -101,9 +101,9 @@ func BenchmarkStandaloneVsVictoriaLogs(b *testing.B) {
 	probes := prober{path: filepath.Join(dir, "probe.log"), off: withVL}
 	if !probes.off {
 		appendLines(b, probes.path) // there from the start: the agent tails it with the log
-		conf = fmt.Sprintf("agent:\n  collect: [{path: %s, topic: web, format: nginx_combined, start: beginning}, {path: %s, topic: probe, start: beginning}]\n",
-			logPath, probes.path)
+		entries += fmt.Sprintf(", {path: %s, topic: probe, start: beginning}", probes.path)
 	}
+	conf := "agent:\n  collect: [" + entries + "]\n"
 	if heap != "" || cpu != "" {
 		conf += "http: {pprof: true}\n"
 	}

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -51,7 +52,7 @@ type splitLine struct {
 	msgLen int    // its message's length (joining)
 	at     int    // where its message's next piece goes (joining)
 	holds  uint64 // which of the words looked for its pieces hold (joinHolding)
-	stop   int    // where its message ends (joinHolding)
+	stop   int    // where its message ends (joining)
 }
 
 // start begins, in dst, the split form of a body of n lines whose head (the entry's
@@ -146,17 +147,8 @@ func (s *splitter) join(src, dst []byte, typed bool) ([]byte, error) {
 	if at != len(src) {
 		return nil, fmt.Errorf("%w: %d bytes after the pieces", errCorrupt, len(src)-at)
 	}
-	for i := range s.lines {
-		l := &s.lines[i]
-		size := l.extra + int64(l.msgLen)
-		if size < 0 || l.extra > maxBlockBytes {
-			return nil, fmt.Errorf("%w: line %d ends before its message", errCorrupt, i)
-		}
-		dst = binary.AppendVarint(dst, l.delta)
-		dst = binary.AppendUvarint(dst, uint64(size))
-		dst = binary.AppendUvarint(dst, uint64(l.msgLen))
-		l.at = len(dst)
-		dst = append(dst, make([]byte, l.msgLen)...)
+	if dst, err = s.appendLineHeads(dst, func(*splitLine) bool { return true }); err != nil {
+		return nil, err
 	}
 	j := 0
 	for k := range maxPieces {
@@ -206,6 +198,35 @@ func (s *splitter) readHeads(src []byte) (head, at int, count [maxPieces]int, er
 	return head, len(src) - len(d.b), count, nil
 }
 
+// appendLineHeads appends each line's head to dst, as a body has it (its offset minus
+// the line before's end, its end minus its offset, its message's length), and room for
+// its message (l.at to l.stop) when written says so; a line not written gets an empty
+// message, its offset and end as they are.
+func (s *splitter) appendLineHeads(dst []byte, written func(l *splitLine) bool) ([]byte, error) {
+	total := 0
+	for i := range s.lines {
+		l := &s.lines[i]
+		size := l.extra + int64(l.msgLen)
+		if size < 0 || l.extra > maxBlockBytes || l.msgLen > maxBlockBytes {
+			return nil, fmt.Errorf("%w: line %d ends before its message", errCorrupt, i)
+		}
+		n := 0
+		if written(l) {
+			n = l.msgLen
+		}
+		if total += n; total > maxBlockBytes {
+			return nil, fmt.Errorf("%w: messages of %d bytes", errCorrupt, total)
+		}
+		dst = binary.AppendVarint(dst, l.delta)
+		dst = binary.AppendUvarint(dst, uint64(size))
+		dst = binary.AppendUvarint(dst, uint64(n))
+		l.at = len(dst)
+		dst = append(dst, make([]byte, n)...)
+		l.stop = len(dst)
+	}
+	return dst, nil
+}
+
 // joinHolding is join for a typed split form (blockZstdTyped) read for words (ASCII
 // digits only, at most 64) that every line of interest holds: the lines holding each of
 // them are written out, the others with an empty message (their offsets and ends as
@@ -227,37 +248,20 @@ func (s *splitter) joinHolding(src, dst []byte, words [][]byte) ([]byte, error) 
 		if count[k] == 0 {
 			break
 		}
-		if s.located, widths[k], at, err = s.typed.locateColumn(src, at, k, s.lines, words, s.located); err != nil {
+		if s.located, widths[k], at, err = s.typed.locateColumn(src, at, k, count[k], s.lines, words, s.located); err != nil {
 			return nil, fmt.Errorf("column %d: %w", k, err)
 		}
 	}
 	if at != len(src) {
 		return nil, fmt.Errorf("%w: %d bytes after the pieces", errCorrupt, len(src)-at)
 	}
-	all, written, held := uint64(1)<<len(words)-1, 0, false
-	dst = append(dst, src[:head]...)
-	for i := range s.lines {
-		l := &s.lines[i]
-		size := l.extra + int64(l.msgLen)
-		if size < 0 || l.extra > maxBlockBytes || l.msgLen > maxBlockBytes {
-			return nil, fmt.Errorf("%w: line %d ends before its message", errCorrupt, i)
-		}
-		n := 0
-		if l.holds == all {
-			n, held = l.msgLen, true
-		}
-		if written += n; written > maxBlockBytes {
-			return nil, fmt.Errorf("%w: messages of %d bytes", errCorrupt, written)
-		}
-		dst = binary.AppendVarint(dst, l.delta)
-		dst = binary.AppendUvarint(dst, uint64(size))
-		dst = binary.AppendUvarint(dst, uint64(n))
-		l.at = len(dst)
-		dst = append(dst, make([]byte, n)...)
-		l.stop = len(dst)
-	}
-	if !held {
+	all := uint64(1)<<len(words) - 1
+	wanted := func(l *splitLine) bool { return l.holds == all } // it holds them all
+	if !slices.ContainsFunc(s.lines, func(l splitLine) bool { return wanted(&l) }) {
 		return nil, nil
+	}
+	if dst, err = s.appendLineHeads(append(dst, src[:head]...), wanted); err != nil {
+		return nil, err
 	}
 	// Where each column's pieces start in s.located: a line's k-th piece is the one
 	// after those of the lines before it that have a k-th.
@@ -267,7 +271,7 @@ func (s *splitter) joinHolding(src, dst []byte, words [][]byte) ([]byte, error) 
 	}
 	for i := range s.lines {
 		l := &s.lines[i]
-		if l.holds != all {
+		if !wanted(l) {
 			continue
 		}
 		for k := range l.pieces {

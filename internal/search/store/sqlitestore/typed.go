@@ -269,21 +269,15 @@ type located struct {
 	num   int32 // where its numbers start in the split form; -1: its bytes are the piece
 }
 
-// locateColumn reads the column of the k-th pieces of lines (those having one) from
-// src at at, as readColumn does but without writing its pieces out: it appends where
+// locateColumn reads the column of the k-th pieces of lines (the m lines having one)
+// from src at at, as readColumn does but without writing its pieces out: it appends where
 // each piece is to out, and adds to its line its length written out (msgLen, a space
 // before it included) and which of words (ASCII digits only, at most 64) it holds
 // (holds): in its bytes, or in its shape or one of its numbers written out (a number is
 // a whole run of digits: a word of digits is in one or in the shape's text, never
 // across both). It returns out, the numbers' width (readNumber) and where the column
 // ends.
-func (t *typedCols) locateColumn(src []byte, at, k int, lines []splitLine, words [][]byte, out []located) ([]located, int, int, error) {
-	m := 0
-	for i := range lines {
-		if k < lines[i].pieces {
-			m++
-		}
-	}
+func (t *typedCols) locateColumn(src []byte, at, k, m int, lines []splitLine, words [][]byte, out []located) ([]located, int, int, error) {
 	if at >= len(src) {
 		return nil, 0, 0, fmt.Errorf("%w: column cut short", errCorrupt)
 	}
