@@ -21,9 +21,14 @@ import (
 // maxBlockLines bounds the lines of one block (docs/store.md has the measurements that
 // chose it): more lines per block is fewer index entries per line (an access log's words
 // repeat within a block) and better compression, and more lines to decode and check per
-// candidate block. It was 128 until layout 5 and 256 until layout 6: such blocks are
-// read as they are.
-const maxBlockLines = 512
+// candidate block. A file's block is defaultBlockLines long until its rows' size is
+// known, then cut where its row fills its pages (rowfit.go), up to maxBlockLines. It was
+// 128 until layout 5, 256 until layout 6 and 512 until layout 20: such blocks are read
+// as they are.
+const (
+	maxBlockLines     = 640
+	defaultBlockLines = 512
+)
 
 // maxBlockMessageBytes closes a block once its messages hold this many bytes, before
 // maxBlockLines: what a search decodes and holds per candidate block stays about a MiB
@@ -159,14 +164,17 @@ func clampTime(r *store.Row, skew time.Duration) (t, rt int64, clamped bool) {
 var epoch = time.Unix(0, 0)
 
 // buildBlocks groups rows into blocks of one file each (and one day of event time, and
-// one set of entry fields and format), clamping event times more than skew ahead of their read
-// time (clampTime); it returns the blocks, in the order of their first row, and how
-// many rows were clamped. A block's lines stay in file order: searches order by time
-// across and within blocks (read.go), so a file's lines need not be in time order.
+// one set of entry fields and format) of at most the lines whose row the file's last
+// blocks foretell to share its leaf page (codec.blockLines, rowfit.go), clamping event
+// times more than skew ahead of their read time (clampTime); it returns the blocks, in
+// the order of their first row, and how many rows were clamped. A block's lines stay in
+// file order: searches order by time across and within blocks (read.go), so a file's
+// lines need not be in time order.
 func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int) {
 	type group struct {
 		first         int
 		idx           []int
+		lines         int // the most it takes (codec.blockLines)
 		bytes         int // of the messages
 		day           int64
 		topic, format string
@@ -177,9 +185,9 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 	clamped := 0
 	for i := range rows {
 		r := &rows[i]
-		t, rt, c := clampTime(r, skew)
+		t, rt, wasClamped := clampTime(r, skew)
 		times[i] = [2]int64{t, rt}
-		if c {
+		if wasClamped {
 			clamped++
 		}
 		// One open block per file: a line of another day (or other entry fields or
@@ -188,12 +196,12 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 		k := fileKey{r.Host, r.FileID, r.Path}
 		d := dayOf(t)
 		g := open[k]
-		if g != nil && (len(g.idx) == maxBlockLines || g.bytes >= maxBlockMessageBytes || g.day != d || g.topic != r.Topic || g.format != r.Format || !maps.Equal(r.Fields, rows[g.first].Fields)) {
+		if g != nil && (len(g.idx) == g.lines || g.bytes >= maxBlockMessageBytes || g.day != d || g.topic != r.Topic || g.format != r.Format || !maps.Equal(r.Fields, rows[g.first].Fields)) {
 			groups = append(groups, g)
 			g = nil
 		}
 		if g == nil {
-			g = &group{first: i, day: d, topic: r.Topic, format: r.Format}
+			g = &group{first: i, lines: c.blockLines(fileMemoKey(r.Host, r.Path, r.FileID)), day: d, topic: r.Topic, format: r.Format}
 			open[k] = g
 		}
 		g.idx = append(g.idx, i)
@@ -325,12 +333,13 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.far = farTimes(times, idx, b.tMin, b.tMax)
 	b.tens = e.tens()
 	version, tsec, body := byte(blockPlain), e.times, data
+	key := "" // the file's in the codec's memory, when split
 	if split {
 		e.sbuf, e.rbuf = e.split.finish(e.sbuf, e.rbuf[:0])
 		e.ztimes = e.codec.compress(e.times, e.ztimes[:0])
 		version, tsec = blockZstdTyped, e.ztimes
 		// the form the file's blocks compress smaller in (codec.form), or both
-		key := b.host + "\x00" + b.path + "\x00" + b.fileID
+		key = fileMemoKey(b.host, b.path, b.fileID)
 		raw, both := e.codec.form(key)
 		if both || !raw {
 			e.zbuf = e.codec.compress(e.sbuf, e.zbuf[:0])
@@ -358,8 +367,14 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 		b.numbers, b.numberEnds = nums, ends
 	}
 	b.cols, b.colsMask = e.cols.encode(e.codec, e.times)
+	if split && b.n >= minFitLines { // a row's bytes per line are foretold by the file's of about as many lines
+		e.codec.setRowSize(key, b.n, rowBytes(b))
+	}
 	return b
 }
+
+// fileMemoKey is the key of a file in the codec's memory (codec.files).
+func fileMemoKey(host, path, fileID string) string { return host + "\x00" + path + "\x00" + fileID }
 
 // blockSalt is the salt of a block's numbers' sets (gcsMix): any byte that differs
 // from block to block; its newest time's and its last line's end mixed.

@@ -265,10 +265,10 @@ func documentWords(b *block) []string {
 // before had it.
 func TestBlockWordsManyDistinct(t *testing.T) {
 	var rows []store.Row
-	for i := range 3 * maxBlockLines {
-		k := i % maxBlockLines
+	for i := range 3 * defaultBlockLines {
+		k := i % defaultBlockLines
 		msg := fmt.Sprintf("Word%d w%dx W%dX W%dY id=%d a%d b%d c%d d%d e%d common COMMON", k, k, k, k, k*7919, k, k, k, k, k)
-		if i >= 2*maxBlockLines {
+		if i >= 2*defaultBlockLines {
 			msg = fmt.Sprintf("few %d", i%3)
 		}
 		rows = append(rows, store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: msg})
@@ -279,7 +279,7 @@ func TestBlockWordsManyDistinct(t *testing.T) {
 	}
 	for k, b := range blocks {
 		var msgs []string
-		for _, r := range rows[k*maxBlockLines : (k+1)*maxBlockLines] {
+		for _, r := range rows[k*defaultBlockLines : (k+1)*defaultBlockLines] {
 			msgs = append(msgs, r.Message)
 		}
 		want := distinctWords(msgs)
@@ -338,16 +338,17 @@ func pow10(n int) int {
 	return p
 }
 
-// TestBlockMessageBytes: a file's block closes at maxBlockLines lines or once its
-// messages reach maxBlockMessageBytes, whichever comes first, so that long lines do not
-// make a block a search must decode whole of hundreds of MiB.
+// TestBlockMessageBytes: a file's block closes at its lines (defaultBlockLines for a
+// file not seen before) or once its messages reach maxBlockMessageBytes, whichever
+// comes first, so that long lines do not make a block a search must decode whole of
+// hundreds of MiB.
 func TestBlockMessageBytes(t *testing.T) {
 	long := strings.Repeat("x", 100<<10)
 	var rows []store.Row
 	for i := range 30 {
 		rows = append(rows, store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "f", Offset: int64(i), End: int64(i + 1), Message: long})
 	}
-	for i := range maxBlockLines + 1 {
+	for i := range defaultBlockLines + 1 {
 		rows = append(rows, store.Row{Time: time.Unix(0, 0), Host: "h", FileID: "g", Offset: int64(i), End: int64(i + 1), Message: "short"})
 	}
 	blocks, _ := buildBlocks(rows, DefaultMaxTimeSkew, testCodec(t))
@@ -356,7 +357,7 @@ func TestBlockMessageBytes(t *testing.T) {
 		lines = append(lines, b.n)
 	}
 	// 11 lines of 100 KiB are the first past 1 MiB; the short lines fill a block.
-	if want := []int{11, 11, 8, maxBlockLines, 1}; !slices.Equal(lines, want) {
+	if want := []int{11, 11, 8, defaultBlockLines, 1}; !slices.Equal(lines, want) {
 		t.Errorf("blocks of %v lines, want %v", lines, want)
 	}
 }
@@ -374,14 +375,14 @@ func FuzzBlockWords(f *testing.F) {
 	}
 	c := testCodec(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		msgs := strings.SplitN(s, "\n", maxBlockLines)
+		msgs := strings.SplitN(s, "\n", defaultBlockLines)
 		if got, want := documentWords(oneBlock(t, msgs, c)), distinctWords(msgs); !slices.Equal(got, want) {
 			t.Fatalf("document %q, want %q", got, want)
 		}
 	})
 }
 
-// oneBlock is the block of msgs (at most maxBlockLines), lines of one file.
+// oneBlock is the block of msgs (at most defaultBlockLines), lines of one file.
 func oneBlock(t *testing.T, msgs []string, c *codec) *block {
 	rows := make([]store.Row, len(msgs))
 	for i, m := range msgs {

@@ -27,20 +27,23 @@ type codec struct {
 	// tables (the word set's, 52 KiB) and buffers, grown to a block's size, instead of
 	// new ones per append (a quiet file appends a line or two at a time).
 	encoders sync.Pool
-	// forms remembers, per file (host, path and file id), which split form its blocks
-	// compress smaller (formChoice): both are compressed only every formRecheck blocks
-	// of a file. At most maxForms files are remembered; past that it starts again.
-	forms struct {
+	// files remembers, per file (host, path and file id), which split form its blocks
+	// compress smaller and how many bytes a line of its takes in a row (fileMemo). At
+	// most maxFiles files are remembered; past that it starts again.
+	files struct {
 		sync.Mutex
-		m map[string]formChoice
+		m map[string]fileMemo
 	}
 }
 
-// formChoice is the split form a file's blocks are written in, until left more blocks
-// have been: then both are compressed again and the smaller chosen.
-type formChoice struct {
-	raw  bool // blockZstdSplit; false: blockZstdTyped
-	left int
+// fileMemo is what a file's last blocks tell about its next ones: the split form they
+// are written in, until left more blocks have been (then both are compressed again and
+// the smaller chosen), and the bytes per line of the last block's row (rowfit.go), 0
+// until one is known.
+type fileMemo struct {
+	raw     bool // blockZstdSplit; false: blockZstdTyped
+	left    int
+	perLine float64
 }
 
 // formRecheck: a file's lines that change kind (a test's counting numbers, then an
@@ -49,31 +52,56 @@ type formChoice struct {
 // CPU per line of ingest (docs/store.md, "A block keeps the smaller form").
 const (
 	formRecheck = 16
-	maxForms    = 4096
+	maxFiles    = 4096
 )
 
 // form returns the split form to write a block of the file key in, and whether to
 // compress both and choose (setForm).
 func (c *codec) form(key string) (raw, both bool) {
-	c.forms.Lock()
-	defer c.forms.Unlock()
-	f, ok := c.forms.m[key]
+	c.files.Lock()
+	defer c.files.Unlock()
+	f, ok := c.files.m[key]
 	if !ok || f.left <= 0 {
 		return false, true
 	}
 	f.left--
-	c.forms.m[key] = f
+	c.files.m[key] = f
 	return f.raw, false
 }
 
 // setForm records which split form the file key's block compressed smaller.
 func (c *codec) setForm(key string, raw bool) {
-	c.forms.Lock()
-	defer c.forms.Unlock()
-	if c.forms.m == nil || len(c.forms.m) >= maxForms {
-		c.forms.m = make(map[string]formChoice)
+	c.remember(key, func(f *fileMemo) { f.raw, f.left = raw, formRecheck })
+}
+
+// blockLines is the most lines a new block of the file key takes (rowfit.go):
+// defaultBlockLines until a block of it has been written, and for bodies stored as
+// they are (no codec).
+func (c *codec) blockLines(key string) int {
+	if c == nil {
+		return defaultBlockLines
 	}
-	c.forms.m[key] = formChoice{raw: raw, left: formRecheck}
+	c.files.Lock()
+	perLine := c.files.m[key].perLine
+	c.files.Unlock()
+	return linesToFit(perLine)
+}
+
+// setRowSize records the bytes of the row of a block of n lines of the file key.
+func (c *codec) setRowSize(key string, n, bytes int) {
+	c.remember(key, func(f *fileMemo) { f.perLine = float64(bytes) / float64(n) })
+}
+
+// remember changes the file key's memory by set.
+func (c *codec) remember(key string, set func(*fileMemo)) {
+	c.files.Lock()
+	defer c.files.Unlock()
+	if c.files.m == nil || len(c.files.m) >= maxFiles {
+		c.files.m = make(map[string]fileMemo)
+	}
+	f := c.files.m[key]
+	set(&f)
+	c.files.m[key] = f
 }
 
 // joinState is a split body decompressed, and the splitter that joins it.

@@ -41,12 +41,12 @@ func (l refLine) Field(name string) (string, bool) {
 // then (no status), an nginx file whose entry gives every line status 503, and an access
 // log of a distinct status per line (more values than a column holds).
 func columnRows(now time.Time) []store.Row {
-	const n = 3 * maxBlockLines
+	const n = 3 * defaultBlockLines
 	rows, _ := realisticRows(loadgen.Realistic{N: n, End: now, Span: time.Hour}, 0, n, 0)
 	for i := 0; i < n; i += 37 {
 		rows[i].Message = "upstream timed out 503 while reading"
 	}
-	for i := range maxBlockLines {
+	for i := range defaultBlockLines {
 		at := now.Add(-time.Duration(i) * time.Second)
 		rows = append(rows, store.Row{Time: at, ReadTime: at, Host: "app", Path: "/var/log/app.log", Topic: "app", FileID: "7:1",
 			Offset: int64(i * 10), End: int64(i*10 + 10), Message: fmt.Sprintf("GET retry %d status=200", i),

@@ -16,13 +16,13 @@ import (
 // and never below the page's hits when estimated; its histogram is exact when
 // Histogram's is; and it reads no candidate block twice.
 func TestFirstPage(t *testing.T) {
-	const n = 24 * maxBlockLines
+	const n = 24 * defaultBlockLines
 	// 10 hours to 08:00 UTC: two days.
 	gen := loadgen.Realistic{N: n, End: time.Unix(1_800_000_000, 0), Span: 10 * time.Hour}
 	rows, _ := realisticRows(gen, 0, n, 0)
 	s := open(t, Config{})
-	for i := 0; i < n; i += 2 * maxBlockLines {
-		appendSync(t, s, rows[i:i+2*maxBlockLines])
+	for i := 0; i < n; i += 2 * defaultBlockLines {
+		appendSync(t, s, rows[i:i+2*defaultBlockLines])
 	}
 	if days := len(s.snapshot()); days != 2 {
 		t.Fatalf("%d days, want 2", days)
@@ -114,12 +114,12 @@ func exactBuckets(rows []store.Row, q *query.Node, from, to time.Time, step time
 // blocks it did not read, with the times of the matching lines of those it did; the
 // histogram then counts those and checks the rest, exactly.
 func TestFirstPageReadsOnce(t *testing.T) {
-	const n = 16 * maxBlockLines
+	const n = 16 * defaultBlockLines
 	gen := loadgen.Realistic{N: n, End: time.Unix(1_800_000_000, 0), Span: time.Hour}
 	rows, _ := realisticRows(gen, 0, n, 0)
 	s := open(t, Config{})
-	for i := 0; i < n; i += maxBlockLines {
-		appendSync(t, s, rows[i:i+maxBlockLines])
+	for i := 0; i < n; i += defaultBlockLines {
+		appendSync(t, s, rows[i:i+defaultBlockLines])
 	}
 	parts := s.snapshot()
 	if len(parts) != 1 {

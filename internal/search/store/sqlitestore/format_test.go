@@ -157,13 +157,13 @@ func TestLayout128(t *testing.T) {
 	db.Close()
 
 	s := open(t, Config{Dir: dir})
-	appendSync(t, s, lines(3*128, 2*maxBlockLines))
+	appendSync(t, s, lines(3*128, 2*defaultBlockLines))
 	res, err := s.Search(context.Background(), store.SearchRequest{Query: mustParse(t, "line"), From: start.Add(-time.Minute),
-		To: start.Add(time.Minute), Limit: 3*128 + 2*maxBlockLines})
+		To: start.Add(time.Minute), Limit: 3*128 + 2*defaultBlockLines})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 3*128 + 2*maxBlockLines; len(res.Rows) != want || res.More {
+	if want := 3*128 + 2*defaultBlockLines; len(res.Rows) != want || res.More {
 		t.Errorf("%d rows (more: %v), want %d", len(res.Rows), res.More, want)
 	}
 	for i, r := range res.Rows { // newest first
@@ -175,8 +175,8 @@ func TestLayout128(t *testing.T) {
 		t.Errorf("user_version %d after open, want %d", v, layoutVersionWide)
 	}
 	checkKeys(t, path, keyBitsWide)
-	if n := blockLines(t, path); !slices.Equal(n, []int{128, 128, 128, maxBlockLines, maxBlockLines}) {
-		t.Errorf("blocks of %v lines, want three of 128 then two of %d", n, maxBlockLines)
+	if n := blockLines(t, path); !slices.Equal(n, []int{128, 128, 128, defaultBlockLines, defaultBlockLines}) {
+		t.Errorf("blocks of %v lines, want three of 128 then two of %d", n, defaultBlockLines)
 	}
 }
 
@@ -277,8 +277,8 @@ func checkOlderDayAs(t *testing.T, path string, got []int, old byte, version, bi
 // TestLayoutOlderBodies: a day whose blocks' bodies are of an older form is opened as it
 // is: its lines are found and read, new blocks (typed) go beside them, and the day is
 // marked so that a logcollect that knows only its layout refuses it instead of failing
-// on each new block: layout 16 (bodies split into raw pieces) is marked 17; layout 7
-// (bodies compressed whole) is marked 18 (its pair filters one per block), keeping its
+// on each new block: layout 16 (bodies split into raw pieces) is marked 20; layout 7
+// (bodies compressed whole) is marked 21 (its pair filters one per block), keeping its
 // row ids.
 func TestLayoutOlderBodies(t *testing.T) {
 	for _, tc := range []struct {
@@ -305,9 +305,11 @@ func TestLayoutOlderBodies(t *testing.T) {
 // newer than this logcollect's is refused.
 func TestLayoutMarks(t *testing.T) {
 	for had, want := range map[int]int{
-		layoutVersion: layoutVersion, layoutVersionUntyped: layoutVersion,
-		layoutVersionPairs: layoutVersionPairs, layoutVersionPairs15: layoutVersionPairs, layoutVersionSplit: layoutVersionPairs,
-		layoutVersionWide: layoutVersionWide, layoutVersionWide14: layoutVersionWide, layoutVersion128: layoutVersionWide,
+		layoutVersion: layoutVersion, layoutVersionTyped: layoutVersion, layoutVersionUntyped: layoutVersion,
+		layoutVersionPairs: layoutVersionPairs, layoutVersionPairs18: layoutVersionPairs, layoutVersionPairs15: layoutVersionPairs,
+		layoutVersionSplit: layoutVersionPairs,
+		layoutVersionWide:  layoutVersionWide, layoutVersionWide19: layoutVersionWide, layoutVersionWide14: layoutVersionWide,
+		layoutVersion128:      layoutVersionWide,
 		layoutVersionWide + 1: 0,
 	} {
 		db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "day.db"))
@@ -367,8 +369,8 @@ func rawSplitBlock(c *codec, times, body []byte) []byte {
 func TestLayoutNumbersIndexed(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Minute)
-	rows := rowsAt(start, 0, 4*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", 100_000+i) })
-	rows, later := rows[:3*maxBlockLines], rows[3*maxBlockLines:]
+	rows := rowsAt(start, 0, 4*defaultBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", 100_000+i) })
+	rows, later := rows[:3*defaultBlockLines], rows[3*defaultBlockLines:]
 	runOnce(t, dir, rows)
 	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
 	db, err := sql.Open("sqlite", path)
@@ -390,7 +392,7 @@ func TestLayoutNumbersIndexed(t *testing.T) {
 	s := open(t, Config{Dir: dir})
 	appendSync(t, s, later)
 	rows = append(rows, later...)
-	for _, i := range []int{0, maxBlockLines + 1, 3*maxBlockLines - 1, 3 * maxBlockLines, len(rows) - 1} {
+	for _, i := range []int{0, defaultBlockLines + 1, 3*defaultBlockLines - 1, 3 * defaultBlockLines, len(rows) - 1} {
 		checkFound(t, s, start, fmt.Sprint(100_000+i), rows[i])
 	}
 	var anys, numbered int
@@ -412,8 +414,8 @@ func TestLayoutNumbersIndexed(t *testing.T) {
 func TestLayoutUnsalted(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Minute)
-	rows := rowsAt(start, 0, 11*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d size %d", 100_000+i, 30_000+i) })
-	rows, later := rows[:10*maxBlockLines], rows[10*maxBlockLines:] // directBlocks and more: in the shards' tables
+	rows := rowsAt(start, 0, 11*defaultBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d size %d", 100_000+i, 30_000+i) })
+	rows, later := rows[:10*defaultBlockLines], rows[10*defaultBlockLines:] // directBlocks and more: in the shards' tables
 	runOnce(t, dir, rows)
 	path := filepath.Join(dir, dayName(dayOf(start.UnixNano())))
 	db, err := sql.Open("sqlite", path)
@@ -454,7 +456,7 @@ func TestLayoutUnsalted(t *testing.T) {
 	s := open(t, Config{Dir: dir})
 	appendSync(t, s, later)
 	rows = append(rows, later...)
-	for _, i := range []int{0, maxBlockLines + 1, 10*maxBlockLines - 1, 10 * maxBlockLines, len(rows) - 1} {
+	for _, i := range []int{0, defaultBlockLines + 1, 10*defaultBlockLines - 1, 10 * defaultBlockLines, len(rows) - 1} {
 		checkFound(t, s, start, fmt.Sprint(100_000+i), rows[i])
 		checkFound(t, s, start, fmt.Sprint(30_000+i), rows[i])
 	}

@@ -370,7 +370,7 @@ func TestHistogramAcrossDays(t *testing.T) {
 func TestCandidatesFromIndex(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().Add(-time.Hour)
-	appendSync(t, s, rowsAt(start, 0, 3*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", i) }))
+	appendSync(t, s, rowsAt(start, 0, 3*defaultBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d", i) }))
 	p := s.snapshot()[0]
 	from, to := start.UnixNano(), start.Add(time.Hour).UnixNano()
 	var all []int64

@@ -18,19 +18,19 @@ import (
 // it does not hold. A group that does not read (its bitmaps deleted) makes the day's
 // blocks be read one by one, and still found.
 func TestPairGroups(t *testing.T) {
-	const n = 14 * maxBlockLines
+	const n = 14 * defaultBlockLines
 	gen := loadgen.Realistic{N: n, End: time.Unix(1_800_000_000, 0), Span: time.Hour}
 	rows, _ := realisticRows(gen, 0, n, 0)
 	s := open(t, Config{})
-	appendSync(t, s, rows[:maxBlockLines])
+	appendSync(t, s, rows[:defaultBlockLines])
 	parts := s.snapshot()
 	if len(parts) != 1 || !parts[0].grouped {
 		t.Fatalf("%d days, want 1, grouped", len(parts))
 	}
 	p := parts[0]
 	p.groupBlocks = 4
-	for i := maxBlockLines; i < n; i += maxBlockLines {
-		appendSync(t, s, rows[i:i+maxBlockLines])
+	for i := defaultBlockLines; i < n; i += defaultBlockLines {
+		appendSync(t, s, rows[i:i+defaultBlockLines])
 	}
 	var groups, waiting, blocks int
 	if err := p.db.QueryRow(`SELECT (SELECT count(*) FROM pair_groups), (SELECT count(*) FROM pairs), (SELECT count(*) FROM blocks)`).
@@ -172,13 +172,13 @@ func TestSliceMembers(t *testing.T) {
 func TestPairGroupsManyCandidates(t *testing.T) {
 	const blocks = idsPerRead + 44
 	start := time.Unix(1_800_000_000, 0)
-	rows := rowsAt(start, 0, blocks*maxBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d from 10.9.8.7", i) })
+	rows := rowsAt(start, 0, blocks*defaultBlockLines, func(i int) string { return fmt.Sprintf("GET /item/%d from 10.9.8.7", i) })
 	s := open(t, Config{})
-	appendSync(t, s, rows[:maxBlockLines])
+	appendSync(t, s, rows[:defaultBlockLines])
 	p := s.snapshot()[0]
 	p.groupBlocks = 64
-	for i := maxBlockLines; i < len(rows); i += 16 * maxBlockLines {
-		appendSync(t, s, rows[i:min(len(rows), i+16*maxBlockLines)])
+	for i := defaultBlockLines; i < len(rows); i += 16 * defaultBlockLines {
+		appendSync(t, s, rows[i:min(len(rows), i+16*defaultBlockLines)])
 	}
 	var groups int
 	if err := p.db.QueryRow(`SELECT count(*) FROM pair_groups`).Scan(&groups); err != nil || groups < blocks/64 {

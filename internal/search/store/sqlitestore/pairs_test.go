@@ -50,7 +50,7 @@ func fuzzBlockOfMatch(f *testing.F, seeds [][3]string, check func(t *testing.T, 
 		if err != nil || !query.NewMatcher(n).Match(testMessage(msg)) {
 			return
 		}
-		msgs := append(strings.SplitN(others, "\n", maxBlockLines-1), msg)
+		msgs := append(strings.SplitN(others, "\n", defaultBlockLines-1), msg)
 		check(t, c, n, q, msg, oneBlock(t, msgs, c))
 	})
 }
@@ -111,7 +111,7 @@ func TestPairFilterRead(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().Add(-time.Hour)
 	ip := func(i int) string { return fmt.Sprintf("10.0.%d.%d", i/256, i%256) }
-	newest := 2 * maxBlockLines // the first line of the third block
+	newest := 2 * defaultBlockLines // the first line of the third block
 	rows := rowsAt(start, 0, newest+88, func(i int) string { return fmt.Sprintf("GET /item/%d from %s", i, ip(i)) })
 	appendSync(t, s, rows)
 	ctx := context.Background()
@@ -230,8 +230,8 @@ func TestPairFilterBounded(t *testing.T) {
 	for _, tc := range []struct {
 		perLine    int
 		wantFilter bool
-	}{{maxPairs/maxBlockLines - 1, true}, {4 * maxPairs / maxBlockLines, false}} {
-		rows := make([]store.Row, maxBlockLines)
+	}{{maxPairs/defaultBlockLines - 1, true}, {4 * maxPairs / defaultBlockLines, false}} {
+		rows := make([]store.Row, defaultBlockLines)
 		times := make([][2]int64, len(rows))
 		idx := make([]int, len(rows))
 		for i := range rows {
@@ -380,7 +380,7 @@ func TestNumberFilterSelective(t *testing.T) {
 func TestNumberFilterRead(t *testing.T) {
 	s := open(t, Config{})
 	start := time.Now().Add(-time.Hour)
-	rows := rowsAt(start, 0, 2*maxBlockLines+88, func(i int) string {
+	rows := rowsAt(start, 0, 2*defaultBlockLines+88, func(i int) string {
 		return fmt.Sprintf("GET /item/%d size %d from 10.0.%d.%d", 100_000+7*i, 20_000+i%300, i/256, i%256)
 	})
 	appendSync(t, s, rows)
@@ -470,7 +470,7 @@ func TestNumberFilterRead(t *testing.T) {
 	check("moved to the shards' tables")
 	exec(`DELETE FROM numbers_any`)
 	exec(`DELETE FROM blocks WHERE id = (SELECT max(id) FROM blocks)`)
-	rows = rows[:2*maxBlockLines]
+	rows = rows[:2*defaultBlockLines]
 	tables("the last block deleted", 0, 0, 2)
 	check("moved to the shards' tables")
 	candidates("moved to the shards' tables")
@@ -522,7 +522,7 @@ func TestNumbersFold(t *testing.T) {
 				i+1, pending, numbered, want, foldBlocks-foldBlocks*min(1, want))
 		}
 	}
-	more := rowsAt(start, foldBlocks, directBlocks*maxBlockLines, msg)
+	more := rowsAt(start, foldBlocks, directBlocks*defaultBlockLines, msg)
 	appendSync(t, s, more)
 	rows = append(rows, more...)
 	if pending, numbered := counts(); pending != 0 || numbered != foldBlocks+directBlocks {

@@ -186,7 +186,7 @@ func initFile(db *sql.DB) error {
 // layoutVersion is the PRAGMA user_version of a day in this layout: blocks keyed by
 // their newest event time, lines with event and read time, blocks with their entry's
 // format, new blocks compressed with zstd (their times too, their bodies split into
-// columns first: blockZstdSplit), of up to 512 lines, row ids of keyBits, long numbers
+// columns first: blockZstdSplit), of up to 640 lines, row ids of keyBits, long numbers
 // in the numbers table's filters and not in the index (pairs.go), each block's sets of
 // a salt of its own (gcsMix). 0 with a blocks table is the layout ordered by read time.
 // 13 is this layout with sets without a salt (read as they are: a set says which it
@@ -207,12 +207,19 @@ func initFile(db *sql.DB) error {
 // and written as they are, their blocks' filters one per block. 17, 18 and 19 are 16, 15
 // and 14 with new blocks of typed columns (blockZstdTyped): 16 is marked 17, 15 and those
 // marked 15 are marked 18, 14 and those marked 14 are marked 19, so that a logcollect
-// that knows only 16 refuses the day instead of failing on each new block. A new day
-// is 17.
+// that knows only 16 refuses the day instead of failing on each new block. 20, 21 and
+// 22 are 17, 18 and 19 with new blocks of up to 640 lines (maxBlockLines, cut to fill
+// their pages: rowfit.go), where those had at most 512: 17 and 16 are marked 20, 18 and
+// those marked 18 are marked 21, 19 and those marked 19 are marked 22, so that a
+// logcollect that knows only 17 refuses the day instead of reading a longer block as
+// corrupt. A new day is 20.
 const (
-	layoutVersion         = 17
-	layoutVersionPairs    = 18
-	layoutVersionWide     = 19
+	layoutVersion         = 20
+	layoutVersionPairs    = 21
+	layoutVersionWide     = 22
+	layoutVersionTyped    = 17
+	layoutVersionPairs18  = 18
+	layoutVersionWide19   = 19
 	layoutVersionUntyped  = 16
 	layoutVersionPairs15  = 15
 	layoutVersionWide14   = 14
@@ -493,7 +500,7 @@ func addCountColumns(tx *sql.Tx) error {
 // checkLayout refuses a day of an older layout: one row per line (a logs table), or
 // blocks ordered by read time (a blocks table, user_version 0). Converting would
 // re-encode every line of the day at start-up, and the layouts were days old. A day of
-// a newer layout is refused too (its blocks would not decode). Layouts 2 to 18 are read
+// a newer layout is refused too (its blocks would not decode). Layouts 2 to 22 are read
 // as they are (layoutVersion).
 //
 // It returns the layout version the day is marked with once open: layoutVersion for a
@@ -513,11 +520,11 @@ func checkLayout(db *sql.DB, path string) (int, error) {
 	switch {
 	case logs > 0:
 		what = "one row per line"
-	case blocks == 0 || version == layoutVersion || version == layoutVersionUntyped:
+	case blocks == 0 || version == layoutVersion || version == layoutVersionTyped || version == layoutVersionUntyped:
 		return layoutVersion, nil
-	case version == layoutVersionWide || version == layoutVersionWide14:
+	case version == layoutVersionWide || version == layoutVersionWide19 || version == layoutVersionWide14:
 		return layoutVersionWide, nil
-	case version == layoutVersionPairs:
+	case version == layoutVersionPairs || version == layoutVersionPairs18:
 		return layoutVersionPairs, nil
 	case version > layoutVersionWide:
 		return 0, fmt.Errorf("open %s: the day's layout %d is newer than this logcollect's (%d): run a logcollect at least as new as the one that wrote it",

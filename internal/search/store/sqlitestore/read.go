@@ -335,7 +335,7 @@ const histogramLines = 64 * 1024
 
 // sampleBlocks is the most candidate blocks of a query counted without sampling, and
 // the size of the first sample.
-const sampleBlocks = histogramLines / maxBlockLines
+const sampleBlocks = histogramLines / defaultBlockLines
 
 // minSampleHits is how many of the sampled blocks must hold a matching line for their
 // counts to be scaled up into an estimate. With fewer the sample is doubled (the blocks

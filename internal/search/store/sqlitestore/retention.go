@@ -247,7 +247,7 @@ func newMetrics(reg prometheus.Registerer, s *Store) (*metrics, error) {
 	disk := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "logcollect_store_disk_bytes",
 		Help: "Size of the store's files."}, func() float64 { return float64(s.diskBytes()) })
 	read := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "logcollect_store_blocks_read_total",
-		Help: "Blocks of lines read by searches, counts and tails (each up to 512 lines, decompressed and checked): what queries cost."},
+		Help: "Blocks of lines read by searches, counts and tails (each up to 640 lines, decompressed and checked): what queries cost."},
 		func() float64 { return float64(s.blocksRead.Load()) })
 	for _, c := range []prometheus.Collector{m.rows, m.duplicates, m.clamped, m.writeErrors, m.droppedDays,
 		m.lostFiles, m.rereadBytes, m.damagedDays, m.writeFailing, m.commitSeconds, disk, read} {

@@ -84,7 +84,7 @@ func TestSplitBodies(t *testing.T) {
 	checkSplitRoundTrip(t, c, msgs)
 	checkSplitRoundTrip(t, c, msgs[:1])
 	var many []string
-	for i := range maxBlockLines {
+	for i := range defaultBlockLines {
 		many = append(many, strings.Repeat("p ", i%20)+msgs[i%len(msgs)])
 	}
 	checkSplitRoundTrip(t, c, many)
@@ -192,7 +192,7 @@ func TestTypedColumns(t *testing.T) {
 	// another (the width of a run)
 	for _, d := range []int{1, 2, 3, 5, 17, 200, 256} {
 		var col []string
-		for i := range maxBlockLines {
+		for i := range defaultBlockLines {
 			col = append(col, fmt.Sprintf("w%d", i*7%d))
 		}
 		checkSplitRoundTrip(t, c, col)
@@ -323,12 +323,12 @@ func TestBlockForm(t *testing.T) {
 		line func(i int) string
 		want byte
 	}{
-		{"random", func(i int) string { l, _ := loadgen.Realistic{N: maxBlockLines}.Line(i); return l }, blockZstdTyped},
+		{"random", func(i int) string { l, _ := loadgen.Realistic{N: defaultBlockLines}.Line(i); return l }, blockZstdTyped},
 		{"counting up", loadgen.AccessLine, blockZstdSplit},
 	} {
 		c := testCodec(t)
 		var msgs []string
-		for i := range maxBlockLines {
+		for i := range defaultBlockLines {
 			msgs = append(msgs, tc.line(i))
 		}
 		rows, times, idx := splitRows(msgs)
@@ -353,7 +353,7 @@ func TestBlockFormRemembered(t *testing.T) {
 	c := testCodec(t)
 	block := func(line func(int) string, fileID string) byte {
 		var msgs []string
-		for i := range maxBlockLines {
+		for i := range defaultBlockLines {
 			msgs = append(msgs, line(i))
 		}
 		rows, times, idx := splitRows(msgs)
@@ -367,7 +367,7 @@ func TestBlockFormRemembered(t *testing.T) {
 		}
 		return b.data[0]
 	}
-	random := func(i int) string { l, _ := loadgen.Realistic{N: maxBlockLines}.Line(i); return l }
+	random := func(i int) string { l, _ := loadgen.Realistic{N: defaultBlockLines}.Line(i); return l }
 	if v := block(loadgen.AccessLine, "1:2"); v != blockZstdSplit {
 		t.Fatalf("counting numbers: version %d, want %d", v, blockZstdSplit)
 	}

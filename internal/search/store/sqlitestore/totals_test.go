@@ -24,7 +24,7 @@ func TestHistogramRarePhraseExact(t *testing.T) {
 	ipAt := map[int]bool{5: true}
 	pairAt := map[int]bool{}
 	for b := 0; b < 40; b++ {
-		pairAt[b*(n/40)+b%maxBlockLines] = true
+		pairAt[b*(n/40)+b%defaultBlockLines] = true
 	}
 	msg := func(i int) string {
 		ip := fmt.Sprintf("10.%d.%d.%d", 100+i%7, 100+(i/7)%100, 100+i%97)
@@ -81,11 +81,11 @@ func TestHistogramRarePhraseExact(t *testing.T) {
 func TestHistogramSampleDoubled(t *testing.T) {
 	s := open(t, Config{})
 	base := time.Now().UTC().Truncate(24 * time.Hour).Add(time.Hour)
-	const n, blocks, want = 4 * histogramLines, 4 * histogramLines / maxBlockLines, 180
+	const n, blocks, want = 4 * histogramLines, 4 * histogramLines / defaultBlockLines, 180
 	rng := rand.New(rand.NewPCG(3, 4))
 	at := map[int]bool{}
 	for _, b := range rng.Perm(blocks)[:want] {
-		at[b*maxBlockLines+rng.IntN(maxBlockLines)] = true
+		at[b*defaultBlockLines+rng.IntN(defaultBlockLines)] = true
 	}
 	for i := 0; i < n; i += 16384 {
 		appendSync(t, s, rowsAt(base, i, 16384, func(i int) string {
