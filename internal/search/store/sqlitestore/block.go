@@ -174,7 +174,7 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 	type group struct {
 		first         int
 		idx           []int
-		lines         int // the most it takes (codec.blockLines)
+		lines, slack  int // the most it takes, and the more it takes to end its file's lines (codec.blockLines)
 		bytes         int // of the messages
 		day           int64
 		topic, format string
@@ -183,6 +183,10 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 	var groups []*group
 	times := make([][2]int64, len(rows))
 	clamped := 0
+	left := map[fileKey]int{} // each file's rows not yet in a block
+	for i := range rows {
+		left[fileKey{rows[i].Host, rows[i].FileID, rows[i].Path}]++
+	}
 	for i := range rows {
 		r := &rows[i]
 		t, rt, wasClamped := clampTime(r, skew)
@@ -196,14 +200,20 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 		k := fileKey{r.Host, r.FileID, r.Path}
 		d := dayOf(t)
 		g := open[k]
+		if g != nil && len(g.idx) == g.lines && left[k] <= g.slack {
+			// The file's last few lines of this append: taken in, not left a row of their own.
+			g.lines, g.slack = g.lines+left[k], 0
+		}
 		if g != nil && (len(g.idx) == g.lines || g.bytes >= maxBlockMessageBytes || g.day != d || g.topic != r.Topic || g.format != r.Format || !maps.Equal(r.Fields, rows[g.first].Fields)) {
 			groups = append(groups, g)
 			g = nil
 		}
 		if g == nil {
-			g = &group{first: i, lines: c.blockLines(fileMemoKey(r.Host, r.Path, r.FileID)), day: d, topic: r.Topic, format: r.Format}
+			g = &group{first: i, day: d, topic: r.Topic, format: r.Format}
+			g.lines, g.slack = c.blockLines(fileMemoKey(r.Host, r.Path, r.FileID))
 			open[k] = g
 		}
+		left[k]--
 		g.idx = append(g.idx, i)
 		g.bytes += len(r.Message)
 	}

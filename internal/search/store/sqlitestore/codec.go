@@ -74,12 +74,13 @@ func (c *codec) setForm(key string, raw bool) {
 	c.remember(key, func(f *fileMemo) { f.raw, f.left = raw, formRecheck })
 }
 
-// blockLines is the most lines a new block of the file key takes (rowfit.go):
-// defaultBlockLines until a block of it has been written, and for bodies stored as
-// they are (no codec).
-func (c *codec) blockLines(key string) int {
+// blockLines is the most lines a new block of the file key takes, and how many more it
+// takes when they are the last of the file in an append (rowfit.go): defaultBlockLines
+// and none until a block of it has been written, and for bodies stored as they are (no
+// codec).
+func (c *codec) blockLines(key string) (lines, slack int) {
 	if c == nil {
-		return defaultBlockLines
+		return defaultBlockLines, 0
 	}
 	c.files.Lock()
 	perLine := c.files.m[key].perLine

@@ -37,18 +37,26 @@ const (
 	// than the leaf space saved. A block of fewer lines tells too little of its file's
 	// next ones to be remembered.
 	minFitLines = 384
+	// slackBytes is how much longer than its cut a block grows to take its file's last
+	// lines of an append (the writer's commits are not cut where blocks are: 4,096 lines
+	// of this log in blocks of 585 left one line over), instead of leaving them a row of
+	// their own, and a row in every table besides: within the 361 bytes a leaf of its own
+	// has spare (leafAlone) and the ~360 of one it shares, less what a foretold size may
+	// be off by.
+	slackBytes = 300
 )
 
 // linesToFit is the most lines of a new block, given the bytes per line of the file's
 // last row (0: none yet): the most, from minFitLines to maxBlockLines, whose row leaves
-// leafAlone or leafShared bytes in its leaf; defaultBlockLines when no cut is in that
+// leafAlone or leafShared bytes in its leaf, and the slackBytes more it may take to end
+// the file's lines of an append; defaultBlockLines and none when no cut is in that
 // range, or when even a block of maxBlockLines would be a row without overflow pages
 // (a file of lines that compress to a few bytes: its rows' leaves are not worth more
 // lines to decode per block, nor fewer lines).
-func linesToFit(perLine float64) int {
+func linesToFit(perLine float64) (lines, slack int) {
 	longest := perLine * maxBlockLines
 	if longest <= maxLocal {
-		return defaultBlockLines
+		return defaultBlockLines, 0
 	}
 	// The rows that leave one of the two in their leaf: k whole overflow pages and that.
 	// The longest of them up to the longest block's.
@@ -63,9 +71,9 @@ func linesToFit(perLine float64) int {
 	}
 	n := int(fit / perLine)
 	if n < minFitLines {
-		return defaultBlockLines
+		return defaultBlockLines, 0
 	}
-	return n
+	return n, min(maxBlockLines-n, int(slackBytes/perLine))
 }
 
 // rowBytes is about the size of the block's row in the blocks table: SQLite's record

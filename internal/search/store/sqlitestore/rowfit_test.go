@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -27,14 +28,20 @@ func TestLinesToFit(t *testing.T) {
 		{13.3, 585},            // issue 22's access log: one overflow page, filling its leaf
 		{200, 632},             // 128 KB: 30 overflow pages, filling its leaf
 	} {
-		if got := linesToFit(c.perLine); got != c.want {
+		if got, _ := linesToFit(c.perLine); got != c.want {
 			t.Errorf("linesToFit(%v) = %d, want %d", c.perLine, got, c.want)
 		}
 	}
 	for perLine := 0.5; perLine < 400; perLine += 0.25 {
-		n := linesToFit(perLine)
-		if n == defaultBlockLines || n == maxBlockLines {
+		n, slack := linesToFit(perLine)
+		if n == defaultBlockLines {
+			if slack != 0 {
+				t.Fatalf("linesToFit(%v) = %d, %d: a block not cut takes no more", perLine, n, slack)
+			}
 			continue
+		}
+		if n+slack > maxBlockLines || float64(slack)*perLine > slackBytes || (perLine < slackBytes && slack == 0 && n < maxBlockLines) {
+			t.Fatalf("linesToFit(%v) = %d, %d: want up to %d bytes more, at most %d lines in all", perLine, n, slack, slackBytes, maxBlockLines)
 		}
 		if n < minFitLines || n > maxBlockLines {
 			t.Fatalf("linesToFit(%v) = %d, out of [%d, %d]", perLine, n, minFitLines, maxBlockLines)
@@ -55,8 +62,9 @@ func TestLinesToFit(t *testing.T) {
 // size as SQLite stores it.
 func TestBlockRowsFillLeaves(t *testing.T) {
 	const appends, per = 4, 8 * maxBlockLines
-	gen := loadgen.Realistic{N: appends * per, End: time.Unix(1_800_000_000, 0), Span: time.Hour}
-	rows, _ := realisticRows(gen, 0, appends*per, 0)
+	gen := loadgen.Realistic{N: appends*per + 2*maxBlockLines, End: time.Unix(1_800_000_000, 0), Span: time.Hour}
+	rows, _ := realisticRows(gen, 0, gen.N, 0)
+	rows, extra := rows[:appends*per], rows[appends*per:]
 	dir := t.TempDir()
 	s := open(t, Config{Dir: dir})
 	path := filepath.Join(dir, dayName(dayOf(gen.End.UnixNano())))
@@ -82,6 +90,18 @@ func TestBlockRowsFillLeaves(t *testing.T) {
 		}
 		lines = all
 	}
+
+	// An append ending a few lines past a cut: its last block takes them in.
+	cut, slack := s.codec.blockLines(fileMemoKey(rows[0].Host, rows[0].Path, rows[0].FileID))
+	if slack < 2 {
+		t.Fatalf("blocks cut at %d lines taking %d more, want at least 2 more", cut, slack)
+	}
+	appendSync(t, s, extra[:2*cut+slack/2])
+	all := blockLines(t, path)
+	if added := all[len(lines):]; !slices.Equal(added, []int{cut, cut + slack/2}) {
+		t.Errorf("an append of %d lines in blocks of %v, want %d and %d", 2*cut+slack/2, added, cut, cut+slack/2)
+	}
+	lines = all
 
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
