@@ -165,7 +165,7 @@ var epoch = time.Unix(0, 0)
 
 // buildBlocks groups rows into blocks of one file each (and one day of event time, and
 // one set of entry fields and format) of at most the lines whose row the file's last
-// blocks foretell to share its leaf page (codec.blockLines, rowfit.go), clamping event
+// blocks foretell to fill its pages (codec.blockLines, rowfit.go), clamping event
 // times more than skew ahead of their read time (clampTime); it returns the blocks, in
 // the order of their first row, and how many rows were clamped. A block's lines stay in
 // file order: searches order by time across and within blocks (read.go), so a file's
