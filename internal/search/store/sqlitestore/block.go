@@ -210,7 +210,7 @@ func buildBlocks(rows []store.Row, skew time.Duration, c *codec) ([]*block, int)
 		}
 		if g == nil {
 			g = &group{first: i, day: d, topic: r.Topic, format: r.Format}
-			g.lines, g.slack = c.blockLines(fileMemoKey(r.Host, r.Path, r.FileID))
+			g.lines, g.slack = c.blockLines(k)
 			open[k] = g
 		}
 		left[k]--
@@ -343,13 +343,12 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	b.far = farTimes(times, idx, b.tMin, b.tMax)
 	b.tens = e.tens()
 	version, tsec, body := byte(blockPlain), e.times, data
-	key := "" // the file's in the codec's memory, when split
+	key := fileKey{b.host, b.fileID, b.path} // the file's in the codec's memory
 	if split {
 		e.sbuf, e.rbuf = e.split.finish(e.sbuf, e.rbuf[:0])
 		e.ztimes = e.codec.compress(e.times, e.ztimes[:0])
 		version, tsec = blockZstdTyped, e.ztimes
 		// the form the file's blocks compress smaller in (codec.form), or both
-		key = fileMemoKey(b.host, b.path, b.fileID)
 		raw, both := e.codec.form(key)
 		if both || !raw {
 			e.zbuf = e.codec.compress(e.sbuf, e.zbuf[:0])
@@ -382,9 +381,6 @@ func (e *encoder) encode(rows []store.Row, times [][2]int64, idx []int) *block {
 	}
 	return b
 }
-
-// fileMemoKey is the key of a file in the codec's memory (codec.files).
-func fileMemoKey(host, path, fileID string) string { return host + "\x00" + path + "\x00" + fileID }
 
 // blockSalt is the salt of a block's numbers' sets (gcsMix): any byte that differs
 // from block to block; its newest time's and its last line's end mixed.

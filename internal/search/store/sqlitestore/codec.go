@@ -32,7 +32,7 @@ type codec struct {
 	// most maxFiles files are remembered; past that it starts again.
 	files struct {
 		sync.Mutex
-		m map[string]fileMemo
+		m map[fileKey]fileMemo
 	}
 }
 
@@ -57,7 +57,7 @@ const (
 
 // form returns the split form to write a block of the file key in, and whether to
 // compress both and choose (setForm).
-func (c *codec) form(key string) (raw, both bool) {
+func (c *codec) form(key fileKey) (raw, both bool) {
 	c.files.Lock()
 	defer c.files.Unlock()
 	f, ok := c.files.m[key]
@@ -70,7 +70,7 @@ func (c *codec) form(key string) (raw, both bool) {
 }
 
 // setForm records which split form the file key's block compressed smaller.
-func (c *codec) setForm(key string, raw bool) {
+func (c *codec) setForm(key fileKey, raw bool) {
 	c.remember(key, func(f *fileMemo) { f.raw, f.left = raw, formRecheck })
 }
 
@@ -78,7 +78,7 @@ func (c *codec) setForm(key string, raw bool) {
 // takes when they are the last of the file in an append (rowfit.go): defaultBlockLines
 // and none until a block of it has been written, and for bodies stored as they are (no
 // codec).
-func (c *codec) blockLines(key string) (lines, slack int) {
+func (c *codec) blockLines(key fileKey) (lines, slack int) {
 	if c == nil {
 		return defaultBlockLines, 0
 	}
@@ -89,16 +89,16 @@ func (c *codec) blockLines(key string) (lines, slack int) {
 }
 
 // setRowSize records the bytes of the row of a block of n lines of the file key.
-func (c *codec) setRowSize(key string, n, bytes int) {
+func (c *codec) setRowSize(key fileKey, n, bytes int) {
 	c.remember(key, func(f *fileMemo) { f.perLine = float64(bytes) / float64(n) })
 }
 
 // remember changes the file key's memory by set.
-func (c *codec) remember(key string, set func(*fileMemo)) {
+func (c *codec) remember(key fileKey, set func(*fileMemo)) {
 	c.files.Lock()
 	defer c.files.Unlock()
 	if c.files.m == nil || len(c.files.m) >= maxFiles {
-		c.files.m = make(map[string]fileMemo)
+		c.files.m = make(map[fileKey]fileMemo)
 	}
 	f := c.files.m[key]
 	set(&f)

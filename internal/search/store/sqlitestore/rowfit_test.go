@@ -47,10 +47,7 @@ func TestLinesToFit(t *testing.T) {
 			t.Fatalf("linesToFit(%v) = %d, out of [%d, %d]", perLine, n, minFitLines, maxBlockLines)
 		}
 		size := int(float64(n) * perLine) // the row it foretells
-		left := size                      // what is left in its leaf
-		if size > maxLocal {
-			left = minLocal + (size-minLocal)%overflowBytes
-		}
+		left := inLeaf(size)
 		if !(left <= leafAlone && left >= leafAlone-int(perLine)-1) && !(left <= leafShared && left >= leafShared-int(perLine)-1) {
 			t.Fatalf("linesToFit(%v) = %d: a row of %d bytes leaves %d in its leaf, want about %d or %d", perLine, n, size, left, leafAlone, leafShared)
 		}
@@ -92,7 +89,7 @@ func TestBlockRowsFillLeaves(t *testing.T) {
 	}
 
 	// An append ending a few lines past a cut: its last block takes them in.
-	cut, slack := s.codec.blockLines(fileMemoKey(rows[0].Host, rows[0].Path, rows[0].FileID))
+	cut, slack := s.codec.blockLines(fileKey{rows[0].Host, rows[0].FileID, rows[0].Path})
 	if slack < 2 {
 		t.Fatalf("blocks cut at %d lines taking %d more, want at least 2 more", cut, slack)
 	}
@@ -134,11 +131,7 @@ func TestBlockRowsFillLeaves(t *testing.T) {
 			room += 450 // ~390 bytes of a leaf of its own, ~180 of one it shares (leafAlone, leafShared)
 			continue
 		}
-		left := size // in its leaf, which it may have alone
-		if size > maxLocal {
-			left = minLocal + (size-minLocal)%overflowBytes
-		}
-		room += pageUsable - 8 - 13 - left
+		room += pageUsable - 8 - 13 - inLeaf(size) // a leaf it may have alone
 	}
 	if err := q.Err(); err != nil {
 		t.Fatal(err)
@@ -150,4 +143,17 @@ func TestBlockRowsFillLeaves(t *testing.T) {
 	if diff := foretold - payload; diff < 0 || diff > 16*blocks {
 		t.Errorf("rowBytes foretold %d bytes of %d rows, SQLite stores %d", foretold, blocks, payload)
 	}
+}
+
+// inLeaf is how many bytes of a row of size bytes SQLite keeps in its table's leaf: all
+// of it up to maxLocal, else what is left over from whole overflow pages, or minLocal
+// when that is more than maxLocal.
+func inLeaf(size int) int {
+	if size <= maxLocal {
+		return size
+	}
+	if left := minLocal + (size-minLocal)%overflowBytes; left <= maxLocal {
+		return left
+	}
+	return minLocal
 }
