@@ -290,17 +290,20 @@ func (p *part) spanSQL() string {
 // and folds nothing the words did not already fold. Contentless with contentless_delete
 // (retention deletes by rowid), detail=none (no word positions: a phrase is found as
 // its words, then checked on the lines), automerge 16 (half the merge work of FTS5's
-// default 4, for a few more segments a query looks into) and crisismerge 64. FTS5 merges
-// a level's segments a few pages per commit only while the level holds fewer than
-// crisismerge of them; at that many it merges them whole, inside the commit that made
-// the last. With crisismerge at its default 16, the same as automerge, every merge was
-// such a whole one: at 100M lines a day of 50M merged 16 segments of 16 commits each in
-// one insert, and the writer and every commit behind it waited 1.0–1.7 s (issue 22's
-// append → searchable p99 of 2 s). At 4× automerge, FTS5's own ratio (4 and 16), a
-// level is merged along with the commits that follow (none over 0.3 s at 100M), for up
-// to 63 segments in a level while its merge catches up (28 with commits of 10,000
-// lines: TestIndexMergedAlongCommits), each a b-tree more that a word's lookup in the
-// day being written looks into. pairs holds a block's filter of
+// default 4, for a few more segments a query looks into), crisismerge 64 and usermerge
+// 16. FTS5 merges a level's segments a few pages per commit only while the level holds
+// fewer than crisismerge of them; at that many it merges them whole, inside the commit
+// that made the last. With crisismerge at its default 16, the same as automerge, every
+// merge was such a whole one: at 100M lines a day of 50M merged 16 segments of 16
+// commits each in one insert, and the writer and every commit behind it waited 1.0–1.7
+// s (issue 22's append → searchable p99 of 2 s). At 4× automerge, FTS5's own ratio (4
+// and 16), a level is merged along with the commits that follow, but FTS5's steps alone
+// let a level grow to 28 segments while its merge caught up (commits of 10,000 lines),
+// each a b-tree more that a word's lookup looks into (issue 22's 2M-line day: 28
+// segments against 11, the absent word 0.8 → 1.9 ms). So each commit also takes a step
+// of mergePages ('merge' of a positive count, part.insert), which merges only a merge
+// under way or a level of usermerge segments: the same merges, sooner (at most 16
+// segments a level in TestIndexMergedAlongCommits). pairs holds a block's filter of
 // adjacent numbers; its numbers' filters are in numbersSchema's tables.
 const schema = `
 CREATE TABLE IF NOT EXISTS blocks(
@@ -313,6 +316,7 @@ CREATE INDEX IF NOT EXISTS blocks_file ON blocks(file_id, off);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='', contentless_delete=1, detail=none, tokenize='ascii');
 INSERT INTO fts(fts, rank) VALUES('automerge', 16);
 INSERT INTO fts(fts, rank) VALUES('crisismerge', 64);
+INSERT INTO fts(fts, rank) VALUES('usermerge', 16);
 CREATE TABLE IF NOT EXISTS pairs(id INTEGER PRIMARY KEY, filter BLOB NOT NULL);
 CREATE TRIGGER IF NOT EXISTS blocks_pairs AFTER DELETE ON blocks BEGIN DELETE FROM pairs WHERE id = old.id; END;
 CREATE TABLE IF NOT EXISTS cols(id INTEGER PRIMARY KEY, mask INTEGER NOT NULL, data BLOB NOT NULL);
@@ -611,6 +615,12 @@ func (p *part) insert(blocks []*block) (err error) {
 	}
 	if err := updateSummaries(ctx, tx, fresh, d, blocks, 0); err != nil {
 		return fmt.Errorf("insert into %s: %w", p.path, err)
+	}
+	// A step of the merge FTS5 left under way, or of one of a level of usermerge
+	// segments, in the commit's transaction (schema: crisismerge): ~256 KiB of index at
+	// most, nothing when no level is due.
+	if _, err := tx.Exec(`INSERT INTO fts(fts, rank) VALUES('merge', ?)`, mergePages); err != nil {
+		return fmt.Errorf("merge step of the index of %s: %w", p.path, err)
 	}
 	ends := map[fileKey]int64{}
 	hosts := map[string]int64{}
