@@ -354,7 +354,7 @@ func TestFinishedDayIndexMerged(t *testing.T) {
 // it). A day written before the settings gets them when opened.
 func TestIndexMergedAlongCommits(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(Config{Dir: dir, RetentionInterval: time.Hour}, nil, nil) // the test ticks
+	s, err := Open(Config{Dir: dir, RetentionInterval: time.Hour}, nil, nil) // no tidy merges the day
 	if err != nil {
 		t.Fatal(err)
 	}
