@@ -340,7 +340,7 @@ func TestManyBlocksOneMillisecond(t *testing.T) {
 			}
 		}
 	}
-	withStore(t, dir, func(s *Store) {
+	withStore(t, Config{Dir: dir}, func(s *Store) {
 		appendSync(t, s, rows)
 		check(s)
 	})

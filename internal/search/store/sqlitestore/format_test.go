@@ -589,7 +589,7 @@ func TestNewerLayoutRefused(t *testing.T) {
 // runOnce stores rows in a store of dir and closes it.
 func runOnce(t *testing.T, dir string, rows []store.Row) {
 	t.Helper()
-	withStore(t, dir, func(s *Store) { appendSync(t, s, rows) })
+	withStore(t, Config{Dir: dir}, func(s *Store) { appendSync(t, s, rows) })
 }
 
 // rewriteWithoutFormat turns the day at path into the layout before formats: every

@@ -10,10 +10,10 @@ import (
 	"github.com/logcollect/logcollect/internal/search/store"
 )
 
-// withStore opens the store of dir, runs its writer, calls fn, and closes it.
-func withStore(t *testing.T, dir string, fn func(s *Store)) {
+// withStore opens the store of cfg.Dir, runs its writer, calls fn, and closes it.
+func withStore(t *testing.T, cfg Config, fn func(s *Store)) {
 	t.Helper()
-	s, err := Open(Config{Dir: dir}, nil, nil)
+	s, err := Open(cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestMinuteTotalsExact(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-2 * time.Hour) // 22:00 the day before
 	rows := spreadRows(start, 0, 28800)                                    // 4 hours
-	withStore(t, dir, func(s *Store) {
+	withStore(t, Config{Dir: dir}, func(s *Store) {
 		for batch := range slices.Chunk(rows, 1000) {
 			appendSync(t, s, batch)
 		}
@@ -144,7 +144,7 @@ func TestMinuteTotalsExact(t *testing.T) {
 		checkHistogramExact(t, s, rows, start)
 	})
 
-	withStore(t, dir, func(s *Store) {
+	withStore(t, Config{Dir: dir}, func(s *Store) {
 		checkMinuteTotals(t, s, true, true)
 		checkHistogramExact(t, s, rows, start)
 
@@ -188,7 +188,7 @@ func TestMinuteTotalsExact(t *testing.T) {
 		checkHistogramExact(t, s, rows, start)
 	})
 
-	withStore(t, dir, func(s *Store) {
+	withStore(t, Config{Dir: dir}, func(s *Store) {
 		// The totals are built again at open, the early lines are not (the other day
 		// keeps both).
 		p, err := s.partFor(dayOf(start.UnixNano()))

@@ -353,29 +353,31 @@ func TestFinishedDayIndexMerged(t *testing.T) {
 // step (part.insert) no level holds more than a few segments past usermerge (28 without
 // it). A day written before the settings gets them when opened.
 func TestIndexMergedAlongCommits(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(Config{Dir: dir, RetentionInterval: time.Hour}, nil, nil) // no tidy merges the day
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour) // one day
+	// One day of lines, yesterday's; no tick, so no tidy merges its index.
+	cfg := Config{Dir: t.TempDir(), RetentionInterval: time.Hour}
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
 	gen := loadgen.Realistic{N: 400_000, End: start.Add(time.Hour), Span: time.Hour}
 	var off int64
 	underWay, most := 0, 0
-	for i := 0; i < gen.N; i += 10_000 { // a segment per commit
-		var rows []store.Row
-		rows, off = realisticRows(gen, i, 10_000, off)
-		appendSync(t, s, rows)
-		for _, l := range ftsLevels(t, s.snapshot()[0]) {
-			if l.merging > 0 {
-				underWay++
+	withStore(t, cfg, func(s *Store) {
+		for i := 0; i < gen.N; i += 10_000 { // a segment per commit
+			var rows []store.Row
+			rows, off = realisticRows(gen, i, 10_000, off)
+			appendSync(t, s, rows)
+			for _, l := range ftsLevels(t, s.snapshot()[0]) {
+				if l.merging > 0 {
+					underWay++
+				}
+				most = max(most, l.segments)
 			}
-			most = max(most, l.segments)
 		}
-	}
+		// A day written with FTS5's defaults gets the settings when the store opens it.
+		for _, q := range []string{`INSERT INTO fts(fts, rank) VALUES('crisismerge', 16)`, `INSERT INTO fts(fts, rank) VALUES('usermerge', 4)`} {
+			if _, err := s.snapshot()[0].db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 	t.Logf("a merge under way after %d commits of 40; at most %d segments in a level", underWay, most)
 	if underWay == 0 {
 		t.Error("no commit left a merge under way: each level was merged whole in one commit")
@@ -384,17 +386,7 @@ func TestIndexMergedAlongCommits(t *testing.T) {
 		t.Errorf("a level held %d segments, want at most 20: each commit's merge step keeps a level near usermerge (16)", most)
 	}
 
-	// A day written with FTS5's defaults gets the settings when the store opens it.
-	for _, q := range []string{`INSERT INTO fts(fts, rank) VALUES('crisismerge', 16)`, `INSERT INTO fts(fts, rank) VALUES('usermerge', 4)`} {
-		if _, err := s.snapshot()[0].db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cancel()
-	if err := errors.Join(<-done, s.Close()); err != nil {
-		t.Fatal(err)
-	}
-	s = open(t, Config{Dir: dir, RetentionInterval: time.Hour})
+	s := open(t, cfg)
 	var crisis, user int
 	if err := s.snapshot()[0].db.QueryRow(`SELECT (SELECT v FROM fts_config WHERE k = 'crisismerge'),
 		(SELECT v FROM fts_config WHERE k = 'usermerge')`).Scan(&crisis, &user); err != nil {
